@@ -1,0 +1,54 @@
+# Thin wrapper over meson: installs missing Debian packages (as root) or prints the apt-get line,
+# then configures and builds. `make demo` runs the main job on real data; `make test` runs every
+# suite in a normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PACKAGES := $(shell grep -v '^\#' .ci/packages)
+
+.PHONY: all deps build asan test test-fast demo bench clean format
+
+all: build
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN_BUILD)/build.ninja:
+	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+# Every suite in the normal build, then again under ASan+UBSan (clang).
+test: build asan
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+
+# The main job on real data: 1,000,000 users drawn from the SUBTLEX-US word counts, epsilon = 4.
+demo: build
+	./$(BUILD)/server/pinhole simulate --users 1000000 --epsilon 4 --seed 2026 --top 20
+
+bench: build
+	./$(BUILD)/tests/bench/bench_encode
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

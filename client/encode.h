@@ -1,0 +1,21 @@
+/* The generic randomizer: any mechanism of the table, value -> report payload bytes. */
+#ifndef PINHOLE_CLIENT_ENCODE_H
+#define PINHOLE_CLIENT_ENCODE_H
+
+#include "common/bytes.h"
+#include "common/mechanism.h"
+#include "common/rng.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Randomize value (0 <= value < c->k) with c's mechanism and write the report payload into
+ * payload[0..c->payload_bytes): the payload as an unsigned little-endian integer (PGR: the
+ * hyperplane index) or bit string (unary mechanisms: bit i of byte i/8 is item i).
+ * Thread-safe for distinct rngs; no allocation.
+ * Errors: PINHOLE_ERANGE (value >= k), PINHOLE_EBUFSIZE (len < payload_bytes),
+ * PINHOLE_EUNSUPPORTED (mechanism has no randomizer here). */
+int pinhole_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload,
+                   size_t len);
+
+#endif

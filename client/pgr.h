@@ -1,0 +1,26 @@
+/* PGR randomizer (client side). Source: Feldman, Nelson, Nguyen, Talwar, ICML 2022, §3;
+ * sampling in O(t) as in DESIGN.md §2. */
+#ifndef PINHOLE_CLIENT_PGR_H
+#define PINHOLE_CLIENT_PGR_H
+
+#include "common/pgr.h"
+#include "common/rng.h"
+
+#include <stdint.h>
+
+/** Randomize value (0 <= value < g->k) into a report: the index, in [0, K), of a hyperplane drawn
+ * with probability proportional to e^eps if it contains the value's projective point, else 1.
+ * With probability threshold/2^64 the dot value s is 0, else s is uniform in 1..q-1; then a
+ * uniform vector u with <u, v> = s is drawn (redrawn if u = 0) and canonicalized.
+ * Thread-safe for distinct rngs; no allocation. Errors: PINHOLE_ERANGE if value >= k. */
+int pinhole_pgr_encode(const pinhole_pgr *g, uint64_t value, pinhole_rng *rng, uint64_t *report);
+
+/** The randomizer's deterministic core, exposed so tests can enumerate its exact output
+ * distribution: the report for value given the dot value s = <u, v> in [0, q) and the t-1 free
+ * coordinates of u (every coordinate but v's leading one, in order); the remaining coordinate is
+ * solved for. Errors: PINHOLE_ERANGE (value >= k), PINHOLE_EINVAL (the draws give u = 0, which
+ * pinhole_pgr_encode() redraws). */
+int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s, const uint32_t *free_coords,
+                             uint64_t *report);
+
+#endif

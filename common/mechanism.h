@@ -1,0 +1,77 @@
+/* The mechanism table: one configuration type for every frequency oracle Pinhole offers.
+ *
+ * A pinhole_config fixes the mechanism, the domain size k and epsilon, plus the mechanism's own
+ * parameters. Every mechanism here has a count vector over report values as its sufficient
+ * statistic: the server folds each report payload into counts[0..counts_len) and estimates from
+ * those counts alone. Adding a mechanism is: its parameter code and a row in common/mechanism.c,
+ * its randomizer in client/<name>.c (row in client/encode.c), its estimator in
+ * server/estimate/<name>.c (row in server/estimate/estimate.c).
+ *
+ * A pinhole_config is read-only after pinhole_config_init() and may be shared between threads. */
+#ifndef PINHOLE_COMMON_MECHANISM_H
+#define PINHOLE_COMMON_MECHANISM_H
+
+#include "common/pgr.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum pinhole_mechanism_id {
+    PINHOLE_MECH_PGR = 1, /* Projective Geometry Response (Feldman et al., ICML 2022) */
+} pinhole_mechanism_id;
+
+/* Largest payload of any mechanism, in bytes (unary encodings need k bits). */
+#define PINHOLE_PAYLOAD_MAXBYTES (1u << 20)
+
+typedef struct pinhole_config_params {
+    pinhole_mechanism_id mechanism;
+    uint64_t k;     /* domain size, >= 2 */
+    double epsilon; /* finite, > 0 */
+    uint32_t q;     /* PGR: field order, 0 = planner's choice */
+    uint32_t t;     /* PGR: vector length, 0 = smallest with K >= k */
+} pinhole_config_params;
+
+typedef struct pinhole_config {
+    pinhole_mechanism_id mechanism;
+    uint64_t k;
+    double epsilon;          /* requested */
+    double epsilon_realized; /* what the randomizer's integer thresholds guarantee */
+    uint32_t payload_bits;   /* bits of information per report payload */
+    uint32_t payload_bytes;  /* bytes of the encoded payload, ceil(payload_bits / 8) */
+    uint64_t counts_len;     /* length of the count vector the estimator reads */
+    union {
+        pinhole_pgr pgr;
+    } u;
+} pinhole_config;
+
+typedef struct pinhole_mechanism_ops {
+    pinhole_mechanism_id id;
+    const char *name; /* lower-case, as on the command line: "pgr" */
+    /* fill c->u and the generic fields; c->mechanism, k, epsilon are set by the caller */
+    int (*init)(pinhole_config *c, const pinhole_config_params *p);
+    void (*free)(pinhole_config *c);
+    /* exact variance (counts^2) of one item's unbiased estimate from n reports, f holding it */
+    double (*variance)(const pinhole_config *c, double n, double f);
+} pinhole_mechanism_ops;
+
+/** The row of a mechanism, or NULL if the id is unknown. */
+const pinhole_mechanism_ops *pinhole_mechanism_find(pinhole_mechanism_id id);
+
+/** The row of a mechanism by name ("pgr", ...), or NULL. */
+const pinhole_mechanism_ops *pinhole_mechanism_by_name(const char *name);
+
+/** The rows of every mechanism, in table order; *n receives their number. */
+const pinhole_mechanism_ops *pinhole_mechanism_all(size_t *n);
+
+/** Configure a mechanism. Errors: PINHOLE_EUNSUPPORTED (unknown mechanism), PINHOLE_EINVAL
+ * (epsilon not finite and > 0, k < 2, bad mechanism parameters), PINHOLE_EOVERFLOW, PINHOLE_ENOMEM.
+ * On error nothing needs freeing. Free with pinhole_config_free(). */
+int pinhole_config_init(pinhole_config *c, const pinhole_config_params *p);
+
+/** Release what pinhole_config_init() allocated; safe on a zeroed struct. */
+void pinhole_config_free(pinhole_config *c);
+
+/** Exact variance (counts^2) of an item's unbiased estimate from n reports of which f hold it. */
+double pinhole_config_variance(const pinhole_config *c, double n, double f);
+
+#endif

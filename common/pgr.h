@@ -1,0 +1,95 @@
+/* Projective Geometry Response: parameters, exact probabilities and variance, and the planner.
+ *
+ * Source: V. Feldman, J. Nelson, H. Nguyen, K. Talwar, "Private Frequency Estimation via Projective
+ * Geometry", ICML 2022, §3 (the mechanism) and §4 (reconstruction); DESIGN.md §2.
+ *
+ * Items 0..k-1 are the points with those indices in P^{t-1}(F_q), K = (q^t - 1)/(q - 1) >= k.
+ * A report is the index of a hyperplane; the randomizer outputs h with probability e^eps * p if h
+ * contains the user's point, else p, p = 1/((e^eps - 1) c_set + K). The choice "inside or outside"
+ * is made by comparing a 64-bit uniform with the integer threshold below, so the realized epsilon
+ * (computed from that threshold) is the guarantee that holds for the code as run.
+ *
+ * A pinhole_pgr is read-only after pinhole_pgr_init() and may be shared between threads. */
+#ifndef PINHOLE_COMMON_PGR_H
+#define PINHOLE_COMMON_PGR_H
+
+#include "common/gf.h"
+#include "common/projective.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Internally e^epsilon is evaluated at min(epsilon, PINHOLE_EPSILON_CAP): beyond it the 64-bit
+ * threshold saturates anyway and the realized epsilon is what the threshold allows. */
+#define PINHOLE_EPSILON_CAP 50.0
+
+typedef struct pinhole_pgr {
+    uint64_t k;              /* domain size: items 0..k-1 */
+    double epsilon;          /* requested epsilon */
+    double epsilon_realized; /* epsilon of the integer threshold actually used (<= epsilon) */
+    uint32_t q;              /* field order */
+    uint32_t t;              /* vector length */
+    uint64_t K;              /* points (= hyperplanes), the report alphabet size */
+    uint64_t c_set;          /* points per hyperplane, (q^{t-1} - 1)/(q - 1) */
+    uint64_t c_int;          /* hyperplanes through two points, (q^{t-2} - 1)/(q - 1) */
+    uint32_t bits;           /* bits per report, ceil(log2 K) */
+    uint64_t threshold;      /* P[report contains the user's point] = threshold / 2^64 */
+    double s_in;             /* realized P[report contains v | value v] */
+    double r;                /* realized P[report contains v | value w != v] */
+    pinhole_gf F;            /* the field (tables owned) */
+    pinhole_pspace S;        /* the projective space */
+} pinhole_pgr;
+
+/** Check a privacy parameter: PINHOLE_OK for finite epsilon > 0, else PINHOLE_EINVAL. */
+int pinhole_epsilon_check(double epsilon);
+
+/** Configure PGR for domain size k and privacy epsilon. q = 0 lets the planner choose (the
+ * default pick of pinhole_pgr_plan()); t = 0 takes the smallest t with K >= k.
+ * Errors: PINHOLE_EINVAL (epsilon not finite and > 0, k < 2, q not a prime power <= 2^16, t given
+ * but K < k), PINHOLE_EOVERFLOW (K > 2^62), PINHOLE_ENOMEM. Free with pinhole_pgr_free(). */
+int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uint32_t t);
+
+/** Release the field tables; safe on a zeroed struct. */
+void pinhole_pgr_free(pinhole_pgr *g);
+
+/** Exact variance of the unbiased estimate of one item's count (counts^2) from n reports when f
+ * of them hold that item: [f s_in (1 - s_in) + (n - f) r (1 - r)] / (s_in - r)^2. */
+double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f);
+
+/** The per-user variance lower bound of any unbiased frequency oracle, 4 e^eps / (e^eps - 1)^2
+ * (Feldman et al. 2022, §2; Ye & Barg 2018), the planner's "optimum". */
+double pinhole_variance_optimum(double epsilon);
+
+/* ---- the planner ---- */
+
+typedef struct pinhole_pgr_choice {
+    uint32_t q, t;
+    uint64_t K;
+    uint32_t bits;
+    double variance;     /* per-user variance of an absent item's estimate, r(1-r)/(s_in-r)^2 */
+    double ratio;        /* variance / pinhole_variance_optimum(epsilon) */
+    double cost_ops;     /* estimated reconstruction operations (see pinhole_pgr_cost) */
+    double memory_bytes; /* estimated reconstruction memory */
+    int within_budget;   /* 1 if cost and memory are within the plan's budget */
+} pinhole_pgr_choice;
+
+typedef struct pinhole_pgr_plan_options {
+    double max_cost_ops;     /* budget on reconstruction operations; 0 = default 2^33 */
+    double max_memory_bytes; /* budget on reconstruction memory; 0 = default 2 GiB */
+} pinhole_pgr_plan_options;
+
+/** Estimated cost of turning K hyperplane counts into the k item totals T_v with the cheaper of
+ * the dynamic program (about K q t operations, two O(K) tables) and enumerating the c_set
+ * hyperplanes through each item (k c_set t operations). *ops and *bytes receive the estimates. */
+void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes);
+
+/** Plan PGR for (k, epsilon): every prime power q <= 2^16 with its smallest t, scored by the exact
+ * variance. Writes up to max choices into out: first the default pick (the lowest variance within
+ * the budget), then the other choices within budget by increasing variance, then the cheapest
+ * choices over budget. *n receives the number written; *capped (may be NULL) is set to 1 when the
+ * unconstrained optimum q was excluded by the budget or by q <= 2^16.
+ * Errors: PINHOLE_EINVAL (epsilon, k < 2, max == 0), PINHOLE_EOVERFLOW (no q gives K <= 2^62). */
+int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options *opt,
+                     pinhole_pgr_choice *out, size_t max, size_t *n, int *capped);
+
+#endif

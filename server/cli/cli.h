@@ -1,0 +1,26 @@
+/* The `pinhole` command-line tool: subcommands and their shared argument parsing. */
+#ifndef PINHOLE_SERVER_CLI_H
+#define PINHOLE_SERVER_CLI_H
+
+#include <stdint.h>
+
+/** Exit codes: 0 success, 1 runtime failure, 2 usage error. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/** Parse a whole string as a finite double; 0 on success, else prints "pinhole: NAME: ..." and
+ * returns -1. */
+int cli_parse_double(const char *name, const char *s, double *out);
+
+/** Parse a whole string as an unsigned decimal integer (no sign, no spaces); 0 or -1 as above. */
+int cli_parse_u64(const char *name, const char *s, uint64_t *out);
+
+/** Parse and validate epsilon: finite and > 0; 0 or -1 with a message. */
+int cli_parse_epsilon(const char *s, double *out);
+
+/** Path of the SUBTLEX-US count file shipped with the source tree (the default data set). */
+const char *cli_default_counts(void);
+
+int cli_plan(int argc, char **argv);
+int cli_simulate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,87 @@
+/* `pinhole`: plan parameters, simulate users end to end, and (later) encode, estimate, submit. */
+#include "server/cli/cli.h"
+#include "common/pgr.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_parse_double(const char *name, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end != '\0' || isnan(x) || (errno == ERANGE && isinf(x)) || isinf(x)) {
+        fprintf(stderr, "pinhole: %s: '%s' is not a finite number\n", name, s);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+int cli_parse_u64(const char *name, const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') {
+        fprintf(stderr, "pinhole: %s: '%s' is not a non-negative integer\n", name, s);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE) {
+        fprintf(stderr, "pinhole: %s: '%s' is not an integer in range\n", name, s);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+int cli_parse_epsilon(const char *s, double *out)
+{
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end != '\0' || pinhole_epsilon_check(x) != 0) {
+        fprintf(stderr, "pinhole: --epsilon: '%s' must be a finite number > 0\n", s);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+const char *cli_default_counts(void) { return PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv"; }
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pinhole COMMAND [options]\n"
+               "commands:\n"
+               "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
+               "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
+               "                                    users drawn from a count file, encoded and estimated\n"
+               "Run 'pinhole COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "pinhole: libsodium failed to initialise\n");
+        return CLI_FAIL;
+    }
+    if (strcmp(argv[1], "plan") == 0)
+        return cli_plan(argc - 1, argv + 1);
+    if (strcmp(argv[1], "simulate") == 0)
+        return cli_simulate(argc - 1, argv + 1);
+    fprintf(stderr, "pinhole: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,230 @@
+/* `pinhole simulate`: users drawn from a real count file, encoded with the client library, folded
+ * into counts and estimated with the server library; prints the top items and the error against
+ * the exact variance. */
+#include "client/encode.h"
+#include "common/error.h"
+#include "common/mechanism.h"
+#include "common/rng.h"
+#include "server/cli/cli.h"
+#include "server/data/countfile.h"
+#include "server/estimate/estimate.h"
+
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void sim_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pinhole simulate [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
+            "                        [--q Q] [--t T]\n"
+            "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
+            "  --users N      users drawn at random from the counts (default: every token once)\n"
+            "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
+            "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
+            "  --top N        rows of the top-items table (default 20)\n"
+            "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static const double *g_sort_est; /* qsort has no context argument in C11 */
+
+static int by_estimate_desc(const void *a, const void *b)
+{
+    const double x = g_sort_est[*(const uint64_t *)a], y = g_sort_est[*(const uint64_t *)b];
+    if (x != y)
+        return x > y ? -1 : 1;
+    return *(const uint64_t *)a < *(const uint64_t *)b ? -1 : 1;
+}
+
+/* Index of the item holding uniform token position u in the cumulative counts. */
+static uint64_t draw_item(const uint64_t *cum, uint64_t k, uint64_t u)
+{
+    uint64_t lo = 0, hi = k - 1;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (cum[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+int cli_simulate(int argc, char **argv)
+{
+    const char *path = cli_default_counts();
+    uint64_t users = 0, seed = 0, top = 20, q = 0, t = 0;
+    int have_users = 0, have_seed = 0;
+    double eps = 4;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            sim_usage(stdout);
+            return CLI_OK;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "pinhole simulate: unknown option or missing value: %s\n", a);
+            sim_usage(stderr);
+            return CLI_USAGE;
+        }
+        const char *v = argv[++i];
+        int bad = 0;
+        if (strcmp(a, "--counts") == 0)
+            path = v;
+        else if (strcmp(a, "--users") == 0)
+            bad = cli_parse_u64("--users", v, &users), have_users = 1;
+        else if (strcmp(a, "--epsilon") == 0)
+            bad = cli_parse_epsilon(v, &eps);
+        else if (strcmp(a, "--seed") == 0)
+            bad = cli_parse_u64("--seed", v, &seed), have_seed = 1;
+        else if (strcmp(a, "--top") == 0)
+            bad = cli_parse_u64("--top", v, &top);
+        else if (strcmp(a, "--q") == 0)
+            bad = cli_parse_u64("--q", v, &q);
+        else if (strcmp(a, "--t") == 0)
+            bad = cli_parse_u64("--t", v, &t);
+        else {
+            fprintf(stderr, "pinhole simulate: unknown option %s\n", a);
+            sim_usage(stderr);
+            return CLI_USAGE;
+        }
+        if (bad)
+            return CLI_USAGE;
+    }
+    if (have_users && users == 0) {
+        fprintf(stderr, "pinhole simulate: --users must be at least 1 (no reports, nothing to estimate)\n");
+        return CLI_USAGE;
+    }
+    if (q > UINT32_MAX || t > UINT32_MAX) {
+        fprintf(stderr, "pinhole simulate: --q or --t out of range\n");
+        return CLI_USAGE;
+    }
+    if (!have_seed)
+        randombytes_buf(&seed, sizeof seed);
+
+    pinhole_countfile cf;
+    uint64_t bad_line;
+    int rc = pinhole_countfile_read(path, &cf, &bad_line);
+    if (rc != PINHOLE_OK) {
+        if (rc == PINHOLE_EIO)
+            fprintf(stderr, "pinhole simulate: cannot read %s\n", path);
+        else if (bad_line)
+            fprintf(stderr, "pinhole simulate: %s:%llu: %s (expected label<TAB>count)\n", path,
+                    (unsigned long long)bad_line, pinhole_strerror(rc));
+        else
+            fprintf(stderr, "pinhole simulate: %s: no usable data (need at least 2 items and a "
+                    "positive total count)\n", path);
+        return CLI_FAIL;
+    }
+
+    pinhole_config cfg;
+    pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR, .k = cf.k, .epsilon = eps,
+                                 .q = (uint32_t)q, .t = (uint32_t)t};
+    rc = pinhole_config_init(&cfg, &par);
+    if (rc != PINHOLE_OK) {
+        fprintf(stderr, "pinhole simulate: cannot configure PGR for k = %llu, epsilon = %g%s: %s\n",
+                (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
+                pinhole_strerror(rc));
+        pinhole_countfile_free(&cf);
+        return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
+    }
+    const pinhole_pgr *g = &cfg.u.pgr;
+    const uint64_t k = cf.k, n = have_users ? users : cf.total;
+
+    uint64_t *truth = calloc(k, sizeof *truth), *counts = calloc(cfg.counts_len, sizeof *counts);
+    uint64_t *cum = malloc(k * sizeof *cum), *order = malloc(k * sizeof *order);
+    double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
+    if (!truth || !counts || !cum || !est || !var || !order) {
+        fprintf(stderr, "pinhole simulate: out of memory\n");
+        rc = PINHOLE_ENOMEM;
+        goto out;
+    }
+    printf("data: %s: k = %llu items, %llu tokens\n", path, (unsigned long long)k,
+           (unsigned long long)cf.total);
+    printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n", eps,
+           cfg.epsilon_realized, g->q, g->t, (unsigned long long)g->K, cfg.payload_bits);
+    printf("users: %llu%s, seed %llu\n", (unsigned long long)n,
+           have_users ? " drawn from the counts" : " (every token once)", (unsigned long long)seed);
+
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, seed);
+    uint8_t payload[16];
+    double t0 = now_seconds();
+    if (have_users) {
+        uint64_t acc = 0;
+        for (uint64_t v = 0; v < k; v++)
+            cum[v] = acc += cf.count[v];
+        for (uint64_t i = 0; i < n; i++) {
+            const uint64_t v = draw_item(cum, k, pinhole_rng_uniform64(&rng, cf.total));
+            truth[v]++;
+            if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
+                (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
+                goto fail;
+        }
+    } else {
+        for (uint64_t v = 0; v < k; v++) {
+            truth[v] = cf.count[v];
+            for (uint64_t i = 0; i < cf.count[v]; i++) {
+                if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
+                    (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
+                    goto fail;
+            }
+        }
+    }
+    double t1 = now_seconds();
+    rc = pinhole_estimate(&cfg, counts, n, est, var);
+    double t2 = now_seconds();
+    if (rc != PINHOLE_OK)
+        goto fail;
+    printf("client: %.2f s to draw and encode (%.3g reports/s); server: %.3f s to reconstruct and "
+           "estimate\n", t1 - t0, (double)n / (t1 - t0), t2 - t1);
+
+    double sse = 0, theory = 0;
+    for (uint64_t v = 0; v < k; v++) {
+        const double e = est[v] - (double)truth[v];
+        sse += e * e;
+        theory += pinhole_config_variance(&cfg, (double)n, (double)truth[v]);
+        order[v] = v;
+    }
+    g_sort_est = est;
+    qsort(order, k, sizeof *order, by_estimate_desc);
+    if (top > k)
+        top = k;
+    printf("\n%5s  %-20s %14s %14s %27s\n", "rank", "item", "estimate", "true count",
+           "95% interval");
+    for (uint64_t i = 0; i < top; i++) {
+        const uint64_t v = order[i];
+        const double h = 1.959963984540054 * sqrt(var[v]);
+        printf("%5llu  %-20.20s %14.0f %14llu   [%11.0f, %11.0f]\n", (unsigned long long)(i + 1),
+               cf.labels[v], est[v], (unsigned long long)truth[v], est[v] - h, est[v] + h);
+    }
+    printf("\nMSE per item: %.6g (counts^2); exact variance averaged over items: %.6g; ratio %.4f\n",
+           sse / (double)k, theory / (double)k, sse / theory);
+    printf("per-user variance: %.6g; optimum 4e^eps/(e^eps-1)^2 = %.6g (ratio %.4f)\n",
+           pinhole_config_variance(&cfg, 1, 0), pinhole_variance_optimum(eps),
+           pinhole_config_variance(&cfg, 1, 0) / pinhole_variance_optimum(eps));
+    rc = PINHOLE_OK;
+    goto out;
+fail:
+    fprintf(stderr, "pinhole simulate: %s\n", pinhole_strerror(rc));
+out:
+    free(truth);
+    free(counts);
+    free(cum);
+    free(order);
+    free(est);
+    free(var);
+    pinhole_config_free(&cfg);
+    pinhole_countfile_free(&cf);
+    return rc == PINHOLE_OK ? CLI_OK : CLI_FAIL;
+}

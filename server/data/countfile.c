@@ -1,0 +1,106 @@
+/* Parser for label/count TSV files, strict: every malformed line is an error with its number. */
+#include "server/data/countfile.h"
+#include "common/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse a whole field as a decimal count in [0, 2^63]; 0 on success. */
+static int parse_count(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
+    uint64_t x = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        const uint64_t d = (uint64_t)(*s - '0');
+        if (x > ((UINT64_C(1) << 63) - d) / 10)
+            return -1;
+        x = x * 10 + d;
+    }
+    *out = x;
+    return 0;
+}
+
+void pinhole_countfile_free(pinhole_countfile *cf)
+{
+    if (cf->labels)
+        for (uint64_t i = 0; i < cf->k; i++)
+            free(cf->labels[i]);
+    free(cf->labels);
+    free(cf->count);
+    memset(cf, 0, sizeof *cf);
+}
+
+int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *err_line)
+{
+    memset(cf, 0, sizeof *cf);
+    *err_line = 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return PINHOLE_EIO;
+    char *line = NULL;
+    size_t cap = 0, alloc = 0;
+    ssize_t len;
+    uint64_t lineno = 0;
+    int rc = PINHOLE_OK;
+    while ((len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (len > 0 && line[len - 1] == '\r')
+            line[--len] = '\0';
+        char *tab = strchr(line, '\t');
+        if (!tab || tab == line || strchr(tab + 1, '\t')) {
+            rc = PINHOLE_EFORMAT;
+            break;
+        }
+        *tab = '\0';
+        uint64_t c;
+        if (parse_count(tab + 1, &c) != 0) {
+            if (lineno == 1)
+                continue; /* header */
+            rc = PINHOLE_EFORMAT;
+            break;
+        }
+        if (cf->total > (UINT64_C(1) << 63) - c) {
+            rc = PINHOLE_EOVERFLOW;
+            break;
+        }
+        if (cf->k == alloc) {
+            alloc = alloc ? 2 * alloc : 1024;
+            char **nl = realloc(cf->labels, alloc * sizeof *nl);
+            if (nl)
+                cf->labels = nl;
+            uint64_t *nc = realloc(cf->count, alloc * sizeof *nc);
+            if (nc)
+                cf->count = nc;
+            if (!nl || !nc) {
+                rc = PINHOLE_ENOMEM;
+                break;
+            }
+        }
+        cf->labels[cf->k] = strdup(line);
+        if (!cf->labels[cf->k]) {
+            rc = PINHOLE_ENOMEM;
+            break;
+        }
+        cf->count[cf->k++] = c;
+        cf->total += c;
+    }
+    if (rc == PINHOLE_OK && ferror(fp))
+        rc = PINHOLE_EIO;
+    free(line);
+    fclose(fp);
+    if (rc != PINHOLE_OK) {
+        *err_line = lineno;
+    } else if (cf->k < 2 || cf->total == 0) {
+        rc = PINHOLE_EINVAL;
+    }
+    if (rc != PINHOLE_OK)
+        pinhole_countfile_free(cf);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* Count files: "label<TAB>count" per line, an optional header line, as in data/subtlex-us.tsv. */
+#ifndef PINHOLE_SERVER_DATA_COUNTFILE_H
+#define PINHOLE_SERVER_DATA_COUNTFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pinhole_countfile {
+    uint64_t k;      /* number of items (data lines) */
+    char **labels;   /* k labels, NUL-terminated */
+    uint64_t *count; /* k counts */
+    uint64_t total;  /* sum of the counts */
+} pinhole_countfile;
+
+/** Read a count file. Each line is a label, a TAB, and a non-negative decimal count; the first
+ * line is skipped as a header when its count field is not a number. Blank lines are not allowed.
+ * On error *err_line receives the 1-based line at fault (0 when not line-specific) and nothing
+ * needs freeing. Errors: PINHOLE_EIO (cannot open or read), PINHOLE_EFORMAT (malformed line, count
+ * not a number or over 2^63, empty label), PINHOLE_EINVAL (no data lines, or all counts zero,
+ * or fewer than 2 items), PINHOLE_EOVERFLOW (total over 2^63), PINHOLE_ENOMEM. */
+int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *err_line);
+
+/** Free what pinhole_countfile_read() allocated; safe on a zeroed struct. */
+void pinhole_countfile_free(pinhole_countfile *cf);
+
+#endif
