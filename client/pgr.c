@@ -2,8 +2,8 @@
 #include "client/pgr.h"
 #include "common/error.h"
 
-int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s, const uint32_t *free_coords,
-                             uint64_t *report)
+int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s,
+                             const uint32_t *free_coords, uint64_t *report)
 {
     if (value >= g->k)
         return PINHOLE_ERANGE;
@@ -36,7 +36,8 @@ int pinhole_pgr_encode(const pinhole_pgr *g, uint64_t value, pinhole_rng *rng, u
     if (value >= g->k)
         return PINHOLE_ERANGE;
     const uint32_t q = g->q;
-    const uint32_t s = pinhole_rng_bernoulli(rng, g->threshold) ? 0 : 1 + pinhole_rng_uniform(rng, q - 1);
+    const uint32_t s =
+        pinhole_rng_bernoulli(rng, g->threshold) ? 0 : 1 + pinhole_rng_uniform(rng, q - 1);
     uint32_t free_coords[PINHOLE_T_MAX];
     int rc;
     do { /* only s = 0 with all free coordinates 0 is redrawn (u = 0 is no hyperplane) */

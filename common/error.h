@@ -4,13 +4,13 @@
 
 enum {
     PINHOLE_OK = 0,
-    PINHOLE_EINVAL = -1,     /* an argument is out of range (epsilon, k, q, t, value ...) */
-    PINHOLE_ENOMEM = -2,     /* an allocation failed */
-    PINHOLE_EOVERFLOW = -3,  /* a size (K, counts, bits) would exceed what the type holds */
-    PINHOLE_ERANGE = -4,     /* a value or report index lies outside the domain */
-    PINHOLE_ENOREPORTS = -5, /* an estimate was asked from zero reports */
-    PINHOLE_EFORMAT = -6,    /* malformed input (file, bytes) */
-    PINHOLE_EIO = -7,        /* a file or stream could not be read or written */
+    PINHOLE_EINVAL = -1,       /* an argument is out of range (epsilon, k, q, t, value ...) */
+    PINHOLE_ENOMEM = -2,       /* an allocation failed */
+    PINHOLE_EOVERFLOW = -3,    /* a size (K, counts, bits) would exceed what the type holds */
+    PINHOLE_ERANGE = -4,       /* a value or report index lies outside the domain */
+    PINHOLE_ENOREPORTS = -5,   /* an estimate was asked from zero reports */
+    PINHOLE_EFORMAT = -6,      /* malformed input (file, bytes) */
+    PINHOLE_EIO = -7,          /* a file or stream could not be read or written */
     PINHOLE_EUNSUPPORTED = -8, /* the mechanism or operation is not available here */
     PINHOLE_ETRUNCATED = -9,   /* input ended before its declared length */
     PINHOLE_EVERSION = -10,    /* unknown wire-format version */

@@ -1,4 +1,5 @@
-/* PGR parameters: exact probabilities, the integer threshold and realized epsilon, variance, planner. */
+/* PGR parameters: exact probabilities, the integer threshold and realized epsilon, variance,
+ * planner. */
 #include "common/pgr.h"
 #include "common/error.h"
 
@@ -168,7 +169,8 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
             continue;
         uint32_t t;
         pinhole_pspace S;
-        if (pinhole_pspace_min_dim(q, k, &t) != PINHOLE_OK || pinhole_pspace_init(&S, q, t) != PINHOLE_OK)
+        if (pinhole_pspace_min_dim(q, k, &t) != PINHOLE_OK ||
+            pinhole_pspace_init(&S, q, t) != PINHOLE_OK)
             continue;
         pinhole_pgr_choice *c = &all[m++];
         c->q = q;

@@ -41,7 +41,8 @@ static const struct {
     {PINHOLE_MECH_PGR, pgr_accumulate, pgr_estimate},
 };
 
-int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len, uint64_t *counts)
+int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len,
+                       uint64_t *counts)
 {
     if (len != c->payload_bytes)
         return PINHOLE_EFORMAT;

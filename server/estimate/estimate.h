@@ -1,4 +1,5 @@
-/* The generic estimator: report payloads -> count vector -> unbiased estimates, for any mechanism. */
+/* The generic estimator: report payloads -> count vector -> unbiased estimates, for any mechanism.
+ */
 #ifndef PINHOLE_SERVER_ESTIMATE_H
 #define PINHOLE_SERVER_ESTIMATE_H
 
@@ -10,7 +11,8 @@
 /** Fold one report payload into counts[0..c->counts_len) (the mechanism's sufficient statistic).
  * Errors: PINHOLE_EFORMAT (len != c->payload_bytes), PINHOLE_ERANGE (a payload value outside the
  * report alphabet, e.g. a PGR index >= K), PINHOLE_EUNSUPPORTED. Nothing is added on error. */
-int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len, uint64_t *counts);
+int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len,
+                       uint64_t *counts);
 
 /** Unbiased estimates of every item's count from n reports summarised in counts[0..counts_len):
  * count[v] (counts, possibly negative) and, when variance is not NULL, variance[v] (counts^2), the

@@ -12,7 +12,8 @@
 #include <string.h>
 
 /* Decode canonical index idx of length L (using npts of the space) into digits w[0..L). */
-static void decode_canonical(uint64_t idx, uint32_t L, uint32_t q, const uint64_t *npts, uint32_t *w)
+static void decode_canonical(uint64_t idx, uint32_t L, uint32_t q, const uint64_t *npts,
+                             uint32_t *w)
 {
     uint32_t l = 0;
     while (l + 1 < L && npts[l + 1] <= idx)
@@ -180,9 +181,12 @@ int pinhole_pgr_reconstruct(const pinhole_pgr *g, const uint64_t *y, uint64_t *T
         method = dp <= en ? PINHOLE_PGR_DP : PINHOLE_PGR_ENUM;
     }
     switch (method) {
-    case PINHOLE_PGR_DP: return reconstruct_dp(g, y, T);
-    case PINHOLE_PGR_ENUM: return reconstruct_enum(g, y, T);
-    default: return PINHOLE_EINVAL;
+    case PINHOLE_PGR_DP:
+        return reconstruct_dp(g, y, T);
+    case PINHOLE_PGR_ENUM:
+        return reconstruct_enum(g, y, T);
+    default:
+        return PINHOLE_EINVAL;
     }
 }
 
