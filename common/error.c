@@ -36,6 +36,12 @@ const char *pinhole_strerror(int code)
         return "buffer too small";
     case PINHOLE_ECANCELED:
         return "operation cancelled";
+    case PINHOLE_ENOTFOUND:
+        return "not found";
+    case PINHOLE_ETIMEOUT:
+        return "time limit reached";
+    case PINHOLE_EDB:
+        return "database error";
     default:
         return "unknown error";
     }

@@ -19,6 +19,11 @@ enum {
     PINHOLE_EPOLICY = -13,     /* refused by the privacy policy (epsilon cap, budget) */
     PINHOLE_EBUFSIZE = -14,    /* the caller's buffer is too small */
     PINHOLE_ECANCELED = -15,   /* the operation was cancelled */
+    PINHOLE_ENOTFOUND = -16,   /* no such collection, job or item */
+    PINHOLE_ETIMEOUT = -17,    /* a time limit was reached */
+    PINHOLE_EDB = -18,         /* the database failed (SQLite error) */
+    PINHOLE_ELAST =
+        PINHOLE_EDB, /* the most negative code in use (keep last; tests walk the range) */
 };
 
 /** Human-readable English text for a PINHOLE_* code (0 or negative). Never NULL; unknown codes give

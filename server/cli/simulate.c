@@ -37,16 +37,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static const double *g_sort_est; /* qsort has no context argument in C11 */
-
-static int by_estimate_desc(const void *a, const void *b)
-{
-    const double x = g_sort_est[*(const uint64_t *)a], y = g_sort_est[*(const uint64_t *)b];
-    if (x != y)
-        return x > y ? -1 : 1;
-    return *(const uint64_t *)a < *(const uint64_t *)b ? -1 : 1;
-}
-
 /* Index of the item holding uniform token position u in the cumulative counts. */
 static uint64_t draw_item(const uint64_t *cum, uint64_t k, uint64_t u)
 {
@@ -203,10 +193,9 @@ int cli_simulate(int argc, char **argv)
         const double e = est[v] - (double)truth[v];
         sse += e * e;
         theory += pinhole_config_variance(&cfg, (double)n, (double)truth[v]);
-        order[v] = v;
     }
-    g_sort_est = est;
-    qsort(order, k, sizeof *order, by_estimate_desc);
+    if ((rc = pinhole_estimate_rank(est, k, order)) != PINHOLE_OK)
+        goto fail;
     if (top > k)
         top = k;
     printf("\n%5s  %-20s %14s %14s %27s\n", "rank", "item", "estimate", "true count",

@@ -23,4 +23,8 @@ int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t l
 int pinhole_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
                      double *variance);
 
+/** Order items by decreasing estimate (ties by increasing item index): order[0..k) receives the
+ * item indices. Thread-safe. Errors: PINHOLE_ENOMEM. */
+int pinhole_estimate_rank(const double *count, uint64_t k, uint64_t *order);
+
 #endif
