@@ -9,7 +9,7 @@
 
 int pinhole_epsilon_check(double epsilon)
 {
-    return (isfinite(epsilon) && epsilon > 0) ? PINHOLE_OK : PINHOLE_EINVAL;
+    return (isfinite(epsilon) && epsilon >= PINHOLE_EPSILON_MIN) ? PINHOLE_OK : PINHOLE_EINVAL;
 }
 
 double pinhole_variance_optimum(double epsilon)
@@ -47,31 +47,45 @@ static uint32_t bits_for(uint64_t K)
     return b;
 }
 
-/* log of the likelihood ratio e^eps' realized by threshold T: (T/(2^64-T)) * ((K-c)/c). */
-static long double realized_log_ratio(uint64_t T, long double c, long double K)
+/* log of the likelihood ratio realized by threshold T = 2^64 - C (C >= 1, so T is exact in 64
+ * bits): e^eps' = (T / C) * ((K - c) / c). Both T and C are converted exactly on platforms with a
+ * 64-bit long double mantissa, and to within 2^-53 relative elsewhere (never by subtracting from
+ * 2^64 in floating point, which loses C entirely near saturation). */
+static long double log_ratio(uint64_t C, long double c, long double K)
 {
-    const long double two64 = 18446744073709551616.0L;
-    return logl((long double)T) - logl(two64 - (long double)T) + logl(K - c) - logl(c);
+    const uint64_t T = (uint64_t)0 - C;
+    return logl((long double)T) - logl((long double)C) + logl(K - c) - logl(c);
 }
 
-static void set_threshold(pinhole_pgr *g)
+/* The largest threshold T (smallest complement C = 2^64 - T) whose realized epsilon is at most the
+ * requested one, by binary search on C (the ratio decreases in C). PINHOLE_EINVAL when even that
+ * threshold gives no privacy-preserving separation (realized epsilon <= 0: epsilon too small to be
+ * represented at this K with a 64-bit threshold). */
+static int set_threshold(pinhole_pgr *g)
 {
     const long double c = (long double)g->c_set, ci = (long double)g->c_int, K = (long double)g->K;
-    long double s_in, r, gap;
-    ideal_probs(g->epsilon, (double)c, (double)ci, (double)K, &s_in, &r, &gap);
+    const long double eps = (long double)g->epsilon;
+    uint64_t lo = 1, hi = UINT64_MAX; /* answer in [lo, hi]; log_ratio(UINT64_MAX) < 0 < eps */
+    while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        if (log_ratio(mid, c, K) <= eps)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    const long double realized = log_ratio(lo, c, K);
+    if (!(realized > 0))
+        return PINHOLE_EINVAL;
+    g->threshold = (uint64_t)0 - lo;
+    g->epsilon_realized = (double)realized;
     const long double two64 = 18446744073709551616.0L;
-    long double x = floorl(s_in * two64);
-    uint64_t T = x >= two64 ? UINT64_MAX : (uint64_t)x;
-    if (T == 0)
-        T = 1;
-    /* never exceed the requested epsilon: step down until the realized ratio is within it */
-    while (T > 1 && realized_log_ratio(T, c, K) > (long double)g->epsilon)
-        T -= 1 + (T >> 52);
-    g->threshold = T;
-    g->epsilon_realized = (double)realized_log_ratio(T, c, K);
-    const long double sr = (long double)T / two64;
+    const long double sr = (long double)g->threshold / two64,
+                      sc = (long double)lo / two64; /* sr + sc = 1 */
     g->s_in = (double)sr;
-    g->r = (double)(ci * (sr / c) + (c - ci) * ((1 - sr) / (K - c)));
+    g->r = (double)(ci * (sr / c) + (c - ci) * (sc / (K - c)));
+    /* s_in - r = (c - ci) (sr / c - sc / (K - c)), without subtracting two rounded doubles */
+    g->gap = (double)((c - ci) * (sr / c - sc / (K - c)));
+    return PINHOLE_OK;
 }
 
 int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uint32_t t)
@@ -96,7 +110,8 @@ int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uin
         return rc;
     if ((rc = pinhole_pspace_init(&g->S, q, t)) != PINHOLE_OK)
         return rc;
-    if (g->S.K < k)
+    /* K must hold the k items; more than q k points means a t above the smallest, pure padding */
+    if (g->S.K < k || g->S.K / q > k)
         return PINHOLE_EINVAL;
     if ((rc = pinhole_gf_init(&g->F, q)) != PINHOLE_OK)
         return rc;
@@ -108,7 +123,10 @@ int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uin
     g->c_set = pinhole_pspace_c_set(&g->S);
     g->c_int = pinhole_pspace_c_int(&g->S);
     g->bits = bits_for(g->K);
-    set_threshold(g);
+    if ((rc = set_threshold(g)) != PINHOLE_OK) {
+        pinhole_gf_free(&g->F);
+        return rc;
+    }
     return PINHOLE_OK;
 }
 
@@ -119,8 +137,7 @@ void pinhole_pgr_free(pinhole_pgr *g)
 
 double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f)
 {
-    const double gap = g->s_in - g->r;
-    return (f * g->s_in * (1 - g->s_in) + (n - f) * g->r * (1 - g->r)) / (gap * gap);
+    return (f * g->s_in * (1 - g->s_in) + (n - f) * g->r * (1 - g->r)) / (g->gap * g->gap);
 }
 
 void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes)
@@ -178,7 +195,7 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
         c->K = S.K;
         c->bits = bits_for(S.K);
         c->variance = per_user_variance(epsilon, &S);
-        c->ratio = c->variance / pinhole_variance_optimum(epsilon);
+        c->ratio = c->variance / pinhole_variance_optimum(fmin(epsilon, PINHOLE_EPSILON_CAP));
         pinhole_pgr_cost(q, t, S.K, k, &c->cost_ops, &c->memory_bytes);
         c->within_budget = c->cost_ops <= max_ops && c->memory_bytes <= max_mem;
         if (c->variance < best_any)

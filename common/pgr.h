@@ -19,9 +19,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Internally e^epsilon is evaluated at min(epsilon, PINHOLE_EPSILON_CAP): beyond it the 64-bit
- * threshold saturates anyway and the realized epsilon is what the threshold allows. */
-#define PINHOLE_EPSILON_CAP 50.0
+/* The planner evaluates variances at min(epsilon, PINHOLE_EPSILON_CAP): beyond 40 they differ
+ * from their limit by less than e^-40 relative. The randomizer's threshold is still chosen for the
+ * requested epsilon; it saturates at T = 2^64 - 1, where the realized epsilon is
+ * ln((2^64 - 1)(K - c_set)/c_set) >= 44.3, the most a 64-bit threshold can express. */
+#define PINHOLE_EPSILON_CAP 40.0
+/* Smallest epsilon accepted: below it the estimator's variance (about 4/eps^2 per user) makes any
+ * estimate meaningless, and the 64-bit threshold cannot represent the probabilities exactly. */
+#define PINHOLE_EPSILON_MIN 1e-6
 
 typedef struct pinhole_pgr {
     uint64_t k;              /* domain size: items 0..k-1 */
@@ -36,17 +41,21 @@ typedef struct pinhole_pgr {
     uint64_t threshold;      /* P[report contains the user's point] = threshold / 2^64 */
     double s_in;             /* realized P[report contains v | value v] */
     double r;                /* realized P[report contains v | value w != v] */
+    double gap;              /* s_in - r, computed without cancellation */
     pinhole_gf F;            /* the field (tables owned) */
     pinhole_pspace S;        /* the projective space */
 } pinhole_pgr;
 
-/** Check a privacy parameter: PINHOLE_OK for finite epsilon > 0, else PINHOLE_EINVAL. */
+/** Check a privacy parameter: PINHOLE_OK for finite epsilon >= PINHOLE_EPSILON_MIN (1e-6), else
+ * PINHOLE_EINVAL. */
 int pinhole_epsilon_check(double epsilon);
 
 /** Configure PGR for domain size k and privacy epsilon. q = 0 lets the planner choose (the
  * default pick of pinhole_pgr_plan()); t = 0 takes the smallest t with K >= k.
- * Errors: PINHOLE_EINVAL (epsilon not finite and > 0, k < 2, q not a prime power <= 2^16, t given
- * but K < k), PINHOLE_EOVERFLOW (K > 2^62), PINHOLE_ENOMEM. Free with pinhole_pgr_free(). */
+ * The threshold is the largest whose realized epsilon does not exceed epsilon.
+ * Errors: PINHOLE_EINVAL (epsilon not finite or below 1e-6, k < 2, q not a prime power <= 2^16,
+ * t given with K < k or K > q k, or epsilon not representable by a 64-bit threshold at this K),
+ * PINHOLE_EOVERFLOW (K > 2^62), PINHOLE_ENOMEM. Free with pinhole_pgr_free(). */
 int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uint32_t t);
 
 /** Release the field tables; safe on a zeroed struct. */
@@ -56,8 +65,9 @@ void pinhole_pgr_free(pinhole_pgr *g);
  * of them hold that item: [f s_in (1 - s_in) + (n - f) r (1 - r)] / (s_in - r)^2. */
 double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f);
 
-/** The per-user variance lower bound of any unbiased frequency oracle, 4 e^eps / (e^eps - 1)^2
- * (Feldman et al. 2022, §2; Ye & Barg 2018), the planner's "optimum". */
+/** The large-k limit of the best per-user variance of an unbiased frequency oracle,
+ * 4 e^eps / (e^eps - 1)^2 (Feldman et al. 2022, §2; Ye & Barg 2018), the planner's "optimum". At
+ * small k exact variances can fall below it (ratios under 1). */
 double pinhole_variance_optimum(double epsilon);
 
 /* ---- the planner ---- */

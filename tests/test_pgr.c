@@ -110,7 +110,7 @@ Test(pgr, chi_square_fixed_value)
     pinhole_rng_init_seeded(&rng, 5);
     for (int i = 0; i < 260000; i++) {
         uint64_t rep;
-        pinhole_pgr_encode(&g, 5, &rng, &rep);
+        cr_assert_eq(pinhole_pgr_encode(&g, 5, &rng, &rep), PINHOLE_OK);
         obs[rep]++;
     }
     cr_assert_lt(chi_square(obs, p, 13, 260000), 32.91);
@@ -186,7 +186,7 @@ Test(pgr, unbiased_and_variance_q2)
 Test(pgr, rejects_bad_parameters)
 {
     pinhole_pgr g;
-    const double bad_eps[] = {0.0, -1.0, NAN, INFINITY, -INFINITY};
+    const double bad_eps[] = {0.0, -1.0, NAN, INFINITY, -INFINITY, 1e-300, 1e-17, 9.9e-7};
     for (size_t i = 0; i < sizeof bad_eps / sizeof bad_eps[0]; i++)
         cr_assert_eq(pinhole_pgr_init(&g, 100, bad_eps[i], 0, 0), PINHOLE_EINVAL);
     cr_assert_eq(pinhole_pgr_init(&g, 1, 1.0, 0, 0), PINHOLE_EINVAL);
@@ -214,7 +214,7 @@ Test(pgr, rejects_bad_parameters)
 
 Test(pgr, huge_epsilon_is_capped_not_overflowed)
 {
-    const double eps[] = {20, 50, 700, 1e6, 1e300};
+    const double eps[] = {20, 50, 700, 1e6, 1e300, 1.7e308};
     for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++) {
         pinhole_pgr g;
         cr_assert_eq(pinhole_pgr_init(&g, 74286, eps[i], 0, 0), PINHOLE_OK, "eps %g", eps[i]);
@@ -230,6 +230,7 @@ Test(pgr, huge_epsilon_is_capped_not_overflowed)
         cr_assert_eq(pinhole_pgr_plan(74286, eps[i], NULL, &ch, 1, &n, &capped), PINHOLE_OK);
         cr_assert_eq(capped, 1, "eps %g: the plan must say q is capped", eps[i]);
         cr_assert(ch.within_budget);
+        cr_assert(isfinite(ch.ratio) && ch.ratio > 0, "eps %g: ratio %g", eps[i], ch.ratio);
         pinhole_pgr_free(&g);
     }
     cr_assert(isfinite(pinhole_variance_optimum(700)));

@@ -49,12 +49,18 @@ static void check_case(uint32_t q, uint32_t t, uint64_t pad, int kind, uint64_t 
 
 Test(reconstruct, equals_brute_force)
 {
-    const uint32_t cases[][2] = {{2, 2},  {2, 3},  {2, 6},  {3, 2},  {3, 3}, {3, 5},
-                                 {4, 3},  {4, 4},  {5, 3},  {7, 3},  {8, 3}, {9, 3},
-                                 {11, 3}, {16, 2}, {16, 3}, {27, 2}, {2, 9}};
+    const uint32_t cases[][2] = {{2, 2},  {2, 3},  {2, 6}, {3, 2}, {3, 3}, {3, 5},  {4, 3},
+                                 {4, 4},  {5, 3},  {7, 3}, {8, 3}, {9, 3}, {11, 3}, {16, 2},
+                                 {16, 3}, {27, 2}, {2, 9}, {5, 4}, {9, 4}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int kind = 0; kind < 4; kind++)
             check_case(cases[i][0], cases[i][1], i % 3, kind, 100 + i);
+}
+
+Test(reconstruct, production_shape_t5)
+{
+    /* q >= 5 with t >= 4 exercises every middle level of the dynamic program */
+    check_case(7, 5, 11, 0, 7);
 }
 
 Test(reconstruct, rejects_unknown_method)

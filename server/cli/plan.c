@@ -54,12 +54,24 @@ int cli_plan(int argc, char **argv)
         if (bad)
             return CLI_USAGE;
     }
+    if ((opt.max_cost_ops != 0 && !(opt.max_cost_ops > 0)) ||
+        (opt.max_memory_bytes != 0 && !(opt.max_memory_bytes > 0))) {
+        fprintf(stderr, "pinhole plan: --max-cost and --max-memory must be positive\n");
+        return CLI_USAGE;
+    }
+    if (k > PINHOLE_K_MAX) {
+        fprintf(stderr, "pinhole plan: --k must be at most 2^62 = %llu\n",
+                (unsigned long long)PINHOLE_K_MAX);
+        return CLI_USAGE;
+    }
     if (k < 2 || !have_eps) {
         fprintf(stderr, "pinhole plan: --k (at least 2) and --epsilon are required\n");
         return CLI_USAGE;
     }
-    if (rows < 1 || rows > 1000)
-        rows = rows < 1 ? 1 : 1000;
+    if (rows < 1 || rows > 1000) {
+        fprintf(stderr, "pinhole plan: --rows must be between 1 and 1000\n");
+        return CLI_USAGE;
+    }
     pinhole_pgr_choice ch[1000];
     size_t n = 0;
     int capped = 0;
@@ -68,16 +80,18 @@ int cli_plan(int argc, char **argv)
         fprintf(stderr, "pinhole plan: %s\n", pinhole_strerror(rc));
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
-    printf("PGR plan for k = %llu, epsilon = %g; optimum variance 4e^eps/(e^eps-1)^2 = %.6g per "
-           "user\n",
-           (unsigned long long)k, eps, pinhole_variance_optimum(eps));
+    printf(
+        "PGR plan for k = %llu, epsilon = %g; large-k optimum 4e^eps/(e^eps-1)^2 = %.6g per user\n",
+        (unsigned long long)k, eps, pinhole_variance_optimum(fmin(eps, PINHOLE_EPSILON_CAP)));
     printf("%7s %3s %14s %5s %12s %9s %12s %12s  %s\n", "q", "t", "K", "bits", "var/user", "ratio",
            "est. ops", "est. memory", "note");
     for (size_t i = 0; i < n; i++) {
         const pinhole_pgr_choice *c = &ch[i];
-        printf("%7u %3u %14llu %5u %12.6g %9.5f %12.3g %11.1fM  %s%s\n", c->q, c->t,
-               (unsigned long long)c->K, c->bits, c->variance, c->ratio, c->cost_ops,
-               c->memory_bytes / 1e6, i == 0 ? "default" : "",
+        char mem[32];
+        snprintf(mem, sizeof mem, "%.4gM", c->memory_bytes / 1e6);
+        printf("%7u %3u %14llu %5u %12.6g %9.5f %12.3g %12s  %s%s\n", c->q, c->t,
+               (unsigned long long)c->K, c->bits, c->variance, c->ratio, c->cost_ops, mem,
+               i == 0 ? "default" : "",
                c->within_budget ? "" : (i == 0 ? ", over budget" : "over budget"));
     }
     if (capped)
@@ -85,8 +99,9 @@ int cli_plan(int argc, char **argv)
             "note: q is capped: the best q for this epsilon is beyond the largest field (2^16) or "
             "the server budget (--max-cost, --max-memory); the rows show what is reachable.\n");
     if (eps > PINHOLE_EPSILON_CAP)
-        printf("note: epsilon above %g is computed as %g: the 64-bit sampling threshold saturates "
-               "there, and the realized epsilon is reported by 'simulate'.\n",
-               PINHOLE_EPSILON_CAP, PINHOLE_EPSILON_CAP);
+        printf("note: variances are computed at epsilon = %g (beyond it they change by less than "
+               "e^-40); the randomizer's realized epsilon saturates near 44 (64-bit threshold) and "
+               "'simulate' reports it.\n",
+               PINHOLE_EPSILON_CAP);
     return CLI_OK;
 }

@@ -194,7 +194,7 @@ int pinhole_pgr_estimate(const pinhole_pgr *g, const uint64_t *T, uint64_t n, do
 {
     if (n == 0)
         return PINHOLE_ENOREPORTS;
-    const double gap = g->s_in - g->r, rn = g->r * (double)n;
+    const double gap = g->gap, rn = g->r * (double)n;
     for (uint64_t v = 0; v < g->k; v++)
         est[v] = ((double)T[v] - rn) / gap;
     return PINHOLE_OK;
