@@ -1,4 +1,5 @@
-/* PGR parameters: exact probabilities, the integer threshold and realized epsilon, variance, planner. */
+/* PGR parameters: exact probabilities, the integer threshold and realized epsilon, variance,
+ * planner. */
 #include "common/pgr.h"
 #include "common/error.h"
 
@@ -122,18 +123,64 @@ double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f)
     return (f * g->s_in * (1 - g->s_in) + (n - f) * g->r * (1 - g->r)) / (gap * gap);
 }
 
+/* Cost-model constants in seconds, from tests/bench/bench_reconstruct runs on the project machine
+ * (docs/BENCHMARKS.md): per DP block, per 8-wide vector add, per gathered element (prime powers),
+ * per item in the final gather, per hyperplane test in enumeration, and a fixed start-up. */
+#define COST_DP_BLOCK 4.0e-8
+#define COST_DP_VEC 3.0e-10
+#define COST_DP_GATHER 1.0e-9
+#define COST_DP_ITEM 5.0e-9
+#define COST_DP_FIXED 1.0e-4
+#define COST_ENUM_TEST 3.0e-9
+
+void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsigned threads,
+                            pinhole_pgr_cost_estimate *out)
+{
+    const double th = threads ? threads : 1;
+    const double dq = q;
+    uint32_t p = 0, m = 0; /* m == 1: prime q, contiguous vector adds */
+    pinhole_gf_is_prime_power(q, &p, &m);
+    /* P[l] = (q^l - 1)/(q - 1) as doubles */
+    double P[PINHOLE_T_MAX + 2];
+    P[0] = 0;
+    for (uint32_t l = 1; l <= t && l <= PINHOLE_T_MAX; l++)
+        P[l] = P[l - 1] * dq + 1;
+    double blocks = 0, peak = 0, prev = 0;
+    for (uint32_t s = 1; s + 2 <= t; s++) {
+        blocks += P[t - s - 1] * P[s];
+        const double level = P[t - s - 1] * (P[s + 1] + 1) * dq * 4; /* 32-bit counts */
+        if (prev + level > peak)
+            peak = prev + level;
+        prev = level;
+    }
+    const double per_block =
+        m == 1 ? dq * dq * ceil(dq / 8) * COST_DP_VEC : dq * dq * dq * COST_DP_GATHER;
+    const double work = blocks * (COST_DP_BLOCK + per_block) + (double)k * COST_DP_ITEM;
+    out->dp_seconds = COST_DP_FIXED + work / th;
+    out->dp_bytes = peak + (t >= 2 ? P[t - 1] * 6 : 0) + th * dq * dq * 3 * 4;
+    const double c_set = ((double)K - 1) / dq; /* (q^{t-1} - 1)/(q - 1) = (K - 1)/q */
+    const double enum_ops = (double)k * c_set * t;
+    out->enum_seconds = enum_ops * COST_ENUM_TEST;
+    out->enum_bytes = 0;
+    if (out->dp_seconds <= out->enum_seconds) {
+        out->algorithm = PINHOLE_PGR_ALGO_DP;
+        out->seconds = out->dp_seconds;
+        out->bytes = out->dp_bytes;
+        out->ops = (double)K * dq * t;
+    } else {
+        out->algorithm = PINHOLE_PGR_ALGO_ENUM;
+        out->seconds = out->enum_seconds;
+        out->bytes = out->enum_bytes;
+        out->ops = enum_ops;
+    }
+}
+
 void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes)
 {
-    const double c_set = ((double)K - 1) / q; /* (q^{t-1} - 1)/(q - 1) = (K - 1)/q */
-    const double dp_ops = (double)K * q * t;
-    const double enum_ops = (double)k * c_set * t;
-    if (dp_ops <= enum_ops) {
-        *ops = dp_ops;
-        *bytes = 8.0 * K + 2 * 8.0 * 2 * K; /* counts, and two level tables of about 2K entries */
-    } else {
-        *ops = enum_ops;
-        *bytes = 8.0 * K + 8.0 * k;
-    }
+    pinhole_pgr_cost_estimate c;
+    pinhole_pgr_cost_model(q, t, K, k, 1, &c);
+    *ops = c.ops;
+    *bytes = c.bytes;
 }
 
 static int cmp_choice(const void *a, const void *b)
@@ -168,7 +215,8 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
             continue;
         uint32_t t;
         pinhole_pspace S;
-        if (pinhole_pspace_min_dim(q, k, &t) != PINHOLE_OK || pinhole_pspace_init(&S, q, t) != PINHOLE_OK)
+        if (pinhole_pspace_min_dim(q, k, &t) != PINHOLE_OK ||
+            pinhole_pspace_init(&S, q, t) != PINHOLE_OK)
             continue;
         pinhole_pgr_choice *c = &all[m++];
         c->q = q;
@@ -177,7 +225,12 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
         c->bits = bits_for(S.K);
         c->variance = per_user_variance(epsilon, &S);
         c->ratio = c->variance / pinhole_variance_optimum(epsilon);
-        pinhole_pgr_cost(q, t, S.K, k, &c->cost_ops, &c->memory_bytes);
+        pinhole_pgr_cost_estimate model;
+        pinhole_pgr_cost_model(q, t, S.K, k, opt ? opt->threads : 1, &model);
+        c->cost_ops = model.ops;
+        c->memory_bytes = model.bytes;
+        c->seconds = model.seconds;
+        c->algorithm = model.algorithm;
         c->within_budget = c->cost_ops <= max_ops && c->memory_bytes <= max_mem;
         if (c->variance < best_any)
             best_any = c->variance;

@@ -1,0 +1,228 @@
+/* The fast PGR dynamic program against brute force and enumeration, for every (q, t) with
+ * K <= 20,000 and q in {2, 3, 4, 5, 7, 8, 9, 11, 16, 27}; count widths, threads, cost model. */
+#include "common/error.h"
+#include "common/rng.h"
+#include "server/estimate/pgr.h"
+#include "tests/helpers.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#define KMAX 20000u
+/* random counts: brute force on every item when K k t is at most BRUTE_OPS, else on SAMPLE items
+ * (the first 16, the last 16 and random ones); zero and single counts: every item, exactly */
+#define BRUTE_OPS 4.0e6
+#define SAMPLE 48
+
+enum { Y_RANDOM_SMALL, Y_RANDOM, Y_ZERO, Y_SINGLE, Y_NEAR_2_40, Y_KINDS };
+
+static void fill(uint64_t *y, uint64_t K, int kind, pinhole_rng *rng)
+{
+    for (uint64_t h = 0; h < K; h++) {
+        switch (kind) {
+        case Y_RANDOM_SMALL:
+            y[h] = pinhole_rng_uniform(rng, 4);
+            break; /* n < 2^16 for K <= 20000 */
+        case Y_RANDOM:
+            y[h] = pinhole_rng_uniform(rng, 1u << 16);
+            break; /* n < 2^32 */
+        case Y_NEAR_2_40:
+            y[h] = (UINT64_C(1) << 40) - 1 - pinhole_rng_uniform(rng, 1000);
+            break;
+        default:
+            y[h] = 0;
+        }
+    }
+    if (kind == Y_SINGLE)
+        y[pinhole_rng_uniform64(rng, K)] = 1 + pinhole_rng_uniform(rng, 1000);
+}
+
+static void check_qt(uint32_t q, uint32_t t, uint64_t k, pinhole_rng *rng)
+{
+    pinhole_pgr g;
+    cr_assert_eq(pinhole_pgr_init(&g, k, 3.0, q, t), PINHOLE_OK, "init q=%u t=%u", q, t);
+    const uint64_t K = g.K;
+    uint64_t *y = malloc(K * sizeof *y), *T = malloc(k * sizeof *T), *T2 = malloc(k * sizeof *T2);
+    uint64_t *ref = malloc(k * sizeof *ref), *idx = malloc(k * sizeof *idx);
+    uint32_t *H = brute_hyperplanes(&g);
+    cr_assert(y && T && T2 && ref && idx && H);
+    for (int kind = 0; kind < Y_KINDS; kind++) {
+        fill(y, K, kind, rng);
+        uint64_t m = k;
+        if (kind == Y_ZERO || kind == Y_SINGLE) {
+            uint64_t h0 = 0; /* the one nonzero count, if any */
+            while (h0 + 1 < K && y[h0] == 0)
+                h0++;
+            uint32_t a[PINHOLE_T_MAX];
+            for (uint64_t v = 0; v < k; v++) {
+                pinhole_pspace_vector(&g.S, v, a);
+                idx[v] = v;
+                ref[v] = pinhole_pspace_dot(&g.F, a, H + h0 * t, t) == 0 ? y[h0] : 0;
+            }
+        } else {
+            if ((double)K * (double)k * t > BRUTE_OPS)
+                m = SAMPLE < k ? SAMPLE : k;
+            for (uint64_t i = 0; i < m; i++) {
+                idx[i] = m == k   ? i
+                         : i < 16 ? i
+                         : i < 32 ? k - 1 - (i - 16)
+                                  : pinhole_rng_uniform64(rng, k);
+                ref[i] = brute_total(&g, H, y, idx[i]);
+            }
+        }
+        /* the narrowest width, then every wider one; one thread and three */
+        const unsigned widths[] = {0, 16, 32, 64};
+        for (size_t w = 0; w < 4; w++) {
+            if (widths[w] == 16 && kind != Y_RANDOM_SMALL && kind != Y_ZERO && kind != Y_SINGLE)
+                continue;
+            if (widths[w] == 32 && kind == Y_NEAR_2_40)
+                continue;
+            for (unsigned th = 1; th <= 3; th += 2) {
+                pinhole_pgr_reconstruct_options opt = {PINHOLE_PGR_DP, th, widths[w]};
+                uint64_t *out = th == 1 ? T : T2;
+                cr_assert_eq(pinhole_pgr_reconstruct_ex(&g, y, out, &opt), PINHOLE_OK,
+                             "q=%u t=%u kind=%d bits=%u threads=%u", q, t, kind, widths[w], th);
+                for (uint64_t i = 0; i < m; i++)
+                    cr_assert_eq(out[idx[i]], ref[i],
+                                 "q=%u t=%u k=%llu kind=%d bits=%u threads=%u v=%llu", q, t,
+                                 (unsigned long long)k, kind, widths[w], th,
+                                 (unsigned long long)idx[i]);
+            }
+            /* one thread and three give identical totals for every item, sampled or not */
+            for (uint64_t v = 0; v < k; v++)
+                cr_assert_eq(T[v], T2[v], "q=%u t=%u threads 1 vs 3 differ at v=%llu", q, t,
+                             (unsigned long long)v);
+        }
+    }
+    free(y);
+    free(T);
+    free(T2);
+    free(ref);
+    free(idx);
+    free(H);
+    pinhole_pgr_free(&g);
+}
+
+static void check_q(uint32_t q, uint64_t seed)
+{
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, seed);
+    for (uint32_t t = 2;; t++) {
+        pinhole_pspace S;
+        cr_assert_eq(pinhole_pspace_init(&S, q, t), PINHOLE_OK);
+        if (S.K > KMAX)
+            break;
+        check_qt(q, t, S.K, &rng); /* every point an item */
+        if (S.K > 3)
+            check_qt(q, t, S.K - 1 - pinhole_rng_uniform64(&rng, S.K / 2), &rng); /* padding */
+    }
+}
+
+Test(reconstruct_fast, q2)
+{
+    check_q(2, 102);
+}
+Test(reconstruct_fast, q3)
+{
+    check_q(3, 103);
+}
+Test(reconstruct_fast, q4)
+{
+    check_q(4, 104);
+}
+Test(reconstruct_fast, q5)
+{
+    check_q(5, 105);
+}
+Test(reconstruct_fast, q7)
+{
+    check_q(7, 107);
+}
+Test(reconstruct_fast, q8)
+{
+    check_q(8, 108);
+}
+Test(reconstruct_fast, q9)
+{
+    check_q(9, 109);
+}
+Test(reconstruct_fast, q11)
+{
+    check_q(11, 111);
+}
+Test(reconstruct_fast, q16)
+{
+    check_q(16, 116);
+}
+Test(reconstruct_fast, q27)
+{
+    check_q(27, 127);
+}
+
+/* Larger prime q (the contiguous-add kernel with several vector passes per row) on a sample. */
+Test(reconstruct_fast, large_prime_sampled)
+{
+    const uint32_t qs[] = {37, 61, 149};
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 2026);
+    for (size_t i = 0; i < 3; i++) {
+        pinhole_pgr g;
+        const uint32_t q = qs[i];
+        const uint64_t k = (uint64_t)q * q + q + 1; /* t = 3, every point */
+        cr_assert_eq(pinhole_pgr_init(&g, k, 5.0, q, 3), PINHOLE_OK);
+        uint64_t *y = malloc(g.K * sizeof *y), *T = malloc(k * sizeof *T);
+        uint32_t *H = brute_hyperplanes(&g);
+        cr_assert(y && T && H);
+        for (int kind = 0; kind < Y_KINDS; kind++) {
+            fill(y, g.K, kind, &rng);
+            cr_assert_eq(pinhole_pgr_reconstruct(&g, y, T, PINHOLE_PGR_DP), PINHOLE_OK);
+            for (int s = 0; s < 40; s++) {
+                const uint64_t v = s < 10 ? (uint64_t)s : pinhole_rng_uniform64(&rng, k);
+                cr_assert_eq(T[v], brute_total(&g, H, y, v), "q=%u kind=%d v=%llu", q, kind,
+                             (unsigned long long)v);
+            }
+        }
+        free(y);
+        free(T);
+        free(H);
+        pinhole_pgr_free(&g);
+    }
+}
+
+Test(reconstruct_fast, errors)
+{
+    pinhole_pgr g;
+    cr_assert_eq(pinhole_pgr_init(&g, 100, 2.0, 5, 0), PINHOLE_OK);
+    uint64_t *y = calloc(g.K, sizeof *y), T[100];
+    cr_assert(y);
+    y[3] = 70000; /* n >= 2^16: 16-bit counts refused */
+    pinhole_pgr_reconstruct_options opt = {PINHOLE_PGR_DP, 1, 16};
+    cr_assert_eq(pinhole_pgr_reconstruct_ex(&g, y, T, &opt), PINHOLE_EINVAL);
+    opt.count_bits = 24;
+    cr_assert_eq(pinhole_pgr_reconstruct_ex(&g, y, T, &opt), PINHOLE_EINVAL);
+    opt.count_bits = 0;
+    opt.method = (pinhole_pgr_method)7;
+    cr_assert_eq(pinhole_pgr_reconstruct_ex(&g, y, T, &opt), PINHOLE_EINVAL);
+    y[4] = UINT64_MAX - 69999; /* the sum wraps */
+    cr_assert_eq(pinhole_pgr_reconstruct(&g, y, T, PINHOLE_PGR_DP), PINHOLE_EOVERFLOW);
+    free(y);
+    pinhole_pgr_free(&g);
+}
+
+/* The cost model picks the dynamic program at the benchmark's size and enumeration when c_set is
+ * tiny; its memory is the two largest levels, 32-bit counts. */
+Test(reconstruct_fast, cost_model)
+{
+    pinhole_pgr_cost_estimate c;
+    const uint64_t K = 149ull * 149 * 149 + 149 * 149 + 149 + 1;
+    pinhole_pgr_cost_model(149, 4, K, 3307948, 2, &c);
+    cr_assert_eq(c.algorithm, PINHOLE_PGR_ALGO_DP);
+    cr_assert_float_eq(c.ops, (double)K * 149 * 4, 1);
+    /* levels 2 and 3: 150 x 151 x 149 and 1 x 22352 x 149 counts of 4 bytes, plus small maps */
+    const double levels = (150.0 * 151 * 149 + 22352.0 * 149) * 4;
+    cr_assert(c.bytes >= levels && c.bytes < levels * 1.05, "bytes %g", c.bytes);
+    cr_assert(c.seconds > 0 && c.seconds < c.enum_seconds);
+    pinhole_pgr_cost_model(1021, 2, 1022, 1000, 1, &c); /* c_set = 1: enumeration is trivial */
+    cr_assert_eq(c.algorithm, PINHOLE_PGR_ALGO_ENUM);
+    cr_assert_float_eq(c.ops, 1000.0 * 1 * 2, 1e-9);
+}
