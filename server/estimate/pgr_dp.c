@@ -49,7 +49,8 @@ typedef struct dp_ctx {
     atomic_uint_fast64_t next;
     /* the end: level t - 1 -> T */
     const uint32_t *slot;   /* canonical suffix of length t - 1 -> its slot */
-    const uint16_t *sinv;   /* -> inverse of the slot's scale */
+    const uint16_t *sinv;   /* -> log of the inverse of the slot's scale */
+    uint16_t *negexp;       /* negexp[i] = -generator^i, i < 2 (q - 1) */
     const uint32_t *nz_idx; /* nonzero r of length t - 2 -> canonical index of r / lead(r) */
     const uint16_t *nz_g;   /* -> lead(r) */
     uint64_t *T;
@@ -199,6 +200,15 @@ int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t
     }
     if ((rc = build_maps(&c, &slot, &sinv, &nzi, &nzg)) != PINHOLE_OK)
         goto out;
+    for (uint64_t i = 0; i < c.P[t - 1]; i++)
+        sinv[i] = c.F->log[sinv[i]];
+    c.negexp = malloc(2 * (size_t)(q - 1) * sizeof *c.negexp);
+    if (!c.negexp) {
+        rc = PINHOLE_ENOMEM;
+        goto out;
+    }
+    for (uint32_t i = 0; i < 2 * (q - 1); i++)
+        c.negexp[i] = c.neg[c.F->exp[i]];
     c.slot = slot;
     c.sinv = sinv;
     c.nz_idx = nzi;
@@ -213,6 +223,7 @@ int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t
     pinhole_pool_free(&pool);
 out:
     free(c.neg);
+    free(c.negexp);
     free(c.sub);
     free(c.off);
     free(c.scratch);

@@ -178,58 +178,55 @@ static void FN(step_run)(void *arg, unsigned id, unsigned nthreads)
 }
 
 /* T[v] = f(zero, v, 0) from level t - 1 (prefixes (0) and (1)): for v = (v0, g b'') with b''
- * canonical of slot s and inverse scale si, T = Z[s] + L[s q - v0 (g^-1 si)]. */
+ * canonical of slot s and inverse scale si, T = Z[s] + L[s q - v0 g^-1 si]. Field products go
+ * through the log tables: lsinv holds log si, negexp[i] = -generator^i. */
 static void FN(final_run)(void *arg, unsigned id, unsigned nthreads)
 {
     const dp_ctx *c = arg;
-    const pinhole_gf *F = c->F;
+    const uint16_t *lg = c->F->log, *ex = c->F->exp, *negexp = c->negexp, *lsinv = c->sinv;
+    const uint32_t *slot = c->slot;
     const uint32_t q = c->q;
     const CT *L = c->src;
     const uint64_t *Z = c->zsrc;
+    uint64_t *T = c->T;
     const uint64_t Pt1 = c->P[c->t - 1], zs = Pt1; /* slots 0..Pt1, zero last */
     const uint64_t per = c->k / nthreads, extra = c->k % nthreads;
     const uint64_t lo = per * id + (id < extra ? id : extra);
     const uint64_t hi = lo + per + (id < extra);
     uint64_t v = lo;
-    for (; v < hi && v < Pt1; v++) {
-        const uint64_t s = c->slot[v];
-        c->T[v] = Z[s] + L[s * q];
+    for (; v < hi && v < Pt1; v++) { /* v = (0, b'') */
+        const uint64_t s = slot[v];
+        T[v] = Z[s] + L[s * q];
     }
     if (v >= hi)
         return;
+    /* v = (1, r), r = Pn q + x of length t - 1 */
     const uint64_t r = v - Pt1;
     uint64_t Pn = r / q;
-    uint32_t x = (uint32_t)(r % q), ginv = 0;
-    uint64_t base = 0;
-    if (Pn != 0) {
-        ginv = pinhole_gf_inv(F, c->nz_g[Pn]);
-        base = (uint64_t)q * c->nz_idx[Pn] + 1;
+    uint32_t x = (uint32_t)(r % q);
+    if (Pn == 0) { /* r = (0..0, x): g = x, b'' = (0..0, 1), slot index 0 */
+        for (; v < hi && x < q; v++, x++) {
+            if (x == 0) {
+                T[v] = Z[zs]; /* v = (1, 0..0) */
+                continue;
+            }
+            const uint32_t lgi = (q - 1 - lg[x]) % (q - 1); /* log of x^-1 */
+            const uint64_t s = slot[0];
+            T[v] = Z[s] + L[s * q + negexp[lgi + lsinv[0]]];
+        }
+        x = 0;
+        Pn = 1;
     }
-    for (; v < hi; v++) {
-        if (Pn == 0 && x == 0) {
-            c->T[v] = Z[zs]; /* v = (1, 0..0) */
-        } else {
-            uint64_t i2;
-            uint32_t gi;
-            if (Pn == 0) {
-                gi = pinhole_gf_inv(F, x);
-                i2 = 0;
-            } else {
-                gi = ginv;
-                i2 = base + pinhole_gf_mul(F, x, ginv);
-            }
-            const uint64_t s = c->slot[i2];
-            const uint32_t u = c->neg[pinhole_gf_mul(F, gi, c->sinv[i2])];
-            c->T[v] = Z[s] + L[s * q + u];
+    while (v < hi) {
+        const uint32_t g = c->nz_g[Pn], lgi = (q - 1 - lg[g]) % (q - 1);
+        const uint64_t base = (uint64_t)q * c->nz_idx[Pn] + 1;
+        for (; v < hi && x < q; v++, x++) {
+            const uint64_t i2 = base + (x ? ex[lg[x] + lgi] : 0);
+            const uint64_t s = slot[i2];
+            T[v] = Z[s] + L[s * q + negexp[lgi + lsinv[i2]]];
         }
-        if (++x == q) {
-            x = 0;
-            Pn++;
-            if (v + 1 < hi) {
-                ginv = pinhole_gf_inv(F, c->nz_g[Pn]);
-                base = (uint64_t)q * c->nz_idx[Pn] + 1;
-            }
-        }
+        x = 0;
+        Pn++;
     }
 }
 
