@@ -14,7 +14,8 @@ typedef CT FN(vec) __attribute__((vector_size(VEC_BYTES)));
     } while (0)
 
 /* Prime q: O[e QP + u] = sum_d R[off[e q + d] + u] for e < q, u < QP, where row d of R holds h_d
- * repeated, so R[off[e q + d] + u] = h_d[(u - d e) mod q]. Four vector accumulators per pass. */
+ * repeated, so R[off[e q + d] + u] = h_d[(u - d e) mod q]. Passes of eight vector accumulators,
+ * then of four, then of one (QP is a multiple of VL). */
 DP_CLONES static void FN(radon_rot)(const CT *restrict R, const uint32_t *restrict off,
                                     CT *restrict O, uint32_t q, uint32_t QP)
 {
@@ -23,6 +24,29 @@ DP_CLONES static void FN(radon_rot)(const CT *restrict R, const uint32_t *restri
         const uint32_t *o = off + (size_t)e * q;
         CT *out = O + (size_t)e * QP;
         uint32_t c = 0;
+        for (; c + 8 * VL <= QP; c += 8 * VL) {
+            FN(vec) a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+            FN(vec) a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+            for (uint32_t d = 0; d < q; d++) {
+                const CT *p = R + o[d] + c;
+                ADDU(a0, p);
+                ADDU(a1, p + VL);
+                ADDU(a2, p + 2 * VL);
+                ADDU(a3, p + 3 * VL);
+                ADDU(a4, p + 4 * VL);
+                ADDU(a5, p + 5 * VL);
+                ADDU(a6, p + 6 * VL);
+                ADDU(a7, p + 7 * VL);
+            }
+            memcpy(out + c, &a0, sizeof a0);
+            memcpy(out + c + VL, &a1, sizeof a1);
+            memcpy(out + c + 2 * VL, &a2, sizeof a2);
+            memcpy(out + c + 3 * VL, &a3, sizeof a3);
+            memcpy(out + c + 4 * VL, &a4, sizeof a4);
+            memcpy(out + c + 5 * VL, &a5, sizeof a5);
+            memcpy(out + c + 6 * VL, &a6, sizeof a6);
+            memcpy(out + c + 7 * VL, &a7, sizeof a7);
+        }
         for (; c + 4 * VL <= QP; c += 4 * VL) {
             FN(vec) a0 = zero, a1 = zero, a2 = zero, a3 = zero;
             for (uint32_t d = 0; d < q; d++) {
@@ -87,8 +111,8 @@ static void FN(load_rows)(const dp_ctx *c, uint64_t a2, uint64_t j, CT *R, uint3
         } else {
             memcpy(r, (const CT *)c->src + (child * Bm + j) * q, q * sizeof *r);
         }
-        for (uint32_t x = q; x < W; x++)
-            r[x] = r[x - q];
+        for (uint32_t x = q; x < W; x += q)
+            memcpy(r + x, r, (W - x < q ? W - x : q) * sizeof *r);
     }
 }
 
@@ -236,7 +260,10 @@ static int FN(run)(dp_ctx *c, pinhole_pool *pool)
     const unsigned nth = pinhole_pool_size(pool);
     int rc = PINHOLE_OK;
     if (c->mode == MODE_ROT) {
+        /* whole vectors; whole groups of four when that costs at most one vector more */
         c->QP = (q + VL - 1) / VL * VL;
+        if (c->QP > 4 * VL && c->QP % (4 * VL) == 3 * VL)
+            c->QP += VL;
         c->W = q + c->QP;
         c->off = malloc((size_t)q * q * sizeof *c->off);
         if (!c->off)
