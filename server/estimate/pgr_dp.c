@@ -233,3 +233,31 @@ out:
     free(nzg);
     return rc;
 }
+
+int pinhole_pgr_sum_lines(uint32_t q, const uint32_t *h, uint32_t *out)
+{
+    uint32_t p, m;
+    if (q > PINHOLE_GF_QMAX || !pinhole_gf_is_prime_power(q, &p, &m) || m != 1)
+        return PINHOLE_EINVAL;
+    dp_ctx c;
+    memset(&c, 0, sizeof c);
+    c.q = q;
+    c.mode = MODE_ROT;
+    if (setup_rot_u32(&c) != PINHOLE_OK)
+        return PINHOLE_ENOMEM;
+    uint32_t *R = malloc((size_t)q * (c.W + c.QP) * sizeof *R);
+    if (!R) {
+        free(c.off);
+        return PINHOLE_ENOMEM;
+    }
+    uint32_t *O = R + (size_t)q * c.W;
+    for (uint32_t d = 0; d < q; d++)
+        for (uint32_t x = 0; x < c.W; x++)
+            R[(size_t)d * c.W + x] = h[(size_t)d * q + x % q];
+    radon_rot_u32(R, c.off, O, q, c.QP);
+    for (uint32_t e = 0; e < q; e++)
+        memcpy(out + (size_t)e * q, O + (size_t)e * c.QP, q * sizeof *out);
+    free(R);
+    free(c.off);
+    return PINHOLE_OK;
+}

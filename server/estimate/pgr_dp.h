@@ -14,4 +14,10 @@
 int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t *T,
                    unsigned threads, unsigned count_bits);
 
+/** The sum along lines of a q x q array for prime q, the per-block step of the dynamic program:
+ * out[e q + u] = sum_{d < q} h[d q + (u - d e) mod q] for e, u < q (all counts, 32-bit; the caller
+ * guarantees no sum exceeds 2^32 - 1). The same vector kernel as the DP, with its table and
+ * scratch set up per call. Errors: PINHOLE_EINVAL (q not prime or q > 2^16), PINHOLE_ENOMEM. */
+int pinhole_pgr_sum_lines(uint32_t q, const uint32_t *h, uint32_t *out);
+
 #endif

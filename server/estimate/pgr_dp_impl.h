@@ -254,30 +254,39 @@ static void FN(final_run)(void *arg, unsigned id, unsigned nthreads)
     }
 }
 
+/* The vector kernel's row widths and offset table (MODE_ROT). */
+static int FN(setup_rot)(dp_ctx *c)
+{
+    const uint32_t q = c->q;
+    /* whole vectors; whole groups of four when that costs at most one vector more */
+    c->QP = (q + VL - 1) / VL * VL;
+    if (c->QP > 4 * VL && c->QP % (4 * VL) == 3 * VL)
+        c->QP += VL;
+    c->W = q + c->QP;
+    c->off = malloc((size_t)q * q * sizeof *c->off);
+    if (!c->off)
+        return PINHOLE_ENOMEM;
+    for (uint32_t e = 0; e < q; e++) {
+        uint32_t s = 0;
+        for (uint32_t d = 0; d < q; d++) {
+            c->off[(size_t)e * q + d] = d * c->W + q - s;
+            s += e;
+            if (s >= q)
+                s -= q;
+        }
+    }
+    c->scratch_bytes = ((size_t)q * (c->W + c->QP) * sizeof(CT) + 63) / 64 * 64;
+    return PINHOLE_OK;
+}
+
 static int FN(run)(dp_ctx *c, pinhole_pool *pool)
 {
     const uint32_t q = c->q, t = c->t;
     const unsigned nth = pinhole_pool_size(pool);
     int rc = PINHOLE_OK;
     if (c->mode == MODE_ROT) {
-        /* whole vectors; whole groups of four when that costs at most one vector more */
-        c->QP = (q + VL - 1) / VL * VL;
-        if (c->QP > 4 * VL && c->QP % (4 * VL) == 3 * VL)
-            c->QP += VL;
-        c->W = q + c->QP;
-        c->off = malloc((size_t)q * q * sizeof *c->off);
-        if (!c->off)
+        if (FN(setup_rot)(c) != PINHOLE_OK)
             return PINHOLE_ENOMEM;
-        for (uint32_t e = 0; e < q; e++) {
-            uint32_t s = 0;
-            for (uint32_t d = 0; d < q; d++) {
-                c->off[(size_t)e * q + d] = d * c->W + q - s;
-                s += e;
-                if (s >= q)
-                    s -= q;
-            }
-        }
-        c->scratch_bytes = ((size_t)q * (c->W + c->QP) * sizeof(CT) + 63) / 64 * 64;
     } else {
         c->W = q;
         c->scratch_bytes = ((size_t)q * q * sizeof(CT) + 63) / 64 * 64;
