@@ -69,7 +69,7 @@ typedef struct pinhole_pgr_choice {
     double variance;     /* per-user variance of an absent item's estimate, r(1-r)/(s_in-r)^2 */
     double ratio;        /* variance / pinhole_variance_optimum(epsilon) */
     double cost_ops;     /* estimated reconstruction operations (see pinhole_pgr_cost) */
-    double memory_bytes; /* estimated reconstruction memory */
+    double memory_bytes; /* estimated reconstruction memory, counts y and totals T included */
     double seconds;      /* estimated reconstruction wall time (pinhole_pgr_cost_model) */
     int algorithm;       /* the pinhole_pgr_algo the estimate is for */
     int within_budget;   /* 1 if cost and memory are within the plan's budget */
@@ -104,7 +104,7 @@ void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsi
                             pinhole_pgr_cost_estimate *out);
 
 /** Operations and memory of the algorithm pinhole_pgr_cost_model() picks on one thread:
- * *ops and *bytes receive its ops and bytes. */
+ * *ops receives its ops, *bytes its bytes plus the counts y (8 K bytes) and totals T (8 k). */
 void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes);
 
 /** Plan PGR for (k, epsilon): every prime power q <= 2^16 with its smallest t, scored by the exact

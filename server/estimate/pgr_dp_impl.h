@@ -284,7 +284,7 @@ static int FN(run)(dp_ctx *c, pinhole_pool *pool)
     const uint32_t q = c->q, t = c->t;
     const unsigned nth = pinhole_pool_size(pool);
     int rc = PINHOLE_OK;
-    if (c->mode == MODE_ROT) {
+    if (c->mode == MODE_ROT && t >= 3) { /* t = 2 has no blocks */
         if (FN(setup_rot)(c) != PINHOLE_OK)
             return PINHOLE_ENOMEM;
     } else {

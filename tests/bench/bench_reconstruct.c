@@ -1,10 +1,11 @@
 /* PGR reconstruction + unbiased estimates (issue 3): wall time and peak RSS, one JSON line per run.
  * usage: bench_reconstruct [--k K] [--epsilon E] [--threads N] [--reports N] [--method
  * dp|enum|auto]
- *                          [--q Q] [--repeat R] [--table]
+ *                          [--q Q] [--repeat R]
  * Defaults: k = 3,307,948, epsilon = 5, threads = online cores, reports = 10^9 (counts drawn at
- * random so they sum to about that), best of R = 1 runs. --table runs k in {10^3..10^7} x epsilon
- * in {1..5} (one line each; peak RSS there is the process's maximum so far). */
+ * random so they sum to about that), best of R = 1 runs (peak RSS is the process's maximum over all
+ * R runs, so take it from R = 1). The scaling table in docs/BENCHMARKS.md runs one process per
+ * (k, epsilon). */
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/estimate/pgr.h"
@@ -119,14 +120,9 @@ int main(int argc, char **argv)
     double eps = 5;
     unsigned threads = pinhole_online_cores(), repeat = 1;
     uint32_t q = 0;
-    int table = 0;
     pinhole_pgr_method method = PINHOLE_PGR_DP;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--table") == 0) {
-            table = 1;
-            continue;
-        }
         if (!v) {
             fprintf(stderr, "bench_reconstruct: missing value for %s\n", a);
             return 2;
@@ -155,11 +151,5 @@ int main(int argc, char **argv)
     }
     if (threads == 0 || repeat == 0)
         return 2;
-    if (!table)
-        return run(k, eps, q, threads, reports, method, repeat);
-    int bad = 0;
-    for (uint64_t kk = 1000; kk <= 10000000; kk *= 10)
-        for (int e = 1; e <= 5; e++)
-            bad |= run(kk, e, 0, threads, reports, method, repeat);
-    return bad;
+    return run(k, eps, q, threads, reports, method, repeat);
 }
