@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/estimate/pgr.h"
+#include "server/estimate/pgr_dp.h"
 #include "tests/helpers.h"
 
 #include <criterion/criterion.h>
@@ -225,4 +226,36 @@ Test(reconstruct_fast, cost_model)
     pinhole_pgr_cost_model(1021, 2, 1022, 1000, 1, &c); /* c_set = 1: enumeration is trivial */
     cr_assert_eq(c.algorithm, PINHOLE_PGR_ALGO_ENUM);
     cr_assert_float_eq(c.ops, 1000.0 * 1 * 2, 1e-9);
+}
+
+/* The sum along lines (the DP's per-block kernel) against its definition, including counts whose
+ * line sums reach 2^32 - 1, and its refusal of prime powers. */
+Test(reconstruct_fast, sum_lines)
+{
+    const uint32_t qs[] = {2, 3, 5, 17, 37, 67};
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 99);
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        const uint32_t q = qs[i];
+        uint32_t *h = malloc((size_t)q * q * sizeof *h), *out = malloc((size_t)q * q * sizeof *out);
+        cr_assert(h && out);
+        for (int top = 0; top < 2; top++) {
+            /* top: every line sums to q floor((2^32 - 1) / q), at most 2^32 - 1 */
+            for (size_t j = 0; j < (size_t)q * q; j++)
+                h[j] = top ? UINT32_MAX / q : pinhole_rng_uniform(&rng, 1000);
+            cr_assert_eq(pinhole_pgr_sum_lines(q, h, out), PINHOLE_OK);
+            for (uint32_t e = 0; e < q; e++)
+                for (uint32_t u = 0; u < q; u++) {
+                    uint64_t s = 0;
+                    for (uint32_t d = 0; d < q; d++)
+                        s += h[(size_t)d * q + (u + q - (d * e) % q) % q];
+                    cr_assert_eq(out[(size_t)e * q + u], s, "q=%u e=%u u=%u", q, e, u);
+                }
+        }
+        free(h);
+        free(out);
+    }
+    uint32_t h[16] = {0}, out[16];
+    cr_assert_eq(pinhole_pgr_sum_lines(4, h, out), PINHOLE_EINVAL);
+    cr_assert_eq(pinhole_pgr_sum_lines(1, h, out), PINHOLE_EINVAL);
 }
