@@ -154,16 +154,17 @@ void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsi
     for (uint32_t l = 1; l <= t && l <= PINHOLE_T_MAX; l++)
         P[l] = P[l - 1] * dq + 1;
     /* steps s -> s + 1 for s = 1..t-2: P[t-s-1] P[s] blocks, level s + 1 of
-     * P[t-s-1] (P[s+1] + 1) q counts; two consecutive levels are alive at once */
-    double blocks = 0, peak = 0, prev = 0, total = 0;
+     * P[t-s-1] (P[s+1] + 1) q counts; levels alternate between two buffers of the largest size */
+    double blocks = 0, maxlev = 0, prev = 0, total = 0;
     for (uint32_t s = 1; s + 2 <= t; s++) {
         blocks += P[t - s - 1] * P[s];
         const double level = P[t - s - 1] * (P[s + 1] + 1) * dq * 4; /* 32-bit counts */
         total += level;
-        if (prev + level > peak)
-            peak = prev + level;
+        if (level > maxlev)
+            maxlev = level;
         prev = level;
     }
+    const double peak = (t >= 4 ? 2 : 1) * maxlev;
     const double per_block =
         m == 1 ? dq * dq * ceil(dq / 8) * COST_DP_VEC : dq * dq * dq * COST_DP_GATHER;
     const double item = COST_DP_ITEM + (prev > COST_DP_CACHE_BYTES ? COST_DP_ITEM_MISS : 0);

@@ -98,7 +98,7 @@ typedef struct pinhole_pgr_cost_estimate {
 /** Cost model of turning K hyperplane counts into the k item totals T_v (docs/reconstruction.md):
  * time of the dynamic program from its block count, per-block work (q^2 ceil(q/8) vector adds for
  * prime q, q^3 table look-ups for prime powers) and the final gather, divided over threads (0 is
- * taken as 1); time of enumeration, k c_set t; memory of the two largest DP levels. Constants were
+ * taken as 1); time of enumeration, k c_set t; memory of the DP's two level buffers. Constants were
  * calibrated on the project machine (docs/BENCHMARKS.md, "PGR reconstruction"). Fills *out. */
 void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsigned threads,
                             pinhole_pgr_cost_estimate *out);

@@ -299,13 +299,21 @@ static int FN(run)(dp_ctx *c, pinhole_pool *pool)
     }
     Zp[0] = 0;       /* f(0_{t-1}, (1), 0): <(0..0,1), (..,1)> = 1 */
     Zp[1] = c->y[0]; /* f(0_{t-1}, zero, 0) */
-    CT *Lp = NULL;
+    /* levels 2..t-1 alternate between two buffers of the largest level's size, so each page is
+     * faulted in once (level m + 1 goes to buf[m & 1]) */
+    uint64_t maxlev = 0;
+    for (uint32_t m = 1; m + 2 <= t; m++) {
+        const uint64_t n = c->P[t - m - 1] * (c->P[m + 1] + 1) * q;
+        maxlev = n > maxlev ? n : maxlev;
+    }
+    CT *buf[2] = {NULL, NULL}, *Lp = NULL;
     for (uint32_t m = 1; m + 2 <= t; m++) {
         const uint64_t An = c->P[t - m - 1], Bm = c->P[m] + 1, Bn = c->P[m + 1] + 1;
-        CT *Ln = malloc(An * Bn * q * sizeof *Ln);
+        if (!buf[m & 1])
+            buf[m & 1] = malloc(maxlev * sizeof(CT));
+        CT *Ln = buf[m & 1];
         uint64_t *Zn = malloc(Bn * sizeof *Zn);
         if (!Ln || !Zn) {
-            free(Ln);
             free(Zn);
             rc = PINHOLE_ENOMEM;
             break;
@@ -321,13 +329,12 @@ static int FN(run)(dp_ctx *c, pinhole_pool *pool)
             c->chunk = 1;
         atomic_store(&c->next, 0);
         pinhole_pool_run(pool, FN(step_run), c);
-        free(Lp);
         free(Zp);
         Lp = Ln;
         Zp = Zn;
     }
     if (rc == PINHOLE_OK && t == 2) { /* level 1 is read from y elsewhere; make it for the end */
-        Lp = calloc(2 * (size_t)q, sizeof *Lp);
+        Lp = buf[0] = calloc(2 * (size_t)q, sizeof *Lp);
         if (!Lp) {
             rc = PINHOLE_ENOMEM;
         } else {
@@ -344,7 +351,8 @@ static int FN(run)(dp_ctx *c, pinhole_pool *pool)
         c->zsrc = Zp;
         pinhole_pool_run(pool, FN(final_run), c);
     }
-    free(Lp);
+    free(buf[0]);
+    free(buf[1]);
     free(Zp);
     return rc;
 }
