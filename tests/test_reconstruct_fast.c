@@ -10,10 +10,10 @@
 #include <stdlib.h>
 
 #define KMAX 20000u
-/* random counts: brute force on every item when K k t is at most BRUTE_OPS, else on SAMPLE items
- * (the first 16, the last 16 and random ones); zero and single counts: every item, exactly */
-#define BRUTE_OPS 4.0e6
-#define SAMPLE 48
+/* random counts: brute force on every item when K k t is at most BRUTE_OPS, else on a sample of
+ * about BRUTE_OPS / (K t) items, between 20 and 48 (the first 8, the last 8 and random ones);
+ * zero and single counts: every item, exactly */
+#define BRUTE_OPS 2.0e6
 
 enum { Y_RANDOM_SMALL, Y_RANDOM, Y_ZERO, Y_SINGLE, Y_NEAR_2_40, Y_KINDS };
 
@@ -61,23 +61,24 @@ static void check_qt(uint32_t q, uint32_t t, uint64_t k, pinhole_rng *rng)
                 ref[v] = pinhole_pspace_dot(&g.F, a, H + h0 * t, t) == 0 ? y[h0] : 0;
             }
         } else {
-            if ((double)K * (double)k * t > BRUTE_OPS)
-                m = SAMPLE < k ? SAMPLE : k;
+            if ((double)K * (double)k * t > BRUTE_OPS) {
+                const double want = BRUTE_OPS / ((double)K * t);
+                m = want < 20 ? 20 : want > 48 ? 48 : (uint64_t)want;
+            }
             for (uint64_t i = 0; i < m; i++) {
                 idx[i] = m == k   ? i
-                         : i < 16 ? i
-                         : i < 32 ? k - 1 - (i - 16)
+                         : i < 8  ? i
+                         : i < 16 ? k - 1 - (i - 8)
                                   : pinhole_rng_uniform64(rng, k);
                 ref[i] = brute_total(&g, H, y, idx[i]);
             }
         }
-        /* the narrowest width, then every wider one; one thread and three */
+        /* the narrowest width (16 bits for small, zero and single counts, 32 for random, 64 near
+         * 2^40), and for small counts every wider one too; one thread and three */
         const unsigned widths[] = {0, 16, 32, 64};
         for (size_t w = 0; w < 4; w++) {
-            if (widths[w] == 16 && kind != Y_RANDOM_SMALL && kind != Y_ZERO && kind != Y_SINGLE)
-                continue;
-            if (widths[w] == 32 && kind == Y_NEAR_2_40)
-                continue;
+            if (w > 0 && kind != Y_RANDOM_SMALL)
+                break;
             for (unsigned th = 1; th <= 3; th += 2) {
                 pinhole_pgr_reconstruct_options opt = {PINHOLE_PGR_DP, th, widths[w]};
                 uint64_t *out = th == 1 ? T : T2;
