@@ -73,10 +73,16 @@ int pinhole_pgr_reconstruct_ex(const pinhole_pgr *g, const uint64_t *y, uint64_t
     unsigned bits = opt->count_bits;
     if (bits == 0)
         bits = n <= UINT16_MAX ? 16 : n <= UINT32_MAX ? 32 : 64;
-    const unsigned threads = opt->threads ? opt->threads : pinhole_online_cores();
+    unsigned threads = opt->threads ? opt->threads : pinhole_online_cores();
+    if (threads > PINHOLE_PGR_THREADS_MAX)
+        threads = PINHOLE_PGR_THREADS_MAX;
+    pinhole_pgr_cost_estimate c;
+    pinhole_pgr_cost_model(g->q, g->t, g->K, g->k, 1, &c);
+    if (!opt->threads && c.dp_seconds < 1e-3)
+        threads =
+            1; /* by default, below about a millisecond of work, starting threads costs more */
     pinhole_pgr_method method = opt->method;
     if (method == PINHOLE_PGR_AUTO) {
-        pinhole_pgr_cost_estimate c;
         pinhole_pgr_cost_model(g->q, g->t, g->K, g->k, threads, &c);
         method = c.algorithm == PINHOLE_PGR_ALGO_ENUM ? PINHOLE_PGR_ENUM : PINHOLE_PGR_DP;
     }

@@ -14,9 +14,12 @@ typedef enum pinhole_pgr_method {
     PINHOLE_PGR_ENUM = 2, /* per item, enumerate the c_set hyperplanes through it: O(k c_set t) */
 } pinhole_pgr_method;
 
+#define PINHOLE_PGR_THREADS_MAX 256u /* larger thread counts are reduced to this */
+
 typedef struct pinhole_pgr_reconstruct_options {
     pinhole_pgr_method method; /* PINHOLE_PGR_AUTO (0) by default */
-    unsigned threads;          /* threads for the dynamic program; 0 = online cores */
+    unsigned threads;          /* threads for the dynamic program; 0 = online cores (1 when the
+                                * cost model expects under a millisecond of work) */
     unsigned count_bits;       /* width of the DP's intermediate counts: 0 = the narrowest of
                                 * 16, 32, 64 that holds n = sum of y; or 16, 32, 64 to force one
                                 * (refused if narrower than n needs) */
