@@ -21,7 +21,18 @@ enum { MODE_ROT, MODE_XOR, MODE_TAB, MODE_SLOW };
 #define VEC_BYTES 32
 #define SUB_TABLE_QMAX 2048u /* odd prime powers up to this q get a q x q subtraction table */
 
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+/* The kernel is cloned for AVX2 (chosen at load time by an ifunc resolver), except under
+ * ThreadSanitizer, whose runtime is not ready when resolvers run. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DP_NO_CLONES 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define DP_NO_CLONES 1
+#endif
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) &&      \
+    !defined(DP_NO_CLONES)
 #define DP_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define DP_CLONES
