@@ -16,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MODE_ROT, MODE_XOR, MODE_TAB, MODE_SLOW };
+enum { MODE_ROT, MODE_PERM, MODE_XOR, MODE_TAB, MODE_SLOW };
 
 #define VEC_BYTES 32
 #define SUB_TABLE_QMAX 2048u /* odd prime powers up to this q get a q x q subtraction table */
+#define PERM_TABLE_QMAX 32u  /* prime powers up to this q get the whole block's index table */
 
 /* The kernel is cloned for AVX2 (chosen at load time by an ifunc resolver), except under
  * ThreadSanitizer, whose runtime is not ready when resolvers run. */
@@ -46,6 +47,7 @@ typedef struct dp_ctx {
     uint16_t *sub;     /* MODE_TAB: sub[s q + u] = u - s */
     uint16_t *neg;     /* neg[a] = -a */
     uint32_t *off;     /* MODE_ROT: off[e q + d] = d W + q - (d e mod q) */
+    uint16_t *perm;    /* MODE_PERM: perm[(e q + u) q + d] = d q + (u - d e) */
     uint32_t W, QP;    /* scratch row widths (elements) */
     size_t scratch_bytes;
     unsigned char *scratch; /* one scratch area per thread */
@@ -187,6 +189,8 @@ int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t
     c.k = g->k;
     if (g->F.m == 1)
         c.mode = MODE_ROT;
+    else if (q <= PERM_TABLE_QMAX)
+        c.mode = MODE_PERM;
     else if (g->F.p == 2)
         c.mode = MODE_XOR;
     else if (q <= SUB_TABLE_QMAX)
@@ -208,6 +212,16 @@ int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t
         for (uint32_t s = 0; s < q; s++)
             for (uint32_t u = 0; u < q; u++)
                 c.sub[(size_t)s * q + u] = (uint16_t)pinhole_gf_sub(c.F, u, s);
+    }
+    if (c.mode == MODE_PERM) {
+        c.perm = malloc((size_t)q * q * q * sizeof *c.perm);
+        if (!c.perm)
+            goto out;
+        for (uint32_t e = 0; e < q; e++)
+            for (uint32_t u = 0; u < q; u++)
+                for (uint32_t d = 0; d < q; d++)
+                    c.perm[((size_t)e * q + u) * q + d] =
+                        (uint16_t)(d * q + pinhole_gf_sub(c.F, u, pinhole_gf_mul(c.F, d, e)));
     }
     if ((rc = build_maps(&c, &slot, &sinv, &nzi, &nzg)) != PINHOLE_OK)
         goto out;
@@ -236,6 +250,7 @@ out:
     free(c.neg);
     free(c.negexp);
     free(c.sub);
+    free(c.perm);
     free(c.off);
     free(c.scratch);
     free(slot);

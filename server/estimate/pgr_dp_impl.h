@@ -74,6 +74,16 @@ DP_CLONES static void FN(radon_rot)(const CT *restrict R, const uint32_t *restri
 static void FN(radon_gen)(const dp_ctx *c, const CT *restrict R, CT *restrict out)
 {
     const uint32_t q = c->q;
+    if (c->mode == MODE_PERM) { /* small q: one table of q^3 indices, no field arithmetic */
+        const uint16_t *p = c->perm;
+        for (uint32_t i = 0; i < q * q; i++, p += q) {
+            CT s = 0;
+            for (uint32_t d = 0; d < q; d++)
+                s += R[p[d]];
+            out[i] = s;
+        }
+        return;
+    }
     for (uint32_t e = 0; e < q; e++) {
         CT *o = out + (size_t)e * q;
         memcpy(o, R, q * sizeof *o); /* d = 0 */
