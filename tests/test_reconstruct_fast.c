@@ -260,3 +260,23 @@ Test(reconstruct_fast, sum_lines)
     cr_assert_eq(pinhole_pgr_sum_lines(4, h, out), PINHOLE_EINVAL);
     cr_assert_eq(pinhole_pgr_sum_lines(1, h, out), PINHOLE_EINVAL);
 }
+
+/* The planner reports the cost model's time, memory (plus y and T) and algorithm for each row. */
+Test(reconstruct_fast, plan_shows_cost)
+{
+    pinhole_pgr_choice ch[4];
+    size_t n = 0;
+    const pinhole_pgr_plan_options opt = {0, 0, 2};
+    cr_assert_eq(pinhole_pgr_plan(3307948, 5.0, &opt, ch, 4, &n, NULL), PINHOLE_OK);
+    cr_assert_eq(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        pinhole_pgr_cost_estimate c;
+        pinhole_pgr_cost_model(ch[i].q, ch[i].t, ch[i].K, 3307948, 2, &c);
+        cr_assert_eq(ch[i].algorithm, (int)c.algorithm);
+        cr_assert_float_eq(ch[i].seconds, c.seconds, 1e-12);
+        cr_assert_float_eq(ch[i].memory_bytes, c.bytes + 8.0 * (double)ch[i].K + 8.0 * 3307948,
+                           1e-3);
+    }
+    cr_assert_eq(ch[0].q, 149);
+    cr_assert_eq(ch[0].algorithm, PINHOLE_PGR_ALGO_DP);
+}
