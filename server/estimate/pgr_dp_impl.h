@@ -214,9 +214,8 @@ static void FN(step_run)(void *arg, unsigned id, unsigned nthreads)
 /* T[v] = f(zero, v, 0) from level t - 1 (prefixes (0) and (1)): for v = (v0, g b'') with b''
  * canonical of slot s and inverse scale si, T = Z[s] + L[s q - v0 g^-1 si]. Field products go
  * through the log tables: lsinv holds log si, negexp[i] = -generator^i. */
-static void FN(final_run)(void *arg, unsigned id, unsigned nthreads)
+static void FN(final_range)(const dp_ctx *c, uint64_t lo, uint64_t hi)
 {
-    const dp_ctx *c = arg;
     const uint16_t *lg = c->F->log, *ex = c->F->exp, *negexp = c->negexp, *lsinv = c->sinv;
     const uint32_t *slot = c->slot;
     const uint32_t q = c->q;
@@ -224,9 +223,6 @@ static void FN(final_run)(void *arg, unsigned id, unsigned nthreads)
     const uint64_t *Z = c->zsrc;
     uint64_t *T = c->T;
     const uint64_t Pt1 = c->P[c->t - 1], zs = Pt1; /* slots 0..Pt1, zero last */
-    const uint64_t per = c->k / nthreads, extra = c->k % nthreads;
-    const uint64_t lo = per * id + (id < extra ? id : extra);
-    const uint64_t hi = lo + per + (id < extra);
     uint64_t v = lo;
     for (; v < hi && v < Pt1; v++) { /* v = (0, b'') */
         const uint64_t s = slot[v];
@@ -261,6 +257,20 @@ static void FN(final_run)(void *arg, unsigned id, unsigned nthreads)
         }
         x = 0;
         Pn++;
+    }
+}
+
+/* Items in chunks from an atomic counter, so a thread the system delays holds back little. */
+static void FN(final_run)(void *arg, unsigned id, unsigned nthreads)
+{
+    dp_ctx *c = arg;
+    (void)id;
+    (void)nthreads;
+    for (;;) {
+        const uint64_t lo = atomic_fetch_add(&c->next, c->chunk);
+        if (lo >= c->k)
+            break;
+        FN(final_range)(c, lo, lo + c->chunk < c->k ? lo + c->chunk : c->k);
     }
 }
 
@@ -334,7 +344,7 @@ static int FN(run)(dp_ctx *c, pinhole_pool *pool)
         c->dst = Ln;
         c->zdst = Zn;
         c->items = (An + 1) * Bm;
-        c->chunk = c->items / (16u * nth);
+        c->chunk = c->items / (64u * nth);
         if (c->chunk == 0)
             c->chunk = 1;
         atomic_store(&c->next, 0);
@@ -359,6 +369,10 @@ static int FN(run)(dp_ctx *c, pinhole_pool *pool)
     if (rc == PINHOLE_OK) {
         c->src = Lp;
         c->zsrc = Zp;
+        c->chunk = c->k / (64u * nth);
+        if (c->chunk < 4096)
+            c->chunk = 4096;
+        atomic_store(&c->next, 0);
         pinhole_pool_run(pool, FN(final_run), c);
     }
     free(buf[0]);
