@@ -161,27 +161,40 @@ Test(reconstruct_fast, q27)
     check_q(27, 127);
 }
 
-/* Larger prime q (the contiguous-add kernel with several vector passes per row) on a sample. */
+/* Larger prime q (the contiguous-add kernel with several vector passes per row) on a sample:
+ * t = 3 with every point an item, and t = 4 (two DP levels, as in the epsilon = 5 benchmark) with
+ * k below K. Brute force costs K t per sampled item. */
 Test(reconstruct_fast, large_prime_sampled)
 {
-    const uint32_t qs[] = {37, 61, 149};
+    const struct {
+        uint32_t q, t, samples;
+        uint64_t k;
+    } cases[] = {
+        {37, 3, 40, 37 * 37 + 37 + 1},
+        {61, 3, 40, 61 * 61 + 61 + 1},
+        {149, 3, 40, 149 * 149 + 149 + 1},
+        {37, 4, 16, 50000},
+        {53, 4, 8, 148877},
+    };
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 2026);
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pinhole_pgr g;
-        const uint32_t q = qs[i];
-        const uint64_t k = (uint64_t)q * q + q + 1; /* t = 3, every point */
-        cr_assert_eq(pinhole_pgr_init(&g, k, 5.0, q, 3), PINHOLE_OK);
+        const uint32_t q = cases[i].q;
+        const uint64_t k = cases[i].k;
+        cr_assert_eq(pinhole_pgr_init(&g, k, 5.0, q, cases[i].t), PINHOLE_OK);
         uint64_t *y = malloc(g.K * sizeof *y), *T = malloc(k * sizeof *T);
         uint32_t *H = brute_hyperplanes(&g);
         cr_assert(y && T && H);
         for (int kind = 0; kind < Y_KINDS; kind++) {
             fill(y, g.K, kind, &rng);
             cr_assert_eq(pinhole_pgr_reconstruct(&g, y, T, PINHOLE_PGR_DP), PINHOLE_OK);
-            for (int s = 0; s < 40; s++) {
-                const uint64_t v = s < 10 ? (uint64_t)s : pinhole_rng_uniform64(&rng, k);
-                cr_assert_eq(T[v], brute_total(&g, H, y, v), "q=%u kind=%d v=%llu", q, kind,
-                             (unsigned long long)v);
+            for (uint32_t s = 0; s < cases[i].samples; s++) {
+                const uint64_t v = s < 4   ? s
+                                   : s < 8 ? k - 1 - (s - 4)
+                                           : pinhole_rng_uniform64(&rng, k);
+                cr_assert_eq(T[v], brute_total(&g, H, y, v), "q=%u t=%u kind=%d v=%llu", q,
+                             cases[i].t, kind, (unsigned long long)v);
             }
         }
         free(y);
