@@ -161,10 +161,11 @@ Test(reconstruct_fast, q27)
     check_q(27, 127);
 }
 
-/* Larger prime q (the contiguous-add kernel with several vector passes per row) on a sample:
+/* Larger q on a sample. Primes (the contiguous-add kernel with several vector passes per row):
  * t = 3 with every point an item, and t = 4 (two DP levels, as in the epsilon = 5 benchmark) with
- * k below K. Brute force costs K t per sampled item. */
-Test(reconstruct_fast, large_prime_sampled)
+ * k below K. Prime powers above 32 (XOR for p = 2, digit-wise subtraction tables for odd p).
+ * Brute force costs K t per sampled item. */
+Test(reconstruct_fast, large_q_sampled)
 {
     const struct {
         uint32_t q, t, samples;
@@ -175,6 +176,11 @@ Test(reconstruct_fast, large_prime_sampled)
         {149, 3, 40, 149 * 149 + 149 + 1},
         {37, 4, 16, 50000},
         {53, 4, 8, 148877},
+        {49, 3, 16, 49 * 49 + 49 + 1},     /* 7^2: digit-wise subtraction tables */
+        {125, 3, 10, 125 * 125 + 125 + 1}, /* 5^3: two low digits, one high */
+        {81, 3, 12, 81 * 81},              /* 3^4 */
+        {64, 3, 12, 64 * 64 + 64 + 1},     /* 2^6: XOR */
+        {128, 3, 10, 128 * 128 + 128 + 1}, /* 2^7 */
     };
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 2026);

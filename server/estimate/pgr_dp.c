@@ -16,11 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MODE_ROT, MODE_PERM, MODE_XOR, MODE_TAB, MODE_SLOW };
+enum { MODE_ROT, MODE_PERM, MODE_XOR, MODE_SPLIT };
 
 #define VEC_BYTES 32
-#define SUB_TABLE_QMAX 2048u /* odd prime powers up to this q get a q x q subtraction table */
-#define PERM_TABLE_QMAX 32u  /* prime powers up to this q get the whole block's index table */
+#define PERM_TABLE_QMAX 32u /* prime powers up to this q get the whole block's index table */
 
 /* The kernel is cloned for AVX2 (chosen at load time by an ifunc resolver), except under
  * ThreadSanitizer, whose runtime is not ready when resolvers run. */
@@ -44,7 +43,9 @@ typedef struct dp_ctx {
     uint32_t q, t;
     const uint64_t *P; /* P[l] = (q^l - 1)/(q - 1) */
     int mode;          /* how u - s is computed in a block */
-    uint16_t *sub;     /* MODE_TAB: sub[s q + u] = u - s */
+    uint32_t ql;       /* MODE_SPLIT: u = uh ql + ul, ql = p^ceil(m/2) (low digits) */
+    uint16_t *subl;    /* MODE_SPLIT: subl[sl ql + ul] = ul - sl digit-wise (low digits) */
+    uint16_t *subh;    /* MODE_SPLIT: subh[sh (q/ql) + uh] = uh - sh digit-wise (high digits) */
     uint16_t *neg;     /* neg[a] = -a */
     uint32_t *off;     /* MODE_ROT: off[e q + d] = d W + q - (d e mod q) */
     uint16_t *perm;    /* MODE_PERM: perm[(e q + u) q + d] = d q + (u - d e) */
@@ -193,10 +194,8 @@ int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t
         c.mode = MODE_PERM;
     else if (g->F.p == 2)
         c.mode = MODE_XOR;
-    else if (q <= SUB_TABLE_QMAX)
-        c.mode = MODE_TAB;
     else
-        c.mode = MODE_SLOW;
+        c.mode = MODE_SPLIT;
     int rc = PINHOLE_ENOMEM;
     uint32_t *slot = NULL, *nzi = NULL;
     uint16_t *sinv = NULL, *nzg = NULL;
@@ -205,13 +204,19 @@ int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t
         goto out;
     for (uint32_t a = 0; a < q; a++)
         c.neg[a] = (uint16_t)pinhole_gf_neg(c.F, a);
-    if (c.mode == MODE_TAB) {
-        c.sub = malloc((size_t)q * q * sizeof *c.sub);
-        if (!c.sub)
+    if (c.mode == MODE_SPLIT) { /* digit-wise subtraction in two halves of the digits */
+        c.ql = g->F.pw[(g->F.m + 1) / 2];
+        const uint32_t ql = c.ql, qh = q / ql;
+        c.subl = malloc((size_t)ql * ql * sizeof *c.subl);
+        c.subh = malloc((size_t)qh * qh * sizeof *c.subh);
+        if (!c.subl || !c.subh)
             goto out;
-        for (uint32_t s = 0; s < q; s++)
-            for (uint32_t u = 0; u < q; u++)
-                c.sub[(size_t)s * q + u] = (uint16_t)pinhole_gf_sub(c.F, u, s);
+        for (uint32_t a = 0; a < ql; a++)
+            for (uint32_t b = 0; b < ql; b++)
+                c.subl[(size_t)a * ql + b] = (uint16_t)pinhole_gf_sub(c.F, b, a);
+        for (uint32_t a = 0; a < qh; a++)
+            for (uint32_t b = 0; b < qh; b++)
+                c.subh[(size_t)a * qh + b] = (uint16_t)(pinhole_gf_sub(c.F, b * ql, a * ql) / ql);
     }
     if (c.mode == MODE_PERM) {
         c.perm = malloc((size_t)q * q * q * sizeof *c.perm);
@@ -249,7 +254,8 @@ int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t
 out:
     free(c.neg);
     free(c.negexp);
-    free(c.sub);
+    free(c.subl);
+    free(c.subh);
     free(c.perm);
     free(c.off);
     free(c.scratch);

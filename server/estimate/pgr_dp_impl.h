@@ -70,7 +70,9 @@ DP_CLONES static void FN(radon_rot)(const CT *restrict R, const uint32_t *restri
     }
 }
 
-/* Prime powers: out[e q + u] = sum_d R[d q + (u - d e)], subtraction and product in GF(q). */
+/* Prime powers: out[e q + u] = sum_d R[d q + (u - d e)], subtraction and product in GF(q):
+ * a table of all q^3 indices for q <= 32, else XOR (p = 2) or digit-wise subtraction tables for
+ * the low and the high half of the base-p digits (odd p). */
 static void FN(radon_gen)(const dp_ctx *c, const CT *restrict R, CT *restrict out)
 {
     const uint32_t q = c->q;
@@ -93,13 +95,16 @@ static void FN(radon_gen)(const dp_ctx *c, const CT *restrict R, CT *restrict ou
             if (c->mode == MODE_XOR) {
                 for (uint32_t u = 0; u < q; u++)
                     o[u] += h[u ^ s];
-            } else if (c->mode == MODE_TAB) {
-                const uint16_t *sb = c->sub + (size_t)s * q;
-                for (uint32_t u = 0; u < q; u++)
-                    o[u] += h[sb[u]];
-            } else {
-                for (uint32_t u = 0; u < q; u++)
-                    o[u] += h[pinhole_gf_sub(c->F, u, s)];
+            } else { /* MODE_SPLIT: u - s = (uh - sh) ql + (ul - sl), digit-wise */
+                const uint32_t ql = c->ql, qh = q / ql;
+                const uint16_t *SL = c->subl + (size_t)(s % ql) * ql;
+                const uint16_t *SH = c->subh + (size_t)(s / ql) * qh;
+                for (uint32_t uh = 0; uh < qh; uh++) {
+                    const CT *hb = h + (size_t)SH[uh] * ql;
+                    CT *ob = o + (size_t)uh * ql;
+                    for (uint32_t ul = 0; ul < ql; ul++)
+                        ob[ul] += hb[SL[ul]];
+                }
             }
         }
     }
