@@ -140,18 +140,78 @@ double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f)
     return (f * g->s_in * (1 - g->s_in) + (n - f) * g->r * (1 - g->r)) / (g->gap * g->gap);
 }
 
+/* Cost-model constants in CPU seconds on one core of the project machine, fitted (relative least
+ * squares) to `bench_reconstruct --table --threads 1` (docs/BENCHMARKS.md, "PGR reconstruction"):
+ * per DP block; per 8-wide vector add of the sum along lines (prime q); per gathered element
+ * (prime powers); per byte of level tables written and read (page faults included); per item of
+ * the final gather and estimate (first touch of T included), plus more when the last level (about
+ * 4 K bytes) exceeds the cache; per q^2
+ * entry of the kernel's tables; fixed start-up; per hyperplane test of enumeration. */
+#define COST_DP_BLOCK 1.2e-8
+#define COST_DP_VEC 4.6e-10
+#define COST_DP_GATHER 4.0e-10
+#define COST_DP_LEVEL_BYTE 3.1e-10
+#define COST_DP_ITEM 1.1e-8
+#define COST_DP_ITEM_MISS 1.8e-8
+#define COST_DP_CACHE_BYTES 16e6
+#define COST_DP_TABLE 1.0e-9
+#define COST_DP_FIXED 5.0e-5
+#define COST_ENUM_TEST 3.8e-9
+
+void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsigned threads,
+                            pinhole_pgr_cost_estimate *out)
+{
+    const double th = threads ? threads : 1;
+    const double dq = q;
+    uint32_t p = 0, m = 0; /* m == 1: prime q, contiguous vector adds */
+    pinhole_gf_is_prime_power(q, &p, &m);
+    /* P[l] = (q^l - 1)/(q - 1) as doubles */
+    double P[PINHOLE_T_MAX + 2];
+    P[0] = 0;
+    for (uint32_t l = 1; l <= t && l <= PINHOLE_T_MAX; l++)
+        P[l] = P[l - 1] * dq + 1;
+    /* steps s -> s + 1 for s = 1..t-2: P[t-s-1] P[s] blocks, level s + 1 of
+     * P[t-s-1] (P[s+1] + 1) q counts; levels alternate between two buffers of the largest size */
+    double blocks = 0, maxlev = 0, prev = 0, total = 0;
+    for (uint32_t s = 1; s + 2 <= t; s++) {
+        blocks += P[t - s - 1] * P[s];
+        const double level = P[t - s - 1] * (P[s + 1] + 1) * dq * 4; /* 32-bit counts */
+        total += level;
+        if (level > maxlev)
+            maxlev = level;
+        prev = level;
+    }
+    const double peak = (t >= 4 ? 2 : 1) * maxlev;
+    const double per_block =
+        m == 1 ? dq * dq * ceil(dq / 8) * COST_DP_VEC : dq * dq * dq * COST_DP_GATHER;
+    const double item = COST_DP_ITEM + (prev > COST_DP_CACHE_BYTES ? COST_DP_ITEM_MISS : 0);
+    const double work =
+        blocks * (COST_DP_BLOCK + per_block) + total * COST_DP_LEVEL_BYTE + (double)k * item;
+    out->dp_seconds = COST_DP_FIXED + (t > 2 ? dq * dq * COST_DP_TABLE : 0) + work / th;
+    out->dp_bytes = peak + (t >= 2 ? P[t - 1] * 12 : 0) + th * dq * dq * 3 * 4;
+    const double c_set = ((double)K - 1) / dq; /* (q^{t-1} - 1)/(q - 1) = (K - 1)/q */
+    const double enum_ops = (double)k * c_set * t;
+    out->enum_seconds = enum_ops * COST_ENUM_TEST;
+    out->enum_bytes = 0;
+    if (out->dp_seconds <= out->enum_seconds) {
+        out->algorithm = PINHOLE_PGR_ALGO_DP;
+        out->seconds = out->dp_seconds;
+        out->bytes = out->dp_bytes;
+        out->ops = (double)K * dq * t;
+    } else {
+        out->algorithm = PINHOLE_PGR_ALGO_ENUM;
+        out->seconds = out->enum_seconds;
+        out->bytes = out->enum_bytes;
+        out->ops = enum_ops;
+    }
+}
+
 void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes)
 {
-    const double c_set = ((double)K - 1) / q; /* (q^{t-1} - 1)/(q - 1) = (K - 1)/q */
-    const double dp_ops = (double)K * q * t;
-    const double enum_ops = (double)k * c_set * t;
-    if (dp_ops <= enum_ops) {
-        *ops = dp_ops;
-        *bytes = 8.0 * K + 2 * 8.0 * 2 * K; /* counts, and two level tables of about 2K entries */
-    } else {
-        *ops = enum_ops;
-        *bytes = 8.0 * K + 8.0 * k;
-    }
+    pinhole_pgr_cost_estimate c;
+    pinhole_pgr_cost_model(q, t, K, k, 1, &c);
+    *ops = c.ops;
+    *bytes = c.bytes + 8.0 * (double)K + 8.0 * (double)k;
 }
 
 static int cmp_choice(const void *a, const void *b)
@@ -196,7 +256,12 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
         c->bits = bits_for(S.K);
         c->variance = per_user_variance(epsilon, &S);
         c->ratio = c->variance / pinhole_variance_optimum(fmin(epsilon, PINHOLE_EPSILON_CAP));
-        pinhole_pgr_cost(q, t, S.K, k, &c->cost_ops, &c->memory_bytes);
+        pinhole_pgr_cost_estimate model;
+        pinhole_pgr_cost_model(q, t, S.K, k, opt ? opt->threads : 1, &model);
+        c->cost_ops = model.ops;
+        c->memory_bytes = model.bytes + 8.0 * (double)S.K + 8.0 * (double)k; /* + y and T */
+        c->seconds = model.seconds;
+        c->algorithm = model.algorithm;
         c->within_budget = c->cost_ops <= max_ops && c->memory_bytes <= max_mem;
         if (c->variance < best_any)
             best_any = c->variance;

@@ -79,18 +79,42 @@ typedef struct pinhole_pgr_choice {
     double variance;     /* per-user variance of an absent item's estimate, r(1-r)/(s_in-r)^2 */
     double ratio;        /* variance / pinhole_variance_optimum(epsilon) */
     double cost_ops;     /* estimated reconstruction operations (see pinhole_pgr_cost) */
-    double memory_bytes; /* estimated reconstruction memory */
+    double memory_bytes; /* estimated reconstruction memory, counts y and totals T included */
+    double seconds;      /* estimated reconstruction wall time (pinhole_pgr_cost_model) */
+    int algorithm;       /* the pinhole_pgr_algo the estimate is for */
     int within_budget;   /* 1 if cost and memory are within the plan's budget */
 } pinhole_pgr_choice;
 
 typedef struct pinhole_pgr_plan_options {
     double max_cost_ops;     /* budget on reconstruction operations; 0 = default 2^33 */
     double max_memory_bytes; /* budget on reconstruction memory; 0 = default 2 GiB */
+    unsigned threads;        /* server threads assumed by the time estimate; 0 = 1 */
 } pinhole_pgr_plan_options;
 
-/** Estimated cost of turning K hyperplane counts into the k item totals T_v with the cheaper of
- * the dynamic program (about K q t operations, two O(K) tables) and enumerating the c_set
- * hyperplanes through each item (k c_set t operations). *ops and *bytes receive the estimates. */
+typedef enum pinhole_pgr_algo {
+    PINHOLE_PGR_ALGO_DP = 1,   /* the coordinate dynamic program */
+    PINHOLE_PGR_ALGO_ENUM = 2, /* per item, enumerate the hyperplanes through it */
+} pinhole_pgr_algo;
+
+typedef struct pinhole_pgr_cost_estimate {
+    pinhole_pgr_algo algorithm;  /* the faster algorithm by this model */
+    double seconds;              /* its estimated wall time on the given threads */
+    double bytes;                /* its estimated memory besides y (8 K bytes) and T (8 k bytes) */
+    double ops;                  /* its basic operations: K q t (DP) or k c_set t (enumeration) */
+    double dp_seconds, dp_bytes; /* the dynamic program (32-bit counts) */
+    double enum_seconds, enum_bytes; /* enumeration (single-threaded) */
+} pinhole_pgr_cost_estimate;
+
+/** Cost model of turning K hyperplane counts into the k item totals T_v (docs/reconstruction.md):
+ * time of the dynamic program from its block count, per-block work (q^2 ceil(q/8) vector adds for
+ * prime q, q^3 table look-ups for prime powers) and the final gather, divided over threads (0 is
+ * taken as 1); time of enumeration, k c_set t; memory of the DP's two level buffers. Constants were
+ * calibrated on the project machine (docs/BENCHMARKS.md, "PGR reconstruction"). Fills *out. */
+void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsigned threads,
+                            pinhole_pgr_cost_estimate *out);
+
+/** Operations and memory of the algorithm pinhole_pgr_cost_model() picks on one thread:
+ * *ops receives its ops, *bytes its bytes plus the counts y (8 K bytes) and totals T (8 k). */
 void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes);
 
 /** Plan PGR for (k, epsilon): every prime power q <= 2^16 with its smallest t, scored by the exact

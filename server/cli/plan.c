@@ -2,6 +2,7 @@
 #include "common/error.h"
 #include "common/pgr.h"
 #include "server/cli/cli.h"
+#include "server/estimate/pool.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,9 +13,11 @@ static void plan_usage(FILE *f)
     fprintf(
         f,
         "usage: pinhole plan --k K --epsilon E [--rows N] [--max-cost OPS] [--max-memory BYTES]\n"
+        "                    [--threads N]\n"
         "  Lists prime powers q with the smallest t such that K = (q^t-1)/(q-1) >= k, best first:\n"
-        "  the first row is the default choice (lowest exact variance within the server "
-        "budget).\n");
+        "  the first row is the default choice (lowest exact variance within the server budget).\n"
+        "  est. time and memory: reconstruction of the k totals on N server threads (default:\n"
+        "  the online cores), by the calibrated cost model (docs/reconstruction.md).\n");
 }
 
 int cli_plan(int argc, char **argv)
@@ -23,6 +26,7 @@ int cli_plan(int argc, char **argv)
     double eps = 0;
     int have_eps = 0;
     pinhole_pgr_plan_options opt = {0};
+    uint64_t threads = pinhole_online_cores();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -46,6 +50,8 @@ int cli_plan(int argc, char **argv)
             bad = cli_parse_double("--max-cost", v, &opt.max_cost_ops);
         else if (strcmp(a, "--max-memory") == 0)
             bad = cli_parse_double("--max-memory", v, &opt.max_memory_bytes);
+        else if (strcmp(a, "--threads") == 0)
+            bad = cli_parse_u64("--threads", v, &threads);
         else {
             fprintf(stderr, "pinhole plan: unknown option %s\n", a);
             plan_usage(stderr);
@@ -68,6 +74,11 @@ int cli_plan(int argc, char **argv)
         fprintf(stderr, "pinhole plan: --k (at least 2) and --epsilon are required\n");
         return CLI_USAGE;
     }
+    if (threads < 1 || threads > 1024) {
+        fprintf(stderr, "pinhole plan: --threads must be 1..1024\n");
+        return CLI_USAGE;
+    }
+    opt.threads = (unsigned)threads;
     if (rows < 1 || rows > 1000) {
         fprintf(stderr, "pinhole plan: --rows must be between 1 and 1000\n");
         return CLI_USAGE;
@@ -83,14 +94,18 @@ int cli_plan(int argc, char **argv)
     printf(
         "PGR plan for k = %llu, epsilon = %g; large-k optimum 4e^eps/(e^eps-1)^2 = %.6g per user\n",
         (unsigned long long)k, eps, pinhole_variance_optimum(fmin(eps, PINHOLE_EPSILON_CAP)));
-    printf("%7s %3s %14s %5s %12s %9s %12s %12s  %s\n", "q", "t", "K", "bits", "var/user", "ratio",
-           "est. ops", "est. memory", "note");
+    printf("reconstruction estimated on %u thread%s (est. time and memory include the K counts and "
+           "k totals)\n",
+           opt.threads, opt.threads == 1 ? "" : "s");
+    printf("%7s %3s %14s %5s %12s %9s %12s %10s %12s  %s\n", "q", "t", "K", "bits", "var/user",
+           "ratio", "est. ops", "est. time", "est. memory", "note");
     for (size_t i = 0; i < n; i++) {
         const pinhole_pgr_choice *c = &ch[i];
         char mem[32];
         snprintf(mem, sizeof mem, "%.4gM", c->memory_bytes / 1e6);
-        printf("%7u %3u %14llu %5u %12.6g %9.5f %12.3g %12s  %s%s\n", c->q, c->t,
-               (unsigned long long)c->K, c->bits, c->variance, c->ratio, c->cost_ops, mem,
+        printf("%7u %3u %14llu %5u %12.6g %9.5f %12.3g %9.3gs %12s  %s%s%s\n", c->q, c->t,
+               (unsigned long long)c->K, c->bits, c->variance, c->ratio, c->cost_ops, c->seconds,
+               mem, c->algorithm == PINHOLE_PGR_ALGO_ENUM ? "enum " : "dp ",
                i == 0 ? "default" : "",
                c->within_budget ? "" : (i == 0 ? ", over budget" : "over budget"));
     }
