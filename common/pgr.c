@@ -234,8 +234,9 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
     *n = 0;
     if (pinhole_epsilon_check(epsilon) != PINHOLE_OK || k < 2 || k > PINHOLE_K_MAX || max == 0)
         return PINHOLE_EINVAL;
-    const double max_ops = opt && opt->max_cost_ops > 0 ? opt->max_cost_ops : 0x1p33;
-    const double max_mem = opt && opt->max_memory_bytes > 0 ? opt->max_memory_bytes : 0x1p31;
+    const double max_ops = opt && opt->max_cost_ops > 0 ? opt->max_cost_ops : INFINITY;
+    const double max_mem = opt && opt->max_memory_bytes > 0 ? opt->max_memory_bytes : 0x1p30;
+    const double max_s = opt && opt->max_seconds > 0 ? opt->max_seconds : 5.0;
     pinhole_pgr_choice *all = malloc(PINHOLE_GF_QMAX * sizeof *all);
     if (!all)
         return PINHOLE_ENOMEM;
@@ -262,7 +263,8 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
         c->memory_bytes = model.bytes + 8.0 * (double)S.K + 8.0 * (double)k; /* + y and T */
         c->seconds = model.seconds;
         c->algorithm = model.algorithm;
-        c->within_budget = c->cost_ops <= max_ops && c->memory_bytes <= max_mem;
+        c->within_budget =
+            c->cost_ops <= max_ops && c->memory_bytes <= max_mem && c->seconds <= max_s;
         if (c->variance < best_any)
             best_any = c->variance;
     }

@@ -86,8 +86,9 @@ typedef struct pinhole_pgr_choice {
 } pinhole_pgr_choice;
 
 typedef struct pinhole_pgr_plan_options {
-    double max_cost_ops;     /* budget on reconstruction operations; 0 = default 2^33 */
-    double max_memory_bytes; /* budget on reconstruction memory; 0 = default 2 GiB */
+    double max_cost_ops;     /* budget on reconstruction operations; 0 = no limit */
+    double max_memory_bytes; /* budget on reconstruction memory; 0 = default 1 GiB */
+    double max_seconds;      /* budget on estimated reconstruction time (cost model); 0 = 5 s */
     unsigned threads;        /* server threads assumed by the time estimate; 0 = 1 */
 } pinhole_pgr_plan_options;
 

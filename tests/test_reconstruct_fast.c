@@ -285,7 +285,7 @@ Test(reconstruct_fast, plan_shows_cost)
 {
     pinhole_pgr_choice ch[4];
     size_t n = 0;
-    const pinhole_pgr_plan_options opt = {0, 0, 2};
+    const pinhole_pgr_plan_options opt = {.threads = 2};
     cr_assert_eq(pinhole_pgr_plan(3307948, 5.0, &opt, ch, 4, &n, NULL), PINHOLE_OK);
     cr_assert_eq(n, 4);
     for (size_t i = 0; i < n; i++) {

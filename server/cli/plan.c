@@ -12,7 +12,8 @@ static void plan_usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: pinhole plan --k K --epsilon E [--rows N] [--max-cost OPS] [--max-memory BYTES]\n"
+        "usage: pinhole plan --k K --epsilon E [--rows N] [--max-seconds S] [--max-memory BYTES]\n"
+        "                    [--max-cost OPS]\n"
         "                    [--threads N]\n"
         "  Lists prime powers q with the smallest t such that K = (q^t-1)/(q-1) >= k, best first:\n"
         "  the first row is the default choice (lowest exact variance within the server budget).\n"
@@ -50,6 +51,8 @@ int cli_plan(int argc, char **argv)
             bad = cli_parse_double("--max-cost", v, &opt.max_cost_ops);
         else if (strcmp(a, "--max-memory") == 0)
             bad = cli_parse_double("--max-memory", v, &opt.max_memory_bytes);
+        else if (strcmp(a, "--max-seconds") == 0)
+            bad = cli_parse_double("--max-seconds", v, &opt.max_seconds);
         else if (strcmp(a, "--threads") == 0)
             bad = cli_parse_u64("--threads", v, &threads);
         else {
@@ -61,8 +64,10 @@ int cli_plan(int argc, char **argv)
             return CLI_USAGE;
     }
     if ((opt.max_cost_ops != 0 && !(opt.max_cost_ops > 0)) ||
-        (opt.max_memory_bytes != 0 && !(opt.max_memory_bytes > 0))) {
-        fprintf(stderr, "pinhole plan: --max-cost and --max-memory must be positive\n");
+        (opt.max_memory_bytes != 0 && !(opt.max_memory_bytes > 0)) ||
+        (opt.max_seconds != 0 && !(opt.max_seconds > 0))) {
+        fprintf(stderr,
+                "pinhole plan: --max-cost, --max-memory and --max-seconds must be positive\n");
         return CLI_USAGE;
     }
     if (k > PINHOLE_K_MAX) {
@@ -112,7 +117,8 @@ int cli_plan(int argc, char **argv)
     if (capped)
         printf(
             "note: q is capped: the best q for this epsilon is beyond the largest field (2^16) or "
-            "the server budget (--max-cost, --max-memory); the rows show what is reachable.\n");
+            "the server budget (--max-seconds, default 5; --max-memory, default 1 GiB; "
+            "--max-cost); the rows show what is reachable.\n");
     if (eps > PINHOLE_EPSILON_CAP)
         printf("note: variances are computed at epsilon = %g (beyond it they change by less than "
                "e^-40); the randomizer's realized epsilon saturates near 44 (64-bit threshold) and "
