@@ -118,7 +118,8 @@ int pinhole_topk_prob(const double *theta, const double *sigma, uint64_t d,
                     row[c] += z[c];
             }
         }
-        if ((s + 1) % stride == 0 && pinhole_progress_report(progress, (double)(s + 1) / m)) {
+        if (((s + 1) % stride == 0 || s + 1 == m) &&
+            pinhole_progress_report(progress, (double)(s + 1) / m)) {
             rc = PINHOLE_ECANCELED;
             goto out;
         }
