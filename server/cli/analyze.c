@@ -531,8 +531,9 @@ static int run_stream(const opts *o, uint64_t k, uint64_t B, char **labels, cons
             if (xv)
                 for (uint64_t v = 0; v < k; v++)
                     mv += xv[v];
-            fprintf(stderr, "bucket %llu: %.0f reports; mean variance per item %.6g",
-                    (unsigned long long)(b + 1), n[b], xv ? mv / (double)k : NAN);
+            fprintf(stderr, "bucket %llu: %.0f reports", (unsigned long long)(b + 1), n[b]);
+            if (xv)
+                fprintf(stderr, "; mean variance per item %.6g", mv / (double)k);
             if (sim) {
                 double l1, l2;
                 errors(x, sim->truth + b * k, k, &l1, &l2);
