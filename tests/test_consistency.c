@@ -29,8 +29,9 @@ static void init_full(pinhole_pgr *g, uint32_t q, uint32_t t, double eps)
 
 Test(consistency, incidence_equals_brute_force_and_is_symmetric, .init = setup)
 {
-    static const uint32_t qt[][2] = {{2, 3}, {3, 3}, {4, 3}, {5, 3}, {2, 5}, {3, 4},
-                                     {7, 3}, {8, 3}, {9, 3}, {4, 4}, {2, 7}, {16, 3}};
+    static const uint32_t qt[][2] = {{2, 3}, {3, 3},  {4, 3}, {5, 3}, {2, 5},
+                                     {3, 4}, {7, 3},  {8, 3}, {9, 3}, {4, 4},
+                                     {2, 7}, {16, 3}, {2, 2}, {5, 2}, {27, 2}};
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 11);
     for (size_t c = 0; c < sizeof qt / sizeof qt[0]; c++) {

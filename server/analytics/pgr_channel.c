@@ -8,6 +8,7 @@
 #include "server/analytics/pgr_channel.h"
 #include "common/error.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 void pinhole_pgr_channel(const pinhole_pgr *g, double *alpha, double *beta)
@@ -60,6 +61,10 @@ int pinhole_pgr_incidence(const pinhole_pgr *g, const double *in, double *out)
         const uint64_t An = P[l] + 1, Bn = P[m] + 1, Bc = P[m - 1] + 1;
         const uint64_t nr = P[m] - P[m - 1]; /* suffixes with b0 = 1: q^(m-1) */
         const uint32_t zs = l == 0 ? 1 : q;  /* the answer needs z = 0 only */
+        if (An > SIZE_MAX / sizeof(double) / zs / Bn) {
+            free(cur);
+            return PINHOLE_ENOMEM;
+        }
         uint64_t *child_b = malloc(nr * sizeof *child_b);
         uint32_t *ginv = malloc(nr * sizeof *ginv);
         double *nxt = calloc(An * Bn * zs, sizeof *nxt);

@@ -65,29 +65,20 @@ int main(int argc, char **argv)
     if (rc != PINHOLE_OK)
         die("pinhole_pgr_init", rc);
 
-    /* users from a Zipf(1) law over the items, encoded: report counts, then unbiased estimates */
+    /* users from a Zipf-like law over the items, encoded: report counts, then unbiased estimates */
     uint64_t *y = calloc(g.K, sizeof *y), *T = malloc(k * sizeof *T);
     double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
-    double *x = malloc(k * sizeof *x), *sd = malloc(k * sizeof *sd), *cum = malloc(k * sizeof *cum);
-    if (!y || !T || !est || !var || !x || !sd || !cum)
+    double *x = malloc(k * sizeof *x), *sd = malloc(k * sizeof *sd);
+    if (!y || !T || !est || !var || !x || !sd)
         die("setup", PINHOLE_ENOMEM);
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 2026);
-    double acc = 0;
-    for (uint64_t v = 0; v < k; v++)
-        cum[v] = acc += 1.0 / (double)(v + 1);
+    /* v = floor(k^u) - 1 for u uniform on [0, 1): P[v] = log((v + 2)/(v + 1)) / log k, Zipf-like */
     for (uint64_t i = 0; i < users; i++) {
-        const double u = pinhole_rng_unit(&rng) * acc;
-        uint64_t lo = 0, hi = k - 1;
-        while (lo < hi) {
-            const uint64_t mid = lo + (hi - lo) / 2;
-            if (cum[mid] > u)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
+        uint64_t v = (uint64_t)exp(pinhole_rng_unit(&rng) * log((double)k)) - 1;
+        v = v < k ? v : k - 1;
         uint64_t rep;
-        pinhole_pgr_encode(&g, lo, &rng, &rep);
+        pinhole_pgr_encode(&g, v, &rng, &rep);
         y[rep]++;
     }
     if ((rc = pinhole_pgr_reconstruct(&g, y, T, PINHOLE_PGR_AUTO)) != PINHOLE_OK ||
@@ -152,7 +143,7 @@ int main(int argc, char **argv)
         b = now();
         report(proj ? "stream_projected" : "stream", k, "update", STEPS, a, b, extra);
     }
-    free(h), free(sv), free(y), free(T), free(est), free(var), free(x), free(sd), free(cum);
+    free(h), free(sv), free(y), free(T), free(est), free(var), free(x), free(sd);
     pinhole_pgr_free(&g);
     return 0;
 }
