@@ -31,6 +31,13 @@ static uint64_t suffix_index(const uint32_t *w, uint32_t L, uint32_t q, const ui
     return P[L - 1 - j] + rest;
 }
 
+/* Index of prefix a extended by d (level l + 1); the zero prefix has index zero_next there. */
+static inline uint64_t child_index(uint64_t a, uint32_t d, int zero_a, uint32_t q,
+                                   uint64_t zero_next)
+{
+    return zero_a ? (d == 0 ? zero_next : 0) : q * a + 1 + d;
+}
+
 int pinhole_pgr_incidence(const pinhole_pgr *g, const double *in, double *out)
 {
     const pinhole_gf *F = &g->F;
@@ -55,6 +62,7 @@ int pinhole_pgr_incidence(const pinhole_pgr *g, const double *in, double *out)
         }
     }
 
+    const int prime = F->m == 1, binary = F->p == 2;
     uint32_t w[PINHOLE_T_MAX];
     for (uint32_t l = t - 1; l-- > 0;) {
         const uint32_t m = t - l; /* suffix length at level l */
@@ -66,9 +74,10 @@ int pinhole_pgr_incidence(const pinhole_pgr *g, const double *in, double *out)
             return PINHOLE_ENOMEM;
         }
         uint64_t *child_b = malloc(nr * sizeof *child_b);
-        uint32_t *ginv = malloc(nr * sizeof *ginv);
+        uint32_t *ginv = malloc(nr * sizeof *ginv), *mg = malloc(2 * (size_t)q * sizeof *mg);
         double *nxt = calloc(An * Bn * zs, sizeof *nxt);
-        if (!child_b || !ginv || !nxt) {
+        if (!child_b || !ginv || !mg || !nxt) {
+            free(mg);
             free(child_b);
             free(ginv);
             free(nxt);
@@ -99,16 +108,40 @@ int pinhole_pgr_incidence(const pinhole_pgr *g, const double *in, double *out)
                 else
                     bc = child_b[b - P[m - 1]], gi = ginv[b - P[m - 1]], b0 = 1;
                 double *o = nxt + (a * Bn + b) * zs;
-                for (uint32_t d = 0; d < nd; d++) {
-                    const uint64_t child = zero_a ? (d == 0 ? P[l + 1] : 0) : q * a + 1 + d;
-                    const double *i = cur + (child * Bc + bc) * q;
-                    for (uint32_t z = 0; z < zs; z++) {
-                        const uint32_t zz = b0 ? pinhole_gf_sub(F, z, d) : z;
-                        o[z] += i[pinhole_gf_mul(F, zz, gi)];
+                if (!b0) { /* g = 1 and no shift: plain sums */
+                    for (uint32_t d = 0; d < nd; d++) {
+                        const double *i =
+                            cur + (child_index(a, d, zero_a, q, P[l + 1]) * Bc + bc) * q;
+                        for (uint32_t z = 0; z < zs; z++)
+                            o[z] += i[z];
+                    }
+                } else if (zs == q && (prime || binary)) {
+                    /* o[z] += i_d[(z - d) / g]: with mg[j] = (j mod q) / g, the index is
+                     * mg[z + q - d] for prime q and mg[z ^ d] in characteristic 2 */
+                    for (uint32_t j = 0; j < q; j++)
+                        mg[j] = mg[j + q] = pinhole_gf_mul(F, j, gi);
+                    for (uint32_t d = 0; d < nd; d++) {
+                        const double *i =
+                            cur + (child_index(a, d, zero_a, q, P[l + 1]) * Bc + bc) * q;
+                        const uint32_t *mp = mg + q - d;
+                        if (prime)
+                            for (uint32_t z = 0; z < q; z++)
+                                o[z] += i[mp[z]];
+                        else
+                            for (uint32_t z = 0; z < q; z++)
+                                o[z] += i[mg[z ^ d]];
+                    }
+                } else {
+                    for (uint32_t d = 0; d < nd; d++) {
+                        const double *i =
+                            cur + (child_index(a, d, zero_a, q, P[l + 1]) * Bc + bc) * q;
+                        for (uint32_t z = 0; z < zs; z++)
+                            o[z] += i[pinhole_gf_mul(F, pinhole_gf_sub(F, z, d), gi)];
                     }
                 }
             }
         }
+        free(mg);
         free(child_b);
         free(ginv);
         free(cur);
