@@ -366,6 +366,26 @@ Test(consistency, em_errors_and_cancel, .init = setup)
     pinhole_pgr_free(&g);
 }
 
+Test(consistency, mle_through_a_config, .init = setup)
+{
+    pinhole_config c;
+    pinhole_config_params p = {
+        .mechanism = PINHOLE_MECH_PGR, .k = 10, .epsilon = 2, .q = 3, .t = 3};
+    cr_assert_eq(pinhole_config_init(&c, &p), PINHOLE_OK);
+    uint64_t y[13];
+    for (int h = 0; h < 13; h++)
+        y[h] = 5 + 3 * (uint64_t)h;
+    double a[10], b[10];
+    pinhole_mle_options o = {.max_iterations = 50};
+    cr_assert_eq(pinhole_mle(&c, y, &o, a, NULL, NULL, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_pgr_mle(&c.u.pgr, y, &o, b, NULL, NULL, NULL), PINHOLE_OK);
+    cr_assert_eq(memcmp(a, b, sizeof a), 0);
+    c.mechanism = (pinhole_mechanism_id)99;
+    cr_assert_eq(pinhole_mle(&c, y, &o, a, NULL, NULL, NULL), PINHOLE_EUNSUPPORTED);
+    c.mechanism = PINHOLE_MECH_PGR;
+    pinhole_config_free(&c);
+}
+
 /* f = 1/2 (x1^2 + kappa x2^2) */
 static double quad_value(void *ctx, const double *x)
 {

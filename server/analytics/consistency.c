@@ -218,3 +218,11 @@ out:
     free(w);
     return rc;
 }
+
+int pinhole_mle(const pinhole_config *c, const uint64_t *counts, const pinhole_mle_options *opt,
+                double *x, double *trace, pinhole_mle_result *res, const pinhole_progress *progress)
+{
+    if (c->mechanism != PINHOLE_MECH_PGR)
+        return PINHOLE_EUNSUPPORTED;
+    return pinhole_pgr_mle(&c->u.pgr, counts, opt, x, trace, res, progress);
+}

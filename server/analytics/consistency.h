@@ -27,6 +27,7 @@
 #ifndef PINHOLE_SERVER_ANALYTICS_CONSISTENCY_H
 #define PINHOLE_SERVER_ANALYTICS_CONSISTENCY_H
 
+#include "common/mechanism.h"
 #include "common/pgr.h"
 #include "server/analytics/progress.h"
 
@@ -79,5 +80,14 @@ typedef struct pinhole_mle_result {
 int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_options *opt,
                     double *x, double *trace, pinhole_mle_result *res,
                     const pinhole_progress *progress);
+
+/** pinhole_pgr_mle() for a configured collection: counts[0..c->counts_len) are the mechanism's
+ * report counts (for PGR the K hyperplane counts), x receives c->k counts. The entry point for a
+ * job runner that holds a pinhole_config. Errors: those of pinhole_pgr_mle(), and
+ * PINHOLE_EUNSUPPORTED for a mechanism without a maximum-likelihood solver here (every mechanism
+ * but PGR, for now). */
+int pinhole_mle(const pinhole_config *c, const uint64_t *counts, const pinhole_mle_options *opt,
+                double *x, double *trace, pinhole_mle_result *res,
+                const pinhole_progress *progress);
 
 #endif
