@@ -1,6 +1,8 @@
 /* Gaussian (polar method) and Gumbel (inverse CDF) draws from the ChaCha20 rng. */
 #include "server/analytics/noise.h"
 
+#include "common/bytes.h"
+
 #include <math.h>
 
 /* Uniform on (0, 1): 53 random bits plus half a step, never 0 or 1. */
@@ -21,13 +23,22 @@ void pinhole_noise_fill(pinhole_rng *rng, pinhole_noise kind, double *out, uint6
             out[i] = 0;
         return;
     }
+    /* 32-bit uniforms read from the keystream in blocks: a quarter of the bytes of 53-bit
+     * uniforms, plenty for Monte Carlo (the grid is 2^-31 on (-1, 1)) */
+    uint8_t block[4096];
+    size_t pos = sizeof block;
     for (uint64_t i = 0; i < len; i += 2) {
         double u, v, s;
         do {
-            u = 2 * pinhole_rng_unit(rng) - 1;
-            v = 2 * pinhole_rng_unit(rng) - 1;
+            if (pos == sizeof block) {
+                pinhole_rng_bytes(rng, block, sizeof block);
+                pos = 0;
+            }
+            u = ((double)pinhole_load_le(block + pos, 4) + 0.5) * 0x1p-31 - 1;
+            v = ((double)pinhole_load_le(block + pos + 4, 4) + 0.5) * 0x1p-31 - 1;
+            pos += 8;
             s = u * u + v * v;
-        } while (s >= 1 || s == 0);
+        } while (s >= 1);
         const double m = sqrt(-2 * log(s) / s);
         out[i] = u * m;
         if (i + 1 < len)

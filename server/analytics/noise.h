@@ -14,9 +14,10 @@ typedef enum pinhole_noise {
 } pinhole_noise;
 
 /** Fill out[0..len) with independent draws of the given noise. Gaussian: Marsaglia's polar method
- * (Marsaglia & Bray, SIAM Review 1964), pairs from uniforms on the unit disc. Gumbel: -log(-log U)
- * with U uniform on the open interval (0, 1) (53-bit grid shifted by half a step). An unknown kind
- * fills zeros. */
+ * (Marsaglia & Bray, SIAM Review 1964), pairs from points uniform on the unit disc (coordinates on
+ * a 2^-31 grid, never 0, read from the keystream in 4 KiB blocks). Gumbel: -log(-log U) with U
+ * uniform on the open interval (0, 1) (53-bit grid shifted by half a step). An unknown kind fills
+ * zeros. Deterministic given the rng state. */
 void pinhole_noise_fill(pinhole_rng *rng, pinhole_noise kind, double *out, uint64_t len);
 
 /** d/dz of -log(density) of the noise at z (the nu'(z) of the perturbation Jacobian formula):
