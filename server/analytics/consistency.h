@@ -42,13 +42,14 @@
 int pinhole_simplex_project(const double *u, uint64_t k, double n, double *x, double *theta);
 
 /** Multinomial log-likelihood of the PGR report counts y[0..K) when the true histogram is x[0..k)
- * (counts, x >= 0, sum x = n = sum y): sum_h y_h log pi_h, pi = M x / n (the multinomial
- * coefficient, which does not depend on x, is left out). Natural log, nats.
+ * (counts, x >= 0; only the proportions matter, x is normalized by its sum):
+ * sum_h y_h log pi_h, pi = M x / sum x (the multinomial coefficient, which does not depend on x, is
+ * left out). Natural log, nats.
  * Errors: PINHOLE_EINVAL (a negative or non-finite x[v], sum x <= 0); PINHOLE_ENOMEM. */
 int pinhole_pgr_loglik(const pinhole_pgr *g, const uint64_t *y, const double *x, double *loglik);
 
 typedef struct pinhole_mle_options {
-    uint32_t max_iterations; /* EM iterations at most; 0 = 1000 */
+    uint32_t max_iterations; /* steps at most; 0 = 1000 */
     double tolerance;        /* stop when the certified gap <= tolerance * n (nats); 0 = 1e-6 */
     const double *init;      /* k starting counts, all > 0 (scaled to sum n); NULL = the
                                 projected unbiased estimate mixed with 10% uniform */
@@ -56,7 +57,7 @@ typedef struct pinhole_mle_options {
 } pinhole_mle_options;
 
 typedef struct pinhole_mle_result {
-    uint32_t iterations; /* EM iterations done */
+    uint32_t iterations; /* steps done */
     double loglik;       /* log-likelihood of the result (nats) */
     double gap;          /* certificate: max log-likelihood - loglik <= gap (nats) */
     int converged;       /* 1 if gap <= tolerance * n */

@@ -14,7 +14,8 @@
  * under the Polyak-Lojasiewicz condition", ECML-PKDD 2016, §2 and §4 (SGD with constant step).
  *
  * A pinhole_stream is plain state over caller-owned arrays (no allocation except the projection's
- * scratch); one writer at a time. */
+ * scratch); one writer at a time. To resume a stream later (e.g. a job runner across restarts),
+ * store k, eta, project, steps, n and the arrays x and var, and restore the struct's fields. */
 #ifndef PINHOLE_SERVER_ANALYTICS_STREAM_H
 #define PINHOLE_SERVER_ANALYTICS_STREAM_H
 
