@@ -9,6 +9,7 @@
 #include "server/analytics/topk_prob.h"
 #include "server/cli/cli.h"
 #include "server/data/countfile.h"
+#include "server/data/estfile.h"
 #include "server/estimate/estimate.h"
 
 #include <errno.h>
@@ -44,130 +45,25 @@ static void analyze_usage(FILE *f)
 
 /* ---- input: estimates files ---- */
 
-typedef struct estimates {
-    uint64_t k;
-    char **labels;
-    double *est; /* counts */
-    double *var; /* counts^2, or NULL when the file has no variance column */
-} estimates;
-
-static void estimates_free(estimates *e)
+/* pinhole_estfile_read() with a message; 0 or -1. */
+static int read_estimates(const char *path, pinhole_estfile *e)
 {
-    if (e->labels)
-        for (uint64_t i = 0; i < e->k; i++)
-            free(e->labels[i]);
-    free(e->labels);
-    free(e->est);
-    free(e->var);
-    memset(e, 0, sizeof *e);
-}
-
-/* Parse a whole field as a finite double; 0 on success. */
-static int field_double(const char *s, const char *end, double *out)
-{
-    char buf[64];
-    const size_t len = (size_t)(end - s);
-    if (len == 0 || len >= sizeof buf)
-        return -1;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *e;
-    errno = 0;
-    const double x = strtod(buf, &e);
-    if (*e != '\0' || !isfinite(x))
-        return -1;
-    *out = x;
-    return 0;
-}
-
-/* Read label<TAB>estimate[<TAB>variance] lines; a first line whose estimate field is not a number
- * is a header. Returns 0, or -1 after printing the file and line at fault. */
-static int estimates_read(const char *path, estimates *e)
-{
-    memset(e, 0, sizeof *e);
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    uint64_t line;
+    const int rc = pinhole_estfile_read(path, e, &line);
+    if (rc == PINHOLE_OK)
+        return 0;
+    if (rc == PINHOLE_EIO)
         fprintf(stderr, "pinhole analyze: cannot read %s\n", path);
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0, alloc = 0;
-    uint64_t lineno = 0;
-    int var_cols = -1, rc = -1;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        char *t1 = strchr(line, '\t');
-        char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
-        double est, var = 0;
-        if (!t1 || t1 == line || field_double(t1 + 1, t2 ? t2 : line + len, &est) != 0) {
-            if (lineno == 1 && t1)
-                continue; /* header */
-            fprintf(stderr,
-                    "pinhole analyze: %s:%llu: expected label<TAB>estimate[<TAB>variance]\n", path,
-                    (unsigned long long)lineno);
-            goto out;
-        }
-        const int has_var = t2 != NULL && t2[1] != '\t' && t2[1] != '\0'; /* empty: none */
-        if (has_var && (field_double(t2 + 1, t3 ? t3 : line + len, &var) != 0 || var < 0)) {
-            fprintf(stderr, "pinhole analyze: %s:%llu: variance must be a finite number >= 0\n",
-                    path, (unsigned long long)lineno);
-            goto out;
-        }
-        if (var_cols < 0)
-            var_cols = has_var;
-        else if (var_cols != has_var) {
-            fprintf(stderr, "pinhole analyze: %s:%llu: every line or none must have a variance\n",
-                    path, (unsigned long long)lineno);
-            goto out;
-        }
-        if (e->k == alloc) {
-            alloc = alloc ? 2 * alloc : 1024;
-            char **l = realloc(e->labels, alloc * sizeof *l);
-            if (l)
-                e->labels = l;
-            double *a = realloc(e->est, alloc * sizeof *a);
-            if (a)
-                e->est = a;
-            double *b = realloc(e->var, alloc * sizeof *b);
-            if (b)
-                e->var = b;
-            if (!l || !a || !b) {
-                fprintf(stderr, "pinhole analyze: out of memory\n");
-                goto out;
-            }
-        }
-        *t1 = '\0';
-        if (!(e->labels[e->k] = strdup(line))) {
-            fprintf(stderr, "pinhole analyze: out of memory\n");
-            goto out;
-        }
-        e->est[e->k] = est;
-        e->var[e->k] = var;
-        e->k++;
-    }
-    if (ferror(f)) {
-        fprintf(stderr, "pinhole analyze: cannot read %s\n", path);
-        goto out;
-    }
-    if (e->k == 0) {
+    else if (rc == PINHOLE_EFORMAT)
+        fprintf(stderr,
+                "pinhole analyze: %s:%llu: expected label<TAB>estimate[<TAB>variance] with finite "
+                "numbers, a variance >= 0 on every line or on none\n",
+                path, (unsigned long long)line);
+    else if (rc == PINHOLE_EINVAL)
         fprintf(stderr, "pinhole analyze: %s: no estimates\n", path);
-        goto out;
-    }
-    if (var_cols == 0) {
-        free(e->var);
-        e->var = NULL;
-    }
-    rc = 0;
-out:
-    free(line);
-    fclose(f);
-    if (rc != 0)
-        estimates_free(e);
-    return rc;
+    else
+        fprintf(stderr, "pinhole analyze: %s: %s\n", path, pinhole_strerror(rc));
+    return -1;
 }
 
 /* ---- input: a simulation ---- */
@@ -386,9 +282,7 @@ static int run_consistency(const opts *o, uint64_t k, char **labels, const doubl
     }
     fprintf(f, "item\t%s\tvariance\testimate%s\n", o->method, sim ? "\ttrue" : "");
     for (uint64_t v = 0; v < k; v++) {
-        fprintf(f, "%s\t%.17g\t", labels[v], x[v]);
-        if (var)
-            fprintf(f, "%.17g", var[v]);
+        pinhole_estfile_write_row(f, labels[v], x[v], var ? &var[v] : NULL);
         fprintf(f, "\t%.17g", est[v]);
         if (sim)
             fprintf(f, "\t%llu", (unsigned long long)sim->truth[v]);
@@ -491,7 +385,9 @@ static int run_topk(const opts *o, uint64_t k, char **labels, const double *est,
     const uint64_t rows = o->rows ? (o->rows < k ? o->rows : k) : (2 * o->top < k ? 2 * o->top : k);
     for (uint64_t i = 0; i < rows; i++) {
         const uint64_t v = order[i];
-        fprintf(f, "%s\t%.17g\t%.17g\t%.6f", labels[v], est[v], sigma[v] * sigma[v], prob[v]);
+        const double v2 = sigma[v] * sigma[v];
+        pinhole_estfile_write_row(f, labels[v], est[v], &v2);
+        fprintf(f, "\t%.6f", prob[v]);
         if (sim)
             fprintf(f, "\t%llu", (unsigned long long)rank[v]);
         fputc('\n', f);
@@ -550,9 +446,7 @@ static int run_stream(const opts *o, uint64_t k, uint64_t B, char **labels, cons
         if (f) {
             fprintf(f, "item\tstream\tvariance\n");
             for (uint64_t v = 0; v < k; v++) {
-                fprintf(f, "%s\t%.17g\t", labels[v], x[v]);
-                if (xv)
-                    fprintf(f, "%.17g", xv[v]);
+                pinhole_estfile_write_row(f, labels[v], x[v], xv ? &xv[v] : NULL);
                 fputc('\n', f);
             }
             ret = close_out(o, f) == 0 ? CLI_OK : CLI_FAIL;
@@ -700,17 +594,17 @@ int cli_analyze(int argc, char **argv)
         return ret;
     }
 
-    estimates e[256];
+    pinhole_estfile e[256];
     memset(e, 0, sizeof e);
     unsigned loaded = 0;
     for (; loaded < o.nin; loaded++)
-        if (estimates_read(o.in[loaded], &e[loaded]) != 0)
+        if (read_estimates(o.in[loaded], &e[loaded]) != 0)
             goto done;
     const uint64_t k = e[0].k;
     for (unsigned i = 1; i < o.nin; i++)
-        if (e[i].k != k || (e[i].var == NULL) != (e[0].var == NULL)) {
+        if (e[i].k != k || (e[i].variance == NULL) != (e[0].variance == NULL)) {
             fprintf(stderr, "pinhole analyze stream: %s has %llu items%s, %s has %llu\n", o.in[i],
-                    (unsigned long long)e[i].k, e[i].var ? "" : " (no variance)", o.in[0],
+                    (unsigned long long)e[i].k, e[i].variance ? "" : " (no variance)", o.in[0],
                     (unsigned long long)k);
             ret = CLI_USAGE;
             goto done;
@@ -718,14 +612,14 @@ int cli_analyze(int argc, char **argv)
     if (is_stream) {
         const uint64_t B = o.nin;
         double *est = malloc(B * k * sizeof *est), *n = calloc(B, sizeof *n);
-        double *var = e[0].var ? malloc(B * k * sizeof *var) : NULL;
-        if (est && n && (var || !e[0].var)) {
+        double *var = e[0].variance ? malloc(B * k * sizeof *var) : NULL;
+        if (est && n && (var || !e[0].variance)) {
             for (uint64_t b = 0; b < B; b++) {
-                memcpy(est + b * k, e[b].est, k * sizeof *est);
+                memcpy(est + b * k, e[b].estimate, k * sizeof *est);
                 if (var)
-                    memcpy(var + b * k, e[b].var, k * sizeof *var);
+                    memcpy(var + b * k, e[b].variance, k * sizeof *var);
                 for (uint64_t v = 0; v < k; v++)
-                    n[b] += e[b].est[v]; /* unbiased for the bucket's number of reports */
+                    n[b] += e[b].estimate[v]; /* unbiased for the bucket's number of reports */
                 n[b] = n[b] > 0 ? n[b] : 0;
             }
             ret = run_stream(&o, k, B, e[0].labels, est, var, n, NULL);
@@ -736,12 +630,12 @@ int cli_analyze(int argc, char **argv)
         free(n);
         free(var);
     } else if (strcmp(o.module, "consistency") == 0) {
-        ret = run_consistency(&o, k, e[0].labels, e[0].est, e[0].var, NULL);
+        ret = run_consistency(&o, k, e[0].labels, e[0].estimate, e[0].variance, NULL);
     } else {
-        ret = run_topk(&o, k, e[0].labels, e[0].est, e[0].var, NULL);
+        ret = run_topk(&o, k, e[0].labels, e[0].estimate, e[0].variance, NULL);
     }
 done:
     for (unsigned i = 0; i < loaded; i++)
-        estimates_free(&e[i]);
+        pinhole_estfile_free(&e[i]);
     return ret;
 }
