@@ -352,6 +352,9 @@ Test(consistency, em_errors_and_cancel, .init = setup)
     cr_assert_eq(pinhole_pgr_mle(&g, y, &o, x, NULL, NULL, NULL), PINHOLE_EINVAL);
     init[4] = NAN;
     cr_assert_eq(pinhole_pgr_mle(&g, y, &o, x, NULL, NULL, NULL), PINHOLE_EINVAL);
+    for (int v = 0; v < 10; v++)
+        init[v] = 1e308;
+    cr_assert_eq(pinhole_pgr_mle(&g, y, &o, x, NULL, NULL, NULL), PINHOLE_EINVAL);
     int calls = 0;
     pinhole_progress p = {cancel_at_3, &calls};
     pinhole_mle_options o2 = {.max_iterations = 100, .tolerance = 1e-300};

@@ -128,10 +128,16 @@ int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_o
     if (n == 0)
         return PINHOLE_ENOREPORTS;
     const double nd = (double)n;
-    if (opt && opt->init)
-        for (uint64_t v = 0; v < k; v++)
+    double init_sum = 0;
+    if (opt && opt->init) {
+        for (uint64_t v = 0; v < k; v++) {
             if (!isfinite(opt->init[v]) || !(opt->init[v] > 0))
                 return PINHOLE_EINVAL;
+            init_sum += opt->init[v];
+        }
+        if (!isfinite(init_sum))
+            return PINHOLE_EINVAL;
+    }
 
     double *f = calloc(K, sizeof *f), *fn = calloc(K, sizeof *fn), *pi = malloc(K * sizeof *pi),
            *w = malloc(K * sizeof *w);
@@ -139,11 +145,8 @@ int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_o
     if (!f || !fn || !pi || !w)
         goto out;
     if (opt && opt->init) {
-        double s = 0;
         for (uint64_t v = 0; v < k; v++)
-            s += opt->init[v];
-        for (uint64_t v = 0; v < k; v++)
-            f[v] = opt->init[v] / s;
+            f[v] = opt->init[v] / init_sum;
     } else if ((rc = default_start(g, y, n, f)) != PINHOLE_OK) {
         goto out;
     }

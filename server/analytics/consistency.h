@@ -75,7 +75,8 @@ typedef struct pinhole_mle_result {
  * max_iterations + 1 entries must fit; res (may be NULL) gets the summary. Progress is reported
  * as the share of max_iterations used. When k = K and the unbiased estimate lies in the simplex,
  * it is the maximizer (the model is saturated and M is invertible).
- * Errors: PINHOLE_ENOREPORTS (n == 0), PINHOLE_EINVAL (opt->init not all finite and > 0),
+ * Errors: PINHOLE_ENOREPORTS (n == 0), PINHOLE_EINVAL (opt->init not all finite and > 0, or its
+ * sum not finite),
  * PINHOLE_ENOMEM, PINHOLE_EOVERFLOW (sum y overflows), PINHOLE_ECANCELED (x then holds the last
  * iterate, still a histogram; res is not written). */
 int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_options *opt,
