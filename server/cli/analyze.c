@@ -524,10 +524,10 @@ static int parse(int argc, char **argv, opts *o)
     }
     if (o->sim.users == 0 || o->sim.buckets == 0 || o->sim.q > UINT32_MAX ||
         o->sim.t > UINT32_MAX || o->iterations > UINT32_MAX || (o->have_n && o->n < 0) ||
-        (o->have_sigma && o->sigma < 0)) {
+        (o->have_sigma && o->sigma < 0) || !(o->eta >= 0 && o->eta <= 1)) {
         fprintf(stderr,
                 "pinhole analyze: --users and --buckets must be >= 1, --n and --sigma >= 0, "
-                "--q, --t, --iterations < 2^32\n");
+                "--q, --t, --iterations < 2^32, --eta in [0, 1]\n");
         return -1;
     }
     return 0;
