@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,13 @@ static int simulate(const sim_params *p, simulation *s)
     uint64_t bad_line;
     int rc = pinhole_countfile_read(p->counts, &s->cf, &bad_line);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole analyze: %s%s%llu: %s\n", p->counts, bad_line ? ":" : "",
-                (unsigned long long)bad_line, pinhole_strerror(rc));
+        if (bad_line)
+            fprintf(stderr, "pinhole analyze: %s:%llu: %s (expected label<TAB>count)\n", p->counts,
+                    (unsigned long long)bad_line, pinhole_strerror(rc));
+        else
+            fprintf(stderr, "pinhole analyze: %s: %s\n", p->counts,
+                    rc == PINHOLE_EINVAL ? "no usable data (need 2 items and a positive total)"
+                                         : pinhole_strerror(rc));
         return -1;
     }
     pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR,
@@ -120,6 +126,12 @@ static int simulate(const sim_params *p, simulation *s)
         return -1;
     }
     const uint64_t k = s->cf.k, B = s->buckets = p->buckets, L = s->cfg.counts_len;
+    if (B > SIZE_MAX / sizeof(double) / (L > k ? L : k)) {
+        fprintf(stderr, "pinhole analyze: --buckets %llu is too many for k = %llu\n",
+                (unsigned long long)B, (unsigned long long)k);
+        simulation_free(s);
+        return -1;
+    }
     s->n = calloc(B, sizeof *s->n);
     s->y = calloc(B * L, sizeof *s->y);
     s->truth = calloc(B * k, sizeof *s->truth);
@@ -522,12 +534,12 @@ static int parse(int argc, char **argv, opts *o)
         if (bad)
             return -1;
     }
-    if (o->sim.users == 0 || o->sim.buckets == 0 || o->sim.q > UINT32_MAX ||
-        o->sim.t > UINT32_MAX || o->iterations > UINT32_MAX || (o->have_n && o->n < 0) ||
-        (o->have_sigma && o->sigma < 0) || !(o->eta >= 0 && o->eta <= 1)) {
-        fprintf(stderr,
-                "pinhole analyze: --users and --buckets must be >= 1, --n and --sigma >= 0, "
-                "--q, --t, --iterations < 2^32, --eta in [0, 1]\n");
+    if (o->sim.users == 0 || o->sim.buckets == 0 || o->sim.buckets > o->sim.users ||
+        o->sim.q > UINT32_MAX || o->sim.t > UINT32_MAX || o->iterations > UINT32_MAX ||
+        (o->have_n && o->n < 0) || (o->have_sigma && o->sigma < 0) ||
+        !(o->eta >= 0 && o->eta <= 1)) {
+        fprintf(stderr, "pinhole analyze: --users >= --buckets >= 1, --n and --sigma >= 0, "
+                        "--q, --t, --iterations < 2^32, --eta in [0, 1]\n");
         return -1;
     }
     return 0;
