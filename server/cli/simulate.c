@@ -20,13 +20,15 @@ static void sim_usage(FILE *f)
 {
     fprintf(f,
             "usage: pinhole simulate [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
-            "                        [--q Q] [--t T]\n"
+            "                        [--q Q] [--t T] [--mechanism NAME|auto]\n"
             "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
             "  --users N      users drawn at random from the counts (default: every token once)\n"
             "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
             "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
             "  --top N        rows of the top-items table (default 20)\n"
-            "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
+            "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n"
+            "                 (HPGR: the block space's)\n"
+            "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n");
 }
 
 static double now_seconds(void)
@@ -65,6 +67,7 @@ int cli_simulate(int argc, char **argv)
     const char *path = cli_default_counts();
     uint64_t users = 0, seed = 0, top = 20, q = 0, t = 0;
     int have_users = 0, have_seed = 0;
+    const char *mech = "pgr";
     double eps = 4;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -93,6 +96,8 @@ int cli_simulate(int argc, char **argv)
             bad = cli_parse_u64("--q", v, &q);
         else if (strcmp(a, "--t") == 0)
             bad = cli_parse_u64("--t", v, &t);
+        else if (strcmp(a, "--mechanism") == 0)
+            mech = v;
         else {
             fprintf(stderr, "pinhole simulate: unknown option %s\n", a);
             sim_usage(stderr);
@@ -128,37 +133,49 @@ int cli_simulate(int argc, char **argv)
     }
 
     pinhole_config cfg;
-    pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR, .k = cf.k, .epsilon = eps,
-                                 .q = (uint32_t)q, .t = (uint32_t)t};
+    int mech_id;
+    if (cli_pick_mechanism(mech, cf.k, eps, &mech_id) != 0) {
+        pinhole_countfile_free(&cf);
+        return CLI_USAGE;
+    }
+    const char *mname = pinhole_mechanism_find((pinhole_mechanism_id)mech_id)->name;
+    pinhole_config_params par = {.mechanism = (pinhole_mechanism_id)mech_id, .k = cf.k,
+                                 .epsilon = eps, .q = (uint32_t)q, .t = (uint32_t)t};
+    if (mech_id == PINHOLE_MECH_OLH)
+        par.pool_key = seed; /* the public seed pool of this simulated collection */
     rc = pinhole_config_init(&cfg, &par);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole simulate: cannot configure PGR for k = %llu, epsilon = %g%s: %s\n",
-                (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
+        fprintf(stderr, "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g%s: %s\n",
+                mname, (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
                 pinhole_strerror(rc));
         pinhole_countfile_free(&cf);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
-    const pinhole_pgr *g = &cfg.u.pgr;
     const uint64_t k = cf.k, n = have_users ? users : cf.total;
 
     uint64_t *truth = calloc(k, sizeof *truth), *counts = calloc(cfg.counts_len, sizeof *counts);
     uint64_t *cum = malloc(k * sizeof *cum), *order = malloc(k * sizeof *order);
     double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
-    if (!truth || !counts || !cum || !est || !var || !order) {
+    uint8_t *payload = malloc(cfg.payload_bytes);
+    if (!truth || !counts || !cum || !est || !var || !order || !payload) {
         fprintf(stderr, "pinhole simulate: out of memory\n");
         rc = PINHOLE_ENOMEM;
         goto out;
     }
     printf("data: %s: k = %llu items, %llu tokens\n", path, (unsigned long long)k,
            (unsigned long long)cf.total);
-    printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n", eps,
-           cfg.epsilon_realized, g->q, g->t, (unsigned long long)g->K, cfg.payload_bits);
+    if (cfg.mechanism == PINHOLE_MECH_PGR)
+        printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n",
+               eps, cfg.epsilon_realized, cfg.u.pgr.q, cfg.u.pgr.t, (unsigned long long)cfg.u.pgr.K,
+               cfg.payload_bits);
+    else
+        printf("%s: epsilon = %g (realized %.12g), %u bits per report, %llu counts\n", mname, eps,
+               cfg.epsilon_realized, cfg.payload_bits, (unsigned long long)cfg.counts_len);
     printf("users: %llu%s, seed %llu\n", (unsigned long long)n,
            have_users ? " drawn from the counts" : " (every token once)", (unsigned long long)seed);
 
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, seed);
-    uint8_t payload[16];
     double t0 = now_seconds();
     if (have_users) {
         uint64_t acc = 0;
@@ -167,7 +184,7 @@ int cli_simulate(int argc, char **argv)
         for (uint64_t i = 0; i < n; i++) {
             const uint64_t v = draw_item(cum, k, pinhole_rng_uniform64(&rng, cf.total));
             truth[v]++;
-            if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
+            if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
                 goto fail;
         }
@@ -175,7 +192,7 @@ int cli_simulate(int argc, char **argv)
         for (uint64_t v = 0; v < k; v++) {
             truth[v] = cf.count[v];
             for (uint64_t i = 0; i < cf.count[v]; i++) {
-                if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
+                if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                     (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
                     goto fail;
             }
@@ -218,6 +235,7 @@ int cli_simulate(int argc, char **argv)
 fail:
     fprintf(stderr, "pinhole simulate: %s\n", pinhole_strerror(rc));
 out:
+    free(payload);
     free(truth);
     free(counts);
     free(cum);
