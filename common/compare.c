@@ -102,6 +102,10 @@ int pinhole_mechanism_auto(uint64_t k, double epsilon, const pinhole_auto_option
     if (rc != PINHOLE_OK)
         return rc;
     double best = INFINITY;
+    /* OLH is left out: its variance has a data-dependent pool term (common/olh.h) */
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].id == PINHOLE_MECH_OLH)
+            rows[i].eligible = 0;
     for (size_t i = 0; i < n; i++)
         if (rows[i].ok && rows[i].eligible && rows[i].variance < best)
             best = rows[i].variance;

@@ -40,7 +40,8 @@ typedef struct pinhole_auto_options {
 int pinhole_mechanism_compare(uint64_t k, double epsilon, const pinhole_auto_options *opt,
                               pinhole_mechanism_row *rows, size_t max, size_t *n);
 
-/** The automatic choice ("--mechanism auto"): among the mechanisms with at most max_bits per
+/** The automatic choice ("--mechanism auto"): among the mechanisms other than OLH (whose seed
+ * pool adds a variance term that depends on the data) with at most max_bits per
  * report, max_accumulate_ops per report, max_estimate_ops and max_memory_bytes per estimate, the
  * lowest variance; variances within 1% of that lowest count as equal and are decided by the
  * lower estimate cost, then fewer bits. Falls back to PGR when none is eligible.

@@ -64,13 +64,14 @@ static void setup(pinhole_hpgr *g, uint64_t k, double epsilon, const pinhole_psp
 
 /* The default block space: the lowest variance (other users spread evenly) among prime powers
  * q <= 4096 and t with B >= 2 blocks whose estimated reconstruction cost is at most half of PGR's
- * default; PGR's own (q, t) (one block) when there is none. */
+ * default; PGR's own (q, t) (one block) when there is none or when that variance is more than
+ * twice PGR's. */
 static void default_space(uint64_t k, double epsilon, const pinhole_pgr *p, uint32_t *q,
                           uint32_t *t)
 {
     double pgr_ops, bytes;
     pinhole_pgr_cost(p->q, p->t, p->K, k, &pgr_ops, &bytes);
-    double best = INFINITY;
+    double best = 2 * pinhole_pgr_variance(p, 1, 0);
     *q = p->q;
     *t = p->t;
     for (uint32_t qq = 2; qq <= 4096; qq++) {

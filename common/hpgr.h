@@ -36,11 +36,11 @@ typedef struct pinhole_hpgr {
 
 /** Configure HPGR with field order q and block dimension t. Both 0: the lowest variance (other
  * users spread evenly) over prime powers q <= 4096 and t giving at least 2 blocks whose estimated
- * reconstruction cost (pinhole_pgr_cost per block) is at most half of PGR's default, else PGR's
- * (q, t) with one block. Only t = 0: one less than PGR's t for that q (at least 2). Only q = 0:
- * PGR's planner choice of q. Errors: PINHOLE_EINVAL (epsilon, k < 2, q not
- * a prime power <= 2^16, t < 2), PINHOLE_EOVERFLOW (B K' > 2^62), PINHOLE_ENOMEM.
- * Free with pinhole_hpgr_free(). */
+ * reconstruction cost (pinhole_pgr_cost per block) is at most half of PGR's default, else (or if
+ * that variance is over twice PGR's) PGR's (q, t) with one block. Only t = 0: one less than PGR's t
+ * for that q (at least 2). Only q = 0: PGR's planner choice of q. Errors: PINHOLE_EINVAL (epsilon,
+ * k < 2, q not a prime power <= 2^16, t < 2), PINHOLE_EOVERFLOW (B K' > 2^62), PINHOLE_ENOMEM. Free
+ * with pinhole_hpgr_free(). */
 int pinhole_hpgr_init(pinhole_hpgr *g, uint64_t k, double epsilon, uint32_t q, uint32_t t);
 
 void pinhole_hpgr_free(pinhole_hpgr *g);

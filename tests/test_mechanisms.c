@@ -3,6 +3,7 @@
  * reports, n = 1, negative estimates; and the unary encoding's true bit. */
 #include "client/encode.h"
 #include "client/unary.h"
+#include "common/compare.h"
 #include "common/error.h"
 #include "common/ldp.h"
 #include "common/mechanism.h"
@@ -362,4 +363,26 @@ Test(mechanisms, bad_payloads, .init = setup)
     const uint8_t y = 8;
     cr_assert_eq(pinhole_accumulate(&c, &y, 1, counts), PINHOLE_ERANGE);
     pinhole_config_free(&c);
+}
+
+/* The automatic choice follows its stated rule on closed-form cases. */
+Test(mechanisms, auto_choice, .init = setup)
+{
+    pinhole_mechanism_id id;
+    /* large domain: only PGR is near the optimum within the limits */
+    cr_assert_eq(pinhole_mechanism_auto(74286, 4, NULL, &id), PINHOLE_OK);
+    cr_assert_eq(id, PINHOLE_MECH_PGR);
+    /* k = 4, eps = 4: k-RR is optimal (variance (k - 2 + e^eps)/(e^eps - 1)^2) and cheapest */
+    cr_assert_eq(pinhole_mechanism_auto(4, 4, NULL, &id), PINHOLE_OK);
+    cr_assert_eq(id, PINHOLE_MECH_GRR);
+    pinhole_mechanism_row rows[16];
+    size_t n;
+    cr_assert_eq(pinhole_mechanism_compare(4, 4, NULL, rows, 16, &n), PINHOLE_OK);
+    const double e = exp(4.0);
+    cr_assert(fabs(rows[1].variance - (2 + e) / ((e - 1) * (e - 1))) < 1e-6 * rows[1].variance);
+    /* lifting the bit limit lets a k-bit mechanism win for a small domain */
+    pinhole_auto_options o = {.max_bits = 1e9, .max_accumulate_ops = 1e9};
+    cr_assert_eq(pinhole_mechanism_auto(16, 1, &o, &id), PINHOLE_OK);
+    cr_assert_eq(id, PINHOLE_MECH_SS);
+    cr_assert_eq(pinhole_mechanism_auto(16, NAN, NULL, &id), PINHOLE_EINVAL);
 }

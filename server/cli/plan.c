@@ -16,7 +16,8 @@ static void plan_usage(FILE *f)
                "  Then every mechanism compared for (k, epsilon): per-user variance and its ratio to the\n"
                "  optimum 4e^eps/(e^eps-1)^2, bits per report, client and server operation counts.\n"
                "  --mechanism NAME|auto  name the mechanism to use; 'auto' picks the lowest variance among\n"
-               "                         those with <= 1024 bits and <= 1024 server operations per report\n"
+               "                         those (but OLH, whose seed pool adds a data-dependent variance)\n"
+               "                         with <= 1024 bits and <= 1024 server operations per report\n"
                "                         and <= 2^33 operations and 2 GiB per estimate (variances within\n"
                "                         1%% count as equal: then the cheaper estimate, then fewer bits).\n");
 }
@@ -40,12 +41,16 @@ static int plan_compare(uint64_t k, double eps, const char *mech)
             printf("%-6s  not available: %s\n", r[i].name, pinhole_strerror(r[i].rc));
             continue;
         }
+        if (r[i].id == PINHOLE_MECH_OLH)
+            r[i].eligible = 0; /* as pinhole_mechanism_auto: the pool term depends on the data */
         printf("%-6s %12.6g %10.5f %11.6g %9u %11.3g %10.3g %12.3g %10.1fM  %s%s\n", r[i].name,
                r[i].variance, r[i].ratio, r[i].epsilon_realized, r[i].bits, r[i].client_ops,
                r[i].accumulate_ops, r[i].estimate_ops, r[i].memory_bytes / 1e6,
                (int)r[i].id == pick ? (mech && strcmp(mech, "auto") != 0 ? "chosen" : "auto choice") : "",
                r[i].eligible ? "" : ((int)r[i].id == pick ? ", over the auto limits" : "over the auto limits"));
     }
+    printf("olh: plus the seed pool's variance sum_{w != v} f_w (f_w - 1)/((g - 1) S), which depends "
+           "on the data (common/olh.h).\n");
     return CLI_OK;
 }
 
