@@ -28,7 +28,8 @@ static void sim_usage(FILE *f)
             "  --top N        rows of the top-items table (default 20)\n"
             "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n"
             "                 (HPGR: the block space's)\n"
-            "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n");
+            "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n"
+            "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (> --epsilon)\n");
 }
 
 static double now_seconds(void)
@@ -68,7 +69,7 @@ int cli_simulate(int argc, char **argv)
     uint64_t users = 0, seed = 0, top = 20, q = 0, t = 0;
     int have_users = 0, have_seed = 0;
     const char *mech = "pgr";
-    double eps = 4;
+    double eps = 4, eps_perm = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -98,6 +99,8 @@ int cli_simulate(int argc, char **argv)
             bad = cli_parse_u64("--t", v, &t);
         else if (strcmp(a, "--mechanism") == 0)
             mech = v;
+        else if (strcmp(a, "--epsilon-permanent") == 0)
+            bad = cli_parse_epsilon(v, &eps_perm);
         else {
             fprintf(stderr, "pinhole simulate: unknown option %s\n", a);
             sim_usage(stderr);
@@ -141,6 +144,7 @@ int cli_simulate(int argc, char **argv)
     const char *mname = pinhole_mechanism_find((pinhole_mechanism_id)mech_id)->name;
     pinhole_config_params par = {.mechanism = (pinhole_mechanism_id)mech_id, .k = cf.k,
                                  .epsilon = eps, .q = (uint32_t)q, .t = (uint32_t)t};
+    par.epsilon_permanent = eps_perm;
     if (mech_id == PINHOLE_MECH_OLH)
         par.pool_key = seed; /* the public seed pool of this simulated collection */
     rc = pinhole_config_init(&cfg, &par);
