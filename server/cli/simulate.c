@@ -231,6 +231,9 @@ int cli_simulate(int argc, char **argv)
     }
     printf("\nMSE per item: %.6g (counts^2); exact variance averaged over items: %.6g; ratio %.4f\n",
            sse / (double)k, theory / (double)k, sse / theory);
+    if (cfg.mechanism == PINHOLE_MECH_OLH)
+        printf("(olh: the exact variance above leaves out the seed pool's term, see "
+               "docs/mechanisms.md)\n");
     printf("per-user variance: %.6g; optimum 4e^eps/(e^eps-1)^2 = %.6g (ratio %.4f)\n",
            pinhole_config_variance(&cfg, 1, 0), pinhole_variance_optimum(eps),
            pinhole_config_variance(&cfg, 1, 0) / pinhole_variance_optimum(eps));

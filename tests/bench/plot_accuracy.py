@@ -75,17 +75,32 @@ def markdown(rows):
         lines.append(f'| {r["mechanism"]} | {r["epsilon"]} | {r["mode"]} | {float(r["mse"]):.6g} | {float(r["mse_se"]):.3g} | '
                      f'{float(r["theory"]):.6g} | {float(r["mse_over_theory"]):.4f} | {float(r["mse_over_optimum"]):.4f} | '
                      f'{r["bits"]} | {float(r["client_us_per_report"]):.3g} | {srv} |')
-    lines += ["", "PGR checks (measured MSE against its theory and against Subset Selection's measured MSE):", ""]
+    eps = sorted({r["epsilon"] for r in rows}, key=float)
+    mechs = []
+    for r in rows:
+        if r["mechanism"] not in mechs:
+            mechs.append(r["mechanism"])
     by = {(r["mechanism"], r["epsilon"]): r for r in rows}
+    lines += ["", "Measured MSE / optimum (n 4e^eps/(e^eps-1)^2), and measured MSE / exact theory:", "",
+              "| mechanism | " + " | ".join(f"eps {e}" for e in eps) + " |", "|---|" + "---|" * len(eps)]
+    for m in mechs:
+        cells = []
+        for e in eps:
+            r = by.get((m, e))
+            cells.append(f'{float(r["mse_over_optimum"]):.4g} ({float(r["mse_over_theory"]):.3f})' if r else "")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += ["", "PGR checks (measured MSE against its theory and against Subset Selection's measured MSE):", ""]
     for e in sorted({r["epsilon"] for r in rows}, key=float):
         p, s = by.get(("pgr", e)), by.get(("ss", e))
         if not p:
             continue
+        rp = float(p["mse_se"]) / float(p["mse"])
         t = float(p["mse"]) / float(p["theory"]) - 1
-        line = f'- eps {e}: PGR/theory {t:+.2%} ({"within" if abs(t) <= 0.03 else "OUTSIDE"} 3%)'
+        line = f'- eps {e}: PGR/theory {t:+.2%} ± {rp:.2%} s.e. ({"within" if abs(t) <= 0.03 else "OUTSIDE"} 3%)'
         if s:
             d = float(p["mse"]) / float(s["mse"]) - 1
-            line += f'; PGR/SS {d:+.2%} ({"within" if abs(d) <= 0.03 else "OUTSIDE"} 3%)'
+            rd = math.hypot(rp, float(s["mse_se"]) / float(s["mse"]))
+            line += f'; PGR/SS {d:+.2%} ± {rd:.2%} s.e. ({"within" if abs(d) <= 0.03 else "OUTSIDE"} 3%)'
         lines.append(line)
     return lines + [""]
 
