@@ -20,7 +20,7 @@ static int pgr_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng,
 
 /* the mechanisms whose report is one integer: write it little-endian */
 #define INTEGER_ENCODE(name, field)                                                                \
-    static int name##_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng,           \
+    static int name##_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng,            \
                              uint8_t *payload)                                                     \
     {                                                                                              \
         uint64_t y;                                                                                \

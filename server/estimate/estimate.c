@@ -59,7 +59,8 @@ static int grr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_
     return pinhole_grr_estimate(&c->u.grr, counts, n, count);
 }
 
-static int unary_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+static int unary_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n,
+                          double *count)
 {
     return pinhole_bits_estimate(c->k, c->u.unary.p, c->u.unary.r, counts, n, count);
 }

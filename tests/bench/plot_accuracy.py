@@ -3,8 +3,8 @@
 
 usage: plot_accuracy.py CSV [CSV ...] --svg OUT.svg --markdown OUT.md
 
-One panel per CSV (data set): measured MSE per item against epsilon, one line per mechanism,
-log scale, with the optimum n * 4e^eps/(e^eps - 1)^2 dashed. The SVG is written directly (no
+One column per CSV (data set): measured MSE per item against epsilon, one line per mechanism,
+log scale, with the optimum n * 4e^eps/(e^eps - 1)^2 dashed; below, the same as a ratio to the optimum. The SVG is written directly (no
 plotting library needed). The Markdown file holds one table per data set and the PGR checks."""
 import csv
 import math
@@ -19,17 +19,19 @@ def read(path):
         return list(csv.DictReader(f))
 
 
-def panel(rows, x0, y0, w, h):
+def panel(rows, x0, y0, w, h, col="mse"):
     out = []
     eps = sorted({float(r["epsilon"]) for r in rows})
-    vals = [float(r["mse"]) for r in rows] + [float(r["optimum"]) for r in rows]
+    ratio = col != "mse"
+    vals = [float(r[col]) for r in rows] + ([1.0] if ratio else [float(r["optimum"]) for r in rows])
     lo, hi = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
     ex0, ex1 = 0.0, max(eps)
     X = lambda e: x0 + 60 + (e - ex0) / (ex1 - ex0) * (w - 80)
     Y = lambda v: y0 + h - 40 - (math.log10(v) - lo) / (hi - lo) * (h - 70)
     r0 = rows[0]
+    title = "MSE / optimum" if ratio else "MSE per item"
     out.append(f'<text x="{x0 + w / 2}" y="{y0 + 18}" text-anchor="middle" font-size="14">'
-               f'{r0["dataset"]}: k = {int(r0["k"]):,}, n = {int(r0["n"]):,}, mean of {r0["runs"]} runs</text>')
+               f'{r0["dataset"]}: k = {int(r0["k"]):,}, n = {int(r0["n"]):,}, mean of {r0["runs"]} runs: {title}</text>')
     out.append(f'<rect x="{X(ex0)}" y="{Y(10 ** hi)}" width="{X(ex1) - X(ex0)}" height="{Y(10 ** lo) - Y(10 ** hi)}" '
                'fill="none" stroke="#333"/>')
     for d in range(lo, hi + 1):
@@ -39,8 +41,8 @@ def panel(rows, x0, y0, w, h):
         out.append(f'<text x="{X(e)}" y="{Y(10 ** lo) + 15}" text-anchor="middle" font-size="11">{e:g}</text>')
     out.append(f'<text x="{X((ex0 + ex1) / 2)}" y="{y0 + h - 5}" text-anchor="middle" font-size="12">epsilon</text>')
     out.append(f'<text x="{x0 + 14}" y="{y0 + h / 2}" text-anchor="middle" font-size="12" '
-               f'transform="rotate(-90 {x0 + 14} {y0 + h / 2})">MSE per item (counts^2)</text>')
-    opt = sorted({(float(r["epsilon"]), float(r["optimum"])) for r in rows})
+               f'transform="rotate(-90 {x0 + 14} {y0 + h / 2})">{"MSE / optimum" if ratio else "MSE per item (counts^2)"}</text>')
+    opt = sorted({(float(r["epsilon"]), 1.0 if ratio else float(r["optimum"])) for r in rows})
     pts = " ".join(f"{X(e):.1f},{Y(v):.1f}" for e, v in opt)
     out.append(f'<polyline points="{pts}" fill="none" stroke="#000" stroke-dasharray="5,4" stroke-width="1.5"/>')
     mechs = []
@@ -48,7 +50,7 @@ def panel(rows, x0, y0, w, h):
         if r["mechanism"] not in mechs:
             mechs.append(r["mechanism"])
     for i, m in enumerate(mechs):
-        pts = sorted((float(r["epsilon"]), float(r["mse"])) for r in rows if r["mechanism"] == m)
+        pts = sorted((float(r["epsilon"]), float(r[col])) for r in rows if r["mechanism"] == m)
         c = COLORS.get(m, "#000")
         out.append(f'<polyline points="{" ".join(f"{X(e):.1f},{Y(v):.1f}" for e, v in pts)}" fill="none" '
                    f'stroke="{c}" stroke-width="{2.5 if m == "pgr" else 1.5}"/>')
@@ -113,10 +115,11 @@ def main():
     data = [read(p) for p in csvs]
     W, H = 560, 420
     if svg:
-        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * len(data)}" height="{H}" '
+        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * len(data)}" height="{2 * H}" '
                  'font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>']
         for i, rows in enumerate(data):
             parts += panel(rows, i * W, 0, W, H)
+            parts += panel(rows, i * W, H, W, H, "mse_over_optimum")
         parts.append("</svg>")
         with open(svg, "w") as f:
             f.write("\n".join(parts) + "\n")
