@@ -386,3 +386,52 @@ Test(mechanisms, auto_choice, .init = setup)
     cr_assert_eq(id, PINHOLE_MECH_SS);
     cr_assert_eq(pinhole_mechanism_auto(16, NAN, NULL, &id), PINHOLE_EINVAL);
 }
+
+/* Hadamard sums stay in 64 bits: 3e9 reports (beyond int and uint32) give the exact estimates. */
+Test(mechanisms, hadamard_large_counts, .init = setup)
+{
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_HR, .k = 5, .epsilon = 0.5};
+    pinhole_config c;
+    cr_assert_eq(pinhole_config_init(&c, &p), PINHOLE_OK);
+    uint64_t counts[8] = {0};
+    const uint64_t n = UINT64_C(3000000000);
+    counts[6] = n; /* y = 6 = 0b110: in C_v iff popcount((v + 1) & 6) is even */
+    double est[5];
+    cr_assert_eq(pinhole_estimate(&c, counts, n, est, NULL), PINHOLE_OK);
+    const double gap = c.u.hr.p - 0.5;
+    for (uint64_t v = 0; v < 5; v++) {
+        const double T = pinhole_hr_contains(v, 6) ? (double)n : 0;
+        cr_assert(fabs(est[v] - (T - 0.5 * (double)n) / gap) < 1e-6 * (double)n / gap,
+                  "item %llu: %g", (unsigned long long)v, est[v]);
+    }
+    cr_assert_gt(est[0], 0); /* v = 0: row 1, popcount(1 & 6) = 0: y inside C_0 */
+    cr_assert_lt(est[1], 0); /* v = 1: row 2, popcount(2 & 6) = 1: outside, negative estimate */
+    pinhole_config_free(&c);
+}
+
+/* HPGR: one block is PGR (same probabilities and variance); the default block space for a large
+ * domain has several blocks and at most half of PGR's reconstruction cost. */
+Test(mechanisms, hpgr_blocks, .init = setup)
+{
+    pinhole_pgr g;
+    pinhole_hpgr h;
+    cr_assert_eq(pinhole_pgr_init(&g, 100, 2, 5, 4), PINHOLE_OK); /* K = 156 >= 100 */
+    cr_assert_eq(pinhole_hpgr_init(&h, 100, 2, 5, 4), PINHOLE_OK);
+    cr_assert_eq(h.B, 1);
+    cr_assert(fabs(h.s_in - g.s_in) < 1e-12 && fabs(h.r_same - g.r) < 1e-12);
+    cr_assert(fabs(pinhole_hpgr_variance(&h, 1000, 10) / pinhole_pgr_variance(&g, 1000, 10) - 1) <
+              1e-9);
+    pinhole_hpgr_free(&h);
+    pinhole_pgr_free(&g);
+    cr_assert_eq(pinhole_pgr_init(&g, 74286, 4, 0, 0), PINHOLE_OK);
+    cr_assert_eq(pinhole_hpgr_init(&h, 74286, 4, 0, 0), PINHOLE_OK);
+    cr_assert_geq(h.B, 2);
+    double pg, ph, bytes;
+    pinhole_pgr_cost(g.q, g.t, g.K, g.k, &pg, &bytes);
+    pinhole_pgr_cost(h.block.q, h.block.t, h.Kb, h.Kb, &ph, &bytes);
+    cr_assert_leq(ph * (double)h.B, pg / 2);
+    const double ratio = pinhole_hpgr_variance(&h, 1, 0) / pinhole_pgr_variance(&g, 1, 0);
+    cr_assert(ratio > 1 && ratio <= 2, "variance ratio %g", ratio);
+    pinhole_hpgr_free(&h);
+    pinhole_pgr_free(&g);
+}
