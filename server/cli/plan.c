@@ -43,7 +43,7 @@ static int plan_compare(uint64_t k, double eps, const char *mech)
         }
         if (r[i].id == PINHOLE_MECH_OLH)
             r[i].eligible = 0; /* as pinhole_mechanism_auto: the pool term depends on the data */
-        printf("%-6s %12.6g %10.5f %11.6g %9u %11.3g %10.3g %12.3g %10.1fM  %s%s\n", r[i].name,
+        printf("%-6s %12.6g %10.5g %11.6g %9u %11.3g %10.3g %12.3g %10.1fM  %s%s\n", r[i].name,
                r[i].variance, r[i].ratio, r[i].epsilon_realized, r[i].bits, r[i].client_ops,
                r[i].accumulate_ops, r[i].estimate_ops, r[i].memory_bytes / 1e6,
                (int)r[i].id == pick ? (mech && strcmp(mech, "auto") != 0 ? "chosen" : "auto choice") : "",
