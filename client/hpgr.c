@@ -10,12 +10,12 @@ int pinhole_hpgr_encode_draws(const pinhole_hpgr *g, uint64_t value, int kind, u
 {
     if (value >= g->k)
         return PINHOLE_ERANGE;
-    const uint64_t b = value / g->Kb, x = value % g->Kb;
+    const uint64_t Kb = g->d.Kb, b = value / Kb, x = value % Kb;
     if (kind == 2) {
-        if (g->B < 2 || other_block >= g->B - 1 || other_h >= g->Kb)
+        if (g->d.B < 2 || other_block >= g->d.B - 1 || other_h >= Kb)
             return PINHOLE_ERANGE;
         const uint64_t j = other_block < b ? other_block : other_block + 1;
-        *report = j * g->Kb + other_h;
+        *report = j * Kb + other_h;
         return PINHOLE_OK;
     }
     if ((kind == 0 && s != 0) || (kind == 1 && (s == 0 || s >= g->block.q)) || kind < 0 || kind > 2)
@@ -23,7 +23,7 @@ int pinhole_hpgr_encode_draws(const pinhole_hpgr *g, uint64_t value, int kind, u
     uint64_t h;
     int rc = pinhole_pgr_encode_draws(&g->block, x, s, free_coords, &h);
     if (rc == PINHOLE_OK)
-        *report = b * g->Kb + h;
+        *report = b * Kb + h;
     return rc;
 }
 
@@ -33,11 +33,11 @@ int pinhole_hpgr_encode(const pinhole_hpgr *g, uint64_t value, pinhole_rng *rng,
         return PINHOLE_ERANGE;
     const uint32_t q = g->block.q;
     int kind = 0;
-    if (!pinhole_rng_bernoulli(rng, g->t_in))
-        kind = (g->B == 1 || pinhole_rng_bernoulli(rng, g->t_same)) ? 1 : 2;
+    if (!pinhole_rng_bernoulli(rng, g->d.t_in))
+        kind = (g->d.B == 1 || pinhole_rng_bernoulli(rng, g->d.t_same)) ? 1 : 2;
     if (kind == 2)
-        return pinhole_hpgr_encode_draws(g, value, 2, 0, NULL, pinhole_rng_uniform64(rng, g->B - 1),
-                                         pinhole_rng_uniform64(rng, g->Kb), report);
+        return pinhole_hpgr_encode_draws(g, value, 2, 0, NULL, pinhole_rng_uniform64(rng, g->d.B - 1),
+                                         pinhole_rng_uniform64(rng, g->d.Kb), report);
     const uint32_t s = kind == 0 ? 0 : 1 + pinhole_rng_uniform(rng, q - 1);
     uint32_t free_coords[PINHOLE_T_MAX];
     int rc;

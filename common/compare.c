@@ -22,10 +22,10 @@ static void costs(const pinhole_config *c, pinhole_mechanism_row *r)
     case PINHOLE_MECH_HPGR: {
         const pinhole_hpgr *g = &c->u.hpgr;
         double ops, bytes;
-        pinhole_pgr_cost(g->block.q, g->block.t, g->Kb, g->Kb, &ops, &bytes);
+        pinhole_pgr_cost(g->block.q, g->block.t, g->d.Kb, g->d.Kb, &ops, &bytes);
         r->client_ops = g->block.t;
         r->accumulate_ops = 1;
-        r->estimate_ops = ops * (double)g->B;
+        r->estimate_ops = ops * (double)g->d.B;
         r->memory_bytes = 8 * (L + k) + bytes;
         break;
     }
@@ -53,7 +53,7 @@ static void costs(const pinhole_config *c, pinhole_mechanism_row *r)
     case PINHOLE_MECH_HR:
         r->client_ops = 1;
         r->accumulate_ops = 1;
-        r->estimate_ops = L * log2(L);
+        r->estimate_ops = L * log2((double)c->u.hr.b);
         break;
     }
 }

@@ -15,6 +15,7 @@
 #ifndef PINHOLE_COMMON_HPGR_H
 #define PINHOLE_COMMON_HPGR_H
 
+#include "common/blocks.h"
 #include "common/pgr.h"
 
 #include <stdint.h>
@@ -22,16 +23,8 @@
 typedef struct pinhole_hpgr {
     uint64_t k;
     double epsilon, epsilon_realized;
-    pinhole_pgr block;        /* the block space (its k is K'; its own threshold is unused) */
-    uint64_t Kb;              /* points (and hyperplanes) per block, K' */
-    uint64_t B;               /* blocks, ceil(k / K') */
-    uint64_t c_set, c_int;    /* of the block space */
-    uint64_t t_in;            /* P[(b, h) with h through the point] = t_in / 2^64 */
-    uint64_t t_same;          /* given not: P[block b] = t_same / 2^64 (unused when B = 1) */
-    double s_in;              /* P[report supports v | v] */
-    double r_same, r_other;   /* P[report supports v | w in v's block / in another block] */
-    double beta_in, beta_out; /* P[report in block b | user in block b / in another block] */
-    uint32_t bits;            /* ceil(log2(B K')) */
+    pinhole_pgr block; /* the block space (its k is K'; its own threshold is unused) */
+    pinhole_blocks d;  /* the block design: Kb = per = K', c_set, c_int of the block space */
 } pinhole_hpgr;
 
 /** Configure HPGR with field order q and block dimension t. Both 0: the lowest variance (other

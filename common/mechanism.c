@@ -77,10 +77,10 @@ static double olh_variance(const pinhole_config *c, double n, double f)
 
 static int hr_init(pinhole_config *c, const pinhole_config_params *p)
 {
-    int rc = pinhole_hr_init(&c->u.hr, p->k, p->epsilon);
+    int rc = pinhole_hr_init(&c->u.hr, p->k, p->epsilon, p->block);
     c->epsilon_realized = c->u.hr.epsilon_realized;
-    c->payload_bits = c->u.hr.bits;
-    c->counts_len = c->u.hr.K;
+    c->payload_bits = c->u.hr.d.bits;
+    c->counts_len = c->u.hr.d.B * c->u.hr.b;
     return rc;
 }
 
@@ -107,8 +107,8 @@ static int hpgr_init(pinhole_config *c, const pinhole_config_params *p)
 {
     int rc = pinhole_hpgr_init(&c->u.hpgr, p->k, p->epsilon, p->q, p->t);
     c->epsilon_realized = c->u.hpgr.epsilon_realized;
-    c->payload_bits = c->u.hpgr.bits;
-    c->counts_len = c->u.hpgr.B * c->u.hpgr.Kb;
+    c->payload_bits = c->u.hpgr.d.bits;
+    c->counts_len = c->u.hpgr.d.B * c->u.hpgr.d.Kb;
     return rc;
 }
 

@@ -46,6 +46,7 @@ typedef struct pinhole_config_params {
     double epsilon_permanent; /* SUE/RAPPOR: epsilon of the permanent response, 0 = epsilon */
     uint32_t pool;            /* OLH: seeds in the public pool, 0 = default */
     uint64_t pool_key;        /* OLH: public key of the seed pool */
+    uint64_t block;           /* HR: outputs per block (power of two >= 4), 0 = lowest variance */
 } pinhole_config_params;
 
 typedef struct pinhole_config {

@@ -29,18 +29,20 @@ static pinhole_config_params params(pinhole_mechanism_id m, uint64_t k, double e
         p.q = 2;
         p.t = 3;
     }
+    if (m == PINHOLE_MECH_HR && k >= 8) /* blocks of 7 items: several blocks */
+        p.block = 8;
     return p;
 }
 
 /* the exact variance of item v's estimate, including the data-dependent terms of OLH and HPGR */
 static double exact_variance(const pinhole_config *c, const uint64_t *f, uint64_t n, uint64_t v)
 {
-    if (c->mechanism == PINHOLE_MECH_HPGR) {
-        const pinhole_hpgr *g = &c->u.hpgr;
+    if (c->mechanism == PINHOLE_MECH_HPGR || c->mechanism == PINHOLE_MECH_HR) {
+        const pinhole_blocks *d = c->mechanism == PINHOLE_MECH_HR ? &c->u.hr.d : &c->u.hpgr.d;
         uint64_t Fb = 0;
-        for (uint64_t w = v / g->Kb * g->Kb; w < c->k && w / g->Kb == v / g->Kb; w++)
+        for (uint64_t w = v / d->per * d->per; w < c->k && w / d->per == v / d->per; w++)
             Fb += f[w];
-        return pinhole_hpgr_variance_block(g, (double)n, (double)f[v], (double)Fb);
+        return pinhole_blocks_variance_block(d, (double)n, (double)f[v], (double)Fb);
     }
     double var = pinhole_config_variance(c, (double)n, (double)f[v]);
     if (c->mechanism == PINHOLE_MECH_OLH) {
@@ -390,15 +392,17 @@ Test(mechanisms, auto_choice, .init = setup)
 /* Hadamard sums stay in 64 bits: 3e9 reports (beyond int and uint32) give the exact estimates. */
 Test(mechanisms, hadamard_large_counts, .init = setup)
 {
-    pinhole_config_params p = {.mechanism = PINHOLE_MECH_HR, .k = 5, .epsilon = 0.5};
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_HR, .k = 5, .epsilon = 0.5, .block = 8};
     pinhole_config c;
     cr_assert_eq(pinhole_config_init(&c, &p), PINHOLE_OK);
+    cr_assert_eq(c.u.hr.d.B, 1);
     uint64_t counts[8] = {0};
     const uint64_t n = UINT64_C(3000000000);
     counts[6] = n; /* y = 6 = 0b110: in C_v iff popcount((v + 1) & 6) is even */
     double est[5];
     cr_assert_eq(pinhole_estimate(&c, counts, n, est, NULL), PINHOLE_OK);
-    const double gap = c.u.hr.p - 0.5;
+    const double s_in = c.u.hr.d.s_in, r = c.u.hr.d.r_same, gap = s_in - r;
+    cr_assert_eq(r, 0.5);
     for (uint64_t v = 0; v < 5; v++) {
         const double T = pinhole_hr_contains(v, 6) ? (double)n : 0;
         cr_assert(fabs(est[v] - (T - 0.5 * (double)n) / gap) < 1e-6 * (double)n / gap,
@@ -417,19 +421,19 @@ Test(mechanisms, hpgr_blocks, .init = setup)
     pinhole_hpgr h;
     cr_assert_eq(pinhole_pgr_init(&g, 100, 2, 5, 4), PINHOLE_OK); /* K = 156 >= 100 */
     cr_assert_eq(pinhole_hpgr_init(&h, 100, 2, 5, 4), PINHOLE_OK);
-    cr_assert_eq(h.B, 1);
-    cr_assert(fabs(h.s_in - g.s_in) < 1e-12 && fabs(h.r_same - g.r) < 1e-12);
+    cr_assert_eq(h.d.B, 1);
+    cr_assert(fabs(h.d.s_in - g.s_in) < 1e-12 && fabs(h.d.r_same - g.r) < 1e-12);
     cr_assert(fabs(pinhole_hpgr_variance(&h, 1000, 10) / pinhole_pgr_variance(&g, 1000, 10) - 1) <
               1e-9);
     pinhole_hpgr_free(&h);
     pinhole_pgr_free(&g);
     cr_assert_eq(pinhole_pgr_init(&g, 74286, 4, 0, 0), PINHOLE_OK);
     cr_assert_eq(pinhole_hpgr_init(&h, 74286, 4, 0, 0), PINHOLE_OK);
-    cr_assert_geq(h.B, 2);
+    cr_assert_geq(h.d.B, 2);
     double pg, ph, bytes;
     pinhole_pgr_cost(g.q, g.t, g.K, g.k, &pg, &bytes);
-    pinhole_pgr_cost(h.block.q, h.block.t, h.Kb, h.Kb, &ph, &bytes);
-    cr_assert_leq(ph * (double)h.B, pg / 2);
+    pinhole_pgr_cost(h.block.q, h.block.t, h.d.Kb, h.d.Kb, &ph, &bytes);
+    cr_assert_leq(ph * (double)h.d.B, pg / 2);
     const double ratio = pinhole_hpgr_variance(&h, 1, 0) / pinhole_pgr_variance(&g, 1, 0);
     cr_assert(ratio > 1 && ratio <= 2, "variance ratio %g", ratio);
     pinhole_hpgr_free(&h);

@@ -158,34 +158,56 @@ Test(privacy, olh)
     }
 }
 
+/* Hadamard response: one block (b = 8 > k = 6, the basic scheme) and blocks (b = 4: 3 items per
+ * block, k = 7 gives 3 blocks, the last partial) */
 Test(privacy, hadamard)
 {
-    for (size_t e = 0; e < NEPS; e++) {
-        pinhole_hr g;
-        cr_assert_eq(pinhole_hr_init(&g, 6, EPS[e]), PINHOLE_OK); /* not a power of two */
-        cr_assert_eq(g.K, 8);
-        clear();
-        const long double P = pinhole_threshold_prob(g.threshold),
-                          Q = pinhole_threshold_comp(g.threshold);
-        for (uint64_t v = 0; v < g.k; v++)
-            for (int in = 0; in < 2; in++)
-                for (uint64_t y0 = 0; y0 < g.K; y0++) {
-                    uint64_t y;
-                    cr_assert_eq(pinhole_hr_encode_draws(&g, v, in, y0, &y), PINHOLE_OK);
-                    cr_assert_eq(pinhole_hr_contains(v, y), in);
-                    dist[v][y] += (in ? P : Q) / g.K;
-                }
-        check(g.k, g.K, EPS[e], g.epsilon_realized, "hr");
-        /* two distinct rows share exactly half the outputs: r = 1/2 */
-        for (uint64_t v = 0; v < g.k; v++)
-            for (uint64_t w = 0; w < g.k; w++) {
-                long double s = 0;
-                for (uint64_t y = 0; y < g.K; y++)
-                    s += pinhole_hr_contains(v, y) ? dist[w][y] : 0;
-                if (v != w)
-                    cr_assert(fabsl(s - 0.5L) < 1e-15L);
+    const uint64_t cases[2][2] = {{6, 8}, {7, 4}};
+    for (size_t e = 0; e < NEPS; e++)
+        for (int c = 0; c < 2; c++) {
+            pinhole_hr g;
+            cr_assert_eq(pinhole_hr_init(&g, cases[c][0], EPS[e], cases[c][1]), PINHOLE_OK);
+            cr_assert_eq(g.b, cases[c][1]);
+            const uint64_t b = g.b, Y = g.d.B * b;
+            cr_assert_leq(Y, YMAX);
+            clear();
+            const long double Pin = pinhole_threshold_prob(g.d.t_in),
+                              Pout = pinhole_threshold_comp(g.d.t_in);
+            const long double Ps = g.d.B == 1 ? 1 : pinhole_threshold_prob(g.d.t_same);
+            for (uint64_t v = 0; v < g.k; v++) {
+                uint64_t y;
+                for (int kind = 0; kind < 2; kind++)
+                    for (uint64_t y0 = 0; y0 < b; y0++) {
+                        cr_assert_eq(pinhole_hr_encode_draws(&g, v, kind, y0, 0, &y), PINHOLE_OK);
+                        cr_assert_eq(y / b, v / (b - 1));
+                        cr_assert_eq(pinhole_hr_contains(v % (b - 1), y % b), kind == 0);
+                        dist[v][y] += (kind == 0 ? Pin : Pout * Ps) / b;
+                    }
+                for (uint64_t j = 0; j + 1 < g.d.B; j++)
+                    for (uint64_t y0 = 0; y0 < b; y0++) {
+                        cr_assert_eq(pinhole_hr_encode_draws(&g, v, 2, y0, j, &y), PINHOLE_OK);
+                        cr_assert_neq(y / b, v / (b - 1));
+                        dist[v][y] += Pout * (1 - Ps) / (g.d.B - 1) / b;
+                    }
             }
-    }
+            check(g.k, Y, EPS[e], g.epsilon_realized, "hr");
+            /* two items of one block share exactly b/4 outputs; with one block a user holding
+             * another item lands in C_v with probability exactly 1/2 */
+            for (uint64_t v = 0; v < g.k; v++)
+                for (uint64_t w = 0; w < g.k; w++) {
+                    long double s = 0;
+                    for (uint64_t y = 0; y < Y; y++)
+                        s += (y / b == v / (b - 1) && pinhole_hr_contains(v % (b - 1), y % b))
+                                 ? dist[w][y]
+                                 : 0;
+                    const double want = v == w                       ? g.d.s_in
+                                        : v / (b - 1) == w / (b - 1) ? g.d.r_same
+                                                                     : g.d.r_other;
+                    cr_assert(fabsl(s - want) < 1e-15L);
+                    if (g.d.B == 1 && v != w)
+                        cr_assert(fabsl(s - 0.5L) < 1e-15L);
+                }
+        }
 }
 
 /* all Floyd draw sequences for m items out of N: draws[i] in [0, N - m + i + 1) */
@@ -242,14 +264,14 @@ Test(privacy, hpgr)
         /* q = 2, t = 3: blocks of K' = 7 points, c_set = 3; k = 10 gives B = 2 (last block partial)
          */
         cr_assert_eq(pinhole_hpgr_init(&g, 10, EPS[e], 2, 3), PINHOLE_OK);
-        cr_assert_eq(g.Kb, 7);
-        cr_assert_eq(g.B, 2);
-        const uint64_t Y = g.B * g.Kb;
+        cr_assert_eq(g.d.Kb, 7);
+        cr_assert_eq(g.d.B, 2);
+        const uint64_t Y = g.d.B * g.d.Kb;
         clear();
-        const long double Pin = pinhole_threshold_prob(g.t_in),
-                          Pout = pinhole_threshold_comp(g.t_in);
-        const long double Ps = pinhole_threshold_prob(g.t_same),
-                          Po = pinhole_threshold_comp(g.t_same);
+        const long double Pin = pinhole_threshold_prob(g.d.t_in),
+                          Pout = pinhole_threshold_comp(g.d.t_in);
+        const long double Ps = pinhole_threshold_prob(g.d.t_same),
+                          Po = pinhole_threshold_comp(g.d.t_same);
         for (uint64_t v = 0; v < g.k; v++) {
             uint64_t y;
             /* kind 0 (s = 0) and kind 1 (s = 1): the 4 free-coordinate vectors, zero u rejected */
@@ -268,10 +290,10 @@ Test(privacy, hpgr)
                 for (int i = 0; i < nvalid; i++)
                     dist[v][ys[i]] += (kind == 0 ? Pin : Pout * Ps) / nvalid;
             }
-            for (uint64_t h = 0; h < g.Kb; h++) {
+            for (uint64_t h = 0; h < g.d.Kb; h++) {
                 cr_assert_eq(pinhole_hpgr_encode_draws(&g, v, 2, 0, NULL, 0, h, &y), PINHOLE_OK);
-                cr_assert_neq(y / g.Kb, v / g.Kb);
-                dist[v][y] += Pout * Po / g.Kb;
+                cr_assert_neq(y / g.d.Kb, v / g.d.Kb);
+                dist[v][y] += Pout * Po / g.d.Kb;
             }
         }
         check(g.k, Y, EPS[e], g.epsilon_realized, "hpgr");

@@ -9,17 +9,16 @@ int pinhole_hpgr_estimate(const pinhole_hpgr *g, const uint64_t *counts, uint64_
 {
     if (n == 0)
         return PINHOLE_ENOREPORTS;
-    const uint64_t Kb = g->Kb;
+    const uint64_t Kb = g->d.Kb;
     uint64_t sum = 0;
-    for (uint64_t i = 0; i < g->B * Kb; i++)
+    for (uint64_t i = 0; i < g->d.B * Kb; i++)
         sum += counts[i];
     if (sum != n)
         return PINHOLE_EINVAL;
     uint64_t *T = malloc(Kb * sizeof *T);
     if (!T)
         return PINHOLE_ENOMEM;
-    const double gap = g->s_in - g->r_same, dn = (double)n;
-    for (uint64_t b = 0; b < g->B; b++) {
+    for (uint64_t b = 0; b < g->d.B; b++) {
         const uint64_t *y = counts + b * Kb;
         int rc = pinhole_pgr_reconstruct(&g->block, y, T, PINHOLE_PGR_AUTO);
         if (rc != PINHOLE_OK) {
@@ -29,11 +28,7 @@ int pinhole_hpgr_estimate(const pinhole_hpgr *g, const uint64_t *counts, uint64_
         uint64_t Nb = 0;
         for (uint64_t h = 0; h < Kb; h++)
             Nb += y[h];
-        const double Fb =
-            g->B == 1 ? dn : ((double)Nb - dn * g->beta_out) / (g->beta_in - g->beta_out);
-        const double base = g->r_other * dn + (g->r_same - g->r_other) * Fb;
-        for (uint64_t x = 0; x < Kb && b * Kb + x < g->k; x++)
-            est[b * Kb + x] = ((double)T[x] - base) / gap;
+        pinhole_blocks_estimate(&g->d, b, T, Nb, n, est + b * Kb);
     }
     free(T);
     return PINHOLE_OK;

@@ -7,13 +7,14 @@
 
 #include <stdint.h>
 
-/** T[v] = number of reports in C_v for v < k, from counts[0..K), by a fast Walsh-Hadamard
- * transform in 64-bit signed integers (O(K log K); sums never pass through int or float).
- * Errors: PINHOLE_ENOMEM. */
-int pinhole_hr_support(const pinhole_hr *g, const uint64_t *counts, uint64_t n, uint64_t *T);
+/** Support totals of the items of block blk: T[i] = number of its reports in C of position i,
+ * i < b - 1, from the block's counts[0..b), by a fast Walsh-Hadamard transform in 64-bit signed
+ * integers (sums never pass through int or float); w is work space of b entries. */
+void pinhole_hr_support(const pinhole_hr *g, const uint64_t *counts, int64_t *w, uint64_t *T);
 
-/** Unbiased estimates est[0..k) = (T_v - n/2)/(p - 1/2). Errors: PINHOLE_ENOREPORTS (n == 0),
- * PINHOLE_EINVAL (counts do not sum to n, or n >= 2^62), PINHOLE_ENOMEM. */
+/** Unbiased estimates est[0..k) from counts[0..B b) and n reports (common/blocks.h).
+ * Errors: PINHOLE_ENOREPORTS (n == 0), PINHOLE_EINVAL (counts do not sum to n, or n >= 2^62),
+ * PINHOLE_ENOMEM. */
 int pinhole_hr_estimate(const pinhole_hr *g, const uint64_t *counts, uint64_t n, double *est);
 
 #endif

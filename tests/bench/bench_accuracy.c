@@ -53,12 +53,20 @@ static uint64_t draw(const double *cdf, uint64_t k, double u)
     return lo;
 }
 
+/* the block design of HPGR and Hadamard response, whose variance depends on the block totals */
+static const pinhole_blocks *blocks_of(const pinhole_config *c)
+{
+    return c->mechanism == PINHOLE_MECH_HPGR ? &c->u.hpgr.d
+           : c->mechanism == PINHOLE_MECH_HR ? &c->u.hr.d
+                                             : NULL;
+}
+
 static double exact_variance(const pinhole_config *c, const uint64_t *f, uint64_t n, uint64_t v,
                              double sum_ffm1, const double *Fb)
 {
-    if (c->mechanism == PINHOLE_MECH_HPGR)
-        return pinhole_hpgr_variance_block(&c->u.hpgr, (double)n, (double)f[v],
-                                           Fb[v / c->u.hpgr.Kb]);
+    const pinhole_blocks *d = blocks_of(c);
+    if (d)
+        return pinhole_blocks_variance_block(d, (double)n, (double)f[v], Fb[v / d->per]);
     double var = pinhole_config_variance(c, (double)n, (double)f[v]);
     if (c->mechanism == PINHOLE_MECH_OLH)
         var += pinhole_olh_pool_variance(&c->u.olh, sum_ffm1 - (double)f[v] * ((double)f[v] - 1));
@@ -211,12 +219,12 @@ int main(int argc, char **argv)
                 double sum_ffm1 = 0;
                 for (uint64_t v = 0; v < k; v++)
                     sum_ffm1 += (double)f[v] * ((double)f[v] - 1);
-                if (c.mechanism == PINHOLE_MECH_HPGR)
-                    for (uint64_t b = 0; b < c.u.hpgr.B; b++) {
-                        Fb[b] = 0;
-                        for (uint64_t v = b * c.u.hpgr.Kb; v < k && v < (b + 1) * c.u.hpgr.Kb; v++)
-                            Fb[b] += (double)f[v];
-                    }
+                const pinhole_blocks *d = blocks_of(&c);
+                for (uint64_t b = 0; d && b < d->B; b++) {
+                    Fb[b] = 0;
+                    for (uint64_t v = b * d->per; v < k && v < (b + 1) * d->per; v++)
+                        Fb[b] += (double)f[v];
+                }
                 double se = 0, th = 0;
                 for (uint64_t v = 0; v < k; v++) {
                     const double d = est[v] - (double)f[v];
