@@ -112,6 +112,19 @@ double pinhole_rng_normal(pinhole_rng *rng)
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * w);
 }
 
+void pinhole_rng_normals(pinhole_rng *rng, double *out, size_t n)
+{
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        const double u = 1.0 - pinhole_rng_unit(rng), w = 6.283185307179586 * pinhole_rng_unit(rng);
+        const double r = sqrt(-2.0 * log(u));
+        out[i] = r * cos(w);
+        out[i + 1] = r * sin(w);
+    }
+    if (i < n)
+        out[i] = pinhole_rng_normal(rng);
+}
+
 void pinhole_rng_wipe(pinhole_rng *rng)
 {
     sodium_memzero(rng, sizeof *rng);

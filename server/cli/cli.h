@@ -22,5 +22,6 @@ const char *cli_default_counts(void);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_analyze(int argc, char **argv);
 
 #endif

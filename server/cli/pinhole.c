@@ -60,6 +60,8 @@ static void usage(FILE *f)
                "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
                "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
                "                                    users drawn from a count file, encoded and estimated\n"
+               "  analyze   JOB [options]           analytics jobs: maxcut, nearest-correlation,\n"
+               "                                    single-location, two-layer\n"
                "Run 'pinhole COMMAND --help' for a command's options.\n");
 }
 
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
         return cli_plan(argc - 1, argv + 1);
     if (strcmp(argv[1], "simulate") == 0)
         return cli_simulate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "analyze") == 0)
+        return cli_analyze(argc - 1, argv + 1);
     fprintf(stderr, "pinhole: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;
