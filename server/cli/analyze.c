@@ -255,7 +255,8 @@ static int job_ncm(int argc, char **argv)
     int rc = pinhole_nearest_correlation(n, a, &bo, x, &r);
     const double t1 = now_seconds();
     if (rc) {
-        fprintf(stderr, "pinhole analyze nearest-correlation: %s\n", pinhole_strerror(rc));
+        fprintf(stderr, "pinhole analyze nearest-correlation: %s%s\n", pinhole_strerror(rc),
+                rc == PINHOLE_EINVAL ? " (the matrix must be symmetric with finite entries)" : "");
         free(a), free(x);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
@@ -325,13 +326,17 @@ static int job_maxcut(int argc, char **argv)
     int rc = pinhole_maxcut(n, w, &bo, (uint32_t)o.rounds, side, NULL, &r);
     const double t1 = now_seconds();
     if (rc) {
-        fprintf(stderr, "pinhole analyze maxcut: %s\n", pinhole_strerror(rc));
+        fprintf(stderr, "pinhole analyze maxcut: %s%s\n", pinhole_strerror(rc),
+                rc == PINHOLE_EINVAL ? " (the matrix must be symmetric with finite entries)" : "");
         free(w), free(side);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
     printf("maxcut: n = %u, SDP value %.9f (certified bound %.9f), best of %u hyperplanes: cut "
-           "%.9g (%.4f of the SDP)\n",
-           n, r.sdp_value, r.sdp_bound, r.rounds, r.cut_value, r.cut_value / r.sdp_value);
+           "%.9g",
+           n, r.sdp_value, r.sdp_bound, r.rounds, r.cut_value);
+    if (r.sdp_value > 0)
+        printf(" (%.4f of the SDP)", r.cut_value / r.sdp_value);
+    printf("\n");
     print_bm(&r.bm, t1 - t0);
     if (n <= 64) {
         printf("side:");
