@@ -72,7 +72,7 @@ Test(single_location, generator_law)
  * Seed-dependence, measured: with this fast temperature decay some random starts (2 of 6 seeds for
  * this task) end at the swapped point k = v*, v = k*, whose risk is close to the oracle's once
  * lambda is small (erf is then nearly linear and T nearly symmetric in k and v). The seed below
- * lands in the right basin; docs/analytics-learning.md records the swap. */
+ * lands in the right basin; docs/analytics-single-location.md records the swap. */
 Test(single_location, scaled_down_training, .timeout = 120)
 {
     enum { D = 20, L = 10 };
