@@ -193,3 +193,34 @@ Test(maxcut, staircase_from_rank_one)
     cr_expect_float_eq(res.sdp_value, 5 * (1 + cos(PI / 5)) / 2, 1e-7);
     cr_expect_geq(res.bm.lambda_min, -1e-8);
 }
+
+/* A quadratic cost's optimum can sit above the Boumal-Voroninski-Bandeira rank: the nearest
+ * correlation matrix of tridiag(-1, 2, -1) of order 40 needs rank > 20 (p = 9 by the bound). The
+ * staircase must climb until the certificate holds, and reach the same value as a full-rank
+ * (p = n, no escape needed) solve. */
+Test(nearest_correlation, staircase_climbs_above_the_rank_bound)
+{
+    const uint32_t n = 40;
+    double *a = calloc(n * n, sizeof *a), *x = malloc(sizeof(double) * n * n);
+    for (uint32_t i = 0; i < n; i++) {
+        a[i * n + i] = 2;
+        if (i + 1 < n)
+            a[i * n + i + 1] = a[(i + 1) * n + i] = -1;
+    }
+    pinhole_bm_result climb, full;
+    cr_assert_eq(pinhole_nearest_correlation(n, a, NULL, x, &climb), PINHOLE_OK);
+    cr_expect_gt(climb.rank, 20);
+    cr_expect_geq(climb.escapes, 1);
+    cr_expect_geq(climb.lambda_min, -1e-8, "lambda_min %g", climb.lambda_min);
+    pinhole_bm_options o = {.rank = n};
+    cr_assert_eq(pinhole_nearest_correlation(n, a, &o, x, &full), PINHOLE_OK);
+    cr_expect_geq(full.lambda_min, -1e-8);
+    cr_expect_float_eq(climb.value, full.value, 1e-8, "%.12f vs %.12f", climb.value, full.value);
+    pinhole_bm_options capped = {.escapes = 1, .max_iter = 100000};
+    pinhole_bm_result stuck; /* one round is not enough: the certificate must say so */
+    cr_assert_eq(pinhole_nearest_correlation(n, a, &capped, x, &stuck), PINHOLE_OK);
+    cr_expect_lt(stuck.lambda_min, -1e-3);
+    cr_expect_gt(stuck.value, full.value + 1e-3);
+    cr_expect_leq(stuck.value - stuck.gap_bound, full.value + 1e-9); /* the certified lower bound */
+    free(a), free(x);
+}

@@ -20,25 +20,27 @@ extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const
                     const int *liwork, int *info, size_t jobz_len, size_t range_len,
                     size_t uplo_len);
 
-int pinhole_eig_min(uint32_t n, const double *s, double *lambda, double *vec)
+/* The q smallest eigenvalues of the symmetric n x n matrix s (row-major, upper triangle read) into
+ * w[0..q) ascending and, if z != NULL, unit eigenvectors into z (vector k at z + k n). */
+static int eig_lowest(uint32_t n, const double *s, uint32_t q, double *w, double *z)
 {
-    if (n == 0 || n > PINHOLE_BM_MAXN || !s || !lambda)
-        return PINHOLE_EINVAL;
-    const int N = (int)n, one = 1, query = -1;
+    const int N = (int)n, one = 1, Q = (int)q, query = -1;
     const double zero = 0, abstol = DBL_MIN; /* safe minimum: the most accurate eigenvalues */
-    int m = 0, info = 0, iwq = 0, isuppz[2];
+    int m = 0, info = 0, iwq = 0;
     double wq = 0;
-    double *a = malloc((size_t)n * n * sizeof *a), *w = malloc((size_t)n * sizeof *w);
-    double *z = malloc((size_t)n * sizeof *z);
-    if (!a || !w || !z) {
-        free(a), free(w), free(z);
+    double *a = malloc((size_t)n * n * sizeof *a), *wall = malloc((size_t)n * sizeof *wall);
+    int *isuppz = malloc((size_t)2 * q * sizeof *isuppz);
+    double zdummy = 0;
+    if (!a || !wall || !isuppz) {
+        free(a), free(wall), free(isuppz);
         return PINHOLE_ENOMEM;
     }
     /* Row-major upper triangle = column-major lower triangle ('L'). */
     memcpy(a, s, (size_t)n * n * sizeof *a);
-    const char *jobz = vec ? "V" : "N";
-    dsyevr_(jobz, "I", "L", &N, a, &N, &zero, &zero, &one, &one, &abstol, &m, w, z, &N, isuppz, &wq,
-            &query, &iwq, &query, &info, 1, 1, 1);
+    const char *jobz = z ? "V" : "N";
+    double *zz = z ? z : &zdummy;
+    dsyevr_(jobz, "I", "L", &N, a, &N, &zero, &zero, &one, &Q, &abstol, &m, wall, zz, &N, isuppz,
+            &wq, &query, &iwq, &query, &info, 1, 1, 1);
     int rc = PINHOLE_EUNSUPPORTED;
     if (info == 0) {
         const int lwork = (int)wq + 1, liwork = iwq + 1;
@@ -47,19 +49,24 @@ int pinhole_eig_min(uint32_t n, const double *s, double *lambda, double *vec)
         if (!work || !iwork) {
             rc = PINHOLE_ENOMEM;
         } else {
-            dsyevr_(jobz, "I", "L", &N, a, &N, &zero, &zero, &one, &one, &abstol, &m, w, z, &N,
+            dsyevr_(jobz, "I", "L", &N, a, &N, &zero, &zero, &one, &Q, &abstol, &m, wall, zz, &N,
                     isuppz, work, &lwork, iwork, &liwork, &info, 1, 1, 1);
-            if (info == 0 && m == 1) {
-                *lambda = w[0];
-                if (vec)
-                    memcpy(vec, z, (size_t)n * sizeof *vec);
+            if (info == 0 && m == Q) {
+                memcpy(w, wall, (size_t)q * sizeof *w);
                 rc = PINHOLE_OK;
             }
         }
         free(work), free(iwork);
     }
-    free(a), free(w), free(z);
+    free(a), free(wall), free(isuppz);
     return rc;
+}
+
+int pinhole_eig_min(uint32_t n, const double *s, double *lambda, double *vec)
+{
+    if (n == 0 || n > PINHOLE_BM_MAXN || !s || !lambda)
+        return PINHOLE_EINVAL;
+    return eig_lowest(n, s, 1, lambda, vec);
 }
 
 /* Solver state: V is n x P row-major with P = the largest rank allowed; columns >= p are zero. */
@@ -149,8 +156,9 @@ static double inner(const double *a, const double *b, size_t len)
 }
 
 /* The certificate at the current point (G evaluated at V, e = 2GV): S = G - Diag(lambda) with
- * lambda_i = <(GV)_i, V_i>; writes lambda_min(S) and its eigenvector into st->u. */
-static int certificate(bm_state *st, double *lambda_min)
+ * lambda_i = <(GV)_i, V_i>; writes the q smallest eigenvalues of S into w (lambda_min = w[0]) and
+ * their eigenvectors into st->u (vector k at u + k n). */
+static int certificate(bm_state *st, uint32_t q, double *w)
 {
     const uint32_t n = st->n, P = st->P;
     double *S = malloc((size_t)n * n * sizeof *S);
@@ -159,22 +167,25 @@ static int certificate(bm_state *st, double *lambda_min)
     memcpy(S, st->g, (size_t)n * n * sizeof *S);
     for (uint32_t i = 0; i < n; i++)
         S[(size_t)i * n + i] -= 0.5 * inner(st->e + (size_t)i * P, st->v + (size_t)i * P, st->p);
-    int rc = pinhole_eig_min(n, S, lambda_min, st->u);
+    int rc = eig_lowest(n, S, q, w, st->u);
     free(S);
     return rc;
 }
 
-/* Raise the rank by one along the eigenvector u of a negative eigenvalue of S: V <- [V, alpha u],
- * rows renormalised, alpha halved until f decreases. Leaves G evaluated at the new V. */
-static int escape(bm_state *st, double *f)
+/* Raise the rank by `count` columns, column c + k along the eigenvector u_k of a negative
+ * eigenvalue of S: V <- [V, alpha u_0, .., alpha u_{count-1}], rows renormalised, alpha halved
+ * until f decreases (along such directions f decreases to second order, by alpha^2 u^T S u). Leaves
+ * G evaluated at the new V. */
+static int escape(bm_state *st, uint32_t count, double *f)
 {
     const uint32_t n = st->n, P = st->P, c = st->p;
-    st->p++;
+    st->p += count;
     double fn = *f;
     for (double alpha = 1; alpha > 1e-8; alpha *= 0.5) {
         memcpy(st->vn, st->v, (size_t)n * P * sizeof *st->vn);
-        for (uint32_t i = 0; i < n; i++)
-            st->vn[(size_t)i * P + c] = alpha * st->u[i];
+        for (uint32_t k = 0; k < count; k++)
+            for (uint32_t i = 0; i < n; i++)
+                st->vn[(size_t)i * P + c + k] = alpha * st->u[(size_t)k * n + i];
         normalize_rows(st, st->vn);
         int rc = eval(st, st->vn, &fn);
         if (rc)
@@ -186,7 +197,7 @@ static int escape(bm_state *st, double *f)
             return PINHOLE_OK;
         }
     }
-    /* no decrease found: keep the old point (column c stays zero) */
+    /* no decrease found: keep the old point (the new columns stay zero) */
     return eval(st, st->v, f);
 }
 
@@ -210,7 +221,7 @@ static int bm_run(uint32_t n, pinhole_bm_cost_fn cost, void *ctx, const pinhole_
         !(opt->grad_tol >= 0) || !isfinite(opt->grad_tol))
         return PINHOLE_EINVAL;
     const uint32_t p0 = opt->rank ? opt->rank : default_rank(n);
-    const uint32_t max_escapes = opt->escapes ? opt->escapes : 3;
+    const uint32_t max_escapes = opt->escapes ? opt->escapes : n;
     const uint32_t max_iter = opt->max_iter ? opt->max_iter : 20000;
     const double tol = opt->grad_tol > 0 ? opt->grad_tol : 1e-10;
     const uint32_t P = p0 + max_escapes < n ? p0 + max_escapes : n;
@@ -220,9 +231,11 @@ static int bm_run(uint32_t n, pinhole_bm_cost_fn cost, void *ctx, const pinhole_
     st.vprev = calloc(nv, sizeof *st.vprev), st.e = calloc(nv, sizeof *st.e);
     st.r = calloc(nv, sizeof *st.r), st.rprev = calloc(nv, sizeof *st.rprev);
     st.x = calloc(nn, sizeof *st.x), st.g = calloc(nn, sizeof *st.g);
-    st.u = calloc(n, sizeof *st.u);
+    st.u = calloc(nv, sizeof *st.u);
+    double *eigw = calloc(P, sizeof *eigw);
     int rc = PINHOLE_ENOMEM;
-    if (!st.v || !st.vn || !st.vprev || !st.e || !st.r || !st.rprev || !st.x || !st.g || !st.u)
+    if (!st.v || !st.vn || !st.vprev || !st.e || !st.r || !st.rprev || !st.x || !st.g || !st.u ||
+        !eigw)
         goto out;
 
     pinhole_rng rng;
@@ -296,13 +309,24 @@ static int bm_run(uint32_t n, pinhole_bm_cost_fn cost, void *ctx, const pinhole_
             stuck = 1;
         }
         (void)stuck;
-        if ((rc = certificate(&st, &lmin)))
+        /* with room to climb, ask for up to max(1, p/2) eigenpairs: a quadratic cost's optimum can
+         * be far above the current rank, and one column per round would be slow to get there */
+        const int can_escape = escapes < max_escapes && st.p < P && iter < max_iter;
+        uint32_t q = can_escape ? (st.p / 2 > 1 ? st.p / 2 : 1) : 1;
+        if (q > P - st.p && can_escape)
+            q = P - st.p;
+        if ((rc = certificate(&st, q, eigw)))
             goto out;
+        lmin = eigw[0];
         double gmax = 0;
         for (size_t i = 0; i < nn; i++)
             gmax = fmax(gmax, fabs(st.g[i]));
-        if (lmin < -1e-9 * (1 + gmax) && escapes < max_escapes && st.p < P && iter < max_iter) {
-            if ((rc = escape(&st, &f)))
+        const double thr = -1e-9 * (1 + gmax);
+        if (lmin < thr && can_escape) {
+            uint32_t count = 0;
+            while (count < q && eigw[count] < thr)
+                count++;
+            if ((rc = escape(&st, count, &f)))
                 goto out;
             escapes++;
             since_reset = 0;
@@ -329,7 +353,7 @@ finish:
     }
 out:
     free(st.v), free(st.vn), free(st.vprev), free(st.e), free(st.r), free(st.rprev);
-    free(st.x), free(st.g), free(st.u);
+    free(st.x), free(st.g), free(st.u), free(eigw);
     return rc;
 }
 

@@ -13,8 +13,12 @@
  * Certificate: with G = grad f(X) and lambda_i = <(G V)_i, V_i>, S = G - Diag(lambda). X is
  * globally optimal iff S is positive semidefinite (then S X = 0 holds at a critical point);
  * lambda_min(S) is computed with LAPACK's dsyevr, and f(X) - f* <= n * max(0, -lambda_min(S)) for
- * any convex f. If lambda_min(S) < 0 the solver raises the rank by one along the eigenvector and
- * continues (the "staircase"), at most `escapes` times.
+ * any convex f. If lambda_min(S) < 0 the solver raises the rank along the eigenvectors of its
+ * negative eigenvalues (up to max(1, p/2) columns per round) and continues (the "staircase"), at
+ * most `escapes` times. The rank bound above concerns linear costs (MaxCut: some optimum has rank r
+ * with r(r+1)/2 <= n, Pataki 1998); a quadratic cost such as the nearest-correlation one can have
+ * its unique optimum at a higher rank, and the staircase climbs to it (tridiag(-1, 2, -1) of order
+ * 40 needs rank > 20). The V workspace is n x n for that reason.
  *
  * Matrices are dense, row-major, n x n doubles. Thread-safe: no global state; each call allocates
  * its own workspace (O(n^2) doubles) and frees it. Randomness (initial V, rounding) comes from a
@@ -38,8 +42,8 @@ typedef struct pinhole_bm_options {
     uint32_t rank;     /* p; 0 = the smallest p with p(p+1)/2 > n (capped at n) */
     uint32_t max_iter; /* gradient steps in all; 0 = 20000 */
     double grad_tol;   /* stop when ||Riemannian gradient||_F <= grad_tol; 0 = 1e-10 */
-    uint32_t escapes;  /* rank increases allowed when the certificate fails; default 0 = 3 */
-    uint64_t seed;     /* seed of the random initial V (pinhole_rng_init_seeded) */
+    uint32_t escapes; /* rank-increase rounds allowed when the certificate fails; 0 = until p = n */
+    uint64_t seed;    /* seed of the random initial V (pinhole_rng_init_seeded) */
     pinhole_progress_fn progress; /* called every 10 iterations with f(X); may be NULL */
     void *progress_ctx;
 } pinhole_bm_options;
@@ -51,7 +55,7 @@ typedef struct pinhole_bm_result {
     double gap_bound;  /* n * max(0, -lambda_min): f(X) - f* is at most this */
     uint32_t rank;     /* p used at the end (after any escapes) */
     uint32_t iterations;
-    uint32_t escapes; /* rank increases performed */
+    uint32_t escapes; /* rank-increase rounds performed */
 } pinhole_bm_result;
 
 /** Solve min f(X) s.t. diag(X) = 1, X PSD, with f given by `cost`. On success writes X = V V^T into
