@@ -10,17 +10,24 @@
 
 #define PI 3.14159265358979323846
 
+/* m = tridiag(-1, 2, -1) of order n (the NAG g02aa example's input family). */
+static void tridiag(uint32_t n, double *m)
+{
+    memset(m, 0, sizeof(double) * n * n);
+    for (uint32_t i = 0; i < n; i++) {
+        m[i * n + i] = 2;
+        if (i + 1 < n)
+            m[i * n + i + 1] = m[(i + 1) * n + i] = -1;
+    }
+}
+
 /* NAG g02aa example: the input is tridiag(-1, 2, -1), n = 4; the nearest correlation matrix is
  * symmetric Toeplitz-like with these off-diagonals (NAG Library Manual, g02aa example results). */
 Test(nearest_correlation, nag_g02aa_example)
 {
     const uint32_t n = 4;
     double a[16] = {0}, x[16];
-    for (uint32_t i = 0; i < n; i++) {
-        a[i * n + i] = 2;
-        if (i + 1 < n)
-            a[i * n + i + 1] = a[(i + 1) * n + i] = -1;
-    }
+    tridiag(n, a);
     pinhole_bm_result res;
     pinhole_bm_options opt = {.seed = 7};
     cr_assert_eq(pinhole_nearest_correlation(n, a, &opt, x, &res), PINHOLE_OK);
@@ -142,11 +149,7 @@ Test(eig_min, closed_form)
     /* tridiag(-1, 2, -1) of order n: eigenvalues 2 - 2cos(k pi/(n+1)), smallest at k = 1 */
     const uint32_t n = 7;
     double s[49] = {0}, u[7], l;
-    for (uint32_t i = 0; i < n; i++) {
-        s[i * n + i] = 2;
-        if (i + 1 < n)
-            s[i * n + i + 1] = s[(i + 1) * n + i] = -1;
-    }
+    tridiag(n, s);
     cr_assert_eq(pinhole_eig_min(n, s, &l, u), PINHOLE_OK);
     cr_expect_float_eq(l, 2 - 2 * cos(PI / 8), 1e-13);
     for (uint32_t i = 0; i < n; i++) /* eigenvector sin(i pi/8), up to sign */
@@ -202,11 +205,7 @@ Test(nearest_correlation, staircase_climbs_above_the_rank_bound)
 {
     const uint32_t n = 40;
     double *a = calloc(n * n, sizeof *a), *x = malloc(sizeof(double) * n * n);
-    for (uint32_t i = 0; i < n; i++) {
-        a[i * n + i] = 2;
-        if (i + 1 < n)
-            a[i * n + i + 1] = a[(i + 1) * n + i] = -1;
-    }
+    tridiag(n, a);
     pinhole_bm_result climb, full;
     cr_assert_eq(pinhole_nearest_correlation(n, a, NULL, x, &climb), PINHOLE_OK);
     cr_expect_gt(climb.rank, 20);
