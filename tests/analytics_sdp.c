@@ -223,3 +223,25 @@ Test(nearest_correlation, staircase_climbs_above_the_rank_bound)
     cr_expect_leq(stuck.value - stuck.gap_bound, full.value + 1e-9); /* the certified lower bound */
     free(a), free(x);
 }
+
+/* <J - I, X> (K_n's cut cost up to scale) that fails on its third evaluation */
+static int failing_cost(void *ctx, uint32_t n, const double *x, double *f, double *g)
+{
+    int *calls = ctx;
+    *f = 0;
+    for (uint32_t i = 0; i < n * n; i++) {
+        g[i] = i % (n + 1) == 0 ? 0 : 1;
+        *f += g[i] * x[i];
+    }
+    return ++*calls >= 3 ? PINHOLE_EIO : 0;
+}
+
+/* A cost that fails stops the solver with its code; nothing leaks (ASan run). */
+Test(bm, cost_error_propagates)
+{
+    int calls = 0;
+    double x[9];
+    pinhole_bm_result res;
+    cr_expect_eq(pinhole_bm_solve(3, failing_cost, &calls, NULL, x, &res), PINHOLE_EIO);
+    cr_expect_eq(calls, 3);
+}

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct fixture {
     uint32_t n;
@@ -101,4 +102,52 @@ Test(two_layer, rejects_bad_input)
     cr_expect_eq(pinhole_two_layer_lp_margin(0, 1, x, y, 10, 0, &g, NULL), PINHOLE_EINVAL);
     const double xn[2] = {NAN, 1}, yy[2] = {1, -1};
     cr_expect_eq(pinhole_two_layer_lp_margin(2, 1, xn, yy, 10, 0, &g, NULL), PINHOLE_EINVAL);
+}
+
+static int stop_at(void *ctx, uint64_t done, uint64_t total, double loss)
+{
+    (void)total, (void)loss;
+    return done >= *(uint64_t *)ctx;
+}
+
+Test(two_layer, progress_cancels)
+{
+    fixture fx;
+    load(&fx);
+    uint64_t stop = 300;
+    pinhole_two_layer_options o = {
+        .width = 10, .steps = 5000, .step = 0.01, .progress = stop_at, .progress_ctx = &stop};
+    pinhole_two_layer_result r;
+    double a[10];
+    cr_expect_eq(pinhole_two_layer_train(fx.n, 2, fx.x, fx.y, &o, NULL, a, NULL, &r),
+                 PINHOLE_ECANCELED);
+    cr_expect_eq(r.steps, 300);
+    cr_expect(isfinite(r.margin) && isfinite(a[0]));
+}
+
+/* The table reader: comments, blank lines, commas and tabs; ragged rows and bad tokens refused with
+ * their line. */
+Test(table, parse_and_errors)
+{
+    const char good[] = "# header\n\n1, 2\t3\n  -4e-1 5 6.5\n";
+    FILE *f = fmemopen((void *)good, sizeof good - 1, "r");
+    uint32_t rows, cols;
+    double *t;
+    uint64_t line = 0;
+    cr_assert_eq(pinhole_table_read(f, &rows, &cols, &t, &line), PINHOLE_OK);
+    fclose(f);
+    cr_expect_eq(rows, 2);
+    cr_expect_eq(cols, 3);
+    cr_expect_eq(t[3], -0.4);
+    cr_expect_eq(t[5], 6.5);
+    free(t);
+    const char *bad[] = {"1 2\n3\n", "1 2\n3 x\n", "1 nan\n", "# only a comment\n", "1 1e999\n"};
+    const uint64_t bad_line[] = {2, 2, 1, 1, 1};
+    for (int i = 0; i < 5; i++) {
+        f = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+        line = 0;
+        cr_expect_eq(pinhole_table_read(f, &rows, &cols, &t, &line), PINHOLE_EFORMAT, "case %d", i);
+        cr_expect_eq(line, bad_line[i], "case %d: line %llu", i, (unsigned long long)line);
+        fclose(f);
+    }
 }
