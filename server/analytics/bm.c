@@ -259,7 +259,6 @@ static int bm_run(uint32_t n, pinhole_bm_cost_fn cost, void *ctx, const pinhole_
             rc = PINHOLE_EINVAL;
             goto out;
         }
-        int stuck = 0;
         if (gnorm > tol && iter < max_iter) {
             /* Barzilai-Borwein step, alternating the two formulas; 1/||r|| when unavailable. */
             double t = 1 / gnorm;
@@ -306,9 +305,7 @@ static int bm_run(uint32_t n, pinhole_bm_cost_fn cost, void *ctx, const pinhole_
             if ((rc = eval(&st, st.v, &f)))
                 goto out;
             gnorm = gradients(&st);
-            stuck = 1;
         }
-        (void)stuck;
         /* with room to climb, ask for up to max(1, p/2) eigenpairs: a quadratic cost's optimum can
          * be far above the current rank, and one column per round would be slow to get there */
         const int can_escape = escapes < max_escapes && st.p < P && iter < max_iter;

@@ -91,7 +91,9 @@ typedef struct pinhole_maxcut_result {
  * w: n x n symmetric finite edge weights (the diagonal is ignored; weights >= 0 for the 0.878
  * guarantee). side_out[i] = +1 or -1 for the best cut; x_out (n x n) receives X and may be NULL.
  * rounds = 0 means 100. The rounding draws from a pinhole_rng seeded with opt->seed + 1.
- * Errors: those of pinhole_bm_solve, and PINHOLE_EINVAL if w is not finite or not symmetric. */
+ * Errors: those of pinhole_bm_solve, and PINHOLE_EINVAL if w is not finite or not symmetric. On
+ * PINHOLE_ECANCELED no rounding is done (side_out untouched, cut_value 0) and sdp_value, x_out and
+ * res->bm describe the last iterate. */
 int pinhole_maxcut(uint32_t n, const double *w, const pinhole_bm_options *opt, uint32_t rounds,
                    int8_t *side_out, double *x_out, pinhole_maxcut_result *res);
 
