@@ -74,7 +74,10 @@ int pinhole_two_layer_margin(uint32_t n, uint32_t d, const double *x, const doub
  * with GLPK's simplex. Directions: for d = 1 equally spaced angles on the circle, for d = 2 the
  * Fibonacci lattice on the sphere, otherwise uniform random points (seeded with `seed`). The
  * restriction makes the value a lower bound of gamma* that tends to it as the grid refines.
- * weights_out (directions entries, may be NULL) receives c. Errors: PINHOLE_EINVAL,
+ * weights_out (directions entries, may be NULL) receives c. The LP runs to completion (GLPK's
+ * simplex offers no progress callback, so it cannot be cancelled): its time grows quickly with
+ * `directions` (about 1 s for 4,000 and minutes for 40,000 directions on n = 30 points, see
+ * docs/BENCHMARKS.md). Errors: PINHOLE_EINVAL,
  * PINHOLE_ENOMEM, PINHOLE_EUNSUPPORTED (GLPK failed or found no optimum). */
 int pinhole_two_layer_lp_margin(uint32_t n, uint32_t d, const double *x, const double *y,
                                 uint32_t directions, uint64_t seed, double *margin,
