@@ -27,5 +27,7 @@ int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out);
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
+/* analyze maxcut|nearest-correlation|single-location|two-layer (server/cli/analyze_opt.c) */
+int cli_analyze_opt(int argc, char **argv);
 
 #endif

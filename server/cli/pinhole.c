@@ -95,6 +95,8 @@ static void usage(FILE *f)
         "                                    users drawn from a count file, encoded and estimated\n"
         "  analyze   consistency|topk|stream [--in FILE | simulation options]\n"
         "                                    analytics modules on estimates or a simulation\n"
+        "  analyze   maxcut|nearest-correlation|single-location|two-layer [options]\n"
+        "                                    optimization and learning modules\n"
         "Run 'pinhole COMMAND --help' for a command's options.\n");
 }
 
