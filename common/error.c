@@ -20,6 +20,7 @@ const char *pinhole_strerror(int code)
     case PINHOLE_EPOLICY: return "refused by the privacy policy";
     case PINHOLE_EBUFSIZE: return "buffer too small";
     case PINHOLE_ECANCELED: return "operation cancelled";
+    case PINHOLE_ETOOBIG: return "input too large or trailing bytes";
     default: return "unknown error";
     }
 }

@@ -19,6 +19,7 @@ enum {
     PINHOLE_EPOLICY = -13,     /* refused by the privacy policy (epsilon cap, budget) */
     PINHOLE_EBUFSIZE = -14,    /* the caller's buffer is too small */
     PINHOLE_ECANCELED = -15,   /* the operation was cancelled */
+    PINHOLE_ETOOBIG = -16,     /* input longer than declared, or over a size or count limit */
 };
 
 /** Human-readable English text for a PINHOLE_* code (0 or negative). Never NULL; unknown codes give
