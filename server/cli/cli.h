@@ -22,5 +22,13 @@ const char *cli_default_counts(void);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_submit(int argc, char **argv);
+int cli_query(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+
+/** Print a histogram answer (the server's JSON) as a table; with truth (k true counts, may be
+ * NULL) a "true count" column. 0, or -1 when the JSON is not a histogram. */
+#include <stdio.h>
+int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth);
 
 #endif

@@ -1,4 +1,4 @@
-/* `pinhole`: plan parameters, simulate users end to end, and (later) encode, estimate, submit. */
+/* `pinhole`: plan parameters, simulate users end to end, submit reports, query histograms, demo. */
 #include "server/cli/cli.h"
 #include "common/pgr.h"
 
@@ -60,6 +60,12 @@ static void usage(FILE *f)
                "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
                "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
                "                                    users drawn from a count file, encoded and estimated\n"
+               "  submit    --url URL --collection ID (--users N | --reports FILE) ...\n"
+               "                                    post reports to a server in batches, with retries\n"
+               "  query     --url URL --collection ID [--top N]\n"
+               "                                    print a collection's estimated histogram\n"
+               "  demo      [--users N] [--epsilon E] start a server, post simulated devices' reports\n"
+               "                                    over HTTP, query and print the top words\n"
                "Run 'pinhole COMMAND --help' for a command's options.\n");
 }
 
@@ -81,6 +87,12 @@ int main(int argc, char **argv)
         return cli_plan(argc - 1, argv + 1);
     if (strcmp(argv[1], "simulate") == 0)
         return cli_simulate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "submit") == 0)
+        return cli_submit(argc - 1, argv + 1);
+    if (strcmp(argv[1], "query") == 0)
+        return cli_query(argc - 1, argv + 1);
+    if (strcmp(argv[1], "demo") == 0)
+        return cli_demo(argc - 1, argv + 1);
     fprintf(stderr, "pinhole: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;

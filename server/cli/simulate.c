@@ -46,20 +46,6 @@ static int by_estimate_desc(const void *a, const void *b)
     return *(const uint64_t *)a < *(const uint64_t *)b ? -1 : 1;
 }
 
-/* Index of the item holding uniform token position u in the cumulative counts. */
-static uint64_t draw_item(const uint64_t *cum, uint64_t k, uint64_t u)
-{
-    uint64_t lo = 0, hi = k - 1;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
 int cli_simulate(int argc, char **argv)
 {
     const char *path = cli_default_counts();
@@ -165,7 +151,7 @@ int cli_simulate(int argc, char **argv)
         for (uint64_t v = 0; v < k; v++)
             cum[v] = acc += cf.count[v];
         for (uint64_t i = 0; i < n; i++) {
-            const uint64_t v = draw_item(cum, k, pinhole_rng_uniform64(&rng, cf.total));
+            const uint64_t v = pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, cf.total));
             truth[v]++;
             if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)

@@ -145,11 +145,11 @@ int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collectio
             }
             spec->time_precision = (uint32_t)x;
         } else if (strcmp(key, "min_reports") == 0) {
-            if (json_u64(v, 0, UINT64_C(1) << 62, &x) != 0) {
-                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: a non-negative integer", key);
+            if (json_u64(v, 0, UINT32_MAX, &x) != 0) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: an integer from 0 to 2^32 - 1", key);
                 goto out;
             }
-            spec->min_reports = x;
+            spec->min_reports = (uint32_t)x;
         } else if (strcmp(key, "labels") == 0) {
             if (!json_is_array(v)) {
                 rc = fail(err, errlen, PINHOLE_EFORMAT, "%s: an array of strings", key);

@@ -21,7 +21,7 @@ typedef struct pinhole_collection_spec {
     char name[PINHOLE_COLLECTION_NAME_MAX + 1];
     pinhole_config_params params;
     uint32_t time_precision; /* seconds per time unit */
-    uint64_t min_reports;
+    uint32_t min_reports;
     char **labels; /* k labels (owned) or NULL */
 } pinhole_collection_spec;
 

@@ -3,7 +3,8 @@
 #include "server/http/httpd.h"
 #include "common/error.h"
 #include "server/estimate/estimate.h"
-#include "server/http/interim_wire.h"
+#include "proto/config_json.h"
+#include "server/http/ingest.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@ enum reason {
     RS_VERSION,
     RS_MISMATCH,
     RS_RANGE,
+    RS_SEAL,
     RS_INVALID,
     RS_REPLAY,
     RS_BUSY,
@@ -57,6 +59,7 @@ struct pinhole_server {
     size_t ncoll, capcoll;
     pthread_mutex_t admin_mu;
     pinhole_store admin;
+    pinhole_server_keys keys;
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
     reader_slot *readers;
@@ -77,6 +80,8 @@ enum route {
     R_COLLECTION,
     R_REPORTS,
     R_HISTOGRAM,
+    R_CONFIG,
+    R_KEYS,
 };
 
 typedef struct request {
@@ -92,6 +97,7 @@ typedef struct request {
     pinhole_writer_job job;
     pinhole_ingest_report *reports;
     size_t n;
+    uint8_t *arena; /* opened sealed reports */
 } request;
 
 void pinhole_server_options_default(pinhole_server_options *o)
@@ -105,7 +111,7 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_memory = 65536;
     o->max_body_bytes = 8u << 20;
     o->max_admin_body_bytes = 64u << 20;
-    o->max_batch_reports = 100000;
+    o->max_batch_reports = 65536;
     o->retry_after = 1;
     strcpy(o->db_path, "pinhole.db");
     o->writer.max_queue_reports = 1000000;
@@ -340,6 +346,8 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
         rq->route = R_HEALTH;
     else if (strcmp(url, "/metrics") == 0)
         rq->route = R_METRICS;
+    else if (strcmp(url, "/v1/keys") == 0)
+        rq->route = R_KEYS;
     else if (strcmp(url, "/v1/collections") == 0)
         rq->route = R_COLLECTIONS, allow = "GET, POST";
     else if (parse_collection_path(url, &id, &tail) == 0) {
@@ -349,6 +357,8 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
             rq->route = R_REPORTS, allow = "POST";
         else if (strcmp(tail, "histogram") == 0)
             rq->route = R_HISTOGRAM;
+        else if (strcmp(tail, "config") == 0)
+            rq->route = R_CONFIG;
     }
     if (rq->route == R_NONE) {
         *res = problem(rq, MHD_HTTP_NOT_FOUND, "not-found", "Not Found", "no such endpoint");
@@ -377,7 +387,7 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
     }
     if (need && check_role(rq, need, res) != 0)
         return 0;
-    if (rq->route >= R_COLLECTION) {
+    if (rq->route >= R_COLLECTION && rq->route <= R_CONFIG) {
         rq->coll = find_collection(s, id);
         if (!rq->coll) {
             *res = problem(rq, MHD_HTTP_NOT_FOUND, "unknown-collection", "Unknown Collection",
@@ -533,8 +543,8 @@ static enum MHD_Result handle_histogram(request *rq)
     } else if (n == 0 || n < c->min_reports) {
         snprintf(err, sizeof err,
                  "%" PRIu64
-                 " reports in this range; the collection releases estimates from %" PRIu64,
-                 n, c->min_reports > 0 ? c->min_reports : 1);
+                 " reports in this range; the collection releases estimates from %" PRIu32,
+                 n, c->min_reports > 0 ? c->min_reports : 1u);
         res = problem_ext(
             rq, MHD_HTTP_FORBIDDEN, "below-minimum-reports", "Too Few Reports", err,
             json_pack("{s:I, s:I}", "n", (json_int_t)n, "min_reports", (json_int_t)c->min_reports),
@@ -559,9 +569,54 @@ static enum MHD_Result handle_histogram(request *rq)
     return res;
 }
 
+/* The collection's canonical config signed with the server's Ed25519 key (binary), or with
+ * ?format=json its JSON form with the signed bytes in hex. */
+static enum MHD_Result handle_config(request *rq)
+{
+    uint8_t signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    if (pinhole_config_sign(&rq->coll->wire, rq->srv->keys.sign_sk, signed_cfg) != PINHOLE_OK)
+        return problem(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "config", "Config Error",
+                       "the collection config could not be encoded");
+    const char *f = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "format");
+    if (f && strcmp(f, "json") == 0) {
+        char *text = pinhole_config_to_json(&rq->coll->wire, NULL);
+        json_t *cfg = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        char hex[2 * PINHOLE_CONFIG_SIGNEDBYTES + 1], pk[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];
+        sodium_bin2hex(hex, sizeof hex, signed_cfg, sizeof signed_cfg);
+        sodium_bin2hex(pk, sizeof pk, rq->srv->keys.sign_pk, sizeof rq->srv->keys.sign_pk);
+        return send_json(
+            rq, MHD_HTTP_OK,
+            cfg ? json_pack("{s:o, s:s, s:s}", "config", cfg, "signed", hex, "signing_key", pk)
+                : NULL,
+            NULL, NULL);
+    }
+    char *buf = malloc(sizeof signed_cfg);
+    if (!buf)
+        return MHD_NO;
+    memcpy(buf, signed_cfg, sizeof signed_cfg);
+    return send_buffer(rq, MHD_HTTP_OK, "application/octet-stream", buf, sizeof signed_cfg, NULL,
+                       NULL);
+}
+
+/* The server's public keys: config signatures (Ed25519) and report sealing (X25519). */
+static enum MHD_Result handle_keys(request *rq)
+{
+    char sign[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1], seal[2 * 32 + 1];
+    sodium_bin2hex(sign, sizeof sign, rq->srv->keys.sign_pk, sizeof rq->srv->keys.sign_pk);
+    sodium_bin2hex(seal, sizeof seal, rq->srv->keys.seal_pk, sizeof rq->srv->keys.seal_pk);
+    return send_json(rq, MHD_HTTP_OK,
+                     json_pack("{s:s, s:s}", "config_signing_key", sign, "seal_key", seal), NULL,
+                     NULL);
+}
+
 static enum reason reason_of(int error)
 {
     switch (error) {
+    case PINHOLE_ETOOBIG:
+        return RS_TOO_LARGE;
+    case PINHOLE_ESIGNATURE:
+        return RS_SEAL;
     case PINHOLE_ETRUNCATED:
         return RS_TRUNCATED;
     case PINHOLE_EVERSION:
@@ -652,20 +707,21 @@ static enum MHD_Result handle_reports(request *rq)
         }
         return batch_reply(rq);
     }
-    int rc = pinhole_interim_batch_decode(rq->coll, rq->body, rq->len, s->opt.max_batch_reports,
-                                          &rq->reports, &rq->n);
+    int rc = pinhole_ingest_decode(rq->coll, &s->keys, rq->body, rq->len, s->opt.max_batch_reports,
+                                   &rq->reports, &rq->n, &rq->arena);
     if (rc != PINHOLE_OK) {
         if (rc == PINHOLE_ENOMEM)
             return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "out-of-memory", "Out of Memory",
                            NULL);
-        reject(s, rc == PINHOLE_EOVERFLOW ? RS_TOO_LARGE : reason_of(rc), 1);
-        char d[160];
+        reject(s, reason_of(rc), 1);
+        char d[200];
         snprintf(d, sizeof d, "the batch could not be decoded: %s%s", pinhole_strerror(rc),
-                 rc == PINHOLE_EOVERFLOW ? " (too many reports in one batch)" : "");
+                 rc == PINHOLE_ETOOBIG ? " (too many reports, or an item over its size limit)"
+                                       : "");
         return problem(rq,
-                       rc == PINHOLE_EOVERFLOW ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
-                       rc == PINHOLE_EOVERFLOW ? "batch-too-large" : "malformed-batch",
-                       rc == PINHOLE_EOVERFLOW ? "Batch Too Large" : "Malformed Batch", d);
+                       rc == PINHOLE_ETOOBIG ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+                       rc == PINHOLE_ETOOBIG ? "batch-too-large" : "malformed-batch",
+                       rc == PINHOLE_ETOOBIG ? "Batch Too Large" : "Malformed Batch", d);
     }
     size_t pending = 0;
     for (size_t i = 0; i < rq->n; i++) {
@@ -758,6 +814,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         return handle_reports(rq);
     case R_HISTOGRAM:
         return handle_histogram(rq);
+    case R_CONFIG:
+        return handle_config(rq);
+    case R_KEYS:
+        return handle_keys(rq);
     default:
         return MHD_NO;
     }
@@ -774,6 +834,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     free(rq->body);
     free(rq->reports);
+    free(rq->arena);
     free(rq);
     *con_cls = NULL;
     atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
@@ -930,6 +991,7 @@ static void free_server(pinhole_server *s)
             pinhole_store_close(&s->readers[i].store);
     free(s->readers);
     pinhole_store_close(&s->admin);
+    sodium_memzero(&s->keys, sizeof s->keys);
     pthread_rwlock_destroy(&s->coll_lock);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->pool_mu);
@@ -969,6 +1031,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     pinhole_collection *arr = NULL;
     size_t n = 0;
     if ((rc = pinhole_store_open(&s->admin, s->opt.db_path, &s->opt.writer.store)) != PINHOLE_OK ||
+        (rc = pinhole_store_server_keys(&s->admin, &s->keys)) != PINHOLE_OK ||
         (rc = pinhole_store_load_collections(&s->admin, &arr, &n)) != PINHOLE_OK)
         goto fail;
     for (size_t i = 0; i < n; i++) {

@@ -2,7 +2,8 @@
  *
  * Endpoints (docs/api.md): POST /v1/collections (admin), GET /v1/collections/{id},
  * POST /v1/collections/{id}/reports (uploader token when one is configured),
- * GET /v1/collections/{id}/histogram (analyst or admin), GET /healthz, GET /metrics.
+ * GET /v1/collections/{id}/histogram (analyst or admin), GET /v1/collections/{id}/config (signed
+ * config for clients), GET /v1/keys (the server's public keys), GET /healthz, GET /metrics.
  * Report batches are decoded on the pool's threads, then handed to the single writer; the
  * connection is suspended (not blocking a pool thread) until the batch's transaction commits, and
  * resumed by the writer. Errors are RFC 9457 application/problem+json documents.

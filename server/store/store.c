@@ -3,6 +3,7 @@
 #include "server/store/store.h"
 #include "common/bytes.h"
 #include "common/error.h"
+#include "proto/seal.h"
 #include "server/estimate/estimate.h"
 
 #include <inttypes.h>
@@ -30,7 +31,9 @@ static const char *const schema =
     " n INTEGER NOT NULL, PRIMARY KEY(collection, bucket)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS counts(collection INTEGER NOT NULL, bucket INTEGER NOT NULL,"
     " chunk INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(collection, bucket, chunk))"
-    " WITHOUT ROWID;";
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS server_keys(name TEXT PRIMARY KEY, pk BLOB NOT NULL,"
+    " sk BLOB NOT NULL);";
 
 enum {
     ST_INSERT,
@@ -173,23 +176,6 @@ uint64_t pinhole_store_disk_bytes(const pinhole_store *s)
 
 /* ---- collections ---- */
 
-void pinhole_collection_fingerprint(const pinhole_collection *c,
-                                    uint8_t out[PINHOLE_FINGERPRINT_BYTES])
-{
-    const pinhole_mechanism_ops *ops = pinhole_mechanism_find(c->params.mechanism);
-    uint64_t eps_bits;
-    memcpy(&eps_bits, &c->params.epsilon, sizeof eps_bits);
-    char text[512];
-    int len = snprintf(text, sizeof text,
-                       "pinhole-collection-v1\nid=%" PRId64 "\nmechanism=%s\nk=%" PRIu64
-                       "\nepsilon=%016" PRIx64 "\nq=%" PRIu32 "\nt=%" PRIu32
-                       "\ntime_precision=%" PRIu32 "\n",
-                       c->id, ops ? ops->name : "?", c->params.k, eps_bits, c->params.q,
-                       c->params.t, c->time_precision);
-    crypto_generichash(out, PINHOLE_FINGERPRINT_BYTES, (const unsigned char *)text, (size_t)len,
-                       NULL, 0);
-}
-
 void pinhole_collection_free(pinhole_collection *c)
 {
     pinhole_config_free(&c->cfg);
@@ -221,22 +207,22 @@ static int index_labels(pinhole_collection *c, size_t len)
 
 int pinhole_collection_init(pinhole_collection *c, int64_t id, const char *name,
                             const pinhole_config_params *p, uint32_t time_precision,
-                            uint64_t min_reports, const char *const *labels, int64_t created)
+                            uint32_t min_reports, const char *const *labels, int64_t created)
 {
     memset(c, 0, sizeof *c);
     if (!name || strlen(name) > PINHOLE_COLLECTION_NAME_MAX || time_precision == 0 ||
         time_precision > (1u << 31))
         return PINHOLE_EINVAL;
-    int rc = pinhole_config_init(&c->cfg, p);
+    if (id < 0)
+        return PINHOLE_EINVAL;
+    int rc = pinhole_config_make(&c->wire, (uint64_t)id, p, time_precision, min_reports);
     if (rc != PINHOLE_OK)
+        return rc;
+    if ((rc = pinhole_config_init(&c->cfg, &c->wire.params)) != PINHOLE_OK)
         return rc;
     c->id = id;
     strcpy(c->name, name);
-    c->params = *p;
-    if (p->mechanism == PINHOLE_MECH_PGR) { /* store the planner's resolved choice */
-        c->params.q = c->cfg.u.pgr.q;
-        c->params.t = c->cfg.u.pgr.t;
-    }
+    c->params = c->wire.params; /* q and t resolved to the planner's choice */
     c->time_precision = time_precision;
     c->min_reports = min_reports;
     c->created = created;
@@ -260,7 +246,10 @@ int pinhole_collection_init(pinhole_collection *c, int64_t id, const char *name,
             return rc;
         }
     }
-    pinhole_collection_fingerprint(c, c->fingerprint);
+    if ((rc = pinhole_config_fingerprint(&c->wire, c->fingerprint)) != PINHOLE_OK) {
+        pinhole_collection_free(c);
+        return rc;
+    }
     return PINHOLE_OK;
 }
 
@@ -274,7 +263,7 @@ static size_t labels_len(const pinhole_collection *c)
 
 int pinhole_store_create_collection(pinhole_store *s, pinhole_collection *c, const char *name,
                                     const pinhole_config_params *p, uint32_t time_precision,
-                                    uint64_t min_reports, const char *const *labels)
+                                    uint32_t min_reports, const char *const *labels)
 {
     int rc = pinhole_collection_init(c, 0, name, p, time_precision, min_reports, labels,
                                      (int64_t)time(NULL));
@@ -309,7 +298,9 @@ int pinhole_store_create_collection(pinhole_store *s, pinhole_collection *c, con
     sqlite3_finalize(q);
     q = NULL;
     c->id = sqlite3_last_insert_rowid(s->db);
-    pinhole_collection_fingerprint(c, c->fingerprint);
+    c->wire.collection_id = (uint64_t)c->id;
+    if (pinhole_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
+        goto rollback;
     if (sqlite3_prepare_v2(s->db, "UPDATE collections SET fingerprint = ? WHERE id = ?", -1, &q,
                            NULL) != SQLITE_OK)
         goto rollback;
@@ -792,5 +783,47 @@ int pinhole_store_check(pinhole_store *s, uint64_t *problems, char *msg, size_t 
     for (size_t i = 0; i < nc; i++)
         pinhole_collection_free(&cs[i]);
     free(cs);
+    return rc;
+}
+
+/* Load key pair `name`, or make one with keypair() and store it. */
+static int key_pair(pinhole_store *s, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
+                    size_t sklen, void (*keypair)(uint8_t *, uint8_t *))
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT pk, sk FROM server_keys WHERE name = ?", -1, &q, NULL) !=
+        SQLITE_OK)
+        return PINHOLE_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    int rc = PINHOLE_EIO;
+    const int step = sqlite3_step(q);
+    if (step == SQLITE_ROW && sqlite3_column_bytes(q, 0) == (int)pklen &&
+        sqlite3_column_bytes(q, 1) == (int)sklen) {
+        memcpy(pk, sqlite3_column_blob(q, 0), pklen);
+        memcpy(sk, sqlite3_column_blob(q, 1), sklen);
+        rc = PINHOLE_OK;
+    }
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE)
+        return rc;
+    keypair(pk, sk);
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO server_keys(name, pk, sk) VALUES(?,?,?)", -1, &q,
+                           NULL) != SQLITE_OK)
+        return PINHOLE_EIO;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, pk, (int)pklen, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 3, sk, (int)sklen, SQLITE_STATIC);
+    rc = sqlite3_step(q) == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EIO;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
+{
+    int rc = key_pair(s, "config-ed25519", k->sign_pk, sizeof k->sign_pk, k->sign_sk,
+                      sizeof k->sign_sk, pinhole_config_keypair);
+    if (rc == PINHOLE_OK)
+        rc = key_pair(s, "seal-x25519", k->seal_pk, sizeof k->seal_pk, k->seal_sk,
+                      sizeof k->seal_sk, pinhole_seal_keypair);
     return rc;
 }

@@ -18,13 +18,13 @@
 #define PINHOLE_SERVER_STORE_H
 
 #include "common/mechanism.h"
+#include "proto/config.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define PINHOLE_STORE_CHUNK 256u    /* count-vector values per stored chunk */
-#define PINHOLE_REPORT_ID_BYTES 16u /* random report id */
-#define PINHOLE_FINGERPRINT_BYTES 32u
+#define PINHOLE_STORE_CHUNK 256u /* count-vector values per stored chunk */
+#define PINHOLE_REPORT_ID_BYTES PINHOLE_REPORT_IDBYTES
 #define PINHOLE_COLLECTION_NAME_MAX 200u
 
 typedef struct sqlite3 sqlite3;
@@ -34,11 +34,12 @@ typedef struct sqlite3 sqlite3;
 typedef struct pinhole_collection {
     int64_t id;
     char name[PINHOLE_COLLECTION_NAME_MAX + 1];
-    pinhole_config_params params; /* as requested (q, t resolved to the planner's choice) */
-    pinhole_config cfg;           /* the configured mechanism */
-    uint32_t time_precision;      /* seconds per time unit of a report; 1..2^31 */
-    uint64_t min_reports;         /* histogram refused while fewer reports are stored */
-    uint8_t fingerprint[PINHOLE_FINGERPRINT_BYTES]; /* hash of the full parameters */
+    pinhole_config_params params;   /* as requested (q, t resolved to the planner's choice) */
+    pinhole_collection_config wire; /* the canonical config (proto/config.h) clients verify */
+    pinhole_config cfg;             /* the configured mechanism */
+    uint32_t time_precision;        /* seconds per time unit of a report; 1..2^31 */
+    uint32_t min_reports;           /* histogram refused while fewer reports are stored */
+    uint8_t fingerprint[PINHOLE_FINGERPRINT_BYTES]; /* of the canonical config (proto/config.h) */
     char *labels_blob;  /* k labels, each NUL-terminated, back to back; NULL when none */
     const char **label; /* label[v] points into labels_blob; NULL when none */
     int64_t created;    /* Unix seconds */
@@ -74,30 +75,34 @@ uint64_t pinhole_store_disk_bytes(const pinhole_store *s);
 
 /* ---- collections ---- */
 
-/** Fill c from parameters: configures the mechanism and computes the fingerprint (id must be set
- * first; it is part of the fingerprint). labels (may be NULL) are k NUL-terminated strings, copied.
- * Errors: PINHOLE_EINVAL (bad parameters, time_precision 0, name too long), PINHOLE_EUNSUPPORTED,
- * PINHOLE_EOVERFLOW, PINHOLE_ENOMEM. Free with pinhole_collection_free(). */
+/** Fill c from parameters: configures the mechanism, builds the canonical config and its
+ * fingerprint (proto/config.h; the id is part of both). labels (may be NULL) are k NUL-terminated
+ * strings, copied. Errors: PINHOLE_EINVAL (bad parameters, time_precision 0, name too long),
+ * PINHOLE_EUNSUPPORTED, PINHOLE_EOVERFLOW, PINHOLE_ENOMEM. Free with pinhole_collection_free(). */
 int pinhole_collection_init(pinhole_collection *c, int64_t id, const char *name,
                             const pinhole_config_params *p, uint32_t time_precision,
-                            uint64_t min_reports, const char *const *labels, int64_t created);
+                            uint32_t min_reports, const char *const *labels, int64_t created);
 
 /** Release a collection's configuration and labels; safe on a zeroed struct. */
 void pinhole_collection_free(pinhole_collection *c);
-
-/** The fingerprint of a collection's full parameters: BLAKE2b-256 over a canonical text of
- * (id, mechanism, k, epsilon as its exact binary64 bits, q, t, time precision). A report carries
- * it so that one made for other parameters (say k = 16 instead of 8) is refused, not mis-decoded.
- */
-void pinhole_collection_fingerprint(const pinhole_collection *c,
-                                    uint8_t out[PINHOLE_FINGERPRINT_BYTES]);
 
 /** Create a collection: validate, reserve its id, fill *c (fingerprint for that id), store it in
  * one transaction. Errors as
  * pinhole_collection_init and PINHOLE_EIO. On error *c needs no freeing. */
 int pinhole_store_create_collection(pinhole_store *s, pinhole_collection *c, const char *name,
                                     const pinhole_config_params *p, uint32_t time_precision,
-                                    uint64_t min_reports, const char *const *labels);
+                                    uint32_t min_reports, const char *const *labels);
+
+/** The server's long-term keys: Ed25519 for signing collection configs, X25519 for opening sealed
+ * reports. Stored in the database (table server_keys, so a backup of the file keeps them); made
+ * on first use. */
+typedef struct pinhole_server_keys {
+    uint8_t sign_pk[PINHOLE_CONFIG_PUBLICKEYBYTES], sign_sk[PINHOLE_CONFIG_SECRETKEYBYTES];
+    uint8_t seal_pk[32], seal_sk[32];
+} pinhole_server_keys;
+
+/** Load the server's keys, generating and storing them when absent. Errors: PINHOLE_EIO. */
+int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k);
 
 /** Load every collection, ordered by id, into a fresh array *out of *n entries (each to be freed
  * with pinhole_collection_free, then the array with free()). Errors: PINHOLE_EIO (including a
