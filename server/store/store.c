@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "proto/seal.h"
 #include "server/estimate/estimate.h"
+#include "server/store/idset.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -24,9 +25,8 @@ static const char *const schema =
     " k INTEGER NOT NULL, q INTEGER NOT NULL, t INTEGER NOT NULL, time_precision INTEGER NOT NULL,"
     " min_reports INTEGER NOT NULL, fingerprint BLOB NOT NULL, labels BLOB, created INTEGER NOT "
     "NULL);"
-    "CREATE TABLE IF NOT EXISTS reports(collection INTEGER NOT NULL, report_id BLOB NOT NULL,"
-    " bucket INTEGER NOT NULL, payload BLOB NOT NULL, PRIMARY KEY(collection, report_id))"
-    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS reports(seq INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
+    " report_id BLOB NOT NULL, bucket INTEGER NOT NULL, payload BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS buckets(collection INTEGER NOT NULL, bucket INTEGER NOT NULL,"
     " n INTEGER NOT NULL, PRIMARY KEY(collection, bucket)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS counts(collection INTEGER NOT NULL, bucket INTEGER NOT NULL,"
@@ -52,10 +52,9 @@ enum {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_INSERT] = "INSERT INTO reports(collection, report_id, bucket, payload) VALUES(?,?,?,?)"
-                  " ON CONFLICT DO NOTHING",
-    [ST_SELECT] = "SELECT bucket, payload FROM reports WHERE collection = ? AND report_id = ?",
-    [ST_DELETE] = "DELETE FROM reports WHERE collection = ? AND report_id = ?",
+    [ST_INSERT] = "INSERT INTO reports(collection, report_id, bucket, payload) VALUES(?,?,?,?)",
+    [ST_SELECT] = "SELECT collection, report_id, bucket, payload FROM reports WHERE seq = ?",
+    [ST_DELETE] = "DELETE FROM reports WHERE seq = ?",
     [ST_CHUNK_GET] = "SELECT data FROM counts WHERE collection = ? AND bucket = ? AND chunk = ?",
     [ST_CHUNK_PUT] =
         "INSERT OR REPLACE INTO counts(collection, bucket, chunk, data) VALUES(?,?,?,?)",
@@ -148,6 +147,11 @@ void pinhole_store_close(pinhole_store *s)
     if (s->db)
         sqlite3_close(s->db);
     s->db = NULL;
+    if (s->ids) {
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+        s->ids = NULL;
+    }
 }
 
 int pinhole_store_checkpoint(pinhole_store *s, int truncate, int *wal_frames)
@@ -500,30 +504,80 @@ static int flush_delta(pinhole_store *s, struct pinhole_delta *d)
     return step_done(b);
 }
 
-/* Insert one report; sets its status. PINHOLE_EIO on an SQLite error. */
-static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_ingest_report *r)
+/* Load the index of stored report ids from the reports log. */
+static int load_ids(pinhole_store *s)
 {
-    const pinhole_collection *c = r->coll;
-    sqlite3_stmt *ins = st(s, ST_INSERT);
-    sqlite3_bind_int64(ins, 1, c->id);
-    sqlite3_bind_blob(ins, 2, r->id, PINHOLE_REPORT_ID_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 3, r->bucket);
-    sqlite3_bind_blob(ins, 4, r->payload, (int)r->payload_len, SQLITE_STATIC);
-    if (step_done(ins) != PINHOLE_OK)
+    s->ids = malloc(sizeof *s->ids);
+    if (!s->ids || pinhole_idset_init(s->ids) != PINHOLE_OK) {
+        free(s->ids);
+        s->ids = NULL;
+        return PINHOLE_ENOMEM;
+    }
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT seq, collection, report_id FROM reports", -1, &q, NULL) !=
+        SQLITE_OK)
         return PINHOLE_EIO;
-    if (sqlite3_changes(s->db) == 0) { /* the id is taken: identical retry or replay */
+    int rc = PINHOLE_OK, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(q, 2) != PINHOLE_REPORT_ID_BYTES) {
+            rc = PINHOLE_EIO;
+            break;
+        }
+        const uint64_t h =
+            pinhole_idset_hash(s->ids, sqlite3_column_int64(q, 1), sqlite3_column_blob(q, 2));
+        if (pinhole_idset_add(s->ids, h, sqlite3_column_int64(q, 0)) < 0) {
+            rc = PINHOLE_ENOMEM;
+            break;
+        }
+    }
+    if (rc == PINHOLE_OK && step != SQLITE_DONE)
+        rc = PINHOLE_EIO;
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK) {
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+        s->ids = NULL;
+    }
+    return rc;
+}
+
+/* Is there a stored report with r's collection and id? 1 with *same telling whether its bucket and
+ * payload equal r's, 0 when none, PINHOLE_EIO on error. */
+static int find_stored(pinhole_store *s, const pinhole_ingest_report *r, uint64_t hash, int *same)
+{
+    size_t pos = 0;
+    int64_t rowid;
+    while (pinhole_idset_next(s->ids, hash, &pos, &rowid)) {
         sqlite3_stmt *sel = st(s, ST_SELECT);
-        sqlite3_bind_int64(sel, 1, c->id);
-        sqlite3_bind_blob(sel, 2, r->id, PINHOLE_REPORT_ID_BYTES, SQLITE_STATIC);
-        int step = sqlite3_step(sel);
-        if (step != SQLITE_ROW) {
+        sqlite3_bind_int64(sel, 1, rowid);
+        if (sqlite3_step(sel) != SQLITE_ROW) {
             sqlite3_reset(sel);
             return PINHOLE_EIO;
         }
-        const int same = sqlite3_column_int64(sel, 0) == r->bucket &&
-                         sqlite3_column_bytes(sel, 1) == (int)r->payload_len &&
-                         memcmp(sqlite3_column_blob(sel, 1), r->payload, r->payload_len) == 0;
+        const int match = sqlite3_column_int64(sel, 0) == r->coll->id &&
+                          sqlite3_column_bytes(sel, 1) == PINHOLE_REPORT_ID_BYTES &&
+                          memcmp(sqlite3_column_blob(sel, 1), r->id, PINHOLE_REPORT_ID_BYTES) == 0;
+        if (match)
+            *same = sqlite3_column_int64(sel, 2) == r->bucket &&
+                    sqlite3_column_bytes(sel, 3) == (int)r->payload_len &&
+                    memcmp(sqlite3_column_blob(sel, 3), r->payload, r->payload_len) == 0;
         sqlite3_reset(sel);
+        if (match)
+            return 1;
+    }
+    return 0;
+}
+
+/* Insert one report; sets its status. PINHOLE_EIO on an SQLite error, PINHOLE_ENOMEM. */
+static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_ingest_report *r)
+{
+    const pinhole_collection *c = r->coll;
+    const uint64_t hash = pinhole_idset_hash(s->ids, c->id, r->id);
+    int same = 0;
+    const int found = find_stored(s, r, hash, &same);
+    if (found < 0)
+        return found;
+    if (found) { /* the id is taken: identical retry or replay */
         r->status = same ? PINHOLE_REPORT_DUPLICATE : PINHOLE_REPORT_REPLAY;
         r->error = same ? PINHOLE_OK : PINHOLE_EMISMATCH;
         return PINHOLE_OK;
@@ -532,16 +586,20 @@ static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_inge
     if (!d)
         return PINHOLE_ENOMEM;
     int rc = pinhole_accumulate(&c->cfg, r->payload, r->payload_len, d->v);
-    if (rc != PINHOLE_OK) { /* the mechanism refuses the payload: take the row out again */
-        sqlite3_stmt *del = st(s, ST_DELETE);
-        sqlite3_bind_int64(del, 1, c->id);
-        sqlite3_bind_blob(del, 2, r->id, PINHOLE_REPORT_ID_BYTES, SQLITE_STATIC);
-        if (step_done(del) != PINHOLE_OK)
-            return PINHOLE_EIO;
+    if (rc != PINHOLE_OK) { /* the mechanism refuses the payload; nothing was added */
         r->status = PINHOLE_REPORT_INVALID;
         r->error = rc;
         return PINHOLE_OK;
     }
+    sqlite3_stmt *ins = st(s, ST_INSERT);
+    sqlite3_bind_int64(ins, 1, c->id);
+    sqlite3_bind_blob(ins, 2, r->id, PINHOLE_REPORT_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 3, r->bucket);
+    sqlite3_bind_blob(ins, 4, r->payload, (int)r->payload_len, SQLITE_STATIC);
+    if (step_done(ins) != PINHOLE_OK)
+        return PINHOLE_EIO; /* the transaction is rolled back, the delta cleared */
+    if (pinhole_idset_add(s->ids, hash, sqlite3_last_insert_rowid(s->db)) < 0)
+        return PINHOLE_ENOMEM;
     d->n++;
     r->status = PINHOLE_REPORT_ACCEPTED;
     return PINHOLE_OK;
@@ -551,9 +609,11 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
                          size_t n)
 {
     sc->ndelta = 0;
+    int rc = s->ids ? PINHOLE_OK : load_ids(s);
+    if (rc != PINHOLE_OK)
+        return rc;
     if (step_done(st(s, ST_BEGIN)) != PINHOLE_OK)
         return PINHOLE_EIO;
-    int rc = PINHOLE_OK;
     for (size_t i = 0; i < n && rc == PINHOLE_OK; i++)
         if (r[i].status != PINHOLE_REPORT_REJECTED)
             rc = ingest_one(s, sc, &r[i]);
@@ -568,6 +628,11 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
     if (rc != PINHOLE_OK) {
         if (!sqlite3_get_autocommit(s->db))
             step_done(st(s, ST_ROLLBACK));
+        /* The index must follow the database: drop it, the next ingest reloads it from the
+         * committed rows (rare: only after an SQLite error). */
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+        s->ids = NULL;
         for (size_t j = 0; j < n; j++)
             if (r[j].status != PINHOLE_REPORT_REJECTED) {
                 r[j].status = PINHOLE_REPORT_PENDING;
@@ -777,6 +842,20 @@ int pinhole_store_check(pinhole_store *s, uint64_t *problems, char *msg, size_t 
         return rc;
     if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         rc = PINHOLE_EIO;
+    if (rc == PINHOLE_OK &&
+        sqlite3_prepare_v2(s->db,
+                           "SELECT collection, hex(report_id), count(*) FROM reports GROUP BY "
+                           "collection, report_id HAVING count(*) > 1",
+                           -1, &q, NULL) == SQLITE_OK) {
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            if (*problems == 0)
+                snprintf(msg, msglen, "collection %lld: report id %s stored %lld times",
+                         (long long)sqlite3_column_int64(q, 0), sqlite3_column_text(q, 1),
+                         (long long)sqlite3_column_int64(q, 2));
+            ++*problems;
+        }
+        sqlite3_finalize(q);
+    }
     for (size_t i = 0; i < nc && rc == PINHOLE_OK; i++)
         rc = check_collection(s, &cs[i], problems, msg, msglen);
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);

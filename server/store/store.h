@@ -4,7 +4,8 @@
  * Tables (DESIGN.md §4):
  *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
  *               labels, created)
- *   reports(collection, report_id, bucket, payload)          primary key (collection, report_id)
+ *   reports(seq, collection, report_id, bucket, payload)     an append-only log; (collection,
+ *       report_id) is unique, enforced by the writer's in-memory index (server/store/idset.h)
  *   buckets(collection, bucket, n)                            reports per time bucket
  *   counts(collection, bucket, chunk, data)                   the count vector of a bucket, in
  *       chunks of PINHOLE_STORE_CHUNK values stored as little-endian uint64 (only chunks holding a
@@ -56,6 +57,7 @@ typedef struct pinhole_store {
     sqlite3 *db;
     void *stmt[16]; /* prepared statements, owned */
     char path[4096];
+    struct pinhole_idset *ids; /* the writer's index of stored report ids, loaded on first ingest */
 } pinhole_store;
 
 /** Open (creating it and its schema if missing) the database at path in WAL mode with foreign
@@ -143,11 +145,13 @@ typedef struct pinhole_ingest_scratch {
 void pinhole_ingest_scratch_free(pinhole_ingest_scratch *sc);
 
 /** Store reports r[0..n) in ONE transaction (BEGIN IMMEDIATE ... COMMIT): each report not already
- * marked REJECTED is inserted unless its (collection, report id) exists (then DUPLICATE when the
+ * marked REJECTED is appended unless its (collection, report id) exists (then DUPLICATE when the
  * stored bucket and payload are identical, else REPLAY), folded into its bucket's count vector
  * (INVALID, and removed again, when the mechanism refuses the payload), and the touched count
  * chunks and bucket totals are rewritten. Statuses are final only when this returns PINHOLE_OK;
  * on error the transaction is rolled back, nothing is stored and every status is reset to PENDING.
+ * The first call loads the index of stored report ids (one scan of the reports table). Only one
+ * connection may ingest into a database (the writer's).
  * Errors: PINHOLE_EIO (SQLite error, disk full, ...), PINHOLE_ENOMEM. */
 int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_ingest_report *r,
                          size_t n);
@@ -163,7 +167,8 @@ int pinhole_store_counts(pinhole_store *s, const pinhole_collection *c, int64_t 
 /** Number of stored reports of a collection (all buckets). Errors: PINHOLE_EIO. */
 int pinhole_store_report_total(pinhole_store *s, int64_t collection, uint64_t *n);
 
-/** Consistency check: PRAGMA integrity_check, then for every collection a recount of its stored
+/** Consistency check: PRAGMA integrity_check, no (collection, report id) stored twice, then for
+ * every collection a recount of its stored
  * reports per bucket compared with the stored count vectors and bucket totals. *problems receives
  * the number of mismatches (0 when consistent); a description of the first goes to msg.
  * Errors: PINHOLE_EIO, PINHOLE_ENOMEM. */
