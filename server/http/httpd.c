@@ -38,8 +38,10 @@ enum reason {
     RS_COUNT
 };
 static const char *const reason_name[RS_COUNT] = {
-    "format",  "truncated", "version", "fingerprint", "time",
-    "payload", "replay",    "busy",    "too_large",   "store_error"};
+    [RS_FORMAT] = "format",        [RS_TRUNCATED] = "truncated", [RS_VERSION] = "version",
+    [RS_MISMATCH] = "fingerprint", [RS_RANGE] = "time",          [RS_SEAL] = "seal",
+    [RS_INVALID] = "payload",      [RS_REPLAY] = "replay",       [RS_BUSY] = "busy",
+    [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error"};
 
 enum role { ROLE_ADMIN = 1, ROLE_ANALYST = 2, ROLE_UPLOADER = 4 };
 
