@@ -39,6 +39,7 @@ test: build asan
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+	./tests/portability.sh
 
 # The main job on real data, end to end over HTTP: pinhole-server on a temporary SQLite file, a
 # collection for the SUBTLEX-US words, 1,000,000 simulated devices posting reports, the top 20.

@@ -1,6 +1,7 @@
 /* Dispatch of the generic randomizer to each mechanism's own. */
 #include "client/encode.h"
 #include "client/pgr.h"
+#include "common/ct.h"
 #include "common/error.h"
 
 static int pgr_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload)
@@ -24,7 +25,9 @@ static const struct {
 int pinhole_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload,
                    size_t len)
 {
-    if (value >= c->k)
+    uint64_t in_range = pinhole_ct_lt64(value, c->k) & 1; /* no branch on the value itself */
+    pinhole_ct_declassify(&in_range, sizeof in_range);
+    if (!in_range)
         return PINHOLE_ERANGE;
     if (len < c->payload_bytes)
         return PINHOLE_EBUFSIZE;

@@ -33,7 +33,10 @@ static inline uint32_t pinhole_ct_nonzero32(uint32_t a)
 }
 
 /** All ones if a == b, else 0. */
-static inline uint32_t pinhole_ct_eq32(uint32_t a, uint32_t b) { return ~pinhole_ct_nonzero32(a ^ b); }
+static inline uint32_t pinhole_ct_eq32(uint32_t a, uint32_t b)
+{
+    return ~pinhole_ct_nonzero32(a ^ b);
+}
 
 /** mask ? a : b, for a mask of 0 or all ones. */
 static inline uint32_t pinhole_ct_select32(uint32_t mask, uint32_t a, uint32_t b)
@@ -52,14 +55,17 @@ static inline uint32_t pinhole_ct_reduce_once(uint32_t a, uint32_t d)
 static inline uint32_t pinhole_ct_divmod32(uint32_t x, uint32_t d, uint32_t mu, uint32_t *rem)
 {
     uint32_t qt = (uint32_t)(((uint64_t)x * mu) >> 32); /* floor(x/d) - 1 <= qt <= floor(x/d) */
-    uint32_t r = x - qt * d;                              /* r < 2d */
+    uint32_t r = x - qt * d;                            /* r < 2d */
     uint32_t fix = ~pinhole_ct_lt32(r, d);
     *rem = r - (d & fix);
     return qt + (fix & 1);
 }
 
 /** floor(2^32 / d) for the divisor of pinhole_ct_divmod32 (2 <= d <= 2^16; public). */
-static inline uint32_t pinhole_ct_barrett_mu(uint32_t d) { return (uint32_t)((UINT64_C(1) << 32) / d); }
+static inline uint32_t pinhole_ct_barrett_mu(uint32_t d)
+{
+    return (uint32_t)((UINT64_C(1) << 32) / d);
+}
 
 /** Quotient and remainder of x < 2^64 by a public divisor 2 <= d <= 2^16, branch-free (four
  * 16-bit long-division steps). */

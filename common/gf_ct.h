@@ -1,10 +1,11 @@
 /* Constant-time arithmetic in GF(q), for the randomizer's value path (DESIGN.md §2, §3).
  *
  * Same element encoding and modulus as common/gf.h, but without log/antilog tables: no branch
- * and no memory index depends on an element. Prime fields reduce with Barrett (pinhole_ct_divmod32);
- * binary extension fields multiply carry-less with masked shifts; odd-characteristic extension
- * fields work on base-p digits. Inversion is a^(q-2) by square-and-multiply over the public
- * exponent. Slower than the tables (tests/bench/ measures it), used where the user's value flows.
+ * and no memory index depends on an element. Prime fields reduce with Barrett
+ * (pinhole_ct_divmod32); binary extension fields multiply carry-less with masked shifts;
+ * odd-characteristic extension fields work on base-p digits. Inversion is a^(q-2) by
+ * square-and-multiply over the public exponent. Slower than the tables (tests/bench/ measures it),
+ * used where the user's value flows.
  *
  * A pinhole_gf_ct is read-only after pinhole_gf_ct_init() and may be shared between threads; it
  * owns no memory. */
@@ -17,9 +18,10 @@
 
 typedef struct pinhole_gf_ct {
     uint32_t q, p, m;
-    uint32_t mu_p;                   /* floor(2^32 / p) for Barrett reduction modulo p */
-    uint32_t modulus;                /* p = 2: the modulus' low bits (x^m implied) */
-    uint32_t negf[PINHOLE_GF_MMAX];  /* odd p, m >= 2: -a_i mod p for the modulus' low coefficients */
+    uint32_t mu_p;    /* floor(2^32 / p) for Barrett reduction modulo p */
+    uint32_t modulus; /* p = 2: the modulus' low bits (x^m implied) */
+    uint32_t
+        negf[PINHOLE_GF_MMAX]; /* odd p, m >= 2: -a_i mod p for the modulus' low coefficients */
     uint32_t pw[PINHOLE_GF_MMAX + 1]; /* p^i */
 } pinhole_gf_ct;
 

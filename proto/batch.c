@@ -33,7 +33,8 @@ size_t pinhole_batch_bytes(size_t count, size_t item_bytes)
     return PINHOLE_BATCH_HEADERBYTES + count * per;
 }
 
-int pinhole_batch_reader_init(pinhole_batch_reader *r, const uint8_t *in, size_t len)
+/* The framing check of both inits; *used receives the batch's length. */
+static int reader_init(pinhole_batch_reader *r, const uint8_t *in, size_t len, size_t *used)
 {
     memset(r, 0, sizeof *r);
     if (len == 0)
@@ -62,14 +63,31 @@ int pinhole_batch_reader_init(pinhole_batch_reader *r, const uint8_t *in, size_t
             return PINHOLE_ETRUNCATED;
         pos += (size_t)l;
     }
-    if (pos != len)
-        return PINHOLE_ETOOBIG;
+    *used = pos;
     r->buf = in;
-    r->len = len;
+    r->len = pos;
     r->pos = PINHOLE_BATCH_HEADERBYTES;
     r->count = (uint32_t)count;
     r->kind = (pinhole_batch_kind)in[1];
     return PINHOLE_OK;
+}
+
+int pinhole_batch_reader_init(pinhole_batch_reader *r, const uint8_t *in, size_t len)
+{
+    size_t used = 0;
+    int rc = reader_init(r, in, len, &used);
+    if (rc == PINHOLE_OK && used != len) {
+        memset(r, 0, sizeof *r);
+        return PINHOLE_ETOOBIG;
+    }
+    return rc;
+}
+
+int pinhole_batch_reader_init_prefix(pinhole_batch_reader *r, const uint8_t *in, size_t len,
+                                     size_t *used)
+{
+    *used = 0;
+    return reader_init(r, in, len, used);
 }
 
 uint32_t pinhole_batch_reader_count(const pinhole_batch_reader *r)

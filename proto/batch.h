@@ -63,6 +63,12 @@ size_t pinhole_batch_bytes(size_t count, size_t item_bytes);
  * item). Costs O(count). */
 int pinhole_batch_reader_init(pinhole_batch_reader *r, const uint8_t *in, size_t len);
 
+/** As pinhole_batch_reader_init(), for a batch at the start of in[0..len) that other bytes may
+ * follow (for example a file of several batches one after another): *used receives the batch's
+ * length. Same errors, except that bytes after the last item are not an error. */
+int pinhole_batch_reader_init_prefix(pinhole_batch_reader *r, const uint8_t *in, size_t len,
+                                     size_t *used);
+
 /** Items in the batch (valid after a successful init). */
 uint32_t pinhole_batch_reader_count(const pinhole_batch_reader *r);
 

@@ -11,7 +11,8 @@ char *pinhole_config_to_json(const pinhole_collection_config *cfg, int *err)
     char *text = NULL;
     uint8_t bytes[PINHOLE_CONFIG_BYTES];
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(cfg->params.mechanism);
-    if (ops && cfg->collection_id <= INT64_MAX && pinhole_config_encode(cfg, bytes) == PINHOLE_OK) {
+    if (ops && cfg->collection_id <= INT64_MAX && cfg->params.k <= INT64_MAX &&
+        pinhole_config_encode(cfg, bytes) == PINHOLE_OK) {
         json_t *o = json_pack(
             "{s:i, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:I}", "version", (int)PINHOLE_CONFIG_VERSION,
             "collection_id", (json_int_t)cfg->collection_id, "mechanism", ops->name, "k",

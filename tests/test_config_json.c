@@ -107,4 +107,10 @@ Test(config_json, refusals)
                                      .time_precision = 1};
     cr_assert_null(pinhole_config_to_json(&big, &err));
     cr_assert_eq(err, PINHOLE_EINVAL);
+    /* found by fuzz_config: a binary k above 2^63 - 1 has no JSON form */
+    big.collection_id = 1;
+    big.params.k = (uint64_t)INT64_MAX + 1;
+    err = 0;
+    cr_assert_null(pinhole_config_to_json(&big, &err));
+    cr_assert_eq(err, PINHOLE_EINVAL);
 }

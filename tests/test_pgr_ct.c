@@ -11,8 +11,16 @@
 
 Test(ct, masks_match_comparisons)
 {
-    const uint64_t edge[] = {0, 1, 2, 0x7FFFFFFF, 0x80000000u, 0xFFFFFFFFu, UINT64_C(1) << 32,
-                             (UINT64_C(1) << 63) - 1, UINT64_C(1) << 63, UINT64_MAX};
+    const uint64_t edge[] = {0,
+                             1,
+                             2,
+                             0x7FFFFFFF,
+                             0x80000000u,
+                             0xFFFFFFFFu,
+                             UINT64_C(1) << 32,
+                             (UINT64_C(1) << 63) - 1,
+                             UINT64_C(1) << 63,
+                             UINT64_MAX};
     const size_t ne = sizeof edge / sizeof edge[0];
     for (size_t i = 0; i < ne; i++)
         for (size_t j = 0; j < ne; j++) {
@@ -81,7 +89,8 @@ Test(ct, field_arithmetic_matches_tables_large_q)
 }
 
 /* The randomizer's core computed with the tables and the early-exit projective helpers. */
-static uint64_t reference_draws(const pinhole_pgr *g, uint64_t value, uint32_t s, const uint32_t *fc)
+static uint64_t reference_draws(const pinhole_pgr *g, uint64_t value, uint32_t s,
+                                const uint32_t *fc)
 {
     const pinhole_gf *F = &g->F;
     uint32_t v[PINHOLE_T_MAX], u[PINHOLE_T_MAX];

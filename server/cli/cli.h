@@ -22,6 +22,10 @@ const char *cli_default_counts(void);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_encode(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
+int cli_sign_config(int argc, char **argv);
 int cli_submit(int argc, char **argv);
 int cli_query(int argc, char **argv);
 int cli_demo(int argc, char **argv);

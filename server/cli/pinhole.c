@@ -60,6 +60,10 @@ static void usage(FILE *f)
                "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
                "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
                "                                    users drawn from a count file, encoded and estimated\n"
+               "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
+               "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
+               "  keygen                            new server key pairs (config signing, sealing)\n"
+               "  sign-config COLLECTION --sign-key HEX   signed collection config for clients\n"
                "  submit    --url URL --collection ID (--users N | --reports FILE) ...\n"
                "                                    post reports to a server in batches, with retries\n"
                "  query     --url URL --collection ID [--top N]\n"
@@ -87,6 +91,14 @@ int main(int argc, char **argv)
         return cli_plan(argc - 1, argv + 1);
     if (strcmp(argv[1], "simulate") == 0)
         return cli_simulate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "encode") == 0)
+        return cli_encode(argc - 1, argv + 1);
+    if (strcmp(argv[1], "inspect") == 0)
+        return cli_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return cli_keygen(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sign-config") == 0)
+        return cli_sign_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "submit") == 0)
         return cli_submit(argc - 1, argv + 1);
     if (strcmp(argv[1], "query") == 0)

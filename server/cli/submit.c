@@ -1,6 +1,7 @@
 /* `pinhole submit`: post reports to a server in batches, with retries: simulated devices drawn from
  * a count file, or encoded reports read from a file. */
 #include "common/error.h"
+#include "proto/batch.h"
 #include "proto/report.h"
 #include "server/cli/cli.h"
 #include "server/cli/upload.h"
@@ -24,7 +25,8 @@ static void submit_usage(FILE *f)
             "  --users N          simulate N devices, each with one item drawn from --counts\n"
             "                     (default data/subtlex-us.tsv), encoded with the client library\n"
             "  --seed S           seed of the simulation (default: fresh, printed)\n"
-            "  --reports FILE     post encoded reports (proto/report.h), back to back, from FILE\n"
+            "  --reports FILE     post the reports of FILE: report batches one after another, as\n"
+            "                     'pinhole encode' writes them (plain or sealed; '-': stdin)\n"
             "  --batch N          reports per request (default 1000, at most 65536)\n"
             "  --connections N    parallel connections (default 2)\n"
             "  --retries N        retries per batch on 429, 503 and network errors (default 8)\n"
@@ -36,64 +38,63 @@ static void submit_usage(FILE *f)
             "The token (uploader, when the server requires one) comes from PINHOLE_TOKEN.\n");
 }
 
-/* Read a file of back-to-back encoded reports; offsets and lengths from each header. */
-static int read_reports(const char *path, uint8_t **buf, size_t **off, size_t **len, uint64_t *n)
+/* Read a file of report batches one after another (as `pinhole encode` writes them): the items'
+ * offsets and lengths, and whether they are sealed (every batch of a file must be of one kind). */
+static int read_reports(const char *path, uint8_t **buf, size_t **off, size_t **len, uint64_t *n,
+                        int *sealed)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f)
         return PINHOLE_EIO;
-    size_t cap = 1 << 16, size = 0;
+    size_t cap = 1 << 16, size = 0, got;
     uint8_t *b = malloc(cap);
-    size_t got;
     while (b && (got = fread(b + size, 1, cap - size, f)) > 0) {
         size += got;
         if (size == cap) {
             uint8_t *bigger = realloc(b, cap *= 2);
-            if (!bigger) {
+            if (!bigger)
                 free(b);
-                b = NULL;
-            }
             b = bigger;
         }
     }
-    fclose(f);
+    if (f != stdin)
+        fclose(f);
     if (!b)
         return PINHOLE_ENOMEM;
     uint64_t count = 0;
     size_t pos = 0, ocap = 1024;
     size_t *o = malloc(ocap * sizeof *o), *l = malloc(ocap * sizeof *l);
-    int rc = o && l ? PINHOLE_OK : PINHOLE_ENOMEM;
+    int rc = o && l ? PINHOLE_OK : PINHOLE_ENOMEM, kind = -1;
     while (rc == PINHOLE_OK && pos < size) {
-        if (size - pos < PINHOLE_REPORT_HEADERBYTES) {
-            rc = PINHOLE_ETRUNCATED;
+        pinhole_batch_reader br;
+        size_t used;
+        if ((rc = pinhole_batch_reader_init_prefix(&br, b + pos, size - pos, &used)) != PINHOLE_OK)
+            break;
+        if (kind >= 0 && (int)br.kind != kind) {
+            rc = PINHOLE_EFORMAT;
             break;
         }
-        const uint64_t plen = (uint64_t)b[pos + 4] | (uint64_t)b[pos + 5] << 8 |
-                              (uint64_t)b[pos + 6] << 16 | (uint64_t)b[pos + 7] << 24;
-        const uint64_t rlen = PINHOLE_REPORT_HEADERBYTES + plen;
-        pinhole_report r;
-        if (rlen > size - pos) {
-            rc = PINHOLE_ETRUNCATED;
-            break;
-        }
-        if ((rc = pinhole_report_decode(b + pos, (size_t)rlen, &r)) != PINHOLE_OK)
-            break;
-        if (count == ocap) {
-            ocap *= 2;
-            size_t *o2 = realloc(o, ocap * sizeof *o),
-                   *l2 = o2 ? realloc(l, ocap * sizeof *l) : NULL;
-            if (!o2 || !l2) {
-                o = o2 ? o2 : o;
-                rc = PINHOLE_ENOMEM;
-                break;
+        kind = (int)br.kind;
+        const uint8_t *item;
+        size_t item_len;
+        while (rc == PINHOLE_OK && pinhole_batch_reader_next(&br, &item, &item_len)) {
+            if (count == ocap) {
+                ocap *= 2;
+                size_t *o2 = realloc(o, ocap * sizeof *o);
+                if (o2)
+                    o = o2;
+                size_t *l2 = o2 ? realloc(l, ocap * sizeof *l) : NULL;
+                if (!l2) {
+                    rc = PINHOLE_ENOMEM;
+                    break;
+                }
+                l = l2;
             }
-            o = o2;
-            l = l2;
+            o[count] = (size_t)(item - b);
+            l[count] = item_len;
+            count++;
         }
-        o[count] = pos;
-        l[count] = (size_t)rlen;
-        count++;
-        pos += (size_t)rlen;
+        pos += used;
     }
     if (rc == PINHOLE_OK && count == 0)
         rc = PINHOLE_EFORMAT;
@@ -107,6 +108,7 @@ static int read_reports(const char *path, uint8_t **buf, size_t **off, size_t **
     *off = o;
     *len = l;
     *n = count;
+    *sealed = kind == PINHOLE_BATCH_SEALED;
     return PINHOLE_OK;
 }
 
@@ -204,7 +206,8 @@ int cli_submit(int argc, char **argv)
     FILE *ackf = NULL;
     int status = CLI_FAIL;
     if (reports) {
-        rc = read_reports(reports, &file, &off, &len, &u.nreports);
+        int sealed = 0;
+        rc = read_reports(reports, &file, &off, &len, &u.nreports, &sealed);
         if (rc != PINHOLE_OK) {
             fprintf(stderr, "pinhole submit: %s: %s\n", reports, pinhole_strerror(rc));
             goto out;
@@ -212,6 +215,12 @@ int cli_submit(int argc, char **argv)
         u.file = file;
         u.offset = off;
         u.len = len;
+        u.file_sealed = sealed;
+        if (sealed && seal) {
+            fprintf(stderr, "pinhole submit: %s holds sealed reports already; drop --seal\n",
+                    reports);
+            goto out;
+        }
     } else {
         uint64_t bad_line;
         rc = pinhole_countfile_read(counts, &cf, &bad_line);

@@ -72,8 +72,8 @@ static void *worker_main(void *arg)
         const uint64_t first = b * u->batch;
         const uint64_t m = total - first < u->batch ? total - first : u->batch;
         pinhole_batch_writer bw;
-        pinhole_batch_writer_init(&bw, u->seal ? PINHOLE_BATCH_SEALED : PINHOLE_BATCH_PLAIN, body,
-                                  cap);
+        pinhole_batch_writer_init(
+            &bw, u->seal || u->file_sealed ? PINHOLE_BATCH_SEALED : PINHOLE_BATCH_PLAIN, body, cap);
         pinhole_rng rng;
         if (sim)
             batch_rng(&rng, u->seed, b);
@@ -102,7 +102,10 @@ static void *worker_main(void *arg)
             } else {
                 item = u->file + u->offset[first + i];
                 item_len = u->len[first + i];
-                memcpy(ids + 16 * i, item + 32, 16); /* the report id field (proto/report.h) */
+                if (item_len >= 48 && !u->file_sealed) /* the report id field (proto/report.h) */
+                    memcpy(ids + 16 * i, item + 32, 16);
+                else
+                    memset(ids + 16 * i, 0, 16); /* sealed: the id is not visible here */
             }
             if (u->seal) {
                 size_t sealed_len;
@@ -137,7 +140,7 @@ static void *worker_main(void *arg)
                 w->truth[values[i]]++;
                 pinhole_accumulate(cfg, payloads + i * pb, pb, w->counts);
             }
-        if (u->ack_log && res.rejected == 0) {
+        if (u->ack_log && res.rejected == 0 && !u->file_sealed) {
             pthread_mutex_lock(w->mu);
             char hex[33];
             for (uint64_t i = 0; i < m; i++) {

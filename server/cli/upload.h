@@ -19,10 +19,12 @@ typedef struct cli_upload {
      * same seed sends the same reports (and the server acknowledges them as duplicates). */
     const uint64_t *cum;
     uint64_t k, total, users, seed;
-    /* source 2, a file: nreports encoded reports, report i at file + offset[i], len[i] bytes */
+    /* source 2, a file: nreports encoded reports (sealed ones when file_sealed), report i at
+     * file + offset[i], len[i] bytes */
     const uint8_t *file;
     const size_t *offset, *len;
     uint64_t nreports;
+    int file_sealed;
     unsigned batch;       /* reports per request (<= PINHOLE_BATCH_MAXCOUNT) */
     unsigned connections; /* parallel connections (threads) */
     unsigned retries;     /* per batch */

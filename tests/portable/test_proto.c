@@ -246,6 +246,11 @@ static void test_batch(void)
         trunc &= pinhole_batch_reader_init(&r, buf, len) == PINHOLE_ETRUNCATED;
     CHECK(trunc, "a prefix of the batch was not refused as truncated");
     CHECK_EQ_INT(pinhole_batch_reader_init(&r, buf, n + 1), PINHOLE_ETOOBIG, "trailing");
+    size_t plen = 0;
+    CHECK_EQ_INT(pinhole_batch_reader_init_prefix(&r, buf, n + 1, &plen), PINHOLE_OK, "prefix");
+    CHECK_EQ_INT(plen, n, "prefix length");
+    CHECK_EQ_INT(pinhole_batch_reader_init_prefix(&r, buf, n - 1, &plen), PINHOLE_ETRUNCATED,
+                 "prefix truncated");
 
     /* the count limit holds for the writer */
     static uint8_t big[8 + 5 * (PINHOLE_BATCH_MAXCOUNT + 1)];
