@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -54,7 +55,8 @@ static int check(int argc, char **argv)
         }
     }
     pinhole_store s;
-    if (pinhole_store_open(&s, db, NULL) != PINHOLE_OK) {
+    const pinhole_store_options ro = {.readonly = 1}; /* safe beside a running server */
+    if (access(db, R_OK) != 0 || pinhole_store_open(&s, db, &ro) != PINHOLE_OK) {
         fprintf(stderr, "pinhole-server check: cannot open %s as a Pinhole database\n", db);
         return 1;
     }
