@@ -110,7 +110,7 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->threads = 2;
     o->connection_limit = 1024;
     o->connection_timeout = 30;
-    o->connection_memory = 65536;
+    o->connection_memory = 32768;
     o->max_body_bytes = 8u << 20;
     o->max_admin_body_bytes = 64u << 20;
     o->max_batch_reports = 65536;

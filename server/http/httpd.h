@@ -26,7 +26,7 @@ typedef struct pinhole_server_options {
     unsigned threads;            /* pool threads, 2 */
     unsigned connection_limit;   /* simultaneous connections, 1024 */
     unsigned connection_timeout; /* seconds of inactivity before a connection is closed, 30 */
-    size_t connection_memory;    /* bytes of buffer per connection (headers, I/O), 65536 */
+    size_t connection_memory;    /* bytes of buffer per connection (headers, I/O), 32768 */
     size_t max_body_bytes;       /* largest report batch body, 8 MiB */
     size_t max_admin_body_bytes; /* largest collection spec body (labels), 64 MiB */
     size_t max_batch_reports;    /* reports in one batch, 100,000 */

@@ -3,6 +3,7 @@
 #include "common/error.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -122,6 +123,17 @@ static void *writer_main(void *arg)
         atomic_fetch_sub_explicit(&w->stats.queued_jobs, jobs, memory_order_relaxed);
         pthread_mutex_unlock(&w->mu);
         commit_group(w, group, n);
+        /* Under continuous load the passive checkpoints of the other thread never catch up with
+         * the end of the WAL, and SQLite restarts the WAL only once a checkpoint has. So when it
+         * has grown past PINHOLE_WAL_RESTART_FRAMES, the writer itself checkpoints between two
+         * transactions (no write can race it): mostly copied already, this is short, and the
+         * next transaction starts the WAL from the beginning again. */
+        if (atomic_load_explicit(&w->wal_frames, memory_order_relaxed) >
+                PINHOLE_WAL_RESTART_FRAMES &&
+            pinhole_store_checkpoint(&w->store, 0, NULL) == PINHOLE_OK) {
+            atomic_store_explicit(&w->wal_frames, 0, memory_order_relaxed);
+            atomic_fetch_add_explicit(&w->stats.checkpoints, 1, memory_order_relaxed);
+        }
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -157,6 +169,16 @@ static void *checkpoint_main(void *arg)
     return NULL;
 }
 
+/* sqlite3_wal_hook: after each commit, the WAL's size in frames. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    pinhole_writer *w = arg;
+    atomic_store_explicit(&w->wal_frames, (uint64_t)frames, memory_order_relaxed);
+    return SQLITE_OK;
+}
+
 int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writer_options *opt)
 {
     memset(w, 0, sizeof *w);
@@ -175,6 +197,7 @@ int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writ
         pinhole_store_close(&w->store);
         return rc;
     }
+    sqlite3_wal_hook(w->store.db, wal_hook, w);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->ckpt_wake, NULL);

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* WAL size (4 KiB frames) beyond which the writer checkpoints between transactions: 64 MiB. */
+#define PINHOLE_WAL_RESTART_FRAMES 16384u
+
 typedef struct pinhole_writer_job pinhole_writer_job;
 
 /** A batch of reports to store. The submitter owns it; after done() is called the writer no longer
@@ -62,6 +65,7 @@ typedef struct pinhole_writer {
     int stopping, started;
     pthread_t thread, ckpt_thread;
     pinhole_ingest_scratch scratch;
+    _Atomic uint64_t wal_frames; /* WAL frames after the last commit (sqlite3_wal_hook) */
 } pinhole_writer;
 
 /** Open the store at path (creating it) and start the writer and checkpoint threads.

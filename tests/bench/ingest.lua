@@ -40,7 +40,9 @@ function request()
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("reports/s %.0f (requests/s %.0f x %d reports), non-2xx %d\n",
+  local e = summary.errors
+  io.write(string.format("reports/s %.0f (requests/s %.0f x %d reports); non-2xx %d, socket " ..
+    "errors: connect %d, read %d, write %d, timeout %d\n",
     summary.requests / (summary.duration / 1e6) * batch, summary.requests / (summary.duration / 1e6),
-    batch, summary.errors.status))
+    batch, e.status, e.connect, e.read, e.write, e.timeout))
 end
