@@ -504,9 +504,12 @@ static int flush_delta(pinhole_store *s, struct pinhole_delta *d)
     return step_done(b);
 }
 
-/* Load the index of stored report ids from the reports log. */
-static int load_ids(pinhole_store *s)
+int pinhole_store_load_ids(pinhole_store *s)
 {
+    if (s->ids) {
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+    }
     s->ids = malloc(sizeof *s->ids);
     if (!s->ids || pinhole_idset_init(s->ids) != PINHOLE_OK) {
         free(s->ids);
@@ -609,7 +612,7 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
                          size_t n)
 {
     sc->ndelta = 0;
-    int rc = s->ids ? PINHOLE_OK : load_ids(s);
+    int rc = s->ids ? PINHOLE_OK : pinhole_store_load_ids(s);
     if (rc != PINHOLE_OK)
         return rc;
     if (step_done(st(s, ST_BEGIN)) != PINHOLE_OK)

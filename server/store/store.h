@@ -144,6 +144,11 @@ typedef struct pinhole_ingest_scratch {
 /** Free the scratch; safe on a zeroed struct. */
 void pinhole_ingest_scratch_free(pinhole_ingest_scratch *sc);
 
+/** (Re)build the index of stored report ids from the reports table: one scan, about 25 bytes of
+ * memory per stored report. pinhole_store_ingest() calls it on first use; the writer calls it at
+ * start so that a restart pays it before listening. Errors: PINHOLE_EIO, PINHOLE_ENOMEM. */
+int pinhole_store_load_ids(pinhole_store *s);
+
 /** Store reports r[0..n) in ONE transaction (BEGIN IMMEDIATE ... COMMIT): each report not already
  * marked REJECTED is appended unless its (collection, report id) exists (then DUPLICATE when the
  * stored bucket and payload are identical, else REPLAY), folded into its bucket's count vector

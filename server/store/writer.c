@@ -197,6 +197,11 @@ int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writ
         pinhole_store_close(&w->store);
         return rc;
     }
+    if ((rc = pinhole_store_load_ids(&w->store)) != PINHOLE_OK) {
+        pinhole_store_close(&w->ckpt);
+        pinhole_store_close(&w->store);
+        return rc;
+    }
     sqlite3_wal_hook(w->store.db, wal_hook, w);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);

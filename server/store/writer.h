@@ -68,7 +68,8 @@ typedef struct pinhole_writer {
     _Atomic uint64_t wal_frames; /* WAL frames after the last commit (sqlite3_wal_hook) */
 } pinhole_writer;
 
-/** Open the store at path (creating it) and start the writer and checkpoint threads.
+/** Open the store at path (creating it), load its index of stored report ids, and start the
+ * writer and checkpoint threads.
  * Errors: PINHOLE_EIO (cannot open the database), PINHOLE_ENOMEM (no thread). */
 int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writer_options *opt);
 

@@ -52,4 +52,14 @@ for q in "top=20" "top=0"; do
     wrk -t1 -c1 -d"${secs}s" --timeout 30s --latency -H 'Authorization: Bearer ana' \
         "$url/v1/collections/1/histogram?$q" | sed -n '/Latency Distribution/,/requests in/p'
 done
+echo "== 4. restart with $(accepted) reports stored (SIGTERM, start, first answer)"
+kill -TERM $pid; wait $pid; pid=
 ls -la "$tmp"
+t0=$(date +%s.%N)
+PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" --db "$tmp/bench.db" --port 0 \
+    --port-file "$tmp/port2" --threads 2 2>>"$tmp/log" &
+pid=$!
+while [ ! -s "$tmp/port2" ]; do sleep 0.01; done
+url=http://127.0.0.1:$(cat "$tmp/port2")
+curl -sf "$url/healthz" >/dev/null
+echo "restart to first answer: $(awk "BEGIN { print $(date +%s.%N) - $t0 }") s (the replay index is rebuilt)"
