@@ -47,24 +47,37 @@ static void put(pinhole_idset_slot *slot, size_t cap, uint64_t hash, int64_t row
     *at = i;
 }
 
+/* Rehash into a table of cap slots (a power of two above used / 0.7). */
+static int resize(pinhole_idset *s, size_t cap)
+{
+    pinhole_idset_slot *n = calloc(cap, sizeof *n);
+    if (!n)
+        return -1;
+    size_t used = 0, at;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slot[i].hash > RESERVED) {
+            put(n, cap, s->slot[i].hash, s->slot[i].rowid, &at);
+            used++;
+        }
+    free(s->slot);
+    s->slot = n;
+    s->cap = cap;
+    s->used = used;
+    return 0;
+}
+
+int pinhole_idset_reserve(pinhole_idset *s, size_t n)
+{
+    size_t cap = s->cap;
+    while (n > cap / 10 * 7)
+        cap *= 2;
+    return cap == s->cap ? 0 : resize(s, cap);
+}
+
 int pinhole_idset_add(pinhole_idset *s, uint64_t hash, int64_t rowid)
 {
-    if ((s->used + 1) * 10 > s->cap * 7) { /* grow at load 0.7 */
-        const size_t cap = s->cap * 2;
-        pinhole_idset_slot *n = calloc(cap, sizeof *n);
-        if (!n)
-            return -1;
-        size_t used = 0, at;
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->slot[i].hash > RESERVED) {
-                put(n, cap, s->slot[i].hash, s->slot[i].rowid, &at);
-                used++;
-            }
-        free(s->slot);
-        s->slot = n;
-        s->cap = cap;
-        s->used = used;
-    }
+    if ((s->used + 1) * 10 > s->cap * 7 && resize(s, s->cap * 2) != 0) /* grow at load 0.7 */
+        return -1;
     size_t at;
     put(s->slot, s->cap, hash, rowid, &at);
     s->used++;

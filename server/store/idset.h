@@ -33,6 +33,9 @@ void pinhole_idset_free(pinhole_idset *s);
 /** The keyed hash of (collection, id), never 0 or 1. */
 uint64_t pinhole_idset_hash(const pinhole_idset *s, int64_t collection, const uint8_t id[16]);
 
+/** Make room for n entries in all without growing again; 0, or -1 when out of memory. */
+int pinhole_idset_reserve(pinhole_idset *s, size_t n);
+
 /** Add (hash, rowid); returns 0, or -1 when out of memory while growing. */
 int pinhole_idset_add(pinhole_idset *s, uint64_t hash, int64_t rowid);
 

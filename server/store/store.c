@@ -516,11 +516,26 @@ int pinhole_store_load_ids(pinhole_store *s)
         s->ids = NULL;
         return PINHOLE_ENOMEM;
     }
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
+    int rc = PINHOLE_OK, step = SQLITE_DONE;
+    /* Size the table once: the largest seq bounds the row count (the log only appends). */
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(seq), 0) FROM reports", -1, &q, NULL) !=
+        SQLITE_OK) {
+        rc = PINHOLE_EIO;
+        goto out;
+    }
+    const int64_t rows = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (rows > 0 && pinhole_idset_reserve(s->ids, (size_t)rows) != 0) {
+        rc = PINHOLE_ENOMEM;
+        goto out;
+    }
     if (sqlite3_prepare_v2(s->db, "SELECT seq, collection, report_id FROM reports", -1, &q, NULL) !=
-        SQLITE_OK)
-        return PINHOLE_EIO;
-    int rc = PINHOLE_OK, step;
+        SQLITE_OK) {
+        rc = PINHOLE_EIO;
+        goto out;
+    }
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(q, 2) != PINHOLE_REPORT_ID_BYTES) {
             rc = PINHOLE_EIO;
@@ -535,6 +550,7 @@ int pinhole_store_load_ids(pinhole_store *s)
     }
     if (rc == PINHOLE_OK && step != SQLITE_DONE)
         rc = PINHOLE_EIO;
+out:
     sqlite3_finalize(q);
     if (rc != PINHOLE_OK) {
         pinhole_idset_free(s->ids);
