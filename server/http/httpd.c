@@ -68,10 +68,18 @@ struct pinhole_server {
     unsigned nreaders;
     _Atomic uint64_t status[600];        /* responses by HTTP status */
     _Atomic uint64_t rejected[RS_COUNT]; /* reports (or bodies) refused, by reason */
-    _Atomic uint64_t waiting;            /* requests suspended on the writer */
-    _Atomic uint64_t connections;        /* open connections */
-    _Atomic uint64_t inflight;           /* requests between first callback and completion */
+    _Atomic uint64_t waiting;     /* requests suspended (on the writer or the query thread) */
+    _Atomic uint64_t connections; /* open connections */
+    _Atomic uint64_t inflight;    /* requests between first callback and completion */
     double started;
+    /* Histogram queries run on their own thread, off the pool: a long estimate never stalls the
+     * ingest connections that share a pool thread with it. */
+    pthread_t qthread;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    struct request *qhead, *qtail;
+    size_t qlen;
+    int qstop, qstarted;
 };
 
 enum route {
@@ -94,8 +102,20 @@ typedef struct request {
     uint8_t *body;
     size_t len, cap, limit;
     int too_large;
-    int phase; /* 0 receiving, 1 suspended on the writer, 2 resumed */
+    int phase; /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
     int submit_error;
+    int defer; /* responses go to out (built off the pool thread) instead of to the connection */
+    struct {   /* a response built while deferred, queued once resumed */
+        unsigned status;
+        const char *type; /* static string */
+        char *body;
+        size_t len;
+        const char *h1; /* static header name */
+        char v1[128];
+        int set;
+    } out;
+    pinhole_histogram_query query;
+    struct request *qnext; /* query queue link */
     pinhole_writer_job job;
     pinhole_ingest_report *reports;
     size_t n;
@@ -126,6 +146,16 @@ void pinhole_server_options_default(pinhole_server_options *o)
 static enum MHD_Result send_buffer(request *rq, unsigned status, const char *type, char *buf,
                                    size_t len, const char *h1, const char *v1)
 {
+    if (rq->defer) { /* keep it for the pool thread that resumes the connection */
+        rq->out.status = status;
+        rq->out.type = type;
+        rq->out.body = buf;
+        rq->out.len = len;
+        rq->out.h1 = h1;
+        snprintf(rq->out.v1, sizeof rq->out.v1, "%s", v1 ? v1 : "");
+        rq->out.set = 1;
+        return MHD_YES;
+    }
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, buf, buf ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
@@ -512,20 +542,13 @@ static enum MHD_Result handle_collection_create(request *rq)
                      MHD_HTTP_HEADER_LOCATION, loc);
 }
 
-static enum MHD_Result handle_histogram(request *rq)
+/* The histogram itself, on the query thread: counts of the range, estimate, rendering. */
+static enum MHD_Result compute_histogram(request *rq)
 {
     pinhole_server *s = rq->srv;
     const pinhole_collection *c = rq->coll;
-    struct MHD_Connection *k = rq->conn;
-    pinhole_histogram_query q;
+    const pinhole_histogram_query q = rq->query;
     char err[256];
-    if (pinhole_api_parse_histogram_query(
-            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "from"),
-            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "to"),
-            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "top"),
-            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "format"), &q, err,
-            sizeof err) != PINHOLE_OK)
-        return problem(rq, MHD_HTTP_BAD_REQUEST, "bad-query", "Bad Query", err);
     int64_t first, last;
     pinhole_api_bucket_range(c, &q, &first, &last);
     uint64_t *counts = malloc(c->cfg.counts_len * sizeof *counts);
@@ -569,6 +592,82 @@ static enum MHD_Result handle_histogram(request *rq)
     free(est);
     free(var);
     return res;
+}
+
+static void *query_main(void *arg)
+{
+    pinhole_server *s = arg;
+    pthread_mutex_lock(&s->qmu);
+    for (;;) {
+        while (!s->qhead && !s->qstop)
+            pthread_cond_wait(&s->qcv, &s->qmu);
+        request *rq = s->qhead;
+        if (!rq)
+            break; /* stopping, and every query answered */
+        s->qhead = rq->qnext;
+        if (!s->qhead)
+            s->qtail = NULL;
+        s->qlen--;
+        pthread_mutex_unlock(&s->qmu);
+        rq->defer = 1;
+        if (compute_histogram(rq) != MHD_YES || !rq->out.set)
+            rq->out.status = 0; /* the resumed callback closes the connection */
+        rq->defer = 0;
+        rq->phase = 2;
+        atomic_fetch_sub_explicit(&s->waiting, 1, memory_order_relaxed);
+        MHD_resume_connection(rq->conn);
+        pthread_mutex_lock(&s->qmu);
+    }
+    pthread_mutex_unlock(&s->qmu);
+    return NULL;
+}
+
+/* Most histogram queries waiting for the query thread; more are answered 503. */
+#define PINHOLE_QUERY_QUEUE 64
+
+static enum MHD_Result handle_histogram(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    if (rq->phase == 2) { /* resumed: queue what the query thread built */
+        if (!rq->out.set)
+            return MHD_NO;
+        rq->out.set = 0;
+        return send_buffer(rq, rq->out.status, rq->out.type, rq->out.body, rq->out.len, rq->out.h1,
+                           rq->out.v1);
+    }
+    struct MHD_Connection *k = rq->conn;
+    char err[256];
+    if (pinhole_api_parse_histogram_query(
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "from"),
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "to"),
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "top"),
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "format"), &rq->query, err,
+            sizeof err) != PINHOLE_OK)
+        return problem(rq, MHD_HTTP_BAD_REQUEST, "bad-query", "Bad Query", err);
+    pthread_mutex_lock(&s->qmu);
+    if (s->qstop || s->qlen >= PINHOLE_QUERY_QUEUE) {
+        const int stopping = s->qstop;
+        pthread_mutex_unlock(&s->qmu);
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", s->opt.retry_after);
+        return problem_ext(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-unavailable",
+                           "Service Unavailable",
+                           stopping ? "the server is shutting down"
+                                    : "too many histogram queries are waiting; retry later",
+                           NULL, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    rq->phase = 1;
+    atomic_fetch_add_explicit(&s->waiting, 1, memory_order_relaxed);
+    MHD_suspend_connection(rq->conn); /* before the query thread can resume it */
+    if (s->qtail)
+        s->qtail->qnext = rq;
+    else
+        s->qhead = rq;
+    s->qtail = rq;
+    s->qlen++;
+    pthread_cond_signal(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    return MHD_YES;
 }
 
 /* The collection's canonical config signed with the server's Ed25519 key (binary), or with
@@ -837,6 +936,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(rq->body);
     free(rq->reports);
     free(rq->arena);
+    if (rq->out.set)
+        free(rq->out.body);
     free(rq);
     *con_cls = NULL;
     atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
@@ -998,7 +1099,21 @@ static void free_server(pinhole_server *s)
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->pool_cv);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
     free(s);
+}
+
+static void stop_queries(pinhole_server *s)
+{
+    if (!s->qstarted)
+        return;
+    pthread_mutex_lock(&s->qmu);
+    s->qstop = 1; /* the thread answers what is queued, then ends */
+    pthread_cond_broadcast(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    pthread_join(s->qthread, NULL);
+    s->qstarted = 0;
 }
 
 int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
@@ -1018,6 +1133,8 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
     s->nreaders = s->opt.threads + 1;
     s->readers = calloc(s->nreaders, sizeof *s->readers);
     if (!s->readers) {
@@ -1049,6 +1166,11 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         *c = arr[i];
     }
     free(arr);
+    if (pthread_create(&s->qthread, NULL, query_main, s) != 0) {
+        rc = PINHOLE_ENOMEM;
+        goto fail;
+    }
+    s->qstarted = 1;
     const unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     s->d = MHD_start_daemon(flags, o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
@@ -1068,6 +1190,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     *out = s;
     return PINHOLE_OK;
 fail:
+    stop_queries(s);
     pinhole_writer_stop(&s->writer);
     free_server(s);
     return rc;
@@ -1090,8 +1213,10 @@ void pinhole_server_stop(pinhole_server *s, double grace)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    /* 3. Commit whatever is queued and answer its clients (resuming their connections). */
+    /* 3. Commit whatever is queued and answer its clients (resuming their connections); answer
+     * the histogram queries still waiting. */
     pinhole_writer_stop(&s->writer);
+    stop_queries(s);
     while (atomic_load(&s->waiting) > 0 && pinhole_now() < until + 1) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
