@@ -46,10 +46,8 @@ static uint32_t from_digits(const pinhole_gf_ct *C, const uint32_t *d)
     return a;
 }
 
-uint32_t pinhole_gf_ct_add(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+uint32_t pinhole_gf_ct_add_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
 {
-    if (C->m == 1)
-        return pinhole_ct_reduce_once(a + b, C->p);
     if (C->p == 2)
         return a ^ b;
     uint32_t da[PINHOLE_GF_MMAX], db[PINHOLE_GF_MMAX];
@@ -60,10 +58,8 @@ uint32_t pinhole_gf_ct_add(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
     return from_digits(C, da);
 }
 
-uint32_t pinhole_gf_ct_sub(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+uint32_t pinhole_gf_ct_sub_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
 {
-    if (C->m == 1)
-        return pinhole_ct_reduce_once(a + C->p - b, C->p);
     if (C->p == 2)
         return a ^ b;
     uint32_t da[PINHOLE_GF_MMAX], db[PINHOLE_GF_MMAX];
@@ -74,11 +70,9 @@ uint32_t pinhole_gf_ct_sub(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
     return from_digits(C, da);
 }
 
-uint32_t pinhole_gf_ct_mul(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+uint32_t pinhole_gf_ct_mul_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
 {
     const uint32_t m = C->m;
-    if (m == 1)
-        return mod_p(C, a * b); /* a, b < p <= 65521: the product fits */
     if (C->p == 2) {
         uint32_t r = 0; /* carry-less product, degree <= 2m - 2 <= 30 */
         for (uint32_t i = 0; i < m; i++)
