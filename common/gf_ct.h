@@ -37,13 +37,17 @@ uint32_t pinhole_gf_ct_mul_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b);
 /** a + b. (The branch is on the public field, never on a or b.) */
 static inline uint32_t pinhole_gf_ct_add(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
 {
-    return C->m == 1 ? pinhole_ct_reduce_once(a + b, C->p) : pinhole_gf_ct_add_ext(C, a, b);
+    if (C->m == 1)
+        return pinhole_ct_reduce_once(a + b, C->p);
+    return C->p == 2 ? a ^ b : pinhole_gf_ct_add_ext(C, a, b);
 }
 
 /** a - b. */
 static inline uint32_t pinhole_gf_ct_sub(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
 {
-    return C->m == 1 ? pinhole_ct_reduce_once(a + C->p - b, C->p) : pinhole_gf_ct_sub_ext(C, a, b);
+    if (C->m == 1)
+        return pinhole_ct_reduce_once(a + C->p - b, C->p);
+    return C->p == 2 ? a ^ b : pinhole_gf_ct_sub_ext(C, a, b);
 }
 
 /** a * b. */
