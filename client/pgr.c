@@ -26,9 +26,12 @@ static void ct_vector(const pinhole_pspace *S, uint64_t idx, uint32_t *v, uint32
         base |= S->npts[m] & ((uint64_t)0 - (pinhole_ct_eq32(l, m) & 1));
     uint64_t rest = idx - base; /* < q^l: its digits at positions <= j = t-1-l are 0 */
     const uint32_t j = t - 1 - l, mu = pinhole_ct_barrett_mu(S->q);
+    int limbs = 1; /* 16-bit limbs of K - 1, a public bound on idx */
+    while (limbs < 4 && ((S->K - 1) >> (16 * limbs)) != 0)
+        limbs++;
     for (uint32_t i = t; i-- > 0;) {
         uint32_t d;
-        rest = pinhole_ct_divmod64(rest, S->q, mu, &d);
+        rest = pinhole_ct_divmod64(rest, S->q, mu, limbs, &d);
         lead[i] = pinhole_ct_eq32(i, j);
         v[i] = d | (lead[i] & 1);
     }
@@ -78,8 +81,7 @@ int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s,
         any |= free_coords[i];
     if (any == 0) /* u would be 0 whatever the value: no hyperplane */
         return PINHOLE_EINVAL;
-    pinhole_gf_ct C;
-    pinhole_gf_ct_init(&C, &g->F);
+    const pinhole_gf_ct *C = &g->Fct;
     uint32_t v[PINHOLE_T_MAX], lead[PINHOLE_T_MAX], u[PINHOLE_T_MAX];
     ct_vector(&g->S, value, v, lead);
     /* u takes the free coordinates in order around position j; acc = sum_{i != j} u_i v_i */
@@ -89,13 +91,13 @@ int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s,
         const uint32_t from_same = i + 1 < t ? free_coords[i] : 0;
         const uint32_t from_prev = i > 0 ? free_coords[i - 1] : 0;
         u[i] = pinhole_ct_select32(before, from_same, from_prev) & ~lead[i];
-        acc = pinhole_gf_ct_add(&C, acc, pinhole_gf_ct_mul(&C, u[i], v[i]));
+        acc = pinhole_gf_ct_add(C, acc, pinhole_gf_ct_mul(C, u[i], v[i]));
     }
     /* <u, v> = u_j + acc = s, since v_j = 1 */
-    const uint32_t uj = pinhole_gf_ct_sub(&C, s, acc);
+    const uint32_t uj = pinhole_gf_ct_sub(C, s, acc);
     for (uint32_t i = 0; i < t; i++)
         u[i] |= uj & lead[i];
-    ct_canonicalize(&C, u, t);
+    ct_canonicalize(C, u, t);
     *report = ct_index(&g->S, u);
     pinhole_ct_declassify(report, sizeof *report); /* the report is the output: public */
     return PINHOLE_OK;

@@ -67,13 +67,14 @@ static inline uint32_t pinhole_ct_barrett_mu(uint32_t d)
     return (uint32_t)((UINT64_C(1) << 32) / d);
 }
 
-/** Quotient and remainder of x < 2^64 by a public divisor 2 <= d <= 2^16, branch-free (four
- * 16-bit long-division steps). */
-static inline uint64_t pinhole_ct_divmod64(uint64_t x, uint32_t d, uint32_t mu, uint32_t *rem)
+/** Quotient and remainder of x < 2^(16 limbs) by a public divisor 2 <= d <= 2^16, branch-free
+ * (one 16-bit long-division step per limb; limbs <= 4 is public, e.g. from a bound on x). */
+static inline uint64_t pinhole_ct_divmod64(uint64_t x, uint32_t d, uint32_t mu, int limbs,
+                                           uint32_t *rem)
 {
     uint64_t qt = 0;
     uint32_t r = 0;
-    for (int limb = 3; limb >= 0; limb--) {
+    for (int limb = limbs - 1; limb >= 0; limb--) {
         uint32_t cur = (r << 16) | (uint32_t)((x >> (16 * limb)) & 0xFFFFu); /* r < d <= 2^16 */
         uint32_t qd = pinhole_ct_divmod32(cur, d, mu, &r);
         qt = (qt << 16) | qd;

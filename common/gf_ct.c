@@ -46,39 +46,33 @@ static uint32_t from_digits(const pinhole_gf_ct *C, const uint32_t *d)
     return a;
 }
 
-uint32_t pinhole_gf_ct_add(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+/* Digit-wise a + b (negate = 0) or a - b (negate = 1) in an extension field of odd characteristic;
+ * negate is public. */
+static uint32_t add_digits(const pinhole_gf_ct *C, uint32_t a, uint32_t b, int negate)
 {
-    if (C->m == 1)
-        return pinhole_ct_reduce_once(a + b, C->p);
-    if (C->p == 2)
-        return a ^ b;
     uint32_t da[PINHOLE_GF_MMAX], db[PINHOLE_GF_MMAX];
     to_digits(C, a, da);
     to_digits(C, b, db);
-    for (uint32_t i = 0; i < C->m; i++)
-        da[i] = pinhole_ct_reduce_once(da[i] + db[i], C->p);
+    for (uint32_t i = 0; i < C->m; i++) {
+        const uint32_t d = negate ? pinhole_ct_reduce_once(C->p - db[i], C->p) : db[i];
+        da[i] = pinhole_ct_reduce_once(da[i] + d, C->p);
+    }
     return from_digits(C, da);
 }
 
-uint32_t pinhole_gf_ct_sub(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+uint32_t pinhole_gf_ct_add_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
 {
-    if (C->m == 1)
-        return pinhole_ct_reduce_once(a + C->p - b, C->p);
-    if (C->p == 2)
-        return a ^ b;
-    uint32_t da[PINHOLE_GF_MMAX], db[PINHOLE_GF_MMAX];
-    to_digits(C, a, da);
-    to_digits(C, b, db);
-    for (uint32_t i = 0; i < C->m; i++)
-        da[i] = pinhole_ct_reduce_once(da[i] + C->p - db[i], C->p);
-    return from_digits(C, da);
+    return C->p == 2 ? a ^ b : add_digits(C, a, b, 0);
 }
 
-uint32_t pinhole_gf_ct_mul(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+uint32_t pinhole_gf_ct_sub_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+{
+    return C->p == 2 ? a ^ b : add_digits(C, a, b, 1);
+}
+
+uint32_t pinhole_gf_ct_mul_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
 {
     const uint32_t m = C->m;
-    if (m == 1)
-        return mod_p(C, a * b); /* a, b < p <= 65521: the product fits */
     if (C->p == 2) {
         uint32_t r = 0; /* carry-less product, degree <= 2m - 2 <= 30 */
         for (uint32_t i = 0; i < m; i++)

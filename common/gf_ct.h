@@ -12,6 +12,7 @@
 #ifndef PINHOLE_COMMON_GF_CT_H
 #define PINHOLE_COMMON_GF_CT_H
 
+#include "common/ct.h"
 #include "common/gf.h"
 
 #include <stdint.h>
@@ -28,14 +29,36 @@ typedef struct pinhole_gf_ct {
 /** Describe the field F for constant-time use (copies its public parameters). */
 void pinhole_gf_ct_init(pinhole_gf_ct *C, const pinhole_gf *F);
 
-/** a + b. */
-uint32_t pinhole_gf_ct_add(const pinhole_gf_ct *C, uint32_t a, uint32_t b);
+/* The extension-field cases, out of line; the prime-field cases are inline below. */
+uint32_t pinhole_gf_ct_add_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b);
+uint32_t pinhole_gf_ct_sub_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b);
+uint32_t pinhole_gf_ct_mul_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b);
+
+/** a + b. (The branch is on the public field, never on a or b.) */
+static inline uint32_t pinhole_gf_ct_add(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+{
+    if (C->m == 1)
+        return pinhole_ct_reduce_once(a + b, C->p);
+    return C->p == 2 ? a ^ b : pinhole_gf_ct_add_ext(C, a, b);
+}
 
 /** a - b. */
-uint32_t pinhole_gf_ct_sub(const pinhole_gf_ct *C, uint32_t a, uint32_t b);
+static inline uint32_t pinhole_gf_ct_sub(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+{
+    if (C->m == 1)
+        return pinhole_ct_reduce_once(a + C->p - b, C->p);
+    return C->p == 2 ? a ^ b : pinhole_gf_ct_sub_ext(C, a, b);
+}
 
 /** a * b. */
-uint32_t pinhole_gf_ct_mul(const pinhole_gf_ct *C, uint32_t a, uint32_t b);
+static inline uint32_t pinhole_gf_ct_mul(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
+{
+    if (C->m != 1)
+        return pinhole_gf_ct_mul_ext(C, a, b);
+    uint32_t r; /* a, b < p <= 65521: the product fits in 32 bits */
+    (void)pinhole_ct_divmod32(a * b, C->p, C->mu_p, &r);
+    return r;
+}
 
 /** a^-1 for a != 0; 0 for a = 0. */
 uint32_t pinhole_gf_ct_inv(const pinhole_gf_ct *C, uint32_t a);

@@ -99,6 +99,7 @@ int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uin
         return PINHOLE_EINVAL;
     if ((rc = pinhole_gf_init(&g->F, q)) != PINHOLE_OK)
         return rc;
+    pinhole_gf_ct_init(&g->Fct, &g->F);
     g->k = k;
     g->epsilon = epsilon;
     g->q = q;

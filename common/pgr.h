@@ -14,6 +14,7 @@
 #define PINHOLE_COMMON_PGR_H
 
 #include "common/gf.h"
+#include "common/gf_ct.h"
 #include "common/projective.h"
 
 #include <stddef.h>
@@ -38,6 +39,7 @@ typedef struct pinhole_pgr {
     double r;                /* realized P[report contains v | value w != v] */
     pinhole_gf F;            /* the field (tables owned) */
     pinhole_pspace S;        /* the projective space */
+    pinhole_gf_ct Fct;       /* the field for constant-time use (client/pgr.c) */
 } pinhole_pgr;
 
 /** Check a privacy parameter: PINHOLE_OK for finite epsilon > 0, else PINHOLE_EINVAL. */

@@ -3,15 +3,18 @@
 # big-endian one (s390x) with Debian's cross compilers, run them (s390x under qemu-user), and
 # compare the seeded randomizer's report digests with the host's bit for bit.
 #
-# Needs gcc-12-i686-linux-gnu, gcc-12-s390x-linux-gnu, qemu-user and libsodium for each target
-# (Debian multiarch libsodium-dev:i386 and :s390x). As root it installs what is missing (adding the
-# dpkg architectures); otherwise a missing package skips that target with the apt-get line to run.
+# Needs gcc-12-i686-linux-gnu, gcc-12-s390x-linux-gnu and qemu-user (in .ci/packages; installed here
+# when missing and run as root). libsodium for each target comes from Debian's own packages
+# (libsodium-dev:i386 / :s390x), fetched with apt-get into a private cache without touching the
+# system's dpkg architectures and unpacked with dpkg-deb (no root needed). A target whose tools or
+# library cannot be had is skipped with a message saying what is missing.
 # Exit status: 0 if every available target passed, 1 on any failure.
 set -eu
 cd "$(dirname "$0")/.."
 SRC="$(pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+CACHE="${PINHOLE_PORTABILITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pinhole-portability}"
 
 COMMON="common/error.c common/gf.c common/gf_ct.c common/projective.c common/rng.c common/pgr.c common/mechanism.c"
 PROTO="proto/report.c proto/batch.c proto/config.c proto/seal.c"
@@ -20,20 +23,37 @@ TESTS="test_vectors test_proto test_client"
 
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 
-ensure() { # ensure ARCH PACKAGES...: 0 if all installed (installing as root), else 1
-    arch="$1"; shift
+ensure_tools() { # ensure_tools NAME PACKAGES...: 0 if all installed (installing as root), else 1
+    name="$1"; shift
     missing=""
     for p in "$@"; do have_pkg "$p" || missing="$missing $p"; done
     [ -z "$missing" ] && return 0
-    if [ "$(id -u)" = 0 ]; then
-        dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
-        # a partial mirror sync of one index must not stop the install of the others
-        apt-get update -qq >/dev/null 2>&1 || true
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1; then
+        return 0
     fi
-    echo "portability: SKIP $arch: missing Debian packages:$missing" >&2
-    echo "  (as root: dpkg --add-architecture $arch && apt-get update && apt-get install -y$missing)" >&2
+    echo "portability: SKIP $name: missing Debian packages:$missing (apt-get install -y$missing)" >&2
     return 1
+}
+
+# target_sodium ARCH: unpack Debian's libsodium-dev for ARCH into $CACHE/ARCH (once); 0 or 1.
+target_sodium() {
+    arch="$1"
+    [ -f "$CACHE/$arch/.done" ] && return 0
+    apt="$CACHE/apt"
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$CACHE/$arch"
+    set -- -q -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Debug::NoLocking=1 \
+        -o APT::Architectures::="$(dpkg --print-architecture)" -o APT::Architectures::="$arch"
+    # one index of a partially synced mirror may fail; the download below says if it mattered
+    apt-get "$@" update >"$WORK/apt-$arch.log" 2>&1 || true
+    rm -f "$apt"/libsodium*_"$arch".deb
+    if ! (cd "$apt" && apt-get "$@" download "libsodium-dev:$arch" >>"$WORK/apt-$arch.log" 2>&1); then
+        echo "portability: SKIP $arch: could not fetch libsodium-dev:$arch:" >&2
+        tail -3 "$WORK/apt-$arch.log" >&2
+        return 1
+    fi
+    dpkg-deb -x "$apt"/libsodium-dev_*_"$arch".deb "$CACHE/$arch"
+    rm -rf "$apt"
+    touch "$CACHE/$arch/.done"
 }
 
 # The host's digests, with the host compiler, for comparison.
@@ -45,15 +65,12 @@ failed=0
 ran=0
 run_target() { # run_target NAME ARCH TRIPLET RUNNER...
     name="$1" arch="$2" triplet="$3"; shift 3
-    ensure "$arch" "gcc-12-$triplet" qemu-user "libsodium-dev:$arch" || return 0
+    ensure_tools "$name" "gcc-12-$triplet" qemu-user || return 0
+    target_sodium "$arch" || return 0
     gcc="$triplet-gcc-12"
-    inc="$WORK/inc-$name"
-    mkdir -p "$inc"
-    ln -sf /usr/include/sodium.h "$inc/sodium.h"
-    ln -sf /usr/include/sodium "$inc/sodium"
-    cflags="-std=c11 -O1 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I$SRC -I$inc"
-    libs="/usr/lib/$triplet/libsodium.a -lm -lpthread"
-    [ "$triplet" = i686-linux-gnu ] && libs="/usr/lib/i386-linux-gnu/libsodium.a -lm -lpthread"
+    sodium_a="$(find "$CACHE/$arch" -name libsodium.a | head -1)"
+    cflags="-std=c11 -O1 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I$SRC -I$CACHE/$arch/usr/include"
+    libs="$sodium_a -lm -lpthread"
     objs=""
     for f in $COMMON $PROTO $CLIENT tests/portable/check.c; do
         o="$WORK/$name-$(echo "$f" | tr / _).o"

@@ -40,13 +40,16 @@ Test(ct, masks_match_comparisons)
         uint32_t x = pinhole_rng_u32(&rng);
         cr_assert_eq(pinhole_ct_divmod32(x, d, pinhole_ct_barrett_mu(d), &r32), x / d);
         cr_assert_eq(r32, x % d);
-        cr_assert_eq(pinhole_ct_divmod64(a, d, pinhole_ct_barrett_mu(d), &rem), a / d);
+        cr_assert_eq(pinhole_ct_divmod64(a, d, pinhole_ct_barrett_mu(d), 4, &rem), a / d);
         cr_assert_eq(rem, a % d);
     }
     uint32_t rem;
-    cr_assert_eq(pinhole_ct_divmod64(UINT64_MAX, 65536, pinhole_ct_barrett_mu(65536), &rem),
+    cr_assert_eq(pinhole_ct_divmod64(UINT64_MAX, 65536, pinhole_ct_barrett_mu(65536), 4, &rem),
                  UINT64_MAX >> 16);
     cr_assert_eq(rem, 65535);
+    cr_assert_eq(pinhole_ct_divmod64(0xFFFFFFFFu, 3, pinhole_ct_barrett_mu(3), 2, &rem),
+                 0xFFFFFFFFu / 3);
+    cr_assert_eq(rem, 0);
     cr_assert_eq(pinhole_ct_divmod32(UINT32_MAX, 2, pinhole_ct_barrett_mu(2), &rem),
                  UINT32_MAX / 2);
 }

@@ -4,6 +4,7 @@
 #include "proto/batch.h"
 #include "proto/config.h"
 #include "proto/report.h"
+#include "proto/seal.h"
 #include "tests/portable/check.h"
 
 #include <sodium.h>
@@ -230,6 +231,36 @@ static void check_report(const section *s)
     free(enc);
 }
 
+static void check_seal(const section *s)
+{
+    size_t seedlen, len;
+    uint8_t *seed = get_hex(s, "seed", &seedlen), *sealed = get_hex(s, "sealed", &len);
+    uint8_t pk[PINHOLE_SEAL_PUBLICKEYBYTES], sk[PINHOLE_SEAL_SECRETKEYBYTES];
+    crypto_box_seed_keypair(pk, sk, seed);
+    uint8_t *opened = malloc(len + 1);
+    size_t n = 0;
+    int rc = pinhole_report_open(sealed, len, pk, sk, opened, len + 1, &n);
+    const char *err = get(s, "error");
+    if (err) {
+        CHECK_EQ_INT(rc, error_code(err), s->name);
+    } else {
+        size_t pklen, want_len = 0;
+        uint8_t *want_pk = get_hex(s, "public_key", &pklen);
+        CHECK(pklen == sizeof pk && memcmp(want_pk, pk, sizeof pk) == 0, "%s: key pair", s->name);
+        CHECK_EQ_INT(rc, PINHOLE_OK, s->name);
+        const section *r = find(get(s, "report"));
+        CHECK(r != NULL, "%s: report section missing", s->name);
+        uint8_t *want = r ? get_hex(r, "encoded", &want_len) : NULL;
+        CHECK(want && n == want_len && memcmp(opened, want, n) == 0, "%s: opened report differs",
+              s->name);
+        free(want);
+        free(want_pk);
+    }
+    free(opened);
+    free(sealed);
+    free(seed);
+}
+
 static void check_batch(const section *s)
 {
     size_t len;
@@ -295,7 +326,7 @@ int main(int argc, char **argv)
     fclose(f);
     text[n] = '\0';
     CHECK_EQ_INT(parse(text), 0, "vector file syntax");
-    int counts[4] = {0};
+    int counts[5] = {0};
     for (int i = 0; i < nsections; i++) {
         const section *s = &sections[i];
         if (starts(s->name, "config."))
@@ -306,11 +337,14 @@ int main(int argc, char **argv)
             check_report(s), counts[2]++;
         else if (starts(s->name, "batch."))
             check_batch(s), counts[3]++;
+        else if (starts(s->name, "seal."))
+            check_seal(s), counts[4]++;
         else
             CHECK(0, "unknown vector kind %s", s->name);
     }
-    printf("vectors: %d config, %d signed, %d report, %d batch\n", counts[0], counts[1], counts[2],
-           counts[3]);
-    CHECK(counts[0] >= 3 && counts[1] >= 1 && counts[2] >= 3 && counts[3] >= 2, "too few vectors");
+    printf("vectors: %d config, %d signed, %d report, %d batch, %d seal\n", counts[0], counts[1],
+           counts[2], counts[3], counts[4]);
+    CHECK(counts[0] >= 3 && counts[1] >= 1 && counts[2] >= 3 && counts[3] >= 2 && counts[4] >= 1,
+          "too few vectors");
     return check_summary("test_vectors");
 }
