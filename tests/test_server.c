@@ -115,7 +115,8 @@ typedef struct batch {
 
 /* Encode n reports of values drawn from a skewed distribution with the client library, for
  * collection c, plain or sealed; ids from rng. */
-static batch make_batch(const cli_collection *c, size_t n, uint64_t seed, int sealed)
+static batch make_batch_times(const cli_collection *c, size_t n, uint64_t seed, int sealed,
+                              unsigned ntimes)
 {
     batch b = {0};
     const size_t pb = c->cfg.payload_bytes, item = pinhole_report_bytes(pb) + PINHOLE_SEALBYTES;
@@ -142,7 +143,7 @@ static batch make_batch(const cli_collection *c, size_t n, uint64_t seed, int se
         pinhole_report r = {.version = PINHOLE_REPORT_VERSION,
                             .mechanism = (uint8_t)c->cfg.mechanism,
                             .collection_id = c->wire.collection_id,
-                            .time = 20000,
+                            .time = 20000 + i % ntimes,
                             .payload = payload,
                             .payload_len = (uint32_t)pb};
         memcpy(r.fingerprint, c->fingerprint, sizeof r.fingerprint);
@@ -159,6 +160,11 @@ static batch make_batch(const cli_collection *c, size_t n, uint64_t seed, int se
     }
     pinhole_batch_writer_finish(&w, &b.len);
     return b;
+}
+
+static batch make_batch(const cli_collection *c, size_t n, uint64_t seed, int sealed)
+{
+    return make_batch_times(c, n, seed, sealed, 1);
 }
 
 static void free_batch(batch *b)
@@ -491,6 +497,24 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     free_batch(&badseal);
     cli_collection_free(&c);
     cli_collection_free(&c2);
+}
+
+Test(http, a_batch_holds_at_most_16_distinct_times)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch_times(&c, 40, 41, 0, 20); /* times 20000 .. 20019, twice each */
+    json_t *o = post_batch(id, &b, 200);
+    cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 32);
+    cr_assert_eq(json_integer_value(json_object_get(o, "rejected")), 8);
+    json_t *e = json_array_get(json_object_get(o, "errors"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(e, "index")), 16);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "error")), "value outside the domain");
+    json_decref(o);
+    free_batch(&b);
+    cli_collection_free(&c);
 }
 
 Test(http, slow_clients_are_dropped)

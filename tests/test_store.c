@@ -134,8 +134,9 @@ Test(store, replay_duplicate_invalid_and_counts)
     free(counts);
 }
 
-/* Many random reports over several buckets: the stored vectors equal pinhole_accumulate over the
- * same payloads, bucket by bucket (and across chunk boundaries, K > 256). */
+/* Many random reports over 40 buckets: the stored vectors equal pinhole_accumulate over the
+ * same payloads, bucket by bucket (across chunk boundaries, K > 256, and with more buckets in a
+ * transaction than the writer keeps open, so deltas are flushed inside it). */
 Test(store, counts_equal_direct_accumulation)
 {
     pinhole_store s;
@@ -148,8 +149,9 @@ Test(store, counts_equal_direct_accumulation)
     const size_t N = 4000, pb = c.cfg.payload_bytes;
     uint8_t *payload = malloc(N * pb);
     pinhole_ingest_report *r = calloc(N, sizeof *r);
-    uint64_t *expect[3], *got = calloc(c.cfg.counts_len, sizeof *got);
-    for (int b = 0; b < 3; b++)
+    enum { B = 40 };
+    uint64_t *expect[B], *got = calloc(c.cfg.counts_len, sizeof *got);
+    for (int b = 0; b < B; b++)
         expect[b] = calloc(c.cfg.counts_len, sizeof *expect[b]);
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 7);
@@ -159,17 +161,17 @@ Test(store, counts_equal_direct_accumulation)
             payload[i * pb + j] = (uint8_t)(h >> (8 * j));
         r[i].coll = &c;
         pinhole_rng_bytes(&rng, r[i].id, 16);
-        r[i].bucket = (int64_t)(i % 3);
+        r[i].bucket = (int64_t)(i % B);
         r[i].payload = payload + i * pb;
         r[i].payload_len = (uint32_t)pb;
-        cr_assert_eq(pinhole_accumulate(&c.cfg, payload + i * pb, pb, expect[i % 3]), PINHOLE_OK);
+        cr_assert_eq(pinhole_accumulate(&c.cfg, payload + i * pb, pb, expect[i % B]), PINHOLE_OK);
     }
     for (size_t off = 0; off < N; off += 1000) /* four transactions */
         cr_assert_eq(pinhole_store_ingest(&s, &sc, r + off, 1000), PINHOLE_OK);
-    for (int b = 0; b < 3; b++) {
+    for (int b = 0; b < B; b++) {
         uint64_t n;
         cr_assert_eq(pinhole_store_counts(&s, &c, b, b, got, &n), PINHOLE_OK);
-        cr_assert_eq(n, N / 3 + (b < (int)(N % 3)));
+        cr_assert_eq(n, N / B + (b < (int)(N % B)));
         cr_assert_eq(memcmp(got, expect[b], c.cfg.counts_len * sizeof *got), 0, "bucket %d", b);
     }
     uint64_t problems;
@@ -191,7 +193,7 @@ Test(store, counts_equal_direct_accumulation)
     pinhole_store_close(&s);
     pinhole_ingest_scratch_free(&sc);
     pinhole_collection_free(&c);
-    for (int b = 0; b < 3; b++)
+    for (int b = 0; b < B; b++)
         free(expect[b]);
     free(got);
     free(r);

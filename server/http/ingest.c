@@ -56,7 +56,8 @@ int pinhole_ingest_decode(const pinhole_collection *c, const pinhole_server_keys
         free(plain);
         return PINHOLE_ENOMEM;
     }
-    size_t used = 0;
+    size_t used = 0, nbuckets = 0;
+    int64_t buckets[PINHOLE_BATCH_MAX_BUCKETS];
     const uint8_t *item;
     size_t item_len;
     for (uint32_t i = 0; pinhole_batch_reader_next(&br, &item, &item_len); i++) {
@@ -75,6 +76,22 @@ int pinhole_ingest_decode(const pinhole_collection *c, const pinhole_server_keys
         }
         take_report(c, plain + used, w, &out[i]);
         used += w;
+    }
+    /* At most PINHOLE_BATCH_MAX_BUCKETS distinct times per batch: each one costs the writer a
+     * count-vector delta, so a batch of reports with all different times would be a cheap way to
+     * make it work hard. Reports from a device's batch share a few time units in practice. */
+    for (uint32_t i = 0; i < count; i++) {
+        if (out[i].status != PINHOLE_REPORT_PENDING)
+            continue;
+        size_t j = 0;
+        while (j < nbuckets && buckets[j] != out[i].bucket)
+            j++;
+        if (j == nbuckets && nbuckets < PINHOLE_BATCH_MAX_BUCKETS)
+            buckets[nbuckets++] = out[i].bucket;
+        else if (j == nbuckets) {
+            out[i].status = PINHOLE_REPORT_REJECTED;
+            out[i].error = PINHOLE_ERANGE;
+        }
     }
     *r = out;
     *n = count;

@@ -423,37 +423,6 @@ void pinhole_ingest_scratch_free(pinhole_ingest_scratch *sc)
     memset(sc, 0, sizeof *sc);
 }
 
-static struct pinhole_delta *delta_for(pinhole_ingest_scratch *sc, const pinhole_collection *c,
-                                       int64_t bucket)
-{
-    for (size_t i = sc->ndelta; i-- > 0;)
-        if (sc->delta[i].coll == c && sc->delta[i].bucket == bucket)
-            return &sc->delta[i];
-    if (sc->ndelta == sc->cap) {
-        const size_t cap = sc->cap ? 2 * sc->cap : 4;
-        struct pinhole_delta *d = realloc(sc->delta, cap * sizeof *d);
-        if (!d)
-            return NULL;
-        memset(d + sc->cap, 0, (cap - sc->cap) * sizeof *d);
-        sc->delta = d;
-        sc->cap = cap;
-    }
-    struct pinhole_delta *d = &sc->delta[sc->ndelta];
-    const uint64_t len = c->cfg.counts_len;
-    if (d->len < len) { /* vectors stay zero between transactions: flush_delta clears them */
-        free(d->v);
-        d->v = calloc(len, sizeof *d->v);
-        d->len = d->v ? len : 0;
-        if (!d->v)
-            return NULL;
-    }
-    d->coll = c;
-    d->bucket = bucket;
-    d->n = 0;
-    sc->ndelta++;
-    return d;
-}
-
 /* Add a delta's nonzero chunks to the stored ones and its total to the bucket; clears the delta. */
 static int flush_delta(pinhole_store *s, struct pinhole_delta *d)
 {
@@ -502,6 +471,67 @@ static int flush_delta(pinhole_store *s, struct pinhole_delta *d)
     sqlite3_bind_int64(b, 2, d->bucket);
     sqlite3_bind_int64(b, 3, (sqlite3_int64)d->n);
     return step_done(b);
+}
+
+/* Flush every open delta into the stored chunks (inside the open transaction) and clear them all,
+ * even after an error. */
+static int flush_all(pinhole_store *s, pinhole_ingest_scratch *sc)
+{
+    int rc = PINHOLE_OK;
+    size_t i = 0;
+    for (; i < sc->ndelta && rc == PINHOLE_OK; i++)
+        rc = flush_delta(s, &sc->delta[i]);
+    for (; i < sc->ndelta; i++)
+        memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof *sc->delta[i].v);
+    sc->ndelta = 0;
+    return rc;
+}
+
+/* Dense delta vectors open at once: at most 16 and at most 64 MiB of them. A transaction touching
+ * more (collection, bucket) pairs flushes them early, within the same transaction, so memory stays
+ * bounded whatever times the reports carry. */
+static size_t delta_limit(const pinhole_collection *c)
+{
+    const uint64_t per = c->cfg.counts_len * sizeof(uint64_t), fit = (UINT64_C(64) << 20) / per;
+    return fit < 1 ? 1 : fit > 16 ? 16 : (size_t)fit;
+}
+
+/* The delta of (c, bucket), opening one (after flushing the others when at the limit). NULL with
+ * *rc set on error. */
+static struct pinhole_delta *delta_for(pinhole_store *s, pinhole_ingest_scratch *sc,
+                                       const pinhole_collection *c, int64_t bucket, int *rc)
+{
+    *rc = PINHOLE_ENOMEM;
+    for (size_t i = sc->ndelta; i-- > 0;)
+        if (sc->delta[i].coll == c && sc->delta[i].bucket == bucket)
+            return &sc->delta[i];
+    if (sc->ndelta >= delta_limit(c) && (*rc = flush_all(s, sc)) != PINHOLE_OK)
+        return NULL;
+    *rc = PINHOLE_ENOMEM;
+    if (sc->ndelta == sc->cap) {
+        const size_t cap = sc->cap ? 2 * sc->cap : 4;
+        struct pinhole_delta *d = realloc(sc->delta, cap * sizeof *d);
+        if (!d)
+            return NULL;
+        memset(d + sc->cap, 0, (cap - sc->cap) * sizeof *d);
+        sc->delta = d;
+        sc->cap = cap;
+    }
+    struct pinhole_delta *d = &sc->delta[sc->ndelta];
+    const uint64_t len = c->cfg.counts_len;
+    if (d->len < len) { /* vectors stay zero between uses: flush_delta clears them */
+        free(d->v);
+        d->v = calloc(len, sizeof *d->v);
+        d->len = d->v ? len : 0;
+        if (!d->v)
+            return NULL;
+    }
+    d->coll = c;
+    d->bucket = bucket;
+    d->n = 0;
+    sc->ndelta++;
+    *rc = PINHOLE_OK;
+    return d;
 }
 
 int pinhole_store_load_ids(pinhole_store *s)
@@ -601,10 +631,11 @@ static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_inge
         r->error = same ? PINHOLE_OK : PINHOLE_EMISMATCH;
         return PINHOLE_OK;
     }
-    struct pinhole_delta *d = delta_for(sc, c, r->bucket);
+    int rc;
+    struct pinhole_delta *d = delta_for(s, sc, c, r->bucket, &rc);
     if (!d)
-        return PINHOLE_ENOMEM;
-    int rc = pinhole_accumulate(&c->cfg, r->payload, r->payload_len, d->v);
+        return rc;
+    rc = pinhole_accumulate(&c->cfg, r->payload, r->payload_len, d->v);
     if (rc != PINHOLE_OK) { /* the mechanism refuses the payload; nothing was added */
         r->status = PINHOLE_REPORT_INVALID;
         r->error = rc;
@@ -636,12 +667,13 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
     for (size_t i = 0; i < n && rc == PINHOLE_OK; i++)
         if (r[i].status != PINHOLE_REPORT_REJECTED)
             rc = ingest_one(s, sc, &r[i]);
-    size_t i = 0;
-    for (; i < sc->ndelta && rc == PINHOLE_OK; i++)
-        rc = flush_delta(s, &sc->delta[i]);
-    for (; i < sc->ndelta; i++) /* after an error, clear what was not flushed */
-        memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof *sc->delta[i].v);
-    sc->ndelta = 0;
+    if (rc == PINHOLE_OK)
+        rc = flush_all(s, sc);
+    else {
+        for (size_t k = 0; k < sc->ndelta; k++) /* clear only: the transaction is rolled back */
+            memset(sc->delta[k].v, 0, sc->delta[k].coll->cfg.counts_len * sizeof *sc->delta[k].v);
+        sc->ndelta = 0;
+    }
     if (rc == PINHOLE_OK && step_done(st(s, ST_COMMIT)) != PINHOLE_OK)
         rc = PINHOLE_EIO;
     if (rc != PINHOLE_OK) {
