@@ -36,6 +36,17 @@ uint64_t pinhole_idset_hash(const pinhole_idset *s, int64_t collection, const ui
 /** Make room for n entries in all without growing again; 0, or -1 when out of memory. */
 int pinhole_idset_reserve(pinhole_idset *s, size_t n);
 
+/** Hint that hash will be added soon: prefetch its home slot (no effect on the set). */
+static inline void pinhole_idset_prefetch(const pinhole_idset *s, uint64_t hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&s->slot[(size_t)hash & (s->cap - 1)], 1);
+#else
+    (void)s;
+    (void)hash;
+#endif
+}
+
 /** Add (hash, rowid); returns 0, or -1 when out of memory while growing. */
 int pinhole_idset_add(pinhole_idset *s, uint64_t hash, int64_t rowid);
 

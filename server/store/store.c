@@ -566,17 +566,32 @@ int pinhole_store_load_ids(pinhole_store *s)
         rc = PINHOLE_EIO;
         goto out;
     }
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(q, 2) != PINHOLE_REPORT_ID_BYTES) {
-            rc = PINHOLE_EIO;
-            break;
+    /* Inserts go to random slots of a table larger than the caches: hash a block of rows first and
+     * prefetch their home slots, so the cache misses overlap instead of queueing. */
+    enum { BLOCK = 64 };
+    uint64_t hash[BLOCK];
+    int64_t row[BLOCK];
+    size_t nb = 0;
+    for (;;) {
+        step = sqlite3_step(q);
+        if (step == SQLITE_ROW) {
+            if (sqlite3_column_bytes(q, 2) != PINHOLE_REPORT_ID_BYTES) {
+                rc = PINHOLE_EIO;
+                break;
+            }
+            hash[nb] =
+                pinhole_idset_hash(s->ids, sqlite3_column_int64(q, 1), sqlite3_column_blob(q, 2));
+            row[nb] = sqlite3_column_int64(q, 0);
+            pinhole_idset_prefetch(s->ids, hash[nb]);
+            if (++nb < BLOCK)
+                continue;
         }
-        const uint64_t h =
-            pinhole_idset_hash(s->ids, sqlite3_column_int64(q, 1), sqlite3_column_blob(q, 2));
-        if (pinhole_idset_add(s->ids, h, sqlite3_column_int64(q, 0)) < 0) {
-            rc = PINHOLE_ENOMEM;
+        for (size_t i = 0; i < nb && rc == PINHOLE_OK; i++)
+            if (pinhole_idset_add(s->ids, hash[i], row[i]) < 0)
+                rc = PINHOLE_ENOMEM;
+        nb = 0;
+        if (step != SQLITE_ROW || rc != PINHOLE_OK)
             break;
-        }
     }
     if (rc == PINHOLE_OK && step != SQLITE_DONE)
         rc = PINHOLE_EIO;
