@@ -51,20 +51,25 @@ int cli_parse_epsilon(const char *s, double *out)
     return 0;
 }
 
-const char *cli_default_counts(void) { return PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv"; }
+const char *cli_default_counts(void)
+{
+    return PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv";
+}
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: pinhole COMMAND [options]\n"
-               "commands:\n"
-               "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
-               "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
-               "                                    users drawn from a count file, encoded and estimated\n"
-               "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
-               "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
-               "  keygen                            new server key pairs (config signing, sealing)\n"
-               "  sign-config COLLECTION --sign-key HEX   signed collection config for clients\n"
-               "Run 'pinhole COMMAND --help' for a command's options.\n");
+    fprintf(
+        f,
+        "usage: pinhole COMMAND [options]\n"
+        "commands:\n"
+        "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
+        "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
+        "                                    users drawn from a count file, encoded and estimated\n"
+        "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
+        "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
+        "  keygen                            new server key pairs (config signing, sealing)\n"
+        "  sign-config COLLECTION --sign-key HEX   signed collection config for clients\n"
+        "Run 'pinhole COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)
@@ -73,7 +78,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return CLI_OK;
     }

@@ -9,9 +9,12 @@
 
 static void plan_usage(FILE *f)
 {
-    fprintf(f, "usage: pinhole plan --k K --epsilon E [--rows N] [--max-cost OPS] [--max-memory BYTES]\n"
-               "  Lists prime powers q with the smallest t such that K = (q^t-1)/(q-1) >= k, best first:\n"
-               "  the first row is the default choice (lowest exact variance within the server budget).\n");
+    fprintf(
+        f,
+        "usage: pinhole plan --k K --epsilon E [--rows N] [--max-cost OPS] [--max-memory BYTES]\n"
+        "  Lists prime powers q with the smallest t such that K = (q^t-1)/(q-1) >= k, best first:\n"
+        "  the first row is the default choice (lowest exact variance within the server "
+        "budget).\n");
 }
 
 int cli_plan(int argc, char **argv)
@@ -65,10 +68,11 @@ int cli_plan(int argc, char **argv)
         fprintf(stderr, "pinhole plan: %s\n", pinhole_strerror(rc));
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
-    printf("PGR plan for k = %llu, epsilon = %g; optimum variance 4e^eps/(e^eps-1)^2 = %.6g per user\n",
+    printf("PGR plan for k = %llu, epsilon = %g; optimum variance 4e^eps/(e^eps-1)^2 = %.6g per "
+           "user\n",
            (unsigned long long)k, eps, pinhole_variance_optimum(eps));
-    printf("%7s %3s %14s %5s %12s %9s %12s %12s  %s\n", "q", "t", "K", "bits", "var/user",
-           "ratio", "est. ops", "est. memory", "note");
+    printf("%7s %3s %14s %5s %12s %9s %12s %12s  %s\n", "q", "t", "K", "bits", "var/user", "ratio",
+           "est. ops", "est. memory", "note");
     for (size_t i = 0; i < n; i++) {
         const pinhole_pgr_choice *c = &ch[i];
         printf("%7u %3u %14llu %5u %12.6g %9.5f %12.3g %11.1fM  %s%s\n", c->q, c->t,
@@ -77,8 +81,9 @@ int cli_plan(int argc, char **argv)
                c->within_budget ? "" : (i == 0 ? ", over budget" : "over budget"));
     }
     if (capped)
-        printf("note: q is capped: the best q for this epsilon is beyond the largest field (2^16) or "
-               "the server budget (--max-cost, --max-memory); the rows show what is reachable.\n");
+        printf(
+            "note: q is capped: the best q for this epsilon is beyond the largest field (2^16) or "
+            "the server budget (--max-cost, --max-memory); the rows show what is reachable.\n");
     if (eps > PINHOLE_EPSILON_CAP)
         printf("note: epsilon above %g is computed as %g: the 64-bit sampling threshold saturates "
                "there, and the realized epsilon is reported by 'simulate'.\n",

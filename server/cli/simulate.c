@@ -18,15 +18,16 @@
 
 static void sim_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: pinhole simulate [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
-            "                        [--q Q] [--t T]\n"
-            "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
-            "  --users N      users drawn at random from the counts (default: every token once)\n"
-            "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
-            "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
-            "  --top N        rows of the top-items table (default 20)\n"
-            "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
+    fprintf(
+        f,
+        "usage: pinhole simulate [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
+        "                        [--q Q] [--t T]\n"
+        "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
+        "  --users N      users drawn at random from the counts (default: every token once)\n"
+        "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
+        "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
+        "  --top N        rows of the top-items table (default 20)\n"
+        "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
 }
 
 static double now_seconds(void)
@@ -102,7 +103,8 @@ int cli_simulate(int argc, char **argv)
             return CLI_USAGE;
     }
     if (have_users && users == 0) {
-        fprintf(stderr, "pinhole simulate: --users must be at least 1 (no reports, nothing to estimate)\n");
+        fprintf(stderr,
+                "pinhole simulate: --users must be at least 1 (no reports, nothing to estimate)\n");
         return CLI_USAGE;
     }
     if (q > UINT32_MAX || t > UINT32_MAX) {
@@ -122,14 +124,19 @@ int cli_simulate(int argc, char **argv)
             fprintf(stderr, "pinhole simulate: %s:%llu: %s (expected label<TAB>count)\n", path,
                     (unsigned long long)bad_line, pinhole_strerror(rc));
         else
-            fprintf(stderr, "pinhole simulate: %s: no usable data (need at least 2 items and a "
-                    "positive total count)\n", path);
+            fprintf(stderr,
+                    "pinhole simulate: %s: no usable data (need at least 2 items and a "
+                    "positive total count)\n",
+                    path);
         return CLI_FAIL;
     }
 
     pinhole_config cfg;
-    pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR, .k = cf.k, .epsilon = eps,
-                                 .q = (uint32_t)q, .t = (uint32_t)t};
+    pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR,
+                                 .k = cf.k,
+                                 .epsilon = eps,
+                                 .q = (uint32_t)q,
+                                 .t = (uint32_t)t};
     rc = pinhole_config_init(&cfg, &par);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole simulate: cannot configure PGR for k = %llu, epsilon = %g%s: %s\n",
@@ -151,8 +158,8 @@ int cli_simulate(int argc, char **argv)
     }
     printf("data: %s: k = %llu items, %llu tokens\n", path, (unsigned long long)k,
            (unsigned long long)cf.total);
-    printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n", eps,
-           cfg.epsilon_realized, g->q, g->t, (unsigned long long)g->K, cfg.payload_bits);
+    printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n",
+           eps, cfg.epsilon_realized, g->q, g->t, (unsigned long long)g->K, cfg.payload_bits);
     printf("users: %llu%s, seed %llu\n", (unsigned long long)n,
            have_users ? " drawn from the counts" : " (every token once)", (unsigned long long)seed);
 
@@ -176,7 +183,8 @@ int cli_simulate(int argc, char **argv)
             truth[v] = cf.count[v];
             for (uint64_t i = 0; i < cf.count[v]; i++) {
                 if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
-                    (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
+                    (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) !=
+                        PINHOLE_OK)
                     goto fail;
             }
         }
@@ -187,7 +195,8 @@ int cli_simulate(int argc, char **argv)
     if (rc != PINHOLE_OK)
         goto fail;
     printf("client: %.2f s to draw and encode (%.3g reports/s); server: %.3f s to reconstruct and "
-           "estimate\n", t1 - t0, (double)n / (t1 - t0), t2 - t1);
+           "estimate\n",
+           t1 - t0, (double)n / (t1 - t0), t2 - t1);
 
     double sse = 0, theory = 0;
     for (uint64_t v = 0; v < k; v++) {
@@ -208,8 +217,9 @@ int cli_simulate(int argc, char **argv)
         printf("%5llu  %-20.20s %14.0f %14llu   [%11.0f, %11.0f]\n", (unsigned long long)(i + 1),
                cf.labels[v], est[v], (unsigned long long)truth[v], est[v] - h, est[v] + h);
     }
-    printf("\nMSE per item: %.6g (counts^2); exact variance averaged over items: %.6g; ratio %.4f\n",
-           sse / (double)k, theory / (double)k, sse / theory);
+    printf(
+        "\nMSE per item: %.6g (counts^2); exact variance averaged over items: %.6g; ratio %.4f\n",
+        sse / (double)k, theory / (double)k, sse / theory);
     printf("per-user variance: %.6g; optimum 4e^eps/(e^eps-1)^2 = %.6g (ratio %.4f)\n",
            pinhole_config_variance(&cfg, 1, 0), pinhole_variance_optimum(eps),
            pinhole_config_variance(&cfg, 1, 0) / pinhole_variance_optimum(eps));
