@@ -44,7 +44,8 @@ int cli_parse_epsilon(const char *s, double *out)
     char *end;
     double x = strtod(s, &end);
     if (end == s || *end != '\0' || pinhole_epsilon_check(x) != 0) {
-        fprintf(stderr, "pinhole: --epsilon: '%s' must be a finite number > 0\n", s);
+        fprintf(stderr, "pinhole: --epsilon: '%s' must be a finite number >= %g\n", s,
+                PINHOLE_EPSILON_MIN);
         return -1;
     }
     *out = x;

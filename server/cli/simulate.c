@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,21 +31,14 @@ static void sim_usage(FILE *f)
         "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
 }
 
+/* Users one run simulates at most (about a minute of encoding). */
+#define SIM_MAX_USERS UINT64_C(1000000000)
+
 static double now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static const double *g_sort_est; /* qsort has no context argument in C11 */
-
-static int by_estimate_desc(const void *a, const void *b)
-{
-    const double x = g_sort_est[*(const uint64_t *)a], y = g_sort_est[*(const uint64_t *)b];
-    if (x != y)
-        return x > y ? -1 : 1;
-    return *(const uint64_t *)a < *(const uint64_t *)b ? -1 : 1;
 }
 
 /* Index of the item holding uniform token position u in the cumulative counts. */
@@ -114,6 +108,8 @@ int cli_simulate(int argc, char **argv)
     if (!have_seed)
         randombytes_buf(&seed, sizeof seed);
 
+    uint64_t *truth = NULL, *counts = NULL, *cum = NULL, *order = NULL;
+    double *est = NULL, *var = NULL;
     pinhole_countfile cf;
     uint64_t bad_line;
     int rc = pinhole_countfile_read(path, &cf, &bad_line);
@@ -147,10 +143,27 @@ int cli_simulate(int argc, char **argv)
     }
     const pinhole_pgr *g = &cfg.u.pgr;
     const uint64_t k = cf.k, n = have_users ? users : cf.total;
+    if (n > SIM_MAX_USERS) {
+        fprintf(stderr, "pinhole simulate: %llu users is more than this tool simulates (%llu)%s\n",
+                (unsigned long long)n, (unsigned long long)SIM_MAX_USERS,
+                have_users ? "" : "; pass --users N to draw fewer from the counts");
+        rc = PINHOLE_EINVAL;
+        goto out;
+    }
+    if (cfg.counts_len > SIZE_MAX / sizeof(uint64_t) || k > SIZE_MAX / sizeof(uint64_t)) {
+        fprintf(stderr,
+                "pinhole simulate: the report alphabet (%llu) does not fit in memory here\n",
+                (unsigned long long)cfg.counts_len);
+        rc = PINHOLE_EOVERFLOW;
+        goto out;
+    }
 
-    uint64_t *truth = calloc(k, sizeof *truth), *counts = calloc(cfg.counts_len, sizeof *counts);
-    uint64_t *cum = malloc(k * sizeof *cum), *order = malloc(k * sizeof *order);
-    double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
+    truth = calloc(k, sizeof *truth);
+    counts = calloc(cfg.counts_len, sizeof *counts);
+    cum = malloc(k * sizeof *cum);
+    order = malloc(k * sizeof *order);
+    est = malloc(k * sizeof *est);
+    var = malloc(k * sizeof *var);
     if (!truth || !counts || !cum || !est || !var || !order) {
         fprintf(stderr, "pinhole simulate: out of memory\n");
         rc = PINHOLE_ENOMEM;
@@ -203,10 +216,9 @@ int cli_simulate(int argc, char **argv)
         const double e = est[v] - (double)truth[v];
         sse += e * e;
         theory += pinhole_config_variance(&cfg, (double)n, (double)truth[v]);
-        order[v] = v;
     }
-    g_sort_est = est;
-    qsort(order, k, sizeof *order, by_estimate_desc);
+    if ((rc = pinhole_estimate_rank(est, k, order)) != PINHOLE_OK)
+        goto fail;
     if (top > k)
         top = k;
     printf("\n%5s  %-20s %14s %14s %27s\n", "rank", "item", "estimate", "true count",
