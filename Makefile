@@ -48,6 +48,7 @@ demo: build
 
 bench: build
 	./$(BUILD)/tests/bench/bench_encode
+	./$(BUILD)/tests/bench/bench_reconstruct
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

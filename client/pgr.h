@@ -20,7 +20,7 @@ int pinhole_pgr_encode(const pinhole_pgr *g, uint64_t value, pinhole_rng *rng, u
  * coordinates of u (every coordinate but v's leading one, in order); the remaining coordinate is
  * solved for. Errors: PINHOLE_ERANGE (value >= k), PINHOLE_EINVAL (the draws give u = 0, which
  * pinhole_pgr_encode() redraws). */
-int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s, const uint32_t *free_coords,
-                             uint64_t *report);
+int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s,
+                             const uint32_t *free_coords, uint64_t *report);
 
 #endif

@@ -16,13 +16,14 @@
 #define PINHOLE_GF_MMAX 16u    /* largest extension degree (2^16) */
 
 typedef struct pinhole_gf {
-    uint32_t q;        /* field order p^m */
-    uint32_t p;        /* characteristic */
-    uint32_t m;        /* extension degree */
-    uint32_t modulus;  /* integer sum a_i p^i of the modulus' low coefficients (m >= 2), else 0 */
+    uint32_t q;         /* field order p^m */
+    uint32_t p;         /* characteristic */
+    uint32_t m;         /* extension degree */
+    uint32_t modulus;   /* integer sum a_i p^i of the modulus' low coefficients (m >= 2), else 0 */
     uint32_t generator; /* the primitive element the tables are built on */
-    uint16_t *exp;     /* exp[i] = generator^i, 2(q-1) entries so exp[log a + log b] needs no reduction */
-    uint16_t *log;     /* log[a] for a != 0; log[0] is unused */
+    uint16_t
+        *exp; /* exp[i] = generator^i, 2(q-1) entries so exp[log a + log b] needs no reduction */
+    uint16_t *log;                    /* log[a] for a != 0; log[0] is unused */
     uint32_t pw[PINHOLE_GF_MMAX + 1]; /* p^i, for digit-wise addition in extension fields */
 } pinhole_gf;
 

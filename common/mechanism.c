@@ -15,7 +15,10 @@ static int pgr_init(pinhole_config *c, const pinhole_config_params *p)
     return PINHOLE_OK;
 }
 
-static void pgr_free(pinhole_config *c) { pinhole_pgr_free(&c->u.pgr); }
+static void pgr_free(pinhole_config *c)
+{
+    pinhole_pgr_free(&c->u.pgr);
+}
 
 static double pgr_variance(const pinhole_config *c, double n, double f)
 {

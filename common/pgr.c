@@ -1,4 +1,5 @@
-/* PGR parameters: exact probabilities, the integer threshold and realized epsilon, variance, planner. */
+/* PGR parameters: exact probabilities, the integer threshold and realized epsilon, variance,
+ * planner. */
 #include "common/pgr.h"
 #include "common/error.h"
 
@@ -8,7 +9,10 @@
 
 int pinhole_epsilon_check(double epsilon)
 {
-    return (isfinite(epsilon) && epsilon > 0) ? PINHOLE_OK : PINHOLE_EINVAL;
+    /* the cast rounds the constant to double: on x87 (i386, FLT_EVAL_METHOD 2) the literal is
+     * otherwise compared in long double, which refused epsilon = 1e-6 itself */
+    return (isfinite(epsilon) && epsilon >= (double)PINHOLE_EPSILON_MIN) ? PINHOLE_OK
+                                                                         : PINHOLE_EINVAL;
 }
 
 double pinhole_variance_optimum(double epsilon)
@@ -46,31 +50,45 @@ static uint32_t bits_for(uint64_t K)
     return b;
 }
 
-/* log of the likelihood ratio e^eps' realized by threshold T: (T/(2^64-T)) * ((K-c)/c). */
-static long double realized_log_ratio(uint64_t T, long double c, long double K)
+/* log of the likelihood ratio realized by threshold T = 2^64 - C (C >= 1, so T is exact in 64
+ * bits): e^eps' = (T / C) * ((K - c) / c). Both T and C are converted exactly on platforms with a
+ * 64-bit long double mantissa, and to within 2^-53 relative elsewhere (never by subtracting from
+ * 2^64 in floating point, which loses C entirely near saturation). */
+static long double log_ratio(uint64_t C, long double c, long double K)
 {
-    const long double two64 = 18446744073709551616.0L;
-    return logl((long double)T) - logl(two64 - (long double)T) + logl(K - c) - logl(c);
+    const uint64_t T = (uint64_t)0 - C;
+    return logl((long double)T) - logl((long double)C) + logl(K - c) - logl(c);
 }
 
-static void set_threshold(pinhole_pgr *g)
+/* The largest threshold T (smallest complement C = 2^64 - T) whose realized epsilon is at most the
+ * requested one, by binary search on C (the ratio decreases in C). PINHOLE_EINVAL when even that
+ * threshold gives no privacy-preserving separation (realized epsilon <= 0: epsilon too small to be
+ * represented at this K with a 64-bit threshold). */
+static int set_threshold(pinhole_pgr *g)
 {
     const long double c = (long double)g->c_set, ci = (long double)g->c_int, K = (long double)g->K;
-    long double s_in, r, gap;
-    ideal_probs(g->epsilon, (double)c, (double)ci, (double)K, &s_in, &r, &gap);
+    const long double eps = (long double)g->epsilon;
+    uint64_t lo = 1, hi = UINT64_MAX; /* answer in [lo, hi]; log_ratio(UINT64_MAX) < 0 < eps */
+    while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        if (log_ratio(mid, c, K) <= eps)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    const long double realized = log_ratio(lo, c, K);
+    if (!(realized > 0))
+        return PINHOLE_EINVAL;
+    g->threshold = (uint64_t)0 - lo;
+    g->epsilon_realized = (double)realized;
     const long double two64 = 18446744073709551616.0L;
-    long double x = floorl(s_in * two64);
-    uint64_t T = x >= two64 ? UINT64_MAX : (uint64_t)x;
-    if (T == 0)
-        T = 1;
-    /* never exceed the requested epsilon: step down until the realized ratio is within it */
-    while (T > 1 && realized_log_ratio(T, c, K) > (long double)g->epsilon)
-        T -= 1 + (T >> 52);
-    g->threshold = T;
-    g->epsilon_realized = (double)realized_log_ratio(T, c, K);
-    const long double sr = (long double)T / two64;
+    const long double sr = (long double)g->threshold / two64,
+                      sc = (long double)lo / two64; /* sr + sc = 1 */
     g->s_in = (double)sr;
-    g->r = (double)(ci * (sr / c) + (c - ci) * ((1 - sr) / (K - c)));
+    g->r = (double)(ci * (sr / c) + (c - ci) * (sc / (K - c)));
+    /* s_in - r = (c - ci) (sr / c - sc / (K - c)), without subtracting two rounded doubles */
+    g->gap = (double)((c - ci) * (sr / c - sc / (K - c)));
+    return PINHOLE_OK;
 }
 
 int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uint32_t t)
@@ -95,7 +113,8 @@ int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uin
         return rc;
     if ((rc = pinhole_pspace_init(&g->S, q, t)) != PINHOLE_OK)
         return rc;
-    if (g->S.K < k)
+    /* K must hold the k items; more than q k points means a t above the smallest, pure padding */
+    if (g->S.K < k || g->S.K / q > k)
         return PINHOLE_EINVAL;
     if ((rc = pinhole_gf_init(&g->F, q)) != PINHOLE_OK)
         return rc;
@@ -108,7 +127,10 @@ int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uin
     g->c_set = pinhole_pspace_c_set(&g->S);
     g->c_int = pinhole_pspace_c_int(&g->S);
     g->bits = bits_for(g->K);
-    set_threshold(g);
+    if ((rc = set_threshold(g)) != PINHOLE_OK) {
+        pinhole_gf_free(&g->F);
+        return rc;
+    }
     return PINHOLE_OK;
 }
 
@@ -119,22 +141,81 @@ void pinhole_pgr_free(pinhole_pgr *g)
 
 double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f)
 {
-    const double gap = g->s_in - g->r;
-    return (f * g->s_in * (1 - g->s_in) + (n - f) * g->r * (1 - g->r)) / (gap * gap);
+    return (f * g->s_in * (1 - g->s_in) + (n - f) * g->r * (1 - g->r)) / (g->gap * g->gap);
+}
+
+/* Cost-model constants in CPU seconds on one core of the project machine, fitted (relative least
+ * squares) to `bench_reconstruct --table --threads 1` (docs/BENCHMARKS.md, "PGR reconstruction"):
+ * per DP block; per 8-wide vector add of the sum along lines (prime q); per gathered element
+ * (prime powers); per byte of level tables written and read (page faults included); per item of
+ * the final gather and estimate (first touch of T included), plus more when the last level (about
+ * 4 K bytes) exceeds the cache; per q^2
+ * entry of the kernel's tables; fixed start-up; per hyperplane test of enumeration. */
+#define COST_DP_BLOCK 1.2e-8
+#define COST_DP_VEC 4.6e-10
+#define COST_DP_GATHER 4.0e-10
+#define COST_DP_LEVEL_BYTE 3.1e-10
+#define COST_DP_ITEM 1.1e-8
+#define COST_DP_ITEM_MISS 1.8e-8
+#define COST_DP_CACHE_BYTES 16e6
+#define COST_DP_TABLE 1.0e-9
+#define COST_DP_FIXED 5.0e-5
+#define COST_ENUM_TEST 3.8e-9
+
+void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsigned threads,
+                            pinhole_pgr_cost_estimate *out)
+{
+    const double th = threads ? threads : 1;
+    const double dq = q;
+    uint32_t p = 0, m = 0; /* m == 1: prime q, contiguous vector adds */
+    pinhole_gf_is_prime_power(q, &p, &m);
+    /* P[l] = (q^l - 1)/(q - 1) as doubles */
+    double P[PINHOLE_T_MAX + 2];
+    P[0] = 0;
+    for (uint32_t l = 1; l <= t && l <= PINHOLE_T_MAX; l++)
+        P[l] = P[l - 1] * dq + 1;
+    /* steps s -> s + 1 for s = 1..t-2: P[t-s-1] P[s] blocks, level s + 1 of
+     * P[t-s-1] (P[s+1] + 1) q counts; levels alternate between two buffers of the largest size */
+    double blocks = 0, maxlev = 0, prev = 0, total = 0;
+    for (uint32_t s = 1; s + 2 <= t; s++) {
+        blocks += P[t - s - 1] * P[s];
+        const double level = P[t - s - 1] * (P[s + 1] + 1) * dq * 4; /* 32-bit counts */
+        total += level;
+        if (level > maxlev)
+            maxlev = level;
+        prev = level;
+    }
+    const double peak = (t >= 4 ? 2 : 1) * maxlev;
+    const double per_block =
+        m == 1 ? dq * dq * ceil(dq / 8) * COST_DP_VEC : dq * dq * dq * COST_DP_GATHER;
+    const double item = COST_DP_ITEM + (prev > COST_DP_CACHE_BYTES ? COST_DP_ITEM_MISS : 0);
+    const double work =
+        blocks * (COST_DP_BLOCK + per_block) + total * COST_DP_LEVEL_BYTE + (double)k * item;
+    out->dp_seconds = COST_DP_FIXED + (t > 2 ? dq * dq * COST_DP_TABLE : 0) + work / th;
+    out->dp_bytes = peak + (t >= 2 ? P[t - 1] * 12 : 0) + th * dq * dq * 3 * 4;
+    const double c_set = ((double)K - 1) / dq; /* (q^{t-1} - 1)/(q - 1) = (K - 1)/q */
+    const double enum_ops = (double)k * c_set * t;
+    out->enum_seconds = enum_ops * COST_ENUM_TEST;
+    out->enum_bytes = 0;
+    if (out->dp_seconds <= out->enum_seconds) {
+        out->algorithm = PINHOLE_PGR_ALGO_DP;
+        out->seconds = out->dp_seconds;
+        out->bytes = out->dp_bytes;
+        out->ops = (double)K * dq * t;
+    } else {
+        out->algorithm = PINHOLE_PGR_ALGO_ENUM;
+        out->seconds = out->enum_seconds;
+        out->bytes = out->enum_bytes;
+        out->ops = enum_ops;
+    }
 }
 
 void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes)
 {
-    const double c_set = ((double)K - 1) / q; /* (q^{t-1} - 1)/(q - 1) = (K - 1)/q */
-    const double dp_ops = (double)K * q * t;
-    const double enum_ops = (double)k * c_set * t;
-    if (dp_ops <= enum_ops) {
-        *ops = dp_ops;
-        *bytes = 8.0 * K + 2 * 8.0 * 2 * K; /* counts, and two level tables of about 2K entries */
-    } else {
-        *ops = enum_ops;
-        *bytes = 8.0 * K + 8.0 * k;
-    }
+    pinhole_pgr_cost_estimate c;
+    pinhole_pgr_cost_model(q, t, K, k, 1, &c);
+    *ops = c.ops;
+    *bytes = c.bytes + 8.0 * (double)K + 8.0 * (double)k;
 }
 
 static int cmp_choice(const void *a, const void *b)
@@ -157,8 +238,9 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
     *n = 0;
     if (pinhole_epsilon_check(epsilon) != PINHOLE_OK || k < 2 || k > PINHOLE_K_MAX || max == 0)
         return PINHOLE_EINVAL;
-    const double max_ops = opt && opt->max_cost_ops > 0 ? opt->max_cost_ops : 0x1p33;
-    const double max_mem = opt && opt->max_memory_bytes > 0 ? opt->max_memory_bytes : 0x1p31;
+    const double max_ops = opt && opt->max_cost_ops > 0 ? opt->max_cost_ops : INFINITY;
+    const double max_mem = opt && opt->max_memory_bytes > 0 ? opt->max_memory_bytes : 0x1p30;
+    const double max_s = opt && opt->max_seconds > 0 ? opt->max_seconds : 5.0;
     pinhole_pgr_choice *all = malloc(PINHOLE_GF_QMAX * sizeof *all);
     if (!all)
         return PINHOLE_ENOMEM;
@@ -169,7 +251,8 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
             continue;
         uint32_t t;
         pinhole_pspace S;
-        if (pinhole_pspace_min_dim(q, k, &t) != PINHOLE_OK || pinhole_pspace_init(&S, q, t) != PINHOLE_OK)
+        if (pinhole_pspace_min_dim(q, k, &t) != PINHOLE_OK ||
+            pinhole_pspace_init(&S, q, t) != PINHOLE_OK)
             continue;
         pinhole_pgr_choice *c = &all[m++];
         c->q = q;
@@ -177,9 +260,15 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
         c->K = S.K;
         c->bits = bits_for(S.K);
         c->variance = per_user_variance(epsilon, &S);
-        c->ratio = c->variance / pinhole_variance_optimum(epsilon);
-        pinhole_pgr_cost(q, t, S.K, k, &c->cost_ops, &c->memory_bytes);
-        c->within_budget = c->cost_ops <= max_ops && c->memory_bytes <= max_mem;
+        c->ratio = c->variance / pinhole_variance_optimum(fmin(epsilon, PINHOLE_EPSILON_CAP));
+        pinhole_pgr_cost_estimate model;
+        pinhole_pgr_cost_model(q, t, S.K, k, opt ? opt->threads : 1, &model);
+        c->cost_ops = model.ops;
+        c->memory_bytes = model.bytes + 8.0 * (double)S.K + 8.0 * (double)k; /* + y and T */
+        c->seconds = model.seconds;
+        c->algorithm = model.algorithm;
+        c->within_budget =
+            c->cost_ops <= max_ops && c->memory_bytes <= max_mem && c->seconds <= max_s;
         if (c->variance < best_any)
             best_any = c->variance;
     }

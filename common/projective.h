@@ -12,15 +12,16 @@
 
 #include <stdint.h>
 
-#define PINHOLE_T_MAX 63u                   /* largest dimension t (q = 2, K < 2^63) */
-#define PINHOLE_K_MAX (UINT64_C(1) << 62)    /* largest number of points K accepted */
+#define PINHOLE_T_MAX 63u                 /* largest dimension t (q = 2, K < 2^63) */
+#define PINHOLE_K_MAX (UINT64_C(1) << 62) /* largest number of points K accepted */
 
 typedef struct pinhole_pspace {
-    uint32_t q;                          /* field order */
-    uint32_t t;                          /* vector length (projective dimension t - 1) */
-    uint64_t K;                          /* number of points, (q^t - 1)/(q - 1) */
-    uint64_t npts[PINHOLE_T_MAX + 1];    /* npts[l] = (q^l - 1)/(q - 1), canonical vectors of length l */
-    uint64_t qpow[PINHOLE_T_MAX + 1];    /* qpow[l] = q^l for l < t */
+    uint32_t q; /* field order */
+    uint32_t t; /* vector length (projective dimension t - 1) */
+    uint64_t K; /* number of points, (q^t - 1)/(q - 1) */
+    uint64_t
+        npts[PINHOLE_T_MAX + 1]; /* npts[l] = (q^l - 1)/(q - 1), canonical vectors of length l */
+    uint64_t qpow[PINHOLE_T_MAX + 1]; /* qpow[l] = q^l for l < t */
 } pinhole_pspace;
 
 /** Describe P^{t-1}(F_q). Errors: PINHOLE_EINVAL if q < 2 or t < 2 or t > PINHOLE_T_MAX;
@@ -32,10 +33,16 @@ int pinhole_pspace_init(pinhole_pspace *S, uint32_t q, uint32_t t);
 int pinhole_pspace_min_dim(uint32_t q, uint64_t k, uint32_t *t);
 
 /** Number of points on each hyperplane, c_set = (q^{t-1} - 1)/(q - 1). */
-static inline uint64_t pinhole_pspace_c_set(const pinhole_pspace *S) { return S->npts[S->t - 1]; }
+static inline uint64_t pinhole_pspace_c_set(const pinhole_pspace *S)
+{
+    return S->npts[S->t - 1];
+}
 
 /** Number of hyperplanes through two distinct points, c_int = (q^{t-2} - 1)/(q - 1). */
-static inline uint64_t pinhole_pspace_c_int(const pinhole_pspace *S) { return S->npts[S->t - 2]; }
+static inline uint64_t pinhole_pspace_c_int(const pinhole_pspace *S)
+{
+    return S->npts[S->t - 2];
+}
 
 /** Canonical vector v[0..t) of the point with index idx < K. Errors: PINHOLE_ERANGE if idx >= K. */
 int pinhole_pspace_vector(const pinhole_pspace *S, uint64_t idx, uint32_t *v);

@@ -4,9 +4,10 @@
  * Canonical binary form, version 1, exactly PINHOLE_CONFIG_BYTES (44) bytes, little-endian:
  *    0  u8  version (1)            1  u8  mechanism (pinhole_mechanism_id)
  *    2  u16 reserved, 0            4  u64 collection id
- *   12  u64 domain size k (>= 2)  20  f64 epsilon, IEEE-754 binary64 bits as a u64 (finite, > 0)
- *   28  u32 q                     32  u32 t       (the mechanism's parameters; PGR: the resolved
- *                                                  field order and vector length, both >= 2)
+ *   12  u64 domain size k (>= 2)
+ *   20  f64 epsilon, IEEE-754 binary64 bits as a u64 (finite, >= PINHOLE_EPSILON_MIN = 1e-6)
+ *   28  u32 q                     32  u32 t
+ *       (the mechanism's parameters; PGR: the resolved field order and vector length, both >= 2)
  *   36  u32 time precision, seconds per time unit (>= 1)
  *   40  u32 minimum reports before an estimate is released (server policy; 0 = none)
  * One config has exactly one encoding, so the fingerprint below identifies the parameters.
@@ -63,9 +64,9 @@ int pinhole_config_encode(const pinhole_collection_config *cfg, uint8_t out[PINH
 
 /** Parse a canonical config from in[0..len). Errors, in this order: PINHOLE_ETRUNCATED (len == 0
  * or len < 44), PINHOLE_EVERSION (version != 1), PINHOLE_ETOOBIG (len > 44), PINHOLE_EFORMAT
- * (reserved nonzero, k < 2, epsilon not finite and > 0, time precision 0, PGR with q < 2 or
- * t < 2), PINHOLE_EUNSUPPORTED (mechanism not in this build's table).
- * On error *cfg is zeroed. */
+ * (reserved nonzero, k < 2, epsilon not finite or below PINHOLE_EPSILON_MIN (1e-6), time precision
+ * 0, PGR with q < 2 or t < 2), PINHOLE_EUNSUPPORTED (mechanism not in this build's table). On error
+ * *cfg is zeroed. */
 int pinhole_config_decode(const uint8_t *in, size_t len, pinhole_collection_config *cfg);
 
 /** The parameter fingerprint of cfg (see the top of this header) into out.

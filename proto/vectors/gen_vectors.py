@@ -47,7 +47,7 @@ configs = [
                               time_precision=3600, min_reports=100)),
     ("config.pgr-gf4", dict(collection_id=0xFEDCBA9876543210, mechanism=1, k=74286, epsilon=0.5,
                             q=4, t=9, time_precision=86400, min_reports=0)),
-    ("config.pgr-eps-tiny", dict(collection_id=1, mechanism=1, k=2, epsilon=1e-300, q=2, t=2,
+    ("config.pgr-eps-min", dict(collection_id=1, mechanism=1, k=2, epsilon=1e-6, q=2, t=2,
                                  time_precision=1, min_reports=4294967295)),
 ]
 encoded_cfg = {}
@@ -73,6 +73,8 @@ bad_configs = [
     ("config.err-mechanism-unknown", good[:1] + b"\xc8" + good[2:], "EUNSUPPORTED"),
     ("config.err-k1", config(7, 1, 1, f64(4.0), 67, 3, 3600, 0), "EFORMAT"),
     ("config.err-eps-zero", config(7, 1, 1024, f64(0.0), 67, 3, 3600, 0), "EFORMAT"),
+    ("config.err-eps-below-min", config(7, 1, 1024, f64(9.99e-07), 67, 3, 3600, 0),
+     "EFORMAT"),
     ("config.err-eps-negative", config(7, 1, 1024, f64(-1.0), 67, 3, 3600, 0), "EFORMAT"),
     ("config.err-eps-nan", config(7, 1, 1024, 0x7FF8000000000000, 67, 3, 3600, 0), "EFORMAT"),
     ("config.err-eps-inf", config(7, 1, 1024, 0x7FF0000000000000, 67, 3, 3600, 0), "EFORMAT"),

@@ -40,6 +40,41 @@ int cli_config_arg(cli_config_args *c, const char *a, const char *v)
     return 0;
 }
 
+int cli_options(cli_config_args *c, int argc, char **argv, void (*usage)(FILE *), cli_option_fn own,
+                void *ctx)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        int r = own(ctx, a, NULL);
+        if (r != 0) {
+            if (r < 0)
+                return -1;
+            continue;
+        }
+        if (i + 1 >= argc || a[0] != '-') {
+            fprintf(stderr, "pinhole %s: unknown option or missing value: %s\n", c->cmd, a);
+            usage(stderr);
+            return -1;
+        }
+        const char *v = argv[++i];
+        r = cli_config_arg(c, a, v);
+        if (r == 0)
+            r = own(ctx, a, v);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            fprintf(stderr, "pinhole %s: unknown option %s\n", c->cmd, a);
+            usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int from_params(const cli_config_args *c, pinhole_collection_config *cfg)
 {
     if (c->k < 2 || !c->have_epsilon) {

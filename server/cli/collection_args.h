@@ -6,6 +6,7 @@
 #include "client/pinhole.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 typedef struct cli_config_args {
@@ -35,6 +36,18 @@ typedef struct cli_config_args {
 /** Consume option a with value v if it is one of the above: 1 if consumed, 0 if not ours, -1 on a
  * bad value (message printed). */
 int cli_config_arg(cli_config_args *c, const char *a, const char *v);
+
+/** A subcommand's own arguments for cli_options(): called first with (arg, NULL) for every argument
+ * (return 1 if it is a positional word or a flag taken alone), then with (option, value) for an
+ * option with a value that is not a collection option. Returns 1 if taken, 0 if unknown, -1 on a
+ * bad value (message printed). */
+typedef int (*cli_option_fn)(void *ctx, const char *arg, const char *value);
+
+/** The option loop of the wire-format subcommands over argv[1..argc): --help/-h prints usage to
+ * standard output; collection options go to c, the rest to own. Returns 0 to go on, 1 after
+ * --help (exit CLI_OK), -1 on a usage error (message and usage printed). */
+int cli_options(cli_config_args *c, int argc, char **argv, void (*usage)(FILE *), cli_option_fn own,
+                void *ctx);
 
 /** Build the collection the options name (verifying a signed config). 0 or -1 with a message. */
 int cli_config_collection(const cli_config_args *c, pinhole_collection *col);

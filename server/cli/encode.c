@@ -51,46 +51,42 @@ static int next_value(char **cursor, uint64_t *line, uint64_t *v)
     }
 }
 
+typedef struct encode_opts {
+    const char *out, *values, *seal_hex, *secret_hex;
+    uint64_t now;
+} encode_opts;
+
+static int encode_arg(void *ctx, const char *a, const char *v)
+{
+    encode_opts *o = ctx;
+    if (!v) { /* the values file is the one positional word */
+        if (a[0] == '-' && strcmp(a, "-") != 0)
+            return 0;
+        o->values = a;
+        return 1;
+    }
+    if (strcmp(a, "--out") == 0)
+        o->out = v;
+    else if (strcmp(a, "--time") == 0)
+        return cli_parse_u64("--time", v, &o->now) ? -1 : 1;
+    else if (strcmp(a, "--seal-key") == 0)
+        o->seal_hex = v;
+    else if (strcmp(a, "--secret") == 0)
+        o->secret_hex = v;
+    else
+        return 0;
+    return 1;
+}
+
 int cli_encode(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "encode"};
-    const char *out = NULL, *values = "-", *seal_hex = NULL, *secret_hex = NULL;
-    uint64_t now = (uint64_t)time(NULL);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            encode_usage(stdout);
-            return CLI_OK;
-        }
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            values = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole encode: unknown option or missing value: %s\n", a);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int r = cli_config_arg(&ca, a, v);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (strcmp(a, "--out") == 0)
-            out = v;
-        else if (strcmp(a, "--time") == 0) {
-            if (cli_parse_u64("--time", v, &now))
-                return CLI_USAGE;
-        } else if (strcmp(a, "--seal-key") == 0)
-            seal_hex = v;
-        else if (strcmp(a, "--secret") == 0)
-            secret_hex = v;
-        else {
-            fprintf(stderr, "pinhole encode: unknown option %s\n", a);
-            encode_usage(stderr);
-            return CLI_USAGE;
-        }
-    }
+    encode_opts o = {.values = "-", .now = (uint64_t)time(NULL)};
+    int r = cli_options(&ca, argc, argv, encode_usage, encode_arg, &o);
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
+    const char *out = o.out, *values = o.values, *seal_hex = o.seal_hex, *secret_hex = o.secret_hex;
+    const uint64_t now = o.now;
     uint8_t seal_pk[PINHOLE_SEAL_PUBLICKEYBYTES], secret[PINHOLE_DEVICE_SECRETBYTES];
     if ((seal_hex && cli_parse_hex("encode", "--seal-key", seal_hex, seal_pk, sizeof seal_pk)) ||
         (secret_hex && cli_parse_hex("encode", "--secret", secret_hex, secret, sizeof secret)))

@@ -23,45 +23,41 @@ static void inspect_usage(FILE *f)
         "  --quiet                         print only the summary\n");
 }
 
+typedef struct inspect_opts {
+    const char *path, *pk_hex, *sk_hex;
+    int quiet;
+} inspect_opts;
+
+static int inspect_arg(void *ctx, const char *a, const char *v)
+{
+    inspect_opts *o = ctx;
+    if (!v) {
+        if (strcmp(a, "--quiet") == 0)
+            o->quiet = 1;
+        else if (a[0] != '-' || strcmp(a, "-") == 0)
+            o->path = a;
+        else
+            return 0;
+        return 1;
+    }
+    if (strcmp(a, "--seal-key") == 0)
+        o->pk_hex = v;
+    else if (strcmp(a, "--open-key") == 0)
+        o->sk_hex = v;
+    else
+        return 0;
+    return 1;
+}
+
 int cli_inspect(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "inspect"};
-    const char *path = NULL, *pk_hex = NULL, *sk_hex = NULL;
-    int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            inspect_usage(stdout);
-            return CLI_OK;
-        }
-        if (strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-            continue;
-        }
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            path = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole inspect: unknown option or missing value: %s\n", a);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int r = cli_config_arg(&ca, a, v);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (strcmp(a, "--seal-key") == 0)
-            pk_hex = v;
-        else if (strcmp(a, "--open-key") == 0)
-            sk_hex = v;
-        else {
-            fprintf(stderr, "pinhole inspect: unknown option %s\n", a);
-            inspect_usage(stderr);
-            return CLI_USAGE;
-        }
-    }
+    inspect_opts o = {0};
+    int r = cli_options(&ca, argc, argv, inspect_usage, inspect_arg, &o);
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
+    const char *path = o.path, *pk_hex = o.pk_hex, *sk_hex = o.sk_hex;
+    const int quiet = o.quiet;
     if (!path) {
         inspect_usage(stderr);
         return CLI_USAGE;

@@ -51,38 +51,34 @@ static void sign_usage(FILE *f)
             "  writes its JSON form.\n" CLI_CONFIG_USAGE);
 }
 
+typedef struct sign_opts {
+    const char *out, *json, *key_hex;
+} sign_opts;
+
+static int sign_arg(void *ctx, const char *a, const char *v)
+{
+    sign_opts *o = ctx;
+    if (!v)
+        return 0; /* no positional words or lone flags */
+    if (strcmp(a, "--sign-key") == 0)
+        o->key_hex = v;
+    else if (strcmp(a, "--out") == 0)
+        o->out = v;
+    else if (strcmp(a, "--json") == 0)
+        o->json = v;
+    else
+        return 0;
+    return 1;
+}
+
 int cli_sign_config(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "sign-config"};
-    const char *out = NULL, *json = NULL, *key_hex = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            sign_usage(stdout);
-            return CLI_OK;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole sign-config: unknown option or missing value: %s\n", a);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int r = cli_config_arg(&ca, a, v);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (strcmp(a, "--sign-key") == 0)
-            key_hex = v;
-        else if (strcmp(a, "--out") == 0)
-            out = v;
-        else if (strcmp(a, "--json") == 0)
-            json = v;
-        else {
-            fprintf(stderr, "pinhole sign-config: unknown option %s\n", a);
-            sign_usage(stderr);
-            return CLI_USAGE;
-        }
-    }
+    sign_opts o = {0};
+    int r = cli_options(&ca, argc, argv, sign_usage, sign_arg, &o);
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
+    const char *out = o.out, *json = o.json, *key_hex = o.key_hex;
     uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES], signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
     pinhole_collection_config cfg;
     if (!key_hex) {

@@ -44,14 +44,18 @@ int cli_parse_epsilon(const char *s, double *out)
     char *end;
     double x = strtod(s, &end);
     if (end == s || *end != '\0' || pinhole_epsilon_check(x) != 0) {
-        fprintf(stderr, "pinhole: --epsilon: '%s' must be a finite number > 0\n", s);
+        fprintf(stderr, "pinhole: --epsilon: '%s' must be a finite number >= %g\n", s,
+                PINHOLE_EPSILON_MIN);
         return -1;
     }
     *out = x;
     return 0;
 }
 
-const char *cli_default_counts(void) { return PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv"; }
+const char *cli_default_counts(void)
+{
+    return PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv";
+}
 
 static void usage(FILE *f)
 {
@@ -79,7 +83,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return CLI_OK;
     }

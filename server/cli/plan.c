@@ -2,6 +2,7 @@
 #include "common/error.h"
 #include "common/pgr.h"
 #include "server/cli/cli.h"
+#include "server/estimate/pool.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,9 +10,15 @@
 
 static void plan_usage(FILE *f)
 {
-    fprintf(f, "usage: pinhole plan --k K --epsilon E [--rows N] [--max-cost OPS] [--max-memory BYTES]\n"
-               "  Lists prime powers q with the smallest t such that K = (q^t-1)/(q-1) >= k, best first:\n"
-               "  the first row is the default choice (lowest exact variance within the server budget).\n");
+    fprintf(
+        f,
+        "usage: pinhole plan --k K --epsilon E [--rows N] [--max-seconds S] [--max-memory BYTES]\n"
+        "                    [--max-cost OPS]\n"
+        "                    [--threads N]\n"
+        "  Lists prime powers q with the smallest t such that K = (q^t-1)/(q-1) >= k, best first:\n"
+        "  the first row is the default choice (lowest exact variance within the server budget).\n"
+        "  est. time and memory: reconstruction of the k totals on N server threads (default:\n"
+        "  the online cores), by the calibrated cost model (docs/reconstruction.md).\n");
 }
 
 int cli_plan(int argc, char **argv)
@@ -20,6 +27,7 @@ int cli_plan(int argc, char **argv)
     double eps = 0;
     int have_eps = 0;
     pinhole_pgr_plan_options opt = {0};
+    uint64_t threads = pinhole_online_cores();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -43,6 +51,10 @@ int cli_plan(int argc, char **argv)
             bad = cli_parse_double("--max-cost", v, &opt.max_cost_ops);
         else if (strcmp(a, "--max-memory") == 0)
             bad = cli_parse_double("--max-memory", v, &opt.max_memory_bytes);
+        else if (strcmp(a, "--max-seconds") == 0)
+            bad = cli_parse_double("--max-seconds", v, &opt.max_seconds);
+        else if (strcmp(a, "--threads") == 0)
+            bad = cli_parse_u64("--threads", v, &threads);
         else {
             fprintf(stderr, "pinhole plan: unknown option %s\n", a);
             plan_usage(stderr);
@@ -51,12 +63,31 @@ int cli_plan(int argc, char **argv)
         if (bad)
             return CLI_USAGE;
     }
+    if ((opt.max_cost_ops != 0 && !(opt.max_cost_ops > 0)) ||
+        (opt.max_memory_bytes != 0 && !(opt.max_memory_bytes > 0)) ||
+        (opt.max_seconds != 0 && !(opt.max_seconds > 0))) {
+        fprintf(stderr,
+                "pinhole plan: --max-cost, --max-memory and --max-seconds must be positive\n");
+        return CLI_USAGE;
+    }
+    if (k > PINHOLE_K_MAX) {
+        fprintf(stderr, "pinhole plan: --k must be at most 2^62 = %llu\n",
+                (unsigned long long)PINHOLE_K_MAX);
+        return CLI_USAGE;
+    }
     if (k < 2 || !have_eps) {
         fprintf(stderr, "pinhole plan: --k (at least 2) and --epsilon are required\n");
         return CLI_USAGE;
     }
-    if (rows < 1 || rows > 1000)
-        rows = rows < 1 ? 1 : 1000;
+    if (threads < 1 || threads > 1024) {
+        fprintf(stderr, "pinhole plan: --threads must be 1..1024\n");
+        return CLI_USAGE;
+    }
+    opt.threads = (unsigned)threads;
+    if (rows < 1 || rows > 1000) {
+        fprintf(stderr, "pinhole plan: --rows must be between 1 and 1000\n");
+        return CLI_USAGE;
+    }
     pinhole_pgr_choice ch[1000];
     size_t n = 0;
     int capped = 0;
@@ -65,23 +96,33 @@ int cli_plan(int argc, char **argv)
         fprintf(stderr, "pinhole plan: %s\n", pinhole_strerror(rc));
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
-    printf("PGR plan for k = %llu, epsilon = %g; optimum variance 4e^eps/(e^eps-1)^2 = %.6g per user\n",
-           (unsigned long long)k, eps, pinhole_variance_optimum(eps));
-    printf("%7s %3s %14s %5s %12s %9s %12s %12s  %s\n", "q", "t", "K", "bits", "var/user",
-           "ratio", "est. ops", "est. memory", "note");
+    printf(
+        "PGR plan for k = %llu, epsilon = %g; large-k optimum 4e^eps/(e^eps-1)^2 = %.6g per user\n",
+        (unsigned long long)k, eps, pinhole_variance_optimum(fmin(eps, PINHOLE_EPSILON_CAP)));
+    printf("reconstruction estimated on %u thread%s (est. time and memory include the K counts and "
+           "k totals)\n",
+           opt.threads, opt.threads == 1 ? "" : "s");
+    printf("%7s %3s %14s %5s %12s %9s %12s %10s %12s  %s\n", "q", "t", "K", "bits", "var/user",
+           "ratio", "est. ops", "est. time", "est. memory", "note");
     for (size_t i = 0; i < n; i++) {
         const pinhole_pgr_choice *c = &ch[i];
-        printf("%7u %3u %14llu %5u %12.6g %9.5f %12.3g %11.1fM  %s%s\n", c->q, c->t,
-               (unsigned long long)c->K, c->bits, c->variance, c->ratio, c->cost_ops,
-               c->memory_bytes / 1e6, i == 0 ? "default" : "",
+        char mem[32];
+        snprintf(mem, sizeof mem, "%.4gM", c->memory_bytes / 1e6);
+        printf("%7u %3u %14llu %5u %12.6g %9.5f %12.3g %9.3gs %12s  %s%s%s\n", c->q, c->t,
+               (unsigned long long)c->K, c->bits, c->variance, c->ratio, c->cost_ops, c->seconds,
+               mem, c->algorithm == PINHOLE_PGR_ALGO_ENUM ? "enum " : "dp ",
+               i == 0 ? "default" : "",
                c->within_budget ? "" : (i == 0 ? ", over budget" : "over budget"));
     }
     if (capped)
-        printf("note: q is capped: the best q for this epsilon is beyond the largest field (2^16) or "
-               "the server budget (--max-cost, --max-memory); the rows show what is reachable.\n");
+        printf(
+            "note: q is capped: the best q for this epsilon is beyond the largest field (2^16) or "
+            "the server budget (--max-seconds, default 5; --max-memory, default 1 GiB; "
+            "--max-cost); the rows show what is reachable.\n");
     if (eps > PINHOLE_EPSILON_CAP)
-        printf("note: epsilon above %g is computed as %g: the 64-bit sampling threshold saturates "
-               "there, and the realized epsilon is reported by 'simulate'.\n",
-               PINHOLE_EPSILON_CAP, PINHOLE_EPSILON_CAP);
+        printf("note: variances are computed at epsilon = %g (beyond it they change by less than "
+               "e^-40); the randomizer's realized epsilon saturates near 44 (64-bit threshold) and "
+               "'simulate' reports it.\n",
+               PINHOLE_EPSILON_CAP);
     return CLI_OK;
 }

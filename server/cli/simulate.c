@@ -13,37 +13,32 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
 static void sim_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: pinhole simulate [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
-            "                        [--q Q] [--t T]\n"
-            "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
-            "  --users N      users drawn at random from the counts (default: every token once)\n"
-            "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
-            "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
-            "  --top N        rows of the top-items table (default 20)\n"
-            "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
+    fprintf(
+        f,
+        "usage: pinhole simulate [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
+        "                        [--q Q] [--t T]\n"
+        "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
+        "  --users N      users drawn at random from the counts (default: every token once)\n"
+        "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
+        "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
+        "  --top N        rows of the top-items table (default 20)\n"
+        "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
 }
+
+/* Users one run simulates at most (about a minute of encoding). */
+#define SIM_MAX_USERS UINT64_C(1000000000)
 
 static double now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static const double *g_sort_est; /* qsort has no context argument in C11 */
-
-static int by_estimate_desc(const void *a, const void *b)
-{
-    const double x = g_sort_est[*(const uint64_t *)a], y = g_sort_est[*(const uint64_t *)b];
-    if (x != y)
-        return x > y ? -1 : 1;
-    return *(const uint64_t *)a < *(const uint64_t *)b ? -1 : 1;
 }
 
 int cli_simulate(int argc, char **argv)
@@ -88,7 +83,8 @@ int cli_simulate(int argc, char **argv)
             return CLI_USAGE;
     }
     if (have_users && users == 0) {
-        fprintf(stderr, "pinhole simulate: --users must be at least 1 (no reports, nothing to estimate)\n");
+        fprintf(stderr,
+                "pinhole simulate: --users must be at least 1 (no reports, nothing to estimate)\n");
         return CLI_USAGE;
     }
     if (q > UINT32_MAX || t > UINT32_MAX) {
@@ -98,6 +94,8 @@ int cli_simulate(int argc, char **argv)
     if (!have_seed)
         randombytes_buf(&seed, sizeof seed);
 
+    uint64_t *truth = NULL, *counts = NULL, *cum = NULL, *order = NULL;
+    double *est = NULL, *var = NULL;
     pinhole_countfile cf;
     uint64_t bad_line;
     int rc = pinhole_countfile_read(path, &cf, &bad_line);
@@ -108,14 +106,19 @@ int cli_simulate(int argc, char **argv)
             fprintf(stderr, "pinhole simulate: %s:%llu: %s (expected label<TAB>count)\n", path,
                     (unsigned long long)bad_line, pinhole_strerror(rc));
         else
-            fprintf(stderr, "pinhole simulate: %s: no usable data (need at least 2 items and a "
-                    "positive total count)\n", path);
+            fprintf(stderr,
+                    "pinhole simulate: %s: no usable data (need at least 2 items and a "
+                    "positive total count)\n",
+                    path);
         return CLI_FAIL;
     }
 
     pinhole_config cfg;
-    pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR, .k = cf.k, .epsilon = eps,
-                                 .q = (uint32_t)q, .t = (uint32_t)t};
+    pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR,
+                                 .k = cf.k,
+                                 .epsilon = eps,
+                                 .q = (uint32_t)q,
+                                 .t = (uint32_t)t};
     rc = pinhole_config_init(&cfg, &par);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole simulate: cannot configure PGR for k = %llu, epsilon = %g%s: %s\n",
@@ -126,10 +129,27 @@ int cli_simulate(int argc, char **argv)
     }
     const pinhole_pgr *g = &cfg.u.pgr;
     const uint64_t k = cf.k, n = have_users ? users : cf.total;
+    if (n > SIM_MAX_USERS) {
+        fprintf(stderr, "pinhole simulate: %llu users is more than this tool simulates (%llu)%s\n",
+                (unsigned long long)n, (unsigned long long)SIM_MAX_USERS,
+                have_users ? "" : "; pass --users N to draw fewer from the counts");
+        rc = PINHOLE_EINVAL;
+        goto out;
+    }
+    if (cfg.counts_len > SIZE_MAX / sizeof(uint64_t) || k > SIZE_MAX / sizeof(uint64_t)) {
+        fprintf(stderr,
+                "pinhole simulate: the report alphabet (%llu) does not fit in memory here\n",
+                (unsigned long long)cfg.counts_len);
+        rc = PINHOLE_EOVERFLOW;
+        goto out;
+    }
 
-    uint64_t *truth = calloc(k, sizeof *truth), *counts = calloc(cfg.counts_len, sizeof *counts);
-    uint64_t *cum = malloc(k * sizeof *cum), *order = malloc(k * sizeof *order);
-    double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
+    truth = calloc(k, sizeof *truth);
+    counts = calloc(cfg.counts_len, sizeof *counts);
+    cum = malloc(k * sizeof *cum);
+    order = malloc(k * sizeof *order);
+    est = malloc(k * sizeof *est);
+    var = malloc(k * sizeof *var);
     if (!truth || !counts || !cum || !est || !var || !order) {
         fprintf(stderr, "pinhole simulate: out of memory\n");
         rc = PINHOLE_ENOMEM;
@@ -137,8 +157,8 @@ int cli_simulate(int argc, char **argv)
     }
     printf("data: %s: k = %llu items, %llu tokens\n", path, (unsigned long long)k,
            (unsigned long long)cf.total);
-    printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n", eps,
-           cfg.epsilon_realized, g->q, g->t, (unsigned long long)g->K, cfg.payload_bits);
+    printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n",
+           eps, cfg.epsilon_realized, g->q, g->t, (unsigned long long)g->K, cfg.payload_bits);
     printf("users: %llu%s, seed %llu\n", (unsigned long long)n,
            have_users ? " drawn from the counts" : " (every token once)", (unsigned long long)seed);
 
@@ -162,7 +182,8 @@ int cli_simulate(int argc, char **argv)
             truth[v] = cf.count[v];
             for (uint64_t i = 0; i < cf.count[v]; i++) {
                 if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
-                    (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
+                    (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) !=
+                        PINHOLE_OK)
                     goto fail;
             }
         }
@@ -173,17 +194,17 @@ int cli_simulate(int argc, char **argv)
     if (rc != PINHOLE_OK)
         goto fail;
     printf("client: %.2f s to draw and encode (%.3g reports/s); server: %.3f s to reconstruct and "
-           "estimate\n", t1 - t0, (double)n / (t1 - t0), t2 - t1);
+           "estimate\n",
+           t1 - t0, (double)n / (t1 - t0), t2 - t1);
 
     double sse = 0, theory = 0;
     for (uint64_t v = 0; v < k; v++) {
         const double e = est[v] - (double)truth[v];
         sse += e * e;
         theory += pinhole_config_variance(&cfg, (double)n, (double)truth[v]);
-        order[v] = v;
     }
-    g_sort_est = est;
-    qsort(order, k, sizeof *order, by_estimate_desc);
+    if ((rc = pinhole_estimate_rank(est, k, order)) != PINHOLE_OK)
+        goto fail;
     if (top > k)
         top = k;
     printf("\n%5s  %-20s %14s %14s %27s\n", "rank", "item", "estimate", "true count",
@@ -194,8 +215,9 @@ int cli_simulate(int argc, char **argv)
         printf("%5llu  %-20.20s %14.0f %14llu   [%11.0f, %11.0f]\n", (unsigned long long)(i + 1),
                cf.labels[v], est[v], (unsigned long long)truth[v], est[v] - h, est[v] + h);
     }
-    printf("\nMSE per item: %.6g (counts^2); exact variance averaged over items: %.6g; ratio %.4f\n",
-           sse / (double)k, theory / (double)k, sse / theory);
+    printf(
+        "\nMSE per item: %.6g (counts^2); exact variance averaged over items: %.6g; ratio %.4f\n",
+        sse / (double)k, theory / (double)k, sse / theory);
     printf("per-user variance: %.6g; optimum 4e^eps/(e^eps-1)^2 = %.6g (ratio %.4f)\n",
            pinhole_config_variance(&cfg, 1, 0), pinhole_variance_optimum(eps),
            pinhole_config_variance(&cfg, 1, 0) / pinhole_variance_optimum(eps));

@@ -61,8 +61,8 @@ int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *er
         *tab = '\0';
         uint64_t c;
         if (parse_count(tab + 1, &c) != 0) {
-            if (lineno == 1)
-                continue; /* header */
+            if (lineno == 1 && !strpbrk(tab + 1, "0123456789"))
+                continue; /* a header: its count field holds no digit at all */
             rc = PINHOLE_EFORMAT;
             break;
         }

@@ -13,7 +13,7 @@ typedef struct pinhole_countfile {
 } pinhole_countfile;
 
 /** Read a count file. Each line is a label, a TAB, and a non-negative decimal count; the first
- * line is skipped as a header when its count field is not a number. Blank lines are not allowed.
+ * line is skipped as a header when its count field holds no digit. Blank lines are not allowed.
  * On error *err_line receives the 1-based line at fault (0 when not line-specific) and nothing
  * needs freeing. Errors: PINHOLE_EIO (cannot open or read), PINHOLE_EFORMAT (malformed line, count
  * not a number or over 2^63, empty label), PINHOLE_EINVAL (no data lines, or all counts zero,

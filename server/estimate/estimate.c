@@ -41,7 +41,8 @@ static const struct {
     {PINHOLE_MECH_PGR, pgr_accumulate, pgr_estimate},
 };
 
-int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len, uint64_t *counts)
+int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len,
+                       uint64_t *counts)
 {
     if (len != c->payload_bytes)
         return PINHOLE_EFORMAT;
@@ -69,4 +70,31 @@ int pinhole_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n
         return PINHOLE_OK;
     }
     return PINHOLE_EUNSUPPORTED;
+}
+
+typedef struct {
+    double x;
+    uint64_t i;
+} ranked;
+
+static int by_value_desc(const void *a, const void *b)
+{
+    const ranked *p = a, *q = b;
+    if (p->x != q->x)
+        return p->x > q->x ? -1 : 1;
+    return p->i < q->i ? -1 : (p->i > q->i);
+}
+
+int pinhole_estimate_rank(const double *count, uint64_t k, uint64_t *order)
+{
+    ranked *r = malloc(k * sizeof *r);
+    if (!r)
+        return PINHOLE_ENOMEM;
+    for (uint64_t i = 0; i < k; i++)
+        r[i] = (ranked){count[i], i};
+    qsort(r, k, sizeof *r, by_value_desc);
+    for (uint64_t i = 0; i < k; i++)
+        order[i] = r[i].i;
+    free(r);
+    return PINHOLE_OK;
 }

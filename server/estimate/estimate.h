@@ -1,4 +1,5 @@
-/* The generic estimator: report payloads -> count vector -> unbiased estimates, for any mechanism. */
+/* The generic estimator: report payloads -> count vector -> unbiased estimates, for any mechanism.
+ */
 #ifndef PINHOLE_SERVER_ESTIMATE_H
 #define PINHOLE_SERVER_ESTIMATE_H
 
@@ -10,7 +11,8 @@
 /** Fold one report payload into counts[0..c->counts_len) (the mechanism's sufficient statistic).
  * Errors: PINHOLE_EFORMAT (len != c->payload_bytes), PINHOLE_ERANGE (a payload value outside the
  * report alphabet, e.g. a PGR index >= K), PINHOLE_EUNSUPPORTED. Nothing is added on error. */
-int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len, uint64_t *counts);
+int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len,
+                       uint64_t *counts);
 
 /** Unbiased estimates of every item's count from n reports summarised in counts[0..counts_len):
  * count[v] (counts, possibly negative) and, when variance is not NULL, variance[v] (counts^2), the
@@ -20,5 +22,9 @@ int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t l
  * PINHOLE_ENOMEM, PINHOLE_EUNSUPPORTED. */
 int pinhole_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
                      double *variance);
+
+/** Order items by decreasing estimate (ties by increasing item index): order[0..k) receives the
+ * item indices. Thread-safe. Errors: PINHOLE_ENOMEM. */
+int pinhole_estimate_rank(const double *count, uint64_t k, uint64_t *order);
 
 #endif

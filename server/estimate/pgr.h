@@ -9,16 +9,38 @@
 #include <stdint.h>
 
 typedef enum pinhole_pgr_method {
-    PINHOLE_PGR_AUTO = 0, /* the cheaper of the two by pinhole_pgr_cost() */
+    PINHOLE_PGR_AUTO = 0, /* the faster of the two by the cost model pinhole_pgr_cost_model() */
     PINHOLE_PGR_DP = 1,   /* dynamic program over coordinates, O(K q t) time, O(K) memory */
     PINHOLE_PGR_ENUM = 2, /* per item, enumerate the c_set hyperplanes through it: O(k c_set t) */
 } pinhole_pgr_method;
 
+#define PINHOLE_PGR_THREADS_MAX 256u /* larger thread counts are reduced to this */
+
+typedef struct pinhole_pgr_reconstruct_options {
+    pinhole_pgr_method method; /* PINHOLE_PGR_AUTO (0) by default */
+    unsigned threads;          /* threads for the dynamic program; 0 = online cores (1 when the
+                                * cost model expects under a millisecond of work) */
+    unsigned count_bits;       /* width of the DP's intermediate counts: 0 = the narrowest of
+                                * 16, 32, 64 that holds n = sum of y; or 16, 32, 64 to force one
+                                * (refused if narrower than n needs) */
+} pinhole_pgr_reconstruct_options;
+
 /** T[v] = sum of y[h] over the hyperplanes h that contain point v, for v in [0, k).
- * y: K hyperplane report counts; T: k totals (counts). Totals are exact as long as the sum of y
- * fits in 64 bits. Errors: PINHOLE_ENOMEM; PINHOLE_EINVAL for an unknown method. */
+ * y: K hyperplane report counts; T: k totals (counts). Same as pinhole_pgr_reconstruct_ex() with
+ * the method given and the other options at their defaults.
+ * Errors: PINHOLE_ENOMEM; PINHOLE_EINVAL for an unknown method; PINHOLE_EOVERFLOW if the sum of y
+ * does not fit in 64 bits. */
 int pinhole_pgr_reconstruct(const pinhole_pgr *g, const uint64_t *y, uint64_t *T,
                             pinhole_pgr_method method);
+
+/** Like pinhole_pgr_reconstruct() with options (NULL = defaults). The dynamic program (Feldman et
+ * al. 2022, §4; docs/reconstruction.md) runs on a pthread pool of opt->threads threads, in
+ * O(K q t) time and about 2 K counts of count_bits bits of memory; results are exact and do not
+ * depend on the thread count. Errors: PINHOLE_ENOMEM; PINHOLE_EINVAL (unknown method, count_bits
+ * not 0/16/32/64 or too narrow for the sum of y); PINHOLE_EOVERFLOW (sum of y exceeds 2^64 - 1, or
+ * a DP table would need more than 2^32 suffix slots). */
+int pinhole_pgr_reconstruct_ex(const pinhole_pgr *g, const uint64_t *y, uint64_t *T,
+                               const pinhole_pgr_reconstruct_options *opt);
 
 /** Unbiased count estimates from the totals: est[v] = (T[v] - r n) / (s_in - r), v in [0, k),
  * possibly negative. n is the number of reports. Errors: PINHOLE_ENOREPORTS if n == 0. */

@@ -528,7 +528,7 @@ static enum MHD_Result handle_collection_create(request *rq)
     pinhole_collection_spec_free(&spec);
     if (rc != PINHOLE_OK) {
         free(c);
-        if (rc == PINHOLE_EIO)
+        if (rc == PINHOLE_EDB)
             return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
                            "the database refused the write; retry later");
         snprintf(err, sizeof err, "the mechanism cannot be configured with these parameters: %s",
@@ -557,7 +557,7 @@ static enum MHD_Result compute_histogram(request *rq)
     int rc = counts && est && var ? PINHOLE_OK : PINHOLE_ENOMEM;
     if (rc == PINHOLE_OK && first <= last) {
         reader_slot *r = reader_get(s);
-        rc = r ? pinhole_store_counts(&r->store, c, first, last, counts, &n) : PINHOLE_EIO;
+        rc = r ? pinhole_store_counts(&r->store, c, first, last, counts, &n) : PINHOLE_EDB;
         if (r)
             reader_put(s, r);
     }

@@ -46,8 +46,9 @@ void pinhole_server_options_default(pinhole_server_options *o);
 typedef struct pinhole_server pinhole_server;
 
 /** Open the database (creating it), load the collections, start the writer and the HTTP daemon.
- * *out receives the server. Errors: PINHOLE_EIO (database), PINHOLE_EINVAL (bad listen address),
- * PINHOLE_EUNSUPPORTED (the daemon could not start: port in use, ...), PINHOLE_ENOMEM. */
+ * *out receives the server. Errors: PINHOLE_EIO or PINHOLE_EDB (database), PINHOLE_EINVAL (bad
+ * listen address), PINHOLE_EUNSUPPORTED (the daemon could not start: port in use, ...),
+ * PINHOLE_ENOMEM. */
 int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out);
 
 /** The TCP port the server listens on (the chosen one when options asked for 0). */

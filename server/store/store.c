@@ -80,7 +80,7 @@ static int step_done(sqlite3_stmt *q)
 {
     int rc = sqlite3_step(q);
     sqlite3_reset(q);
-    return rc == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EIO;
+    return rc == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;
 }
 
 int pinhole_store_open(pinhole_store *s, const char *path, const pinhole_store_options *opt)
@@ -162,7 +162,7 @@ int pinhole_store_checkpoint(pinhole_store *s, int truncate, int *wal_frames)
         &ckpt);
     if (wal_frames)
         *wal_frames = log;
-    return rc == SQLITE_OK || rc == SQLITE_BUSY ? PINHOLE_OK : PINHOLE_EIO;
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? PINHOLE_OK : PINHOLE_EDB;
 }
 
 uint64_t pinhole_store_disk_bytes(const pinhole_store *s)
@@ -322,7 +322,7 @@ rollback:
     step_done(st(s, ST_ROLLBACK));
 fail:
     pinhole_collection_free(c);
-    return PINHOLE_EIO;
+    return PINHOLE_EDB;
 }
 
 int pinhole_store_load_collections(pinhole_store *s, pinhole_collection **out, size_t *n)
@@ -334,7 +334,7 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_collection **out, s
                            "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
                            "min_reports, fingerprint, labels, created FROM collections ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
-        return PINHOLE_EIO;
+        return PINHOLE_EDB;
     pinhole_collection *arr = NULL;
     size_t len = 0, cap = 0;
     int rc = PINHOLE_OK, step;
@@ -352,7 +352,7 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_collection **out, s
             pinhole_mechanism_by_name((const char *)sqlite3_column_text(q, 2));
         const char *name = (const char *)sqlite3_column_text(q, 1);
         if (!ops || !name) {
-            rc = PINHOLE_EIO;
+            rc = PINHOLE_EDB;
             break;
         }
         pinhole_config_params p = {.mechanism = ops->id,
@@ -365,14 +365,14 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_collection **out, s
             c, sqlite3_column_int64(q, 0), name, &p, (uint32_t)sqlite3_column_int64(q, 7),
             (uint64_t)sqlite3_column_int64(q, 8), NULL, sqlite3_column_int64(q, 11));
         if (rc != PINHOLE_OK) {
-            rc = PINHOLE_EIO;
+            rc = PINHOLE_EDB;
             break;
         }
         len++;
         const void *fp = sqlite3_column_blob(q, 9);
         if (sqlite3_column_bytes(q, 9) != PINHOLE_FINGERPRINT_BYTES ||
             sodium_memcmp(fp, c->fingerprint, PINHOLE_FINGERPRINT_BYTES) != 0) {
-            rc = PINHOLE_EIO; /* parameters changed under the stored fingerprint */
+            rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
             break;
         }
         const int lb = sqlite3_column_bytes(q, 10);
@@ -384,13 +384,13 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_collection **out, s
             }
             memcpy(c->labels_blob, sqlite3_column_blob(q, 10), (size_t)lb);
             if ((rc = index_labels(c, (size_t)lb)) != PINHOLE_OK) {
-                rc = rc == PINHOLE_ENOMEM ? rc : PINHOLE_EIO;
+                rc = rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
                 break;
             }
         }
     }
     if (rc == PINHOLE_OK && step != SQLITE_DONE)
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
     sqlite3_finalize(q);
     if (rc != PINHOLE_OK) {
         for (size_t i = 0; i < len; i++)
@@ -447,7 +447,7 @@ static int flush_delta(pinhole_store *s, struct pinhole_delta *d)
         else if (step == SQLITE_DONE)
             memset(blob, 0, m * 8);
         else
-            rc = PINHOLE_EIO;
+            rc = PINHOLE_EDB;
         sqlite3_reset(g);
         if (rc != PINHOLE_OK)
             break;
@@ -551,7 +551,7 @@ int pinhole_store_load_ids(pinhole_store *s)
     /* Size the table once: the largest seq bounds the row count (the log only appends). */
     if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(seq), 0) FROM reports", -1, &q, NULL) !=
         SQLITE_OK) {
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
         goto out;
     }
     const int64_t rows = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
@@ -563,7 +563,7 @@ int pinhole_store_load_ids(pinhole_store *s)
     }
     if (sqlite3_prepare_v2(s->db, "SELECT seq, collection, report_id FROM reports", -1, &q, NULL) !=
         SQLITE_OK) {
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
         goto out;
     }
     /* Inserts go to random slots of a table larger than the caches: hash a block of rows first and
@@ -576,7 +576,7 @@ int pinhole_store_load_ids(pinhole_store *s)
         step = sqlite3_step(q);
         if (step == SQLITE_ROW) {
             if (sqlite3_column_bytes(q, 2) != PINHOLE_REPORT_ID_BYTES) {
-                rc = PINHOLE_EIO;
+                rc = PINHOLE_EDB;
                 break;
             }
             hash[nb] =
@@ -594,7 +594,7 @@ int pinhole_store_load_ids(pinhole_store *s)
             break;
     }
     if (rc == PINHOLE_OK && step != SQLITE_DONE)
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
 out:
     sqlite3_finalize(q);
     if (rc != PINHOLE_OK) {
@@ -606,7 +606,7 @@ out:
 }
 
 /* Is there a stored report with r's collection and id? 1 with *same telling whether its bucket and
- * payload equal r's, 0 when none, PINHOLE_EIO on error. */
+ * payload equal r's, 0 when none, PINHOLE_EDB on error. */
 static int find_stored(pinhole_store *s, const pinhole_ingest_report *r, uint64_t hash, int *same)
 {
     size_t pos = 0;
@@ -616,7 +616,7 @@ static int find_stored(pinhole_store *s, const pinhole_ingest_report *r, uint64_
         sqlite3_bind_int64(sel, 1, rowid);
         if (sqlite3_step(sel) != SQLITE_ROW) {
             sqlite3_reset(sel);
-            return PINHOLE_EIO;
+            return PINHOLE_EDB;
         }
         const int match = sqlite3_column_int64(sel, 0) == r->coll->id &&
                           sqlite3_column_bytes(sel, 1) == PINHOLE_REPORT_ID_BYTES &&
@@ -632,7 +632,7 @@ static int find_stored(pinhole_store *s, const pinhole_ingest_report *r, uint64_
     return 0;
 }
 
-/* Insert one report; sets its status. PINHOLE_EIO on an SQLite error, PINHOLE_ENOMEM. */
+/* Insert one report; sets its status. PINHOLE_EDB on an SQLite error, PINHOLE_ENOMEM. */
 static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_ingest_report *r)
 {
     const pinhole_collection *c = r->coll;
@@ -662,7 +662,7 @@ static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_inge
     sqlite3_bind_int64(ins, 3, r->bucket);
     sqlite3_bind_blob(ins, 4, r->payload, (int)r->payload_len, SQLITE_STATIC);
     if (step_done(ins) != PINHOLE_OK)
-        return PINHOLE_EIO; /* the transaction is rolled back, the delta cleared */
+        return PINHOLE_EDB; /* the transaction is rolled back, the delta cleared */
     if (pinhole_idset_add(s->ids, hash, sqlite3_last_insert_rowid(s->db)) < 0)
         return PINHOLE_ENOMEM;
     d->n++;
@@ -678,7 +678,7 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
     if (rc != PINHOLE_OK)
         return rc;
     if (step_done(st(s, ST_BEGIN)) != PINHOLE_OK)
-        return PINHOLE_EIO;
+        return PINHOLE_EDB;
     for (size_t i = 0; i < n && rc == PINHOLE_OK; i++)
         if (r[i].status != PINHOLE_REPORT_REJECTED)
             rc = ingest_one(s, sc, &r[i]);
@@ -690,7 +690,7 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
         sc->ndelta = 0;
     }
     if (rc == PINHOLE_OK && step_done(st(s, ST_COMMIT)) != PINHOLE_OK)
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
     if (rc != PINHOLE_OK) {
         if (!sqlite3_get_autocommit(s->db))
             step_done(st(s, ST_ROLLBACK));
@@ -736,7 +736,7 @@ int pinhole_store_counts(pinhole_store *s, const pinhole_collection *c, int64_t 
      * caller holds one already). */
     const int own = sqlite3_get_autocommit(s->db);
     if (own && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return PINHOLE_EIO;
+        return PINHOLE_EDB;
     int rc = PINHOLE_OK, step;
     sqlite3_stmt *q = st(s, ST_RANGE);
     sqlite3_bind_int64(q, 1, c->id);
@@ -746,7 +746,7 @@ int pinhole_store_counts(pinhole_store *s, const pinhole_collection *c, int64_t 
         rc = add_chunk(c, sqlite3_column_int64(q, 0), sqlite3_column_blob(q, 1),
                        sqlite3_column_bytes(q, 1), counts);
     if (rc == PINHOLE_OK && step != SQLITE_DONE)
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
     sqlite3_reset(q);
     q = st(s, ST_RANGE_N);
     sqlite3_bind_int64(q, 1, c->id);
@@ -755,7 +755,7 @@ int pinhole_store_counts(pinhole_store *s, const pinhole_collection *c, int64_t 
     if (rc == PINHOLE_OK && sqlite3_step(q) == SQLITE_ROW)
         *n = (uint64_t)sqlite3_column_int64(q, 0);
     else if (rc == PINHOLE_OK)
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
     sqlite3_reset(q);
     if (own)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -766,7 +766,7 @@ int pinhole_store_report_total(pinhole_store *s, int64_t collection, uint64_t *n
 {
     sqlite3_stmt *q = st(s, ST_TOTAL);
     sqlite3_bind_int64(q, 1, collection);
-    int rc = PINHOLE_EIO;
+    int rc = PINHOLE_EDB;
     if (sqlite3_step(q) == SQLITE_ROW) {
         *n = (uint64_t)sqlite3_column_int64(q, 0);
         rc = PINHOLE_OK;
@@ -824,7 +824,7 @@ static int check_collection(pinhole_store *s, const pinhole_collection *c, uint6
     if (sqlite3_prepare_v2(
             s->db, "SELECT bucket, payload FROM reports WHERE collection = ? ORDER BY bucket", -1,
             &q, NULL) != SQLITE_OK) {
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
         goto out;
     }
     sqlite3_bind_int64(q, 1, c->id);
@@ -849,7 +849,7 @@ static int check_collection(pinhole_store *s, const pinhole_collection *c, uint6
         }
     }
     if (step != SQLITE_DONE)
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
     if (have) {
         *problems +=
             check_bucket(s, c, bucket, recount, nre, stored, &chunk_rows, msg, msglen, *problems);
@@ -891,7 +891,7 @@ int pinhole_store_check(pinhole_store *s, uint64_t *problems, char *msg, size_t 
         msg[0] = '\0';
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK)
-        return PINHOLE_EIO;
+        return PINHOLE_EDB;
     while (sqlite3_step(q) == SQLITE_ROW) {
         const char *line = (const char *)sqlite3_column_text(q, 0);
         if (line && strcmp(line, "ok") != 0) {
@@ -907,7 +907,7 @@ int pinhole_store_check(pinhole_store *s, uint64_t *problems, char *msg, size_t 
     if (rc != PINHOLE_OK)
         return rc;
     if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        rc = PINHOLE_EIO;
+        rc = PINHOLE_EDB;
     if (rc == PINHOLE_OK &&
         sqlite3_prepare_v2(s->db,
                            "SELECT collection, hex(report_id), count(*) FROM reports GROUP BY "
@@ -938,9 +938,9 @@ static int key_pair(pinhole_store *s, const char *name, uint8_t *pk, size_t pkle
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT pk, sk FROM server_keys WHERE name = ?", -1, &q, NULL) !=
         SQLITE_OK)
-        return PINHOLE_EIO;
+        return PINHOLE_EDB;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    int rc = PINHOLE_EIO;
+    int rc = PINHOLE_EDB;
     const int step = sqlite3_step(q);
     if (step == SQLITE_ROW && sqlite3_column_bytes(q, 0) == (int)pklen &&
         sqlite3_column_bytes(q, 1) == (int)sklen) {
@@ -954,11 +954,11 @@ static int key_pair(pinhole_store *s, const char *name, uint8_t *pk, size_t pkle
     keypair(pk, sk);
     if (sqlite3_prepare_v2(s->db, "INSERT INTO server_keys(name, pk, sk) VALUES(?,?,?)", -1, &q,
                            NULL) != SQLITE_OK)
-        return PINHOLE_EIO;
+        return PINHOLE_EDB;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_blob(q, 2, pk, (int)pklen, SQLITE_STATIC);
     sqlite3_bind_blob(q, 3, sk, (int)sklen, SQLITE_STATIC);
-    rc = sqlite3_step(q) == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EIO;
+    rc = sqlite3_step(q) == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;
     sqlite3_finalize(q);
     return rc;
 }

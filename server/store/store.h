@@ -69,7 +69,7 @@ int pinhole_store_open(pinhole_store *s, const char *path, const pinhole_store_o
 void pinhole_store_close(pinhole_store *s);
 
 /** Run a passive WAL checkpoint (PRAGMA wal_checkpoint(PASSIVE)); *wal_frames receives the WAL size
- * in frames when not NULL. Errors: PINHOLE_EIO. */
+ * in frames when not NULL. Errors: PINHOLE_EDB. */
 int pinhole_store_checkpoint(pinhole_store *s, int truncate, int *wal_frames);
 
 /** Bytes of the database file plus its WAL (0 when they cannot be stat'ed). */
@@ -90,7 +90,7 @@ void pinhole_collection_free(pinhole_collection *c);
 
 /** Create a collection: validate, reserve its id, fill *c (fingerprint for that id), store it in
  * one transaction. Errors as
- * pinhole_collection_init and PINHOLE_EIO. On error *c needs no freeing. */
+ * pinhole_collection_init and PINHOLE_EDB. On error *c needs no freeing. */
 int pinhole_store_create_collection(pinhole_store *s, pinhole_collection *c, const char *name,
                                     const pinhole_config_params *p, uint32_t time_precision,
                                     uint32_t min_reports, const char *const *labels);
@@ -103,11 +103,11 @@ typedef struct pinhole_server_keys {
     uint8_t seal_pk[32], seal_sk[32];
 } pinhole_server_keys;
 
-/** Load the server's keys, generating and storing them when absent. Errors: PINHOLE_EIO. */
+/** Load the server's keys, generating and storing them when absent. Errors: PINHOLE_EDB. */
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k);
 
 /** Load every collection, ordered by id, into a fresh array *out of *n entries (each to be freed
- * with pinhole_collection_free, then the array with free()). Errors: PINHOLE_EIO (including a
+ * with pinhole_collection_free, then the array with free()). Errors: PINHOLE_EDB (including a
  * stored collection whose parameters no longer configure), PINHOLE_ENOMEM. */
 int pinhole_store_load_collections(pinhole_store *s, pinhole_collection **out, size_t *n);
 
@@ -146,7 +146,7 @@ void pinhole_ingest_scratch_free(pinhole_ingest_scratch *sc);
 
 /** (Re)build the index of stored report ids from the reports table: one scan, about 25 bytes of
  * memory per stored report. pinhole_store_ingest() calls it on first use; the writer calls it at
- * start so that a restart pays it before listening. Errors: PINHOLE_EIO, PINHOLE_ENOMEM. */
+ * start so that a restart pays it before listening. Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_store_load_ids(pinhole_store *s);
 
 /** Store reports r[0..n) in ONE transaction (BEGIN IMMEDIATE ... COMMIT): each report not already
@@ -157,7 +157,7 @@ int pinhole_store_load_ids(pinhole_store *s);
  * on error the transaction is rolled back, nothing is stored and every status is reset to PENDING.
  * The first call loads the index of stored report ids (one scan of the reports table). Only one
  * connection may ingest into a database (the writer's).
- * Errors: PINHOLE_EIO (SQLite error, disk full, ...), PINHOLE_ENOMEM. */
+ * Errors: PINHOLE_EDB (SQLite error, disk full, ...), PINHOLE_ENOMEM. */
 int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_ingest_report *r,
                          size_t n);
 
@@ -165,18 +165,18 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
 
 /** Sum the count vectors of a collection's buckets in [from_bucket, to_bucket] (inclusive, time
  * units) into counts[0..c->cfg.counts_len) (zeroed first) and their report total into *n.
- * Errors: PINHOLE_EIO, PINHOLE_EFORMAT (a stored chunk of the wrong size). */
+ * Errors: PINHOLE_EDB, PINHOLE_EFORMAT (a stored chunk of the wrong size). */
 int pinhole_store_counts(pinhole_store *s, const pinhole_collection *c, int64_t from_bucket,
                          int64_t to_bucket, uint64_t *counts, uint64_t *n);
 
-/** Number of stored reports of a collection (all buckets). Errors: PINHOLE_EIO. */
+/** Number of stored reports of a collection (all buckets). Errors: PINHOLE_EDB. */
 int pinhole_store_report_total(pinhole_store *s, int64_t collection, uint64_t *n);
 
 /** Consistency check: PRAGMA integrity_check, no (collection, report id) stored twice, then for
  * every collection a recount of its stored
  * reports per bucket compared with the stored count vectors and bucket totals. *problems receives
  * the number of mismatches (0 when consistent); a description of the first goes to msg.
- * Errors: PINHOLE_EIO, PINHOLE_ENOMEM. */
+ * Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_store_check(pinhole_store *s, uint64_t *problems, char *msg, size_t msglen);
 
 #endif

@@ -25,7 +25,7 @@ typedef struct pinhole_writer_job pinhole_writer_job;
 struct pinhole_writer_job {
     pinhole_ingest_report *reports; /* statuses are final when done() runs with result 0 */
     size_t n;
-    int result;      /* PINHOLE_OK, or the error of the failed transaction (PINHOLE_EIO...) */
+    int result;      /* PINHOLE_OK, or the error of the failed transaction (PINHOLE_EDB...) */
     double enqueued; /* monotonic seconds, set by pinhole_writer_submit */
     double latency;  /* seconds from submit to commit, set before done() */
     void (*done)(pinhole_writer_job *job, void *arg); /* called on the writer thread */
@@ -70,7 +70,8 @@ typedef struct pinhole_writer {
 
 /** Open the store at path (creating it), load its index of stored report ids, and start the
  * writer and checkpoint threads.
- * Errors: PINHOLE_EIO (cannot open the database), PINHOLE_ENOMEM (no thread). */
+ * Errors: PINHOLE_EIO (cannot open the database), PINHOLE_EDB (cannot read its report ids),
+ * PINHOLE_ENOMEM. */
 int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writer_options *opt);
 
 /** Queue a job. Errors: PINHOLE_EOVERFLOW (the queue holds max_queue_reports already: answer

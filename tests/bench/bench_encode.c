@@ -32,10 +32,11 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
     const double s = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
-    printf("{\"bench\":\"encode\",\"mechanism\":\"pgr\",\"k\":%llu,\"epsilon\":%g,\"q\":%u,\"t\":%u,"
-           "\"reports\":%llu,\"seconds\":%.4f,\"reports_per_second\":%.0f,\"checksum\":%llu}\n",
-           (unsigned long long)k, eps, g.q, g.t, (unsigned long long)n, s, (double)n / s,
-           (unsigned long long)(sink & 0xffff));
+    printf(
+        "{\"bench\":\"encode\",\"mechanism\":\"pgr\",\"k\":%llu,\"epsilon\":%g,\"q\":%u,\"t\":%u,"
+        "\"reports\":%llu,\"seconds\":%.4f,\"reports_per_second\":%.0f,\"checksum\":%llu}\n",
+        (unsigned long long)k, eps, g.q, g.t, (unsigned long long)n, s, (double)n / s,
+        (unsigned long long)(sink & 0xffff));
     pinhole_pgr_free(&g);
     return 0;
 }

@@ -1,0 +1,99 @@
+/* The analytics job runner: jobs are rows in SQLite, run by worker threads, with progress, a time
+ * limit and cancellation; a job running when the process died is re-run at the next start.
+ *
+ * A job reads the report counts of one collection over a time range (through a loader the server
+ * supplies, so this layer has no knowledge of how reports are stored) and runs one job type from
+ * the registry (server/jobs/types.c). No HTTP here. All calls are thread-safe. */
+#ifndef PINHOLE_SERVER_JOBS_H
+#define PINHOLE_SERVER_JOBS_H
+
+#include "common/mechanism.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/** What a job reads: a collection's configuration and its counts over the job's time range. */
+typedef struct pinhole_job_data {
+    pinhole_config cfg; /* the collection's mechanism configuration (owned; freed with the data) */
+    uint64_t *counts;   /* cfg.counts_len report counts (malloc'd) */
+    uint64_t n;         /* number of reports in the range */
+    char **labels;      /* cfg.k item labels (malloc'd strings), or NULL */
+} pinhole_job_data;
+
+/** Free what a loader filled in; safe on a zeroed struct. */
+void pinhole_job_data_free(pinhole_job_data *d);
+
+/** Supplied by the server: fill *out with collection_id's configuration and counts for time
+ * buckets in [from, to] (inclusive; INT64_MIN/INT64_MAX for unbounded). Returns PINHOLE_OK,
+ * PINHOLE_ENOTFOUND for an unknown collection, or another PINHOLE_E* code. */
+typedef int (*pinhole_job_loader)(void *ctx, int64_t collection_id, int64_t from, int64_t to,
+                                  pinhole_job_data *out);
+
+/** Control handed to a running job. */
+typedef struct pinhole_job_ctl pinhole_job_ctl;
+
+/** Report progress (fraction in [0, 1]). Returns nonzero when the job must stop now: it was
+ * cancelled or it passed its time limit. Long jobs call it at least every ~0.1 s. */
+int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction);
+
+/** A job type's body: read data (NULL when the type needs no collection data) and params (a JSON
+ * object), write a JSON result into *result (a new reference). On failure return a PINHOLE_E*
+ * code and put a message for the analyst into err. Return PINHOLE_ECANCELED when
+ * pinhole_job_progress() asked to stop. */
+typedef int (*pinhole_job_fn)(const pinhole_job_data *data, const json_t *params,
+                              pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
+
+typedef struct pinhole_job_type {
+    const char *name; /* as in the API: "reconstruct", "project", ... */
+    int needs_data;   /* 1 if the job reads the collection's counts */
+    pinhole_job_fn run;
+    const char *summary; /* one line for listings */
+} pinhole_job_type;
+
+/** The job type called name, or NULL. */
+const pinhole_job_type *pinhole_job_type_find(const char *name);
+
+/** All job types; *n receives their number. */
+const pinhole_job_type *pinhole_job_types(size_t *n);
+
+typedef struct pinhole_jobs pinhole_jobs;
+
+typedef struct pinhole_jobs_options {
+    const char *db_path;       /* SQLite database file (shared with the store; WAL mode) */
+    unsigned workers;          /* worker threads; 0 = 1 */
+    double time_limit_s;       /* default and maximum time limit per job, seconds; 0 = 600 */
+    pinhole_job_loader loader; /* how to read a collection's counts */
+    void *loader_ctx;
+} pinhole_jobs_options;
+
+/** Open the job table (created if missing), mark jobs left running by a previous process as
+ * queued again, and start the workers. Errors: PINHOLE_EINVAL (no db_path or loader),
+ * PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt);
+
+/** Stop the workers (running jobs are asked to stop and left queued, so they re-run at the next
+ * open) and close the database. Safe on NULL. */
+void pinhole_jobs_close(pinhole_jobs *J);
+
+/** Queue a job. params may be NULL (= {}); it may hold "time_limit" (seconds, capped at the
+ * runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an object, bad time limit,
+ * from > to), PINHOLE_EDB. *id receives the job id. */
+int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
+                        int64_t to, const json_t *params, int64_t *id);
+
+/** The job's state as a JSON object {id, collection_id, type, from, to, params, status
+ * ("queued" | "running" | "done" | "failed" | "canceled"), progress, created, started, finished
+ * (Unix seconds or null), result (when done), error (when failed)}; *out is a new reference.
+ * Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out);
+
+/** Cancel a job: a queued job becomes "canceled" at once, a running one is asked to stop and
+ * becomes "canceled" when it does. A finished job is left as it is. Errors: PINHOLE_ENOTFOUND,
+ * PINHOLE_EDB. */
+int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id);
+
+/** Wait until the job is no longer queued or running, at most timeout_s seconds. Returns
+ * PINHOLE_OK, PINHOLE_ETIMEOUT, PINHOLE_ENOTFOUND or PINHOLE_EDB. */
+int pinhole_jobs_wait(pinhole_jobs *J, int64_t id, double timeout_s);
+
+#endif

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The `pinhole` tool as a user meets it: exit codes and messages for bad input, and real output.
+set -u
+PINHOLE=$1
+fail=0; passed=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# expect CODE PATTERN ARGS...: exit code CODE and PATTERN somewhere in stdout+stderr
+expect() {
+  local code=$1 pat=$2; shift 2
+  local out; out=$("$PINHOLE" "$@" 2>&1); local rc=$?
+  if [ "$rc" != "$code" ] || ! grep -qE -- "$pat" <<<"$out"; then
+    echo "FAIL: pinhole $* -> exit $rc (want $code), output:"; echo "$out" | head -5; fail=$((fail+1))
+  else passed=$((passed+1)); fi
+}
+
+expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon 0
+expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon -1
+expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon nan
+expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon inf
+expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon 1e-300
+expect 2 "at most 2\^62" plan --k 18446744073709551615 --epsilon 1
+expect 2 "between 1 and 1000" plan --k 1000 --epsilon 1 --rows 0
+expect 2 "must be positive" plan --k 1000 --epsilon 1 --max-cost -5
+expect 2 "at least 2" plan --k 1 --epsilon 1
+expect 2 "not a non-negative integer" plan --k -5 --epsilon 1
+expect 0 "^ +8 +8 .*default" plan --k 1000000 --epsilon 2
+expect 0 "q is capped" plan --k 74286 --epsilon 20
+expect 0 "q is capped" plan --k 74286 --epsilon 700
+expect 0 "computed at epsilon = 40" plan --k 74286 --epsilon 1e6
+expect 0 "computed at epsilon = 40" plan --k 74286 --epsilon 1.7e308
+expect 2 "unknown command" frobnicate
+expect 2 "must be at least 1" simulate --users 0
+printf 'a\t5\nb\tx\n' > "$tmp/bad.tsv"
+expect 1 "bad.tsv:2: malformed" simulate --counts "$tmp/bad.tsv"
+: > "$tmp/empty.tsv"
+expect 1 "no usable data" simulate --counts "$tmp/empty.tsv"
+expect 1 "cannot read" simulate --counts "$tmp/missing.tsv"
+printf 'a\t5\nb\t7\nc\t0\n' > "$tmp/small.tsv"
+expect 0 "users: 12 \(every token once\)" simulate --counts "$tmp/small.tsv" --seed 3
+expect 0 "K = 151740" simulate --users 20000 --epsilon 4 --seed 1 --top 5
+expect 0 "realized 4[4-9]\.[0-9]+\)" simulate --counts "$tmp/small.tsv" --epsilon 700 --seed 1
+expect 0 "realized 0\.0001\)" simulate --counts "$tmp/small.tsv" --epsilon 1e-4 --seed 1
+expect 2 "with the given --q/--t" simulate --counts "$tmp/small.tsv" --q 2 --t 40
+printf 'a\t9223372036854775800\nb\t0\n' > "$tmp/huge.tsv"
+expect 1 "pass --users N" simulate --counts "$tmp/huge.tsv"
+expect 1 "more than this tool simulates" simulate --users 18446744073709551615
+
+# no output of any command above or below may print inf or nan
+for args in "plan --k 74286 --epsilon 1e-6" "plan --k 3 --epsilon 1.7e308" "plan --k 4611686018427387904 --epsilon 1"; do
+  out=$("$PINHOLE" $args 2>&1)
+  if grep -qiE "(^|[^a-z])(-?inf|-?nan)([^a-z]|$)" <<<"$out"; then echo "FAIL: pinhole $args printed inf/nan"; fail=$((fail+1)); else passed=$((passed+1)); fi
+done
+
+echo "$passed passed, $fail failed"
+[ "$fail" = 0 ]

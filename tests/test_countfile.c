@@ -1,0 +1,84 @@
+/* Count files: the shipped SUBTLEX file, headers, CRLF, and every malformed kind with its line. */
+#include "common/error.h"
+#include "server/data/countfile.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char path[64];
+
+static const char *write_tmp(const char *text)
+{
+    strcpy(path, "/tmp/pinhole-cf-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+Test(countfile, subtlex)
+{
+    pinhole_countfile cf;
+    uint64_t line;
+    cr_assert_eq(pinhole_countfile_read(PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv", &cf, &line),
+                 PINHOLE_OK);
+    cr_assert_eq(cf.k, 74286);
+    cr_assert_eq(cf.total, 49719560);
+    cr_assert_str_eq(cf.labels[0], "you");
+    cr_assert_eq(cf.count[0], 2134713);
+    cr_assert_str_eq(cf.labels[1], "I");
+    pinhole_countfile_free(&cf);
+}
+
+Test(countfile, header_crlf_and_zero_counts)
+{
+    pinhole_countfile cf;
+    uint64_t line;
+    cr_assert_eq(
+        pinhole_countfile_read(write_tmp("word\tcount\r\na\t5\r\nb\t0\r\nc d\t7\r\n"), &cf, &line),
+        PINHOLE_OK);
+    cr_assert_eq(cf.k, 3);
+    cr_assert_eq(cf.total, 12);
+    cr_assert_str_eq(cf.labels[2], "c d");
+    pinhole_countfile_free(&cf);
+    unlink(path);
+    cr_assert_eq(pinhole_countfile_read(write_tmp("x\t1\ny\t2"), &cf, &line),
+                 PINHOLE_OK); /* no header, no final newline */
+    cr_assert_eq(cf.total, 3);
+    pinhole_countfile_free(&cf);
+    unlink(path);
+}
+
+static void expect_error(const char *text, int rc, uint64_t at)
+{
+    pinhole_countfile cf;
+    uint64_t line = 99;
+    cr_assert_eq(pinhole_countfile_read(write_tmp(text), &cf, &line), rc, "input: %s", text);
+    cr_assert_eq(line, at, "input: %s: line %llu", text, (unsigned long long)line);
+    cr_assert_null(cf.labels);
+    unlink(path);
+}
+
+Test(countfile, malformed)
+{
+    expect_error("", PINHOLE_EINVAL, 0);                                  /* empty */
+    expect_error("word\tcount\n", PINHOLE_EINVAL, 0);                     /* header only */
+    expect_error("a\t0\nb\t0\n", PINHOLE_EINVAL, 0);                      /* total zero */
+    expect_error("a\t3\n", PINHOLE_EINVAL, 0);                            /* one item */
+    expect_error("a\t3\nb 4\n", PINHOLE_EFORMAT, 2);                      /* no tab */
+    expect_error("a\t3\nb\t-4\n", PINHOLE_EFORMAT, 2);                    /* negative */
+    expect_error("a\t3\nb\t4x\n", PINHOLE_EFORMAT, 2);                    /* trailing junk */
+    expect_error("a\t3\nb\t\n", PINHOLE_EFORMAT, 2);                      /* empty count */
+    expect_error("a\t3\n\t4\n", PINHOLE_EFORMAT, 2);                      /* empty label */
+    expect_error("a\t3\nb\t4\n\n", PINHOLE_EFORMAT, 3);                   /* blank line */
+    expect_error("a\t3\nb\t4\t5\n", PINHOLE_EFORMAT, 2);                  /* three fields */
+    expect_error("a\t3\nb\t99999999999999999999\n", PINHOLE_EFORMAT, 2);  /* over 2^63 */
+    expect_error("a\t9223372036854775807\nb\t9\n", PINHOLE_EOVERFLOW, 2); /* total over 2^63 */
+    pinhole_countfile cf;
+    uint64_t line;
+    cr_assert_eq(pinhole_countfile_read("/nonexistent/file.tsv", &cf, &line), PINHOLE_EIO);
+}

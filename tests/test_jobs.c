@@ -1,0 +1,241 @@
+/* The job runner: results equal the estimator's, errors are reported, cancellation, time limits,
+ * and jobs left running by a dead process are run again. */
+#include "client/encode.h"
+#include "common/error.h"
+#include "server/estimate/estimate.h"
+#include "server/jobs/jobs.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <time.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char db_path[64];
+
+/* Collection 1: PGR with k = 13 (q = 3, t = 3), 2000 reports from a fixed seed. */
+static int make_data(pinhole_job_data *out)
+{
+    memset(out, 0, sizeof *out);
+    pinhole_config_params par = {
+        .mechanism = PINHOLE_MECH_PGR, .k = 13, .epsilon = 1.0, .q = 3, .t = 3};
+    int rc = pinhole_config_init(&out->cfg, &par);
+    if (rc != PINHOLE_OK)
+        return rc;
+    out->counts = calloc(out->cfg.counts_len, sizeof *out->counts);
+    out->labels = calloc(13, sizeof *out->labels);
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 77);
+    uint8_t payload[8];
+    for (int i = 0; i < 2000; i++) {
+        pinhole_encode(&out->cfg, (uint64_t)(i % 7), &rng, payload, sizeof payload);
+        pinhole_accumulate(&out->cfg, payload, out->cfg.payload_bytes, out->counts);
+    }
+    out->n = 2000;
+    for (int v = 0; v < 13; v++) {
+        char b[16];
+        snprintf(b, sizeof b, "item%d", v);
+        out->labels[v] = strdup(b);
+    }
+    return PINHOLE_OK;
+}
+
+static int loader(void *ctx, int64_t coll, int64_t from, int64_t to, pinhole_job_data *out)
+{
+    (void)ctx;
+    (void)from;
+    (void)to;
+    if (coll != 1)
+        return PINHOLE_ENOTFOUND;
+    return make_data(out);
+}
+
+static pinhole_jobs *open_runner(void)
+{
+    pinhole_jobs *J;
+    pinhole_jobs_options opt = {
+        .db_path = db_path, .workers = 2, .time_limit_s = 60, .loader = loader};
+    cr_assert_eq(pinhole_jobs_open(&J, &opt), PINHOLE_OK);
+    return J;
+}
+
+static void setup(void)
+{
+    cr_assert_geq(sodium_init(), 0);
+    snprintf(db_path, sizeof db_path, "/tmp/pinhole-jobs-%d.db", (int)getpid());
+    unlink(db_path);
+}
+
+static void teardown(void)
+{
+    char p[80];
+    unlink(db_path);
+    snprintf(p, sizeof p, "%s-wal", db_path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", db_path);
+    unlink(p);
+}
+
+TestSuite(jobs, .init = setup, .fini = teardown, .timeout = 60);
+
+static const char *status_of(pinhole_jobs *J, int64_t id, json_t **job)
+{
+    cr_assert_eq(pinhole_jobs_get(J, id, job), PINHOLE_OK);
+    return json_string_value(json_object_get(*job, "status"));
+}
+
+Test(jobs, reconstruct_equals_estimator)
+{
+    pinhole_jobs *J = open_runner();
+    int64_t id;
+    json_t *params = json_pack("{s:i}", "top", 0);
+    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 0, 100, params, &id), PINHOLE_OK);
+    json_decref(params);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
+    json_t *job;
+    cr_assert_str_eq(status_of(J, id, &job), "done");
+    const json_t *res = json_object_get(job, "result");
+    cr_assert_eq(json_integer_value(json_object_get(res, "n")), 2000);
+    const json_t *items = json_object_get(res, "items");
+    cr_assert_eq(json_array_size(items), 13);
+
+    pinhole_job_data d;
+    cr_assert_eq(make_data(&d), PINHOLE_OK);
+    double est[13], var[13];
+    cr_assert_eq(pinhole_estimate(&d.cfg, d.counts, d.n, est, var), PINHOLE_OK);
+    double prev = INFINITY;
+    for (size_t i = 0; i < 13; i++) {
+        const json_t *it = json_array_get(items, i);
+        const json_int_t v = json_integer_value(json_object_get(it, "item"));
+        const double e = json_real_value(json_object_get(it, "estimate"));
+        cr_assert_eq(e, est[v], "item %d", (int)v);
+        cr_assert_leq(e, prev);
+        prev = e;
+        cr_assert_float_eq(json_real_value(json_object_get(it, "stderr")), sqrt(var[v]), 1e-12);
+        char want[16];
+        snprintf(want, sizeof want, "item%d", (int)v);
+        cr_assert_str_eq(json_string_value(json_object_get(it, "label")), want);
+    }
+    pinhole_job_data_free(&d);
+    json_decref(job);
+    pinhole_jobs_close(J);
+}
+
+Test(jobs, errors)
+{
+    pinhole_jobs *J = open_runner();
+    int64_t id;
+    cr_assert_eq(pinhole_jobs_submit(J, 1, "no-such-type", 0, 1, NULL, &id), PINHOLE_EINVAL);
+    json_t *arr = json_array();
+    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 0, 1, arr, &id), PINHOLE_EINVAL);
+    json_decref(arr);
+    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 5, 1, NULL, &id), PINHOLE_EINVAL);
+    json_t *bad = json_pack("{s:s}", "time_limit", "soon");
+    cr_assert_eq(pinhole_jobs_submit(J, 1, "sleep", 0, 1, bad, &id), PINHOLE_EINVAL);
+    json_decref(bad);
+    json_t *job;
+    cr_assert_eq(pinhole_jobs_get(J, 12345, &job), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_jobs_cancel(J, 12345), PINHOLE_ENOTFOUND);
+
+    /* unknown collection: the job fails with a message */
+    cr_assert_eq(pinhole_jobs_submit(J, 2, "reconstruct", 0, 1, NULL, &id), PINHOLE_OK);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "not found"), "error: %s",
+              json_string_value(json_object_get(job, "error")));
+    json_decref(job);
+    /* invalid parameter of the type */
+    json_t *p = json_pack("{s:i}", "top", -3);
+    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 0, 1, p, &id), PINHOLE_OK);
+    json_decref(p);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "top"));
+    json_decref(job);
+    pinhole_jobs_close(J);
+}
+
+Test(jobs, cancel_and_time_limit)
+{
+    pinhole_jobs *J = open_runner();
+    int64_t a, b, c;
+    json_t *long_p = json_pack("{s:f}", "seconds", 30.0);
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "sleep", 0, 0, long_p, &a), PINHOLE_OK);
+    json_t *tl = json_pack("{s:f, s:f}", "seconds", 30.0, "time_limit", 0.3);
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "sleep", 0, 0, tl, &b), PINHOLE_OK);
+    json_decref(tl);
+    json_t *job;
+    /* wait until a is running, then cancel it */
+    for (int i = 0; i < 300 && strcmp(status_of(J, a, &job), "running") != 0; i++) {
+        json_decref(job);
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    json_decref(job);
+    cr_assert_eq(pinhole_jobs_cancel(J, a), PINHOLE_OK);
+    cr_assert_eq(pinhole_jobs_wait(J, a, 5), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, a, &job), "canceled");
+    json_decref(job);
+    cr_assert_eq(pinhole_jobs_wait(J, b, 10), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, b, &job), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "time limit of 0.3 s"));
+    json_decref(job);
+    /* a queued job is cancelled at once: keep both workers busy first */
+    int64_t busy1, busy2;
+    pinhole_jobs_submit(J, 0, "sleep", 0, 0, long_p, &busy1);
+    pinhole_jobs_submit(J, 0, "sleep", 0, 0, long_p, &busy2);
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "sleep", 0, 0, long_p, &c), PINHOLE_OK);
+    cr_assert_eq(pinhole_jobs_cancel(J, c), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, c, &job), "canceled");
+    json_decref(job);
+    pinhole_jobs_cancel(J, busy1);
+    pinhole_jobs_cancel(J, busy2);
+    json_decref(long_p);
+    pinhole_jobs_close(J);
+}
+
+Test(jobs, rerun_after_crash_and_shutdown)
+{
+    pinhole_jobs *J = open_runner();
+    int64_t id;
+    json_t *p = json_pack("{s:f}", "seconds", 30.0);
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "sleep", 0, 0, p, &id), PINHOLE_OK);
+    json_decref(p);
+    json_t *job;
+    for (int i = 0; i < 300 && strcmp(status_of(J, id, &job), "running") != 0; i++) {
+        json_decref(job);
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    json_decref(job);
+    pinhole_jobs_close(J); /* graceful stop: the running job goes back to the queue */
+
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT status FROM jobs WHERE id = ?", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, id);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "queued");
+    sqlite3_finalize(st);
+    /* as if a process died mid-run: a short job marked running with no worker behind it */
+    cr_assert_eq(
+        sqlite3_exec(db,
+                     "UPDATE jobs SET status = 'canceled';"
+                     "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status,"
+                     " time_limit, created) VALUES (0, 'sleep', 0, 0, '{\"seconds\":0.05}',"
+                     " 'running', 60, 0)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    const int64_t crashed = sqlite3_last_insert_rowid(db);
+    sqlite3_close(db);
+
+    J = open_runner();
+    cr_assert_eq(pinhole_jobs_wait(J, crashed, 10), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, crashed, &job), "done");
+    cr_assert_float_eq(json_real_value(json_object_get(json_object_get(job, "result"), "slept")),
+                       0.05, 1e-12);
+    json_decref(job);
+    pinhole_jobs_close(J);
+}
