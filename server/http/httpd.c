@@ -104,8 +104,9 @@ typedef struct request {
     int too_large;
     int phase; /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
     int submit_error;
-    int defer; /* responses go to out (built off the pool thread) instead of to the connection */
-    struct {   /* a response built while deferred, queued once resumed */
+    int answered; /* a response was queued at the first callback */
+    int defer;    /* responses go to out (built off the pool thread) instead of to the connection */
+    struct {      /* a response built while deferred, queued once resumed */
         unsigned status;
         const char *type; /* static string */
         char *body;
@@ -865,8 +866,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         *con_cls = rq;
         atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
         enum MHD_Result res = MHD_YES;
-        if (!begin_request(rq, url, method, &res))
+        if (!begin_request(rq, url, method, &res)) {
+            rq->answered = 1; /* answered before the body: whatever follows is ignored */
             return res;
+        }
+        return MHD_YES;
+    }
+    if (rq->answered) {
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
