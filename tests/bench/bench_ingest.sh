@@ -25,16 +25,22 @@ echo 12345 | "$cli" encode --config "$tmp/cfg" --verify-key "$key" --out "$tmp/o
 REPORT_HEX=$(od -An -tx1 -v -j12 "$tmp/one" | tr -d ' \n')
 export REPORT_HEX
 accepted() { curl -sf "$url/metrics" | sed -n 's/^pinhole_reports_accepted_total //p'; }
+# CPU seconds the server has used (user + system), a figure the machine's other load moves less
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat"; }
+per_report() { awk -v c0="$1" -v c1="$(cpu)" -v n="$2" \
+    'BEGIN { printf "server CPU: %.1f us per report (%.2f s for %d)\n", (c1 - c0) / n * 1e6, c1 - c0, n }'; }
 
 echo "== 1. single-report POSTs, durable: wrk -t2 -c256 -d${secs}s"
-a0=$(accepted)
+a0=$(accepted) c0=$(cpu)
 BATCH=1 wrk -t2 -c256 -d"${secs}s" --timeout 10s -s "$here/ingest.lua" "$url/v1/collections/1/reports"
 echo "stored by the server: $(( $(accepted) - a0 )) reports"
+per_report "$c0" $(( $(accepted) - a0 ))
 
 echo "== 2. batches of 1000 reports, durable, replay-checked: wrk -t2 -c16 -d${secs}s"
-a0=$(accepted)
+a0=$(accepted) c0=$(cpu)
 BATCH=1000 wrk -t2 -c16 -d"${secs}s" --timeout 30s -s "$here/ingest.lua" "$url/v1/collections/1/reports"
 echo "stored by the server: $(( $(accepted) - a0 )) reports"
+per_report "$c0" $(( $(accepted) - a0 ))
 
 n=$(accepted)
 if [ "$n" -lt "$total" ]; then
