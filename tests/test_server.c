@@ -263,6 +263,20 @@ Test(http, estimates_equal_the_offline_estimator)
     cr_assert_eq(lines, 4);
     free(body);
 
+    /* The labels come back with ?labels=true, in item order. */
+    snprintf(path, sizeof path, "/v1/collections/%llu?labels=true", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_array_size(json_object_get(o, "labels")), 12);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "labels"), 11)),
+                     labels[11]);
+    cr_assert_eq(json_integer_value(json_object_get(o, "reports")), (json_int_t)n);
+    json_decref(o);
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "\"status\":\"ok\""), "%s", body);
+    free(body);
+
     /* A time range without reports is refused like too few reports. */
     snprintf(path, sizeof path, "/v1/collections/%llu/histogram?from=0&to=3600",
              (unsigned long long)id);
@@ -626,6 +640,43 @@ Test(http, full_queue_answers_429_with_retry_after)
     cr_assert_eq(p[1].status, 200);
     for (int i = 0; i < 3; i++)
         free_batch(&b[i]);
+    cli_collection_free(&c);
+}
+
+/* A failing transaction (here: the write lock held past the 5 s busy timeout) answers 503 with
+ * Retry-After, stores nothing, turns /healthz to 503; the retry then succeeds in full. */
+Test(http, store_failure_answers_503_and_the_retry_succeeds, .timeout = 60)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 50, 51, 0);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    char path[96], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cli_http h;
+    cli_response r;
+    cr_assert_eq(cli_http_init(&h, base, NULL), 0);
+    cr_assert_eq(cli_http_request(&h, "POST", path, "application/octet-stream", b.buf, b.len, &r),
+                 0);
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    cr_assert_eq(r.retry_after, 1);
+    cr_assert(strstr(r.body, "store-unavailable"), "%s", r.body);
+    free(r.body);
+    cli_http_free(&h);
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, &body), 503);
+    cr_assert(strstr(body, "store-failing"), "%s", body);
+    free(body);
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    json_t *o = post_batch(id, &b, 200);
+    cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 50);
+    json_decref(o);
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    free_batch(&b);
     cli_collection_free(&c);
 }
 

@@ -456,10 +456,18 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
 
 /* ---- handlers ---- */
 
+/* 200 while the latest ingest transaction committed (or none ran yet), else 503: the store is
+ * failing (disk full, I/O errors) and batches are being refused. */
 static enum MHD_Result handle_health(request *rq)
 {
-    char *s = strdup("{\"status\":\"ok\"}");
-    return s ? send_buffer(rq, MHD_HTTP_OK, "application/json", s, strlen(s), NULL, NULL) : MHD_NO;
+    pinhole_writer_stats *w = &rq->srv->writer.stats;
+    const int rc = atomic_load_explicit(&w->last_result, memory_order_relaxed);
+    json_t *o = json_pack(
+        "{s:s, s:I, s:I}", "status", rc == PINHOLE_OK ? "ok" : "store-failing", "queued_reports",
+        (json_int_t)atomic_load_explicit(&w->queued_reports, memory_order_relaxed), "accepted",
+        (json_int_t)atomic_load_explicit(&w->accepted, memory_order_relaxed));
+    return send_json(rq, rc == PINHOLE_OK ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, o, NULL,
+                     NULL);
 }
 
 static enum MHD_Result handle_metrics(request *rq);

@@ -62,6 +62,7 @@ static void commit_group(pinhole_writer *w, pinhole_writer_job *group, size_t nr
     pinhole_writer_stats *st = &w->stats;
     atomic_fetch_add_explicit(rc == PINHOLE_OK ? &st->transactions : &st->failed_transactions, 1,
                               memory_order_relaxed);
+    atomic_store_explicit(&st->last_result, rc, memory_order_relaxed);
     const double now = pinhole_now();
     for (pinhole_writer_job *j = group, *next; j; j = next) {
         next = j->next; /* done() may free the job */

@@ -49,6 +49,7 @@ typedef struct pinhole_writer_stats {
     /* ingest latency (submit to commit) histogram: bucket i counts jobs <= latency_bounds[i] */
     _Atomic uint64_t latency_count[12];
     _Atomic uint64_t latency_total_us, latency_jobs;
+    _Atomic int last_result; /* PINHOLE_OK, or the error of the latest transaction if it failed */
 } pinhole_writer_stats;
 
 /** Upper bounds (seconds) of the latency histogram buckets; the last is +Inf. */
