@@ -66,6 +66,8 @@ static void usage(FILE *f)
         "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
         "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
         "                                    users drawn from a count file, encoded and estimated\n"
+        "  analyze   consistency|topk|stream [--in FILE | simulation options]\n"
+        "                                    analytics modules on estimates or a simulation\n"
         "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
         "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
         "  keygen                            new server key pairs (config signing, sealing)\n"
@@ -92,6 +94,8 @@ int main(int argc, char **argv)
         return cli_plan(argc - 1, argv + 1);
     if (strcmp(argv[1], "simulate") == 0)
         return cli_simulate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "analyze") == 0)
+        return cli_analyze(argc - 1, argv + 1);
     if (strcmp(argv[1], "encode") == 0)
         return cli_encode(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)
