@@ -23,7 +23,7 @@ static void ct_vector(const pinhole_pspace *S, uint64_t idx, uint32_t *v, uint32
         l += (uint32_t)(~pinhole_ct_lt64(idx, S->npts[m]) & 1);
     uint64_t base = 0;
     for (uint32_t m = 0; m < t; m++)
-        base |= S->npts[m] & ((uint64_t)0 - (pinhole_ct_eq32(l, m) & 1));
+        base |= S->npts[m] & pinhole_ct_widen(pinhole_ct_eq32(l, m));
     uint64_t rest = idx - base; /* < q^l: its digits at positions <= j = t-1-l are 0 */
     const uint32_t j = t - 1 - l, mu = pinhole_ct_barrett_mu(S->q);
     int limbs = 1; /* 16-bit limbs of K - 1, a public bound on idx */
@@ -64,7 +64,7 @@ static uint64_t ct_index(const pinhole_pspace *S, const uint32_t *u)
     }
     uint64_t base = 0;
     for (uint32_t m = 0; m < t; m++)
-        base |= S->npts[m] & ((uint64_t)0 - (pinhole_ct_eq32(l, m) & 1));
+        base |= S->npts[m] & pinhole_ct_widen(pinhole_ct_eq32(l, m));
     return base + rest;
 }
 

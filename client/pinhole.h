@@ -112,7 +112,8 @@ typedef struct pinhole_client {
     pinhole_policy policy;
     uint8_t secret[PINHOLE_DEVICE_SECRETBYTES]; /* the device secret, if has_secret */
     int has_secret;
-    atomic_flag lock; /* serializes load -> check -> store of the budget */
+    atomic_flag lock; /* serializes load -> check -> store of the budget (a spin lock: keep the
+                         callbacks short, other reporting threads spin while they run) */
 } pinhole_client;
 
 /** Set up a client with a privacy policy (NULL = no cap, no budget) and an optional device secret

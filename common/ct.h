@@ -13,29 +13,55 @@
 #include <valgrind/memcheck.h>
 #endif
 
+/** x, through a barrier the optimizer cannot see through: without it clang recognizes the masks
+ * below as comparisons and compiles selections on them into branches (tests/ct/ct_check.sh). */
+static inline uint32_t pinhole_ct_barrier32(uint32_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __asm__("" : "+r"(x));
+    return x;
+#else
+    volatile uint32_t v = x;
+    return v;
+#endif
+}
+
+/** All ones if bit i of x is set, else 0. */
+static inline uint32_t pinhole_ct_bitmask32(uint32_t x, uint32_t i)
+{
+    return (uint32_t)0 - pinhole_ct_barrier32((x >> i) & 1);
+}
+
 /** All ones if a < b, else 0. */
 static inline uint64_t pinhole_ct_lt64(uint64_t a, uint64_t b)
 {
     /* the borrow of a - b from the top bits (Hacker's Delight, §2-12), without a comparison */
-    return (uint64_t)0 - (((~a & b) | ((~a | b) & (a - b))) >> 63);
+    const uint32_t borrow = (uint32_t)(((~a & b) | ((~a | b) & (a - b))) >> 63);
+    return (uint64_t)0 - pinhole_ct_barrier32(borrow);
 }
 
 /** All ones if a < b, else 0 (32-bit). */
 static inline uint32_t pinhole_ct_lt32(uint32_t a, uint32_t b)
 {
-    return (uint32_t)0 - (uint32_t)(((uint64_t)a - b) >> 63);
+    return (uint32_t)0 - pinhole_ct_barrier32((uint32_t)(((uint64_t)a - b) >> 63));
 }
 
 /** All ones if a != 0, else 0. */
 static inline uint32_t pinhole_ct_nonzero32(uint32_t a)
 {
-    return (uint32_t)0 - (uint32_t)(((uint64_t)0 - a) >> 63);
+    return (uint32_t)0 - pinhole_ct_barrier32((uint32_t)(((uint64_t)0 - a) >> 63));
 }
 
 /** All ones if a == b, else 0. */
 static inline uint32_t pinhole_ct_eq32(uint32_t a, uint32_t b)
 {
     return ~pinhole_ct_nonzero32(a ^ b);
+}
+
+/** A 32-bit mask (0 or all ones) widened to 64 bits. */
+static inline uint64_t pinhole_ct_widen(uint32_t mask)
+{
+    return ((uint64_t)mask << 32) | mask;
 }
 
 /** mask ? a : b, for a mask of 0 or all ones. */

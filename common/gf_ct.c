@@ -76,10 +76,10 @@ uint32_t pinhole_gf_ct_mul_ext(const pinhole_gf_ct *C, uint32_t a, uint32_t b)
     if (C->p == 2) {
         uint32_t r = 0; /* carry-less product, degree <= 2m - 2 <= 30 */
         for (uint32_t i = 0; i < m; i++)
-            r ^= (a << i) & ((uint32_t)0 - ((b >> i) & 1));
+            r ^= (a << i) & pinhole_ct_bitmask32(b, i);
         const uint32_t f = (UINT32_C(1) << m) | C->modulus;
         for (uint32_t i = 2 * m - 1; i-- > m;)
-            r ^= (f << (i - m)) & ((uint32_t)0 - ((r >> i) & 1));
+            r ^= (f << (i - m)) & pinhole_ct_bitmask32(r, i);
         return r;
     }
     /* odd p, m >= 2: p^2 <= 2^16, so sums of m <= 16 digit products stay below 2^21 */

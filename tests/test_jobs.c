@@ -2,6 +2,7 @@
  * and jobs left running by a dead process are run again. */
 #include "client/encode.h"
 #include "common/error.h"
+#include "server/analytics/consistency.h"
 #include "server/estimate/estimate.h"
 #include "server/jobs/jobs.h"
 
@@ -16,8 +17,9 @@
 
 static char db_path[64];
 
-/* Collection 1: PGR with k = 13 (q = 3, t = 3), 2000 reports from a fixed seed. */
-static int make_data(pinhole_job_data *out)
+/* Collection 1: PGR with k = 13 (q = 3, t = 3), 2000 reports from a fixed seed; with buckets, the
+ * first 1000 in a bucket at time 0 and the rest in one at time 86400. */
+static int make_data(pinhole_job_data *out, int buckets)
 {
     memset(out, 0, sizeof *out);
     pinhole_config_params par = {
@@ -30,9 +32,21 @@ static int make_data(pinhole_job_data *out)
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 77);
     uint8_t payload[8];
+    if (buckets) {
+        out->nbuckets = 2;
+        out->buckets = calloc(2, sizeof *out->buckets);
+        for (int b = 0; b < 2; b++) {
+            out->buckets[b].time = 86400 * b;
+            out->buckets[b].n = 1000;
+            out->buckets[b].counts = calloc(out->cfg.counts_len, sizeof *out->counts);
+        }
+    }
     for (int i = 0; i < 2000; i++) {
         pinhole_encode(&out->cfg, (uint64_t)(i % 7), &rng, payload, sizeof payload);
         pinhole_accumulate(&out->cfg, payload, out->cfg.payload_bytes, out->counts);
+        if (buckets)
+            pinhole_accumulate(&out->cfg, payload, out->cfg.payload_bytes,
+                               out->buckets[i / 1000].counts);
     }
     out->n = 2000;
     for (int v = 0; v < 13; v++) {
@@ -43,14 +57,15 @@ static int make_data(pinhole_job_data *out)
     return PINHOLE_OK;
 }
 
-static int loader(void *ctx, int64_t coll, int64_t from, int64_t to, pinhole_job_data *out)
+static int loader(void *ctx, int64_t coll, int64_t from, int64_t to, int buckets,
+                  pinhole_job_data *out)
 {
     (void)ctx;
     (void)from;
     (void)to;
     if (coll != 1)
         return PINHOLE_ENOTFOUND;
-    return make_data(out);
+    return make_data(out, buckets);
 }
 
 static pinhole_jobs *open_runner(void)
@@ -103,7 +118,7 @@ Test(jobs, reconstruct_equals_estimator)
     cr_assert_eq(json_array_size(items), 13);
 
     pinhole_job_data d;
-    cr_assert_eq(make_data(&d), PINHOLE_OK);
+    cr_assert_eq(make_data(&d, 0), PINHOLE_OK);
     double est[13], var[13];
     cr_assert_eq(pinhole_estimate(&d.cfg, d.counts, d.n, est, var), PINHOLE_OK);
     double prev = INFINITY;
@@ -121,6 +136,85 @@ Test(jobs, reconstruct_equals_estimator)
     }
     pinhole_job_data_free(&d);
     json_decref(job);
+    pinhole_jobs_close(J);
+}
+
+/* Run one job on collection 1 and return its result (a new reference). */
+static json_t *run_job(pinhole_jobs *J, const char *type, json_t *params)
+{
+    int64_t id;
+    cr_assert_eq(pinhole_jobs_submit(J, 1, type, 0, 100, params, &id), PINHOLE_OK);
+    json_decref(params);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 60), PINHOLE_OK);
+    json_t *job;
+    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
+    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "done", "%s: %s", type,
+                     json_string_value(json_object_get(job, "error")));
+    json_t *res = json_incref(json_object_get(job, "result"));
+    json_decref(job);
+    return res;
+}
+
+Test(jobs, analytics_job_types)
+{
+    pinhole_jobs *J = open_runner();
+    pinhole_job_data d;
+    cr_assert_eq(make_data(&d, 0), PINHOLE_OK);
+    double est[13], var[13], proj[13];
+    cr_assert_eq(pinhole_estimate(&d.cfg, d.counts, d.n, est, var), PINHOLE_OK);
+    cr_assert_eq(pinhole_simplex_project(est, 13, 2000, proj, NULL), PINHOLE_OK);
+
+    /* project: consistent counts are the projection, summing to n */
+    json_t *res = run_job(J, "project", json_pack("{s:i}", "top", 0));
+    double sum = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(res, "items"), i, it)
+    {
+        const json_int_t v = json_integer_value(json_object_get(it, "item"));
+        const double c = json_real_value(json_object_get(it, "consistent"));
+        cr_assert_float_eq(c, proj[v], 1e-9);
+        sum += c;
+    }
+    cr_assert_float_eq(sum, 2000, 1e-6);
+    json_decref(res);
+
+    /* topk_prob: probabilities of the top 3 over all 13 items sum to 3 (1024 samples: exact) */
+    res = run_job(J, "topk_prob", json_pack("{s:i, s:i, s:i}", "top", 0, "k", 3, "samples", 1024));
+    sum = 0;
+    json_array_foreach(json_object_get(res, "items"), i, it)
+    {
+        const double p = json_real_value(json_object_get(it, "topk_probability"));
+        cr_assert(p >= 0 && p <= 1);
+        sum += p;
+    }
+    cr_assert_float_eq(sum, 3.0, 1e-12);
+    json_decref(res);
+
+    /* mle: a histogram (non-negative, sums to n) */
+    res = run_job(J, "mle", json_pack("{s:i, s:i}", "top", 0, "max_iterations", 50));
+    sum = 0;
+    json_array_foreach(json_object_get(res, "items"), i, it)
+    {
+        const double c = json_real_value(json_object_get(it, "consistent"));
+        cr_assert_geq(c, 0);
+        sum += c;
+    }
+    cr_assert_float_eq(sum, 2000, 1e-6);
+    json_decref(res);
+
+    /* stream with eta_t = 1/t over two equal buckets: the mean of the bucket estimates, which for
+     * this affine estimator is half the pooled estimate */
+    res = run_job(J, "stream", json_pack("{s:i}", "top", 0));
+    cr_assert_eq(json_array_size(json_object_get(res, "buckets")), 2);
+    json_array_foreach(json_object_get(res, "items"), i, it)
+    {
+        const json_int_t v = json_integer_value(json_object_get(it, "item"));
+        cr_assert_float_eq(json_real_value(json_object_get(it, "estimate")), est[v] / 2,
+                           1e-9 * 2000);
+    }
+    json_decref(res);
+    pinhole_job_data_free(&d);
     pinhole_jobs_close(J);
 }
 

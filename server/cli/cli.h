@@ -22,6 +22,7 @@ const char *cli_default_counts(void);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_analyze(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_keygen(int argc, char **argv);

@@ -59,22 +59,26 @@ const char *cli_default_counts(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: pinhole COMMAND [options]\n"
-               "commands:\n"
-               "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
-               "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
-               "                                    users drawn from a count file, encoded and estimated\n"
-               "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
-               "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
-               "  keygen                            new server key pairs (config signing, sealing)\n"
-               "  sign-config COLLECTION --sign-key HEX   signed collection config for clients\n"
-               "  submit    --url URL --collection ID (--users N | --reports FILE) ...\n"
-               "                                    post reports to a server in batches, with retries\n"
-               "  query     --url URL --collection ID [--top N]\n"
-               "                                    print a collection's estimated histogram\n"
-               "  demo      [--users N] [--epsilon E] start a server, post simulated devices' reports\n"
-               "                                    over HTTP, query and print the top words\n"
-               "Run 'pinhole COMMAND --help' for a command's options.\n");
+    fprintf(
+        f,
+        "usage: pinhole COMMAND [options]\n"
+        "commands:\n"
+        "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
+        "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
+        "                                    users drawn from a count file, encoded and estimated\n"
+        "  analyze   consistency|topk|stream [--in FILE | simulation options]\n"
+        "                                    analytics modules on estimates or a simulation\n"
+        "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
+        "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
+        "  keygen                            new server key pairs (config signing, sealing)\n"
+        "  sign-config COLLECTION --sign-key HEX   signed collection config for clients\n"
+        "  submit    --url URL --collection ID (--users N | --reports FILE) ...\n"
+        "                                    post reports to a server in batches, with retries\n"
+        "  query     --url URL --collection ID [--top N]\n"
+        "                                    print a collection's estimated histogram\n"
+        "  demo      [--users N] [--epsilon E] start a server, post simulated devices' reports\n"
+        "                                    over HTTP, query and print the top words\n"
+        "Run 'pinhole COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)
@@ -96,6 +100,8 @@ int main(int argc, char **argv)
         return cli_plan(argc - 1, argv + 1);
     if (strcmp(argv[1], "simulate") == 0)
         return cli_simulate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "analyze") == 0)
+        return cli_analyze(argc - 1, argv + 1);
     if (strcmp(argv[1], "encode") == 0)
         return cli_encode(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)

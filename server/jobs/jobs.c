@@ -56,6 +56,9 @@ void pinhole_job_data_free(pinhole_job_data *d)
             free(d->labels[i]);
     free(d->labels);
     free(d->counts);
+    for (uint64_t b = 0; b < d->nbuckets; b++)
+        free(d->buckets[b].counts);
+    free(d->buckets);
     pinhole_config_free(&d->cfg);
     memset(d, 0, sizeof *d);
 }
@@ -112,6 +115,11 @@ static int exec_bind(sqlite3 *db, const char *sql, const char *fmt, ...)
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+int pinhole_job_progress_fn(void *ctl, double fraction)
+{
+    return pinhole_job_progress(ctl, fraction);
 }
 
 int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
@@ -181,7 +189,8 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
         rc = PINHOLE_EINVAL;
         snprintf(err, sizeof err, "unknown job type or unreadable parameters");
     } else if (type->needs_data &&
-               (rc = J->opt.loader(J->opt.loader_ctx, coll, from, to, &data)) != PINHOLE_OK) {
+               (rc = J->opt.loader(J->opt.loader_ctx, coll, from, to, type->needs_data == 2,
+                                   &data)) != PINHOLE_OK) {
         snprintf(err, sizeof err, "cannot read the collection's counts: %s", pinhole_strerror(rc));
     } else {
         rc = type->run(type->needs_data ? &data : NULL, params, &ctl, &result, err, sizeof err);

@@ -12,25 +12,39 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/** One time bucket's counts (for jobs that follow estimates over time). */
+typedef struct pinhole_job_bucket {
+    int64_t time;     /* bucket start, Unix seconds */
+    uint64_t n;       /* reports in the bucket */
+    uint64_t *counts; /* cfg.counts_len report counts (malloc'd) */
+} pinhole_job_bucket;
+
 /** What a job reads: a collection's configuration and its counts over the job's time range. */
 typedef struct pinhole_job_data {
     pinhole_config cfg; /* the collection's mechanism configuration (owned; freed with the data) */
-    uint64_t *counts;   /* cfg.counts_len report counts (malloc'd) */
+    uint64_t *counts;   /* cfg.counts_len report counts over the whole range (malloc'd) */
     uint64_t n;         /* number of reports in the range */
     char **labels;      /* cfg.k item labels (malloc'd strings), or NULL */
+    uint64_t nbuckets;  /* time buckets with reports, in time order (only when asked) */
+    pinhole_job_bucket *buckets;
 } pinhole_job_data;
 
 /** Free what a loader filled in; safe on a zeroed struct. */
 void pinhole_job_data_free(pinhole_job_data *d);
 
-/** Supplied by the server: fill *out with collection_id's configuration and counts for time
- * buckets in [from, to] (inclusive; INT64_MIN/INT64_MAX for unbounded). Returns PINHOLE_OK,
+/** Supplied by the server: fill *out with collection_id's configuration and counts of the reports
+ * whose time lies in [from, to) (Unix seconds; from = INT64_MIN and to = INT64_MAX for
+ * unbounded), and with buckets set, also the per-bucket counts. Returns PINHOLE_OK,
  * PINHOLE_ENOTFOUND for an unknown collection, or another PINHOLE_E* code. */
 typedef int (*pinhole_job_loader)(void *ctx, int64_t collection_id, int64_t from, int64_t to,
-                                  pinhole_job_data *out);
+                                  int buckets, pinhole_job_data *out);
 
 /** Control handed to a running job. */
 typedef struct pinhole_job_ctl pinhole_job_ctl;
+
+/** The analytics modules' progress callback (server/analytics/progress.h) for a running job:
+ * use as pinhole_progress{pinhole_job_progress_fn, ctl}. */
+int pinhole_job_progress_fn(void *ctl, double fraction);
 
 /** Report progress (fraction in [0, 1]). Returns nonzero when the job must stop now: it was
  * cancelled or it passed its time limit. Long jobs call it at least every ~0.1 s. */

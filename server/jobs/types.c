@@ -1,5 +1,7 @@
 /* The job-type registry, and the job types that wrap the estimators and analytics modules. */
 #include "common/error.h"
+#include "server/analytics/histogram.h"
+#include "server/analytics/stream.h"
 #include "server/estimate/estimate.h"
 #include "server/jobs/jobs.h"
 
@@ -8,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define Z95 1.959963984540054
 
 /* Read an optional non-negative integer parameter; -1 if present but invalid. */
 static int param_uint(const json_t *params, const char *name, uint64_t dflt, uint64_t *out)
@@ -23,66 +27,210 @@ static int param_uint(const json_t *params, const char *name, uint64_t dflt, uin
     return 0;
 }
 
-/* The histogram as JSON: the top items by estimate (all when top is 0 or >= k), each with its
- * label, unbiased estimate (counts), standard error and 95% interval. */
-static json_t *histogram_json(const pinhole_job_data *d, const double *est, const double *var,
-                              const uint64_t *order, uint64_t top)
+/* Read an optional finite number parameter; -1 if present but invalid. */
+static int param_number(const json_t *params, const char *name, double dflt, double *out)
+{
+    const json_t *v = json_object_get(params, name);
+    *out = v ? json_number_value(v) : dflt;
+    return (v && !json_is_number(v)) || !isfinite(*out) ? -1 : 0;
+}
+
+/* One item of a histogram result: the fields of the HTTP histogram (docs/api.md). */
+static json_t *item_json(const pinhole_job_data *d, uint64_t v, double est, double var)
+{
+    const double se = sqrt(var);
+    json_t *it = json_pack("{s:I, s:f, s:f, s:f, s:f}", "item", (json_int_t)v, "estimate", est,
+                           "stderr", se, "lower", est - Z95 * se, "upper", est + Z95 * se);
+    if (it && d->labels)
+        json_object_set_new(it, "label", json_string(d->labels[v]));
+    return it;
+}
+
+static json_t *result_header(const pinhole_job_data *d)
 {
     const pinhole_config *c = &d->cfg;
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(c->mechanism);
-    json_t *items = json_array();
-    for (uint64_t r = 0; r < top; r++) {
-        const uint64_t v = order[r];
-        const double se = sqrt(var[v]);
-        json_t *it = json_object();
-        json_object_set_new(it, "item", json_integer((json_int_t)v));
-        if (d->labels)
-            json_object_set_new(it, "label", json_string(d->labels[v]));
-        json_object_set_new(it, "estimate", json_real(est[v]));
-        json_object_set_new(it, "stderr", json_real(se));
-        json_object_set_new(
-            it, "ci95",
-            json_pack("[ff]", est[v] - 1.959963984540054 * se, est[v] + 1.959963984540054 * se));
-        json_array_append_new(items, it);
-    }
-    return json_pack("{s:s, s:I, s:I, s:f, s:f, s:i, s:o}", "mechanism",
-                     ops ? ops->name : "unknown", "k", (json_int_t)c->k, "n", (json_int_t)d->n,
-                     "epsilon", c->epsilon, "epsilon_realized", c->epsilon_realized,
-                     "bits_per_report", (int)c->payload_bits, "items", items);
+    return json_pack("{s:s, s:I, s:I, s:f, s:f, s:i}", "mechanism", ops ? ops->name : "unknown",
+                     "k", (json_int_t)c->k, "n", (json_int_t)d->n, "epsilon", c->epsilon,
+                     "epsilon_realized", c->epsilon_realized, "bits_per_report",
+                     (int)c->payload_bits);
 }
 
-/* reconstruct: counts for the range -> unbiased estimates with exact variances (the mechanism's
- * estimator; for PGR the dynamic program of Feldman et al. 2022, §4). Params: top (default 100,
- * 0 = every item). */
-static int job_reconstruct(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
-                           json_t **result, char *err, size_t errlen)
+/* The top rows of a computed histogram (all when top is 0 or >= k) with whatever modules ran. */
+static json_t *histogram_json(const pinhole_job_data *d, const pinhole_histogram *h, uint64_t top)
+{
+    if (top == 0 || top > h->k)
+        top = h->k;
+    json_t *o = result_header(d), *items = json_array();
+    if (!o || !items) {
+        json_decref(o);
+        json_decref(items);
+        return NULL;
+    }
+    for (uint64_t r = 0; r < top; r++) {
+        const uint64_t v = h->order[r];
+        json_t *it = item_json(d, v, h->estimate[v], h->variance[v]);
+        if (it && h->consistent)
+            json_object_set_new(it, "consistent", json_real(h->consistent[v]));
+        if (it && h->topk_prob)
+            json_object_set_new(it, "topk_probability", json_real(h->topk_prob[v]));
+        json_array_append_new(items, it);
+    }
+    json_object_set_new(o, "items", items);
+    return o;
+}
+
+/* Shared body of reconstruct, project, mle and topk_prob: the histogram with one module. */
+static int run_histogram(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                         pinhole_histogram_options *ho, json_t **result, char *err, size_t errlen)
 {
     uint64_t top;
     if (param_uint(params, "top", 100, &top) != 0) {
         snprintf(err, errlen, "top must be a non-negative integer");
         return PINHOLE_EINVAL;
     }
-    const uint64_t k = d->cfg.k;
-    if (top == 0 || top > k)
-        top = k;
-    double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
-    uint64_t *order = malloc(k * sizeof *order);
-    int rc = !est || !var || !order ? PINHOLE_ENOMEM : PINHOLE_OK;
-    if (rc == PINHOLE_OK && pinhole_job_progress(ctl, 0))
-        rc = PINHOLE_ECANCELED;
-    if (rc == PINHOLE_OK &&
-        (rc = pinhole_estimate(&d->cfg, d->counts, d->n, est, var)) != PINHOLE_OK)
-        snprintf(err, errlen, "%s",
-                 rc == PINHOLE_ENOREPORTS ? "no reports in the range" : pinhole_strerror(rc));
-    if (rc == PINHOLE_OK)
-        rc = pinhole_estimate_rank(est, k, order);
+    if (ho->topk > d->cfg.k) {
+        snprintf(err, errlen, "k of the top-k (%llu) exceeds the domain size %llu",
+                 (unsigned long long)ho->topk, (unsigned long long)d->cfg.k);
+        return PINHOLE_EINVAL;
+    }
+    const pinhole_progress pr = {pinhole_job_progress_fn, ctl};
+    pinhole_histogram h;
+    int rc = pinhole_job_progress(ctl, 0)
+                 ? PINHOLE_ECANCELED
+                 : pinhole_histogram_compute(&d->cfg, d->counts, d->n, ho, &h, &pr);
     if (rc == PINHOLE_OK) {
-        *result = histogram_json(d, est, var, order, top);
+        *result = histogram_json(d, &h, top);
         if (!*result)
             rc = PINHOLE_ENOMEM;
+    } else if (rc == PINHOLE_ENOREPORTS) {
+        snprintf(err, errlen, "no reports in the range");
+    } else if (rc == PINHOLE_EUNSUPPORTED) {
+        snprintf(err, errlen, "this module is not available for the collection's mechanism");
     }
-    free(est);
+    pinhole_histogram_free(&h);
+    return rc;
+}
+
+/* reconstruct: unbiased estimates with exact variances (the mechanism's estimator; for PGR the
+ * dynamic program of Feldman et al. 2022, §4). Params: top (default 100, 0 = every item). */
+static int job_reconstruct(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                           json_t **result, char *err, size_t errlen)
+{
+    pinhole_histogram_options ho = {0};
+    return run_histogram(d, params, ctl, &ho, result, err, errlen);
+}
+
+/* project: the estimates and their Euclidean projection onto {x >= 0, sum x = n} (Duchi et al.
+ * 2008). Params: top. */
+static int job_project(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                       json_t **result, char *err, size_t errlen)
+{
+    pinhole_histogram_options ho = {.consistency = PINHOLE_CONSISTENCY_PROJECT};
+    return run_histogram(d, params, ctl, &ho, result, err, errlen);
+}
+
+/* mle: the estimates and the maximum-likelihood histogram (PGR; server/analytics/consistency.h).
+ * Params: top, max_iterations (default 1000). */
+static int job_mle(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                   json_t **result, char *err, size_t errlen)
+{
+    uint64_t it;
+    if (param_uint(params, "max_iterations", 0, &it) != 0 || it > 1000000) {
+        snprintf(err, errlen, "max_iterations must be an integer in [0, 1000000]");
+        return PINHOLE_EINVAL;
+    }
+    pinhole_histogram_options ho = {.consistency = PINHOLE_CONSISTENCY_MLE,
+                                    .mle_iterations = (uint32_t)it};
+    return run_histogram(d, params, ctl, &ho, result, err, errlen);
+}
+
+/* topk_prob: each item's probability of being in the top k under perturbation of the estimates by
+ * their standard errors (Berthet et al., NeurIPS 2020). Params: top, k (default 20), samples
+ * (default 1000), noise ("gaussian" | "gumbel"), seed (default 1). */
+static int job_topk_prob(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                         json_t **result, char *err, size_t errlen)
+{
+    uint64_t kk, samples, seed;
+    const json_t *noise = json_object_get(params, "noise");
+    const char *ns = noise ? json_string_value(noise) : "gaussian";
+    if (param_uint(params, "k", 20, &kk) != 0 || kk == 0 ||
+        param_uint(params, "samples", 1000, &samples) != 0 || samples == 0 || samples > 100000000 ||
+        param_uint(params, "seed", 1, &seed) != 0 || !ns ||
+        (strcmp(ns, "gaussian") != 0 && strcmp(ns, "gumbel") != 0)) {
+        snprintf(err, errlen,
+                 "k and samples must be positive integers, noise \"gaussian\" or \"gumbel\"");
+        return PINHOLE_EINVAL;
+    }
+    pinhole_histogram_options ho = {
+        .topk = kk,
+        .topk_samples = samples,
+        .topk_noise = strcmp(ns, "gumbel") == 0 ? PINHOLE_NOISE_GUMBEL : PINHOLE_NOISE_GAUSSIAN,
+        .seed = seed};
+    return run_histogram(d, params, ctl, &ho, result, err, errlen);
+}
+
+/* stream: estimates over time, one SGD step per time bucket on 1/2 ||x - h_b||^2 (step eta, or
+ * eta_t = 1/t when eta is 0), optionally projected each step (server/analytics/stream.h). Params:
+ * top, eta (default 0), project (default false). Result: the final estimate with its variance, and
+ * each bucket's time and report count. */
+static int job_stream(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                      json_t **result, char *err, size_t errlen)
+{
+    uint64_t top;
+    double eta;
+    const json_t *pj = json_object_get(params, "project");
+    if (param_uint(params, "top", 100, &top) != 0 || param_number(params, "eta", 0, &eta) != 0 ||
+        eta < 0 || eta > 1 || (pj && !json_is_boolean(pj))) {
+        snprintf(err, errlen,
+                 "top must be a non-negative integer, eta in [0, 1], project a boolean");
+        return PINHOLE_EINVAL;
+    }
+    const uint64_t k = d->cfg.k;
+    if (d->nbuckets == 0) {
+        snprintf(err, errlen, "no reports in the range");
+        return PINHOLE_ENOREPORTS;
+    }
+    double *x = malloc(k * sizeof *x), *var = malloc(k * sizeof *var), *h = malloc(k * sizeof *h),
+           *hv = malloc(k * sizeof *hv);
+    uint64_t *order = malloc(k * sizeof *order);
+    json_t *buckets = json_array();
+    pinhole_stream s;
+    int rc = !x || !var || !h || !hv || !order || !buckets
+                 ? PINHOLE_ENOMEM
+                 : pinhole_stream_init(&s, k, eta, pj && json_is_true(pj), x, var);
+    for (uint64_t b = 0; rc == PINHOLE_OK && b < d->nbuckets; b++) {
+        const pinhole_job_bucket *bk = &d->buckets[b];
+        if (pinhole_job_progress(ctl, (double)b / (double)d->nbuckets)) {
+            rc = PINHOLE_ECANCELED;
+            break;
+        }
+        if (bk->n == 0)
+            continue;
+        if ((rc = pinhole_estimate(&d->cfg, bk->counts, bk->n, h, hv)) == PINHOLE_OK)
+            rc = pinhole_stream_update(&s, h, hv, (double)bk->n);
+        json_array_append_new(
+            buckets, json_pack("{s:I, s:I}", "time", (json_int_t)bk->time, "n", (json_int_t)bk->n));
+    }
+    if (rc == PINHOLE_OK)
+        rc = pinhole_estimate_rank(x, k, order);
+    if (rc == PINHOLE_OK) {
+        json_t *o = result_header(d), *items = json_array();
+        if (top == 0 || top > k)
+            top = k;
+        for (uint64_t r = 0; r < top; r++)
+            json_array_append_new(items, item_json(d, order[r], x[order[r]], var[order[r]]));
+        json_object_set_new(o, "eta", json_real(eta));
+        json_object_set_new(o, "buckets", buckets);
+        json_object_set_new(o, "items", items);
+        buckets = NULL;
+        *result = o;
+    }
+    json_decref(buckets);
+    free(x);
     free(var);
+    free(h);
+    free(hv);
     free(order);
     return rc;
 }
@@ -93,9 +241,8 @@ static int job_sleep(const pinhole_job_data *d, const json_t *params, pinhole_jo
                      json_t **result, char *err, size_t errlen)
 {
     (void)d;
-    const json_t *sv = json_object_get(params, "seconds");
-    const double seconds = sv ? json_number_value(sv) : 1.0;
-    if ((sv && !json_is_number(sv)) || !(seconds >= 0) || seconds > 86400) {
+    double seconds;
+    if (param_number(params, "seconds", 1.0, &seconds) != 0 || !(seconds >= 0) || seconds > 86400) {
         snprintf(err, errlen, "seconds must be a number in [0, 86400]");
         return PINHOLE_EINVAL;
     }
@@ -111,6 +258,10 @@ static int job_sleep(const pinhole_job_data *d, const json_t *params, pinhole_jo
 
 static const pinhole_job_type types[] = {
     {"reconstruct", 1, job_reconstruct, "unbiased estimates of every item with standard errors"},
+    {"project", 1, job_project, "estimates and their projection onto the probability simplex"},
+    {"mle", 1, job_mle, "estimates and the maximum-likelihood histogram (PGR)"},
+    {"topk_prob", 1, job_topk_prob, "each item's probability of being in the top k"},
+    {"stream", 2, job_stream, "estimates over time by SGD over the time buckets"},
     {"sleep", 0, job_sleep, "wait params.seconds, for checking the runner (cancel, time limits)"},
 };
 

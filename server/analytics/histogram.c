@@ -1,0 +1,77 @@
+/* Estimates, then the consistent histogram and top-k probabilities when asked. */
+#include "server/analytics/histogram.h"
+#include "common/error.h"
+#include "server/analytics/consistency.h"
+#include "server/analytics/topk_prob.h"
+#include "server/estimate/estimate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pinhole_histogram_free(pinhole_histogram *h)
+{
+    free(h->estimate);
+    free(h->variance);
+    free(h->consistent);
+    free(h->topk_prob);
+    free(h->order);
+    memset(h, 0, sizeof *h);
+}
+
+int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, uint64_t n,
+                              const pinhole_histogram_options *opt, pinhole_histogram *h,
+                              const pinhole_progress *progress)
+{
+    static const pinhole_histogram_options none = {0};
+    if (!opt)
+        opt = &none;
+    memset(h, 0, sizeof *h);
+    const uint64_t k = c->k;
+    h->k = k;
+    h->n = n;
+    if (opt->topk > k)
+        return PINHOLE_EINVAL;
+    h->estimate = malloc(k * sizeof *h->estimate);
+    h->variance = malloc(k * sizeof *h->variance);
+    h->order = malloc(k * sizeof *h->order);
+    if (!h->estimate || !h->variance || !h->order)
+        return PINHOLE_ENOMEM;
+    int rc = pinhole_estimate(c, counts, n, h->estimate, h->variance);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_estimate_rank(h->estimate, k, h->order);
+    if (rc != PINHOLE_OK)
+        return rc;
+    if (opt->consistency != PINHOLE_CONSISTENCY_NONE) {
+        if (!(h->consistent = malloc(k * sizeof *h->consistent)))
+            return PINHOLE_ENOMEM;
+        if (opt->consistency == PINHOLE_CONSISTENCY_PROJECT) {
+            rc = pinhole_simplex_project(h->estimate, k, (double)n, h->consistent, NULL);
+        } else if (opt->consistency == PINHOLE_CONSISTENCY_MLE) {
+            const pinhole_mle_options mo = {.max_iterations = opt->mle_iterations};
+            rc = pinhole_mle(c, counts, &mo, h->consistent, NULL, NULL, progress);
+        } else {
+            rc = PINHOLE_EINVAL;
+        }
+        if (rc != PINHOLE_OK)
+            return rc;
+    }
+    if (opt->topk > 0) {
+        double *sigma = malloc(k * sizeof *sigma);
+        h->topk_prob = malloc(k * sizeof *h->topk_prob);
+        if (!sigma || !h->topk_prob) {
+            free(sigma);
+            return PINHOLE_ENOMEM;
+        }
+        for (uint64_t v = 0; v < k; v++)
+            sigma[v] = sqrt(h->variance[v]);
+        const pinhole_topk_options to = {.top = opt->topk,
+                                         .samples = opt->topk_samples ? opt->topk_samples : 1000,
+                                         .noise = opt->topk_noise,
+                                         .seed = opt->seed};
+        rc =
+            pinhole_topk_prob(h->estimate, sigma, k, &to, h->topk_prob, NULL, NULL, NULL, progress);
+        free(sigma);
+    }
+    return rc;
+}

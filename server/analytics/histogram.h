@@ -1,0 +1,52 @@
+/* The estimated histogram with its optional modules, as analysts query it: unbiased estimates and
+ * variances, then (on request) the consistent histogram and each item's probability of being in
+ * the top k. One composition serves the histogram endpoint, the jobs and the CLI. */
+#ifndef PINHOLE_SERVER_ANALYTICS_HISTOGRAM_H
+#define PINHOLE_SERVER_ANALYTICS_HISTOGRAM_H
+
+#include "common/mechanism.h"
+#include "server/analytics/noise.h"
+#include "server/analytics/progress.h"
+
+#include <stdint.h>
+
+typedef enum pinhole_consistency {
+    PINHOLE_CONSISTENCY_NONE = 0,
+    PINHOLE_CONSISTENCY_PROJECT = 1, /* Euclidean projection onto {x >= 0, sum x = n} */
+    PINHOLE_CONSISTENCY_MLE = 2,     /* maximum likelihood (PGR only) */
+} pinhole_consistency;
+
+typedef struct pinhole_histogram_options {
+    pinhole_consistency consistency;
+    uint32_t mle_iterations; /* MLE steps at most; 0 = the module's default */
+    uint64_t topk;           /* k of the top-k probabilities; 0 = not computed */
+    uint64_t topk_samples;   /* Monte Carlo samples; 0 = 1000 */
+    pinhole_noise topk_noise;
+    uint64_t seed; /* of the top-k sampling */
+} pinhole_histogram_options;
+
+typedef struct pinhole_histogram {
+    uint64_t k, n;
+    double *estimate; /* k unbiased count estimates */
+    double
+        *variance; /* k exact variances (counts^2), true count replaced by the clipped estimate */
+    double *consistent; /* k consistent counts, or NULL when not asked */
+    double *topk_prob;  /* k probabilities of being in the top topk, or NULL when not asked */
+    uint64_t *order;    /* k item indices by decreasing estimate (ties by index) */
+} pinhole_histogram;
+
+/** Compute the histogram of n reports summarised in counts[0..c->counts_len) with the modules
+ * asked in opt (NULL = none). The top-k probabilities perturb the estimates with the standard
+ * errors sqrt(variance) (Berthet et al., NeurIPS 2020); the consistent histogram is the
+ * projection (Duchi et al. 2008) or the MLE (see server/analytics/consistency.h).
+ * Errors: those of pinhole_estimate() (PINHOLE_ENOREPORTS for n == 0, ...), PINHOLE_EINVAL (topk
+ * > k), PINHOLE_EUNSUPPORTED (MLE for a mechanism other than PGR), PINHOLE_ENOMEM,
+ * PINHOLE_ECANCELED. Free with pinhole_histogram_free() (also after an error). */
+int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, uint64_t n,
+                              const pinhole_histogram_options *opt, pinhole_histogram *h,
+                              const pinhole_progress *progress);
+
+/** Free the arrays; safe on a zeroed struct. */
+void pinhole_histogram_free(pinhole_histogram *h);
+
+#endif
