@@ -144,7 +144,7 @@ typedef struct pinhole_ingest_scratch {
 /** Free the scratch; safe on a zeroed struct. */
 void pinhole_ingest_scratch_free(pinhole_ingest_scratch *sc);
 
-/** (Re)build the index of stored report ids from the reports table: one scan, about 25 bytes of
+/** (Re)build the index of stored report ids from the reports table: one scan, 23-46 bytes of
  * memory per stored report. pinhole_store_ingest() calls it on first use; the writer calls it at
  * start so that a restart pays it before listening. Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_store_load_ids(pinhole_store *s);
