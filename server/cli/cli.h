@@ -27,8 +27,11 @@ int cli_encode(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
 int cli_sign_config(int argc, char **argv);
+/** `pinhole submit`: post reports to a server (server/cli/submit.c). Returns a CLI_* exit code. */
 int cli_submit(int argc, char **argv);
+/** `pinhole query`: print a collection's histogram (server/cli/query.c). CLI_* exit code. */
 int cli_query(int argc, char **argv);
+/** `pinhole demo`: the whole system end to end (server/cli/demo.c). CLI_* exit code. */
 int cli_demo(int argc, char **argv);
 
 /** Print a histogram answer (the server's JSON) as a table; with truth (k true counts, may be
