@@ -420,6 +420,7 @@ void pinhole_ingest_scratch_free(pinhole_ingest_scratch *sc)
     for (size_t i = 0; i < sc->cap; i++)
         free(sc->delta[i].v);
     free(sc->delta);
+    free(sc->hash);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -633,10 +634,10 @@ static int find_stored(pinhole_store *s, const pinhole_ingest_report *r, uint64_
 }
 
 /* Insert one report; sets its status. PINHOLE_EDB on an SQLite error, PINHOLE_ENOMEM. */
-static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_ingest_report *r)
+static int ingest_one(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_ingest_report *r,
+                      uint64_t hash)
 {
     const pinhole_collection *c = r->coll;
-    const uint64_t hash = pinhole_idset_hash(s->ids, c->id, r->id);
     int same = 0;
     const int found = find_stored(s, r, hash, &same);
     if (found < 0)
@@ -679,9 +680,28 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
         return rc;
     if (step_done(st(s, ST_BEGIN)) != PINHOLE_OK)
         return PINHOLE_EDB;
+    /* Hash every id first, then look each up while the slot of one a few reports ahead is being
+     * fetched: the index is larger than the caches, so its lookups are cache misses. */
+    if (n > sc->hcap) {
+        uint64_t *h = realloc(sc->hash, n * sizeof *h);
+        if (!h)
+            rc = PINHOLE_ENOMEM;
+        else {
+            sc->hash = h;
+            sc->hcap = n;
+        }
+    }
     for (size_t i = 0; i < n && rc == PINHOLE_OK; i++)
+        sc->hash[i] = pinhole_idset_hash(s->ids, r[i].coll ? r[i].coll->id : 0, r[i].id);
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < AHEAD && i < n && rc == PINHOLE_OK; i++)
+        pinhole_idset_prefetch(s->ids, sc->hash[i]);
+    for (size_t i = 0; i < n && rc == PINHOLE_OK; i++) {
+        if (i + AHEAD < n)
+            pinhole_idset_prefetch(s->ids, sc->hash[i + AHEAD]);
         if (r[i].status != PINHOLE_REPORT_REJECTED)
-            rc = ingest_one(s, sc, &r[i]);
+            rc = ingest_one(s, sc, &r[i], sc->hash[i]);
+    }
     if (rc == PINHOLE_OK)
         rc = flush_all(s, sc);
     else {

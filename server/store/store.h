@@ -139,6 +139,8 @@ typedef struct pinhole_ingest_report {
 typedef struct pinhole_ingest_scratch {
     struct pinhole_delta *delta;
     size_t ndelta, cap;
+    uint64_t *hash; /* index hashes of a transaction's reports */
+    size_t hcap;
 } pinhole_ingest_scratch;
 
 /** Free the scratch; safe on a zeroed struct. */
