@@ -39,14 +39,16 @@ test: build asan
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+	./tests/portability.sh
 
 # Long checks left out of `make test` (suite 'long': the paper-size single_location run, ~2 min).
 test-long: build
 	meson test -C $(BUILD) --setup long --suite long --print-errorlogs --num-processes 1
 
-# The main job on real data: 1,000,000 users drawn from the SUBTLEX-US word counts, epsilon = 4.
+# The main job on real data, end to end over HTTP: pinhole-server on a temporary SQLite file, a
+# collection for the SUBTLEX-US words, 1,000,000 simulated devices posting reports, the top 20.
 demo: build
-	./$(BUILD)/server/pinhole simulate --users 1000000 --epsilon 4 --seed 2026 --top 20
+	./$(BUILD)/server/pinhole demo --users 1000000 --epsilon 4 --seed 2026 --top 20
 
 bench: build
 	./$(BUILD)/tests/bench/bench_encode

@@ -7,6 +7,7 @@
 #include "client/pgr.h"
 #include "client/ss.h"
 #include "client/unary.h"
+#include "common/ct.h"
 #include "common/error.h"
 
 static int pgr_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload)
@@ -59,7 +60,9 @@ static const struct {
 int pinhole_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload,
                    size_t len)
 {
-    if (value >= c->k)
+    uint64_t in_range = pinhole_ct_lt64(value, c->k) & 1; /* no branch on the value itself */
+    pinhole_ct_declassify(&in_range, sizeof in_range);
+    if (!in_range)
         return PINHOLE_ERANGE;
     if (len < c->payload_bytes)
         return PINHOLE_EBUFSIZE;

@@ -42,6 +42,8 @@ const char *pinhole_strerror(int code)
         return "time limit reached";
     case PINHOLE_EDB:
         return "database error";
+    case PINHOLE_ETOOBIG:
+        return "input too large or trailing bytes";
     default:
         return "unknown error";
     }

@@ -9,7 +9,10 @@
 
 int pinhole_epsilon_check(double epsilon)
 {
-    return (isfinite(epsilon) && epsilon >= PINHOLE_EPSILON_MIN) ? PINHOLE_OK : PINHOLE_EINVAL;
+    /* the cast rounds the constant to double: on x87 (i386, FLT_EVAL_METHOD 2) the literal is
+     * otherwise compared in long double, which refused epsilon = 1e-6 itself */
+    return (isfinite(epsilon) && epsilon >= (double)PINHOLE_EPSILON_MIN) ? PINHOLE_OK
+                                                                         : PINHOLE_EINVAL;
 }
 
 double pinhole_variance_optimum(double epsilon)
@@ -116,6 +119,7 @@ int pinhole_pgr_init(pinhole_pgr *g, uint64_t k, double epsilon, uint32_t q, uin
         return PINHOLE_EINVAL;
     if ((rc = pinhole_gf_init(&g->F, q)) != PINHOLE_OK)
         return rc;
+    pinhole_gf_ct_init(&g->Fct, &g->F);
     g->k = k;
     g->epsilon = epsilon;
     g->q = q;

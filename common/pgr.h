@@ -14,6 +14,7 @@
 #define PINHOLE_COMMON_PGR_H
 
 #include "common/gf.h"
+#include "common/gf_ct.h"
 #include "common/projective.h"
 
 #include <stddef.h>
@@ -44,6 +45,7 @@ typedef struct pinhole_pgr {
     double gap;              /* s_in - r, computed without cancellation */
     pinhole_gf F;            /* the field (tables owned) */
     pinhole_pspace S;        /* the projective space */
+    pinhole_gf_ct Fct;       /* the field for constant-time use (client/pgr.c) */
 } pinhole_pgr;
 
 /** Check a privacy parameter: PINHOLE_OK for finite epsilon >= PINHOLE_EPSILON_MIN (1e-6), else

@@ -29,5 +29,20 @@ int cli_simulate(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 /* analyze maxcut|nearest-correlation|single-location|two-layer (server/cli/analyze_opt.c) */
 int cli_analyze_opt(int argc, char **argv);
+int cli_encode(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
+int cli_sign_config(int argc, char **argv);
+/** `pinhole submit`: post reports to a server (server/cli/submit.c). Returns a CLI_* exit code. */
+int cli_submit(int argc, char **argv);
+/** `pinhole query`: print a collection's histogram (server/cli/query.c). CLI_* exit code. */
+int cli_query(int argc, char **argv);
+/** `pinhole demo`: the whole system end to end (server/cli/demo.c). CLI_* exit code. */
+int cli_demo(int argc, char **argv);
+
+/** Print a histogram answer (the server's JSON) as a table; with truth (k true counts, may be
+ * NULL) a "true count" column. 0, or -1 when the JSON is not a histogram. */
+#include <stdio.h>
+int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth);
 
 #endif

@@ -1,4 +1,4 @@
-/* `pinhole`: plan parameters, simulate users end to end, and (later) encode, estimate, submit. */
+/* `pinhole`: plan parameters, simulate users end to end, submit reports, query histograms, demo. */
 #include "server/cli/cli.h"
 #include "common/compare.h"
 #include "common/mechanism.h"
@@ -97,6 +97,16 @@ static void usage(FILE *f)
         "                                    analytics modules on estimates or a simulation\n"
         "  analyze   maxcut|nearest-correlation|single-location|two-layer [options]\n"
         "                                    optimization and learning modules\n"
+        "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
+        "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
+        "  keygen                            new server key pairs (config signing, sealing)\n"
+        "  sign-config COLLECTION --sign-key HEX   signed collection config for clients\n"
+        "  submit    --url URL --collection ID (--users N | --reports FILE) ...\n"
+        "                                    post reports to a server in batches, with retries\n"
+        "  query     --url URL --collection ID [--top N]\n"
+        "                                    print a collection's estimated histogram\n"
+        "  demo      [--users N] [--epsilon E] start a server, post simulated devices' reports\n"
+        "                                    over HTTP, query and print the top words\n"
         "Run 'pinhole COMMAND --help' for a command's options.\n");
 }
 
@@ -121,6 +131,20 @@ int main(int argc, char **argv)
         return cli_simulate(argc - 1, argv + 1);
     if (strcmp(argv[1], "analyze") == 0)
         return cli_analyze(argc - 1, argv + 1);
+    if (strcmp(argv[1], "encode") == 0)
+        return cli_encode(argc - 1, argv + 1);
+    if (strcmp(argv[1], "inspect") == 0)
+        return cli_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return cli_keygen(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sign-config") == 0)
+        return cli_sign_config(argc - 1, argv + 1);
+    if (strcmp(argv[1], "submit") == 0)
+        return cli_submit(argc - 1, argv + 1);
+    if (strcmp(argv[1], "query") == 0)
+        return cli_query(argc - 1, argv + 1);
+    if (strcmp(argv[1], "demo") == 0)
+        return cli_demo(argc - 1, argv + 1);
     fprintf(stderr, "pinhole: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;

@@ -44,20 +44,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Index of the item holding uniform token position u in the cumulative counts. */
-static uint64_t draw_item(const uint64_t *cum, uint64_t k, uint64_t u)
-{
-    uint64_t lo = 0, hi = k - 1;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
 int cli_simulate(int argc, char **argv)
 {
     const char *path = cli_default_counts();
@@ -207,7 +193,7 @@ int cli_simulate(int argc, char **argv)
         for (uint64_t v = 0; v < k; v++)
             cum[v] = acc += cf.count[v];
         for (uint64_t i = 0; i < n; i++) {
-            const uint64_t v = draw_item(cum, k, pinhole_rng_uniform64(&rng, cf.total));
+            const uint64_t v = pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, cf.total));
             truth[v]++;
             if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)

@@ -104,3 +104,16 @@ int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *er
         pinhole_countfile_free(cf);
     return rc;
 }
+
+uint64_t pinhole_countfile_draw(const uint64_t *cum, uint64_t k, uint64_t u)
+{
+    uint64_t lo = 0, hi = k - 1;
+    while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        if (cum[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}

@@ -20,6 +20,12 @@ typedef struct pinhole_countfile {
  * or fewer than 2 items), PINHOLE_EOVERFLOW (total over 2^63), PINHOLE_ENOMEM. */
 int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *err_line);
 
+/** The item holding token position u (0 <= u < sum of counts) when tokens are laid out item by
+ * item: the smallest v with cum[v] > u, cum[v] being the counts of items 0..v summed (the
+ * cumulative counts, k of them). A uniform u in [0, total) draws an item with probability
+ * count[v] / total. Binary search, O(log k). */
+uint64_t pinhole_countfile_draw(const uint64_t *cum, uint64_t k, uint64_t u);
+
 /** Free what pinhole_countfile_read() allocated; safe on a zeroed struct. */
 void pinhole_countfile_free(pinhole_countfile *cf);
 

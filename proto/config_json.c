@@ -1,0 +1,94 @@
+/* Collection config <-> JSON text (jansson), with the binary form's checks. */
+#include "proto/config_json.h"
+#include "common/error.h"
+
+#include <jansson.h>
+#include <string.h>
+
+char *pinhole_config_to_json(const pinhole_collection_config *cfg, int *err)
+{
+    int e = PINHOLE_EINVAL;
+    char *text = NULL;
+    uint8_t bytes[PINHOLE_CONFIG_BYTES];
+    const pinhole_mechanism_ops *ops = pinhole_mechanism_find(cfg->params.mechanism);
+    if (ops && cfg->collection_id <= INT64_MAX && cfg->params.k <= INT64_MAX &&
+        pinhole_config_encode(cfg, bytes) == PINHOLE_OK) {
+        json_t *o = json_pack(
+            "{s:i, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:I}", "version", (int)PINHOLE_CONFIG_VERSION,
+            "collection_id", (json_int_t)cfg->collection_id, "mechanism", ops->name, "k",
+            (json_int_t)cfg->params.k, "epsilon", cfg->params.epsilon, "q",
+            (json_int_t)cfg->params.q, "t", (json_int_t)cfg->params.t, "time_precision",
+            (json_int_t)cfg->time_precision, "min_reports", (json_int_t)cfg->min_reports);
+        if (o)
+            text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+        json_decref(o);
+        e = text ? PINHOLE_OK : PINHOLE_ENOMEM;
+    }
+    if (err)
+        *err = e;
+    return text;
+}
+
+/* An integer member in [0, max]; PINHOLE_EFORMAT if missing, not an integer or out of range. */
+static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
+        return PINHOLE_EFORMAT;
+    *out = (uint64_t)json_integer_value(v);
+    return PINHOLE_OK;
+}
+
+static int from_object(json_t *o, pinhole_collection_config *cfg)
+{
+    static const char *const keys[] = {"version", "collection_id",  "mechanism",
+                                       "k",       "epsilon",        "q",
+                                       "t",       "time_precision", "min_reports"};
+    const size_t nkeys = sizeof keys / sizeof keys[0];
+    if (!json_is_object(o) || json_object_size(o) != nkeys)
+        return PINHOLE_EFORMAT;
+    uint64_t version, id, k, q, t, prec, minr;
+    if (get_uint(o, "version", UINT32_MAX, &version) != PINHOLE_OK)
+        return PINHOLE_EFORMAT;
+    if (version != PINHOLE_CONFIG_VERSION)
+        return PINHOLE_EVERSION;
+    json_t *mech = json_object_get(o, "mechanism");
+    json_t *eps = json_object_get(o, "epsilon");
+    if (get_uint(o, "collection_id", INT64_MAX, &id) || get_uint(o, "k", INT64_MAX, &k) ||
+        get_uint(o, "q", UINT32_MAX, &q) || get_uint(o, "t", UINT32_MAX, &t) ||
+        get_uint(o, "time_precision", UINT32_MAX, &prec) ||
+        get_uint(o, "min_reports", UINT32_MAX, &minr) || !json_is_string(mech) ||
+        !json_is_number(eps))
+        return PINHOLE_EFORMAT;
+    const pinhole_mechanism_ops *ops = pinhole_mechanism_by_name(json_string_value(mech));
+    if (!ops)
+        return PINHOLE_EUNSUPPORTED;
+    pinhole_collection_config c = {0};
+    c.collection_id = id;
+    c.params.mechanism = ops->id;
+    c.params.k = k;
+    c.params.epsilon = json_number_value(eps);
+    c.params.q = (uint32_t)q;
+    c.params.t = (uint32_t)t;
+    c.time_precision = (uint32_t)prec;
+    c.min_reports = (uint32_t)minr;
+    /* the binary form is the reference: run its decoder's checks on the encoding */
+    uint8_t bytes[PINHOLE_CONFIG_BYTES];
+    if (pinhole_config_encode(&c, bytes) != PINHOLE_OK)
+        return PINHOLE_EFORMAT;
+    return pinhole_config_decode(bytes, sizeof bytes, cfg);
+}
+
+int pinhole_config_from_json(const char *text, size_t len, pinhole_collection_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    json_error_t jerr;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o)
+        return PINHOLE_EFORMAT;
+    int rc = from_object(o, cfg);
+    json_decref(o);
+    if (rc != PINHOLE_OK)
+        memset(cfg, 0, sizeof *cfg);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* Command-line options that name a collection config, shared by `pinhole encode`, `inspect` and
+ * `sign-config`, and small file/hex helpers for the wire-format subcommands. */
+#ifndef PINHOLE_SERVER_CLI_COLLECTION_ARGS_H
+#define PINHOLE_SERVER_CLI_COLLECTION_ARGS_H
+
+#include "client/pinhole.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+typedef struct cli_config_args {
+    const char *cmd;       /* "encode", ... for messages */
+    const char *mechanism; /* --mechanism NAME (default "pgr") */
+    uint64_t k, q, t;      /* --k, --q, --t */
+    double epsilon;        /* --epsilon */
+    int have_epsilon;
+    uint64_t collection;     /* --collection ID (default 0) */
+    uint64_t precision;      /* --precision SECONDS (default 1) */
+    uint64_t min_reports;    /* --min-reports N (default 0) */
+    const char *config;      /* --config FILE: a signed config */
+    const char *verify_key;  /* --verify-key HEX: the server's Ed25519 public key */
+    const char *config_json; /* --config-json FILE */
+} cli_config_args;
+
+/* The usage lines of these options. */
+#define CLI_CONFIG_USAGE                                                                           \
+    "collection (one of):\n"                                                                       \
+    "  --k K --epsilon E [--mechanism NAME] [--q Q] [--t T] [--collection ID] [--precision "       \
+    "SECONDS]\n"                                                                                   \
+    "                   [--min-reports N]     parameters (q, t: the planner's by default)\n"       \
+    "  --config FILE --verify-key HEX         a signed config (108 bytes), verified with the\n"    \
+    "                                         server's Ed25519 public key (64 hex digits)\n"       \
+    "  --config-json FILE                     a JSON config (docs/protocol.md 4.4), trusted\n"
+
+/** Consume option a with value v if it is one of the above: 1 if consumed, 0 if not ours, -1 on a
+ * bad value (message printed). */
+int cli_config_arg(cli_config_args *c, const char *a, const char *v);
+
+/** A subcommand's own arguments for cli_options(): called first with (arg, NULL) for every argument
+ * (return 1 if it is a positional word or a flag taken alone), then with (option, value) for an
+ * option with a value that is not a collection option. Returns 1 if taken, 0 if unknown, -1 on a
+ * bad value (message printed). */
+typedef int (*cli_option_fn)(void *ctx, const char *arg, const char *value);
+
+/** The option loop of the wire-format subcommands over argv[1..argc): --help/-h prints usage to
+ * standard output; collection options go to c, the rest to own. Returns 0 to go on, 1 after
+ * --help (exit CLI_OK), -1 on a usage error (message and usage printed). */
+int cli_options(cli_config_args *c, int argc, char **argv, void (*usage)(FILE *), cli_option_fn own,
+                void *ctx);
+
+/** Build the collection the options name (verifying a signed config). 0 or -1 with a message. */
+int cli_config_collection(const cli_config_args *c, pinhole_collection *col);
+
+/** The collection config the options name, without building the mechanism: 0 or -1. */
+int cli_config_make(const cli_config_args *c, pinhole_collection_config *cfg);
+
+/** Read a whole file ("-" = standard input) into a new buffer (free() it) with a NUL after the
+ * data; 0 or -1 with a message. */
+int cli_read_file(const char *cmd, const char *path, uint8_t **data, size_t *len);
+
+/** Write data to a file ("-" or NULL = standard output); 0 or -1 with a message. */
+int cli_write_file(const char *cmd, const char *path, const uint8_t *data, size_t len);
+
+/** Parse exactly len bytes of hex; 0 or -1 with a message naming the option. */
+int cli_parse_hex(const char *cmd, const char *name, const char *hex, uint8_t *out, size_t len);
+
+/** Print len bytes as lower-case hex to f. */
+void cli_print_hex(void *f, const uint8_t *b, size_t len);
+
+#endif

@@ -1,0 +1,366 @@
+/* `pinhole demo`: the whole system on real data. Starts pinhole-server on a temporary SQLite file,
+ * creates a collection for the SUBTLEX-US words with their labels, simulates devices that encode
+ * one word each with the client library and post them over HTTP in batches, queries the
+ * histogram, prints the top words with estimate, interval and true count, checks the estimates
+ * against the offline estimator on the same reports, and stops the server with SIGTERM. */
+#include "common/error.h"
+#include "server/cli/cli.h"
+#include "server/cli/upload.h"
+#include "server/data/countfile.h"
+#include "server/estimate/estimate.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void demo_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pinhole demo [--users N] [--epsilon E] [--seed S] [--top N] [--batch N]\n"
+            "                    [--connections N] [--counts FILE] [--seal] [--keep]\n"
+            "  --users N        simulated devices (default 1000000)\n"
+            "  --epsilon E      privacy parameter (default 4)\n"
+            "  --seed S         seed of the simulation (default 2026)\n"
+            "  --top N          rows of the printed table (default 20)\n"
+            "  --batch N        reports per HTTP request (default 1000)\n"
+            "  --connections N  parallel uploading connections (default 4)\n"
+            "  --counts FILE    label<TAB>count file (default data/subtlex-us.tsv)\n"
+            "  --seal           seal every report to the server's key (slower: one X25519 each)\n"
+            "  --keep           keep the temporary directory (database, server log)\n"
+            "The server binary is found next to this one, or at $PINHOLE_SERVER.\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void server_path(char *out, size_t len)
+{
+    const char *env = getenv("PINHOLE_SERVER");
+    if (env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char self[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(out, len, "pinhole-server");
+        return;
+    }
+    self[n] = '\0';
+    snprintf(out, len, "%s/pinhole-server", dirname(self));
+}
+
+static void random_token(char out[49])
+{
+    uint8_t raw[24];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, 49, raw, sizeof raw);
+}
+
+/* Start the server; returns its pid or -1. The port is read from dir/port. */
+static pid_t start_server(const char *bin, const char *dir, const char *admin, const char *analyst,
+                          unsigned *port)
+{
+    char db[PATH_MAX], portfile[PATH_MAX], log[PATH_MAX];
+    snprintf(db, sizeof db, "%s/demo.db", dir);
+    snprintf(portfile, sizeof portfile, "%s/port", dir);
+    snprintf(log, sizeof log, "%s/server.log", dir);
+    fflush(NULL);
+    const pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        setenv("PINHOLE_ADMIN_TOKEN", admin, 1);
+        setenv("PINHOLE_ANALYST_TOKEN", analyst, 1);
+        if (!freopen(log, "w", stderr))
+            _exit(127);
+        execl(bin, bin, "--db", db, "--listen", "127.0.0.1", "--port", "0", "--port-file", portfile,
+              "--threads", "2", (char *)NULL);
+        fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    for (int i = 0; i < 1500; i++) { /* up to 15 s for the port file */
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            const int ok = fscanf(f, "%u", port) == 1;
+            fclose(f);
+            if (ok)
+                return pid;
+        }
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return -1;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static void show_log(const char *dir)
+{
+    char log[PATH_MAX], line[512];
+    snprintf(log, sizeof log, "%s/server.log", dir);
+    FILE *f = fopen(log, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strstr(line, "token:")) /* never echo the tokens */
+            printf("  | %s", line);
+    if (f)
+        fclose(f);
+}
+
+static void remove_dir(const char *dir)
+{
+    static const char *const names[] = {"demo.db", "demo.db-wal", "demo.db-shm", "port",
+                                        "server.log"};
+    char p[PATH_MAX];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+/* POST the collection: the count file's labels, epsilon, a minimum of 1000 reports. */
+static long create_collection(cli_http *h, const pinhole_countfile *cf, double eps, uint64_t *id)
+{
+    json_t *labels = json_array();
+    for (uint64_t v = 0; labels && v < cf->k; v++)
+        json_array_append_new(labels, json_string(cf->labels[v]));
+    json_t *spec =
+        json_pack("{s:s, s:s, s:f, s:o, s:i, s:i}", "name", "subtlex-us-words", "mechanism", "pgr",
+                  "epsilon", eps, "labels", labels, "min_reports", 1000, "time_precision", 86400);
+    char *body = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+    json_decref(spec);
+    if (!body)
+        return -1;
+    cli_response r;
+    const int rc =
+        cli_http_request(h, "POST", "/v1/collections", "application/json", body, strlen(body), &r);
+    free(body);
+    if (rc != 0) {
+        fprintf(stderr, "pinhole demo: %s\n", r.error);
+        return -1;
+    }
+    json_t *o = json_loads(r.body, 0, NULL);
+    if (r.status == 201 && o)
+        *id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+    else
+        fprintf(stderr, "pinhole demo: creating the collection: HTTP %ld %s\n", r.status, r.body);
+    json_decref(o);
+    free(r.body);
+    return r.status;
+}
+
+/* Compare the server's estimates (JSON items) with the offline estimator on the same counts. */
+static int compare_offline(const char *json, const pinhole_config *cfg, const uint64_t *counts,
+                           uint64_t n, size_t *checked)
+{
+    double *est = malloc(cfg->k * sizeof *est), *var = malloc(cfg->k * sizeof *var);
+    json_t *o = json_loads(json, 0, NULL);
+    int same = est && var && o && pinhole_estimate(cfg, counts, n, est, var) == PINHOLE_OK &&
+               (uint64_t)json_integer_value(json_object_get(o, "n")) == n;
+    size_t i;
+    json_t *it;
+    *checked = 0;
+    json_array_foreach(json_object_get(o, "items"), i, it)
+    {
+        const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
+        if (!same || v >= cfg->k)
+            break;
+        same = json_number_value(json_object_get(it, "estimate")) == est[v] &&
+               json_number_value(json_object_get(it, "stderr")) == sqrt(var[v]);
+        ++*checked;
+    }
+    json_decref(o);
+    free(est);
+    free(var);
+    return same;
+}
+
+int cli_demo(int argc, char **argv)
+{
+    uint64_t users = 1000000, seed = 2026, top = 20, batch = 1000, conns = 4;
+    double eps = 4;
+    const char *counts = cli_default_counts();
+    int seal = 0, keep = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            demo_usage(stdout);
+            return CLI_OK;
+        }
+        if (strcmp(a, "--seal") == 0 || strcmp(a, "--keep") == 0) {
+            *(a[2] == 's' ? &seal : &keep) = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "pinhole demo: unknown option or missing value: %s\n", a);
+            demo_usage(stderr);
+            return CLI_USAGE;
+        }
+        const char *v = argv[++i];
+        int bad = 0;
+        if (strcmp(a, "--users") == 0)
+            bad = cli_parse_u64(a, v, &users);
+        else if (strcmp(a, "--epsilon") == 0)
+            bad = cli_parse_epsilon(v, &eps);
+        else if (strcmp(a, "--seed") == 0)
+            bad = cli_parse_u64(a, v, &seed);
+        else if (strcmp(a, "--top") == 0)
+            bad = cli_parse_u64(a, v, &top);
+        else if (strcmp(a, "--batch") == 0)
+            bad = cli_parse_u64(a, v, &batch);
+        else if (strcmp(a, "--connections") == 0)
+            bad = cli_parse_u64(a, v, &conns);
+        else if (strcmp(a, "--counts") == 0)
+            counts = v;
+        else {
+            fprintf(stderr, "pinhole demo: unknown option %s\n", a);
+            demo_usage(stderr);
+            return CLI_USAGE;
+        }
+        if (bad)
+            return CLI_USAGE;
+    }
+    if (users < 1000 || batch < 1 || batch > 65536 || conns < 1 || conns > 64 || top < 1) {
+        fprintf(stderr, "pinhole demo: --users >= 1000 (the collection's minimum), --batch "
+                        "1..65536, --connections 1..64, --top >= 1\n");
+        return CLI_USAGE;
+    }
+    pinhole_countfile cf;
+    uint64_t bad_line;
+    if (pinhole_countfile_read(counts, &cf, &bad_line) != PINHOLE_OK) {
+        fprintf(stderr, "pinhole demo: cannot read the count file %s\n", counts);
+        return CLI_FAIL;
+    }
+    char bin[PATH_MAX], dir[] = "/tmp/pinhole-demo.XXXXXX", admin[49], analyst[49];
+    server_path(bin, sizeof bin);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "pinhole demo: cannot create a temporary directory\n");
+        pinhole_countfile_free(&cf);
+        return CLI_FAIL;
+    }
+    random_token(admin);
+    random_token(analyst);
+    int status = CLI_FAIL;
+    uint64_t *cum = NULL, id = 0;
+    cli_collection c = {0};
+    cli_upload u = {0};
+    cli_http h = {0};
+    unsigned port = 0;
+    const double t0 = now_s();
+    const pid_t pid = start_server(bin, dir, admin, analyst, &port);
+    if (pid < 0) {
+        fprintf(stderr, "pinhole demo: the server (%s) did not start; its log:\n", bin);
+        show_log(dir);
+        goto out;
+    }
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
+    printf("[%6.2f s] pinhole-server (pid %d) listening on %s, database %s/demo.db\n", now_s() - t0,
+           (int)pid, url, dir);
+    if (cli_http_global_init() != 0 || cli_http_init(&h, url, admin) != 0)
+        goto stop;
+    if (create_collection(&h, &cf, eps, &id) != 201)
+        goto stop;
+    printf("[%6.2f s] created collection %" PRIu64 ": %" PRIu64 " words with labels from %s, "
+           "epsilon = %g, minimum 1000 reports\n",
+           now_s() - t0, id, cf.k, counts, eps);
+    if (cli_fetch_collection(&h, id, NULL, &c) != 0)
+        goto stop;
+    printf("[%6.2f s] fetched and verified the signed config: PGR q = %u, t = %u, K = %" PRIu64
+           ", %u bits per report, realized epsilon %.12g\n",
+           now_s() - t0, c.wire.params.q, c.wire.params.t, c.cfg.counts_len, c.cfg.payload_bits,
+           c.cfg.epsilon_realized);
+    cum = malloc(cf.k * sizeof *cum);
+    if (!cum)
+        goto stop;
+    uint64_t acc = 0;
+    for (uint64_t v = 0; v < cf.k; v++)
+        cum[v] = acc += cf.count[v];
+    u = (cli_upload){.url = url,
+                     .token = NULL,
+                     .collection = id,
+                     .coll = &c,
+                     .cum = cum,
+                     .k = cf.k,
+                     .total = cf.total,
+                     .users = users,
+                     .seed = seed,
+                     .batch = (unsigned)batch,
+                     .connections = (unsigned)conns,
+                     .retries = 8,
+                     .seal = seal,
+                     .time = (uint64_t)time(NULL) / c.wire.time_precision};
+    const int up = cli_upload_run(&u);
+    printf("[%6.2f s] %" PRIu64 " devices encoded one word each and posted %s reports in batches "
+           "of %" PRIu64 " over %" PRIu64 " connections: %.2f s, %.0f reports/s; %" PRIu64
+           " accepted, %" PRIu64 " rejected, %" PRIu64 " batches failed\n",
+           now_s() - t0, users, seal ? "sealed" : "plain", batch, conns, u.seconds,
+           (double)u.sent / u.seconds, u.accepted, u.rejected, u.failed_batches);
+    if (up != 0)
+        goto stop;
+    cli_http_free(&h);
+    if (cli_http_init(&h, url, analyst) != 0)
+        goto stop;
+    char path[128];
+    snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, id, top);
+    cli_response r;
+    const double tq = now_s();
+    if (cli_http_request(&h, "GET", path, NULL, NULL, 0, &r) != 0 || r.status != 200) {
+        fprintf(stderr, "pinhole demo: histogram query failed: %s\n", r.status ? r.body : r.error);
+        free(r.body);
+        goto stop;
+    }
+    printf("[%6.2f s] histogram query answered in %.3f s\n\n", now_s() - t0, now_s() - tq);
+    cli_print_histogram(r.body, stdout, u.truth);
+    size_t checked;
+    const int same = compare_offline(r.body, &c.cfg, u.counts, u.accepted, &checked);
+    free(r.body);
+    printf("\nserver estimates %s the offline estimator's on the same reports (%zu items compared "
+           "bit for bit)\n",
+           same ? "equal" : "DIFFER FROM", checked);
+    status = same ? CLI_OK : CLI_FAIL;
+stop:
+    cli_http_free(&h);
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        const int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        printf("[%6.2f s] server stopped with SIGTERM: %s\n", now_s() - t0,
+               clean ? "clean exit" : "UNCLEAN EXIT");
+        show_log(dir);
+        if (!clean)
+            status = CLI_FAIL;
+    }
+out:
+    if (keep)
+        printf("kept %s (demo.db, server.log)\n", dir);
+    else
+        remove_dir(dir);
+    free(cum);
+    free(u.truth);
+    free(u.counts);
+    cli_collection_free(&c);
+    pinhole_countfile_free(&cf);
+    return status;
+}

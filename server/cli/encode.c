@@ -1,0 +1,179 @@
+/* `pinhole encode`: item indices -> randomized reports with the client library, written as
+ * batches (docs/protocol.md §3), optionally sealed to the server's key. */
+#include "client/pinhole.h"
+#include "server/cli/cli.h"
+#include "server/cli/collection_args.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void encode_usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: pinhole encode COLLECTION [options] [VALUES]\n"
+        "  Randomizes each value (an item index 0 <= v < k, one per line of the file VALUES;\n"
+        "  '-' or none: standard input) into one report, as a device would, and writes the\n"
+        "  reports as batches of at most 65536, one after another.\n" CLI_CONFIG_USAGE "options:\n"
+        "  --out FILE       write the batches here (default: standard output)\n"
+        "  --time UNIX      the time the reports stand for (default: now)\n"
+        "  --seal-key HEX   seal each report to the server's X25519 public key (64 hex digits)\n"
+        "  --secret HEX     device secret (64 hex digits): memoized reports (the same value\n"
+        "                   always gives the same payload)\n");
+}
+
+/* Parse the next value line of text; 1 with *v, 0 at the end, -1 on a bad line. */
+static int next_value(char **cursor, uint64_t *line, uint64_t *v)
+{
+    for (;;) {
+        char *s = *cursor;
+        if (*s == '\0')
+            return 0;
+        char *end = strchr(s, '\n');
+        if (end) {
+            *end = '\0';
+            *cursor = end + 1;
+        } else {
+            *cursor = s + strlen(s);
+        }
+        ++*line;
+        size_t n = strlen(s);
+        if (n && s[n - 1] == '\r')
+            s[--n] = '\0';
+        if (n == 0)
+            continue;
+        char name[48];
+        snprintf(name, sizeof name, "line %llu", (unsigned long long)*line);
+        return cli_parse_u64(name, s, v) ? -1 : 1;
+    }
+}
+
+typedef struct encode_opts {
+    const char *out, *values, *seal_hex, *secret_hex;
+    uint64_t now;
+} encode_opts;
+
+static int encode_arg(void *ctx, const char *a, const char *v)
+{
+    encode_opts *o = ctx;
+    if (!v) { /* the values file is the one positional word */
+        if (a[0] == '-' && strcmp(a, "-") != 0)
+            return 0;
+        o->values = a;
+        return 1;
+    }
+    if (strcmp(a, "--out") == 0)
+        o->out = v;
+    else if (strcmp(a, "--time") == 0)
+        return cli_parse_u64("--time", v, &o->now) ? -1 : 1;
+    else if (strcmp(a, "--seal-key") == 0)
+        o->seal_hex = v;
+    else if (strcmp(a, "--secret") == 0)
+        o->secret_hex = v;
+    else
+        return 0;
+    return 1;
+}
+
+int cli_encode(int argc, char **argv)
+{
+    cli_config_args ca = {.cmd = "encode"};
+    encode_opts o = {.values = "-", .now = (uint64_t)time(NULL)};
+    int r = cli_options(&ca, argc, argv, encode_usage, encode_arg, &o);
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
+    const char *out = o.out, *values = o.values, *seal_hex = o.seal_hex, *secret_hex = o.secret_hex;
+    const uint64_t now = o.now;
+    uint8_t seal_pk[PINHOLE_SEAL_PUBLICKEYBYTES], secret[PINHOLE_DEVICE_SECRETBYTES];
+    if ((seal_hex && cli_parse_hex("encode", "--seal-key", seal_hex, seal_pk, sizeof seal_pk)) ||
+        (secret_hex && cli_parse_hex("encode", "--secret", secret_hex, secret, sizeof secret)))
+        return CLI_USAGE;
+    pinhole_collection col;
+    if (cli_config_collection(&ca, &col))
+        return CLI_USAGE;
+    pinhole_client cl;
+    pinhole_client_init(&cl, NULL, secret_hex ? secret : NULL);
+    const unsigned flags = secret_hex ? PINHOLE_REPORT_MEMOIZE : 0;
+
+    uint8_t *text = NULL;
+    size_t text_len;
+    int status = CLI_FAIL;
+    const size_t item_max =
+        seal_hex ? pinhole_collection_sealedbytes(&col) : pinhole_collection_reportbytes(&col);
+    const size_t batch_cap = pinhole_batch_bytes(PINHOLE_BATCH_MAXCOUNT, item_max);
+    uint8_t *item = malloc(item_max), *batch = batch_cap ? malloc(batch_cap) : NULL;
+    FILE *f = NULL;
+    if (!item || !batch) {
+        fprintf(stderr, "pinhole encode: out of memory\n");
+        goto done;
+    }
+    if (cli_read_file("encode", values, &text, &text_len))
+        goto done;
+    f = out && strcmp(out, "-") != 0 ? fopen(out, "wb") : stdout;
+    if (!f) {
+        perror(out);
+        goto done;
+    }
+    char *cursor = (char *)text;
+    uint64_t line = 0, v, reports = 0, batches = 0;
+    int more = 1;
+    while (more) {
+        pinhole_batch_writer w;
+        pinhole_batch_writer_init(&w, seal_hex ? PINHOLE_BATCH_SEALED : PINHOLE_BATCH_PLAIN, batch,
+                                  batch_cap);
+        while (w.count < PINHOLE_BATCH_MAXCOUNT && (more = next_value(&cursor, &line, &v)) == 1) {
+            size_t n = 0;
+            int rc = seal_hex ? pinhole_client_report_sealed(&cl, &col, v, now, flags, seal_pk,
+                                                             item, item_max, &n)
+                              : pinhole_client_report(&cl, &col, v, now, flags, item, item_max, &n);
+            if (rc == PINHOLE_OK)
+                rc = pinhole_batch_writer_add(&w, item, n);
+            if (rc != PINHOLE_OK) {
+                fprintf(stderr, "pinhole encode: line %llu: value %llu: %s\n",
+                        (unsigned long long)line, (unsigned long long)v, pinhole_strerror(rc));
+                goto done;
+            }
+            reports++;
+        }
+        if (more < 0)
+            goto done;
+        if (w.count == 0 && batches > 0)
+            break;
+        size_t written;
+        pinhole_batch_writer_finish(&w, &written);
+        if (fwrite(batch, 1, written, f) != written) {
+            fprintf(stderr, "pinhole encode: write error\n");
+            goto done;
+        }
+        batches++;
+    }
+    if ((f == stdout ? fflush(f) : fclose(f)) != 0) {
+        f = NULL;
+        fprintf(stderr, "pinhole encode: write error\n");
+        goto done;
+    }
+    f = NULL;
+    fprintf(stderr,
+            "pinhole encode: %llu reports in %llu batches for collection %llu (k = %llu, epsilon = "
+            "%g, q = %u, t = %u, %u payload bits%s), fingerprint ",
+            (unsigned long long)reports, (unsigned long long)batches,
+            (unsigned long long)col.config.collection_id, (unsigned long long)col.config.params.k,
+            col.config.params.epsilon, col.config.params.q, col.config.params.t,
+            col.mech.payload_bits, seal_hex ? ", sealed" : "");
+    cli_print_hex(stderr, col.fingerprint, sizeof col.fingerprint);
+    fputc('\n', stderr);
+    status = CLI_OK;
+done:
+    if (f && f != stdout)
+        fclose(f);
+    free(text);
+    free(item);
+    free(batch);
+    pinhole_client_wipe(&cl);
+    sodium_memzero(secret, sizeof secret);
+    pinhole_collection_free(&col);
+    return status;
+}

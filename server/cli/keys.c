@@ -1,0 +1,109 @@
+/* `pinhole keygen` and `pinhole sign-config`: the server's key pairs and signed collection
+ * configs for clients (docs/protocol.md §4.3, §5). */
+#include "client/pinhole.h"
+#include "proto/config_json.h"
+#include "server/cli/cli.h"
+#include "server/cli/collection_args.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_keygen(int argc, char **argv)
+{
+    if (argc > 1) {
+        FILE *f = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? stdout : stderr;
+        fprintf(f,
+                "usage: pinhole keygen\n"
+                "  Prints a new Ed25519 key pair (signing configs) and X25519 key pair (sealing\n"
+                "  reports) as hex, one 'name value' per line. Keep the secret keys secret.\n");
+        return f == stdout ? CLI_OK : CLI_USAGE;
+    }
+    uint8_t spk[PINHOLE_CONFIG_PUBLICKEYBYTES], ssk[PINHOLE_CONFIG_SECRETKEYBYTES];
+    uint8_t bpk[PINHOLE_SEAL_PUBLICKEYBYTES], bsk[PINHOLE_SEAL_SECRETKEYBYTES];
+    pinhole_config_keypair(spk, ssk);
+    pinhole_seal_keypair(bpk, bsk);
+    const struct {
+        const char *name;
+        const uint8_t *key;
+        size_t len;
+    } rows[] = {{"sign_public_key", spk, sizeof spk},
+                {"sign_secret_key", ssk, sizeof ssk},
+                {"seal_public_key", bpk, sizeof bpk},
+                {"seal_secret_key", bsk, sizeof bsk}};
+    for (size_t i = 0; i < 4; i++) {
+        printf("%s ", rows[i].name);
+        cli_print_hex(stdout, rows[i].key, rows[i].len);
+        printf("\n");
+    }
+    sodium_memzero(ssk, sizeof ssk);
+    sodium_memzero(bsk, sizeof bsk);
+    return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+}
+
+static void sign_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pinhole sign-config COLLECTION --sign-key HEX [--out FILE] [--json FILE]\n"
+            "  Writes the signed binary config (108 bytes) of the collection, signed with the\n"
+            "  server's Ed25519 secret key (128 hex digits, from 'pinhole keygen'); --json also\n"
+            "  writes its JSON form.\n" CLI_CONFIG_USAGE);
+}
+
+typedef struct sign_opts {
+    const char *out, *json, *key_hex;
+} sign_opts;
+
+static int sign_arg(void *ctx, const char *a, const char *v)
+{
+    sign_opts *o = ctx;
+    if (!v)
+        return 0; /* no positional words or lone flags */
+    if (strcmp(a, "--sign-key") == 0)
+        o->key_hex = v;
+    else if (strcmp(a, "--out") == 0)
+        o->out = v;
+    else if (strcmp(a, "--json") == 0)
+        o->json = v;
+    else
+        return 0;
+    return 1;
+}
+
+int cli_sign_config(int argc, char **argv)
+{
+    cli_config_args ca = {.cmd = "sign-config"};
+    sign_opts o = {0};
+    int r = cli_options(&ca, argc, argv, sign_usage, sign_arg, &o);
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
+    const char *out = o.out, *json = o.json, *key_hex = o.key_hex;
+    uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES], signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    pinhole_collection_config cfg;
+    if (!key_hex) {
+        fprintf(stderr, "pinhole sign-config: --sign-key is required\n");
+        return CLI_USAGE;
+    }
+    if (cli_parse_hex("sign-config", "--sign-key", key_hex, sk, sizeof sk) ||
+        cli_config_make(&ca, &cfg))
+        return CLI_USAGE;
+    int rc = pinhole_config_sign(&cfg, sk, signed_cfg);
+    sodium_memzero(sk, sizeof sk);
+    if (rc != PINHOLE_OK) {
+        fprintf(stderr, "pinhole sign-config: %s\n", pinhole_strerror(rc));
+        return CLI_FAIL;
+    }
+    if (cli_write_file("sign-config", out, signed_cfg, sizeof signed_cfg))
+        return CLI_FAIL;
+    if (json) {
+        char *text = pinhole_config_to_json(&cfg, &rc);
+        int bad = !text || cli_write_file("sign-config", json, (const uint8_t *)text, strlen(text));
+        free(text);
+        if (bad) {
+            fprintf(stderr, "pinhole sign-config: no JSON form: %s\n", pinhole_strerror(rc));
+            return CLI_FAIL;
+        }
+    }
+    return CLI_OK;
+}

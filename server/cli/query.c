@@ -1,0 +1,140 @@
+/* `pinhole query`: fetch a collection's estimated histogram and print it as a table. */
+#include "server/cli/cli.h"
+#include "server/cli/http_client.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void query_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pinhole query --url URL --collection ID [--top N] [--from T] [--to T]\n"
+            "  Prints the top N items (default 20) by estimated count, with standard errors and\n"
+            "  95%% intervals, from reports with times in [from, to) (Unix seconds).\n"
+            "  The analyst token comes from PINHOLE_TOKEN.\n");
+}
+
+int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
+{
+    json_error_t je;
+    json_t *o = json_loads(json, 0, &je);
+    json_t *items = o ? json_object_get(o, "items") : NULL;
+    json_t *par = o ? json_object_get(o, "parameters") : NULL;
+    if (!json_is_array(items) || !json_is_object(par)) {
+        fprintf(stderr, "pinhole: the histogram answer is not what was expected\n");
+        json_decref(o);
+        return -1;
+    }
+    fprintf(out,
+            "collection %" JSON_INTEGER_FORMAT " (%s): %s, epsilon = %g, k = %" JSON_INTEGER_FORMAT
+            ", q = %" JSON_INTEGER_FORMAT ", t = %" JSON_INTEGER_FORMAT
+            "; n = %" JSON_INTEGER_FORMAT " reports\n",
+            json_integer_value(json_object_get(o, "collection")),
+            json_string_value(json_object_get(o, "name")),
+            json_string_value(json_object_get(o, "mechanism")),
+            json_number_value(json_object_get(par, "epsilon")),
+            json_integer_value(json_object_get(par, "k")),
+            json_integer_value(json_object_get(par, "q")),
+            json_integer_value(json_object_get(par, "t")),
+            json_integer_value(json_object_get(o, "n")));
+    fprintf(out, "\n%5s  %-20s %12s %10s %27s%s\n", "rank", "item", "estimate", "std. err.",
+            "95% interval", truth ? "   true count" : "");
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        const json_int_t v = json_integer_value(json_object_get(it, "item"));
+        const char *label = json_string_value(json_object_get(it, "label"));
+        char num[32];
+        snprintf(num, sizeof num, "#%" JSON_INTEGER_FORMAT, v);
+        fprintf(out, "%5zu  %-20.20s %12.0f %10.0f   [%11.0f, %11.0f]", i + 1, label ? label : num,
+                json_number_value(json_object_get(it, "estimate")),
+                json_number_value(json_object_get(it, "stderr")),
+                json_number_value(json_object_get(it, "lower")),
+                json_number_value(json_object_get(it, "upper")));
+        if (truth)
+            fprintf(out, " %12" PRIu64, truth[v]);
+        fputc('\n', out);
+    }
+    json_decref(o);
+    return 0;
+}
+
+int cli_query(int argc, char **argv)
+{
+    const char *url = NULL, *from = NULL, *to = NULL;
+    uint64_t coll = 0, top = 20, x;
+    int have_coll = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            query_usage(stdout);
+            return CLI_OK;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "pinhole query: unknown option or missing value: %s\n", a);
+            query_usage(stderr);
+            return CLI_USAGE;
+        }
+        const char *v = argv[++i];
+        int bad = 0;
+        if (strcmp(a, "--url") == 0)
+            url = v;
+        else if (strcmp(a, "--collection") == 0)
+            bad = cli_parse_u64(a, v, &coll), have_coll = 1;
+        else if (strcmp(a, "--top") == 0)
+            bad = cli_parse_u64(a, v, &top);
+        else if (strcmp(a, "--from") == 0)
+            bad = cli_parse_u64(a, v, &x), from = v;
+        else if (strcmp(a, "--to") == 0)
+            bad = cli_parse_u64(a, v, &x), to = v;
+        else {
+            fprintf(stderr, "pinhole query: unknown option %s\n", a);
+            query_usage(stderr);
+            return CLI_USAGE;
+        }
+        if (bad)
+            return CLI_USAGE;
+    }
+    if (!url || !have_coll) {
+        fprintf(stderr, "pinhole query: --url and --collection are required\n");
+        return CLI_USAGE;
+    }
+    if (cli_http_global_init() != 0)
+        return CLI_FAIL;
+    cli_http h;
+    if (cli_http_init(&h, url, getenv("PINHOLE_TOKEN")) != 0) {
+        fprintf(stderr, "pinhole query: bad --url or token\n");
+        return CLI_USAGE;
+    }
+    char path[256];
+    int n = snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, coll,
+                     top);
+    if (from)
+        n += snprintf(path + n, sizeof path - (size_t)n, "&from=%s", from);
+    if (to)
+        snprintf(path + n, sizeof path - (size_t)n, "&to=%s", to);
+    cli_response r;
+    int rc = cli_http_request(&h, "GET", path, NULL, NULL, 0, &r);
+    cli_http_free(&h);
+    if (rc != 0) {
+        fprintf(stderr, "pinhole query: %s\n", r.error);
+        return CLI_FAIL;
+    }
+    if (r.status != 200) {
+        json_t *p = json_loads(r.body, 0, NULL);
+        fprintf(stderr, "pinhole query: HTTP %ld: %s\n", r.status,
+                p && json_string_value(json_object_get(p, "detail"))
+                    ? json_string_value(json_object_get(p, "detail"))
+                    : r.body);
+        json_decref(p);
+        free(r.body);
+        return CLI_FAIL;
+    }
+    rc = cli_print_histogram(r.body, stdout, NULL);
+    free(r.body);
+    return rc == 0 ? CLI_OK : CLI_FAIL;
+}

@@ -1,0 +1,428 @@
+/* Parsing of untrusted API input (collection specs, query parameters, bearer tokens) and rendering
+ * of collections and histograms, with jansson. */
+#include "server/http/api.h"
+#include "common/error.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define Z95 1.959963984540054 /* standard normal 97.5% quantile: 95% two-sided interval */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, const char *what)
+{
+    if (errlen)
+        snprintf(err, errlen, fmt, what);
+    return code;
+}
+
+void pinhole_collection_spec_free(pinhole_collection_spec *spec)
+{
+    if (spec->labels) {
+        for (uint64_t v = 0; v < spec->params.k; v++)
+            free(spec->labels[v]);
+        free(spec->labels);
+    }
+    memset(spec, 0, sizeof *spec);
+}
+
+/* A JSON integer in [lo, hi]. */
+static int json_u64(json_t *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    if (json_is_integer(v)) {
+        const json_int_t x = json_integer_value(v);
+        if (x < 0 || (uint64_t)x < lo || (uint64_t)x > hi)
+            return -1;
+        *out = (uint64_t)x;
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_labels(json_t *arr, pinhole_collection_spec *spec, char *err, size_t errlen)
+{
+    const size_t m = json_array_size(arr);
+    if (m < 2 || m > (1u << 24))
+        return fail(err, errlen, PINHOLE_EINVAL, "%s: between 2 and 16777216 labels", "labels");
+    if (spec->params.k && spec->params.k != m)
+        return fail(err, errlen, PINHOLE_EINVAL, "%s: their number differs from k", "labels");
+    spec->labels = calloc(m, sizeof *spec->labels);
+    if (!spec->labels)
+        return PINHOLE_ENOMEM;
+    spec->params.k = m; /* set now so that spec_free frees what was copied */
+    for (size_t i = 0; i < m; i++) {
+        json_t *l = json_array_get(arr, i);
+        if (!json_is_string(l))
+            return fail(err, errlen, PINHOLE_EFORMAT, "%s: every label must be a string", "labels");
+        const size_t len = json_string_length(l);
+        /* jansson guarantees UTF-8; a NUL inside would cut the label short, so refuse it */
+        if (len > PINHOLE_LABEL_MAX || strlen(json_string_value(l)) != len)
+            return fail(err, errlen, PINHOLE_EINVAL,
+                        "%s: a label is longer than 1024 bytes or contains NUL", "labels");
+        spec->labels[i] = strdup(json_string_value(l));
+        if (!spec->labels[i])
+            return PINHOLE_ENOMEM;
+    }
+    return PINHOLE_OK;
+}
+
+int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collection_spec *spec,
+                                 char *err, size_t errlen)
+{
+    memset(spec, 0, sizeof *spec);
+    strcpy(spec->name, "collection");
+    spec->params.mechanism = PINHOLE_MECH_PGR;
+    spec->time_precision = PINHOLE_DEFAULT_TIME_PRECISION;
+    spec->min_reports = PINHOLE_DEFAULT_MIN_REPORTS;
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        if (errlen)
+            snprintf(err, errlen, "body is not JSON: %s (line %d, column %d)", je.text, je.line,
+                     je.column);
+        return PINHOLE_EFORMAT;
+    }
+    int rc = PINHOLE_OK, have_eps = 0;
+    json_t *labels = NULL;
+    if (!json_is_object(root)) {
+        rc = fail(err, errlen, PINHOLE_EFORMAT, "%s", "body must be a JSON object");
+        goto out;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        uint64_t x;
+        if (strcmp(key, "name") == 0) {
+            if (!json_is_string(v) || json_string_length(v) > PINHOLE_COLLECTION_NAME_MAX ||
+                strlen(json_string_value(v)) != json_string_length(v)) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: a string of at most 200 bytes", key);
+                goto out;
+            }
+            strcpy(spec->name, json_string_value(v));
+        } else if (strcmp(key, "mechanism") == 0) {
+            const pinhole_mechanism_ops *ops =
+                json_is_string(v) ? pinhole_mechanism_by_name(json_string_value(v)) : NULL;
+            if (!ops) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: unknown mechanism", key);
+                goto out;
+            }
+            spec->params.mechanism = ops->id;
+        } else if (strcmp(key, "epsilon") == 0) {
+            const double e = json_is_number(v) ? json_number_value(v) : NAN;
+            if (!(e > 0) || !isfinite(e)) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: a finite number > 0", key);
+                goto out;
+            }
+            spec->params.epsilon = e;
+            have_eps = 1;
+        } else if (strcmp(key, "k") == 0) {
+            if (json_u64(v, 2, UINT64_C(1) << 40, &x) != 0) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: an integer from 2 to 2^40", key);
+                goto out;
+            }
+            if (spec->params.k && spec->params.k != x) {
+                rc =
+                    fail(err, errlen, PINHOLE_EINVAL, "%s: differs from the number of labels", key);
+                goto out;
+            }
+            spec->params.k = x;
+        } else if (strcmp(key, "q") == 0 || strcmp(key, "t") == 0) {
+            if (json_u64(v, 0, UINT32_MAX, &x) != 0) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: a non-negative 32-bit integer", key);
+                goto out;
+            }
+            *(key[0] == 'q' ? &spec->params.q : &spec->params.t) = (uint32_t)x;
+        } else if (strcmp(key, "time_precision") == 0) {
+            if (json_u64(v, 1, UINT32_C(1) << 31, &x) != 0) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: seconds, from 1 to 2^31", key);
+                goto out;
+            }
+            spec->time_precision = (uint32_t)x;
+        } else if (strcmp(key, "min_reports") == 0) {
+            if (json_u64(v, 0, UINT32_MAX, &x) != 0) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: an integer from 0 to 2^32 - 1", key);
+                goto out;
+            }
+            spec->min_reports = (uint32_t)x;
+        } else if (strcmp(key, "labels") == 0) {
+            if (!json_is_array(v)) {
+                rc = fail(err, errlen, PINHOLE_EFORMAT, "%s: an array of strings", key);
+                goto out;
+            }
+            labels = v;
+        } else {
+            rc = fail(err, errlen, PINHOLE_EFORMAT, "unknown member \"%.100s\"", key);
+            goto out;
+        }
+    }
+    if (labels && (rc = parse_labels(labels, spec, err, errlen)) != PINHOLE_OK)
+        goto out;
+    if (!have_eps || spec->params.k < 2)
+        rc = fail(err, errlen, PINHOLE_EINVAL, "%s", "epsilon and k (or labels) are required");
+out:
+    json_decref(root);
+    if (rc != PINHOLE_OK)
+        pinhole_collection_spec_free(spec);
+    return rc;
+}
+
+json_t *pinhole_api_collection_json(const pinhole_collection *c, uint64_t reports, int with_labels)
+{
+    const pinhole_mechanism_ops *ops = pinhole_mechanism_find(c->params.mechanism);
+    char fp[2 * PINHOLE_FINGERPRINT_BYTES + 1];
+    sodium_bin2hex(fp, sizeof fp, c->fingerprint, PINHOLE_FINGERPRINT_BYTES);
+    json_t *o = json_pack(
+        "{s:I, s:s, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:b}",
+        "id", (json_int_t)c->id, "name", c->name, "mechanism", ops ? ops->name : "?", "epsilon",
+        c->params.epsilon, "epsilon_realized", c->cfg.epsilon_realized, "k",
+        (json_int_t)c->params.k, "q", (json_int_t)c->params.q, "t", (json_int_t)c->params.t,
+        "counts_len", (json_int_t)c->cfg.counts_len, "payload_bits",
+        (json_int_t)c->cfg.payload_bits, "payload_bytes", (json_int_t)c->cfg.payload_bytes,
+        "time_precision", (json_int_t)c->time_precision, "min_reports", (json_int_t)c->min_reports,
+        "fingerprint", fp, "created", (json_int_t)c->created, "reports", (json_int_t)reports,
+        "has_labels", c->label != NULL);
+    if (o && with_labels && c->label) {
+        json_t *arr = json_array();
+        for (uint64_t v = 0; arr && v < c->params.k; v++)
+            if (json_array_append_new(arr, json_string(c->label[v])) != 0) {
+                json_decref(arr);
+                arr = NULL;
+            }
+        if (!arr || json_object_set_new(o, "labels", arr) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    if (!s || *s < '0' || *s > '9' || strlen(s) > 19)
+        return -1;
+    char *end;
+    errno = 0;
+    const long long x = strtoll(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE || x < 0)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int pinhole_api_parse_histogram_query(const char *from, const char *to, const char *top,
+                                      const char *format, pinhole_histogram_query *q, char *err,
+                                      size_t errlen)
+{
+    memset(q, 0, sizeof *q);
+    q->to = INT64_MAX;
+    int64_t x;
+    if (from) {
+        if (parse_i64(from, &q->from) != 0)
+            return fail(err, errlen, PINHOLE_EINVAL, "%s: Unix seconds, a non-negative integer",
+                        "from");
+        q->has_from = 1;
+    }
+    if (to) {
+        if (parse_i64(to, &q->to) != 0)
+            return fail(err, errlen, PINHOLE_EINVAL, "%s: Unix seconds, a non-negative integer",
+                        "to");
+        q->has_to = 1;
+    }
+    if (q->from >= q->to)
+        return fail(err, errlen, PINHOLE_EINVAL, "%s: from must be before to", "from");
+    if (top) {
+        if (parse_i64(top, &x) != 0)
+            return fail(err, errlen, PINHOLE_EINVAL, "%s: a non-negative integer", "top");
+        q->top = (uint64_t)x;
+    }
+    if (format) {
+        if (strcmp(format, "csv") == 0)
+            q->csv = 1;
+        else if (strcmp(format, "json") != 0)
+            return fail(err, errlen, PINHOLE_EINVAL, "%s: json or csv", "format");
+    }
+    return PINHOLE_OK;
+}
+
+void pinhole_api_bucket_range(const pinhole_collection *c, const pinhole_histogram_query *q,
+                              int64_t *first, int64_t *last)
+{
+    const int64_t p = c->time_precision;
+    *first = q->from / p + (q->from % p != 0);                /* ceil(from / p) */
+    *last = q->to == INT64_MAX ? INT64_MAX : (q->to - 1) / p; /* last b with b p < to */
+}
+
+typedef struct ranked {
+    double est;
+    uint64_t item;
+} ranked;
+
+static int by_estimate_desc(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->est != y->est)
+        return x->est > y->est ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+/* A growing text buffer for the CSV form. */
+typedef struct text {
+    char *p;
+    size_t len, cap;
+    int oom;
+} text;
+
+static void text_add(text *t, const char *s, size_t n)
+{
+    if (t->oom)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (t->len + n + 1 > cap)
+            cap *= 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->oom = 1;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+static char *render_csv(const pinhole_collection *c, const ranked *rk, uint64_t rows,
+                        const double *var, size_t *len)
+{
+    text t = {0};
+    static const char head[] = "rank,item,label,estimate,stderr,lower,upper\n";
+    text_add(&t, head, sizeof head - 1);
+    char line[160];
+    for (uint64_t i = 0; i < rows; i++) {
+        const uint64_t v = rk[i].item;
+        const double se = sqrt(var[v]);
+        int m = snprintf(line, sizeof line, "%" PRIu64 ",%" PRIu64 ",", i + 1, v);
+        text_add(&t, line, (size_t)m);
+        if (c->label) { /* RFC 4180 quoting: wrap in quotes, double the quotes inside */
+            text_add(&t, "\"", 1);
+            for (const char *s = c->label[v]; *s; s++) {
+                if (*s == '"')
+                    text_add(&t, "\"\"", 2);
+                else
+                    text_add(&t, s, 1);
+            }
+            text_add(&t, "\"", 1);
+        }
+        m = snprintf(line, sizeof line, ",%.17g,%.17g,%.17g,%.17g\n", rk[i].est, se,
+                     rk[i].est - Z95 * se, rk[i].est + Z95 * se);
+        text_add(&t, line, (size_t)m);
+    }
+    if (t.oom) {
+        free(t.p);
+        return NULL;
+    }
+    *len = t.len;
+    return t.p;
+}
+
+static char *render_json(const pinhole_collection *c, const pinhole_histogram_query *q, uint64_t n,
+                         const ranked *rk, uint64_t rows, const double *var, size_t *len)
+{
+    const pinhole_mechanism_ops *ops = pinhole_mechanism_find(c->params.mechanism);
+    json_t *items = json_array();
+    json_t *o = json_pack("{s:I, s:s, s:s, s:{s:f, s:f, s:I, s:I, s:I, s:I, s:I}, s:I, s:f}",
+                          "collection", (json_int_t)c->id, "name", c->name, "mechanism",
+                          ops ? ops->name : "?", "parameters", "epsilon", c->params.epsilon,
+                          "epsilon_realized", c->cfg.epsilon_realized, "k", (json_int_t)c->params.k,
+                          "q", (json_int_t)c->params.q, "t", (json_int_t)c->params.t, "counts_len",
+                          (json_int_t)c->cfg.counts_len, "time_precision",
+                          (json_int_t)c->time_precision, "n", (json_int_t)n, "confidence", 0.95);
+    if (!o || !items)
+        goto oom;
+    if (json_object_set_new(o, "from", q->has_from ? json_integer(q->from) : json_null()) ||
+        json_object_set_new(o, "to", q->has_to ? json_integer(q->to) : json_null()))
+        goto oom;
+    for (uint64_t i = 0; i < rows; i++) {
+        const uint64_t v = rk[i].item;
+        const double se = sqrt(var[v]);
+        json_t *it =
+            json_pack("{s:I, s:f, s:f, s:f, s:f}", "item", (json_int_t)v, "estimate", rk[i].est,
+                      "stderr", se, "lower", rk[i].est - Z95 * se, "upper", rk[i].est + Z95 * se);
+        if (!it || (c->label && json_object_set_new(it, "label", json_string(c->label[v]))) ||
+            json_array_append_new(items, it) != 0)
+            goto oom;
+    }
+    if (json_object_set_new(o, "items", items) != 0) {
+        items = NULL;
+        goto oom;
+    }
+    items = NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (s)
+        *len = strlen(s);
+    return s;
+oom:
+    json_decref(items);
+    json_decref(o);
+    return NULL;
+}
+
+char *pinhole_api_histogram_render(const pinhole_collection *c, const pinhole_histogram_query *q,
+                                   uint64_t n, const double *est, const double *var, size_t *len)
+{
+    const uint64_t k = c->params.k;
+    ranked *rk = malloc(k * sizeof *rk);
+    if (!rk)
+        return NULL;
+    for (uint64_t v = 0; v < k; v++)
+        rk[v] = (ranked){est[v], v};
+    qsort(rk, k, sizeof *rk, by_estimate_desc);
+    const uint64_t rows = q->top && q->top < k ? q->top : k;
+    char *s = q->csv ? render_csv(c, rk, rows, var, len) : render_json(c, q, n, rk, rows, var, len);
+    free(rk);
+    return s;
+}
+
+int pinhole_api_bearer_token(const char *header, const char **tok, size_t *tok_len)
+{
+    if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+        return -1;
+    const char *t = header + 7;
+    while (*t == ' ')
+        t++;
+    size_t n = 0;
+    while (t[n] > ' ' && t[n] < 127)
+        n++;
+    if (n == 0 || n > 256 || t[n] != '\0')
+        return -1;
+    *tok = t;
+    *tok_len = n;
+    return 0;
+}
+
+void pinhole_token_hash(const char *tok, size_t len, uint8_t out[PINHOLE_TOKEN_HASH_BYTES])
+{
+    static const unsigned char key[] = "pinhole bearer token v1";
+    crypto_generichash(out, PINHOLE_TOKEN_HASH_BYTES, (const unsigned char *)tok, len, key,
+                       sizeof key - 1);
+}
+
+int pinhole_token_hash_parse(const char *hex, uint8_t out[PINHOLE_TOKEN_HASH_BYTES])
+{
+    size_t bin_len = 0;
+    if (strlen(hex) != 2 * PINHOLE_TOKEN_HASH_BYTES ||
+        sodium_hex2bin(out, PINHOLE_TOKEN_HASH_BYTES, hex, strlen(hex), NULL, &bin_len, NULL) !=
+            0 ||
+        bin_len != PINHOLE_TOKEN_HASH_BYTES)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,62 @@
+/* The aggregation server: libmicrohttpd (internal epoll thread pool) in front of the store.
+ *
+ * Endpoints (docs/api.md): POST /v1/collections (admin), GET /v1/collections/{id},
+ * POST /v1/collections/{id}/reports (uploader token when one is configured),
+ * GET /v1/collections/{id}/histogram (analyst or admin), GET /v1/collections/{id}/config (signed
+ * config for clients), GET /v1/keys (the server's public keys), GET /healthz, GET /metrics.
+ * Report batches are decoded on the pool's threads, then handed to the single writer; the
+ * connection is suspended (not blocking a pool thread) until the batch's transaction commits, and
+ * resumed by the writer. Errors are RFC 9457 application/problem+json documents.
+ *
+ * One pinhole_server per process is typical; its functions are called by one owner thread. */
+#ifndef PINHOLE_SERVER_HTTPD_H
+#define PINHOLE_SERVER_HTTPD_H
+
+#include "server/http/api.h"
+#include "server/store/writer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Server settings. pinhole_server_options_default() fills every default; docs/pinhole-server.conf
+ * documents each one. */
+typedef struct pinhole_server_options {
+    char listen[64];             /* IPv4 address to bind, "127.0.0.1" */
+    uint16_t port;               /* 8080; 0 picks a free port (see pinhole_server_port) */
+    unsigned threads;            /* pool threads, 2 */
+    unsigned connection_limit;   /* simultaneous connections, 1024 */
+    unsigned connection_timeout; /* seconds of inactivity before a connection is closed, 30 */
+    size_t connection_memory;    /* bytes of buffer per connection (headers, I/O), 32768 */
+    size_t max_body_bytes;       /* largest report batch body, 8 MiB */
+    size_t max_admin_body_bytes; /* largest collection spec body (labels), 64 MiB */
+    size_t max_batch_reports;    /* reports in one batch, 100,000 */
+    unsigned retry_after;        /* seconds suggested by 429 and 503 answers, 1 */
+    char db_path[4096];          /* "pinhole.db" (in the working directory) */
+    pinhole_writer_options writer;
+    uint8_t admin_hash[PINHOLE_TOKEN_HASH_BYTES];
+    uint8_t analyst_hash[PINHOLE_TOKEN_HASH_BYTES];
+    uint8_t uploader_hash[PINHOLE_TOKEN_HASH_BYTES];
+    int have_admin, have_analyst, have_uploader; /* a role without a token is refused (uploader:
+                                                    open when no token is configured) */
+} pinhole_server_options;
+
+/** Every default as documented above. */
+void pinhole_server_options_default(pinhole_server_options *o);
+
+typedef struct pinhole_server pinhole_server;
+
+/** Open the database (creating it), load the collections, start the writer and the HTTP daemon.
+ * *out receives the server. Errors: PINHOLE_EIO or PINHOLE_EDB (database), PINHOLE_EINVAL (bad
+ * listen address), PINHOLE_EUNSUPPORTED (the daemon could not start: port in use, ...),
+ * PINHOLE_ENOMEM. */
+int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out);
+
+/** The TCP port the server listens on (the chosen one when options asked for 0). */
+uint16_t pinhole_server_port(const pinhole_server *s);
+
+/** Graceful stop: stop accepting connections, let requests in flight finish (up to grace
+ * seconds), commit everything queued, answer the waiting clients, close the daemon and the
+ * database (final WAL checkpoint) and free the server. */
+void pinhole_server_stop(pinhole_server *s, double grace);
+
+#endif

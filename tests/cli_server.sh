@@ -1,0 +1,69 @@
+#!/bin/sh
+# The CLI against a running server: pinhole encode -> pinhole submit --reports (plain and sealed),
+# pinhole submit --users (simulated devices), retries acknowledged as duplicates, pinhole query's
+# table, and the server's refusals reaching the CLI as errors.
+# usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE
+set -eu
+server=$1 cli=$2 counts=$3
+tmp=$(mktemp -d /tmp/pinhole-cli-server.XXXXXX)
+pid=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; exit 1; }
+
+PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up "$server" \
+    --db "$tmp/d.db" --port 0 --port-file "$tmp/port" 2>"$tmp/log" &
+pid=$!
+i=0
+while [ ! -s "$tmp/port" ]; do i=$((i + 1)); [ $i -lt 1000 ] || fail "no server"; sleep 0.01; done
+url=http://127.0.0.1:$(cat "$tmp/port")
+post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
+    -H 'Content-Type: application/json' -d "$2" "$url/v1/collections"; }
+[ "$(post adm '{"name": "small", "epsilon": 3, "k": 50, "min_reports": 100}')" = 201 ] ||
+    fail "create collection 1"
+[ "$(post adm '{"name": "words", "epsilon": 4, "k": 74286, "min_reports": 1000}')" = 201 ] ||
+    fail "create collection 2"
+
+curl -sf "$url/v1/collections/1/config" -o "$tmp/cfg"
+keys=$(curl -sf "$url/v1/keys")
+sign=$(echo "$keys" | sed 's/.*"config_signing_key":"\([0-9a-f]*\)".*/\1/')
+seal=$(echo "$keys" | sed 's/.*"seal_key":"\([0-9a-f]*\)".*/\1/')
+seq 0 999 | awk '{ print ($1 * $1) % 5 }' >"$tmp/values"
+"$cli" encode --config "$tmp/cfg" --verify-key "$sign" --out "$tmp/plain" "$tmp/values" 2>/dev/null
+"$cli" encode --config "$tmp/cfg" --verify-key "$sign" --seal-key "$seal" --out "$tmp/sealed" \
+    "$tmp/values" 2>/dev/null
+
+# without the uploader token the server refuses, and submit says so
+if PINHOLE_TOKEN= "$cli" submit --url "$url" --collection 1 --reports "$tmp/plain" --retries 0 \
+    >"$tmp/out" 2>&1; then fail "submit without the uploader token succeeded"; fi
+grep -q "401" "$tmp/out" || fail "no 401 reported"
+export PINHOLE_TOKEN=up
+"$cli" submit --url "$url" --collection 1 --reports "$tmp/plain" --batch 300 >"$tmp/out" 2>&1 ||
+    fail "submit plain"
+grep -q "1000 accepted, 0 duplicates" "$tmp/out" || fail "plain reports not all accepted"
+"$cli" submit --url "$url" --collection 1 --reports "$tmp/plain" >"$tmp/out" 2>&1 || fail "retry"
+grep -q "0 accepted, 1000 duplicates" "$tmp/out" || fail "a retry was not acknowledged"
+"$cli" submit --url "$url" --collection 1 --reports "$tmp/sealed" >"$tmp/out" 2>&1 ||
+    fail "submit sealed"
+grep -q "1000 accepted" "$tmp/out" || fail "sealed reports not all accepted"
+"$cli" submit --url "$url" --collection 2 --users 5000 --counts "$counts" --seed 7 --seal \
+    >"$tmp/out" 2>&1 || fail "submit simulated devices"
+grep -q "5000 accepted" "$tmp/out" || fail "simulated reports not all accepted"
+# reports made for collection 1 are refused by collection 2 (other parameters)
+if "$cli" submit --url "$url" --collection 2 --reports "$tmp/plain" --retries 0 >"$tmp/out" 2>&1
+then fail "reports for another collection were accepted"; fi
+grep -q "1000 rejected" "$tmp/out" || fail "the refusal was not reported"
+
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 1 --top 5 >"$tmp/out" 2>&1 || fail "query"
+grep -q "n = 2000 reports" "$tmp/out" || fail "query: wrong n"
+[ "$(grep -c '^ *[1-5]  #[0-9]' "$tmp/out")" = 5 ] || fail "query: not 5 rows"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --top 3 >"$tmp/out" 2>&1 ||
+    fail "query words"
+grep -q "n = 5000 reports" "$tmp/out" || fail "query words: wrong n"
+[ "$(grep -c '^ *[1-3]  #[0-9]' "$tmp/out")" = 3 ] || fail "query words: not 3 rows"
+PINHOLE_TOKEN=up "$cli" query --url "$url" --collection 1 >"$tmp/out" 2>&1 &&
+    fail "the uploader token read a histogram"
+grep -q "HTTP 403" "$tmp/out" || fail "no 403 for the uploader token"
+kill -TERM $pid
+wait $pid || fail "server did not stop cleanly"
+pid=
+echo ok

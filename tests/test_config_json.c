@@ -1,0 +1,116 @@
+/* proto/config_json.c: JSON <-> collection config round trips and refusals. */
+#include "common/error.h"
+#include "proto/config_json.h"
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void setup(void)
+{
+    cr_assert(sodium_init() >= 0);
+}
+
+TestSuite(config_json, .init = setup);
+
+static int parse(const char *text)
+{
+    pinhole_collection_config cfg;
+    return pinhole_config_from_json(text, strlen(text), &cfg);
+}
+
+Test(config_json, round_trip_is_exact)
+{
+    pinhole_collection_config a = {.collection_id = INT64_MAX,
+                                   .params = {PINHOLE_MECH_PGR, 74286, 0.1 + 0.2, 4, 9},
+                                   .time_precision = 60,
+                                   .min_reports = 1000},
+                              b;
+    int err = 1;
+    char *text = pinhole_config_to_json(&a, &err);
+    cr_assert_eq(err, PINHOLE_OK);
+    cr_assert_not_null(text);
+    cr_assert_eq(pinhole_config_from_json(text, strlen(text), &b), PINHOLE_OK, "%s", text);
+    cr_assert_eq(b.collection_id, a.collection_id);
+    cr_assert_eq(b.params.k, 74286);
+    cr_assert(b.params.epsilon == 0.1 + 0.2, "epsilon %.17g", b.params.epsilon);
+    cr_assert_eq(b.params.q, 4);
+    cr_assert_eq(b.params.t, 9);
+    cr_assert_eq(b.time_precision, 60);
+    cr_assert_eq(b.min_reports, 1000);
+    uint8_t fa[16], fb[16];
+    pinhole_config_fingerprint(&a, fa);
+    pinhole_config_fingerprint(&b, fb);
+    cr_assert_arr_eq(fa, fb, 16);
+    free(text);
+}
+
+Test(config_json, exact_text)
+{
+    pinhole_collection_config a = {.collection_id = 7,
+                                   .params = {PINHOLE_MECH_PGR, 1024, 4.0, 67, 3},
+                                   .time_precision = 3600,
+                                   .min_reports = 100};
+    char *text = pinhole_config_to_json(&a, NULL);
+    cr_assert_str_eq(text, "{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+                           "\"epsilon\":4.0,\"q\":67,\"t\":3,\"time_precision\":3600,"
+                           "\"min_reports\":100}");
+    free(text);
+}
+
+Test(config_json, refusals)
+{
+    const char *ok = "{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+                     "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}";
+    cr_assert_eq(parse(ok), PINHOLE_OK);
+    cr_assert_eq(parse("not json"), PINHOLE_EFORMAT);
+    cr_assert_eq(parse("[1]"), PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":1}"), PINHOLE_EFORMAT);
+    /* a duplicate key, an unknown key, a wrong type, a negative or too large number */
+    cr_assert_eq(parse("{\"version\":1,\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\","
+                       "\"k\":1024,\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+                       "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"extra\":0}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":\"7\",\"mechanism\":\"pgr\",\"k\":1024,"
+                       "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(
+        parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+              "\"epsilon\":4,\"q\":-67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
+        PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+                       "\"epsilon\":4,\"q\":4294967296,\"t\":3,\"time_precision\":3600,"
+                       "\"min_reports\":0}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":2,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+                       "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
+                 PINHOLE_EVERSION);
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"nope\",\"k\":1024,"
+                       "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
+                 PINHOLE_EUNSUPPORTED);
+    /* the binary form's checks: epsilon <= 0, k < 2, precision 0 */
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+                       "\"epsilon\":0,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1,"
+                       "\"epsilon\":1,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":9,"
+                       "\"epsilon\":1,\"q\":67,\"t\":3,\"time_precision\":0,\"min_reports\":0}"),
+                 PINHOLE_EFORMAT);
+    int err = 0;
+    pinhole_collection_config big = {.collection_id = (uint64_t)INT64_MAX + 1,
+                                     .params = {PINHOLE_MECH_PGR, 10, 1, 3, 3},
+                                     .time_precision = 1};
+    cr_assert_null(pinhole_config_to_json(&big, &err));
+    cr_assert_eq(err, PINHOLE_EINVAL);
+    /* found by fuzz_config: a binary k above 2^63 - 1 has no JSON form */
+    big.collection_id = 1;
+    big.params.k = (uint64_t)INT64_MAX + 1;
+    err = 0;
+    cr_assert_null(pinhole_config_to_json(&big, &err));
+    cr_assert_eq(err, PINHOLE_EINVAL);
+}

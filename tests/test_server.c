@@ -1,0 +1,704 @@
+/* The HTTP server end to end over loopback (127.0.0.1), with the real client library: estimates
+ * equal the offline estimator's on the same reports; retries and replays; bad input of every kind
+ * gets its status and changes nothing stored; slow clients are dropped; a full writer queue
+ * answers 429 with Retry-After; the uploader token when configured. */
+#include "client/encode.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "proto/batch.h"
+#include "proto/report.h"
+#include "proto/seal.h"
+#include "server/cli/http_client.h"
+#include "server/estimate/estimate.h"
+#include "server/http/httpd.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[64], dbpath[128], base[64];
+static pinhole_server *srv;
+
+static void start(unsigned timeout, size_t max_body, size_t queue, const char *uploader)
+{
+    pinhole_server_options o;
+    pinhole_server_options_default(&o);
+    o.port = 0;
+    o.connection_timeout = timeout;
+    o.max_body_bytes = max_body;
+    o.writer.max_queue_reports = queue;
+    snprintf(o.db_path, sizeof o.db_path, "%s", dbpath);
+    pinhole_token_hash("admin-token", 11, o.admin_hash);
+    pinhole_token_hash("analyst-token", 13, o.analyst_hash);
+    o.have_admin = o.have_analyst = 1;
+    if (uploader) {
+        pinhole_token_hash(uploader, strlen(uploader), o.uploader_hash);
+        o.have_uploader = 1;
+    }
+    cr_assert_eq(pinhole_server_start(&o, &srv), PINHOLE_OK);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", pinhole_server_port(srv));
+}
+
+static void setup(void)
+{
+    cr_assert(sodium_init() >= 0);
+    cr_assert_eq(cli_http_global_init(), 0);
+    strcpy(dir, "/tmp/pinhole-http-test.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(dbpath, sizeof dbpath, "%s/t.db", dir);
+    srv = NULL;
+}
+
+static void teardown(void)
+{
+    if (srv)
+        pinhole_server_stop(srv, 2);
+    char p[160];
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+TestSuite(http, .init = setup, .fini = teardown, .timeout = 60);
+
+/* One request; returns the status, body into *out (free) when out is not NULL. */
+static long req(const char *token, const char *method, const char *path, const char *ctype,
+                const void *body, size_t len, char **out)
+{
+    cli_http h;
+    cr_assert_eq(cli_http_init(&h, base, token), 0);
+    cli_response r;
+    cr_assert_eq(cli_http_request(&h, method, path, ctype, body, len, &r), 0, "%s", r.error);
+    cli_http_free(&h);
+    if (out)
+        *out = r.body;
+    else
+        free(r.body);
+    return r.status;
+}
+
+/* Create a collection; returns its id. */
+static uint64_t create(const char *json)
+{
+    char *body;
+    long st = req("admin-token", "POST", "/v1/collections", "application/json", json, strlen(json),
+                  &body);
+    cr_assert_eq(st, 201, "%s", body);
+    json_t *o = json_loads(body, 0, NULL);
+    const uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+    json_decref(o);
+    free(body);
+    return id;
+}
+
+typedef struct batch {
+    uint8_t *buf;
+    size_t len;
+    uint64_t *payloads; /* hyperplane indices as sent */
+    size_t n;
+} batch;
+
+/* Encode n reports of values drawn from a skewed distribution with the client library, for
+ * collection c, plain or sealed; ids from rng. */
+static batch make_batch_times(const cli_collection *c, size_t n, uint64_t seed, int sealed,
+                              unsigned ntimes)
+{
+    batch b = {0};
+    const size_t pb = c->cfg.payload_bytes, item = pinhole_report_bytes(pb) + PINHOLE_SEALBYTES;
+    const size_t cap = pinhole_batch_bytes(n, item);
+    b.buf = malloc(cap);
+    b.payloads = malloc(n * sizeof *b.payloads);
+    b.n = n;
+    pinhole_batch_writer w;
+    cr_assert_eq(pinhole_batch_writer_init(&w, sealed ? PINHOLE_BATCH_SEALED : PINHOLE_BATCH_PLAIN,
+                                           b.buf, cap),
+                 PINHOLE_OK);
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, seed);
+    for (size_t i = 0; i < n; i++) {
+        /* item v with probability about 2^-(v+1): a few heavy items and a long tail */
+        uint64_t v = 0;
+        while (v + 1 < c->cfg.k && pinhole_rng_u32(&rng) & 1)
+            v++;
+        uint8_t payload[8], rep[256], sl[256];
+        cr_assert_eq(pinhole_encode(&c->cfg, v, &rng, payload, sizeof payload), PINHOLE_OK);
+        b.payloads[i] = 0;
+        for (size_t j = 0; j < pb; j++)
+            b.payloads[i] |= (uint64_t)payload[j] << (8 * j);
+        pinhole_report r = {.version = PINHOLE_REPORT_VERSION,
+                            .mechanism = (uint8_t)c->cfg.mechanism,
+                            .collection_id = c->wire.collection_id,
+                            .time = 20000 + i % ntimes,
+                            .payload = payload,
+                            .payload_len = (uint32_t)pb};
+        memcpy(r.fingerprint, c->fingerprint, sizeof r.fingerprint);
+        pinhole_rng_bytes(&rng, r.report_id, sizeof r.report_id);
+        size_t len;
+        cr_assert_eq(pinhole_report_encode(&r, rep, sizeof rep, &len), PINHOLE_OK);
+        if (sealed) {
+            cr_assert_eq(pinhole_report_seal(rep, len, c->seal_pk, sl, sizeof sl, &len),
+                         PINHOLE_OK);
+            cr_assert_eq(pinhole_batch_writer_add(&w, sl, len), PINHOLE_OK);
+        } else {
+            cr_assert_eq(pinhole_batch_writer_add(&w, rep, len), PINHOLE_OK);
+        }
+    }
+    pinhole_batch_writer_finish(&w, &b.len);
+    return b;
+}
+
+static batch make_batch(const cli_collection *c, size_t n, uint64_t seed, int sealed)
+{
+    return make_batch_times(c, n, seed, sealed, 1);
+}
+
+static void free_batch(batch *b)
+{
+    free(b->buf);
+    free(b->payloads);
+}
+
+static json_t *post_batch(uint64_t id, const batch *b, long want)
+{
+    char path[64], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    const long st = req(NULL, "POST", path, "application/octet-stream", b->buf, b->len, &body);
+    cr_assert_eq(st, want, "HTTP %ld: %s", st, body);
+    json_t *o = json_loads(body, 0, NULL);
+    cr_assert_not_null(o, "%s", body);
+    free(body);
+    return o;
+}
+
+static void fetch(uint64_t id, cli_collection *c)
+{
+    cli_http h;
+    cr_assert_eq(cli_http_init(&h, base, NULL), 0);
+    cr_assert_eq(cli_fetch_collection(&h, id, NULL, c), 0);
+    cli_http_free(&h);
+}
+
+static const char *spec =
+    "{\"name\": \"colors\", \"epsilon\": 2, \"k\": 12, \"min_reports\": 100, \"labels\": "
+    "[\"red\", \"green\", \"blue\", \"cyan\", \"magenta\", \"yellow\", \"black\", \"white\", "
+    "\"grey\", \"orange\", \"pink\", \"say \\\"hi\\\", ok\"]}";
+
+Test(http, estimates_equal_the_offline_estimator)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    cr_assert_eq(c.wire.params.k, 12);
+    batch b[3] = {make_batch(&c, 1500, 1, 0), make_batch(&c, 1500, 2, 0),
+                  make_batch(&c, 700, 3, 1)};
+    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts), n = 0;
+    for (int i = 0; i < 3; i++) {
+        json_t *o = post_batch(id, &b[i], 200);
+        cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), (json_int_t)b[i].n);
+        json_decref(o);
+        for (size_t j = 0; j < b[i].n; j++)
+            counts[b[i].payloads[j]]++;
+        n += b[i].n;
+    }
+    double est[12], var[12];
+    cr_assert_eq(pinhole_estimate(&c.cfg, counts, n, est, var), PINHOLE_OK);
+
+    char path[96], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram", (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(o, "n")), (json_int_t)n);
+    json_t *items = json_object_get(o, "items");
+    cr_assert_eq(json_array_size(items), 12);
+    static const char *const labels[] = {"red",     "green",  "blue",  "cyan",
+                                         "magenta", "yellow", "black", "white",
+                                         "grey",    "orange", "pink",  "say \"hi\", ok"};
+    double prev = INFINITY;
+    for (size_t i = 0; i < 12; i++) {
+        json_t *it = json_array_get(items, i);
+        const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
+        const double e = json_number_value(json_object_get(it, "estimate"));
+        const double se = json_number_value(json_object_get(it, "stderr"));
+        cr_assert(e == est[v], "item %llu: %.17g != %.17g", (unsigned long long)v, e, est[v]);
+        cr_assert(se == sqrt(var[v]));
+        cr_assert(json_number_value(json_object_get(it, "lower")) == e - 1.959963984540054 * se);
+        cr_assert(json_number_value(json_object_get(it, "upper")) == e + 1.959963984540054 * se);
+        cr_assert_str_eq(json_string_value(json_object_get(it, "label")), labels[v]);
+        cr_assert(e <= prev, "sorted by estimate");
+        prev = e;
+    }
+    json_decref(o);
+
+    /* CSV: the same numbers, labels quoted per RFC 4180. */
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?format=csv&top=3",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(strncmp(body, "rank,item,label,estimate,stderr,lower,upper\n", 44), 0);
+    char *line = strchr(body, '\n') + 1;
+    unsigned rank;
+    unsigned long long item;
+    cr_assert_eq(sscanf(line, "%u,%llu,", &rank, &item), 2);
+    const char *num = strstr(line, "\",") + 2;
+    cr_assert(strtod(num, NULL) == est[item]);
+    int lines = 0;
+    for (char *p = body; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 4);
+    free(body);
+
+    /* The labels come back with ?labels=true, in item order. */
+    snprintf(path, sizeof path, "/v1/collections/%llu?labels=true", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_array_size(json_object_get(o, "labels")), 12);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "labels"), 11)),
+                     labels[11]);
+    cr_assert_eq(json_integer_value(json_object_get(o, "reports")), (json_int_t)n);
+    json_decref(o);
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "\"status\":\"ok\""), "%s", body);
+    free(body);
+
+    /* A time range without reports is refused like too few reports. */
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?from=0&to=3600",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 403);
+    /* ... and the range holding the reports (time unit 20000 of 86400 s) is answered. */
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?from=%llu&to=%llu&top=1",
+             (unsigned long long)id, 20000ull * 86400, 20001ull * 86400);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 200);
+    for (int i = 0; i < 3; i++)
+        free_batch(&b[i]);
+    free(counts);
+    cli_collection_free(&c);
+}
+
+Test(http, retries_are_acknowledged_and_replays_dropped)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 200, 9, 0);
+    json_decref(post_batch(id, &b, 200));
+    json_t *o = post_batch(id, &b, 200); /* the client retries the whole batch */
+    cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(o, "duplicates")), 200);
+    json_decref(o);
+    /* Same ids, other payloads: replays, every one dropped (422, per-report errors listed). */
+    batch r = make_batch(&c, 200, 9, 0);
+    /* Rewrite each report's first payload byte (another hyperplane, still below K). */
+    size_t pos = PINHOLE_BATCH_HEADERBYTES;
+    for (size_t i = 0; i < r.n; i++) {
+        const size_t len = r.buf[pos] | (size_t)r.buf[pos + 1] << 8;
+        uint8_t *payload = r.buf + pos + 4 + PINHOLE_REPORT_HEADERBYTES;
+        payload[0] = (uint8_t)((payload[0] + 1) % c.cfg.counts_len);
+        pos += 4 + len;
+    }
+    o = post_batch(id, &r, 422);
+    cr_assert_eq(json_integer_value(json_object_get(o, "rejected")), 200);
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(o, "errors"), 0), "status")),
+                     "replay");
+    json_decref(o);
+    char path[96], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    o = json_loads(body, 0, NULL);
+    cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 200);
+    json_decref(o);
+    free(body);
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "pinhole_reports_duplicate_total 200\n"), "%s", body);
+    cr_assert(strstr(body, "pinhole_reports_rejected_total{reason=\"replay\"} 200\n"), "%s", body);
+    free(body);
+    free_batch(&b);
+    free_batch(&r);
+    cli_collection_free(&c);
+}
+
+/* Send raw bytes on a fresh connection; returns the socket. */
+static int raw_send(const char *bytes, size_t len)
+{
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(pinhole_server_port(srv))};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(send(fd, bytes, len, 0), (ssize_t)len);
+    return fd;
+}
+
+/* Read until the peer closes or timeout seconds pass; returns bytes read, -1 on timeout. */
+static long raw_drain(int fd, double timeout, char *buf, size_t cap)
+{
+    struct timeval tv = {(time_t)timeout, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t got = 0;
+    for (;;) {
+        const ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+        if (n == 0)
+            break;
+        if (n < 0)
+            return -1;
+        got += (size_t)n;
+        if (got + 1 >= cap)
+            break;
+    }
+    buf[got] = '\0';
+    return (long)got;
+}
+
+Test(http, bad_input_gets_its_status_and_changes_nothing)
+{
+    start(30, 16384, 1000000, NULL);
+    const uint64_t id = create(spec);
+    const uint64_t other = create("{\"epsilon\": 2, \"k\": 13, \"min_reports\": 5}");
+    cli_collection c, c2;
+    fetch(id, &c);
+    fetch(other, &c2);
+    batch good = make_batch(&c, 150, 4, 0);
+    json_decref(post_batch(id, &good, 200));
+    char hpath[96], rpath[96], *before, *after, *body;
+    snprintf(hpath, sizeof hpath, "/v1/collections/%llu/histogram?format=csv",
+             (unsigned long long)id);
+    snprintf(rpath, sizeof rpath, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", hpath, NULL, NULL, 0, &before), 200);
+
+    const char *oct = "application/octet-stream", *js = "application/json";
+    /* collections: malformed JSON, bad values, unknown member, wrong type, tokens */
+    cr_assert_eq(req("admin-token", "POST", "/v1/collections", js, "{\"epsilon\": 2,", 14, NULL),
+                 400);
+    cr_assert_eq(req("admin-token", "POST", "/v1/collections", js, "[1,2]", 5, NULL), 400);
+    cr_assert_eq(
+        req("admin-token", "POST", "/v1/collections", js, "{\"epsilon\": -1, \"k\": 9}", 23, NULL),
+        422);
+    cr_assert_eq(
+        req("admin-token", "POST", "/v1/collections", js, "{\"epsilon\": 1, \"k\": 1}", 22, NULL),
+        422);
+    cr_assert_eq(req("admin-token", "POST", "/v1/collections", js,
+                     "{\"epsilon\": 1, \"k\": 9, \"color\": 1}", 33, NULL),
+                 400);
+    cr_assert_eq(req("admin-token", "POST", "/v1/collections", "text/plain", "{}", 2, NULL), 415);
+    cr_assert_eq(req(NULL, "POST", "/v1/collections", js, "{}", 2, &body), 401);
+    cr_assert(strstr(body, "\"status\":401"), "%s", body);
+    free(body);
+    cr_assert_eq(req("wrong-token", "POST", "/v1/collections", js, "{}", 2, NULL), 401);
+    cr_assert_eq(req("analyst-token", "POST", "/v1/collections", js, "{}", 2, NULL), 403);
+    cr_assert_eq(req(NULL, "GET", hpath, NULL, NULL, 0, NULL), 401);
+    cr_assert_eq(req("admin-token", "GET", "/v1/collections/999/histogram", NULL, NULL, 0, NULL),
+                 404);
+    cr_assert_eq(req(NULL, "GET", "/v2/nothing", NULL, NULL, 0, NULL), 404);
+    cr_assert_eq(req(NULL, "GET", rpath, NULL, NULL, 0, NULL), 405);
+    cr_assert_eq(
+        req("analyst-token", "GET", "/v1/collections/1/histogram?top=many", NULL, NULL, 0, NULL),
+        400);
+    char p2[96];
+    snprintf(p2, sizeof p2, "/v1/collections/%llu/histogram", (unsigned long long)other);
+    cr_assert_eq(req("analyst-token", "GET", p2, NULL, NULL, 0, &body), 403);
+    cr_assert(strstr(body, "below-minimum-reports"), "%s", body);
+    free(body);
+
+    /* report batches: unknown collection, wrong type, garbage, truncated, oversized, count 0 */
+    cr_assert_eq(req(NULL, "POST", "/v1/collections/999/reports", oct, good.buf, good.len, NULL),
+                 404);
+    cr_assert_eq(req(NULL, "POST", rpath, "application/json", good.buf, good.len, NULL), 415);
+    cr_assert_eq(req(NULL, "POST", rpath, oct, "garbage!garbage!", 16, &body), 400);
+    cr_assert(strstr(body, "application/problem+json") == NULL); /* the body is the document */
+    cr_assert(strstr(body, "malformed-batch"), "%s", body);
+    free(body);
+    cr_assert_eq(req(NULL, "POST", rpath, oct, good.buf, good.len - 7, NULL), 400);
+    cr_assert_eq(req(NULL, "POST", rpath, oct, good.buf, 3, NULL), 400);
+    uint8_t *huge = calloc(20000, 1);
+    memcpy(huge, good.buf, good.len < 20000 ? good.len : 20000);
+    cr_assert_eq(req(NULL, "POST", rpath, oct, huge, 20000, &body), 413);
+    cr_assert(strstr(body, "body-too-large"), "%s", body);
+    free(body);
+    free(huge);
+    /* reports made for the other collection (k = 13): refused by fingerprint and id */
+    batch wrong = make_batch(&c2, 20, 5, 0);
+    json_t *o = post_batch(id, &wrong, 422);
+    cr_assert_eq(json_integer_value(json_object_get(o, "rejected")), 20);
+    json_decref(o);
+    /* the right collection id but the fingerprint of other parameters */
+    cli_collection forged = c;
+    forged.fingerprint[0] ^= 1;
+    batch fp = make_batch(&forged, 20, 6, 0);
+    o = post_batch(id, &fp, 422);
+    cr_assert(strstr(json_string_value(
+                         json_object_get(json_array_get(json_object_get(o, "errors"), 0), "error")),
+                     "other collection parameters"));
+    json_decref(o);
+    /* sealed to another key */
+    randombytes_buf(forged.seal_pk, sizeof forged.seal_pk);
+    forged.fingerprint[0] ^= 1;
+    batch badseal = make_batch(&forged, 10, 7, 1);
+    json_decref(post_batch(id, &badseal, 422));
+    /* a payload index beyond K (the padding bits are zero, so only the mechanism refuses it) */
+    if (c.cfg.counts_len < 256) {
+        batch big = make_batch(&c, 1, 8, 0);
+        big.buf[big.len - 1] = 0xff & ((1u << c.cfg.payload_bits) - 1);
+        if (big.buf[big.len - 1] >= c.cfg.counts_len) {
+            o = post_batch(id, &big, 422);
+            cr_assert_str_eq(json_string_value(json_object_get(
+                                 json_array_get(json_object_get(o, "errors"), 0), "status")),
+                             "invalid");
+            json_decref(o);
+        }
+        free_batch(&big);
+    }
+
+    /* A body cut off by the client: declared 1000 bytes, 100 sent, then the connection closes. */
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                      "Content-Length: 1000\r\n\r\n",
+                      rpath);
+    int fd = raw_send(head, (size_t)hl);
+    cr_assert_eq(send(fd, good.buf, 100, 0), 100);
+    close(fd);
+    /* A chunked body (no declared length) over the limit: 413 once it ends. */
+    hl = snprintf(head, sizeof head,
+                  "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                  "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+                  rpath);
+    fd = raw_send(head, (size_t)hl);
+    char chunk[4096 + 16];
+    memset(chunk, 'A', sizeof chunk);
+    for (int i = 0; i < 5; i++) {
+        const int l = snprintf(chunk, 16, "1000\r\n");
+        chunk[l + 4096] = '\r';
+        chunk[l + 4097] = '\n';
+        cr_assert_eq(send(fd, chunk, (size_t)l + 4098, 0), l + 4098);
+    }
+    cr_assert_eq(send(fd, "0\r\n\r\n", 5, 0), 5);
+    char resp[4096];
+    cr_assert_gt(raw_drain(fd, 5, resp, sizeof resp), 0);
+    close(fd);
+    cr_assert(strncmp(resp, "HTTP/1.1 413", 12) == 0, "%s", resp);
+
+    cr_assert_eq(req("analyst-token", "GET", hpath, NULL, NULL, 0, &after), 200);
+    cr_assert_str_eq(before, after, "the histogram changed");
+    free(before);
+    free(after);
+    char gpath[64];
+    snprintf(gpath, sizeof gpath, "/v1/collections/%llu", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "GET", gpath, NULL, NULL, 0, &body), 200);
+    o = json_loads(body, 0, NULL);
+    cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 150);
+    json_decref(o);
+    free(body);
+    free_batch(&good);
+    free_batch(&wrong);
+    free_batch(&fp);
+    free_batch(&badseal);
+    cli_collection_free(&c);
+    cli_collection_free(&c2);
+}
+
+Test(http, a_batch_holds_at_most_16_distinct_times)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch_times(&c, 40, 41, 0, 20); /* times 20000 .. 20019, twice each */
+    json_t *o = post_batch(id, &b, 200);
+    cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 32);
+    cr_assert_eq(json_integer_value(json_object_get(o, "rejected")), 8);
+    json_t *e = json_array_get(json_object_get(o, "errors"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(e, "index")), 16);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "error")), "value outside the domain");
+    json_decref(o);
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+Test(http, slow_clients_are_dropped)
+{
+    start(1, 8u << 20, 1000000, NULL);
+    const char *partial = "POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\n";
+    const double t0 = pinhole_now();
+    const int fd = raw_send(partial, strlen(partial));
+    /* the server keeps serving others meanwhile */
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    char buf[512];
+    const long got = raw_drain(fd, 10, buf, sizeof buf);
+    const double waited = pinhole_now() - t0;
+    close(fd);
+    cr_assert_geq(got, 0, "the connection was not closed within 10 s");
+    cr_assert_lt(waited, 5, "closed after %.2f s with a 1 s timeout", waited);
+}
+
+Test(http, uploader_token_when_configured)
+{
+    start(30, 8u << 20, 1000000, "upload-token");
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 10, 11, 0);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "POST", path, "application/octet-stream", b.buf, b.len, NULL), 401);
+    cr_assert_eq(req("analyst-token", "POST", path, "application/octet-stream", b.buf, b.len, NULL),
+                 403);
+    cr_assert_eq(req("upload-token", "POST", path, "application/octet-stream", b.buf, b.len, NULL),
+                 200);
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+typedef struct poster {
+    uint64_t id;
+    const batch *b;
+    long status;
+} poster;
+
+static void *post_thread(void *arg)
+{
+    poster *p = arg;
+    char path[96];
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)p->id);
+    cli_http h;
+    cli_response r;
+    if (cli_http_init(&h, base, NULL) == 0 &&
+        cli_http_request(&h, "POST", path, "application/octet-stream", p->b->buf, p->b->len, &r) ==
+            0) {
+        p->status = r.status;
+        free(r.body);
+    }
+    cli_http_free(&h);
+    return NULL;
+}
+
+/* Wait until /metrics shows the given line. */
+static void await_metric(const char *line)
+{
+    for (int i = 0; i < 1000; i++) {
+        char *body;
+        req(NULL, "GET", "/metrics", NULL, NULL, 0, &body);
+        const int ok = strstr(body, line) != NULL;
+        free(body);
+        if (ok)
+            return;
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
+    cr_assert_fail("metric never showed: %s", line);
+}
+
+Test(http, full_queue_answers_429_with_retry_after)
+{
+    start(30, 8u << 20, 20, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b[3] = {make_batch(&c, 20, 21, 0), make_batch(&c, 20, 22, 0), make_batch(&c, 20, 23, 0)};
+    /* Someone else holds the write lock: the writer waits on it (busy timeout 5 s). */
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    poster p[2] = {{id, &b[0], 0}, {id, &b[1], 0}};
+    pthread_t t[2];
+    pthread_create(&t[0], NULL, post_thread, &p[0]);
+    await_metric("pinhole_requests_waiting 1\n");
+    await_metric("pinhole_writer_queue_batches 0\n"); /* taken by the writer, which is blocked */
+    pthread_create(&t[1], NULL, post_thread, &p[1]);
+    await_metric("pinhole_writer_queue_batches 1\n");
+    char path[96];
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cli_http h;
+    cli_response r;
+    cr_assert_eq(cli_http_init(&h, base, NULL), 0);
+    cr_assert_eq(
+        cli_http_request(&h, "POST", path, "application/octet-stream", b[2].buf, b[2].len, &r), 0);
+    cr_assert_eq(r.status, 429, "%s", r.body);
+    cr_assert_eq(r.retry_after, 1);
+    free(r.body);
+    cli_http_free(&h);
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    pthread_join(t[0], NULL);
+    pthread_join(t[1], NULL);
+    cr_assert_eq(p[0].status, 200);
+    cr_assert_eq(p[1].status, 200);
+    for (int i = 0; i < 3; i++)
+        free_batch(&b[i]);
+    cli_collection_free(&c);
+}
+
+/* A failing transaction (here: the write lock held past the 5 s busy timeout) answers 503 with
+ * Retry-After, stores nothing, turns /healthz to 503; the retry then succeeds in full. */
+Test(http, store_failure_answers_503_and_the_retry_succeeds, .timeout = 60)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 50, 51, 0);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    char path[96], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cli_http h;
+    cli_response r;
+    cr_assert_eq(cli_http_init(&h, base, NULL), 0);
+    cr_assert_eq(cli_http_request(&h, "POST", path, "application/octet-stream", b.buf, b.len, &r),
+                 0);
+    cr_assert_eq(r.status, 503, "%s", r.body);
+    cr_assert_eq(r.retry_after, 1);
+    cr_assert(strstr(r.body, "store-unavailable"), "%s", r.body);
+    free(r.body);
+    cli_http_free(&h);
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, &body), 503);
+    cr_assert(strstr(body, "store-failing"), "%s", body);
+    free(body);
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    json_t *o = post_batch(id, &b, 200);
+    cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 50);
+    json_decref(o);
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+Test(http, graceful_stop_keeps_everything_acknowledged)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 500, 31, 0);
+    json_decref(post_batch(id, &b, 200));
+    pinhole_server_stop(srv, 2);
+    srv = NULL;
+    pinhole_store s;
+    cr_assert_eq(pinhole_store_open(&s, dbpath, NULL), PINHOLE_OK);
+    uint64_t n, problems;
+    char msg[256];
+    cr_assert_eq(pinhole_store_report_total(&s, (int64_t)id, &n), PINHOLE_OK);
+    cr_assert_eq(n, 500);
+    cr_assert_eq(pinhole_store_check(&s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_eq(problems, 0, "%s", msg);
+    pinhole_store_close(&s);
+    free_batch(&b);
+    cli_collection_free(&c);
+}
