@@ -40,6 +40,7 @@ test: build asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
 	./tests/portability.sh
+	./tests/browser/run.sh $(BUILD)
 
 # Long checks left out of `make test` (suite 'long': the paper-size single_location run, ~2 min).
 test-long: build

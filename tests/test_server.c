@@ -8,6 +8,7 @@
 #include "proto/batch.h"
 #include "proto/report.h"
 #include "proto/seal.h"
+#include "server/analytics/consistency.h"
 #include "server/cli/http_client.h"
 #include "server/estimate/estimate.h"
 #include "server/http/httpd.h"
@@ -287,6 +288,119 @@ Test(http, estimates_equal_the_offline_estimator)
     cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 200);
     for (int i = 0; i < 3; i++)
         free_batch(&b[i]);
+    free(counts);
+    cli_collection_free(&c);
+}
+
+/* Inline modules of the histogram, the timeline, analytics jobs over HTTP, the dashboard files. */
+Test(http, modules_timeline_jobs_and_dashboard)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 3000, 4, 0);
+    json_decref(post_batch(id, &b, 200));
+    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts);
+    for (size_t j = 0; j < b.n; j++)
+        counts[b.payloads[j]]++;
+    double est[12], var[12], proj[12];
+    cr_assert_eq(pinhole_estimate(&c.cfg, counts, b.n, est, var), PINHOLE_OK);
+    cr_assert_eq(pinhole_simplex_project(est, 12, (double)b.n, proj, NULL), PINHOLE_OK);
+
+    /* ?consistency=project&topk=3: the projection of the estimates; probabilities summing to 3 */
+    char path[160], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?consistency=project&topk=3",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "consistency")), "project");
+    double psum = 0, csum = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(o, "items"), i, it)
+    {
+        const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
+        const double cons = json_number_value(json_object_get(it, "consistent"));
+        cr_assert_float_eq(cons, proj[v], 1e-9 * (double)b.n);
+        csum += cons;
+        psum += json_number_value(json_object_get(it, "topk_probability"));
+    }
+    cr_assert_float_eq(csum, (double)b.n, 1e-6);
+    cr_assert_float_eq(psum, 3.0, 1e-12);
+    json_decref(o);
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?consistency=sideways",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 400);
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?topk=13", (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 400);
+
+    /* timeline: one bucket holding the 3000 reports */
+    snprintf(path, sizeof path, "/v1/collections/%llu/timeline", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 401);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_array_size(json_object_get(o, "buckets")), 1);
+    cr_assert_eq(json_integer_value(
+                     json_object_get(json_array_get(json_object_get(o, "buckets"), 0), "reports")),
+                 3000);
+    json_decref(o);
+
+    /* a reconstruct job: 202 with a Location, then the offline estimates */
+    snprintf(path, sizeof path, "/v1/collections/%llu/jobs", (unsigned long long)id);
+    const char *jb = "{\"type\": \"reconstruct\", \"params\": {\"top\": 0}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", jb, strlen(jb), &body), 202,
+                 "%s", body);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    const json_int_t job = json_integer_value(json_object_get(o, "id"));
+    json_decref(o);
+    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
+    json_t *res = NULL;
+    for (int tries = 0; tries < 300 && !res; tries++) {
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+        o = json_loads(body, 0, NULL);
+        free(body);
+        const char *st = json_string_value(json_object_get(o, "status"));
+        if (strcmp(st, "done") == 0)
+            res = json_incref(json_object_get(o, "result"));
+        else
+            cr_assert(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "job %s", st);
+        json_decref(o);
+        if (!res)
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    cr_assert_not_null(res);
+    json_array_foreach(json_object_get(res, "items"), i, it)
+    {
+        const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
+        cr_assert(json_number_value(json_object_get(it, "estimate")) == est[v]);
+    }
+    json_decref(res);
+    /* bad jobs */
+    snprintf(path, sizeof path, "/v1/collections/%llu/jobs", (unsigned long long)id);
+    const char *bad = "{\"type\": \"astrology\"}", *notjson = "{type";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", bad, strlen(bad), NULL),
+                 422);
+    cr_assert_eq(
+        req("analyst-token", "POST", path, "application/json", notjson, strlen(notjson), NULL),
+        400);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
+    cr_assert_eq(req("analyst-token", "DELETE", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
+    cr_assert_eq(req(NULL, "GET", "/v1/jobs/1", NULL, NULL, 0, NULL), 401);
+
+    /* the dashboard: its page and script, no token needed; / redirects there */
+    cr_assert_eq(req(NULL, "GET", "/ui/", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "<title>Pinhole"), "the page");
+    free(body);
+    cr_assert_eq(req(NULL, "GET", "/ui/app.js", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "/histogram?"));
+    free(body);
+    cr_assert_eq(req(NULL, "GET", "/ui/missing.js", NULL, NULL, 0, NULL), 404);
+    cr_assert_eq(req(NULL, "GET", "/", NULL, NULL, 0, NULL), 302);
+    free_batch(&b);
     free(counts);
     cli_collection_free(&c);
 }

@@ -216,8 +216,8 @@ static int parse_i64(const char *s, int64_t *out)
 }
 
 int pinhole_api_parse_histogram_query(const char *from, const char *to, const char *top,
-                                      const char *format, pinhole_histogram_query *q, char *err,
-                                      size_t errlen)
+                                      const char *format, const char *consistency, const char *topk,
+                                      pinhole_histogram_query *q, char *err, size_t errlen)
 {
     memset(q, 0, sizeof *q);
     q->to = INT64_MAX;
@@ -247,6 +247,19 @@ int pinhole_api_parse_histogram_query(const char *from, const char *to, const ch
         else if (strcmp(format, "json") != 0)
             return fail(err, errlen, PINHOLE_EINVAL, "%s: json or csv", "format");
     }
+    if (consistency) {
+        if (strcmp(consistency, "project") == 0)
+            q->consistency = PINHOLE_CONSISTENCY_PROJECT;
+        else if (strcmp(consistency, "mle") == 0)
+            q->consistency = PINHOLE_CONSISTENCY_MLE;
+        else if (strcmp(consistency, "none") != 0)
+            return fail(err, errlen, PINHOLE_EINVAL, "%s: none, project or mle", "consistency");
+    }
+    if (topk) {
+        if (parse_i64(topk, &x) != 0)
+            return fail(err, errlen, PINHOLE_EINVAL, "%s: a non-negative integer", "topk");
+        q->topk = (uint64_t)x;
+    }
     return PINHOLE_OK;
 }
 
@@ -256,19 +269,6 @@ void pinhole_api_bucket_range(const pinhole_collection *c, const pinhole_histogr
     const int64_t p = c->time_precision;
     *first = q->from / p + (q->from % p != 0);                /* ceil(from / p) */
     *last = q->to == INT64_MAX ? INT64_MAX : (q->to - 1) / p; /* last b with b p < to */
-}
-
-typedef struct ranked {
-    double est;
-    uint64_t item;
-} ranked;
-
-static int by_estimate_desc(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->est != y->est)
-        return x->est > y->est ? -1 : 1;
-    return x->item < y->item ? -1 : x->item > y->item;
 }
 
 /* A growing text buffer for the CSV form. */
@@ -299,16 +299,21 @@ static void text_add(text *t, const char *s, size_t n)
     t->p[t->len] = '\0';
 }
 
-static char *render_csv(const pinhole_collection *c, const ranked *rk, uint64_t rows,
-                        const double *var, size_t *len)
+static char *render_csv(const pinhole_collection *c, const pinhole_histogram *h, uint64_t rows,
+                        size_t *len)
 {
     text t = {0};
-    static const char head[] = "rank,item,label,estimate,stderr,lower,upper\n";
+    static const char head[] = "rank,item,label,estimate,stderr,lower,upper";
     text_add(&t, head, sizeof head - 1);
-    char line[160];
+    if (h->consistent)
+        text_add(&t, ",consistent", 11);
+    if (h->topk_prob)
+        text_add(&t, ",topk_probability", 17);
+    text_add(&t, "\n", 1);
+    char line[200];
     for (uint64_t i = 0; i < rows; i++) {
-        const uint64_t v = rk[i].item;
-        const double se = sqrt(var[v]);
+        const uint64_t v = h->order[i];
+        const double est = h->estimate[v], se = sqrt(h->variance[v]);
         int m = snprintf(line, sizeof line, "%" PRIu64 ",%" PRIu64 ",", i + 1, v);
         text_add(&t, line, (size_t)m);
         if (c->label) { /* RFC 4180 quoting: wrap in quotes, double the quotes inside */
@@ -321,9 +326,18 @@ static char *render_csv(const pinhole_collection *c, const ranked *rk, uint64_t 
             }
             text_add(&t, "\"", 1);
         }
-        m = snprintf(line, sizeof line, ",%.17g,%.17g,%.17g,%.17g\n", rk[i].est, se,
-                     rk[i].est - Z95 * se, rk[i].est + Z95 * se);
+        m = snprintf(line, sizeof line, ",%.17g,%.17g,%.17g,%.17g", est, se, est - Z95 * se,
+                     est + Z95 * se);
         text_add(&t, line, (size_t)m);
+        if (h->consistent) {
+            m = snprintf(line, sizeof line, ",%.17g", h->consistent[v]);
+            text_add(&t, line, (size_t)m);
+        }
+        if (h->topk_prob) {
+            m = snprintf(line, sizeof line, ",%.17g", h->topk_prob[v]);
+            text_add(&t, line, (size_t)m);
+        }
+        text_add(&t, "\n", 1);
     }
     if (t.oom) {
         free(t.p);
@@ -333,9 +347,11 @@ static char *render_csv(const pinhole_collection *c, const ranked *rk, uint64_t 
     return t.p;
 }
 
-static char *render_json(const pinhole_collection *c, const pinhole_histogram_query *q, uint64_t n,
-                         const ranked *rk, uint64_t rows, const double *var, size_t *len)
+static char *render_json(const pinhole_collection *c, const pinhole_histogram_query *q,
+                         const pinhole_histogram *h, uint64_t rows, size_t *len)
 {
+    static const char *const cons_name[] = {"none", "project", "mle"};
+    const uint64_t n = h->n;
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(c->params.mechanism);
     json_t *items = json_array();
     json_t *o = json_pack("{s:I, s:s, s:s, s:{s:f, s:f, s:I, s:I, s:I, s:I, s:I}, s:I, s:f}",
@@ -347,16 +363,22 @@ static char *render_json(const pinhole_collection *c, const pinhole_histogram_qu
                           (json_int_t)c->time_precision, "n", (json_int_t)n, "confidence", 0.95);
     if (!o || !items)
         goto oom;
+    json_object_set_new(json_object_get(o, "parameters"), "bits_per_report",
+                        json_integer(c->cfg.payload_bits));
+    json_object_set_new(o, "consistency", json_string(cons_name[q->consistency]));
+    json_object_set_new(o, "topk", json_integer((json_int_t)q->topk));
     if (json_object_set_new(o, "from", q->has_from ? json_integer(q->from) : json_null()) ||
         json_object_set_new(o, "to", q->has_to ? json_integer(q->to) : json_null()))
         goto oom;
     for (uint64_t i = 0; i < rows; i++) {
-        const uint64_t v = rk[i].item;
-        const double se = sqrt(var[v]);
-        json_t *it =
-            json_pack("{s:I, s:f, s:f, s:f, s:f}", "item", (json_int_t)v, "estimate", rk[i].est,
-                      "stderr", se, "lower", rk[i].est - Z95 * se, "upper", rk[i].est + Z95 * se);
+        const uint64_t v = h->order[i];
+        const double est = h->estimate[v], se = sqrt(h->variance[v]);
+        json_t *it = json_pack("{s:I, s:f, s:f, s:f, s:f}", "item", (json_int_t)v, "estimate", est,
+                               "stderr", se, "lower", est - Z95 * se, "upper", est + Z95 * se);
         if (!it || (c->label && json_object_set_new(it, "label", json_string(c->label[v]))) ||
+            (h->consistent && json_object_set_new(it, "consistent", json_real(h->consistent[v]))) ||
+            (h->topk_prob &&
+             json_object_set_new(it, "topk_probability", json_real(h->topk_prob[v]))) ||
             json_array_append_new(items, it) != 0)
             goto oom;
     }
@@ -377,19 +399,11 @@ oom:
 }
 
 char *pinhole_api_histogram_render(const pinhole_collection *c, const pinhole_histogram_query *q,
-                                   uint64_t n, const double *est, const double *var, size_t *len)
+                                   const pinhole_histogram *h, size_t *len)
 {
-    const uint64_t k = c->params.k;
-    ranked *rk = malloc(k * sizeof *rk);
-    if (!rk)
-        return NULL;
-    for (uint64_t v = 0; v < k; v++)
-        rk[v] = (ranked){est[v], v};
-    qsort(rk, k, sizeof *rk, by_estimate_desc);
+    const uint64_t k = h->k;
     const uint64_t rows = q->top && q->top < k ? q->top : k;
-    char *s = q->csv ? render_csv(c, rk, rows, var, len) : render_json(c, q, n, rk, rows, var, len);
-    free(rk);
-    return s;
+    return q->csv ? render_csv(c, h, rows, len) : render_json(c, q, h, rows, len);
 }
 
 int pinhole_api_bearer_token(const char *header, const char **tok, size_t *tok_len)

@@ -5,6 +5,7 @@
 #ifndef PINHOLE_SERVER_HTTP_API_H
 #define PINHOLE_SERVER_HTTP_API_H
 
+#include "server/analytics/histogram.h"
 #include "server/store/store.h"
 
 #include <jansson.h>
@@ -52,28 +53,33 @@ typedef struct pinhole_histogram_query {
     uint64_t top;     /* items to return, by estimate descending; 0 = every item */
     int csv;          /* 1 for text/csv, 0 for JSON */
     int has_from, has_to;
+    pinhole_consistency consistency; /* ?consistency=none|project|mle (default none) */
+    uint64_t topk;                   /* ?topk=K: each item's probability of being in the top K */
 } pinhole_histogram_query;
 
 /** Parse the query parameters (each may be NULL when absent): from and to decimal Unix seconds
- * (0 <= from < to), top a decimal count, format "json" or "csv".
+ * (0 <= from < to), top a decimal count, format "json" or "csv", consistency "none", "project" or
+ * "mle", topk a decimal count (0 = none; at most the collection's k, checked by the caller).
  * Errors: PINHOLE_EINVAL with a one-line reason in err. */
 int pinhole_api_parse_histogram_query(const char *from, const char *to, const char *top,
-                                      const char *format, pinhole_histogram_query *q, char *err,
-                                      size_t errlen);
+                                      const char *format, const char *consistency, const char *topk,
+                                      pinhole_histogram_query *q, char *err, size_t errlen);
 
 /** The inclusive range of time buckets (collection precision units) whose start lies in
  * [q->from, q->to). *first > *last when no bucket can match. */
 void pinhole_api_bucket_range(const pinhole_collection *c, const pinhole_histogram_query *q,
                               int64_t *first, int64_t *last);
 
-/** Render a histogram: est[v] unbiased count estimates and var[v] their variances (counts^2) for
- * v < k from n reports. JSON: {"collection", "name", "mechanism", "parameters": {...}, "from",
- * "to", "n", "confidence": 0.95, "items": [{"item", "label", "estimate", "stderr", "lower",
- * "upper"}]} with items by estimate descending (ties by item); CSV: a header line
- * "rank,item,label,estimate,stderr,lower,upper" then one line per item. Returns a malloc'd
- * NUL-terminated text (length in *len) or NULL when out of memory. */
+/** Render a histogram computed by pinhole_histogram_compute() (h->n reports; estimates and
+ * variances in counts and counts^2). JSON: {"collection", "name", "mechanism", "parameters":
+ * {epsilon, epsilon_realized, k, q, t, counts_len, time_precision, bits_per_report}, "from", "to",
+ * "n", "confidence": 0.95, "consistency", "topk", "items": [{"item", "label", "estimate",
+ * "stderr", "lower", "upper", "consistent"?, "topk_probability"?}]} with items by estimate
+ * descending (ties by item); CSV: a header line "rank,item,label,estimate,stderr,lower,upper"
+ * (plus ",consistent" and ",topk_probability" when computed) then one line per item. Returns a
+ * malloc'd NUL-terminated text (length in *len) or NULL when out of memory. */
 char *pinhole_api_histogram_render(const pinhole_collection *c, const pinhole_histogram_query *q,
-                                   uint64_t n, const double *est, const double *var, size_t *len);
+                                   const pinhole_histogram *h, size_t *len);
 
 /** Find the token in an Authorization header value "Bearer <token>" (scheme case-insensitive,
  * token 1..256 visible ASCII characters). Returns 0 and sets *tok, *tok_len, or -1. */

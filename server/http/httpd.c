@@ -5,6 +5,8 @@
 #include "server/estimate/estimate.h"
 #include "proto/config_json.h"
 #include "server/http/ingest.h"
+#include "server/http/ui.h"
+#include "server/jobs/jobs.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -80,6 +82,7 @@ struct pinhole_server {
     struct request *qhead, *qtail;
     size_t qlen;
     int qstop, qstarted;
+    pinhole_jobs *jobs; /* the analytics job runner (server/jobs) */
 };
 
 enum route {
@@ -92,6 +95,11 @@ enum route {
     R_HISTOGRAM,
     R_CONFIG,
     R_KEYS,
+    R_TIMELINE,
+    R_JOBS_POST,
+    R_JOB,
+    R_UI,
+    R_ROOT,
 };
 
 typedef struct request {
@@ -116,6 +124,8 @@ typedef struct request {
         int set;
     } out;
     pinhole_histogram_query query;
+    int64_t job_id;        /* R_JOB */
+    const char *asset;     /* R_UI: file name */
     struct request *qnext; /* query queue link */
     pinhole_writer_job job;
     pinhole_ingest_report *reports;
@@ -383,7 +393,21 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
         rq->route = R_KEYS;
     else if (strcmp(url, "/v1/collections") == 0)
         rq->route = R_COLLECTIONS, allow = "GET, POST";
-    else if (parse_collection_path(url, &id, &tail) == 0) {
+    else if (strcmp(url, "/") == 0)
+        rq->route = R_ROOT;
+    else if (strcmp(url, "/ui") == 0 || strncmp(url, "/ui/", 4) == 0) {
+        const char *name = url[3] == '/' && url[4] ? url + 4 : "index.html";
+        if (pinhole_ui_find(name))
+            rq->route = R_UI, rq->asset = name;
+    } else if (strncmp(url, "/v1/jobs/", 9) == 0) {
+        const char *p = url + 9;
+        int64_t x = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 18)
+            x = 10 * x + (*p++ - '0'), digits++;
+        if (digits > 0 && *p == '\0')
+            rq->route = R_JOB, rq->job_id = x, allow = "GET, DELETE";
+    } else if (parse_collection_path(url, &id, &tail) == 0) {
         if (*tail == '\0')
             rq->route = R_COLLECTION;
         else if (strcmp(tail, "reports") == 0)
@@ -392,13 +416,20 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
             rq->route = R_HISTOGRAM;
         else if (strcmp(tail, "config") == 0)
             rq->route = R_CONFIG;
+        else if (strcmp(tail, "timeline") == 0)
+            rq->route = R_TIMELINE;
+        else if (strcmp(tail, "jobs") == 0)
+            rq->route = R_JOBS_POST, allow = "POST";
     }
     if (rq->route == R_NONE) {
         *res = problem(rq, MHD_HTTP_NOT_FOUND, "not-found", "Not Found", "no such endpoint");
         return 0;
     }
-    const int want_post = rq->route == R_REPORTS || (rq->route == R_COLLECTIONS && post);
-    if ((want_post && !post) || (!want_post && !get)) {
+    const int del = strcmp(method, "DELETE") == 0;
+    const int want_post =
+        rq->route == R_REPORTS || rq->route == R_JOBS_POST || (rq->route == R_COLLECTIONS && post);
+    const int want_delete = rq->route == R_JOB && del;
+    if ((want_post && !post) || (!want_post && !want_delete && !get)) {
         *res = problem_ext(rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method-not-allowed",
                            "Method Not Allowed", "this endpoint does not accept this method", NULL,
                            MHD_HTTP_HEADER_ALLOW, allow);
@@ -413,6 +444,9 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
         need = ROLE_UPLOADER;
         break;
     case R_HISTOGRAM:
+    case R_TIMELINE:
+    case R_JOBS_POST:
+    case R_JOB:
         need = ROLE_ANALYST;
         break;
     default:
@@ -420,7 +454,8 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
     }
     if (need && check_role(rq, need, res) != 0)
         return 0;
-    if (rq->route >= R_COLLECTION && rq->route <= R_CONFIG) {
+    if ((rq->route >= R_COLLECTION && rq->route <= R_CONFIG) || rq->route == R_TIMELINE ||
+        rq->route == R_JOBS_POST) {
         rq->coll = find_collection(s, id);
         if (!rq->coll) {
             *res = problem(rq, MHD_HTTP_NOT_FOUND, "unknown-collection", "Unknown Collection",
@@ -430,6 +465,8 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
     }
     if (want_post) {
         rq->limit = rq->route == R_REPORTS ? s->opt.max_body_bytes : s->opt.max_admin_body_bytes;
+        if (rq->route == R_JOBS_POST) /* job parameters (matrices, data sets) */
+            rq->limit = s->opt.max_body_bytes;
         const char *ct = rq->route == R_REPORTS ? "application/octet-stream" : "application/json";
         if (!content_type_is(rq->conn, ct)) {
             char d[128];
@@ -561,9 +598,17 @@ static enum MHD_Result compute_histogram(request *rq)
     int64_t first, last;
     pinhole_api_bucket_range(c, &q, &first, &last);
     uint64_t *counts = malloc(c->cfg.counts_len * sizeof *counts);
-    double *est = malloc(c->params.k * sizeof *est), *var = malloc(c->params.k * sizeof *var);
+    pinhole_histogram h = {0};
+    /* inline modules: top-k probabilities from 256 samples (a power of two: they sum to topk
+     * exactly), seeded so the same query gives the same answer; the MLE capped at 200 steps
+     * (longer runs are jobs) */
+    const pinhole_histogram_options ho = {.consistency = q.consistency,
+                                          .mle_iterations = 200,
+                                          .topk = q.topk,
+                                          .topk_samples = 256,
+                                          .seed = 1};
     uint64_t n = 0;
-    int rc = counts && est && var ? PINHOLE_OK : PINHOLE_ENOMEM;
+    int rc = counts ? PINHOLE_OK : PINHOLE_ENOMEM;
     if (rc == PINHOLE_OK && first <= last) {
         reader_slot *r = reader_get(s);
         rc = r ? pinhole_store_counts(&r->store, c, first, last, counts, &n) : PINHOLE_EDB;
@@ -583,13 +628,22 @@ static enum MHD_Result compute_histogram(request *rq)
             rq, MHD_HTTP_FORBIDDEN, "below-minimum-reports", "Too Few Reports", err,
             json_pack("{s:I, s:I}", "n", (json_int_t)n, "min_reports", (json_int_t)c->min_reports),
             NULL, NULL);
-    } else if ((rc = pinhole_estimate(&c->cfg, counts, n, est, var)) != PINHOLE_OK) {
-        snprintf(err, sizeof err, "estimation failed: %s", pinhole_strerror(rc));
-        res =
-            problem(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "estimate-failed", "Estimate Failed", err);
+    } else if (q.topk > c->params.k) {
+        snprintf(err, sizeof err, "topk: at most k = %" PRIu64, c->params.k);
+        res = problem(rq, MHD_HTTP_BAD_REQUEST, "bad-query", "Bad Query", err);
+    } else if ((rc = pinhole_histogram_compute(&c->cfg, counts, n, &ho, &h, NULL)) != PINHOLE_OK) {
+        if (rc == PINHOLE_EUNSUPPORTED) {
+            res = problem(rq, MHD_HTTP_BAD_REQUEST, "unsupported-module", "Unsupported Module",
+                          "this consistency method is not available for the collection's "
+                          "mechanism");
+        } else {
+            snprintf(err, sizeof err, "estimation failed: %s", pinhole_strerror(rc));
+            res = problem(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "estimate-failed", "Estimate Failed",
+                          err);
+        }
     } else {
         size_t len = 0;
-        char *text = pinhole_api_histogram_render(c, &q, n, est, var, &len);
+        char *text = pinhole_api_histogram_render(c, &q, &h, &len);
         if (!text)
             res = problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "out-of-memory", "Out of Memory", NULL);
         else
@@ -598,8 +652,7 @@ static enum MHD_Result compute_histogram(request *rq)
                             text, len, NULL, NULL);
     }
     free(counts);
-    free(est);
-    free(var);
+    pinhole_histogram_free(&h);
     return res;
 }
 
@@ -650,7 +703,9 @@ static enum MHD_Result handle_histogram(request *rq)
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "from"),
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "to"),
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "top"),
-            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "format"), &rq->query, err,
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "format"),
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "consistency"),
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "topk"), &rq->query, err,
             sizeof err) != PINHOLE_OK)
         return problem(rq, MHD_HTTP_BAD_REQUEST, "bad-query", "Bad Query", err);
     pthread_mutex_lock(&s->qmu);
@@ -677,6 +732,174 @@ static enum MHD_Result handle_histogram(request *rq)
     pthread_cond_signal(&s->qcv);
     pthread_mutex_unlock(&s->qmu);
     return MHD_YES;
+}
+
+/* GET /v1/collections/{id}/timeline: reports per time bucket, for the dashboard's chart. */
+static enum MHD_Result handle_timeline(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    const pinhole_collection *c = rq->coll;
+    int64_t *bucket = NULL;
+    uint64_t *n = NULL;
+    size_t count = 0;
+    reader_slot *r = reader_get(s);
+    int rc = r ? pinhole_store_buckets(&r->store, c->id, INT64_MIN, INT64_MAX, &bucket, &n, &count)
+               : PINHOLE_EDB;
+    if (r)
+        reader_put(s, r);
+    if (rc != PINHOLE_OK)
+        return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
+                       "the buckets could not be read");
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < count; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:I}", "start",
+                                             (json_int_t)(bucket[i] * (int64_t)c->time_precision),
+                                             "reports", (json_int_t)n[i]));
+    free(bucket);
+    free(n);
+    return send_json(rq, MHD_HTTP_OK,
+                     json_pack("{s:I, s:I, s:o}", "collection", (json_int_t)c->id, "time_precision",
+                               (json_int_t)c->time_precision, "buckets", arr),
+                     NULL, NULL);
+}
+
+/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?}: 202 and Location. */
+static enum MHD_Result handle_job_create(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    json_error_t jerr;
+    json_t *body = json_loadb((const char *)rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+    const json_t *type = json_object_get(body, "type"), *params = json_object_get(body, "params");
+    const json_t *from = json_object_get(body, "from"), *to = json_object_get(body, "to");
+    char err[256];
+    if (!json_is_object(body) || !json_is_string(type) || (params && !json_is_object(params)) ||
+        (from && !json_is_integer(from)) || (to && !json_is_integer(to))) {
+        json_decref(body);
+        return problem(rq, MHD_HTTP_BAD_REQUEST, "malformed-json", "Malformed Request",
+                       "expected {\"type\": string, \"from\"?: Unix seconds, \"to\"?: Unix "
+                       "seconds, \"params\"?: object}");
+    }
+    if (!pinhole_job_type_find(json_string_value(type))) {
+        size_t nt;
+        const pinhole_job_type *all = pinhole_job_types(&nt);
+        int m = snprintf(err, sizeof err, "unknown job type; known:");
+        for (size_t i = 0; i < nt && m > 0 && (size_t)m < sizeof err; i++)
+            m += snprintf(err + m, sizeof err - (size_t)m, " %s", all[i].name);
+        json_decref(body);
+        return problem(rq, MHD_HTTP_UNPROCESSABLE_CONTENT, "unknown-job-type", "Unknown Job Type",
+                       err);
+    }
+    int64_t id;
+    const int64_t f = from ? json_integer_value(from) : 0,
+                  t = to ? json_integer_value(to) : INT64_MAX;
+    int rc = f < t ? pinhole_jobs_submit(s->jobs, rq->coll->id, json_string_value(type), f, t,
+                                         params, &id)
+                   : PINHOLE_EINVAL;
+    json_decref(body);
+    if (rc == PINHOLE_EINVAL)
+        return problem(rq, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid-job", "Invalid Job",
+                       "from must be before to, and time_limit a positive number of seconds");
+    if (rc != PINHOLE_OK)
+        return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
+                       "the job could not be queued; retry later");
+    json_t *job = NULL;
+    pinhole_jobs_get(s->jobs, id, &job);
+    char loc[64];
+    snprintf(loc, sizeof loc, "/v1/jobs/%" PRId64, id);
+    return send_json(rq, MHD_HTTP_ACCEPTED, job, MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+/* GET /v1/jobs/{id}: status, progress, result or error; DELETE cancels. */
+static enum MHD_Result handle_job(request *rq, int del)
+{
+    pinhole_server *s = rq->srv;
+    int rc = del ? pinhole_jobs_cancel(s->jobs, rq->job_id) : PINHOLE_OK;
+    json_t *job = NULL;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_jobs_get(s->jobs, rq->job_id, &job);
+    if (rc == PINHOLE_ENOTFOUND)
+        return problem(rq, MHD_HTTP_NOT_FOUND, "unknown-job", "Unknown Job", "no job has this id");
+    if (rc != PINHOLE_OK)
+        return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
+                       "the job could not be read; retry later");
+    return send_json(rq, del ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK, job, NULL, NULL);
+}
+
+/* The dashboard's files (embedded at build time; no token needed to load the page itself: its
+ * requests carry the analyst token the user types). */
+static enum MHD_Result handle_ui(request *rq)
+{
+    const pinhole_ui_asset *a = pinhole_ui_find(rq->asset);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    /* the page loads nothing from elsewhere; say so to the browser */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; style-src 'self'; script-src 'self'");
+    enum MHD_Result ok = MHD_queue_response(rq->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    atomic_fetch_add_explicit(&rq->srv->status[MHD_HTTP_OK], 1, memory_order_relaxed);
+    return ok;
+}
+
+/* The job runner's view of the store: a collection's configuration, labels and counts of the
+ * reports whose time lies in [from, to), and per bucket when asked. Runs on a job worker. */
+static int job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to, int buckets,
+                      pinhole_job_data *out)
+{
+    pinhole_server *s = ctx;
+    memset(out, 0, sizeof *out);
+    const pinhole_collection *c = find_collection(s, collection_id);
+    if (!c)
+        return PINHOLE_ENOTFOUND;
+    int rc = pinhole_config_init(&out->cfg, &c->params);
+    if (rc != PINHOLE_OK)
+        return rc;
+    const uint64_t k = c->params.k, len = out->cfg.counts_len;
+    out->counts = malloc(len * sizeof *out->counts);
+    if (!out->counts)
+        return PINHOLE_ENOMEM;
+    if (c->label) {
+        if (!(out->labels = calloc(k, sizeof *out->labels)))
+            return PINHOLE_ENOMEM;
+        for (uint64_t v = 0; v < k; v++)
+            if (!(out->labels[v] = strdup(c->label[v])))
+                return PINHOLE_ENOMEM;
+    }
+    pinhole_histogram_query q = {.from = from < 0 ? 0 : from, .to = to};
+    int64_t first, last;
+    pinhole_api_bucket_range(c, &q, &first, &last);
+    if (first > last) {
+        memset(out->counts, 0, len * sizeof *out->counts);
+        return PINHOLE_OK;
+    }
+    reader_slot *r = reader_get(s);
+    if (!r)
+        return PINHOLE_EDB;
+    rc = pinhole_store_counts(&r->store, c, first, last, out->counts, &out->n);
+    int64_t *bk = NULL;
+    uint64_t *bn = NULL;
+    size_t nb = 0;
+    if (rc == PINHOLE_OK && buckets)
+        rc = pinhole_store_buckets(&r->store, c->id, first, last, &bk, &bn, &nb);
+    if (rc == PINHOLE_OK && nb > 0 && !(out->buckets = calloc(nb, sizeof *out->buckets)))
+        rc = PINHOLE_ENOMEM;
+    for (size_t i = 0; rc == PINHOLE_OK && i < nb; i++) {
+        pinhole_job_bucket *b = &out->buckets[i];
+        out->nbuckets = i + 1;
+        b->time = bk[i] * (int64_t)c->time_precision;
+        if (!(b->counts = malloc(len * sizeof *b->counts)))
+            rc = PINHOLE_ENOMEM;
+        else
+            rc = pinhole_store_counts(&r->store, c, bk[i], bk[i], b->counts, &b->n);
+    }
+    reader_put(s, r);
+    free(bk);
+    free(bn);
+    return rc;
 }
 
 /* The collection's canonical config signed with the server's Ed25519 key (binary), or with
@@ -934,6 +1157,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         return handle_config(rq);
     case R_KEYS:
         return handle_keys(rq);
+    case R_TIMELINE:
+        return handle_timeline(rq);
+    case R_JOBS_POST:
+        return handle_job_create(rq);
+    case R_JOB:
+        return handle_job(rq, strcmp(method, "DELETE") == 0);
+    case R_UI:
+        return handle_ui(rq);
+    case R_ROOT:
+        return send_buffer(rq, MHD_HTTP_FOUND, "text/plain", NULL, 0, MHD_HTTP_HEADER_LOCATION,
+                           "/ui/");
     default:
         return MHD_NO;
     }
@@ -1186,6 +1420,13 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         goto fail;
     }
     s->qstarted = 1;
+    const pinhole_jobs_options jo = {.db_path = s->opt.db_path,
+                                     .workers = 1,
+                                     .time_limit_s = 600,
+                                     .loader = job_loader,
+                                     .loader_ctx = s};
+    if ((rc = pinhole_jobs_open(&s->jobs, &jo)) != PINHOLE_OK)
+        goto fail;
     const unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     s->d = MHD_start_daemon(flags, o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
@@ -1205,6 +1446,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     *out = s;
     return PINHOLE_OK;
 fail:
+    pinhole_jobs_close(s->jobs);
     stop_queries(s);
     pinhole_writer_stop(&s->writer);
     free_server(s);
@@ -1236,7 +1478,9 @@ void pinhole_server_stop(pinhole_server *s, double grace)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    /* 4. Close every connection and the daemon's threads, then the database. */
+    /* 4. Close every connection and the daemon's threads; stop the job workers (a running job is
+     * queued again for the next start); then the database. */
     MHD_stop_daemon(s->d);
+    pinhole_jobs_close(s->jobs);
     free_server(s);
 }

@@ -48,8 +48,11 @@ enum {
     ST_RANGE,
     ST_RANGE_N,
     ST_TOTAL,
+    ST_BUCKETS,
     ST_COUNT
 };
+_Static_assert(ST_COUNT <= sizeof(((pinhole_store *)0)->stmt) / sizeof(void *),
+               "pinhole_store.stmt holds every prepared statement");
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT] = "INSERT INTO reports(collection, report_id, bucket, payload) VALUES(?,?,?,?)",
@@ -68,6 +71,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = ? AND bucket BETWEEN "
         "? AND ?",
     [ST_TOTAL] = "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = ?",
+    [ST_BUCKETS] = "SELECT bucket, n FROM buckets WHERE collection = ? AND bucket BETWEEN ? AND ?"
+                   " AND n > 0 ORDER BY bucket",
 };
 
 static sqlite3_stmt *st(pinhole_store *s, int i)
@@ -779,6 +784,49 @@ int pinhole_store_counts(pinhole_store *s, const pinhole_collection *c, int64_t 
     sqlite3_reset(q);
     if (own)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    return rc;
+}
+
+int pinhole_store_buckets(pinhole_store *s, int64_t collection, int64_t from_bucket,
+                          int64_t to_bucket, int64_t **bucket, uint64_t **n, size_t *count)
+{
+    *bucket = NULL;
+    *n = NULL;
+    *count = 0;
+    size_t cap = 0;
+    sqlite3_stmt *q = st(s, ST_BUCKETS);
+    sqlite3_bind_int64(q, 1, collection);
+    sqlite3_bind_int64(q, 2, from_bucket);
+    sqlite3_bind_int64(q, 3, to_bucket);
+    int rc = PINHOLE_OK, step;
+    while (rc == PINHOLE_OK && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*count == cap) {
+            cap = cap ? 2 * cap : 64;
+            int64_t *b = realloc(*bucket, cap * sizeof *b);
+            if (b)
+                *bucket = b;
+            uint64_t *m = realloc(*n, cap * sizeof *m);
+            if (m)
+                *n = m;
+            if (!b || !m) {
+                rc = PINHOLE_ENOMEM;
+                break;
+            }
+        }
+        (*bucket)[*count] = sqlite3_column_int64(q, 0);
+        (*n)[*count] = (uint64_t)sqlite3_column_int64(q, 1);
+        (*count)++;
+    }
+    if (rc == PINHOLE_OK && step != SQLITE_DONE)
+        rc = PINHOLE_EDB;
+    sqlite3_reset(q);
+    if (rc != PINHOLE_OK) {
+        free(*bucket);
+        free(*n);
+        *bucket = NULL;
+        *n = NULL;
+        *count = 0;
+    }
     return rc;
 }
 

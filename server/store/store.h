@@ -171,6 +171,12 @@ int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_scratch *sc, pinhole_i
 int pinhole_store_counts(pinhole_store *s, const pinhole_collection *c, int64_t from_bucket,
                          int64_t to_bucket, uint64_t *counts, uint64_t *n);
 
+/** The time buckets in [from_bucket, to_bucket] (inclusive, time units) holding reports, in time
+ * order: *bucket and *n receive malloc'd arrays of *count bucket numbers and report numbers (free
+ * both; NULL when *count is 0). Errors: PINHOLE_EDB, PINHOLE_ENOMEM (nothing to free then). */
+int pinhole_store_buckets(pinhole_store *s, int64_t collection, int64_t from_bucket,
+                          int64_t to_bucket, int64_t **bucket, uint64_t **n, size_t *count);
+
 /** Number of stored reports of a collection (all buckets). Errors: PINHOLE_EDB. */
 int pinhole_store_report_total(pinhole_store *s, int64_t collection, uint64_t *n);
 

@@ -29,16 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pinhole_collection_spec_free(&spec);
         }
     } else if (which == 1) {
-        const char *f[4] = {NULL, NULL, NULL, NULL};
+        const char *f[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
         size_t pos = 0;
-        for (int i = 0; i < 4 && pos <= size; i++) {
+        for (int i = 0; i < 6 && pos <= size; i++) {
             f[i] = text + pos;
             pos += strlen(text + pos) + 1;
         }
         pinhole_histogram_query q;
         char err[256];
-        if (pinhole_api_parse_histogram_query(f[0], f[1], f[2], f[3], &q, err, sizeof err) ==
-                PINHOLE_OK &&
+        if (pinhole_api_parse_histogram_query(f[0], f[1], f[2], f[3], f[4], f[5], &q, err,
+                                              sizeof err) == PINHOLE_OK &&
             !(q.from < q.to))
             abort();
     } else {
