@@ -29,6 +29,11 @@ typedef struct pinhole_config_params {
     double epsilon; /* finite, > 0 */
     uint32_t q;     /* PGR: field order, 0 = planner's choice */
     uint32_t t;     /* PGR: vector length, 0 = smallest with K >= k */
+    /* (HPGR reads q and t too: the block space, 0 = defaults of pinhole_hpgr_init) */
+    double epsilon_permanent; /* SUE/RAPPOR: epsilon of the permanent response, 0 = epsilon */
+    uint32_t pool;            /* OLH: seeds in the public pool, 0 = default */
+    uint64_t pool_key;        /* OLH: public key of the seed pool */
+    uint64_t block;           /* HR: outputs per block (power of two >= 4), 0 = lowest variance */
 } pinhole_config_params;
 
 typedef struct pinhole_config {

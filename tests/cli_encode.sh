@@ -13,7 +13,7 @@ fail() { echo "cli_encode: $*" >&2; exit 1; }
 key() { sed -n "s/^$1 //p" keys.txt; }
 "$pinhole" sign-config --k 16 --epsilon 2 --collection 77 --precision 3600 \
     --sign-key "$(key sign_secret_key)" --out cfg16.bin --json cfg16.json
-[ "$(wc -c <cfg16.bin)" -eq 108 ] || fail "signed config is not 108 bytes"
+[ "$(wc -c <cfg16.bin)" -eq 136 ] || fail "signed config is not 136 bytes"
 grep -q '"collection_id":77' cfg16.json || fail "JSON config: $(cat cfg16.json)"
 "$pinhole" sign-config --k 8 --epsilon 2 --collection 77 --precision 3600 \
     --sign-key "$(key sign_secret_key)" --out cfg8.bin

@@ -23,7 +23,11 @@ static int parse(const char *text)
 Test(config_json, round_trip_is_exact)
 {
     pinhole_collection_config a = {.collection_id = INT64_MAX,
-                                   .params = {PINHOLE_MECH_PGR, 74286, 0.1 + 0.2, 4, 9},
+                                   .params = {.mechanism = PINHOLE_MECH_PGR,
+                                              .k = 74286,
+                                              .epsilon = 0.1 + 0.2,
+                                              .q = 4,
+                                              .t = 9},
                                    .time_precision = 60,
                                    .min_reports = 1000},
                               b;
@@ -48,10 +52,11 @@ Test(config_json, round_trip_is_exact)
 
 Test(config_json, exact_text)
 {
-    pinhole_collection_config a = {.collection_id = 7,
-                                   .params = {PINHOLE_MECH_PGR, 1024, 4.0, 67, 3},
-                                   .time_precision = 3600,
-                                   .min_reports = 100};
+    pinhole_collection_config a = {
+        .collection_id = 7,
+        .params = {.mechanism = PINHOLE_MECH_PGR, .k = 1024, .epsilon = 4.0, .q = 67, .t = 3},
+        .time_precision = 3600,
+        .min_reports = 100};
     char *text = pinhole_config_to_json(&a, NULL);
     cr_assert_str_eq(text, "{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
                            "\"epsilon\":4.0,\"q\":67,\"t\":3,\"time_precision\":3600,"
@@ -102,9 +107,10 @@ Test(config_json, refusals)
                        "\"epsilon\":1,\"q\":67,\"t\":3,\"time_precision\":0,\"min_reports\":0}"),
                  PINHOLE_EFORMAT);
     int err = 0;
-    pinhole_collection_config big = {.collection_id = (uint64_t)INT64_MAX + 1,
-                                     .params = {PINHOLE_MECH_PGR, 10, 1, 3, 3},
-                                     .time_precision = 1};
+    pinhole_collection_config big = {
+        .collection_id = (uint64_t)INT64_MAX + 1,
+        .params = {.mechanism = PINHOLE_MECH_PGR, .k = 10, .epsilon = 1, .q = 3, .t = 3},
+        .time_precision = 1};
     cr_assert_null(pinhole_config_to_json(&big, &err));
     cr_assert_eq(err, PINHOLE_EINVAL);
     /* found by fuzz_config: a binary k above 2^63 - 1 has no JSON form */
@@ -113,4 +119,45 @@ Test(config_json, refusals)
     err = 0;
     cr_assert_null(pinhole_config_to_json(&big, &err));
     cr_assert_eq(err, PINHOLE_EINVAL);
+}
+
+Test(config_json, extra_parameters)
+{
+    pinhole_collection_config a = {.collection_id = 3,
+                                   .params = {.mechanism = PINHOLE_MECH_PGR,
+                                              .k = 100,
+                                              .epsilon = 2.0,
+                                              .q = 7,
+                                              .t = 3,
+                                              .epsilon_permanent = 0.5,
+                                              .pool = 1024,
+                                              .pool_key = UINT64_C(0xFEDCBA9876543210),
+                                              .block = 64},
+                                   .time_precision = 60,
+                                   .min_reports = 5},
+                              b;
+    char *text = pinhole_config_to_json(&a, NULL);
+    cr_assert_str_eq(text, "{\"version\":1,\"collection_id\":3,\"mechanism\":\"pgr\",\"k\":100,"
+                           "\"epsilon\":2.0,\"q\":7,\"t\":3,\"time_precision\":60,"
+                           "\"min_reports\":5,\"epsilon_permanent\":0.5,\"pool\":1024,"
+                           "\"pool_key\":\"fedcba9876543210\",\"block\":64}");
+    cr_assert_eq(pinhole_config_from_json(text, strlen(text), &b), PINHOLE_OK);
+    cr_assert(b.params.epsilon_permanent == 0.5);
+    cr_assert_eq(b.params.pool, 1024);
+    cr_assert_eq(b.params.pool_key, UINT64_C(0xFEDCBA9876543210));
+    cr_assert_eq(b.params.block, 64);
+    free(text);
+    const char *base = "{\"version\":1,\"collection_id\":3,\"mechanism\":\"pgr\",\"k\":100,"
+                       "\"epsilon\":2,\"q\":7,\"t\":3,\"time_precision\":60,\"min_reports\":5,";
+    const char *bad[] = {"\"pool_key\":\"fedcba987654321\"}",  /* 15 digits */
+                         "\"pool_key\":\"fedcba987654321x\"}", /* not hex */
+                         "\"pool_key\":12}",                   /* not a string */
+                         "\"pool\":4294967296}",               /* over 32 bits */
+                         "\"epsilon_permanent\":-1}",          /* the binary form's check */
+                         "\"epsilon_permanent\":\"1\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s%s", base, bad[i]);
+        cr_assert_eq(parse(buf), PINHOLE_EFORMAT, "%s", buf);
+    }
 }

@@ -90,7 +90,11 @@ static int from_params(const cli_config_args *c, pinhole_collection_config *cfg)
         fprintf(stderr, "pinhole %s: unknown mechanism '%s'\n", c->cmd, c->mechanism);
         return -1;
     }
-    pinhole_config_params p = {ops->id, c->k, c->epsilon, (uint32_t)c->q, (uint32_t)c->t};
+    pinhole_config_params p = {.mechanism = ops->id,
+                               .k = c->k,
+                               .epsilon = c->epsilon,
+                               .q = (uint32_t)c->q,
+                               .t = (uint32_t)c->t};
     int rc = pinhole_config_make(cfg, c->collection, &p, c->precision ? (uint32_t)c->precision : 1,
                                  (uint32_t)c->min_reports);
     if (rc != PINHOLE_OK) {

@@ -20,8 +20,11 @@ int main(void)
                  {700, 3.0, 9, 4},   {5000, 8.0, 65521, 2}, {3000000, 5.0, 151, 4}};
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        pinhole_config_params p = {PINHOLE_MECH_PGR, cases[i].k, cases[i].epsilon, cases[i].q,
-                                   cases[i].t};
+        pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR,
+                                   .k = cases[i].k,
+                                   .epsilon = cases[i].epsilon,
+                                   .q = cases[i].q,
+                                   .t = cases[i].t};
         pinhole_collection_config cfg;
         pinhole_collection col;
         if (pinhole_config_make(&cfg, 1000 + i, &p, 60, 0) != PINHOLE_OK ||
