@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 PACKAGES := $(shell grep -v '^\#' .ci/packages)
 
-.PHONY: all deps build asan test test-fast demo bench clean format
+.PHONY: all deps build asan test test-fast test-long demo bench clean format
 
 all: build
 
@@ -40,6 +40,10 @@ test: build asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
 	./tests/portability.sh
+
+# Long checks left out of `make test` (suite 'long': the paper-size single_location run, ~2 min).
+test-long: build
+	meson test -C $(BUILD) --setup long --suite long --print-errorlogs --num-processes 1
 
 # The main job on real data: 1,000,000 users drawn from the SUBTLEX-US word counts, epsilon = 4.
 demo: build

@@ -1,6 +1,12 @@
 /* Dispatch of the generic randomizer to each mechanism's own. */
 #include "client/encode.h"
+#include "client/grr.h"
+#include "client/hpgr.h"
+#include "client/hr.h"
+#include "client/olh.h"
 #include "client/pgr.h"
+#include "client/ss.h"
+#include "client/unary.h"
 #include "common/ct.h"
 #include "common/error.h"
 
@@ -13,13 +19,42 @@ static int pgr_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng,
     return rc;
 }
 
+/* the mechanisms whose report is one integer: write it little-endian */
+#define INTEGER_ENCODE(name, field)                                                                \
+    static int name##_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng,            \
+                             uint8_t *payload)                                                     \
+    {                                                                                              \
+        uint64_t y;                                                                                \
+        int rc = pinhole_##name##_encode(&c->u.field, value, rng, &y);                             \
+        if (rc == PINHOLE_OK)                                                                      \
+            pinhole_store_le(payload, y, c->payload_bytes);                                        \
+        return rc;                                                                                 \
+    }
+INTEGER_ENCODE(grr, grr)
+INTEGER_ENCODE(olh, olh)
+INTEGER_ENCODE(hr, hr)
+INTEGER_ENCODE(hpgr, hpgr)
+
+static int unary_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload)
+{
+    return pinhole_unary_encode(&c->u.unary, value, rng, payload);
+}
+
+static int ss_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload)
+{
+    return pinhole_ss_encode(&c->u.ss, value, rng, payload);
+}
+
 typedef int (*encode_fn)(const pinhole_config *, uint64_t, pinhole_rng *, uint8_t *);
 
 static const struct {
     pinhole_mechanism_id id;
     encode_fn encode;
 } table[] = {
-    {PINHOLE_MECH_PGR, pgr_encode},
+    {PINHOLE_MECH_PGR, pgr_encode},   {PINHOLE_MECH_GRR, grr_encode},
+    {PINHOLE_MECH_OUE, unary_encode}, {PINHOLE_MECH_SUE, unary_encode},
+    {PINHOLE_MECH_OLH, olh_encode},   {PINHOLE_MECH_HR, hr_encode},
+    {PINHOLE_MECH_SS, ss_encode},     {PINHOLE_MECH_HPGR, hpgr_encode},
 };
 
 int pinhole_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload,

@@ -11,13 +11,26 @@
 #ifndef PINHOLE_COMMON_MECHANISM_H
 #define PINHOLE_COMMON_MECHANISM_H
 
+#include "common/grr.h"
+#include "common/hpgr.h"
+#include "common/hr.h"
+#include "common/olh.h"
 #include "common/pgr.h"
+#include "common/ss.h"
+#include "common/unary.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum pinhole_mechanism_id {
-    PINHOLE_MECH_PGR = 1, /* Projective Geometry Response (Feldman et al., ICML 2022) */
+    PINHOLE_MECH_PGR = 1,  /* Projective Geometry Response (Feldman et al., ICML 2022) */
+    PINHOLE_MECH_GRR = 2,  /* generalized randomized response, k-RR (common/grr.h) */
+    PINHOLE_MECH_OUE = 3,  /* optimized unary encoding (common/unary.h) */
+    PINHOLE_MECH_SUE = 4,  /* symmetric unary encoding / basic RAPPOR (common/unary.h) */
+    PINHOLE_MECH_OLH = 5,  /* optimized local hashing with a public seed pool (common/olh.h) */
+    PINHOLE_MECH_HR = 6,   /* Hadamard response (common/hr.h) */
+    PINHOLE_MECH_SS = 7,   /* Subset Selection (common/ss.h) */
+    PINHOLE_MECH_HPGR = 8, /* hybrid PGR, blocks of a smaller projective space (common/hpgr.h) */
 } pinhole_mechanism_id;
 
 /* Largest payload of any mechanism, in bytes (unary encodings need k bits). */
@@ -46,6 +59,12 @@ typedef struct pinhole_config {
     uint64_t counts_len;     /* length of the count vector the estimator reads */
     union {
         pinhole_pgr pgr;
+        pinhole_grr grr;
+        pinhole_unary unary; /* OUE and SUE */
+        pinhole_olh olh;
+        pinhole_hr hr;
+        pinhole_ss ss;
+        pinhole_hpgr hpgr;
     } u;
 } pinhole_config;
 
@@ -55,7 +74,9 @@ typedef struct pinhole_mechanism_ops {
     /* fill c->u and the generic fields; c->mechanism, k, epsilon are set by the caller */
     int (*init)(pinhole_config *c, const pinhole_config_params *p);
     void (*free)(pinhole_config *c);
-    /* exact variance (counts^2) of one item's unbiased estimate from n reports, f holding it */
+    /* exact variance (counts^2) of one item's unbiased estimate from n reports, f holding it
+     * (OLH: with an infinite seed pool, see pinhole_olh_pool_variance; HPGR: other users spread
+     * evenly, see pinhole_hpgr_variance_block) */
     double (*variance)(const pinhole_config *c, double n, double f);
 } pinhole_mechanism_ops;
 

@@ -17,8 +17,9 @@ int pinhole_epsilon_check(double epsilon)
 
 double pinhole_variance_optimum(double epsilon)
 {
-    /* 4 e^eps / (e^eps - 1)^2 = 1 / sinh(eps/2)^2, which neither overflows nor cancels */
-    double s = sinh(epsilon / 2);
+    /* 4 e^eps / (e^eps - 1)^2 = 1 / sinh(eps/2)^2, which neither overflows nor cancels; at the
+     * cap, as the variances it is compared with (no 64-bit threshold realizes more) */
+    double s = sinh(fmin(epsilon, PINHOLE_EPSILON_CAP) / 2);
     return 1.0 / (s * s);
 }
 
@@ -260,7 +261,7 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
         c->K = S.K;
         c->bits = bits_for(S.K);
         c->variance = per_user_variance(epsilon, &S);
-        c->ratio = c->variance / pinhole_variance_optimum(fmin(epsilon, PINHOLE_EPSILON_CAP));
+        c->ratio = c->variance / pinhole_variance_optimum(epsilon);
         pinhole_pgr_cost_estimate model;
         pinhole_pgr_cost_model(q, t, S.K, k, opt ? opt->threads : 1, &model);
         c->cost_ops = model.ops;

@@ -69,7 +69,8 @@ double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f);
 
 /** The large-k limit of the best per-user variance of an unbiased frequency oracle,
  * 4 e^eps / (e^eps - 1)^2 (Feldman et al. 2022, §2; Ye & Barg 2018), the planner's "optimum". At
- * small k exact variances can fall below it (ratios under 1). */
+ * small k exact variances can fall below it (ratios under 1). Evaluated at
+ * min(epsilon, PINHOLE_EPSILON_CAP), like the variances it is compared with. */
 double pinhole_variance_optimum(double epsilon);
 
 /* ---- the planner ---- */

@@ -1,6 +1,7 @@
 /* Buffered ChaCha20 keystream generator over libsodium, with unbiased integer sampling. */
 #include "common/rng.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -102,6 +103,26 @@ uint64_t pinhole_rng_uniform64(pinhole_rng *rng, uint64_t n)
 double pinhole_rng_unit(pinhole_rng *rng)
 {
     return (double)(pinhole_rng_u64(rng) >> 11) * 0x1.0p-53;
+}
+
+double pinhole_rng_normal(pinhole_rng *rng)
+{
+    /* 1 - unit lies in (0, 1], so the logarithm is finite */
+    const double u = 1.0 - pinhole_rng_unit(rng), w = pinhole_rng_unit(rng);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * w);
+}
+
+void pinhole_rng_normals(pinhole_rng *rng, double *out, size_t n)
+{
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        const double u = 1.0 - pinhole_rng_unit(rng), w = 6.283185307179586 * pinhole_rng_unit(rng);
+        const double r = sqrt(-2.0 * log(u));
+        out[i] = r * cos(w);
+        out[i + 1] = r * sin(w);
+    }
+    if (i < n)
+        out[i] = pinhole_rng_normal(rng);
 }
 
 void pinhole_rng_wipe(pinhole_rng *rng)

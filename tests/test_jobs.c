@@ -3,6 +3,7 @@
 #include "client/encode.h"
 #include "common/error.h"
 #include "server/analytics/consistency.h"
+#include "server/analytics/two_layer.h"
 #include "server/estimate/estimate.h"
 #include "server/jobs/jobs.h"
 
@@ -215,6 +216,89 @@ Test(jobs, analytics_job_types)
     }
     json_decref(res);
     pinhole_job_data_free(&d);
+    pinhole_jobs_close(J);
+}
+
+/* A job of a type that needs no collection data: run it and return its result. */
+static json_t *run_free_job(pinhole_jobs *J, const char *type, json_t *params)
+{
+    int64_t id;
+    cr_assert_eq(pinhole_jobs_submit(J, 0, type, 0, 0, params, &id), PINHOLE_OK);
+    json_decref(params);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 120), PINHOLE_OK);
+    json_t *job;
+    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
+    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "done", "%s: %s", type,
+                     json_string_value(json_object_get(job, "error")));
+    json_t *res = json_incref(json_object_get(job, "result"));
+    json_decref(job);
+    return res;
+}
+
+Test(jobs, optimization_job_types)
+{
+    pinhole_jobs *J = open_runner();
+    /* MaxCut SDP of the 5-cycle: 5 (1 + cos(pi/5)) / 2 = 4.5225425; the best cut has 4 edges */
+    json_t *w = json_array();
+    for (int i = 0; i < 5; i++) {
+        json_t *row = json_array();
+        for (int j = 0; j < 5; j++)
+            json_array_append_new(row, json_real((j == (i + 1) % 5 || i == (j + 1) % 5) ? 1 : 0));
+        json_array_append_new(w, row);
+    }
+    json_t *res = run_free_job(J, "maxcut", json_pack("{s:o}", "weights", w));
+    cr_assert_float_eq(json_real_value(json_object_get(res, "sdp_value")), 4.5225424859373686,
+                       1e-6);
+    cr_assert_float_eq(json_real_value(json_object_get(res, "cut_value")), 4.0, 1e-12);
+    cr_assert_geq(
+        json_real_value(json_object_get(json_object_get(res, "certificate"), "lambda_min")), -1e-8);
+    json_decref(res);
+
+    /* nearest correlation of tridiag(-1, 2, -1), n = 4: NAG g02aa's example */
+    json_t *a = json_pack("[[i,i,i,i],[i,i,i,i],[i,i,i,i],[i,i,i,i]]", 2, -1, 0, 0, -1, 2, -1, 0, 0,
+                          -1, 2, -1, 0, 0, -1, 2);
+    res = run_free_job(J, "nearest_correlation", json_pack("{s:o, s:i}", "matrix", a, "seed", 7));
+    const json_t *x = json_object_get(res, "matrix");
+#define X(i, j) json_real_value(json_array_get(json_array_get(x, i), j))
+    cr_assert_float_eq(X(0, 1), -0.808412498149, 1e-6);
+    cr_assert_float_eq(X(0, 2), 0.191587501850, 1e-6);
+    cr_assert_float_eq(X(0, 3), 0.106775049026, 1e-6);
+    cr_assert_float_eq(X(1, 2), -0.656232694806, 1e-6);
+#undef X
+    json_decref(res);
+
+    /* two_layer through the job equals the library call with the same data and options */
+    const double xs[8][2] = {{0.1, 0.2}, {-0.2, 0.1}, {0.0, -0.3},  {0.25, 0.0},
+                             {0.9, 0.1}, {-0.8, 0.5}, {0.1, -0.95}, {-0.6, -0.7}};
+    double X2[16], Y[8];
+    json_t *data = json_array();
+    for (int i = 0; i < 8; i++) {
+        X2[2 * i] = xs[i][0];
+        X2[2 * i + 1] = xs[i][1];
+        Y[i] = i < 4 ? 1 : -1;
+        json_array_append_new(data, json_pack("[f,f,f]", xs[i][0], xs[i][1], Y[i]));
+    }
+    res = run_free_job(
+        J, "two_layer",
+        json_pack("{s:o, s:i, s:i, s:i}", "data", data, "width", 20, "steps", 300, "seed", 3));
+    pinhole_two_layer_options o = {.width = 20, .steps = 300, .step = 0.1, .seed = 3};
+    pinhole_two_layer_result r;
+    cr_assert_eq(pinhole_two_layer_train(8, 2, X2, Y, &o, NULL, NULL, NULL, &r), PINHOLE_OK);
+    cr_assert_eq(json_real_value(json_object_get(res, "margin")), r.margin);
+    cr_assert_gt(r.margin, 0, "separable data are separated");
+    json_decref(res);
+
+    /* bad parameters fail with a message, nothing crashes */
+    int64_t id;
+    json_t *job;
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "maxcut", 0, 0,
+                                     json_pack("{s:[[i,i],[i]]}", "weights", 0, 1, 1), &id),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
+    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
+    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "square"));
+    json_decref(job);
     pinhole_jobs_close(J);
 }
 

@@ -3,6 +3,8 @@
 #ifndef PINHOLE_SERVER_ANALYTICS_PROGRESS_H
 #define PINHOLE_SERVER_ANALYTICS_PROGRESS_H
 
+#include <stdint.h>
+
 /* A module calls fn(ctx, fraction) now and then with fraction in [0, 1] (the share of the work
  * done, or of the iteration budget used); a nonzero return asks the module to stop, and it then
  * returns PINHOLE_ECANCELED. The callback runs on the caller's thread; a job runner typically
@@ -18,5 +20,13 @@ static inline int pinhole_progress_report(const pinhole_progress *p, double frac
 {
     return p && p->fn && p->fn(p->ctx, fraction) != 0;
 }
+
+/* The optimization and learning modules (SDP solver, trainers) report iterations instead:
+ * pinhole_progress_fn below. */
+/** Called by a job every so often with the iteration (or step) just finished, the total planned
+ * (0 when open-ended) and the job's current objective value (its units are the job's: the SDP
+ * objective, the training loss ...). Return 0 to continue; any other value cancels the job, which
+ * then returns PINHOLE_ECANCELED with its outputs holding the last iterate. May be NULL. */
+typedef int (*pinhole_progress_fn)(void *ctx, uint64_t done, uint64_t total, double value);
 
 #endif

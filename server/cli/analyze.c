@@ -41,7 +41,9 @@ static void analyze_usage(FILE *f)
         "                  [--q Q] [--t T] [--buckets B]; defaults: SUBTLEX-US words, 1000000\n"
         "                  users, epsilon 4, a fresh seed (printed), 1 bucket (stream: 10)\n"
         "output: TSV on stdout or --out FILE (label, result, variance, then extra columns);\n"
-        "        a summary on stderr. --seed also seeds topk's noise (default 1).\n");
+        "        a summary on stderr. --seed also seeds topk's noise (default 1).\n"
+        "optimization and learning modules: maxcut, nearest-correlation, single-location,\n"
+        "  two-layer (run 'pinhole analyze maxcut --help' for their options).\n");
 }
 
 /* ---- input: estimates files ---- */
@@ -553,6 +555,9 @@ int cli_analyze(int argc, char **argv)
         analyze_usage(help ? stdout : stderr);
         return help ? CLI_OK : CLI_USAGE;
     }
+    if (!strcmp(argv[1], "nearest-correlation") || !strcmp(argv[1], "maxcut") ||
+        !strcmp(argv[1], "two-layer") || !strcmp(argv[1], "single-location"))
+        return cli_analyze_opt(argc, argv);
     opts o = {
         .module = argv[1],
         .method = "project",

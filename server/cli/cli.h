@@ -20,9 +20,15 @@ int cli_parse_epsilon(const char *s, double *out);
 /** Path of the SUBTLEX-US count file shipped with the source tree (the default data set). */
 const char *cli_default_counts(void);
 
+/** Resolve --mechanism: a table name ("pgr", "grr", ...) or "auto" (pinhole_mechanism_auto for
+ * (k, eps)); 0 on success, else prints the known names and returns -1. */
+int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out);
+
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
+/* analyze maxcut|nearest-correlation|single-location|two-layer (server/cli/analyze_opt.c) */
+int cli_analyze_opt(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_keygen(int argc, char **argv);

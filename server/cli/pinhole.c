@@ -1,5 +1,7 @@
 /* `pinhole`: plan parameters, simulate users end to end, and (later) encode, estimate, submit. */
 #include "server/cli/cli.h"
+#include "common/compare.h"
+#include "common/mechanism.h"
 #include "common/pgr.h"
 
 #include <errno.h>
@@ -52,6 +54,29 @@ int cli_parse_epsilon(const char *s, double *out)
     return 0;
 }
 
+int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out)
+{
+    if (strcmp(name, "auto") == 0) {
+        pinhole_mechanism_id id;
+        if (pinhole_mechanism_auto(k, eps, NULL, &id) != 0)
+            return -1;
+        *out = (int)id;
+        return 0;
+    }
+    const pinhole_mechanism_ops *ops = pinhole_mechanism_by_name(name);
+    if (!ops) {
+        size_t n;
+        const pinhole_mechanism_ops *all = pinhole_mechanism_all(&n);
+        fprintf(stderr, "pinhole: --mechanism: unknown '%s'; known: auto", name);
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, ", %s", all[i].name);
+        fprintf(stderr, "\n");
+        return -1;
+    }
+    *out = (int)ops->id;
+    return 0;
+}
+
 const char *cli_default_counts(void)
 {
     return PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv";
@@ -63,11 +88,15 @@ static void usage(FILE *f)
         f,
         "usage: pinhole COMMAND [options]\n"
         "commands:\n"
-        "  plan      --k K --epsilon E       PGR parameter choices and their trade-offs\n"
+        "  plan      --k K --epsilon E [--mechanism NAME|auto]\n"
+        "                                    PGR parameter choices, and every mechanism compared\n"
         "  simulate  [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
+        "            [--mechanism NAME|auto]\n"
         "                                    users drawn from a count file, encoded and estimated\n"
         "  analyze   consistency|topk|stream [--in FILE | simulation options]\n"
         "                                    analytics modules on estimates or a simulation\n"
+        "  analyze   maxcut|nearest-correlation|single-location|two-layer [options]\n"
+        "                                    optimization and learning modules\n"
         "  encode    COLLECTION [VALUES]     values -> randomized reports (batches), as a device\n"
         "  inspect   [COLLECTION] FILE       decode and check a file of report batches\n"
         "  keygen                            new server key pairs (config signing, sealing)\n"

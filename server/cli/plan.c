@@ -1,4 +1,5 @@
 /* `pinhole plan`: the PGR planner's table of (q, t) choices for a domain size and epsilon. */
+#include "common/compare.h"
 #include "common/error.h"
 #include "common/pgr.h"
 #include "server/cli/cli.h"
@@ -13,17 +14,64 @@ static void plan_usage(FILE *f)
     fprintf(
         f,
         "usage: pinhole plan --k K --epsilon E [--rows N] [--max-seconds S] [--max-memory BYTES]\n"
-        "                    [--max-cost OPS]\n"
-        "                    [--threads N]\n"
+        "                    [--max-cost OPS] [--threads N] [--mechanism NAME|auto]\n"
         "  Lists prime powers q with the smallest t such that K = (q^t-1)/(q-1) >= k, best first:\n"
         "  the first row is the default choice (lowest exact variance within the server budget).\n"
         "  est. time and memory: reconstruction of the k totals on N server threads (default:\n"
-        "  the online cores), by the calibrated cost model (docs/reconstruction.md).\n");
+        "  the online cores), by the calibrated cost model (docs/reconstruction.md).\n"
+        "  Then every mechanism compared for (k, epsilon): per-user variance and its ratio to the\n"
+        "  optimum 4e^eps/(e^eps-1)^2, bits per report, client and server operation counts.\n"
+        "  --mechanism NAME|auto  name the mechanism to use; 'auto' picks the lowest variance "
+        "among\n"
+        "                         those (but OLH, whose seed pool adds a data-dependent variance)\n"
+        "                         with <= 1024 bits and <= 1024 server operations per report\n"
+        "                         and <= 2^33 operations and 2 GiB per estimate (variances within\n"
+        "                         1%% count as equal: then the cheaper estimate, then fewer "
+        "bits).\n");
+}
+
+/* the table of every mechanism and the automatic (or named) choice */
+static int plan_compare(uint64_t k, double eps, const char *mech)
+{
+    pinhole_mechanism_row r[32];
+    size_t n = 0;
+    if (pinhole_mechanism_compare(k, eps, NULL, r, 32, &n) != PINHOLE_OK)
+        return CLI_FAIL;
+    int pick;
+    if (cli_pick_mechanism(mech ? mech : "auto", k, eps, &pick) != 0)
+        return CLI_USAGE;
+    printf(
+        "\nAll mechanisms for k = %llu, epsilon = %g (costs in operations; acc. = server work per "
+        "report)\n",
+        (unsigned long long)k, eps);
+    printf("%-6s %12s %10s %11s %9s %11s %10s %12s %11s  %s\n", "name", "var/user", "ratio",
+           "eps real.", "bits", "client ops", "acc. ops", "est. ops", "memory", "note");
+    for (size_t i = 0; i < n; i++) {
+        if (!r[i].ok) {
+            printf("%-6s  not available: %s\n", r[i].name, pinhole_strerror(r[i].rc));
+            continue;
+        }
+        if (r[i].id == PINHOLE_MECH_OLH)
+            r[i].eligible = 0; /* as pinhole_mechanism_auto: the pool term depends on the data */
+        printf("%-6s %12.6g %10.5g %11.6g %9u %11.3g %10.3g %12.3g %10.1fM  %s%s\n", r[i].name,
+               r[i].variance, r[i].ratio, r[i].epsilon_realized, r[i].bits, r[i].client_ops,
+               r[i].accumulate_ops, r[i].estimate_ops, r[i].memory_bytes / 1e6,
+               (int)r[i].id == pick ? (mech && strcmp(mech, "auto") != 0 ? "chosen" : "auto choice")
+                                    : "",
+               r[i].eligible
+                   ? ""
+                   : ((int)r[i].id == pick ? ", over the auto limits" : "over the auto limits"));
+    }
+    printf(
+        "olh: plus the seed pool's variance sum_{w != v} f_w (f_w - 1)/((g - 1) S), which depends "
+        "on the data (common/olh.h).\n");
+    return CLI_OK;
 }
 
 int cli_plan(int argc, char **argv)
 {
     uint64_t k = 0, rows = 10;
+    const char *mech = NULL;
     double eps = 0;
     int have_eps = 0;
     pinhole_pgr_plan_options opt = {0};
@@ -49,6 +97,8 @@ int cli_plan(int argc, char **argv)
             bad = cli_parse_u64("--rows", v, &rows);
         else if (strcmp(a, "--max-cost") == 0)
             bad = cli_parse_double("--max-cost", v, &opt.max_cost_ops);
+        else if (strcmp(a, "--mechanism") == 0)
+            bad = 0, mech = v;
         else if (strcmp(a, "--max-memory") == 0)
             bad = cli_parse_double("--max-memory", v, &opt.max_memory_bytes);
         else if (strcmp(a, "--max-seconds") == 0)
@@ -88,6 +138,9 @@ int cli_plan(int argc, char **argv)
         fprintf(stderr, "pinhole plan: --rows must be between 1 and 1000\n");
         return CLI_USAGE;
     }
+    int pick;
+    if (mech && cli_pick_mechanism(mech, k, eps, &pick) != 0)
+        return CLI_USAGE;
     pinhole_pgr_choice ch[1000];
     size_t n = 0;
     int capped = 0;
@@ -98,7 +151,7 @@ int cli_plan(int argc, char **argv)
     }
     printf(
         "PGR plan for k = %llu, epsilon = %g; large-k optimum 4e^eps/(e^eps-1)^2 = %.6g per user\n",
-        (unsigned long long)k, eps, pinhole_variance_optimum(fmin(eps, PINHOLE_EPSILON_CAP)));
+        (unsigned long long)k, eps, pinhole_variance_optimum(eps));
     printf("reconstruction estimated on %u thread%s (est. time and memory include the K counts and "
            "k totals)\n",
            opt.threads, opt.threads == 1 ? "" : "s");
@@ -124,5 +177,5 @@ int cli_plan(int argc, char **argv)
                "e^-40); the randomizer's realized epsilon saturates near 44 (64-bit threshold) and "
                "'simulate' reports it.\n",
                PINHOLE_EPSILON_CAP);
-    return CLI_OK;
+    return plan_compare(k, eps, mech);
 }

@@ -22,13 +22,16 @@ static void sim_usage(FILE *f)
     fprintf(
         f,
         "usage: pinhole simulate [--counts FILE] [--users N] [--epsilon E] [--seed S] [--top N]\n"
-        "                        [--q Q] [--t T]\n"
+        "                        [--q Q] [--t T] [--mechanism NAME|auto]\n"
         "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
         "  --users N      users drawn at random from the counts (default: every token once)\n"
         "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
         "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
         "  --top N        rows of the top-items table (default 20)\n"
-        "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n");
+        "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n"
+        "                 (HPGR: the block space's)\n"
+        "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n"
+        "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (> --epsilon)\n");
 }
 
 /* Users one run simulates at most (about a minute of encoding). */
@@ -60,7 +63,8 @@ int cli_simulate(int argc, char **argv)
     const char *path = cli_default_counts();
     uint64_t users = 0, seed = 0, top = 20, q = 0, t = 0;
     int have_users = 0, have_seed = 0;
-    double eps = 4;
+    const char *mech = "pgr";
+    double eps = 4, eps_perm = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -88,6 +92,10 @@ int cli_simulate(int argc, char **argv)
             bad = cli_parse_u64("--q", v, &q);
         else if (strcmp(a, "--t") == 0)
             bad = cli_parse_u64("--t", v, &t);
+        else if (strcmp(a, "--mechanism") == 0)
+            mech = v;
+        else if (strcmp(a, "--epsilon-permanent") == 0)
+            bad = cli_parse_epsilon(v, &eps_perm);
         else {
             fprintf(stderr, "pinhole simulate: unknown option %s\n", a);
             sim_usage(stderr);
@@ -110,6 +118,7 @@ int cli_simulate(int argc, char **argv)
 
     uint64_t *truth = NULL, *counts = NULL, *cum = NULL, *order = NULL;
     double *est = NULL, *var = NULL;
+    uint8_t *payload = NULL;
     pinhole_countfile cf;
     uint64_t bad_line;
     int rc = pinhole_countfile_read(path, &cf, &bad_line);
@@ -128,20 +137,28 @@ int cli_simulate(int argc, char **argv)
     }
 
     pinhole_config cfg;
-    pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR,
+    int mech_id;
+    if (cli_pick_mechanism(mech, cf.k, eps, &mech_id) != 0) {
+        pinhole_countfile_free(&cf);
+        return CLI_USAGE;
+    }
+    const char *mname = pinhole_mechanism_find((pinhole_mechanism_id)mech_id)->name;
+    pinhole_config_params par = {.mechanism = (pinhole_mechanism_id)mech_id,
                                  .k = cf.k,
                                  .epsilon = eps,
                                  .q = (uint32_t)q,
                                  .t = (uint32_t)t};
+    par.epsilon_permanent = eps_perm;
+    if (mech_id == PINHOLE_MECH_OLH)
+        par.pool_key = seed; /* the public seed pool of this simulated collection */
     rc = pinhole_config_init(&cfg, &par);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole simulate: cannot configure PGR for k = %llu, epsilon = %g%s: %s\n",
-                (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
+        fprintf(stderr, "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g%s: %s\n",
+                mname, (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
                 pinhole_strerror(rc));
         pinhole_countfile_free(&cf);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
-    const pinhole_pgr *g = &cfg.u.pgr;
     const uint64_t k = cf.k, n = have_users ? users : cf.total;
     if (n > SIM_MAX_USERS) {
         fprintf(stderr, "pinhole simulate: %llu users is more than this tool simulates (%llu)%s\n",
@@ -164,21 +181,26 @@ int cli_simulate(int argc, char **argv)
     order = malloc(k * sizeof *order);
     est = malloc(k * sizeof *est);
     var = malloc(k * sizeof *var);
-    if (!truth || !counts || !cum || !est || !var || !order) {
+    payload = malloc(cfg.payload_bytes ? cfg.payload_bytes : 1);
+    if (!truth || !counts || !cum || !est || !var || !order || !payload) {
         fprintf(stderr, "pinhole simulate: out of memory\n");
         rc = PINHOLE_ENOMEM;
         goto out;
     }
     printf("data: %s: k = %llu items, %llu tokens\n", path, (unsigned long long)k,
            (unsigned long long)cf.total);
-    printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n",
-           eps, cfg.epsilon_realized, g->q, g->t, (unsigned long long)g->K, cfg.payload_bits);
+    if (cfg.mechanism == PINHOLE_MECH_PGR)
+        printf("PGR: epsilon = %g (realized %.12g), q = %u, t = %u, K = %llu, %u bits per report\n",
+               eps, cfg.epsilon_realized, cfg.u.pgr.q, cfg.u.pgr.t, (unsigned long long)cfg.u.pgr.K,
+               cfg.payload_bits);
+    else
+        printf("%s: epsilon = %g (realized %.12g), %u bits per report, %llu counts\n", mname, eps,
+               cfg.epsilon_realized, cfg.payload_bits, (unsigned long long)cfg.counts_len);
     printf("users: %llu%s, seed %llu\n", (unsigned long long)n,
            have_users ? " drawn from the counts" : " (every token once)", (unsigned long long)seed);
 
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, seed);
-    uint8_t payload[16];
     double t0 = now_seconds();
     if (have_users) {
         uint64_t acc = 0;
@@ -187,7 +209,7 @@ int cli_simulate(int argc, char **argv)
         for (uint64_t i = 0; i < n; i++) {
             const uint64_t v = draw_item(cum, k, pinhole_rng_uniform64(&rng, cf.total));
             truth[v]++;
-            if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
+            if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
                 goto fail;
         }
@@ -195,7 +217,8 @@ int cli_simulate(int argc, char **argv)
         for (uint64_t v = 0; v < k; v++) {
             truth[v] = cf.count[v];
             for (uint64_t i = 0; i < cf.count[v]; i++) {
-                if ((rc = pinhole_encode(&cfg, v, &rng, payload, sizeof payload)) != PINHOLE_OK ||
+                if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) !=
+                        PINHOLE_OK ||
                     (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) !=
                         PINHOLE_OK)
                     goto fail;
@@ -232,6 +255,9 @@ int cli_simulate(int argc, char **argv)
     printf(
         "\nMSE per item: %.6g (counts^2); exact variance averaged over items: %.6g; ratio %.4f\n",
         sse / (double)k, theory / (double)k, sse / theory);
+    if (cfg.mechanism == PINHOLE_MECH_OLH)
+        printf("(olh: the exact variance above leaves out the seed pool's term, see "
+               "docs/mechanisms.md)\n");
     printf("per-user variance: %.6g; optimum 4e^eps/(e^eps-1)^2 = %.6g (ratio %.4f)\n",
            pinhole_config_variance(&cfg, 1, 0), pinhole_variance_optimum(eps),
            pinhole_config_variance(&cfg, 1, 0) / pinhole_variance_optimum(eps));
@@ -240,6 +266,7 @@ int cli_simulate(int argc, char **argv)
 fail:
     fprintf(stderr, "pinhole simulate: %s\n", pinhole_strerror(rc));
 out:
+    free(payload);
     free(truth);
     free(counts);
     free(cum);

@@ -2,7 +2,12 @@
 #include "server/estimate/estimate.h"
 #include "common/bytes.h"
 #include "common/error.h"
+#include "server/estimate/grr.h"
+#include "server/estimate/hpgr.h"
+#include "server/estimate/hr.h"
+#include "server/estimate/olh.h"
 #include "server/estimate/pgr.h"
+#include "server/estimate/unary.h"
 
 #include <stdlib.h>
 
@@ -33,12 +38,66 @@ static int pgr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_
     return rc;
 }
 
+/* integer reports (k-RR, OLH, Hadamard response, HPGR): one count per report value */
+static int int_accumulate(const pinhole_config *c, const uint8_t *payload, uint64_t *counts)
+{
+    const uint64_t y = pinhole_load_le(payload, c->payload_bytes);
+    if (y >= c->counts_len)
+        return PINHOLE_ERANGE;
+    counts[y]++;
+    return PINHOLE_OK;
+}
+
+/* bit-string reports (OUE, SUE/RAPPOR, Subset Selection) */
+static int bits_accumulate(const pinhole_config *c, const uint8_t *payload, uint64_t *counts)
+{
+    return pinhole_bits_accumulate(c->k, payload, counts);
+}
+
+static int grr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+{
+    return pinhole_grr_estimate(&c->u.grr, counts, n, count);
+}
+
+static int unary_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n,
+                          double *count)
+{
+    return pinhole_bits_estimate(c->k, c->u.unary.p, c->u.unary.r, counts, n, count);
+}
+
+static int ss_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+{
+    return pinhole_bits_estimate(c->k, c->u.ss.p, c->u.ss.r, counts, n, count);
+}
+
+static int olh_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+{
+    return pinhole_olh_estimate(&c->u.olh, counts, n, count);
+}
+
+static int hr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+{
+    return pinhole_hr_estimate(&c->u.hr, counts, n, count);
+}
+
+static int hpgr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+{
+    return pinhole_hpgr_estimate(&c->u.hpgr, counts, n, count);
+}
+
 static const struct {
     pinhole_mechanism_id id;
     int (*accumulate)(const pinhole_config *, const uint8_t *, uint64_t *);
     int (*estimate)(const pinhole_config *, const uint64_t *, uint64_t, double *);
 } table[] = {
     {PINHOLE_MECH_PGR, pgr_accumulate, pgr_estimate},
+    {PINHOLE_MECH_GRR, int_accumulate, grr_estimate},
+    {PINHOLE_MECH_OUE, bits_accumulate, unary_estimate},
+    {PINHOLE_MECH_SUE, bits_accumulate, unary_estimate},
+    {PINHOLE_MECH_OLH, int_accumulate, olh_estimate},
+    {PINHOLE_MECH_HR, int_accumulate, hr_estimate},
+    {PINHOLE_MECH_SS, bits_accumulate, ss_estimate},
+    {PINHOLE_MECH_HPGR, int_accumulate, hpgr_estimate},
 };
 
 int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t len,

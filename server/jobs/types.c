@@ -4,6 +4,7 @@
 #include "server/analytics/stream.h"
 #include "server/estimate/estimate.h"
 #include "server/jobs/jobs.h"
+#include "server/jobs/types_opt.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -262,6 +263,10 @@ static const pinhole_job_type types[] = {
     {"mle", 1, job_mle, "estimates and the maximum-likelihood histogram (PGR)"},
     {"topk_prob", 1, job_topk_prob, "each item's probability of being in the top k"},
     {"stream", 2, job_stream, "estimates over time by SGD over the time buckets"},
+    {"nearest_correlation", 0, pinhole_job_nearest_correlation, "nearest correlation matrix (SDP)"},
+    {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding"},
+    {"single_location", 0, pinhole_job_single_location, "attention on single-location regression"},
+    {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)"},
     {"sleep", 0, job_sleep, "wait params.seconds, for checking the runner (cancel, time limits)"},
 };
 

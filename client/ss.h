@@ -1,0 +1,22 @@
+/* Subset Selection randomizer (client side). Source: Ye & Barg, IEEE Trans. IT 2018, §III. */
+#ifndef PINHOLE_CLIENT_SS_H
+#define PINHOLE_CLIENT_SS_H
+
+#include "common/rng.h"
+#include "common/ss.h"
+
+#include <stdint.h>
+
+/** Randomize value (< g->k) into the k-bit indicator string bits[0..ceil(k/8)) of a subset of d
+ * items: v is in it with probability threshold/2^64; the other d - 1 (or d) items are a uniform
+ * subset of the k - 1 items other than v (Floyd's algorithm, uniforms by rejection).
+ * O(d + k/8) time, no allocation. Errors: PINHOLE_ERANGE if value >= k. */
+int pinhole_ss_encode(const pinhole_ss *g, uint64_t value, pinhole_rng *rng, uint8_t *bits);
+
+/** Deterministic core: include (0/1) and Floyd's draws: for m = d - include items and N = k - 1,
+ * draws[i] is uniform in [0, N - m + i + 1) for i < m. Errors: PINHOLE_ERANGE (value >= k or a
+ * draw out of its range). */
+int pinhole_ss_encode_draws(const pinhole_ss *g, uint64_t value, int include, const uint64_t *draws,
+                            uint8_t *bits);
+
+#endif

@@ -1,0 +1,33 @@
+/* Unary encoding randomizers (client side): OUE, SUE / basic RAPPOR with a memoized permanent
+ * response. Sources: Wang et al., USENIX Security 2017, §4.3; Erlingsson, Pihur, Korolova,
+ * "RAPPOR", CCS 2014, §3. Reports are k-bit strings, bit i of byte i/8 = item i. */
+#ifndef PINHOLE_CLIENT_UNARY_H
+#define PINHOLE_CLIENT_UNARY_H
+
+#include "common/rng.h"
+#include "common/unary.h"
+
+#include <stdint.h>
+
+/** One report for value (< u->k) into bits[0..ceil(k/8)), the permanent response drawn fresh
+ * (right for one report per device): bit v is 1 with probability t_true/2^64 and is not drawn
+ * again by the noise, every other bit with t_noise/2^64; then, for RAPPOR, each bit is kept with
+ * probability t_irr/2^64 and flipped otherwise. Each Bernoulli draw compares a uniform 64-bit
+ * number, read most significant byte first and only as far as needed, with its threshold.
+ * Errors: PINHOLE_ERANGE if value >= k. */
+int pinhole_unary_encode(const pinhole_unary *u, uint64_t value, pinhole_rng *rng, uint8_t *bits);
+
+/** RAPPOR's longitudinal report: the permanent response is memoized by deriving its randomness
+ * from the device's 32-byte secret and the value (BLAKE2b keyed by the secret), so a device always
+ * gets the same permanent bits for the same value; the instantaneous response uses rng.
+ * Errors: PINHOLE_ERANGE if value >= k. */
+int pinhole_unary_encode_memo(const pinhole_unary *u, uint64_t value, const uint8_t secret[32],
+                              pinhole_rng *rng, uint8_t *bits);
+
+/** Deterministic core: the report for value given each position's 64-bit uniforms, perm[i] for
+ * the permanent response and irr[i] for the instantaneous one (irr ignored, may be NULL, without
+ * it). Errors: PINHOLE_ERANGE if value >= k. */
+int pinhole_unary_encode_draws(const pinhole_unary *u, uint64_t value, const uint64_t *perm,
+                               const uint64_t *irr, uint8_t *bits);
+
+#endif

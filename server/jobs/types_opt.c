@@ -1,0 +1,275 @@
+/* Job types over the optimization and learning modules (issue 8): nearest_correlation, maxcut,
+ * single_location and two_layer. Their inputs come in the job's parameters, not from reports. */
+#include "common/error.h"
+#include "server/analytics/bm.h"
+#include "server/analytics/single_location.h"
+#include "server/analytics/two_layer.h"
+#include "server/jobs/types_opt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The iteration-style progress of these modules, mapped onto the job's fraction. */
+static int progress_adapter(void *ctl, uint64_t done, uint64_t total, double value)
+{
+    (void)value;
+    return pinhole_job_progress(ctl, total ? (double)done / (double)total : 0);
+}
+
+static int get_uint(const json_t *p, const char *name, uint64_t dflt, uint64_t max, uint64_t *out)
+{
+    const json_t *v = json_object_get(p, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int get_double(const json_t *p, const char *name, double dflt, double *out)
+{
+    const json_t *v = json_object_get(p, name);
+    *out = v ? json_number_value(v) : dflt;
+    return (v && !json_is_number(v)) || !isfinite(*out) ? -1 : 0;
+}
+
+/* A rows x cols array of finite numbers (cols = 0: any, the same for every row). */
+static double *get_matrix(const json_t *m, uint32_t max_rows, uint32_t *rows, uint32_t *cols)
+{
+    if (!json_is_array(m) || json_array_size(m) == 0 || json_array_size(m) > max_rows)
+        return NULL;
+    const size_t r = json_array_size(m), c = json_array_size(json_array_get(m, 0));
+    if (c == 0 || c > 100000)
+        return NULL;
+    double *a = malloc(r * c * sizeof *a);
+    for (size_t i = 0; a && i < r; i++) {
+        const json_t *row = json_array_get(m, i);
+        if (!json_is_array(row) || json_array_size(row) != c) {
+            free(a);
+            return NULL;
+        }
+        for (size_t j = 0; j < c; j++) {
+            const json_t *x = json_array_get(row, j);
+            a[i * c + j] = json_number_value(x);
+            if (!json_is_number(x) || !isfinite(a[i * c + j])) {
+                free(a);
+                return NULL;
+            }
+        }
+    }
+    *rows = (uint32_t)r;
+    *cols = (uint32_t)c;
+    return a;
+}
+
+static json_t *matrix_json(const double *a, uint32_t n)
+{
+    json_t *m = json_array();
+    for (uint32_t i = 0; i < n; i++) {
+        json_t *row = json_array();
+        for (uint32_t j = 0; j < n; j++)
+            json_array_append_new(row, json_real(a[(size_t)i * n + j]));
+        json_array_append_new(m, row);
+    }
+    return m;
+}
+
+static int bm_options(const json_t *p, pinhole_job_ctl *ctl, pinhole_bm_options *o)
+{
+    uint64_t rank, iters, seed;
+    memset(o, 0, sizeof *o);
+    if (get_uint(p, "rank", 0, PINHOLE_BM_MAXN, &rank) ||
+        get_uint(p, "max_iter", 0, 100000000, &iters) ||
+        get_uint(p, "seed", 1, UINT64_MAX >> 1, &seed))
+        return -1;
+    o->rank = (uint32_t)rank;
+    o->max_iter = (uint32_t)iters;
+    o->seed = seed;
+    o->progress = progress_adapter;
+    o->progress_ctx = ctl;
+    return 0;
+}
+
+static json_t *bm_json(const pinhole_bm_result *r)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:i, s:i}", "value", r->value, "grad_norm", r->grad_norm,
+                     "lambda_min", r->lambda_min, "gap_bound", r->gap_bound, "rank", (int)r->rank,
+                     "iterations", (int)r->iterations);
+}
+
+int pinhole_job_nearest_correlation(const pinhole_job_data *d, const json_t *params,
+                                    pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen)
+{
+    (void)d;
+    uint32_t n, c;
+    pinhole_bm_options o;
+    double *a = get_matrix(json_object_get(params, "matrix"), 2000, &n, &c);
+    if (!a || n != c || bm_options(params, ctl, &o) != 0) {
+        free(a);
+        snprintf(err, errlen,
+                 "matrix must be a square array of finite numbers (n <= 2000); rank, "
+                 "max_iter and seed non-negative integers");
+        return PINHOLE_EINVAL;
+    }
+    double *x = malloc((size_t)n * n * sizeof *x);
+    pinhole_bm_result r;
+    int rc = x ? pinhole_nearest_correlation(n, a, &o, x, &r) : PINHOLE_ENOMEM;
+    if (rc == PINHOLE_OK) {
+        *result = bm_json(&r);
+        json_object_set_new(*result, "matrix", matrix_json(x, n));
+    } else if (rc == PINHOLE_EINVAL) {
+        snprintf(err, errlen, "the matrix must be symmetric");
+    }
+    free(a);
+    free(x);
+    return rc;
+}
+
+int pinhole_job_maxcut(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                       json_t **result, char *err, size_t errlen)
+{
+    (void)d;
+    uint32_t n, c;
+    uint64_t rounds;
+    pinhole_bm_options o;
+    double *w = get_matrix(json_object_get(params, "weights"), 2000, &n, &c);
+    if (!w || n != c || bm_options(params, ctl, &o) != 0 ||
+        get_uint(params, "rounds", 100, 1000000, &rounds)) {
+        free(w);
+        snprintf(err, errlen,
+                 "weights must be a square array of finite numbers (n <= 2000); rounds, "
+                 "rank, max_iter and seed non-negative integers");
+        return PINHOLE_EINVAL;
+    }
+    int8_t *side = malloc(n);
+    pinhole_maxcut_result r;
+    int rc = side ? pinhole_maxcut(n, w, &o, (uint32_t)rounds, side, NULL, &r) : PINHOLE_ENOMEM;
+    if (rc == PINHOLE_OK) {
+        json_t *s = json_array();
+        for (uint32_t i = 0; i < n; i++)
+            json_array_append_new(s, json_integer(side[i]));
+        *result = json_pack("{s:f, s:f, s:f, s:i, s:o, s:o}", "sdp_value", r.sdp_value, "sdp_bound",
+                            r.sdp_bound, "cut_value", r.cut_value, "rounds", (int)r.rounds, "side",
+                            s, "certificate", bm_json(&r.bm));
+    } else if (rc == PINHOLE_EINVAL) {
+        snprintf(err, errlen, "the weights must be symmetric");
+    }
+    free(w);
+    free(side);
+    return rc;
+}
+
+int pinhole_job_single_location(const pinhole_job_data *d, const json_t *params,
+                                pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen)
+{
+    (void)d;
+    uint64_t dim, L, steps, batch, seed, risk_samples;
+    double gamma, noise, step, lambda0, decay;
+    if (get_uint(params, "d", 80, 10000, &dim) || get_uint(params, "L", 10, 10000, &L) ||
+        get_uint(params, "steps", 200000, 100000000, &steps) ||
+        get_uint(params, "batch", 5, 100000, &batch) ||
+        get_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
+        get_uint(params, "risk_samples", 20000, 10000000, &risk_samples) ||
+        get_double(params, "gamma", sqrt(0.5), &gamma) ||
+        get_double(params, "noise", 0.1, &noise) || get_double(params, "step", 1e-3, &step) ||
+        get_double(params, "lambda0", 2, &lambda0) ||
+        get_double(params, "lambda_decay", 1e-4, &decay) || dim < 2 || L < 1 || steps < 1 ||
+        batch < 1) {
+        snprintf(err, errlen,
+                 "d >= 2, L >= 1, steps >= 1, batch >= 1 integers; gamma, noise, step, "
+                 "lambda0, lambda_decay finite numbers");
+        return PINHOLE_EINVAL;
+    }
+    double *ks = malloc(dim * sizeof *ks), *vs = malloc(dim * sizeof *vs),
+           *k = malloc(dim * sizeof *k), *v = malloc(dim * sizeof *v);
+    int rc =
+        ks && vs && k && v ? pinhole_sl_random_task((uint32_t)dim, seed, ks, vs) : PINHOLE_ENOMEM;
+    const pinhole_sl_task task = {(uint32_t)dim, (uint32_t)L, gamma, noise, ks, vs};
+    const pinhole_sl_options o = {steps,    (uint32_t)batch,  step, lambda0, decay,
+                                  seed + 1, progress_adapter, ctl};
+    pinhole_sl_result r;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_sl_train_online(&task, &o, k, v, &r);
+    double risk = NAN, se = NAN;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_sl_excess_risk(&task, k, v, r.lambda, risk_samples, seed + 2, &risk, &se);
+    if (rc == PINHOLE_OK) {
+        double ak = 0, av = 0;
+        for (uint64_t i = 0; i < dim; i++) {
+            ak += k[i] * ks[i];
+            av += v[i] * vs[i];
+        }
+        *result =
+            json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "steps", (json_int_t)r.steps,
+                      "lambda", r.lambda, "loss", r.loss, "alignment_k", fabs(ak), "alignment_v",
+                      fabs(av), "excess_risk", risk, "excess_risk_stderr", se, "oracle_risk",
+                      pinhole_sl_oracle_risk((uint32_t)dim, (uint32_t)L, gamma, r.lambda));
+    } else if (rc == PINHOLE_EINVAL) {
+        snprintf(err, errlen, "invalid task or options");
+    }
+    free(ks);
+    free(vs);
+    free(k);
+    free(v);
+    return rc;
+}
+
+int pinhole_job_two_layer(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                          json_t **result, char *err, size_t errlen)
+{
+    (void)d;
+    uint32_t n, c;
+    uint64_t width, steps, seed, directions;
+    double step;
+    const json_t *oo = json_object_get(params, "output_only");
+    double *t = get_matrix(json_object_get(params, "data"), PINHOLE_TWO_LAYER_MAXN, &n, &c);
+    if (!t || c < 2 || c - 1 > PINHOLE_TWO_LAYER_MAXD ||
+        get_uint(params, "width", 100, PINHOLE_TWO_LAYER_MAXM, &width) ||
+        get_uint(params, "steps", 10000, 100000000, &steps) ||
+        get_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
+        get_uint(params, "lp_directions", 0, 20000, &directions) ||
+        get_double(params, "step", 0.1, &step) || (oo && !json_is_boolean(oo))) {
+        free(t);
+        snprintf(err, errlen,
+                 "data must be rows of d inputs then a label +-1; width, steps, seed, "
+                 "lp_directions (<= 20000) non-negative integers; step a number; output_only "
+                 "a boolean");
+        return PINHOLE_EINVAL;
+    }
+    const uint32_t dim = c - 1;
+    double *x = malloc((size_t)n * dim * sizeof *x), *y = malloc(n * sizeof *y);
+    int rc = x && y ? PINHOLE_OK : PINHOLE_ENOMEM;
+    for (uint32_t i = 0; rc == PINHOLE_OK && i < n; i++) {
+        memcpy(x + (size_t)i * dim, t + (size_t)i * c, dim * sizeof *x);
+        y[i] = t[(size_t)i * c + dim];
+    }
+    pinhole_two_layer_options o = {.width = (uint32_t)width,
+                                   .steps = (uint32_t)steps,
+                                   .step = step,
+                                   .output_only = oo && json_is_true(oo),
+                                   .seed = seed,
+                                   .progress = progress_adapter,
+                                   .progress_ctx = ctl};
+    pinhole_two_layer_result r;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_two_layer_train(n, dim, x, y, &o, NULL, NULL, NULL, &r);
+    double lp = NAN;
+    if (rc == PINHOLE_OK && directions > 0)
+        rc = pinhole_two_layer_lp_margin(n, dim, x, y, (uint32_t)directions, seed, &lp, NULL);
+    if (rc == PINHOLE_OK) {
+        *result = json_pack("{s:f, s:f, s:f, s:i}", "margin", r.margin, "loss", r.loss, "f1_norm",
+                            r.f1_norm, "steps", (int)r.steps);
+        if (directions > 0)
+            json_object_set_new(*result, "lp_margin", json_real(lp));
+    } else if (rc == PINHOLE_EINVAL) {
+        snprintf(err, errlen, "invalid data (labels must be +1 or -1) or options");
+    }
+    free(t);
+    free(x);
+    free(y);
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* Job types over the optimization and learning modules; rows of the registry in types.c. Each is a
+ * pinhole_job_fn (server/jobs/jobs.h) reading its input from the parameters (no collection data):
+ * - nearest_correlation {matrix: n x n, rank, max_iter, seed} -> the nearest correlation matrix
+ *   (Burer-Monteiro, certificate lambda_min); Higham 2002, Boumal et al. 2016.
+ * - maxcut {weights: n x n, rounds, rank, max_iter, seed} -> SDP value, bound, rounded cut and
+ *   sides (Goemans & Williamson 1995).
+ * - single_location {d, L, gamma, noise, steps, batch, step, lambda0, lambda_decay, seed,
+ *   risk_samples} -> alignments |<k, k*>|, |<v, v*>| and excess risk vs the closed form (Marion
+ *   et al., ICLR 2025).
+ * - two_layer {data: rows x_1..x_d y, width, steps, step, output_only, seed, lp_directions} ->
+ *   normalized margin (and the LP max-margin reference when lp_directions > 0) (Chizat & Bach,
+ *   COLT 2020).
+ * Errors: PINHOLE_EINVAL with a message for bad parameters; the modules' own codes. */
+#ifndef PINHOLE_SERVER_JOBS_TYPES_OPT_H
+#define PINHOLE_SERVER_JOBS_TYPES_OPT_H
+
+#include "server/jobs/jobs.h"
+
+int pinhole_job_nearest_correlation(const pinhole_job_data *d, const json_t *params,
+                                    pinhole_job_ctl *ctl, json_t **result, char *err,
+                                    size_t errlen);
+int pinhole_job_maxcut(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                       json_t **result, char *err, size_t errlen);
+int pinhole_job_single_location(const pinhole_job_data *d, const json_t *params,
+                                pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
+int pinhole_job_two_layer(const pinhole_job_data *d, const json_t *params, pinhole_job_ctl *ctl,
+                          json_t **result, char *err, size_t errlen);
+
+#endif
