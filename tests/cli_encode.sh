@@ -62,6 +62,13 @@ printf '5\n5\n5\n' | "$pinhole" encode $V --secret $S --out memo.bin - 2>/dev/nu
 [ "$(sed -n 's/.* payload=\([0-9a-f]*\) .*/\1/p' memo.txt | sort -u | wc -l)" -eq 1 ] || fail "memo payloads differ"
 [ "$(sed -n 's/.* id=\([0-9a-f]*\) .*/\1/p' memo.txt | sort -u | wc -l)" -eq 3 ] || fail "memo ids repeat"
 
+# a unary mechanism: 300-bit payloads (beyond any machine word) encode and check as well
+seq 0 299 | "$pinhole" encode --mechanism oue --k 300 --epsilon 1 --collection 5 --out oue.bin - 2>/dev/null
+"$pinhole" inspect --mechanism oue --k 300 --epsilon 1 --collection 5 --quiet oue.bin >oue.txt ||
+    fail "oue: $(cat oue.txt)"
+grep -q "300 reports in 1 batches: 300 accepted, 0 refused" oue.txt || fail "$(cat oue.txt)"
+[ "$(wc -c <oue.bin)" -eq $((8 + 300 * (4 + 56 + 38))) ] || fail "oue.bin has $(wc -c <oue.bin) bytes"
+
 # bad input: clear errors, non-zero exit
 echo 16 | "$pinhole" encode $V - >/dev/null 2>err.txt && fail "value 16 accepted for k = 16"
 grep -q "line 1: value 16: value outside the domain" err.txt || fail "$(cat err.txt)"
