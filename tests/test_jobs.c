@@ -291,9 +291,9 @@ Test(jobs, optimization_job_types)
     /* bad parameters fail with a message, nothing crashes */
     int64_t id;
     json_t *job;
-    cr_assert_eq(pinhole_jobs_submit(J, 0, "maxcut", 0, 0,
-                                     json_pack("{s:[[i,i],[i]]}", "weights", 0, 1, 1), &id),
-                 PINHOLE_OK);
+    json_t *ragged = json_pack("{s:[[i,i],[i]]}", "weights", 0, 1, 1);
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "maxcut", 0, 0, ragged, &id), PINHOLE_OK);
+    json_decref(ragged); /* submit does not take the reference */
     cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
     cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
     cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "failed");
