@@ -191,8 +191,8 @@ for name, b, err in bad_batches:
 
 # ---- sealed report ----
 # crypto_box_seal draws an ephemeral key, so a seal cannot be recomputed: this one was made once
-# with libsodium (crypto_box_seal of report.pgr-k1024 to the key pair of seed_keypair below) and is
-# checked by opening it. The key pair is libsodium's crypto_box_seed_keypair: the X25519 secret key
+# with libsodium by proto/vectors/seal_vector.c (crypto_box_seal of report.pgr-k1024 to the key pair
+# of the seed below) and is checked by opening it. The key pair is libsodium's crypto_box_seed_keypair: the X25519 secret key
 # is the first 32 bytes of SHA-512(seed).
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
