@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/pgr.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -32,6 +33,10 @@ static int check_fields(const pinhole_collection_config *cfg)
 {
     const pinhole_config_params *p = &cfg->params;
     if (p->k < 2 || pinhole_epsilon_check(p->epsilon) != PINHOLE_OK || cfg->time_precision == 0)
+        return PINHOLE_EFORMAT;
+    /* 0 (+0 only: one encoding per config) or a valid epsilon */
+    if ((p->epsilon_permanent != 0 || signbit(p->epsilon_permanent)) &&
+        pinhole_epsilon_check(p->epsilon_permanent) != PINHOLE_OK)
         return PINHOLE_EFORMAT;
     if (p->mechanism == PINHOLE_MECH_PGR && (p->q < 2 || p->t < 2))
         return PINHOLE_EFORMAT;
@@ -67,8 +72,9 @@ int pinhole_config_encode(const pinhole_collection_config *cfg, uint8_t out[PINH
 {
     if (check_fields(cfg) != PINHOLE_OK)
         return PINHOLE_EINVAL;
-    uint64_t eps_bits;
+    uint64_t eps_bits, perm_bits;
     memcpy(&eps_bits, &cfg->params.epsilon, sizeof eps_bits);
+    memcpy(&perm_bits, &cfg->params.epsilon_permanent, sizeof perm_bits);
     out[0] = PINHOLE_CONFIG_VERSION;
     out[1] = (uint8_t)cfg->params.mechanism;
     out[2] = out[3] = 0;
@@ -79,6 +85,10 @@ int pinhole_config_encode(const pinhole_collection_config *cfg, uint8_t out[PINH
     pinhole_store_le(out + 32, cfg->params.t, 4);
     pinhole_store_le(out + 36, cfg->time_precision, 4);
     pinhole_store_le(out + 40, cfg->min_reports, 4);
+    pinhole_store_le(out + 44, perm_bits, 8);
+    pinhole_store_le(out + 52, cfg->params.pool, 4);
+    pinhole_store_le(out + 56, cfg->params.pool_key, 8);
+    pinhole_store_le(out + 64, cfg->params.block, 8);
     return PINHOLE_OK;
 }
 
@@ -105,6 +115,11 @@ int pinhole_config_decode(const uint8_t *in, size_t len, pinhole_collection_conf
     c.params.t = (uint32_t)pinhole_load_le(in + 32, 4);
     c.time_precision = (uint32_t)pinhole_load_le(in + 36, 4);
     c.min_reports = (uint32_t)pinhole_load_le(in + 40, 4);
+    const uint64_t perm_bits = pinhole_load_le(in + 44, 8);
+    memcpy(&c.params.epsilon_permanent, &perm_bits, sizeof perm_bits);
+    c.params.pool = (uint32_t)pinhole_load_le(in + 52, 4);
+    c.params.pool_key = pinhole_load_le(in + 56, 8);
+    c.params.block = pinhole_load_le(in + 64, 8);
     int rc = check_fields(&c);
     if (rc != PINHOLE_OK)
         return rc;

@@ -1,7 +1,7 @@
 /* The collection config on the wire: canonical binary form, parameter fingerprint and Ed25519
  * signature (docs/protocol.md §4).
  *
- * Canonical binary form, version 1, exactly PINHOLE_CONFIG_BYTES (44) bytes, little-endian:
+ * Canonical binary form, version 1, exactly PINHOLE_CONFIG_BYTES (72) bytes, little-endian:
  *    0  u8  version (1)            1  u8  mechanism (pinhole_mechanism_id)
  *    2  u16 reserved, 0            4  u64 collection id
  *   12  u64 domain size k (>= 2)
@@ -10,6 +10,9 @@
  *       (the mechanism's parameters; PGR: the resolved field order and vector length, both >= 2)
  *   36  u32 time precision, seconds per time unit (>= 1)
  *   40  u32 minimum reports before an estimate is released (server policy; 0 = none)
+ *   44  f64 epsilon_permanent (SUE/RAPPOR; 0, or finite >= 1e-6)
+ *   52  u32 pool (OLH seed pool size)      56  u64 pool_key (OLH)      64  u64 block (HR)
+ *       (0 where the mechanism has no such parameter; see pinhole_config_params)
  * One config has exactly one encoding, so the fingerprint below identifies the parameters.
  *
  * Fingerprint: the first 16 bytes of BLAKE2b (libsodium crypto_generichash, 16-byte output, no
@@ -31,9 +34,9 @@
 #include <stdint.h>
 
 #define PINHOLE_CONFIG_VERSION 1u
-#define PINHOLE_CONFIG_BYTES 44u
+#define PINHOLE_CONFIG_BYTES 72u
 #define PINHOLE_CONFIG_SIGBYTES 64u                                                 /* Ed25519 */
-#define PINHOLE_CONFIG_SIGNEDBYTES (PINHOLE_CONFIG_BYTES + PINHOLE_CONFIG_SIGBYTES) /* 108 */
+#define PINHOLE_CONFIG_SIGNEDBYTES (PINHOLE_CONFIG_BYTES + PINHOLE_CONFIG_SIGBYTES) /* 136 */
 #define PINHOLE_CONFIG_PUBLICKEYBYTES 32u                                           /* Ed25519 */
 #define PINHOLE_CONFIG_SECRETKEYBYTES 64u                                           /* Ed25519 */
 
@@ -63,10 +66,10 @@ int pinhole_config_make(pinhole_collection_config *cfg, uint64_t collection_id,
 int pinhole_config_encode(const pinhole_collection_config *cfg, uint8_t out[PINHOLE_CONFIG_BYTES]);
 
 /** Parse a canonical config from in[0..len). Errors, in this order: PINHOLE_ETRUNCATED (len == 0
- * or len < 44), PINHOLE_EVERSION (version != 1), PINHOLE_ETOOBIG (len > 44), PINHOLE_EFORMAT
+ * or len < 72), PINHOLE_EVERSION (version != 1), PINHOLE_ETOOBIG (len > 72), PINHOLE_EFORMAT
  * (reserved nonzero, k < 2, epsilon not finite or below PINHOLE_EPSILON_MIN (1e-6), time precision
- * 0, PGR with q < 2 or t < 2), PINHOLE_EUNSUPPORTED (mechanism not in this build's table). On error
- * *cfg is zeroed. */
+ * 0, PGR with q < 2 or t < 2, epsilon_permanent neither 0 nor a valid epsilon),
+ * PINHOLE_EUNSUPPORTED (mechanism not in this build's table). On error *cfg is zeroed. */
 int pinhole_config_decode(const uint8_t *in, size_t len, pinhole_collection_config *cfg);
 
 /** The parameter fingerprint of cfg (see the top of this header) into out.
@@ -85,7 +88,7 @@ int pinhole_config_sign(const pinhole_collection_config *cfg,
                         uint8_t out[PINHOLE_CONFIG_SIGNEDBYTES]);
 
 /** Verify a signed config in[0..len) against the server's Ed25519 public key and decode it.
- * Errors: PINHOLE_ETRUNCATED (len < 108), PINHOLE_ETOOBIG (len > 108), PINHOLE_ESIGNATURE (the
+ * Errors: PINHOLE_ETRUNCATED (len < 136), PINHOLE_ETOOBIG (len > 136), PINHOLE_ESIGNATURE (the
  * signature does not verify; the config is not decoded), then those of pinhole_config_decode().
  * On error *cfg is zeroed. */
 int pinhole_config_verify(const uint8_t *in, size_t len,

@@ -3,6 +3,8 @@
 #include "common/error.h"
 
 #include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 char *pinhole_config_to_json(const pinhole_collection_config *cfg, int *err)
@@ -12,13 +14,25 @@ char *pinhole_config_to_json(const pinhole_collection_config *cfg, int *err)
     uint8_t bytes[PINHOLE_CONFIG_BYTES];
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(cfg->params.mechanism);
     if (ops && cfg->collection_id <= INT64_MAX && cfg->params.k <= INT64_MAX &&
-        pinhole_config_encode(cfg, bytes) == PINHOLE_OK) {
+        cfg->params.block <= INT64_MAX && pinhole_config_encode(cfg, bytes) == PINHOLE_OK) {
         json_t *o = json_pack(
             "{s:i, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:I}", "version", (int)PINHOLE_CONFIG_VERSION,
             "collection_id", (json_int_t)cfg->collection_id, "mechanism", ops->name, "k",
             (json_int_t)cfg->params.k, "epsilon", cfg->params.epsilon, "q",
             (json_int_t)cfg->params.q, "t", (json_int_t)cfg->params.t, "time_precision",
             (json_int_t)cfg->time_precision, "min_reports", (json_int_t)cfg->min_reports);
+        /* the mechanisms' extra parameters appear only when set */
+        const pinhole_config_params *p = &cfg->params;
+        char key_hex[17];
+        snprintf(key_hex, sizeof key_hex, "%016llx", (unsigned long long)p->pool_key);
+        if (o && p->epsilon_permanent != 0)
+            json_object_set_new(o, "epsilon_permanent", json_real(p->epsilon_permanent));
+        if (o && p->pool != 0)
+            json_object_set_new(o, "pool", json_integer((json_int_t)p->pool));
+        if (o && p->pool_key != 0)
+            json_object_set_new(o, "pool_key", json_string(key_hex));
+        if (o && p->block != 0)
+            json_object_set_new(o, "block", json_integer((json_int_t)p->block));
         if (o)
             text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
         json_decref(o);
@@ -41,12 +55,26 @@ static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *out)
 
 static int from_object(json_t *o, pinhole_collection_config *cfg)
 {
-    static const char *const keys[] = {"version", "collection_id",  "mechanism",
-                                       "k",       "epsilon",        "q",
-                                       "t",       "time_precision", "min_reports"};
-    const size_t nkeys = sizeof keys / sizeof keys[0];
-    if (!json_is_object(o) || json_object_size(o) != nkeys)
+    static const char *const keys[] = {
+        "version",        "collection_id", "mechanism",         "k",    "epsilon",  "q",    "t",
+        "time_precision", "min_reports",   "epsilon_permanent", "pool", "pool_key", "block"};
+    const size_t required =
+        9; /* the first nine; the mechanisms' extra parameters may be left out */
+    if (!json_is_object(o))
         return PINHOLE_EFORMAT;
+    const char *key;
+    json_t *value;
+    json_object_foreach(o, key, value)
+    {
+        size_t i = 0;
+        while (i < sizeof keys / sizeof keys[0] && strcmp(keys[i], key) != 0)
+            i++;
+        if (i == sizeof keys / sizeof keys[0])
+            return PINHOLE_EFORMAT; /* an unknown key */
+    }
+    for (size_t i = 0; i < required; i++)
+        if (!json_object_get(o, keys[i]))
+            return PINHOLE_EFORMAT;
     uint64_t version, id, k, q, t, prec, minr;
     if (get_uint(o, "version", UINT32_MAX, &version) != PINHOLE_OK)
         return PINHOLE_EFORMAT;
@@ -72,6 +100,26 @@ static int from_object(json_t *o, pinhole_collection_config *cfg)
     c.params.t = (uint32_t)t;
     c.time_precision = (uint32_t)prec;
     c.min_reports = (uint32_t)minr;
+    json_t *perm = json_object_get(o, "epsilon_permanent"),
+           *pool_key = json_object_get(o, "pool_key");
+    uint64_t pool = 0, block = 0;
+    if ((perm && !json_is_number(perm)) ||
+        (json_object_get(o, "pool") && get_uint(o, "pool", UINT32_MAX, &pool)) ||
+        (json_object_get(o, "block") && get_uint(o, "block", INT64_MAX, &block)))
+        return PINHOLE_EFORMAT;
+    if (pool_key) {
+        const char *hex = json_string_value(pool_key);
+        size_t got = 0;
+        uint8_t kb[8];
+        if (!hex || strlen(hex) != 16 || sodium_hex2bin(kb, 8, hex, 16, NULL, &got, NULL) != 0 ||
+            got != 8)
+            return PINHOLE_EFORMAT;
+        for (int i = 0; i < 8; i++)
+            c.params.pool_key = c.params.pool_key << 8 | kb[i]; /* big-endian hex, as printed */
+    }
+    c.params.epsilon_permanent = perm ? json_number_value(perm) : 0;
+    c.params.pool = (uint32_t)pool;
+    c.params.block = block;
     /* the binary form is the reference: run its decoder's checks on the encoding */
     uint8_t bytes[PINHOLE_CONFIG_BYTES];
     if (pinhole_config_encode(&c, bytes) != PINHOLE_OK)

@@ -2,9 +2,11 @@
  *
  * {"version": 1, "collection_id": 7, "mechanism": "pgr", "k": 1024, "epsilon": 4.0, "q": 67,
  *  "t": 3, "time_precision": 3600, "min_reports": 0}
- * Every key is required; unknown keys are refused. epsilon is printed with 17 significant digits,
- * so JSON -> config -> JSON round-trips exactly. collection_id and k must be at most 2^63 - 1 in
- * JSON.
+ * These nine keys are required. The mechanisms' extra parameters "epsilon_permanent" (number),
+ * "pool" (integer), "pool_key" (16 hex digits, most significant first) and "block" (integer) are
+ * written only when nonzero and may be left out. Unknown and duplicate keys are refused. epsilon
+ * is printed with 17 significant digits, so JSON -> config -> JSON round-trips exactly.
+ * collection_id, k and block must be at most 2^63 - 1 in JSON.
  * Kept out of libpinhole (the client needs only the binary form). Thread-safe. */
 #ifndef PINHOLE_PROTO_CONFIG_JSON_H
 #define PINHOLE_PROTO_CONFIG_JSON_H
@@ -15,7 +17,7 @@
 
 /** A newly allocated NUL-terminated compact JSON text of cfg (free() it), or NULL on error.
  * *err (may be NULL) receives PINHOLE_EINVAL (cfg not encodable, unknown mechanism name,
- * collection id or k > 2^63 - 1) or PINHOLE_ENOMEM. */
+ * collection id, k or block > 2^63 - 1) or PINHOLE_ENOMEM. */
 char *pinhole_config_to_json(const pinhole_collection_config *cfg, int *err);
 
 /** Parse the JSON text text[0..len) into *cfg, with the checks of pinhole_config_decode().

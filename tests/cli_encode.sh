@@ -13,7 +13,7 @@ fail() { echo "cli_encode: $*" >&2; exit 1; }
 key() { sed -n "s/^$1 //p" keys.txt; }
 "$pinhole" sign-config --k 16 --epsilon 2 --collection 77 --precision 3600 \
     --sign-key "$(key sign_secret_key)" --out cfg16.bin --json cfg16.json
-[ "$(wc -c <cfg16.bin)" -eq 108 ] || fail "signed config is not 108 bytes"
+[ "$(wc -c <cfg16.bin)" -eq 136 ] || fail "signed config is not 136 bytes"
 grep -q '"collection_id":77' cfg16.json || fail "JSON config: $(cat cfg16.json)"
 "$pinhole" sign-config --k 8 --epsilon 2 --collection 77 --precision 3600 \
     --sign-key "$(key sign_secret_key)" --out cfg8.bin
@@ -61,6 +61,13 @@ printf '5\n5\n5\n' | "$pinhole" encode $V --secret $S --out memo.bin - 2>/dev/nu
 "$pinhole" inspect $V memo.bin >memo.txt
 [ "$(sed -n 's/.* payload=\([0-9a-f]*\) .*/\1/p' memo.txt | sort -u | wc -l)" -eq 1 ] || fail "memo payloads differ"
 [ "$(sed -n 's/.* id=\([0-9a-f]*\) .*/\1/p' memo.txt | sort -u | wc -l)" -eq 3 ] || fail "memo ids repeat"
+
+# a unary mechanism: 300-bit payloads (beyond any machine word) encode and check as well
+seq 0 299 | "$pinhole" encode --mechanism oue --k 300 --epsilon 1 --collection 5 --out oue.bin - 2>/dev/null
+"$pinhole" inspect --mechanism oue --k 300 --epsilon 1 --collection 5 --quiet oue.bin >oue.txt ||
+    fail "oue: $(cat oue.txt)"
+grep -q "300 reports in 1 batches: 300 accepted, 0 refused" oue.txt || fail "$(cat oue.txt)"
+[ "$(wc -c <oue.bin)" -eq $((8 + 300 * (4 + 56 + 38))) ] || fail "oue.bin has $(wc -c <oue.bin) bytes"
 
 # bad input: clear errors, non-zero exit
 echo 16 | "$pinhole" encode $V - >/dev/null 2>err.txt && fail "value 16 accepted for k = 16"

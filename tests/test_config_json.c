@@ -120,3 +120,44 @@ Test(config_json, refusals)
     cr_assert_null(pinhole_config_to_json(&big, &err));
     cr_assert_eq(err, PINHOLE_EINVAL);
 }
+
+Test(config_json, extra_parameters)
+{
+    pinhole_collection_config a = {.collection_id = 3,
+                                   .params = {.mechanism = PINHOLE_MECH_PGR,
+                                              .k = 100,
+                                              .epsilon = 2.0,
+                                              .q = 7,
+                                              .t = 3,
+                                              .epsilon_permanent = 0.5,
+                                              .pool = 1024,
+                                              .pool_key = UINT64_C(0xFEDCBA9876543210),
+                                              .block = 64},
+                                   .time_precision = 60,
+                                   .min_reports = 5},
+                              b;
+    char *text = pinhole_config_to_json(&a, NULL);
+    cr_assert_str_eq(text, "{\"version\":1,\"collection_id\":3,\"mechanism\":\"pgr\",\"k\":100,"
+                           "\"epsilon\":2.0,\"q\":7,\"t\":3,\"time_precision\":60,"
+                           "\"min_reports\":5,\"epsilon_permanent\":0.5,\"pool\":1024,"
+                           "\"pool_key\":\"fedcba9876543210\",\"block\":64}");
+    cr_assert_eq(pinhole_config_from_json(text, strlen(text), &b), PINHOLE_OK);
+    cr_assert(b.params.epsilon_permanent == 0.5);
+    cr_assert_eq(b.params.pool, 1024);
+    cr_assert_eq(b.params.pool_key, UINT64_C(0xFEDCBA9876543210));
+    cr_assert_eq(b.params.block, 64);
+    free(text);
+    const char *base = "{\"version\":1,\"collection_id\":3,\"mechanism\":\"pgr\",\"k\":100,"
+                       "\"epsilon\":2,\"q\":7,\"t\":3,\"time_precision\":60,\"min_reports\":5,";
+    const char *bad[] = {"\"pool_key\":\"fedcba987654321\"}",  /* 15 digits */
+                         "\"pool_key\":\"fedcba987654321x\"}", /* not hex */
+                         "\"pool_key\":12}",                   /* not a string */
+                         "\"pool\":4294967296}",               /* over 32 bits */
+                         "\"epsilon_permanent\":-1}",          /* the binary form's check */
+                         "\"epsilon_permanent\":\"1\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s%s", base, bad[i]);
+        cr_assert_eq(parse(buf), PINHOLE_EFORMAT, "%s", buf);
+    }
+}

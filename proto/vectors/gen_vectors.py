@@ -29,8 +29,10 @@ def report(version, mech, plen, cid, fp, rid, time, payload, reserved=0):
         struct.pack("<Q", time) + payload
 
 
-def config(cid, mech, k, eps_bits, q, t, prec, minr, version=1, reserved=0):
-    return struct.pack("<BBHQQQIIII", version, mech, reserved, cid, k, eps_bits, q, t, prec, minr)
+def config(cid, mech, k, eps_bits, q, t, prec, minr, version=1, reserved=0, perm_bits=0, pool=0,
+           pool_key=0, block=0):
+    return struct.pack("<BBHQQQIIIIQIQQ", version, mech, reserved, cid, k, eps_bits, q, t, prec, minr,
+                       perm_bits, pool, pool_key, block)
 
 
 def f64(x):
@@ -49,16 +51,23 @@ configs = [
                             q=4, t=9, time_precision=86400, min_reports=0)),
     ("config.pgr-eps-min", dict(collection_id=1, mechanism=1, k=2, epsilon=1e-6, q=2, t=2,
                                  time_precision=1, min_reports=4294967295)),
+    ("config.pgr-extras", dict(collection_id=3, mechanism=1, k=100, epsilon=2.0, q=7, t=3,
+                               time_precision=60, min_reports=5, epsilon_permanent=0.5,
+                               pool=1024, pool_key=0xFEDCBA9876543210, block=64)),
 ]
 encoded_cfg = {}
 for name, c in configs:
+    extras = dict(perm_bits=f64(c.get("epsilon_permanent", 0.0)), pool=c.get("pool", 0),
+                  pool_key=c.get("pool_key", 0), block=c.get("block", 0))
     b = config(c["collection_id"], c["mechanism"], c["k"], f64(c["epsilon"]), c["q"], c["t"],
-               c["time_precision"], c["min_reports"])
-    assert len(b) == 44
+               c["time_precision"], c["min_reports"], **extras)
+    assert len(b) == 72
     encoded_cfg[name] = b
     emit(name, collection_id=c["collection_id"], mechanism=c["mechanism"], k=c["k"],
          epsilon_bits="%016x" % f64(c["epsilon"]), q=c["q"], t=c["t"],
-         time_precision=c["time_precision"], min_reports=c["min_reports"], encoded=b,
+         time_precision=c["time_precision"], min_reports=c["min_reports"],
+         epsilon_permanent_bits="%016x" % extras["perm_bits"], pool=extras["pool"],
+         pool_key=extras["pool_key"], block=extras["block"], encoded=b,
          fingerprint=fingerprint(b))
 
 good = encoded_cfg["config.pgr-k1024"]
@@ -66,7 +75,7 @@ bad_configs = [
     ("config.err-empty", b"", "ETRUNCATED"),
     ("config.err-version", bytes([2]) + good[1:], "EVERSION"),
     ("config.err-version-short", bytes([0]), "EVERSION"),
-    ("config.err-short", good[:43], "ETRUNCATED"),
+    ("config.err-short", good[:71], "ETRUNCATED"),
     ("config.err-long", good + b"\x00", "ETOOBIG"),
     ("config.err-reserved", good[:2] + b"\x01\x00" + good[4:], "EFORMAT"),
     ("config.err-mechanism0", good[:1] + b"\x00" + good[2:], "EFORMAT"),
@@ -81,6 +90,12 @@ bad_configs = [
     ("config.err-precision0", config(7, 1, 1024, f64(4.0), 67, 3, 0, 0), "EFORMAT"),
     ("config.err-pgr-q0", config(7, 1, 1024, f64(4.0), 0, 3, 3600, 0), "EFORMAT"),
     ("config.err-pgr-t1", config(7, 1, 1024, f64(4.0), 67, 1, 3600, 0), "EFORMAT"),
+    ("config.err-perm-negative", config(7, 1, 1024, f64(4.0), 67, 3, 3600, 0, perm_bits=f64(-1.0)),
+     "EFORMAT"),
+    ("config.err-perm-minus-zero", config(7, 1, 1024, f64(4.0), 67, 3, 3600, 0,
+                                          perm_bits=0x8000000000000000), "EFORMAT"),
+    ("config.err-perm-nan", config(7, 1, 1024, f64(4.0), 67, 3, 3600, 0,
+                                   perm_bits=0x7FF8000000000000), "EFORMAT"),
 ]
 for name, b, err in bad_configs:
     emit(name, encoded=b, error=err)
@@ -92,12 +107,12 @@ pk = sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.Publ
 sig = sk.sign(b"pinhole-config-v1-sig" + good)
 emit("signed.pgr-k1024", seed=seed, public_key=pk, config="config.pgr-k1024", signed=good + sig)
 flipped = bytearray(good + sig)
-flipped[44] ^= 1
+flipped[72] ^= 1
 emit("signed.err-signature", public_key=pk, signed=bytes(flipped), error="ESIGNATURE")
 altered = bytearray(good + sig)
 altered[12] ^= 1  # k changed after signing
 emit("signed.err-altered-config", public_key=pk, signed=bytes(altered), error="ESIGNATURE")
-emit("signed.err-short", public_key=pk, signed=(good + sig)[:107], error="ETRUNCATED")
+emit("signed.err-short", public_key=pk, signed=(good + sig)[:135], error="ETRUNCATED")
 emit("signed.err-long", public_key=pk, signed=good + sig + b"\x00", error="ETOOBIG")
 
 # ---- reports ----
@@ -176,8 +191,8 @@ for name, b, err in bad_batches:
 
 # ---- sealed report ----
 # crypto_box_seal draws an ephemeral key, so a seal cannot be recomputed: this one was made once
-# with libsodium (crypto_box_seal of report.pgr-k1024 to the key pair of seed_keypair below) and is
-# checked by opening it. The key pair is libsodium's crypto_box_seed_keypair: the X25519 secret key
+# with libsodium by proto/vectors/seal_vector.c (crypto_box_seal of report.pgr-k1024 to the key pair
+# of the seed below) and is checked by opening it. The key pair is libsodium's crypto_box_seed_keypair: the X25519 secret key
 # is the first 32 bytes of SHA-512(seed).
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -186,9 +201,9 @@ box_sk = hashlib.sha512(box_seed).digest()[:32]
 box_pk = X25519PrivateKey.from_private_bytes(box_sk).public_key().public_bytes(
     serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 SEALED = bytes.fromhex(
-    "dc2cdbab885c1da89f9419251498aad1dfc54392591ac5d737ad69f5822de414d8baf746dfb8b46241bac68adc136eba"
-    "62e2ac58c99fe028d06f18eae4af68493c6d1029793785cf83f50547b299b57fecb5abce7140c9c1ab12de8d6da2465236"
-    "fa9c35f4939f3aaa41")
+    "063dab8dbefda7218f0a8e15527defbcf2ba2fe80b68f82121dfce90e52daa45e67ae5c561ca1a73beea9c8f524fd67b"
+    "63cf226b5fe308645b9d508346fc55f8137bee44a1f7db39eb74b1319a476425479a0bef8b04e5bf8605e41eda64440e"
+    "37bec799e902ac8e3b69")
 assert len(SEALED) == len(encoded_rep["report.pgr-k1024"]) + 48
 emit("seal.pgr-k1024", seed=box_seed, public_key=box_pk, report="report.pgr-k1024", sealed=SEALED)
 cut = bytearray(SEALED)

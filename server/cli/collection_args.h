@@ -29,7 +29,7 @@ typedef struct cli_config_args {
     "  --k K --epsilon E [--mechanism NAME] [--q Q] [--t T] [--collection ID] [--precision "       \
     "SECONDS]\n"                                                                                   \
     "                   [--min-reports N]     parameters (q, t: the planner's by default)\n"       \
-    "  --config FILE --verify-key HEX         a signed config (108 bytes), verified with the\n"    \
+    "  --config FILE --verify-key HEX         a signed config (136 bytes), verified with the\n"    \
     "                                         server's Ed25519 public key (64 hex digits)\n"       \
     "  --config-json FILE                     a JSON config (docs/protocol.md 4.4), trusted\n"
 

@@ -17,7 +17,8 @@ static void encode_usage(FILE *f)
         "usage: pinhole encode COLLECTION [options] [VALUES]\n"
         "  Randomizes each value (an item index 0 <= v < k, one per line of the file VALUES;\n"
         "  '-' or none: standard input) into one report, as a device would, and writes the\n"
-        "  reports as batches of at most 65536, one after another.\n" CLI_CONFIG_USAGE "options:\n"
+        "  reports as batches of at most 65536 (and 64 MiB), one after another.\n" CLI_CONFIG_USAGE
+        "options:\n"
         "  --out FILE       write the batches here (default: standard output)\n"
         "  --time UNIX      the time the reports stand for (default: now)\n"
         "  --seal-key HEX   seal each report to the server's X25519 public key (64 hex digits)\n"
@@ -103,7 +104,13 @@ int cli_encode(int argc, char **argv)
     int status = CLI_FAIL;
     const size_t item_max =
         seal_hex ? pinhole_collection_sealedbytes(&col) : pinhole_collection_reportbytes(&col);
-    const size_t batch_cap = pinhole_batch_bytes(PINHOLE_BATCH_MAXCOUNT, item_max);
+    /* reports per batch: the count limit, or fewer when reports are large (unary payloads of k
+     * bits), so that one batch stays within 64 MiB */
+    size_t per_batch = ((size_t)64 << 20) / (item_max + PINHOLE_BATCH_ITEMHEADERBYTES);
+    per_batch = per_batch < 1                        ? 1
+                : per_batch > PINHOLE_BATCH_MAXCOUNT ? PINHOLE_BATCH_MAXCOUNT
+                                                     : per_batch;
+    const size_t batch_cap = pinhole_batch_bytes(per_batch, item_max);
     uint8_t *item = malloc(item_max), *batch = batch_cap ? malloc(batch_cap) : NULL;
     FILE *f = NULL;
     if (!item || !batch) {
@@ -124,7 +131,7 @@ int cli_encode(int argc, char **argv)
         pinhole_batch_writer w;
         pinhole_batch_writer_init(&w, seal_hex ? PINHOLE_BATCH_SEALED : PINHOLE_BATCH_PLAIN, batch,
                                   batch_cap);
-        while (w.count < PINHOLE_BATCH_MAXCOUNT && (more = next_value(&cursor, &line, &v)) == 1) {
+        while (w.count < per_batch && (more = next_value(&cursor, &line, &v)) == 1) {
             size_t n = 0;
             int rc = seal_hex ? pinhole_client_report_sealed(&cl, &col, v, now, flags, seal_pk,
                                                              item, item_max, &n)

@@ -46,7 +46,7 @@ static void sign_usage(FILE *f)
 {
     fprintf(f,
             "usage: pinhole sign-config COLLECTION --sign-key HEX [--out FILE] [--json FILE]\n"
-            "  Writes the signed binary config (108 bytes) of the collection, signed with the\n"
+            "  Writes the signed binary config (136 bytes) of the collection, signed with the\n"
             "  server's Ed25519 secret key (128 hex digits, from 'pinhole keygen'); --json also\n"
             "  writes its JSON form.\n" CLI_CONFIG_USAGE);
 }

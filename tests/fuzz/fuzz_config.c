@@ -26,12 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pinhole_config_fingerprint(&cfg, fp) != PINHOLE_OK)
             abort();
         char *json = pinhole_config_to_json(&cfg, NULL);
-        if (json) { /* NULL only for a collection id or k over 2^63 - 1 */
+        if (json) { /* NULL only for a collection id, k or block over 2^63 - 1 */
             if (pinhole_config_from_json(json, strlen(json), &again) != PINHOLE_OK ||
                 pinhole_config_encode(&again, out) != PINHOLE_OK || memcmp(out, data, size) != 0)
                 abort();
             free(json);
-        } else if (cfg.collection_id <= INT64_MAX && cfg.params.k <= INT64_MAX) {
+        } else if (cfg.collection_id <= INT64_MAX && cfg.params.k <= INT64_MAX &&
+                   cfg.params.block <= INT64_MAX) {
             abort();
         }
     }

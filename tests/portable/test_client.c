@@ -321,6 +321,47 @@ static void test_sealed(void)
     pinhole_collection_free(&col);
 }
 
+static void test_every_mechanism(void)
+{
+    /* every mechanism of the table through the public API and the wire format, with payloads of
+     * up to k bits (unary encodings: 1000 bits, far beyond a machine word) */
+    size_t n_mech = 0;
+    const pinhole_mechanism_ops *all = pinhole_mechanism_all(&n_mech);
+    CHECK(n_mech >= 1, "mechanisms");
+    uint8_t pk[32], sk[64], sig[PINHOLE_CONFIG_SIGNEDBYTES];
+    pinhole_config_keypair(pk, sk);
+    static uint8_t buf[PINHOLE_REPORT_HEADERBYTES + 4096];
+    for (size_t m = 0; m < n_mech; m++) {
+        pinhole_config_params p = {.mechanism = all[m].id, .k = 1000, .epsilon = 1.0};
+        pinhole_collection_config cfg;
+        pinhole_collection col;
+        int rc = pinhole_config_make(&cfg, 40 + m, &p, 60, 0);
+        if (rc == PINHOLE_OK)
+            rc = pinhole_config_sign(&cfg, sk, sig);
+        if (rc == PINHOLE_OK)
+            rc = pinhole_collection_init_signed(&col, sig, sizeof sig, pk);
+        CHECK_EQ_INT(rc, PINHOLE_OK, all[m].name);
+        if (rc != PINHOLE_OK)
+            continue;
+        pinhole_client cl;
+        pinhole_client_init(&cl, NULL, NULL);
+        int ok = 1;
+        for (uint64_t v = 0; v < 1000; v += 111) {
+            size_t n = 0;
+            pinhole_report r;
+            ok &= pinhole_client_report(&cl, &col, v, 6000, 0, buf, sizeof buf, &n) == PINHOLE_OK;
+            ok &= n == pinhole_collection_reportbytes(&col);
+            ok &= pinhole_report_decode(buf, n, &r) == PINHOLE_OK;
+            ok &= pinhole_report_check(&r, 40 + m, col.fingerprint, (uint8_t)all[m].id,
+                                       col.mech.payload_bits) == PINHOLE_OK;
+            ok &= r.time == 100;
+        }
+        CHECK(ok, "%s: reports decode and check (payload %u bits)", all[m].name,
+              col.mech.payload_bits);
+        pinhole_collection_free(&col);
+    }
+}
+
 int main(void)
 {
     test_report_roundtrip();
@@ -329,5 +370,6 @@ int main(void)
     test_budget_threads();
     test_memoize();
     test_sealed();
+    test_every_mechanism();
     return check_summary("test_client");
 }

@@ -24,8 +24,8 @@ static void test_sizes(void)
     CHECK_EQ_INT(pinhole_report_maxbytes(), PINHOLE_REPORT_MAXBYTES, "report max");
     CHECK_EQ_INT(pinhole_report_headerbytes(), 56, "report header");
     CHECK_EQ_INT(pinhole_report_bytes(3), 59, "report bytes");
-    CHECK_EQ_INT(pinhole_config_bytes(), 44, "config bytes");
-    CHECK_EQ_INT(pinhole_config_signedbytes(), 108, "signed bytes");
+    CHECK_EQ_INT(pinhole_config_bytes(), 72, "config bytes");
+    CHECK_EQ_INT(pinhole_config_signedbytes(), 136, "signed bytes");
     CHECK_EQ_INT(pinhole_config_publickeybytes(), crypto_sign_PUBLICKEYBYTES, "pk bytes");
     CHECK_EQ_INT(pinhole_config_secretkeybytes(), crypto_sign_SECRETKEYBYTES, "sk bytes");
     CHECK_EQ_INT(pinhole_sealbytes(), crypto_box_SEALBYTES, "seal bytes");
@@ -48,7 +48,7 @@ static void test_config(void)
     CHECK_EQ_INT(pinhole_config_fingerprint(&b, fb), PINHOLE_OK, "fp b");
     CHECK(memcmp(fa, fb, 16) != 0, "k = 16 and k = 8 share a fingerprint");
     /* every single field changes the fingerprint */
-    for (int field = 0; field < 7; field++) {
+    for (int field = 0; field < 11; field++) {
         c = a;
         switch (field) {
         case 0:
@@ -71,6 +71,18 @@ static void test_config(void)
             break;
         case 6:
             c.min_reports++;
+            break;
+        case 7:
+            c.params.epsilon_permanent = 1.0;
+            break;
+        case 8:
+            c.params.pool = 3;
+            break;
+        case 9:
+            c.params.pool_key = UINT64_C(1) << 63;
+            break;
+        case 10:
+            c.params.block = 8;
             break;
         }
         CHECK_EQ_INT(pinhole_config_fingerprint(&c, fc), PINHOLE_OK, "fp c");

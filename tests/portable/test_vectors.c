@@ -150,6 +150,13 @@ static void check_config(const section *s)
     CHECK_EQ_INT(cfg.params.t, get_u64(s, "t", 10), s->name);
     CHECK_EQ_INT(cfg.time_precision, get_u64(s, "time_precision", 10), s->name);
     CHECK_EQ_INT(cfg.min_reports, get_u64(s, "min_reports", 10), s->name);
+    const uint64_t perm_bits = get_u64(s, "epsilon_permanent_bits", 16);
+    double perm;
+    memcpy(&perm, &perm_bits, sizeof perm);
+    CHECK(cfg.params.epsilon_permanent == perm, "%s: epsilon_permanent", s->name);
+    CHECK_EQ_INT(cfg.params.pool, get_u64(s, "pool", 10), s->name);
+    CHECK_EQ_INT(cfg.params.pool_key == get_u64(s, "pool_key", 10), 1, s->name);
+    CHECK_EQ_INT(cfg.params.block == get_u64(s, "block", 10), 1, s->name);
     uint8_t again[PINHOLE_CONFIG_BYTES];
     CHECK_EQ_INT(pinhole_config_encode(&cfg, again), PINHOLE_OK, s->name);
     CHECK(len == PINHOLE_CONFIG_BYTES && memcmp(again, enc, len) == 0, "%s: re-encoding differs",
@@ -344,7 +351,7 @@ int main(int argc, char **argv)
     }
     printf("vectors: %d config, %d signed, %d report, %d batch, %d seal\n", counts[0], counts[1],
            counts[2], counts[3], counts[4]);
-    CHECK(counts[0] >= 3 && counts[1] >= 1 && counts[2] >= 3 && counts[3] >= 2 && counts[4] >= 1,
+    CHECK(counts[0] >= 4 && counts[1] >= 1 && counts[2] >= 3 && counts[3] >= 2 && counts[4] >= 1,
           "too few vectors");
     return check_summary("test_vectors");
 }
