@@ -302,6 +302,47 @@ Test(jobs, optimization_job_types)
     pinhole_jobs_close(J);
 }
 
+Test(jobs, stopped_before_it_starts_and_budgets)
+{
+    pinhole_jobs *J = open_runner();
+    /* a time limit already spent when the module starts: failed, not a crash */
+    int64_t id;
+    json_t *job, *p = json_pack("{s:f}", "time_limit", 1e-9);
+    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 0, 100, p, &id), PINHOLE_OK);
+    json_decref(p);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "time limit"));
+    json_decref(job);
+    /* work the time limit could not stop is refused before it starts */
+    p = json_pack("{s:i, s:i, s:i, s:i}", "d", 2000, "L", 2000, "steps", 1, "risk_samples", 10000);
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "single_location", 0, 0, p, &id), PINHOLE_OK);
+    json_decref(p);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
+    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "2e10"));
+    json_decref(job);
+    pinhole_jobs_close(J);
+
+    /* a job that was started three times without finishing (it may be what kills the process)
+     * fails at the next start instead of running again */
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status,"
+                              " time_limit, created, attempts) VALUES (0, 'sleep', 0, 0, '{}',"
+                              " 'running', 60, 0, 3)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    const int64_t doomed = sqlite3_last_insert_rowid(db);
+    sqlite3_close(db);
+    J = open_runner();
+    cr_assert_str_eq(status_of(J, doomed, &job), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "3 times"));
+    json_decref(job);
+    pinhole_jobs_close(J);
+}
+
 Test(jobs, errors)
 {
     pinhole_jobs *J = open_runner();

@@ -335,6 +335,11 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 400);
     snprintf(path, sizeof path, "/v1/collections/%llu/histogram?topk=13", (unsigned long long)id);
     cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 400);
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?consistancy=project",
+             (unsigned long long)id); /* a typo is an error, not silently the default */
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 400);
+    cr_assert(strstr(body, "consistancy"));
+    free(body);
 
     /* timeline: one bucket holding the 3000 reports */
     snprintf(path, sizeof path, "/v1/collections/%llu/timeline", (unsigned long long)id);
@@ -381,7 +386,10 @@ Test(http, modules_timeline_jobs_and_dashboard)
     json_decref(res);
     /* bad jobs */
     snprintf(path, sizeof path, "/v1/collections/%llu/jobs", (unsigned long long)id);
-    const char *bad = "{\"type\": \"astrology\"}", *notjson = "{type";
+    const char *bad = "{\"type\": \"astrology\"}", *notjson = "{type",
+               *typo = "{\"type\": \"reconstruct\", \"parms\": {}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", typo, strlen(typo), NULL),
+                 400);
     cr_assert_eq(req("analyst-token", "POST", path, "application/json", bad, strlen(bad), NULL),
                  422);
     cr_assert_eq(
@@ -400,6 +408,14 @@ Test(http, modules_timeline_jobs_and_dashboard)
     free(body);
     cr_assert_eq(req(NULL, "GET", "/ui/missing.js", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req(NULL, "GET", "/", NULL, NULL, 0, NULL), 302);
+    cr_assert_eq(req(NULL, "GET", "/ui", NULL, NULL, 0, NULL), 302);
+    /* a k whose count vector would pass 1 GiB is refused at creation */
+    const char *huge = "{\"epsilon\": 4, \"k\": 1099511627776}";
+    cr_assert_eq(req("admin-token", "POST", "/v1/collections", "application/json", huge,
+                     strlen(huge), &body),
+                 422);
+    cr_assert(strstr(body, "1 GiB"), "%s", body);
+    free(body);
     free_batch(&b);
     free(counts);
     cli_collection_free(&c);

@@ -25,7 +25,7 @@ static void sim_usage(FILE *f)
         "                        [--q Q] [--t T] [--mechanism NAME|auto]\n"
         "  --counts FILE  label<TAB>count lines (default: the SUBTLEX-US words shipped in data/)\n"
         "  --users N      users drawn at random from the counts (default: every token once)\n"
-        "  --epsilon E    privacy parameter, finite and > 0 (default 4)\n"
+        "  --epsilon E    privacy parameter, finite and >= 1e-6 (default 4)\n"
         "  --seed S       seed of the simulation's randomness (default: fresh, printed)\n"
         "  --top N        rows of the top-items table (default 20)\n"
         "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n"

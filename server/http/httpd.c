@@ -395,8 +395,10 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
         rq->route = R_COLLECTIONS, allow = "GET, POST";
     else if (strcmp(url, "/") == 0)
         rq->route = R_ROOT;
-    else if (strcmp(url, "/ui") == 0 || strncmp(url, "/ui/", 4) == 0) {
-        const char *name = url[3] == '/' && url[4] ? url + 4 : "index.html";
+    else if (strcmp(url, "/ui") == 0)
+        rq->route = R_ROOT; /* the page's relative links need the slash */
+    else if (strncmp(url, "/ui/", 4) == 0) {
+        const char *name = url[4] ? url + 4 : "index.html";
         if (pinhole_ui_find(name))
             rq->route = R_UI, rq->asset = name;
     } else if (strncmp(url, "/v1/jobs/", 9) == 0) {
@@ -577,8 +579,16 @@ static enum MHD_Result handle_collection_create(request *rq)
         if (rc == PINHOLE_EDB)
             return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
                            "the database refused the write; retry later");
-        snprintf(err, sizeof err, "the mechanism cannot be configured with these parameters: %s",
-                 pinhole_strerror(rc));
+        if (rc == PINHOLE_ETOOBIG)
+            snprintf(err, sizeof err,
+                     "the mechanism's count vector for this k would exceed %llu entries (1 GiB); "
+                     "choose a smaller k or a mechanism with a smaller report alphabet",
+                     (unsigned long long)PINHOLE_COUNTS_LEN_MAX);
+        else
+            snprintf(err, sizeof err,
+                     "the mechanism cannot be configured with these parameters: %s (epsilon must "
+                     "be >= 1e-6; q a prime power with (q^t - 1)/(q - 1) >= k)",
+                     pinhole_strerror(rc));
         return problem(rq, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid-collection",
                        "Invalid Collection", err);
     }
@@ -586,6 +596,15 @@ static enum MHD_Result handle_collection_create(request *rq)
     snprintf(loc, sizeof loc, "/v1/collections/%" PRId64, c->id);
     return send_json(rq, MHD_HTTP_CREATED, pinhole_api_collection_json(c, 0, 0),
                      MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+/* Inline modules stop after INLINE_SECONDS (they run on the single query thread): progress
+ * callback of pinhole_histogram_compute(); ctx points at the deadline. */
+#define INLINE_SECONDS 10.0
+static int past_deadline(void *ctx, double fraction)
+{
+    (void)fraction;
+    return pinhole_now() > *(const double *)ctx;
 }
 
 /* The histogram itself, on the query thread: counts of the range, estimate, rendering. */
@@ -599,6 +618,8 @@ static enum MHD_Result compute_histogram(request *rq)
     pinhole_api_bucket_range(c, &q, &first, &last);
     uint64_t *counts = malloc(c->cfg.counts_len * sizeof *counts);
     pinhole_histogram h = {0};
+    double until = pinhole_now() + INLINE_SECONDS;
+    const pinhole_progress deadline = {past_deadline, &until};
     /* inline modules: top-k probabilities from 256 samples (a power of two: they sum to topk
      * exactly), seeded so the same query gives the same answer; the MLE capped at 200 steps
      * (longer runs are jobs) */
@@ -631,8 +652,13 @@ static enum MHD_Result compute_histogram(request *rq)
     } else if (q.topk > c->params.k) {
         snprintf(err, sizeof err, "topk: at most k = %" PRIu64, c->params.k);
         res = problem(rq, MHD_HTTP_BAD_REQUEST, "bad-query", "Bad Query", err);
-    } else if ((rc = pinhole_histogram_compute(&c->cfg, counts, n, &ho, &h, NULL)) != PINHOLE_OK) {
-        if (rc == PINHOLE_EUNSUPPORTED) {
+    } else if ((rc = pinhole_histogram_compute(&c->cfg, counts, n, &ho, &h, &deadline)) !=
+               PINHOLE_OK) {
+        if (rc == PINHOLE_ECANCELED) {
+            res = problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "query-too-long", "Query Too Long",
+                          "the inline modules took over 10 s; run them as a job "
+                          "(POST /v1/collections/{id}/jobs)");
+        } else if (rc == PINHOLE_EUNSUPPORTED) {
             res = problem(rq, MHD_HTTP_BAD_REQUEST, "unsupported-module", "Unsupported Module",
                           "this consistency method is not available for the collection's "
                           "mechanism");
@@ -687,6 +713,21 @@ static void *query_main(void *arg)
 /* Most histogram queries waiting for the query thread; more are answered 503. */
 #define PINHOLE_QUERY_QUEUE 64
 
+/* MHD_get_connection_values iterator: remember the first query parameter not in the list. */
+static enum MHD_Result unknown_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    (void)value;
+    static const char *const known[] = {"from", "to", "top", "format", "consistency", "topk"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(key, known[i]) == 0)
+            return MHD_YES;
+    const char **first = cls;
+    *first = key;
+    return MHD_NO;
+}
+
 static enum MHD_Result handle_histogram(request *rq)
 {
     pinhole_server *s = rq->srv;
@@ -699,6 +740,15 @@ static enum MHD_Result handle_histogram(request *rq)
     }
     struct MHD_Connection *k = rq->conn;
     char err[256];
+    const char *unknown = NULL;
+    MHD_get_connection_values(k, MHD_GET_ARGUMENT_KIND, unknown_arg, &unknown);
+    if (unknown) {
+        snprintf(
+            err, sizeof err,
+            "unknown query parameter '%.64s' (known: from, to, top, format, consistency, topk)",
+            unknown);
+        return problem(rq, MHD_HTTP_BAD_REQUEST, "bad-query", "Bad Query", err);
+    }
     if (pinhole_api_parse_histogram_query(
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "from"),
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "to"),
@@ -752,9 +802,11 @@ static enum MHD_Result handle_timeline(request *rq)
                        "the buckets could not be read");
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < count; i++)
-        json_array_append_new(arr, json_pack("{s:I, s:I}", "start",
-                                             (json_int_t)(bucket[i] * (int64_t)c->time_precision),
-                                             "reports", (json_int_t)n[i]));
+        json_array_append_new(
+            arr, json_pack("{s:I, s:I}", "start",
+                           (json_int_t)(bucket[i] * (int64_t)c->time_precision), /* no overflow:
+                                                        ingest keeps time p < 2^63 */
+                           "reports", (json_int_t)n[i]));
     free(bucket);
     free(n);
     return send_json(rq, MHD_HTTP_OK,
@@ -772,8 +824,17 @@ static enum MHD_Result handle_job_create(request *rq)
     const json_t *type = json_object_get(body, "type"), *params = json_object_get(body, "params");
     const json_t *from = json_object_get(body, "from"), *to = json_object_get(body, "to");
     char err[256];
+    const char *key;
+    json_t *val;
+    int unknown = 0;
+    json_object_foreach(body, key, val)
+    {
+        (void)val;
+        unknown |= strcmp(key, "type") && strcmp(key, "from") && strcmp(key, "to") &&
+                   strcmp(key, "params");
+    }
     if (!json_is_object(body) || !json_is_string(type) || (params && !json_is_object(params)) ||
-        (from && !json_is_integer(from)) || (to && !json_is_integer(to))) {
+        (from && !json_is_integer(from)) || (to && !json_is_integer(to)) || unknown) {
         json_decref(body);
         return problem(rq, MHD_HTTP_BAD_REQUEST, "malformed-json", "Malformed Request",
                        "expected {\"type\": string, \"from\"?: Unix seconds, \"to\"?: Unix "
@@ -885,6 +946,9 @@ static int job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to
     size_t nb = 0;
     if (rc == PINHOLE_OK && buckets)
         rc = pinhole_store_buckets(&r->store, c->id, first, last, &bk, &bn, &nb);
+    /* every bucket becomes a full count vector: refuse ranges whose vectors would pass 512 MiB */
+    if (rc == PINHOLE_OK && nb > 0 && (double)nb * (double)len * 8.0 > 512.0 * 1024 * 1024)
+        rc = PINHOLE_ETOOBIG;
     if (rc == PINHOLE_OK && nb > 0 && !(out->buckets = calloc(nb, sizeof *out->buckets)))
         rc = PINHOLE_ENOMEM;
     for (size_t i = 0; rc == PINHOLE_OK && i < nb; i++) {
@@ -1344,6 +1408,7 @@ static void free_server(pinhole_server *s)
     free(s->readers);
     pinhole_store_close(&s->admin);
     sodium_memzero(&s->keys, sizeof s->keys);
+    pinhole_writer_release(&s->writer);
     pthread_rwlock_destroy(&s->coll_lock);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->pool_mu);

@@ -19,7 +19,9 @@ static void take_report(const pinhole_collection *c, const uint8_t *in, size_t l
     if (rc == PINHOLE_OK)
         rc = pinhole_report_check(&rep, (uint64_t)c->id, c->fingerprint,
                                   (uint8_t)c->params.mechanism, c->cfg.payload_bits);
-    if (rc == PINHOLE_OK && rep.time >= (UINT64_C(1) << 62))
+    /* the bucket's start in seconds, time * time_precision, must fit in int64 */
+    if (rc == PINHOLE_OK &&
+        (rep.time >= (UINT64_C(1) << 62) || rep.time > (uint64_t)INT64_MAX / c->time_precision))
         rc = PINHOLE_ERANGE;
     out->error = rc;
     if (rc != PINHOLE_OK)

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+/* Starts of a job before a restart gives up on it. */
+#define PINHOLE_JOB_ATTEMPTS_TEXT "3"
+
 typedef struct worker {
     struct pinhole_jobs *J;
     pthread_t thread;
@@ -23,8 +26,10 @@ typedef struct worker {
 struct pinhole_jobs {
     pinhole_jobs_options opt;
     char *db_path;
-    sqlite3 *db; /* for the API calls; guarded by mu */
-    pthread_mutex_t mu;
+    sqlite3 *db; /* for the API calls; guarded by db_mu */
+    pthread_mutex_t db_mu;
+    pthread_mutex_t mu;  /* the workers' state (job ids, claims) and the condition variables;
+                            taken before db_mu when both are needed */
     pthread_cond_t work; /* a job was queued, or stop */
     pthread_cond_t done; /* a job left the running state */
     atomic_int stop;
@@ -200,7 +205,6 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
         rc = PINHOLE_ENOMEM;
         snprintf(err, sizeof err, "cannot serialise the result");
     }
-    pthread_mutex_lock(&J->mu);
     const double t = now_s();
     if (rc == PINHOLE_OK) {
         exec_bind(
@@ -226,6 +230,7 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
         exec_bind(db, "UPDATE jobs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
                   "dti", t, err, id);
     }
+    pthread_mutex_lock(&J->mu);
     w->job = 0;
     atomic_store(&w->cancel, 0);
     pthread_cond_broadcast(&J->done);
@@ -290,8 +295,13 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt)
     }
     J->db = open_db(J->db_path);
     if (!J->db || sqlite3_exec(J->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        /* a job left running by a process that died is run again */
+        /* a job left running by a process that died is run again, but one that was started
+         * PINHOLE_JOB_ATTEMPTS times already (it may be what kills the process) fails */
         sqlite3_exec(J->db,
+                     "UPDATE jobs SET status = 'failed', finished = CAST(strftime('%s', 'now') AS "
+                     "REAL), error ="
+                     " 'the job was started " PINHOLE_JOB_ATTEMPTS_TEXT " times without finishing'"
+                     " WHERE status = 'running' AND attempts >= " PINHOLE_JOB_ATTEMPTS_TEXT ";"
                      "UPDATE jobs SET status = 'queued', progress = 0, started = NULL"
                      " WHERE status = 'running'",
                      NULL, NULL, NULL) != SQLITE_OK) {
@@ -302,6 +312,7 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt)
         return PINHOLE_EDB;
     }
     pthread_mutex_init(&J->mu, NULL);
+    pthread_mutex_init(&J->db_mu, NULL);
     pthread_cond_init(&J->work, NULL);
     pthread_cond_init(&J->done, NULL);
     for (unsigned i = 0; i < J->nworkers; i++) {
@@ -324,6 +335,7 @@ void pinhole_jobs_close(pinhole_jobs *J)
         pthread_join(J->workers[i].thread, NULL);
     sqlite3_close(J->db);
     pthread_mutex_destroy(&J->mu);
+    pthread_mutex_destroy(&J->db_mu);
     pthread_cond_destroy(&J->work);
     pthread_cond_destroy(&J->done);
     free(J->db_path);
@@ -349,17 +361,20 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
     json_decref(empty);
     if (!text)
         return PINHOLE_ENOMEM;
-    pthread_mutex_lock(&J->mu);
+    pthread_mutex_lock(&J->db_mu);
     int rc = exec_bind(
         J->db,
         "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status, time_limit, created)"
         " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
         "itiitdd", collection_id, type, from, to, text, limit, now_s());
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK)
         *id = sqlite3_last_insert_rowid(J->db);
+    pthread_mutex_unlock(&J->db_mu);
+    if (rc == SQLITE_OK) {
+        pthread_mutex_lock(&J->mu);
         pthread_cond_signal(&J->work);
+        pthread_mutex_unlock(&J->mu);
     }
-    pthread_mutex_unlock(&J->mu);
     free(text);
     return rc == SQLITE_OK ? PINHOLE_OK : PINHOLE_EDB;
 }
@@ -378,13 +393,16 @@ static json_t *column_json(sqlite3_stmt *st, int col)
     }
 }
 
-/* Status of job id under J->mu: 1 if found (status copied), 0 if not, -1 on error. */
+/* Status of job id: 1 if found (status copied), 0 if not, -1 on error. Takes db_mu. */
 static int status_locked(pinhole_jobs *J, int64_t id, char *status, size_t len)
 {
     sqlite3_stmt *st;
+    pthread_mutex_lock(&J->db_mu);
     if (sqlite3_prepare_v2(J->db, "SELECT status FROM jobs WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+        SQLITE_OK) {
+        pthread_mutex_unlock(&J->db_mu);
         return -1;
+    }
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st), found = 0;
     if (rc == SQLITE_ROW) {
@@ -392,13 +410,14 @@ static int status_locked(pinhole_jobs *J, int64_t id, char *status, size_t len)
         found = 1;
     }
     sqlite3_finalize(st);
+    pthread_mutex_unlock(&J->db_mu);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
 int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
 {
     *out = NULL;
-    pthread_mutex_lock(&J->mu);
+    pthread_mutex_lock(&J->db_mu);
     sqlite3_stmt *st;
     int rc = PINHOLE_EDB;
     if (sqlite3_prepare_v2(
@@ -433,7 +452,7 @@ int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
         }
         sqlite3_finalize(st);
     }
-    pthread_mutex_unlock(&J->mu);
+    pthread_mutex_unlock(&J->db_mu);
     return rc;
 }
 
@@ -447,9 +466,13 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
     } else if (!found) {
         rc = PINHOLE_ENOTFOUND;
     } else if (strcmp(status, "queued") == 0) {
-        if (exec_bind(J->db, "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ?", "di",
-                      now_s(), id) != SQLITE_OK)
+        pthread_mutex_lock(&J->db_mu);
+        if (exec_bind(J->db,
+                      "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ? AND status ="
+                      " 'queued'",
+                      "di", now_s(), id) != SQLITE_OK)
             rc = PINHOLE_EDB;
+        pthread_mutex_unlock(&J->db_mu);
         pthread_cond_broadcast(&J->done);
     } else if (strcmp(status, "running") == 0) {
         int mine = 0;
@@ -459,9 +482,12 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
                 mine = 1;
             }
         }
-        if (!mine) /* running in no worker of ours (a stale row): settle it here */
+        if (!mine) { /* running in no worker of ours (a stale row): settle it here */
+            pthread_mutex_lock(&J->db_mu);
             exec_bind(J->db, "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ?", "di",
                       now_s(), id);
+            pthread_mutex_unlock(&J->db_mu);
+        }
     }
     pthread_mutex_unlock(&J->mu);
     return rc;

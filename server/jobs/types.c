@@ -4,6 +4,7 @@
 #include "server/analytics/stream.h"
 #include "server/estimate/estimate.h"
 #include "server/jobs/jobs.h"
+#include "server/jobs/params.h"
 #include "server/jobs/types_opt.h"
 
 #include <math.h>
@@ -13,28 +14,6 @@
 #include <time.h>
 
 #define Z95 1.959963984540054
-
-/* Read an optional non-negative integer parameter; -1 if present but invalid. */
-static int param_uint(const json_t *params, const char *name, uint64_t dflt, uint64_t *out)
-{
-    const json_t *v = json_object_get(params, name);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return -1;
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
-/* Read an optional finite number parameter; -1 if present but invalid. */
-static int param_number(const json_t *params, const char *name, double dflt, double *out)
-{
-    const json_t *v = json_object_get(params, name);
-    *out = v ? json_number_value(v) : dflt;
-    return (v && !json_is_number(v)) || !isfinite(*out) ? -1 : 0;
-}
 
 /* One item of a histogram result: the fields of the HTTP histogram (docs/api.md). */
 static json_t *item_json(const pinhole_job_data *d, uint64_t v, double est, double var)
@@ -86,7 +65,7 @@ static int run_histogram(const pinhole_job_data *d, const json_t *params, pinhol
                          pinhole_histogram_options *ho, json_t **result, char *err, size_t errlen)
 {
     uint64_t top;
-    if (param_uint(params, "top", 100, &top) != 0) {
+    if (pinhole_param_uint(params, "top", 100, UINT64_MAX >> 1, &top) != 0) {
         snprintf(err, errlen, "top must be a non-negative integer");
         return PINHOLE_EINVAL;
     }
@@ -96,7 +75,7 @@ static int run_histogram(const pinhole_job_data *d, const json_t *params, pinhol
         return PINHOLE_EINVAL;
     }
     const pinhole_progress pr = {pinhole_job_progress_fn, ctl};
-    pinhole_histogram h;
+    pinhole_histogram h = {0};
     int rc = pinhole_job_progress(ctl, 0)
                  ? PINHOLE_ECANCELED
                  : pinhole_histogram_compute(&d->cfg, d->counts, d->n, ho, &h, &pr);
@@ -137,7 +116,8 @@ static int job_mle(const pinhole_job_data *d, const json_t *params, pinhole_job_
                    json_t **result, char *err, size_t errlen)
 {
     uint64_t it;
-    if (param_uint(params, "max_iterations", 0, &it) != 0 || it > 1000000) {
+    if (pinhole_param_uint(params, "max_iterations", 0, UINT64_MAX >> 1, &it) != 0 ||
+        it > 1000000) {
         snprintf(err, errlen, "max_iterations must be an integer in [0, 1000000]");
         return PINHOLE_EINVAL;
     }
@@ -155,9 +135,10 @@ static int job_topk_prob(const pinhole_job_data *d, const json_t *params, pinhol
     uint64_t kk, samples, seed;
     const json_t *noise = json_object_get(params, "noise");
     const char *ns = noise ? json_string_value(noise) : "gaussian";
-    if (param_uint(params, "k", 20, &kk) != 0 || kk == 0 ||
-        param_uint(params, "samples", 1000, &samples) != 0 || samples == 0 || samples > 100000000 ||
-        param_uint(params, "seed", 1, &seed) != 0 || !ns ||
+    if (pinhole_param_uint(params, "k", 20, UINT64_MAX >> 1, &kk) != 0 || kk == 0 ||
+        pinhole_param_uint(params, "samples", 1000, UINT64_MAX >> 1, &samples) != 0 ||
+        samples == 0 || samples > 100000000 ||
+        pinhole_param_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) != 0 || !ns ||
         (strcmp(ns, "gaussian") != 0 && strcmp(ns, "gumbel") != 0)) {
         snprintf(err, errlen,
                  "k and samples must be positive integers, noise \"gaussian\" or \"gumbel\"");
@@ -181,8 +162,9 @@ static int job_stream(const pinhole_job_data *d, const json_t *params, pinhole_j
     uint64_t top;
     double eta;
     const json_t *pj = json_object_get(params, "project");
-    if (param_uint(params, "top", 100, &top) != 0 || param_number(params, "eta", 0, &eta) != 0 ||
-        eta < 0 || eta > 1 || (pj && !json_is_boolean(pj))) {
+    if (pinhole_param_uint(params, "top", 100, UINT64_MAX >> 1, &top) != 0 ||
+        pinhole_param_double(params, "eta", 0, &eta) != 0 || eta < 0 || eta > 1 ||
+        (pj && !json_is_boolean(pj))) {
         snprintf(err, errlen,
                  "top must be a non-negative integer, eta in [0, 1], project a boolean");
         return PINHOLE_EINVAL;
@@ -243,7 +225,8 @@ static int job_sleep(const pinhole_job_data *d, const json_t *params, pinhole_jo
 {
     (void)d;
     double seconds;
-    if (param_number(params, "seconds", 1.0, &seconds) != 0 || !(seconds >= 0) || seconds > 86400) {
+    if (pinhole_param_double(params, "seconds", 1.0, &seconds) != 0 || !(seconds >= 0) ||
+        seconds > 86400) {
         snprintf(err, errlen, "seconds must be a number in [0, 86400]");
         return PINHOLE_EINVAL;
     }

@@ -4,6 +4,7 @@
 #include "server/analytics/bm.h"
 #include "server/analytics/single_location.h"
 #include "server/analytics/two_layer.h"
+#include "server/jobs/params.h"
 #include "server/jobs/types_opt.h"
 
 #include <math.h>
@@ -11,30 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Work a job of these types may ask for, in inner-loop operations (about 10-20 s here): the
+ * parts that do not report progress between steps (the excess-risk estimate, the cut rounding,
+ * long single steps, the GLPK linear program) cannot be stopped by the time limit, so their size
+ * is bounded before they start. */
+#define JOB_MAX_OPS 2e10
+#define JOB_MAX_LP_DIRECTIONS 4000
+
 /* The iteration-style progress of these modules, mapped onto the job's fraction. */
 static int progress_adapter(void *ctl, uint64_t done, uint64_t total, double value)
 {
     (void)value;
     return pinhole_job_progress(ctl, total ? (double)done / (double)total : 0);
-}
-
-static int get_uint(const json_t *p, const char *name, uint64_t dflt, uint64_t max, uint64_t *out)
-{
-    const json_t *v = json_object_get(p, name);
-    *out = dflt;
-    if (!v)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
-        return -1;
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
-static int get_double(const json_t *p, const char *name, double dflt, double *out)
-{
-    const json_t *v = json_object_get(p, name);
-    *out = v ? json_number_value(v) : dflt;
-    return (v && !json_is_number(v)) || !isfinite(*out) ? -1 : 0;
 }
 
 /* A rows x cols array of finite numbers (cols = 0: any, the same for every row). */
@@ -45,6 +34,9 @@ static double *get_matrix(const json_t *m, uint32_t max_rows, uint32_t *rows, ui
     const size_t r = json_array_size(m), c = json_array_size(json_array_get(m, 0));
     if (c == 0 || c > 100000)
         return NULL;
+    for (size_t i = 0; i < r; i++) /* the shape first, so nothing is allocated for a ragged one */
+        if (!json_is_array(json_array_get(m, i)) || json_array_size(json_array_get(m, i)) != c)
+            return NULL;
     double *a = malloc(r * c * sizeof *a);
     for (size_t i = 0; a && i < r; i++) {
         const json_t *row = json_array_get(m, i);
@@ -82,9 +74,9 @@ static int bm_options(const json_t *p, pinhole_job_ctl *ctl, pinhole_bm_options 
 {
     uint64_t rank, iters, seed;
     memset(o, 0, sizeof *o);
-    if (get_uint(p, "rank", 0, PINHOLE_BM_MAXN, &rank) ||
-        get_uint(p, "max_iter", 0, 100000000, &iters) ||
-        get_uint(p, "seed", 1, UINT64_MAX >> 1, &seed))
+    if (pinhole_param_uint(p, "rank", 0, PINHOLE_BM_MAXN, &rank) ||
+        pinhole_param_uint(p, "max_iter", 0, 100000000, &iters) ||
+        pinhole_param_uint(p, "seed", 1, UINT64_MAX >> 1, &seed))
         return -1;
     o->rank = (uint32_t)rank;
     o->max_iter = (uint32_t)iters;
@@ -138,11 +130,12 @@ int pinhole_job_maxcut(const pinhole_job_data *d, const json_t *params, pinhole_
     pinhole_bm_options o;
     double *w = get_matrix(json_object_get(params, "weights"), 2000, &n, &c);
     if (!w || n != c || bm_options(params, ctl, &o) != 0 ||
-        get_uint(params, "rounds", 100, 1000000, &rounds)) {
+        pinhole_param_uint(params, "rounds", 100, 1000000, &rounds) ||
+        (double)rounds * n * n > JOB_MAX_OPS) {
         free(w);
         snprintf(err, errlen,
                  "weights must be a square array of finite numbers (n <= 2000); rounds, "
-                 "rank, max_iter and seed non-negative integers");
+                 "rank, max_iter and seed non-negative integers, rounds n^2 <= 2e10");
         return PINHOLE_EINVAL;
     }
     int8_t *side = malloc(n);
@@ -169,19 +162,23 @@ int pinhole_job_single_location(const pinhole_job_data *d, const json_t *params,
     (void)d;
     uint64_t dim, L, steps, batch, seed, risk_samples;
     double gamma, noise, step, lambda0, decay;
-    if (get_uint(params, "d", 80, 10000, &dim) || get_uint(params, "L", 10, 10000, &L) ||
-        get_uint(params, "steps", 200000, 100000000, &steps) ||
-        get_uint(params, "batch", 5, 100000, &batch) ||
-        get_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
-        get_uint(params, "risk_samples", 20000, 10000000, &risk_samples) ||
-        get_double(params, "gamma", sqrt(0.5), &gamma) ||
-        get_double(params, "noise", 0.1, &noise) || get_double(params, "step", 1e-3, &step) ||
-        get_double(params, "lambda0", 2, &lambda0) ||
-        get_double(params, "lambda_decay", 1e-4, &decay) || dim < 2 || L < 1 || steps < 1 ||
-        batch < 1) {
+    if (pinhole_param_uint(params, "d", 80, 10000, &dim) ||
+        pinhole_param_uint(params, "L", 10, 10000, &L) ||
+        pinhole_param_uint(params, "steps", 200000, 100000000, &steps) ||
+        pinhole_param_uint(params, "batch", 5, 100000, &batch) ||
+        pinhole_param_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
+        pinhole_param_uint(params, "risk_samples", 20000, 10000000, &risk_samples) ||
+        pinhole_param_double(params, "gamma", sqrt(0.5), &gamma) ||
+        pinhole_param_double(params, "noise", 0.1, &noise) ||
+        pinhole_param_double(params, "step", 1e-3, &step) ||
+        pinhole_param_double(params, "lambda0", 2, &lambda0) ||
+        pinhole_param_double(params, "lambda_decay", 1e-4, &decay) || dim < 2 || L < 1 ||
+        steps < 1 || batch < 1 || (double)dim * L > 1e7 ||
+        ((double)steps * batch + (double)risk_samples) * dim * L > JOB_MAX_OPS) {
         snprintf(err, errlen,
-                 "d >= 2, L >= 1, steps >= 1, batch >= 1 integers; gamma, noise, step, "
-                 "lambda0, lambda_decay finite numbers");
+                 "d >= 2, L >= 1, steps >= 1, batch >= 1 integers with d L <= 1e7 and "
+                 "(steps batch + risk_samples) d L <= 2e10; gamma, noise, step, lambda0, "
+                 "lambda_decay finite numbers");
         return PINHOLE_EINVAL;
     }
     double *ks = malloc(dim * sizeof *ks), *vs = malloc(dim * sizeof *vs),
@@ -228,16 +225,17 @@ int pinhole_job_two_layer(const pinhole_job_data *d, const json_t *params, pinho
     const json_t *oo = json_object_get(params, "output_only");
     double *t = get_matrix(json_object_get(params, "data"), PINHOLE_TWO_LAYER_MAXN, &n, &c);
     if (!t || c < 2 || c - 1 > PINHOLE_TWO_LAYER_MAXD ||
-        get_uint(params, "width", 100, PINHOLE_TWO_LAYER_MAXM, &width) ||
-        get_uint(params, "steps", 10000, 100000000, &steps) ||
-        get_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
-        get_uint(params, "lp_directions", 0, 20000, &directions) ||
-        get_double(params, "step", 0.1, &step) || (oo && !json_is_boolean(oo))) {
+        pinhole_param_uint(params, "width", 100, PINHOLE_TWO_LAYER_MAXM, &width) ||
+        pinhole_param_uint(params, "steps", 10000, 100000000, &steps) ||
+        pinhole_param_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
+        pinhole_param_uint(params, "lp_directions", 0, JOB_MAX_LP_DIRECTIONS, &directions) ||
+        pinhole_param_double(params, "step", 0.1, &step) || (oo && !json_is_boolean(oo)) ||
+        (double)steps * n * width * c > JOB_MAX_OPS) {
         free(t);
         snprintf(err, errlen,
                  "data must be rows of d inputs then a label +-1; width, steps, seed, "
-                 "lp_directions (<= 20000) non-negative integers; step a number; output_only "
-                 "a boolean");
+                 "lp_directions (<= 4000) non-negative integers with steps n width (d + 1) <= "
+                 "2e10; step a number; output_only a boolean");
         return PINHOLE_EINVAL;
     }
     const uint32_t dim = c - 1;

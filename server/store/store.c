@@ -229,6 +229,11 @@ int pinhole_collection_init(pinhole_collection *c, int64_t id, const char *name,
         return rc;
     if ((rc = pinhole_config_init(&c->cfg, &c->wire.params)) != PINHOLE_OK)
         return rc;
+    /* every query sums a count vector of counts_len entries in memory: keep it to 1 GiB */
+    if (c->cfg.counts_len > PINHOLE_COUNTS_LEN_MAX) {
+        pinhole_config_free(&c->cfg);
+        return PINHOLE_ETOOBIG;
+    }
     c->id = id;
     strcpy(c->name, name);
     c->params = c->wire.params; /* q and t resolved to the planner's choice */

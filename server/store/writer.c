@@ -270,8 +270,18 @@ void pinhole_writer_stop(pinhole_writer *w)
     pinhole_store_checkpoint(&w->store, 1, NULL);
     pinhole_store_close(&w->store);
     pinhole_ingest_scratch_free(&w->scratch);
+    /* the lock stays valid: connections still open may call pinhole_writer_submit(), which now
+     * answers PINHOLE_ECANCELED; pinhole_writer_release() destroys it once they are closed */
+    w->started = 0;
+    w->released = 0;
+}
+
+void pinhole_writer_release(pinhole_writer *w)
+{
+    if (w->started || w->released || !w->stopping)
+        return;
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->ckpt_wake);
     pthread_mutex_destroy(&w->mu);
-    w->started = 0;
+    w->released = 1;
 }

@@ -63,7 +63,7 @@ typedef struct pinhole_writer {
     pthread_mutex_t mu;
     pthread_cond_t wake, ckpt_wake;
     pinhole_writer_job *head, *tail;
-    int stopping, started;
+    int stopping, started, released;
     pthread_t thread, ckpt_thread;
     pinhole_ingest_scratch scratch;
     _Atomic uint64_t wal_frames; /* WAL frames after the last commit (sqlite3_wal_hook) */
@@ -84,6 +84,10 @@ int pinhole_writer_submit(pinhole_writer *w, pinhole_writer_job *job);
  * truncate the WAL with a final checkpoint and close. Safe to call once after a successful start.
  */
 void pinhole_writer_stop(pinhole_writer *w);
+
+/** After pinhole_writer_stop() and once no thread can call pinhole_writer_submit() any more,
+ * destroy the writer's lock and condition variables. Safe to call twice. */
+void pinhole_writer_release(pinhole_writer *w);
 
 /** Monotonic clock in seconds. */
 double pinhole_now(void);
