@@ -153,15 +153,9 @@ static int simulate(const sim_params *p, simulation *s)
     pinhole_rng_init_seeded(&rng, p->seed);
     uint8_t payload[16];
     for (uint64_t i = 0; i < p->users && rc == PINHOLE_OK; i++) {
-        const uint64_t b = i * B / p->users, u = pinhole_rng_uniform64(&rng, s->cf.total);
-        uint64_t lo = 0, hi = k - 1; /* the item holding token position u */
-        while (lo < hi) {
-            const uint64_t mid = lo + (hi - lo) / 2;
-            if (cum[mid] > u)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
+        const uint64_t b = i * B / p->users;
+        const uint64_t lo =
+            pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, s->cf.total));
         s->truth[b * k + lo]++;
         s->n[b]++;
         rc = pinhole_encode(&s->cfg, lo, &rng, payload, sizeof payload);
