@@ -30,6 +30,8 @@ static void same(const pinhole_daemon_config *a, const pinhole_daemon_config *b)
     cr_assert_eq(x->max_admin_body_bytes, y->max_admin_body_bytes);
     cr_assert_eq(x->max_batch_reports, y->max_batch_reports);
     cr_assert_eq(x->retry_after, y->retry_after);
+    cr_assert_eq(x->job_workers, y->job_workers);
+    cr_assert_eq(x->job_time_limit, y->job_time_limit);
     cr_assert_str_eq(x->db_path, y->db_path);
     cr_assert_eq(x->writer.max_queue_reports, y->writer.max_queue_reports);
     cr_assert_eq(x->writer.max_txn_reports, y->writer.max_txn_reports);

@@ -81,6 +81,8 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
     UINT_KEY("max_admin_body_bytes", 1024, 1ull << 32, o->max_admin_body_bytes)
     UINT_KEY("max_batch_reports", 1, 10000000, o->max_batch_reports)
     UINT_KEY("retry_after", 1, 3600, o->retry_after)
+    UINT_KEY("job_workers", 1, 64, o->job_workers)
+    UINT_KEY("job_time_limit", 1, 604800, o->job_time_limit)
     UINT_KEY("cache_mib", 1, 1 << 20, o->writer.store.cache_mib)
     UINT_KEY("writer_queue_reports", 1, 1ull << 32, o->writer.max_queue_reports)
     UINT_KEY("writer_txn_reports", 1, 1ull << 32, o->writer.max_txn_reports)

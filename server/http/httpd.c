@@ -146,6 +146,8 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->max_admin_body_bytes = 64u << 20;
     o->max_batch_reports = 65536;
     o->retry_after = 1;
+    o->job_workers = 1;
+    o->job_time_limit = 600;
     strcpy(o->db_path, "pinhole.db");
     o->writer.max_queue_reports = 1000000;
     o->writer.max_txn_reports = 100000;
@@ -1486,8 +1488,8 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     }
     s->qstarted = 1;
     const pinhole_jobs_options jo = {.db_path = s->opt.db_path,
-                                     .workers = 1,
-                                     .time_limit_s = 600,
+                                     .workers = s->opt.job_workers,
+                                     .time_limit_s = s->opt.job_time_limit,
                                      .loader = job_loader,
                                      .loader_ctx = s};
     if ((rc = pinhole_jobs_open(&s->jobs, &jo)) != PINHOLE_OK)

@@ -31,6 +31,8 @@ typedef struct pinhole_server_options {
     size_t max_admin_body_bytes; /* largest collection spec body (labels), 64 MiB */
     size_t max_batch_reports;    /* reports in one batch, 100,000 */
     unsigned retry_after;        /* seconds suggested by 429 and 503 answers, 1 */
+    unsigned job_workers;        /* analytics job worker threads, 1 */
+    unsigned job_time_limit;     /* seconds a job may run at most (its default limit), 600 */
     char db_path[4096];          /* "pinhole.db" (in the working directory) */
     pinhole_writer_options writer;
     uint8_t admin_hash[PINHOLE_TOKEN_HASH_BYTES];
