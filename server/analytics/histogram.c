@@ -75,3 +75,20 @@ int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, u
     }
     return rc;
 }
+
+json_t *pinhole_histogram_item_json(const pinhole_histogram *h, uint64_t v, const char *label)
+{
+    const double est = h->estimate[v], se = sqrt(h->variance[v]);
+    json_t *it =
+        json_pack("{s:I, s:f, s:f, s:f, s:f}", "item", (json_int_t)v, "estimate", est, "stderr", se,
+                  "lower", est - PINHOLE_Z95 * se, "upper", est + PINHOLE_Z95 * se);
+    if (it &&
+        ((label && json_object_set_new(it, "label", json_string(label))) ||
+         (h->consistent && json_object_set_new(it, "consistent", json_real(h->consistent[v]))) ||
+         (h->topk_prob &&
+          json_object_set_new(it, "topk_probability", json_real(h->topk_prob[v]))))) {
+        json_decref(it);
+        return NULL;
+    }
+    return it;
+}

@@ -8,7 +8,11 @@
 #include "server/analytics/noise.h"
 #include "server/analytics/progress.h"
 
+#include <jansson.h>
 #include <stdint.h>
+
+/* Standard normal 97.5% quantile: estimate +- PINHOLE_Z95 stderr is the 95% interval. */
+#define PINHOLE_Z95 1.959963984540054
 
 typedef enum pinhole_consistency {
     PINHOLE_CONSISTENCY_NONE = 0,
@@ -45,6 +49,11 @@ typedef struct pinhole_histogram {
 int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, uint64_t n,
                               const pinhole_histogram_options *opt, pinhole_histogram *h,
                               const pinhole_progress *progress);
+
+/** Item v of a computed histogram as JSON, the form of every histogram answer (docs/api.md):
+ * {"item", "estimate", "stderr", "lower", "upper", "label" (when label is not NULL),
+ * "consistent" and "topk_probability" (when computed)}. NULL when out of memory. */
+json_t *pinhole_histogram_item_json(const pinhole_histogram *h, uint64_t v, const char *label);
 
 /** Free the arrays; safe on a zeroed struct. */
 void pinhole_histogram_free(pinhole_histogram *h);

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define Z95 1.959963984540054 /* standard normal 97.5% quantile: 95% two-sided interval */
-
 static int fail(char *err, size_t errlen, int code, const char *fmt, const char *what)
 {
     if (errlen)
@@ -326,8 +324,8 @@ static char *render_csv(const pinhole_collection *c, const pinhole_histogram *h,
             }
             text_add(&t, "\"", 1);
         }
-        m = snprintf(line, sizeof line, ",%.17g,%.17g,%.17g,%.17g", est, se, est - Z95 * se,
-                     est + Z95 * se);
+        m = snprintf(line, sizeof line, ",%.17g,%.17g,%.17g,%.17g", est, se, est - PINHOLE_Z95 * se,
+                     est + PINHOLE_Z95 * se);
         text_add(&t, line, (size_t)m);
         if (h->consistent) {
             m = snprintf(line, sizeof line, ",%.17g", h->consistent[v]);
@@ -372,14 +370,8 @@ static char *render_json(const pinhole_collection *c, const pinhole_histogram_qu
         goto oom;
     for (uint64_t i = 0; i < rows; i++) {
         const uint64_t v = h->order[i];
-        const double est = h->estimate[v], se = sqrt(h->variance[v]);
-        json_t *it = json_pack("{s:I, s:f, s:f, s:f, s:f}", "item", (json_int_t)v, "estimate", est,
-                               "stderr", se, "lower", est - Z95 * se, "upper", est + Z95 * se);
-        if (!it || (c->label && json_object_set_new(it, "label", json_string(c->label[v]))) ||
-            (h->consistent && json_object_set_new(it, "consistent", json_real(h->consistent[v]))) ||
-            (h->topk_prob &&
-             json_object_set_new(it, "topk_probability", json_real(h->topk_prob[v]))) ||
-            json_array_append_new(items, it) != 0)
+        json_t *it = pinhole_histogram_item_json(h, v, c->label ? c->label[v] : NULL);
+        if (!it || json_array_append_new(items, it) != 0)
             goto oom;
     }
     if (json_object_set_new(o, "items", items) != 0) {

@@ -13,19 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define Z95 1.959963984540054
-
-/* One item of a histogram result: the fields of the HTTP histogram (docs/api.md). */
-static json_t *item_json(const pinhole_job_data *d, uint64_t v, double est, double var)
-{
-    const double se = sqrt(var);
-    json_t *it = json_pack("{s:I, s:f, s:f, s:f, s:f}", "item", (json_int_t)v, "estimate", est,
-                           "stderr", se, "lower", est - Z95 * se, "upper", est + Z95 * se);
-    if (it && d->labels)
-        json_object_set_new(it, "label", json_string(d->labels[v]));
-    return it;
-}
-
 static json_t *result_header(const pinhole_job_data *d)
 {
     const pinhole_config *c = &d->cfg;
@@ -49,12 +36,8 @@ static json_t *histogram_json(const pinhole_job_data *d, const pinhole_histogram
     }
     for (uint64_t r = 0; r < top; r++) {
         const uint64_t v = h->order[r];
-        json_t *it = item_json(d, v, h->estimate[v], h->variance[v]);
-        if (it && h->consistent)
-            json_object_set_new(it, "consistent", json_real(h->consistent[v]));
-        if (it && h->topk_prob)
-            json_object_set_new(it, "topk_probability", json_real(h->topk_prob[v]));
-        json_array_append_new(items, it);
+        json_array_append_new(items,
+                              pinhole_histogram_item_json(h, v, d->labels ? d->labels[v] : NULL));
     }
     json_object_set_new(o, "items", items);
     return o;
@@ -199,10 +182,13 @@ static int job_stream(const pinhole_job_data *d, const json_t *params, pinhole_j
         rc = pinhole_estimate_rank(x, k, order);
     if (rc == PINHOLE_OK) {
         json_t *o = result_header(d), *items = json_array();
+        const pinhole_histogram view = {.k = k, .estimate = x, .variance = var}; /* the stream's */
         if (top == 0 || top > k)
             top = k;
         for (uint64_t r = 0; r < top; r++)
-            json_array_append_new(items, item_json(d, order[r], x[order[r]], var[order[r]]));
+            json_array_append_new(
+                items, pinhole_histogram_item_json(&view, order[r],
+                                                   d->labels ? d->labels[order[r]] : NULL));
         json_object_set_new(o, "eta", json_real(eta));
         json_object_set_new(o, "buckets", buckets);
         json_object_set_new(o, "items", items);
