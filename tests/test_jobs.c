@@ -140,13 +140,14 @@ Test(jobs, reconstruct_equals_estimator)
     pinhole_jobs_close(J);
 }
 
-/* Run one job on collection 1 and return its result (a new reference). */
-static json_t *run_job(pinhole_jobs *J, const char *type, json_t *params)
+/* Run one job on collection coll (0 for the types that read no reports), wait for it to finish,
+ * and return its result (a new reference). */
+static json_t *run_job_on(pinhole_jobs *J, int64_t coll, const char *type, json_t *params)
 {
     int64_t id;
-    cr_assert_eq(pinhole_jobs_submit(J, 1, type, 0, 100, params, &id), PINHOLE_OK);
+    cr_assert_eq(pinhole_jobs_submit(J, coll, type, 0, 100, params, &id), PINHOLE_OK);
     json_decref(params);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 60), PINHOLE_OK);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 120), PINHOLE_OK);
     json_t *job;
     cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
     cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "done", "%s: %s", type,
@@ -154,6 +155,16 @@ static json_t *run_job(pinhole_jobs *J, const char *type, json_t *params)
     json_t *res = json_incref(json_object_get(job, "result"));
     json_decref(job);
     return res;
+}
+
+static json_t *run_job(pinhole_jobs *J, const char *type, json_t *params)
+{
+    return run_job_on(J, 1, type, params);
+}
+
+static json_t *run_free_job(pinhole_jobs *J, const char *type, json_t *params)
+{
+    return run_job_on(J, 0, type, params);
 }
 
 Test(jobs, analytics_job_types)
@@ -217,22 +228,6 @@ Test(jobs, analytics_job_types)
     json_decref(res);
     pinhole_job_data_free(&d);
     pinhole_jobs_close(J);
-}
-
-/* A job of a type that needs no collection data: run it and return its result. */
-static json_t *run_free_job(pinhole_jobs *J, const char *type, json_t *params)
-{
-    int64_t id;
-    cr_assert_eq(pinhole_jobs_submit(J, 0, type, 0, 0, params, &id), PINHOLE_OK);
-    json_decref(params);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 120), PINHOLE_OK);
-    json_t *job;
-    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
-    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "done", "%s: %s", type,
-                     json_string_value(json_object_get(job, "error")));
-    json_t *res = json_incref(json_object_get(job, "result"));
-    json_decref(job);
-    return res;
 }
 
 Test(jobs, optimization_job_types)

@@ -1,6 +1,7 @@
 /* Parser for label/count TSV files, strict: every malformed line is an error with its number. */
 #include "server/data/countfile.h"
 #include "common/error.h"
+#include "server/data/lines.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -47,12 +48,8 @@ int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *er
     ssize_t len;
     uint64_t lineno = 0;
     int rc = PINHOLE_OK;
-    while ((len = getline(&line, &cap, fp)) >= 0) {
+    while ((len = pinhole_read_line(fp, &line, &cap)) >= 0) {
         lineno++;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
         char *tab = strchr(line, '\t');
         if (!tab || tab == line || strchr(tab + 1, '\t')) {
             rc = PINHOLE_EFORMAT;

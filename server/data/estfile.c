@@ -1,6 +1,7 @@
 /* Reader and row writer for estimates files (label, estimate, optional variance), strict. */
 #include "server/data/estfile.h"
 #include "common/error.h"
+#include "server/data/lines.h"
 
 #include <errno.h>
 #include <math.h>
@@ -65,12 +66,8 @@ int pinhole_estfile_read(const char *path, pinhole_estfile *e, uint64_t *err_lin
     ssize_t len;
     uint64_t lineno = 0;
     int rc = PINHOLE_OK, with_var = -1;
-    while ((len = getline(&line, &cap, fp)) >= 0) {
+    while ((len = pinhole_read_line(fp, &line, &cap)) >= 0) {
         lineno++;
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len > 0 && line[len - 1] == '\r')
-            line[--len] = '\0';
         char *t1 = strchr(line, '\t');
         char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
