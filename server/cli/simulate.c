@@ -193,7 +193,8 @@ int cli_simulate(int argc, char **argv)
         for (uint64_t v = 0; v < k; v++)
             cum[v] = acc += cf.count[v];
         for (uint64_t i = 0; i < n; i++) {
-            const uint64_t v = pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, cf.total));
+            const uint64_t v =
+                pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, cf.total));
             truth[v]++;
             if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 typedef struct pinhole_ui_asset {
-    const char *name;         /* file name, e.g. "index.html" */
+    const char *name; /* file name, e.g. "index.html" */
     const unsigned char *data;
     size_t len;               /* bytes */
     const char *content_type; /* HTTP Content-Type */
