@@ -2,6 +2,7 @@
 #ifndef PINHOLE_SERVER_CLI_H
 #define PINHOLE_SERVER_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage error. */
@@ -23,6 +24,10 @@ const char *cli_default_counts(void);
 /** Resolve --mechanism: a table name ("pgr", "grr", ...) or "auto" (pinhole_mechanism_auto for
  * (k, eps)); 0 on success, else prints the known names and returns -1. */
 int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out);
+
+/** Why PGR cannot use field order q and dimension t (0 = smallest) for k items, as text for an
+ * error message (empty when nothing is wrong with them). */
+void cli_explain_qt(uint64_t k, uint32_t q, uint32_t t, char *buf, size_t len);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);

@@ -139,9 +139,13 @@ int cli_simulate(int argc, char **argv)
         par.pool_key = seed; /* the public seed pool of this simulated collection */
     rc = pinhole_config_init(&cfg, &par);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g%s: %s\n",
-                mname, (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
-                pinhole_strerror(rc));
+        char why[160] = "";
+        if (q)
+            cli_explain_qt(cf.k, (uint32_t)q, (uint32_t)t, why, sizeof why);
+        fprintf(stderr,
+                "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g%s: %s%s\n", mname,
+                (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
+                pinhole_strerror(rc), why);
         pinhole_countfile_free(&cf);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
