@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,16 @@ long cli_post_batch(cli_http *h, uint64_t id, const uint8_t *body, size_t len, u
                 if (status != 200 && status != 422)
                     fprintf(stderr, "pinhole: batch refused (HTTP %ld): %s\n", status,
                             json_string_value(json_object_get(o, "detail")));
+                /* every report refused: say why (the first report's reason), a few times only */
+                static _Atomic unsigned told;
+                const json_t *e0 = json_array_get(json_object_get(o, "errors"), 0);
+                if (status == 422 && e0 && atomic_fetch_add(&told, 1) < 3)
+                    fprintf(
+                        stderr,
+                        "pinhole: every report of a batch was refused, e.g. report %lld: %s (%s)\n",
+                        (long long)json_integer_value(json_object_get(e0, "index")),
+                        json_string_value(json_object_get(e0, "error")),
+                        json_string_value(json_object_get(e0, "status")));
             }
             json_decref(o);
             free(r.body);
