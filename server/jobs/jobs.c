@@ -196,7 +196,10 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
     } else if (type->needs_data &&
                (rc = J->opt.loader(J->opt.loader_ctx, coll, from, to, type->needs_data == 2,
                                    &data)) != PINHOLE_OK) {
-        snprintf(err, sizeof err, "cannot read the collection's counts: %s", pinhole_strerror(rc));
+        snprintf(err, sizeof err, "cannot read the collection's counts: %s",
+                 rc == PINHOLE_ETOOBIG ? "the range holds too many time buckets for this job "
+                                         "(their count vectors would pass 512 MiB); narrow it"
+                                       : pinhole_strerror(rc));
     } else {
         rc = type->run(type->needs_data ? &data : NULL, params, &ctl, &result, err, sizeof err);
     }
