@@ -330,10 +330,20 @@ Test(jobs, stopped_before_it_starts_and_budgets)
                               NULL, NULL, NULL),
                  SQLITE_OK);
     const int64_t doomed = sqlite3_last_insert_rowid(db);
+    /* ... and one whose cancellation was asked for before the process died is not run again */
+    cr_assert_eq(sqlite3_exec(db,
+                              "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status,"
+                              " time_limit, created, attempts, error) VALUES (0, 'sleep', 0, 0,"
+                              " '{\"seconds\": 30}', 'running', 60, 0, 1, 'cancel requested')",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    const int64_t canceled = sqlite3_last_insert_rowid(db);
     sqlite3_close(db);
     J = open_runner();
     cr_assert_str_eq(status_of(J, doomed, &job), "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "3 times"));
+    json_decref(job);
+    cr_assert_str_eq(status_of(J, canceled, &job), "canceled");
     json_decref(job);
     pinhole_jobs_close(J);
 }

@@ -416,6 +416,11 @@ Test(http, modules_timeline_jobs_and_dashboard)
                  422);
     cr_assert(strstr(body, "1 GiB"), "%s", body);
     free(body);
+    /* ... and so is a k above 2^25 even when the mechanism's count vector is small (OLH) */
+    const char *wide = "{\"epsilon\": 4, \"mechanism\": \"olh\", \"k\": 1099511627776}";
+    cr_assert_eq(
+        req("admin-token", "POST", "/v1/collections", "application/json", wide, strlen(wide), NULL),
+        422);
     free_batch(&b);
     free(counts);
     cli_collection_free(&c);

@@ -583,13 +583,15 @@ static enum MHD_Result handle_collection_create(request *rq)
                            "the database refused the write; retry later");
         if (rc == PINHOLE_ETOOBIG)
             snprintf(err, sizeof err,
-                     "the mechanism's count vector for this k would exceed %llu entries (1 GiB); "
-                     "choose a smaller k or a mechanism with a smaller report alphabet",
+                     "k may be at most %llu and the mechanism's count vector at most %llu entries "
+                     "(1 GiB); choose a smaller k or a mechanism with a smaller report alphabet",
+                     (unsigned long long)PINHOLE_K_SERVER_MAX,
                      (unsigned long long)PINHOLE_COUNTS_LEN_MAX);
         else
             snprintf(err, sizeof err,
                      "the mechanism cannot be configured with these parameters: %s (epsilon must "
-                     "be >= 1e-6; q a prime power with (q^t - 1)/(q - 1) >= k)",
+                     "be >= 1e-6; for PGR, q a prime power with (q^t - 1)/(q - 1) >= k; k within "
+                     "what the mechanism supports)",
                      pinhole_strerror(rc));
         return problem(rq, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid-collection",
                        "Invalid Collection", err);
@@ -948,8 +950,10 @@ static int job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to
     size_t nb = 0;
     if (rc == PINHOLE_OK && buckets)
         rc = pinhole_store_buckets(&r->store, c->id, first, last, &bk, &bn, &nb);
-    /* every bucket becomes a full count vector: refuse ranges whose vectors would pass 512 MiB */
-    if (rc == PINHOLE_OK && nb > 0 && (double)nb * (double)len * 8.0 > 512.0 * 1024 * 1024)
+    /* every bucket becomes a full count vector (plus a read and a JSON entry): refuse ranges of
+     * more than 10,000 buckets or whose vectors would pass 512 MiB */
+    if (rc == PINHOLE_OK && nb > 0 &&
+        (nb > 10000 || (double)nb * ((double)len * 8.0 + 1024) > 512.0 * 1024 * 1024))
         rc = PINHOLE_ETOOBIG;
     if (rc == PINHOLE_OK && nb > 0 && !(out->buckets = calloc(nb, sizeof *out->buckets)))
         rc = PINHOLE_ENOMEM;
@@ -1451,7 +1455,8 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
-    s->nreaders = s->opt.threads + 1;
+    /* a reader per pool thread, one for the query thread, one per job worker (the job loader) */
+    s->nreaders = s->opt.threads + 1 + s->opt.job_workers;
     s->readers = calloc(s->nreaders, sizeof *s->readers);
     if (!s->readers) {
         free_server(s);

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+/* The error text of a running job whose cancellation was asked for. */
+#define CANCEL_MARK "cancel requested"
+
 /* Starts of a job before a restart gives up on it. */
 #define PINHOLE_JOB_ATTEMPTS_TEXT "3"
 
@@ -216,8 +219,9 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
             " WHERE id = ?",
             "dti", t, text, id);
     } else if (atomic_load(&w->cancel)) {
-        exec_bind(db, "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ?", "di", t,
-                  id);
+        exec_bind(db,
+                  "UPDATE jobs SET status = 'canceled', finished = ?, error = NULL WHERE id = ?",
+                  "di", t, id);
     } else if (ctl.timed_out || (rc == PINHOLE_ECANCELED && t > ctl.deadline)) {
         char msg[128];
         snprintf(msg, sizeof msg, "time limit of %g s exceeded", limit);
@@ -298,16 +302,20 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt)
     }
     J->db = open_db(J->db_path);
     if (!J->db || sqlite3_exec(J->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        /* a job left running by a process that died is run again, but one that was started
-         * PINHOLE_JOB_ATTEMPTS times already (it may be what kills the process) fails */
-        sqlite3_exec(J->db,
-                     "UPDATE jobs SET status = 'failed', finished = CAST(strftime('%s', 'now') AS "
-                     "REAL), error ="
-                     " 'the job was started " PINHOLE_JOB_ATTEMPTS_TEXT " times without finishing'"
-                     " WHERE status = 'running' AND attempts >= " PINHOLE_JOB_ATTEMPTS_TEXT ";"
-                     "UPDATE jobs SET status = 'queued', progress = 0, started = NULL"
-                     " WHERE status = 'running'",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+        /* a job left running by a process that died is run again, but one whose cancellation
+         * was asked for is canceled, and one that was started PINHOLE_JOB_ATTEMPTS times already
+         * (it may be what kills the process) fails */
+        sqlite3_exec(
+            J->db,
+            "UPDATE jobs SET status = 'canceled', finished = CAST(strftime('%s', 'now') AS "
+            "REAL) WHERE status = 'running' AND error = '" CANCEL_MARK "';"
+            "UPDATE jobs SET status = 'failed', finished = CAST(strftime('%s', 'now') AS "
+            "REAL), error ="
+            " 'the job was started " PINHOLE_JOB_ATTEMPTS_TEXT " times without finishing'"
+            " WHERE status = 'running' AND attempts >= " PINHOLE_JOB_ATTEMPTS_TEXT ";"
+            "UPDATE jobs SET status = 'queued', progress = 0, started = NULL"
+            " WHERE status = 'running'",
+            NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(J->db);
         free(J->db_path);
         free(J->workers);
@@ -373,11 +381,8 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
     if (rc == SQLITE_OK)
         *id = sqlite3_last_insert_rowid(J->db);
     pthread_mutex_unlock(&J->db_mu);
-    if (rc == SQLITE_OK) {
-        pthread_mutex_lock(&J->mu);
+    if (rc == SQLITE_OK) /* without J->mu: a wake-up missed here is caught by the 1 s timed wait */
         pthread_cond_signal(&J->work);
-        pthread_mutex_unlock(&J->mu);
-    }
     free(text);
     return rc == SQLITE_OK ? PINHOLE_OK : PINHOLE_EDB;
 }
@@ -484,6 +489,11 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
                 atomic_store(&J->workers[i].cancel, 1);
                 mine = 1;
             }
+        }
+        if (mine) { /* remembered, so a restart before the job stops does not run it again */
+            pthread_mutex_lock(&J->db_mu);
+            exec_bind(J->db, "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = ?", "i", id);
+            pthread_mutex_unlock(&J->db_mu);
         }
         if (!mine) { /* running in no worker of ours (a stale row): settle it here */
             pthread_mutex_lock(&J->db_mu);

@@ -18,6 +18,13 @@
  * is bounded before they start. */
 #define JOB_MAX_OPS 2e10
 #define JOB_MAX_LP_DIRECTIONS 4000
+/* nonzeros of the max-margin linear program, directions x (n + 1): GLPK's simplex cannot be
+ * stopped, and about 1e6 runs in seconds */
+#define JOB_MAX_LP_NONZEROS 1e6
+/* d L samples of the excess-risk estimate (about 20 ns each, no progress polling) */
+#define JOB_MAX_RISK_WORK 5e8
+/* SDP size: one Burer-Monteiro step costs n^2 p with p up to n (rank escapes), polled every 10 */
+#define JOB_MAX_SDP_N 500
 
 /* The iteration-style progress of these modules, mapped onto the job's fraction. */
 static int progress_adapter(void *ctl, uint64_t done, uint64_t total, double value)
@@ -99,11 +106,11 @@ int pinhole_job_nearest_correlation(const pinhole_job_data *d, const json_t *par
     (void)d;
     uint32_t n, c;
     pinhole_bm_options o;
-    double *a = get_matrix(json_object_get(params, "matrix"), 2000, &n, &c);
+    double *a = get_matrix(json_object_get(params, "matrix"), JOB_MAX_SDP_N, &n, &c);
     if (!a || n != c || bm_options(params, ctl, &o) != 0) {
         free(a);
         snprintf(err, errlen,
-                 "matrix must be a square array of finite numbers (n <= 2000); rank, "
+                 "matrix must be a square array of finite numbers (n <= 500); rank, "
                  "max_iter and seed non-negative integers");
         return PINHOLE_EINVAL;
     }
@@ -128,13 +135,13 @@ int pinhole_job_maxcut(const pinhole_job_data *d, const json_t *params, pinhole_
     uint32_t n, c;
     uint64_t rounds;
     pinhole_bm_options o;
-    double *w = get_matrix(json_object_get(params, "weights"), 2000, &n, &c);
+    double *w = get_matrix(json_object_get(params, "weights"), JOB_MAX_SDP_N, &n, &c);
     if (!w || n != c || bm_options(params, ctl, &o) != 0 ||
         pinhole_param_uint(params, "rounds", 100, 1000000, &rounds) ||
         (double)rounds * n * n > JOB_MAX_OPS) {
         free(w);
         snprintf(err, errlen,
-                 "weights must be a square array of finite numbers (n <= 2000); rounds, "
+                 "weights must be a square array of finite numbers (n <= 500); rounds, "
                  "rank, max_iter and seed non-negative integers, rounds n^2 <= 2e10");
         return PINHOLE_EINVAL;
     }
@@ -174,10 +181,12 @@ int pinhole_job_single_location(const pinhole_job_data *d, const json_t *params,
         pinhole_param_double(params, "lambda0", 2, &lambda0) ||
         pinhole_param_double(params, "lambda_decay", 1e-4, &decay) || dim < 2 || L < 1 ||
         steps < 1 || batch < 1 || (double)dim * L > 1e7 ||
-        ((double)steps * batch + (double)risk_samples) * dim * L > JOB_MAX_OPS) {
+        ((double)steps * batch + (double)risk_samples) * dim * L > JOB_MAX_OPS ||
+        (double)risk_samples * dim * L > JOB_MAX_RISK_WORK) {
         snprintf(err, errlen,
                  "d >= 2, L >= 1, steps >= 1, batch >= 1 integers with d L <= 1e7 and "
-                 "(steps batch + risk_samples) d L <= 2e10; gamma, noise, step, lambda0, "
+                 "(steps batch + risk_samples) d L <= 2e10, risk_samples d L <= 5e8; gamma, "
+                 "noise, step, lambda0, "
                  "lambda_decay finite numbers");
         return PINHOLE_EINVAL;
     }
@@ -230,12 +239,13 @@ int pinhole_job_two_layer(const pinhole_job_data *d, const json_t *params, pinho
         pinhole_param_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
         pinhole_param_uint(params, "lp_directions", 0, JOB_MAX_LP_DIRECTIONS, &directions) ||
         pinhole_param_double(params, "step", 0.1, &step) || (oo && !json_is_boolean(oo)) ||
-        (double)steps * n * width * c > JOB_MAX_OPS) {
+        (double)steps * n * width * c > JOB_MAX_OPS ||
+        (double)directions * (n + 1) > JOB_MAX_LP_NONZEROS) {
         free(t);
         snprintf(err, errlen,
                  "data must be rows of d inputs then a label +-1; width, steps, seed, "
                  "lp_directions (<= 4000) non-negative integers with steps n width (d + 1) <= "
-                 "2e10; step a number; output_only a boolean");
+                 "2e10 and lp_directions (n + 1) <= 1e6; step a number; output_only a boolean");
         return PINHOLE_EINVAL;
     }
     const uint32_t dim = c - 1;

@@ -230,7 +230,7 @@ int pinhole_collection_init(pinhole_collection *c, int64_t id, const char *name,
     if ((rc = pinhole_config_init(&c->cfg, &c->wire.params)) != PINHOLE_OK)
         return rc;
     /* every query sums a count vector of counts_len entries in memory: keep it to 1 GiB */
-    if (c->cfg.counts_len > PINHOLE_COUNTS_LEN_MAX) {
+    if (c->cfg.counts_len > PINHOLE_COUNTS_LEN_MAX || c->cfg.k > PINHOLE_K_SERVER_MAX) {
         pinhole_config_free(&c->cfg);
         return PINHOLE_ETOOBIG;
     }

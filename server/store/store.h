@@ -29,6 +29,9 @@
 #define PINHOLE_COLLECTION_NAME_MAX 200u
 /* Largest count vector a collection may need (2^27 entries, 1 GiB of 64-bit counts). */
 #define PINHOLE_COUNTS_LEN_MAX (UINT64_C(1) << 27)
+/* Largest domain size a server collection may have: every query holds several k-sized arrays
+ * (estimates, variances, order), 800 MiB at 2^25. */
+#define PINHOLE_K_SERVER_MAX (UINT64_C(1) << 25)
 
 typedef struct sqlite3 sqlite3;
 
@@ -82,7 +85,8 @@ uint64_t pinhole_store_disk_bytes(const pinhole_store *s);
 /** Fill c from parameters: configures the mechanism, builds the canonical config and its
  * fingerprint (proto/config.h; the id is part of both). labels (may be NULL) are k NUL-terminated
  * strings, copied. Errors: PINHOLE_EINVAL (bad parameters, time_precision 0, name too long),
- * PINHOLE_ETOOBIG (the mechanism's count vector would exceed PINHOLE_COUNTS_LEN_MAX entries),
+ * PINHOLE_ETOOBIG (k above PINHOLE_K_SERVER_MAX or the mechanism's count vector above
+ * PINHOLE_COUNTS_LEN_MAX entries),
  * PINHOLE_EUNSUPPORTED, PINHOLE_EOVERFLOW, PINHOLE_ENOMEM. Free with pinhole_collection_free(). */
 int pinhole_collection_init(pinhole_collection *c, int64_t id, const char *name,
                             const pinhole_config_params *p, uint32_t time_precision,

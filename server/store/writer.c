@@ -223,6 +223,7 @@ fail:
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->ckpt_wake);
     pthread_mutex_destroy(&w->mu);
+    w->released = 1; /* nothing left for pinhole_writer_release() */
     pinhole_store_close(&w->ckpt);
     pinhole_store_close(&w->store);
     return PINHOLE_ENOMEM;
