@@ -23,6 +23,7 @@ typedef struct worker {
     struct pinhole_jobs *J;
     pthread_t thread;
     int64_t job;       /* running job id, 0 when idle (guarded by J->mu) */
+    int claiming;      /* between taking a job in the database and setting job (J->mu) */
     atomic_int cancel; /* set by pinhole_jobs_cancel() for the running job */
 } worker;
 
@@ -255,19 +256,28 @@ static void *worker_main(void *arg)
     sqlite3 *db = open_db(J->db_path);
     pthread_mutex_lock(&J->mu);
     while (db && !atomic_load(&J->stop)) {
-        int64_t id, coll, from, to;
+        int64_t id = 0, coll = 0, from = 0, to = 0;
         char *type = NULL, *params = NULL;
-        double limit;
+        double limit = 0;
+        /* the claim is a database write that may wait for the store's writer: not under J->mu,
+         * which the HTTP threads take; claiming tells pinhole_jobs_cancel() to wait for it */
+        w->claiming = 1;
+        pthread_mutex_unlock(&J->mu);
         const int got = claim(db, &id, &coll, &type, &from, &to, &params, &limit);
+        pthread_mutex_lock(&J->mu);
+        w->claiming = 0;
+        if (got == 1)
+            w->job = id;
+        pthread_cond_broadcast(&J->done);
         if (got != 1) {
             /* nothing queued (or the database is busy): sleep until a submit or 1 s */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
-            pthread_cond_timedwait(&J->work, &J->mu, &ts);
+            if (!atomic_load(&J->stop))
+                pthread_cond_timedwait(&J->work, &J->mu, &ts);
             continue;
         }
-        w->job = id;
         pthread_mutex_unlock(&J->mu);
         if (type && params)
             run_one(J, w, db, id, coll, type, from, to, params, limit);
@@ -467,40 +477,45 @@ int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
 int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
 {
     char status[16];
+    int rc = PINHOLE_OK;
     pthread_mutex_lock(&J->mu);
-    int found = status_locked(J, id, status, sizeof status), rc = PINHOLE_OK;
-    if (found < 0) {
-        rc = PINHOLE_EDB;
-    } else if (!found) {
-        rc = PINHOLE_ENOTFOUND;
-    } else if (strcmp(status, "queued") == 0) {
-        pthread_mutex_lock(&J->db_mu);
-        if (exec_bind(J->db,
-                      "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ? AND status ="
-                      " 'queued'",
-                      "di", now_s(), id) != SQLITE_OK)
+    for (;;) {
+        const int found = status_locked(J, id, status, sizeof status);
+        if (found < 0) {
             rc = PINHOLE_EDB;
-        pthread_mutex_unlock(&J->db_mu);
-        pthread_cond_broadcast(&J->done);
-    } else if (strcmp(status, "running") == 0) {
-        int mine = 0;
-        for (unsigned i = 0; i < J->nworkers; i++) {
-            if (J->workers[i].job == id) {
-                atomic_store(&J->workers[i].cancel, 1);
-                mine = 1;
+        } else if (!found) {
+            rc = PINHOLE_ENOTFOUND;
+        } else if (strcmp(status, "queued") == 0) {
+            pthread_mutex_lock(&J->db_mu);
+            if (exec_bind(J->db,
+                          "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ? AND"
+                          " status = 'queued'",
+                          "di", now_s(), id) != SQLITE_OK)
+                rc = PINHOLE_EDB;
+            pthread_mutex_unlock(&J->db_mu);
+            pthread_cond_broadcast(&J->done);
+        } else if (strcmp(status, "running") == 0) {
+            int mine = 0, claiming = 0;
+            for (unsigned i = 0; i < J->nworkers; i++) {
+                claiming |= J->workers[i].claiming;
+                if (J->workers[i].job == id) {
+                    atomic_store(&J->workers[i].cancel, 1);
+                    mine = 1;
+                }
             }
-        }
-        if (mine) { /* remembered, so a restart before the job stops does not run it again */
+            if (!mine && claiming) { /* a worker may be taking this very job: wait for it */
+                pthread_cond_wait(&J->done, &J->mu);
+                continue;
+            }
             pthread_mutex_lock(&J->db_mu);
-            exec_bind(J->db, "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = ?", "i", id);
+            if (mine) /* remembered, so a restart before the job stops does not run it again */
+                exec_bind(J->db, "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = ?", "i", id);
+            else /* running in no worker of ours (a stale row): settle it here */
+                exec_bind(J->db, "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ?",
+                          "di", now_s(), id);
             pthread_mutex_unlock(&J->db_mu);
         }
-        if (!mine) { /* running in no worker of ours (a stale row): settle it here */
-            pthread_mutex_lock(&J->db_mu);
-            exec_bind(J->db, "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ?", "di",
-                      now_s(), id);
-            pthread_mutex_unlock(&J->db_mu);
-        }
+        break;
     }
     pthread_mutex_unlock(&J->mu);
     return rc;
