@@ -805,12 +805,11 @@ static enum MHD_Result handle_timeline(request *rq)
         return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
                        "the buckets could not be read");
     json_t *arr = json_array();
+    /* bucket * time_precision cannot overflow: ingest refuses times whose product passes 2^63 */
     for (size_t i = 0; arr && i < count; i++)
-        json_array_append_new(
-            arr, json_pack("{s:I, s:I}", "start",
-                           (json_int_t)(bucket[i] * (int64_t)c->time_precision), /* no overflow:
-                                                        ingest keeps time p < 2^63 */
-                           "reports", (json_int_t)n[i]));
+        json_array_append_new(arr, json_pack("{s:I, s:I}", "start",
+                                             (json_int_t)(bucket[i] * (int64_t)c->time_precision),
+                                             "reports", (json_int_t)n[i]));
     free(bucket);
     free(n);
     return send_json(rq, MHD_HTTP_OK,

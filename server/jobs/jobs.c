@@ -412,7 +412,7 @@ static json_t *column_json(sqlite3_stmt *st, int col)
 }
 
 /* Status of job id: 1 if found (status copied), 0 if not, -1 on error. Takes db_mu. */
-static int status_locked(pinhole_jobs *J, int64_t id, char *status, size_t len)
+static int job_status(pinhole_jobs *J, int64_t id, char *status, size_t len)
 {
     sqlite3_stmt *st;
     pthread_mutex_lock(&J->db_mu);
@@ -480,7 +480,7 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
     int rc = PINHOLE_OK;
     pthread_mutex_lock(&J->mu);
     for (;;) {
-        const int found = status_locked(J, id, status, sizeof status);
+        const int found = job_status(J, id, status, sizeof status);
         if (found < 0) {
             rc = PINHOLE_EDB;
         } else if (!found) {
@@ -528,7 +528,7 @@ int pinhole_jobs_wait(pinhole_jobs *J, int64_t id, double timeout_s)
     pthread_mutex_lock(&J->mu);
     for (;;) {
         char status[16];
-        int found = status_locked(J, id, status, sizeof status);
+        int found = job_status(J, id, status, sizeof status);
         if (found <= 0) {
             rc = found < 0 ? PINHOLE_EDB : PINHOLE_ENOTFOUND;
             break;
