@@ -41,10 +41,11 @@ expect 0 "users: 12 \(every token once\)" simulate --counts "$tmp/small.tsv" --s
 expect 0 "K = 151740" simulate --users 20000 --epsilon 4 --seed 1 --top 5
 expect 0 "realized 4[4-9]\.[0-9]+\)" simulate --counts "$tmp/small.tsv" --epsilon 700 --seed 1
 expect 0 "realized 0\.0001\)" simulate --counts "$tmp/small.tsv" --epsilon 1e-4 --seed 1
-expect 2 "with the given --q/--t" simulate --counts "$tmp/small.tsv" --q 2 --t 40
-expect 2 "t = 40 is larger than needed: the smallest t with K >= k is 2" simulate --counts "$tmp/small.tsv" --q 2 --t 40
+expect 2 "t = 40 is larger than needed: the smallest t with K >= k = 3 is 2" simulate --counts "$tmp/small.tsv" --q 2 --t 40
 expect 2 "q = 6 is not a prime power" simulate --counts "$tmp/small.tsv" --q 6
 expect 2 "gives K = 57 points < k = 74286; t must be at least 7" simulate --q 7 --t 3
+expect 2 "epsilon_permanent = 3 must be 0 \(no permanent response\) or at least epsilon = 4" simulate --mechanism sue --epsilon 4 --epsilon-permanent 3 --users 10
+expect 2 "parameters refused: t = 5 is larger than needed" encode --k 100 --epsilon 1 --q 7 --t 5 /dev/null
 printf 'a\t9223372036854775800\nb\t0\n' > "$tmp/huge.tsv"
 expect 1 "pass --users N" simulate --counts "$tmp/huge.tsv"
 expect 1 "more than this tool simulates" simulate --users 18446744073709551615

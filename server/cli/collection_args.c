@@ -1,5 +1,6 @@
 /* Collection-config options and file/hex helpers of the wire-format subcommands. */
 #include "server/cli/collection_args.h"
+#include "common/explain.h"
 #include "proto/config_json.h"
 #include "server/cli/cli.h"
 
@@ -95,10 +96,14 @@ static int from_params(const cli_config_args *c, pinhole_collection_config *cfg)
                                .epsilon = c->epsilon,
                                .q = (uint32_t)c->q,
                                .t = (uint32_t)c->t};
-    int rc = pinhole_config_make(cfg, c->collection, &p, c->precision ? (uint32_t)c->precision : 1,
+    char why[256];
+    int rc = pinhole_config_explain(&p, why, sizeof why);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_config_make(cfg, c->collection, &p, c->precision ? (uint32_t)c->precision : 1,
                                  (uint32_t)c->min_reports);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole %s: parameters refused: %s\n", c->cmd, pinhole_strerror(rc));
+        fprintf(stderr, "pinhole %s: parameters refused: %s\n", c->cmd,
+                why[0] ? why : pinhole_strerror(rc));
         return -1;
     }
     return 0;

@@ -3,6 +3,7 @@
  * the exact variance. */
 #include "client/encode.h"
 #include "common/error.h"
+#include "common/explain.h"
 #include "common/mechanism.h"
 #include "common/rng.h"
 #include "server/cli/cli.h"
@@ -137,15 +138,13 @@ int cli_simulate(int argc, char **argv)
     par.epsilon_permanent = eps_perm;
     if (mech_id == PINHOLE_MECH_OLH)
         par.pool_key = seed; /* the public seed pool of this simulated collection */
-    rc = pinhole_config_init(&cfg, &par);
+    char why[256];
+    rc = pinhole_config_explain(&par, why, sizeof why);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_config_init(&cfg, &par);
     if (rc != PINHOLE_OK) {
-        char why[160] = "";
-        if (q)
-            cli_explain_qt(cf.k, (uint32_t)q, (uint32_t)t, why, sizeof why);
-        fprintf(stderr,
-                "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g%s: %s%s\n", mname,
-                (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
-                pinhole_strerror(rc), why);
+        fprintf(stderr, "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g: %s\n",
+                mname, (unsigned long long)cf.k, eps, why[0] ? why : pinhole_strerror(rc));
         pinhole_countfile_free(&cf);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
