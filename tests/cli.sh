@@ -32,10 +32,14 @@ expect 0 "computed at epsilon = 40" plan --k 74286 --epsilon 1.7e308
 expect 2 "unknown command" frobnicate
 expect 2 "must be at least 1" simulate --users 0
 printf 'a\t5\nb\tx\n' > "$tmp/bad.tsv"
-expect 1 "bad.tsv:2: malformed" simulate --counts "$tmp/bad.tsv"
+expect 1 "bad.tsv:2: expected label<TAB>count" simulate --counts "$tmp/bad.tsv"
+printf 'a\tnan\nb\t5\n' > "$tmp/nan.tsv"
+expect 1 "nan.tsv:1: expected label<TAB>count .*whole number" simulate --counts "$tmp/nan.tsv"
+printf 'a\t1e400\nb\t5\n' > "$tmp/big.tsv"
+expect 1 "big.tsv:1: expected label<TAB>count" simulate --counts "$tmp/big.tsv"
 : > "$tmp/empty.tsv"
 expect 1 "no usable data" simulate --counts "$tmp/empty.tsv"
-expect 1 "cannot read" simulate --counts "$tmp/missing.tsv"
+expect 1 "cannot open or read" simulate --counts "$tmp/missing.tsv"
 printf 'a\t5\nb\t7\nc\t0\n' > "$tmp/small.tsv"
 expect 0 "users: 12 \(every token once\)" simulate --counts "$tmp/small.tsv" --seed 3
 expect 0 "K = 151740" simulate --users 20000 --epsilon 4 --seed 1 --top 5

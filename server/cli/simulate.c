@@ -110,16 +110,9 @@ int cli_simulate(int argc, char **argv)
     uint64_t bad_line;
     int rc = pinhole_countfile_read(path, &cf, &bad_line);
     if (rc != PINHOLE_OK) {
-        if (rc == PINHOLE_EIO)
-            fprintf(stderr, "pinhole simulate: cannot read %s\n", path);
-        else if (bad_line)
-            fprintf(stderr, "pinhole simulate: %s:%llu: %s (expected label<TAB>count)\n", path,
-                    (unsigned long long)bad_line, pinhole_strerror(rc));
-        else
-            fprintf(stderr,
-                    "pinhole simulate: %s: no usable data (need at least 2 items and a "
-                    "positive total count)\n",
-                    path);
+        char why[320];
+        pinhole_countfile_describe(rc, path, bad_line, why, sizeof why);
+        fprintf(stderr, "pinhole simulate: %s\n", why);
         return CLI_FAIL;
     }
 
