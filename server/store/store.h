@@ -1,7 +1,7 @@
 /* The server's SQLite store: collections, reports (unique per collection and report id) and
  * per-time-bucket count vectors, in one database file in WAL mode.
  *
- * Tables (DESIGN.md §4):
+ * Tables (docs/design.md, "The server's data"):
  *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
  *               labels, created)
  *   reports(seq, collection, report_id, bucket, payload)     an append-only log; (collection,

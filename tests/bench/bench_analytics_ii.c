@@ -1,4 +1,4 @@
-/* Time and iterations of the issue-8 analytics jobs (nearest_correlation, maxcut, single_location,
+/* Time and iterations of the optimization and learning analytics jobs (nearest_correlation, maxcut, single_location,
  * two_layer) at the sizes of their tests and at 10x them. One JSON line per run.
  * usage: bench_analytics_ii [--paper]   (--paper adds the 200,000-step d = 80 single_location run)
  */
