@@ -9,6 +9,7 @@
 #include "proto/report.h"
 #include "proto/seal.h"
 #include "server/analytics/consistency.h"
+#include "server/analytics/significance.h"
 #include "server/cli/http_client.h"
 #include "server/estimate/estimate.h"
 #include "server/http/httpd.h"
@@ -288,6 +289,98 @@ Test(http, estimates_equal_the_offline_estimator)
     cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 200);
     for (int i = 0; i < 3; i++)
         free_batch(&b[i]);
+    free(counts);
+    cli_collection_free(&c);
+}
+
+/* ?significant= returns the items that pass the test, as the library computes it on the same
+ * estimates (null standard error sqrt(variance(n, 0))), and says which test and how many passed;
+ * ?items= returns the named items in that order with their ranks. */
+Test(http, significant_items_and_selection)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 3000, 4, 0);
+    json_decref(post_batch(id, &b, 200));
+    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts);
+    for (size_t j = 0; j < b.n; j++)
+        counts[b.payloads[j]]++;
+    double est[12];
+    cr_assert_eq(pinhole_estimate(&c.cfg, counts, b.n, est, NULL), PINHOLE_OK);
+    const double sd0 = sqrt(pinhole_config_variance(&c.cfg, (double)b.n, 0));
+    const char *tests[2] = {"fdr:0.05", "bonferroni:0.01"};
+    for (int t = 0; t < 2; t++) {
+        pinhole_significance sig;
+        cr_assert_eq(pinhole_significance_parse(tests[t], &sig), PINHOLE_OK);
+        uint8_t pass[12];
+        uint64_t passed;
+        cr_assert_eq(pinhole_significance_test(est, NULL, sd0, 12, &sig, pass, &passed, NULL),
+                     PINHOLE_OK);
+        cr_assert(passed > 0 && passed < 12, "%s: %llu pass", tests[t], (unsigned long long)passed);
+        char path[160], *body;
+        snprintf(path, sizeof path, "/v1/collections/%llu/histogram?significant=%s",
+                 (unsigned long long)id, tests[t]);
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+        json_t *o = json_loads(body, 0, NULL);
+        free(body);
+        const json_t *so = json_object_get(o, "significance");
+        cr_assert_str_eq(json_string_value(json_object_get(so, "method")),
+                         sig.method == PINHOLE_SIG_FDR ? "fdr" : "bonferroni");
+        cr_assert_eq(json_real_value(json_object_get(so, "alpha")), sig.alpha);
+        cr_assert_eq(json_integer_value(json_object_get(so, "passed")), (json_int_t)passed);
+        cr_assert_eq(json_integer_value(json_object_get(so, "tested")), 12);
+        cr_assert_eq(json_real_value(json_object_get(so, "null_stderr")), sd0);
+        const json_t *items = json_object_get(o, "items");
+        cr_assert_eq(json_array_size(items), passed);
+        double prev = INFINITY;
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
+            cr_assert(pass[v], "item %llu did not pass", (unsigned long long)v);
+            cr_assert(est[v] <= prev);
+            prev = est[v];
+            cr_assert_eq(json_real_value(json_object_get(it, "p_value")),
+                         pinhole_significance_pvalue(est[v], sd0));
+        }
+        json_decref(o);
+    }
+    char path[160], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?items=11,0,5",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    const json_t *items = json_object_get(o, "items");
+    cr_assert_eq(json_array_size(items), 3);
+    const uint64_t want[3] = {11, 0, 5};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *it = json_array_get(items, i);
+        const uint64_t v = want[i];
+        cr_assert_eq(json_integer_value(json_object_get(it, "item")), (json_int_t)v);
+        cr_assert(json_real_value(json_object_get(it, "estimate")) == est[v]);
+        json_int_t rank = 1; /* 1 + the items ahead of v by estimate (ties by index) */
+        for (uint64_t w = 0; w < 12; w++)
+            rank += est[w] > est[v] || (est[w] == est[v] && w < v);
+        cr_assert_eq(json_integer_value(json_object_get(it, "rank")), rank);
+    }
+    json_decref(o);
+    const char *bad[] = {"items=12",
+                         "items=",
+                         "items=1,,2",
+                         "items=x",
+                         "significant=fdr",
+                         "significant=fdr:1",
+                         "significant=holm:0.05"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(path, sizeof path, "/v1/collections/%llu/histogram?%s", (unsigned long long)id,
+                 bad[i]);
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 400, "%s", bad[i]);
+    }
+    free_batch(&b);
     free(counts);
     cli_collection_free(&c);
 }
