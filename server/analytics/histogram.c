@@ -81,6 +81,7 @@ int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, u
         }
         for (uint64_t v = 0; v < k; v++)
             sigma[v] = sqrt(h->variance[v]);
+        h->topk_samples = opt->topk_samples ? opt->topk_samples : 1000;
         const pinhole_topk_options to = {.top = opt->topk,
                                          .samples = opt->topk_samples ? opt->topk_samples : 1000,
                                          .noise = opt->topk_noise,

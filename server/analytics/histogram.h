@@ -36,9 +36,11 @@ typedef struct pinhole_histogram {
     double *estimate; /* k unbiased count estimates */
     double
         *variance; /* k exact variances (counts^2), true count replaced by the clipped estimate */
-    double *consistent; /* k consistent counts, or NULL when not asked */
-    double *topk_prob;  /* k probabilities of being in the top topk, or NULL when not asked */
-    uint64_t *order;    /* k item indices by decreasing estimate (ties by index) */
+    double *consistent;    /* k consistent counts, or NULL when not asked */
+    double *topk_prob;     /* k probabilities of being in the top topk, or NULL when not asked */
+    uint64_t topk_samples; /* Monte Carlo samples behind topk_prob (standard error of each
+                              probability p: sqrt(p (1 - p) / samples) <= 0.5 / sqrt(samples)) */
+    uint64_t *order;       /* k item indices by decreasing estimate (ties by index) */
     /* significance (when asked): pass[v] = 1 for the items that passed, p_value[v] the one-sided
      * p-value of "count = 0" with the null standard error null_stderr (significance.h) */
     pinhole_significance significance;

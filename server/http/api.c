@@ -462,6 +462,10 @@ static char *render_json(const pinhole_collection *c, const pinhole_histogram_qu
     if (json_object_set_new(o, "from", q->has_from ? json_integer(q->from) : json_null()) ||
         json_object_set_new(o, "to", q->has_to ? json_integer(q->to) : json_null()))
         goto oom;
+    if (h->topk_prob &&
+        (json_object_set_new(o, "topk_samples", json_integer((json_int_t)h->topk_samples)) ||
+         json_object_set_new(o, "topk_stderr_max", json_real(0.5 / sqrt((double)h->topk_samples)))))
+        goto oom;
     json_t *sig = pinhole_histogram_significance_json(h);
     if (sig && json_object_set_new(o, "significance", sig))
         goto oom;
