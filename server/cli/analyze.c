@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void analyze_usage(FILE *f)
 {
@@ -541,6 +542,47 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
+/* Run `pinhole-optimize JOB ARGS...` in place of this process: the optimization modules live in a
+ * program of their own so that `pinhole` itself does not link LAPACK and GLPK. It is looked for
+ * next to this executable (the build tree), then in the install's libexec directory. Returns only
+ * when neither can be run (CLI_FAIL, with a message). */
+static int run_optimize(int argc, char **argv)
+{
+    static const char name[] = "pinhole-optimize";
+    char self[4096], beside[4096 + sizeof name];
+    const char *paths[2] = {NULL, PINHOLE_LIBEXECDIR "/pinhole-optimize"};
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            slash[1] = '\0';
+            snprintf(beside, sizeof beside, "%s%s", self, name);
+            paths[0] = beside;
+        }
+    }
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        fprintf(stderr, "pinhole analyze: out of memory\n");
+        return CLI_FAIL;
+    }
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    for (size_t i = 0; i < 2; i++) {
+        if (!paths[i] || access(paths[i], X_OK) != 0)
+            continue;
+        args[0] = (char *)paths[i];
+        execv(paths[i], args);
+        fprintf(stderr, "pinhole analyze: cannot run %s: %s\n", paths[i], strerror(errno));
+        free(args);
+        return CLI_FAIL;
+    }
+    fprintf(stderr, "pinhole analyze %s: %s not found (looked beside this program and in %s)\n",
+            argv[1], name, PINHOLE_LIBEXECDIR);
+    free(args);
+    return CLI_FAIL;
+}
+
 int cli_analyze(int argc, char **argv)
 {
     if (argc < 2 || argv[1][0] == '-') {
@@ -551,7 +593,7 @@ int cli_analyze(int argc, char **argv)
     }
     if (!strcmp(argv[1], "nearest-correlation") || !strcmp(argv[1], "maxcut") ||
         !strcmp(argv[1], "two-layer") || !strcmp(argv[1], "single-location"))
-        return cli_analyze_opt(argc, argv);
+        return run_optimize(argc, argv);
     opts o = {
         .module = argv[1],
         .method = "project",
