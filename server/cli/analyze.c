@@ -140,30 +140,23 @@ static int simulate(const sim_params *p, simulation *s)
     s->truth = calloc(B * k, sizeof *s->truth);
     s->est = malloc(B * k * sizeof *s->est);
     s->var = malloc(B * k * sizeof *s->var);
-    uint64_t *cum = malloc(k * sizeof *cum);
-    if (!s->n || !s->y || !s->truth || !s->est || !s->var || !cum) {
-        free(cum);
+    if (!s->n || !s->y || !s->truth || !s->est || !s->var) {
         fprintf(stderr, "pinhole analyze: out of memory\n");
         simulation_free(s);
         return -1;
     }
-    uint64_t acc = 0;
-    for (uint64_t v = 0; v < k; v++)
-        cum[v] = acc += s->cf.count[v];
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, p->seed);
     uint8_t payload[16];
     for (uint64_t i = 0; i < p->users && rc == PINHOLE_OK; i++) {
         const uint64_t b = i * B / p->users;
-        const uint64_t lo =
-            pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, s->cf.total));
+        const uint64_t lo = pinhole_countfile_sample(&s->cf, &rng);
         s->truth[b * k + lo]++;
         s->n[b]++;
         rc = pinhole_encode(&s->cfg, lo, &rng, payload, sizeof payload);
         if (rc == PINHOLE_OK)
             rc = pinhole_accumulate(&s->cfg, payload, s->cfg.payload_bytes, s->y + b * L);
     }
-    free(cum);
     for (uint64_t b = 0; b < B && rc == PINHOLE_OK; b++)
         rc = pinhole_estimate(&s->cfg, s->y + b * L, s->n[b], s->est + b * k, s->var + b * k);
     if (rc != PINHOLE_OK) {

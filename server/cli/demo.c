@@ -261,7 +261,7 @@ int cli_demo(int argc, char **argv)
     random_token(admin);
     random_token(analyst);
     int status = CLI_FAIL;
-    uint64_t *cum = NULL, id = 0;
+    uint64_t id = 0;
     cli_collection c = {0};
     cli_upload u = {0};
     cli_http h = {0};
@@ -290,19 +290,11 @@ int cli_demo(int argc, char **argv)
            ", %u bits per report, realized epsilon %.12g\n",
            now_s() - t0, c.wire.params.q, c.wire.params.t, c.cfg.counts_len, c.cfg.payload_bits,
            c.cfg.epsilon_realized);
-    cum = malloc(cf.k * sizeof *cum);
-    if (!cum)
-        goto stop;
-    uint64_t acc = 0;
-    for (uint64_t v = 0; v < cf.k; v++)
-        cum[v] = acc += cf.count[v];
     u = (cli_upload){.url = url,
                      .token = NULL,
                      .collection = id,
                      .coll = &c,
-                     .cum = cum,
-                     .k = cf.k,
-                     .total = cf.total,
+                     .sample = &cf,
                      .users = users,
                      .seed = seed,
                      .batch = (unsigned)batch,
@@ -357,7 +349,6 @@ out:
         printf("kept %s (demo.db, server.log)\n", dir);
     else
         remove_dir(dir);
-    free(cum);
     free(u.truth);
     free(u.counts);
     cli_collection_free(&c);

@@ -102,7 +102,7 @@ int cli_simulate(int argc, char **argv)
     if (!have_seed)
         randombytes_buf(&seed, sizeof seed);
 
-    uint64_t *truth = NULL, *counts = NULL, *cum = NULL, *order = NULL;
+    uint64_t *truth = NULL, *counts = NULL, *order = NULL;
     double *est = NULL, *var = NULL;
     uint8_t *payload = NULL;
     pinhole_countfile cf;
@@ -167,12 +167,11 @@ int cli_simulate(int argc, char **argv)
 
     truth = calloc(k, sizeof *truth);
     counts = calloc(cfg.counts_len, sizeof *counts);
-    cum = malloc(k * sizeof *cum);
     order = malloc(k * sizeof *order);
     est = malloc(k * sizeof *est);
     var = malloc(k * sizeof *var);
     payload = malloc(cfg.payload_bytes ? cfg.payload_bytes : 1);
-    if (!truth || !counts || !cum || !est || !var || !order || !payload) {
+    if (!truth || !counts || !est || !var || !order || !payload) {
         fprintf(stderr, "pinhole simulate: out of memory\n");
         rc = PINHOLE_ENOMEM;
         goto out;
@@ -193,12 +192,8 @@ int cli_simulate(int argc, char **argv)
     pinhole_rng_init_seeded(&rng, seed);
     double t0 = now_seconds();
     if (have_users) {
-        uint64_t acc = 0;
-        for (uint64_t v = 0; v < k; v++)
-            cum[v] = acc += cf.count[v];
         for (uint64_t i = 0; i < n; i++) {
-            const uint64_t v =
-                pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, cf.total));
+            const uint64_t v = pinhole_countfile_sample(&cf, &rng);
             truth[v]++;
             if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
@@ -260,7 +255,6 @@ out:
     free(payload);
     free(truth);
     free(counts);
-    free(cum);
     free(order);
     free(est);
     free(var);

@@ -202,7 +202,6 @@ int cli_submit(int argc, char **argv)
     pinhole_countfile cf = {0};
     uint8_t *file = NULL;
     size_t *off = NULL, *len = NULL;
-    uint64_t *cum = NULL;
     FILE *ackf = NULL;
     int status = CLI_FAIL;
     if (reports) {
@@ -234,15 +233,7 @@ int cli_submit(int argc, char **argv)
                     counts, (unsigned long long)cf.k, (unsigned long long)c.wire.params.k);
             goto out;
         }
-        cum = malloc(cf.k * sizeof *cum);
-        if (!cum)
-            goto out;
-        uint64_t acc = 0;
-        for (uint64_t v = 0; v < cf.k; v++)
-            cum[v] = acc += cf.count[v];
-        u.cum = cum;
-        u.k = cf.k;
-        u.total = cf.total;
+        u.sample = &cf;
         u.users = users;
         u.seed = seed;
         printf("simulating %llu devices (seed %llu)\n", (unsigned long long)users,
@@ -265,7 +256,6 @@ out:
         fclose(ackf);
     free(u.truth);
     free(u.counts);
-    free(cum);
     free(file);
     free(off);
     free(len);
