@@ -48,26 +48,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "pinhole: libsodium failed to initialise\n");
         return CLI_FAIL;
     }
-    if (strcmp(argv[1], "plan") == 0)
-        return cli_plan(argc - 1, argv + 1);
-    if (strcmp(argv[1], "simulate") == 0)
-        return cli_simulate(argc - 1, argv + 1);
-    if (strcmp(argv[1], "analyze") == 0)
-        return cli_analyze(argc - 1, argv + 1);
-    if (strcmp(argv[1], "encode") == 0)
-        return cli_encode(argc - 1, argv + 1);
-    if (strcmp(argv[1], "inspect") == 0)
-        return cli_inspect(argc - 1, argv + 1);
-    if (strcmp(argv[1], "keygen") == 0)
-        return cli_keygen(argc - 1, argv + 1);
-    if (strcmp(argv[1], "sign-config") == 0)
-        return cli_sign_config(argc - 1, argv + 1);
-    if (strcmp(argv[1], "submit") == 0)
-        return cli_submit(argc - 1, argv + 1);
-    if (strcmp(argv[1], "query") == 0)
-        return cli_query(argc - 1, argv + 1);
-    if (strcmp(argv[1], "demo") == 0)
-        return cli_demo(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {{"plan", cli_plan},
+                    {"simulate", cli_simulate},
+                    {"analyze", cli_analyze},
+                    {"encode", cli_encode},
+                    {"inspect", cli_inspect},
+                    {"keygen", cli_keygen},
+                    {"sign-config", cli_sign_config},
+                    {"submit", cli_submit},
+                    {"query", cli_query},
+                    {"demo", cli_demo}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "pinhole: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;
