@@ -52,18 +52,17 @@ int cli_simulate(int argc, char **argv)
     int have_users = 0, have_seed = 0;
     const char *mech = "pgr";
     double eps = 4, eps_perm = 0;
-    const cli_opt opts[] = {
-        CLI_OPT("counts", CLI_OPT_STRING, &path),
-        CLI_OPT("users", CLI_OPT_U64, &users, .given = &have_users, .min = 1,
-                .why = "no reports, nothing to estimate"),
-        CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),
-        CLI_OPT("seed", CLI_OPT_U64, &seed, .given = &have_seed),
-        CLI_OPT("top", CLI_OPT_U64, &top),
-        CLI_OPT("q", CLI_OPT_U64, &q, .max = UINT32_MAX),
-        CLI_OPT("t", CLI_OPT_U64, &t, .max = UINT32_MAX),
-        CLI_OPT("mechanism", CLI_OPT_STRING, &mech),
-        CLI_OPT("epsilon-permanent", CLI_OPT_EPSILON, &eps_perm),
-        {0}};
+    const cli_opt opts[] = {CLI_OPT("counts", CLI_OPT_STRING, &path),
+                            CLI_OPT("users", CLI_OPT_U64, &users, .given = &have_users, .min = 1,
+                                    .why = "no reports, nothing to estimate"),
+                            CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),
+                            CLI_OPT("seed", CLI_OPT_U64, &seed, .given = &have_seed),
+                            CLI_OPT("top", CLI_OPT_U64, &top),
+                            CLI_OPT("q", CLI_OPT_U64, &q, .max = UINT32_MAX),
+                            CLI_OPT("t", CLI_OPT_U64, &t, .max = UINT32_MAX),
+                            CLI_OPT("mechanism", CLI_OPT_STRING, &mech),
+                            CLI_OPT("epsilon-permanent", CLI_OPT_EPSILON, &eps_perm),
+                            {0}};
     const cli_command cmd = {.name = "simulate", .opts = opts, .usage = sim_usage};
     const int p = cli_parse(&cmd, argc, argv);
     if (p != 0)
