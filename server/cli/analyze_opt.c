@@ -3,7 +3,7 @@
  */
 #include "common/error.h"
 #include "common/rng.h"
-#include "server/analytics/bm.h"
+#include "server/analytics/burer_monteiro.h"
 #include "server/analytics/single_location.h"
 #include "server/analytics/table.h"
 #include "server/analytics/two_layer.h"
