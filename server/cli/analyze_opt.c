@@ -69,9 +69,9 @@ static int has_word(const char *list, const char *name)
     return 0;
 }
 
-/* Parse argv[2..] for a job that accepts the options named in `allowed` (space separated): the
- * rows of one table of every job's options, so that an option another job takes is unknown here.
- * 0, 1 after --help, -1 on a usage error. */
+/* Parse argv[1..] (argv[0] is the job) for a job that accepts the options named in `allowed` (space
+ * separated): the rows of one table of every job's options, so that an option another job takes is
+ * unknown here. 0, 1 after --help, -1 on a usage error. */
 static int parse(int argc, char **argv, const char *job, const char *allowed, opts *o)
 {
     const cli_opt all[] = {CLI_OPT("matrix", CLI_OPT_STRING, &o->matrix),
@@ -105,7 +105,7 @@ static int parse(int argc, char **argv, const char *job, const char *allowed, op
     char name[64];
     snprintf(name, sizeof name, "analyze %s", job);
     const cli_command cmd = {.name = name, .opts = mine, .usage = analyze_usage};
-    return cli_parse(&cmd, argc - 1, argv + 1);
+    return cli_parse(&cmd, argc, argv);
 }
 
 /* Read a numeric table file, with a message on failure. */
@@ -529,20 +529,17 @@ out:
 
 int cli_analyze_opt(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int argc, char **argv);
-    } jobs[] = {{"nearest-correlation", job_ncm},
-                {"maxcut", job_maxcut},
-                {"two-layer", job_two_layer},
-                {"single-location", job_single_location}};
+    static const cli_subcommand jobs[] = {{"nearest-correlation", job_ncm},
+                                          {"maxcut", job_maxcut},
+                                          {"two-layer", job_two_layer},
+                                          {"single-location", job_single_location}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         analyze_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
-    for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++)
-        if (!strcmp(argv[1], jobs[i].name))
-            return jobs[i].run(argc, argv);
+    const int rc = cli_run_subcommand(jobs, sizeof jobs / sizeof jobs[0], argc - 1, argv + 1);
+    if (rc >= 0)
+        return rc;
     fprintf(stderr, "pinhole analyze: unknown job '%s'\n", argv[1]);
     analyze_usage(stderr);
     return CLI_USAGE;

@@ -61,6 +61,14 @@ static int take(const cli_command *cmd, const cli_opt *o, const char *v)
     return 0;
 }
 
+int cli_run_subcommand(const cli_subcommand *table, size_t n, int argc, char **argv)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[0], table[i].name) == 0)
+            return table[i].run(argc, argv);
+    return -1;
+}
+
 int cli_parse(const cli_command *cmd, int argc, char **argv)
 {
     size_t n = 0;

@@ -47,6 +47,16 @@ typedef struct cli_command {
     size_t *npos; /* out: how many positional words were given (may be NULL when max_pos is 0) */
 } cli_command;
 
+/** A program's subcommands: name and entry point (argv[0] is the subcommand's name). */
+typedef struct cli_subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} cli_subcommand;
+
+/** Run the subcommand of table[0..n) named argv[0] with (argc, argv); -1 when there is none (the
+ * caller prints its message and usage). */
+int cli_run_subcommand(const cli_subcommand *table, size_t n, int argc, char **argv);
+
 /** Parse argv[1..argc) (argv[0] is the subcommand's name) with getopt_long against cmd's table.
  * Options are `--name VALUE` or `--name=VALUE` (a value may begin with '-'), flags `--name`; a long
  * name may be shortened to any unambiguous prefix, as getopt_long allows; `--help` or `-h` prints

@@ -1,5 +1,6 @@
 /* `pinhole`: plan parameters, simulate users end to end, submit reports, query histograms, demo. */
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -48,22 +49,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "pinhole: libsodium failed to initialise\n");
         return CLI_FAIL;
     }
-    static const struct {
-        const char *name;
-        int (*run)(int argc, char **argv);
-    } commands[] = {{"plan", cli_plan},
-                    {"simulate", cli_simulate},
-                    {"analyze", cli_analyze},
-                    {"encode", cli_encode},
-                    {"inspect", cli_inspect},
-                    {"keygen", cli_keygen},
-                    {"sign-config", cli_sign_config},
-                    {"submit", cli_submit},
-                    {"query", cli_query},
-                    {"demo", cli_demo}};
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+    static const cli_subcommand commands[] = {{"plan", cli_plan},
+                                              {"simulate", cli_simulate},
+                                              {"analyze", cli_analyze},
+                                              {"encode", cli_encode},
+                                              {"inspect", cli_inspect},
+                                              {"keygen", cli_keygen},
+                                              {"sign-config", cli_sign_config},
+                                              {"submit", cli_submit},
+                                              {"query", cli_query},
+                                              {"demo", cli_demo}};
+    const int rc =
+        cli_run_subcommand(commands, sizeof commands / sizeof commands[0], argc - 1, argv + 1);
+    if (rc >= 0)
+        return rc;
     fprintf(stderr, "pinhole: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_USAGE;
