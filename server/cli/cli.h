@@ -28,7 +28,9 @@ int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out);
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
-/* analyze maxcut|nearest-correlation|single-location|two-layer (server/cli/analyze_opt.c) */
+/** `analyze maxcut|nearest-correlation|single-location|two-layer` (server/cli/analyze_opt.c): the
+ * entry point of `pinhole-optimize`, which `pinhole analyze` runs for these jobs (argv[1] = job).
+ * Returns a CLI_* exit code. */
 int cli_analyze_opt(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
