@@ -5,9 +5,9 @@
 #include "common/error.h"
 #include "server/estimate/estimate.h"
 #include "proto/config_json.h"
-#include "server/http/ingest.h"
+#include "server/service/ingest.h"
 #include "server/http/ui.h"
-#include "server/jobs/jobs.h"
+#include "server/service/service.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -48,27 +48,11 @@ static const char *const reason_name[RS_COUNT] = {
 
 enum role { ROLE_ADMIN = 1, ROLE_ANALYST = 2, ROLE_UPLOADER = 4 };
 
-typedef struct reader_slot {
-    pinhole_store *store;
-    int open, busy;
-} reader_slot;
-
 struct pinhole_server {
     pinhole_server_options opt;
     struct MHD_Daemon *d;
     uint16_t port;
-    pinhole_writer writer;
-    pthread_rwlock_t coll_lock; /* guards the array, not the collections (read-only, never freed
-                                   before stop) */
-    pinhole_server_collection **coll;
-    size_t ncoll, capcoll;
-    pthread_mutex_t admin_mu;
-    pinhole_store *admin;
-    pinhole_server_keys keys;
-    pthread_mutex_t pool_mu;
-    pthread_cond_t pool_cv;
-    reader_slot *readers;
-    unsigned nreaders;
+    pinhole_service *svc;                /* registry, readers, writer, jobs (server/service) */
     _Atomic uint64_t status[600];        /* responses by HTTP status */
     _Atomic uint64_t rejected[RS_COUNT]; /* reports (or bodies) refused, by reason */
     _Atomic uint64_t waiting;     /* requests suspended (on the writer or the query thread) */
@@ -83,7 +67,6 @@ struct pinhole_server {
     struct request *qhead, *qtail;
     size_t qlen;
     int qstop, qstarted;
-    pinhole_jobs *jobs; /* the analytics job runner (server/jobs) */
 };
 
 enum route {
@@ -107,7 +90,7 @@ typedef struct request {
     pinhole_server *srv;
     struct MHD_Connection *conn;
     enum route route;
-    pinhole_server_collection *coll;
+    const pinhole_server_collection *coll;
     uint8_t *body;
     size_t len, cap, limit;
     int too_large;
@@ -128,7 +111,7 @@ typedef struct request {
     int64_t job_id;        /* R_JOB */
     const char *asset;     /* R_UI: file name */
     struct request *qnext; /* query queue link */
-    pinhole_writer_job job;
+    pinhole_ingest_batch batch;
     pinhole_ingest_report *reports;
     size_t n;
     uint8_t *arena; /* opened sealed reports */
@@ -225,78 +208,6 @@ static enum MHD_Result problem(request *rq, unsigned status, const char *slug, c
 static void reject(pinhole_server *s, enum reason r, uint64_t n)
 {
     atomic_fetch_add_explicit(&s->rejected[r], n, memory_order_relaxed);
-}
-
-/* ---- collections registry ---- */
-
-static pinhole_server_collection *find_collection(pinhole_server *s, int64_t id)
-{
-    pinhole_server_collection *c = NULL;
-    pthread_rwlock_rdlock(&s->coll_lock);
-    size_t lo = 0, hi = s->ncoll;
-    while (lo < hi) { /* ids only grow, so the array is sorted */
-        const size_t mid = lo + (hi - lo) / 2;
-        if (s->coll[mid]->id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < s->ncoll && s->coll[lo]->id == id)
-        c = s->coll[lo];
-    pthread_rwlock_unlock(&s->coll_lock);
-    return c;
-}
-
-static int add_collection(pinhole_server *s, pinhole_server_collection *c)
-{
-    pthread_rwlock_wrlock(&s->coll_lock);
-    if (s->ncoll == s->capcoll) {
-        const size_t cap = s->capcoll ? 2 * s->capcoll : 16;
-        pinhole_server_collection **a = realloc(s->coll, cap * sizeof *a);
-        if (!a) {
-            pthread_rwlock_unlock(&s->coll_lock);
-            return PINHOLE_ENOMEM;
-        }
-        s->coll = a;
-        s->capcoll = cap;
-    }
-    s->coll[s->ncoll++] = c;
-    pthread_rwlock_unlock(&s->coll_lock);
-    return PINHOLE_OK;
-}
-
-/* ---- reader connections ---- */
-
-static reader_slot *reader_get(pinhole_server *s)
-{
-    pthread_mutex_lock(&s->pool_mu);
-    for (;;) {
-        for (unsigned i = 0; i < s->nreaders; i++) {
-            reader_slot *r = &s->readers[i];
-            if (r->busy)
-                continue;
-            if (!r->open) {
-                pinhole_store_options o = {.readonly = 1};
-                if (pinhole_store_open(&r->store, s->opt.db_path, &o) != PINHOLE_OK) {
-                    pthread_mutex_unlock(&s->pool_mu);
-                    return NULL;
-                }
-                r->open = 1;
-            }
-            r->busy = 1;
-            pthread_mutex_unlock(&s->pool_mu);
-            return r;
-        }
-        pthread_cond_wait(&s->pool_cv, &s->pool_mu);
-    }
-}
-
-static void reader_put(pinhole_server *s, reader_slot *r)
-{
-    pthread_mutex_lock(&s->pool_mu);
-    r->busy = 0;
-    pthread_cond_signal(&s->pool_cv);
-    pthread_mutex_unlock(&s->pool_mu);
 }
 
 /* ---- authentication ---- */
@@ -461,7 +372,7 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
         return 0;
     if ((rq->route >= R_COLLECTION && rq->route <= R_CONFIG) || rq->route == R_TIMELINE ||
         rq->route == R_JOBS_POST) {
-        rq->coll = find_collection(s, id);
+        rq->coll = pinhole_service_collection(s->svc, id);
         if (!rq->coll) {
             *res = problem(rq, MHD_HTTP_NOT_FOUND, "unknown-collection", "Unknown Collection",
                            "no collection has this id");
@@ -502,7 +413,7 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
  * failing (disk full, I/O errors) and batches are being refused. */
 static enum MHD_Result handle_health(request *rq)
 {
-    pinhole_writer_stats *w = &rq->srv->writer.stats;
+    pinhole_writer_stats *w = pinhole_service_writer_stats(rq->srv->svc);
     const int rc = atomic_load_explicit(&w->last_result, memory_order_relaxed);
     json_t *o = json_pack(
         "{s:s, s:I, s:I}", "status", rc == PINHOLE_OK ? "ok" : "store-failing", "queued_reports",
@@ -517,12 +428,8 @@ static enum MHD_Result handle_metrics(request *rq);
 static uint64_t stored_reports(pinhole_server *s, int64_t id)
 {
     uint64_t n = 0;
-    reader_slot *r = reader_get(s);
-    if (r) {
-        if (pinhole_store_report_total(r->store, id, &n) != PINHOLE_OK)
-            n = 0;
-        reader_put(s, r);
-    }
+    if (pinhole_service_report_total(s->svc, id, &n) != PINHOLE_OK)
+        n = 0;
     return n;
 }
 
@@ -540,13 +447,9 @@ static enum MHD_Result handle_collection_list(request *rq)
 {
     pinhole_server *s = rq->srv;
     json_t *arr = json_array();
-    pthread_rwlock_rdlock(&s->coll_lock);
-    const size_t n = s->ncoll;
-    pthread_rwlock_unlock(&s->coll_lock);
+    const size_t n = pinhole_service_collection_count(s->svc);
     for (size_t i = 0; arr && i < n; i++) {
-        pthread_rwlock_rdlock(&s->coll_lock);
-        pinhole_server_collection *c = s->coll[i];
-        pthread_rwlock_unlock(&s->coll_lock);
+        const pinhole_server_collection *c = pinhole_service_collection_at(s->svc, i);
         json_array_append_new(arr, pinhole_api_collection_json(c, stored_reports(s, c->id), 0));
     }
     return send_json(rq, MHD_HTTP_OK, json_pack("{s:o}", "collections", arr), NULL, NULL);
@@ -565,20 +468,13 @@ static enum MHD_Result handle_collection_create(request *rq)
             rq, rc == PINHOLE_EFORMAT ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_UNPROCESSABLE_CONTENT,
             rc == PINHOLE_EFORMAT ? "malformed-json" : "invalid-collection",
             rc == PINHOLE_EFORMAT ? "Malformed Request" : "Invalid Collection", err);
-    pinhole_server_collection *c = calloc(1, sizeof *c);
-    if (!c) {
-        pinhole_collection_spec_free(&spec);
-        return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "out-of-memory", "Out of Memory", NULL);
-    }
-    pthread_mutex_lock(&s->admin_mu);
-    rc = pinhole_store_create_collection(s->admin, c, spec.name, &spec.params, spec.time_precision,
-                                         spec.min_reports, (const char *const *)spec.labels);
-    if (rc == PINHOLE_OK && (rc = add_collection(s, c)) != PINHOLE_OK)
-        pinhole_server_collection_free(c); /* stored, served after a restart */
-    pthread_mutex_unlock(&s->admin_mu);
+    const pinhole_server_collection *c;
+    rc = pinhole_service_create_collection(s->svc, spec.name, &spec.params, spec.time_precision,
+                                           spec.min_reports, (const char *const *)spec.labels, &c);
     pinhole_collection_spec_free(&spec);
+    if (rc == PINHOLE_ENOMEM)
+        return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "out-of-memory", "Out of Memory", NULL);
     if (rc != PINHOLE_OK) {
-        free(c);
         if (rc == PINHOLE_EDB)
             return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
                            "the database refused the write; retry later");
@@ -620,7 +516,7 @@ static enum MHD_Result compute_histogram(request *rq)
     const pinhole_histogram_query q = rq->query;
     char err[256];
     int64_t first, last;
-    pinhole_api_bucket_range(c, &q, &first, &last);
+    pinhole_server_collection_bucket_range(c, q.from, q.to, &first, &last);
     uint64_t *counts = malloc(c->cfg.counts_len * sizeof *counts);
     pinhole_histogram h = {0};
     double until = pinhole_clock_mono() + INLINE_SECONDS;
@@ -636,10 +532,7 @@ static enum MHD_Result compute_histogram(request *rq)
     uint64_t n = 0;
     int rc = counts ? PINHOLE_OK : PINHOLE_ENOMEM;
     if (rc == PINHOLE_OK && first <= last) {
-        reader_slot *r = reader_get(s);
-        rc = r ? pinhole_store_counts(r->store, c, first, last, counts, &n) : PINHOLE_EDB;
-        if (r)
-            reader_put(s, r);
+        rc = pinhole_service_counts(s->svc, c, first, last, counts, &n);
     }
     enum MHD_Result res;
     if (rc != PINHOLE_OK) {
@@ -797,11 +690,7 @@ static enum MHD_Result handle_timeline(request *rq)
     int64_t *bucket = NULL;
     uint64_t *n = NULL;
     size_t count = 0;
-    reader_slot *r = reader_get(s);
-    int rc = r ? pinhole_store_buckets(r->store, c->id, INT64_MIN, INT64_MAX, &bucket, &n, &count)
-               : PINHOLE_EDB;
-    if (r)
-        reader_put(s, r);
+    int rc = pinhole_service_buckets(s->svc, c->id, INT64_MIN, INT64_MAX, &bucket, &n, &count);
     if (rc != PINHOLE_OK)
         return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
                        "the buckets could not be read");
@@ -857,8 +746,8 @@ static enum MHD_Result handle_job_create(request *rq)
     int64_t id;
     const int64_t f = from ? json_integer_value(from) : 0,
                   t = to ? json_integer_value(to) : INT64_MAX;
-    int rc = f < t ? pinhole_jobs_submit(s->jobs, rq->coll->id, json_string_value(type), f, t,
-                                         params, &id)
+    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), rq->coll->id,
+                                         json_string_value(type), f, t, params, &id)
                    : PINHOLE_EINVAL;
     json_decref(body);
     if (rc == PINHOLE_EINVAL)
@@ -868,7 +757,7 @@ static enum MHD_Result handle_job_create(request *rq)
         return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "store-error", "Store Error",
                        "the job could not be queued; retry later");
     json_t *job = NULL;
-    pinhole_jobs_get(s->jobs, id, &job);
+    pinhole_jobs_get(pinhole_service_jobs(s->svc), id, &job);
     char loc[64];
     snprintf(loc, sizeof loc, "/v1/jobs/%" PRId64, id);
     return send_json(rq, MHD_HTTP_ACCEPTED, job, MHD_HTTP_HEADER_LOCATION, loc);
@@ -878,10 +767,10 @@ static enum MHD_Result handle_job_create(request *rq)
 static enum MHD_Result handle_job(request *rq, int del)
 {
     pinhole_server *s = rq->srv;
-    int rc = del ? pinhole_jobs_cancel(s->jobs, rq->job_id) : PINHOLE_OK;
+    int rc = del ? pinhole_jobs_cancel(pinhole_service_jobs(s->svc), rq->job_id) : PINHOLE_OK;
     json_t *job = NULL;
     if (rc == PINHOLE_OK)
-        rc = pinhole_jobs_get(s->jobs, rq->job_id, &job);
+        rc = pinhole_jobs_get(pinhole_service_jobs(s->svc), rq->job_id, &job);
     if (rc == PINHOLE_ENOTFOUND)
         return problem(rq, MHD_HTTP_NOT_FOUND, "unknown-job", "Unknown Job", "no job has this id");
     if (rc != PINHOLE_OK)
@@ -910,74 +799,13 @@ static enum MHD_Result handle_ui(request *rq)
     return ok;
 }
 
-/* The job runner's view of the store: a collection's configuration, labels and counts of the
- * reports whose time lies in [from, to), and per bucket when asked. Runs on a job worker. */
-static int job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to, int buckets,
-                      pinhole_job_data *out)
-{
-    pinhole_server *s = ctx;
-    memset(out, 0, sizeof *out);
-    const pinhole_server_collection *c = find_collection(s, collection_id);
-    if (!c)
-        return PINHOLE_ENOTFOUND;
-    int rc = pinhole_config_init(&out->cfg, &c->params);
-    if (rc != PINHOLE_OK)
-        return rc;
-    const uint64_t k = c->params.k, len = out->cfg.counts_len;
-    out->counts = malloc(len * sizeof *out->counts);
-    if (!out->counts)
-        return PINHOLE_ENOMEM;
-    if (c->label) {
-        if (!(out->labels = calloc(k, sizeof *out->labels)))
-            return PINHOLE_ENOMEM;
-        for (uint64_t v = 0; v < k; v++)
-            if (!(out->labels[v] = strdup(c->label[v])))
-                return PINHOLE_ENOMEM;
-    }
-    pinhole_histogram_query q = {.from = from < 0 ? 0 : from, .to = to};
-    int64_t first, last;
-    pinhole_api_bucket_range(c, &q, &first, &last);
-    if (first > last) {
-        memset(out->counts, 0, len * sizeof *out->counts);
-        return PINHOLE_OK;
-    }
-    reader_slot *r = reader_get(s);
-    if (!r)
-        return PINHOLE_EDB;
-    rc = pinhole_store_counts(r->store, c, first, last, out->counts, &out->n);
-    int64_t *bk = NULL;
-    uint64_t *bn = NULL;
-    size_t nb = 0;
-    if (rc == PINHOLE_OK && buckets)
-        rc = pinhole_store_buckets(r->store, c->id, first, last, &bk, &bn, &nb);
-    /* every bucket becomes a full count vector (plus a read and a JSON entry): refuse ranges of
-     * more than 10,000 buckets or whose vectors would pass 512 MiB */
-    if (rc == PINHOLE_OK && nb > 0 &&
-        (nb > 10000 || (double)nb * ((double)len * 8.0 + 1024) > 512.0 * 1024 * 1024))
-        rc = PINHOLE_ETOOBIG;
-    if (rc == PINHOLE_OK && nb > 0 && !(out->buckets = calloc(nb, sizeof *out->buckets)))
-        rc = PINHOLE_ENOMEM;
-    for (size_t i = 0; rc == PINHOLE_OK && i < nb; i++) {
-        pinhole_job_bucket *b = &out->buckets[i];
-        out->nbuckets = i + 1;
-        b->time = bk[i] * (int64_t)c->time_precision;
-        if (!(b->counts = malloc(len * sizeof *b->counts)))
-            rc = PINHOLE_ENOMEM;
-        else
-            rc = pinhole_store_counts(r->store, c, bk[i], bk[i], b->counts, &b->n);
-    }
-    reader_put(s, r);
-    free(bk);
-    free(bn);
-    return rc;
-}
-
 /* The collection's canonical config signed with the server's Ed25519 key (binary), or with
  * ?format=json its JSON form with the signed bytes in hex. */
 static enum MHD_Result handle_config(request *rq)
 {
     uint8_t signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
-    if (pinhole_config_sign(&rq->coll->wire, rq->srv->keys.sign_sk, signed_cfg) != PINHOLE_OK)
+    if (pinhole_config_sign(&rq->coll->wire, pinhole_service_keys(rq->srv->svc)->sign_sk,
+                            signed_cfg) != PINHOLE_OK)
         return problem(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "config", "Config Error",
                        "the collection config could not be encoded");
     const char *f = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "format");
@@ -987,7 +815,8 @@ static enum MHD_Result handle_config(request *rq)
         free(text);
         char hex[2 * PINHOLE_CONFIG_SIGNEDBYTES + 1], pk[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];
         sodium_bin2hex(hex, sizeof hex, signed_cfg, sizeof signed_cfg);
-        sodium_bin2hex(pk, sizeof pk, rq->srv->keys.sign_pk, sizeof rq->srv->keys.sign_pk);
+        sodium_bin2hex(pk, sizeof pk, pinhole_service_keys(rq->srv->svc)->sign_pk,
+                       sizeof pinhole_service_keys(rq->srv->svc)->sign_pk);
         return send_json(
             rq, MHD_HTTP_OK,
             cfg ? json_pack("{s:o, s:s, s:s}", "config", cfg, "signed", hex, "signing_key", pk)
@@ -1006,8 +835,10 @@ static enum MHD_Result handle_config(request *rq)
 static enum MHD_Result handle_keys(request *rq)
 {
     char sign[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1], seal[2 * 32 + 1];
-    sodium_bin2hex(sign, sizeof sign, rq->srv->keys.sign_pk, sizeof rq->srv->keys.sign_pk);
-    sodium_bin2hex(seal, sizeof seal, rq->srv->keys.seal_pk, sizeof rq->srv->keys.seal_pk);
+    sodium_bin2hex(sign, sizeof sign, pinhole_service_keys(rq->srv->svc)->sign_pk,
+                   sizeof pinhole_service_keys(rq->srv->svc)->sign_pk);
+    sodium_bin2hex(seal, sizeof seal, pinhole_service_keys(rq->srv->svc)->seal_pk,
+                   sizeof pinhole_service_keys(rq->srv->svc)->seal_pk);
     return send_json(rq, MHD_HTTP_OK,
                      json_pack("{s:s, s:s}", "config_signing_key", sign, "seal_key", seal), NULL,
                      NULL);
@@ -1076,9 +907,9 @@ static enum MHD_Result batch_reply(request *rq)
     return send_json(rq, MHD_HTTP_OK, body, NULL, NULL);
 }
 
-static void job_done(pinhole_writer_job *job, void *arg)
+static void batch_done(pinhole_ingest_batch *batch, void *arg)
 {
-    (void)job;
+    (void)batch;
     request *rq = arg;
     rq->phase = 2;
     atomic_fetch_sub_explicit(&rq->srv->waiting, 1, memory_order_relaxed);
@@ -1097,7 +928,7 @@ static enum MHD_Result handle_reports(request *rq)
                                "the write queue is full; retry after the given delay", NULL,
                                MHD_HTTP_HEADER_RETRY_AFTER, ra);
         }
-        if (rq->submit_error != PINHOLE_OK || rq->job.result != PINHOLE_OK) {
+        if (rq->submit_error != PINHOLE_OK || rq->batch.result != PINHOLE_OK) {
             reject(s, RS_STORE, rq->n);
             char ra[16];
             snprintf(ra, sizeof ra, "%u", s->opt.retry_after);
@@ -1110,8 +941,8 @@ static enum MHD_Result handle_reports(request *rq)
         }
         return batch_reply(rq);
     }
-    int rc = pinhole_ingest_decode(rq->coll, &s->keys, rq->body, rq->len, s->opt.max_batch_reports,
-                                   &rq->reports, &rq->n, &rq->arena);
+    int rc = pinhole_ingest_decode(rq->coll, pinhole_service_keys(s->svc), rq->body, rq->len,
+                                   s->opt.max_batch_reports, &rq->reports, &rq->n, &rq->arena);
     if (rc != PINHOLE_OK) {
         if (rc == PINHOLE_ENOMEM)
             return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "out-of-memory", "Out of Memory",
@@ -1135,13 +966,14 @@ static enum MHD_Result handle_reports(request *rq)
     }
     if (pending == 0)
         return batch_reply(rq);
-    rq->job = (pinhole_writer_job){.reports = rq->reports, .n = rq->n, .done = job_done, .arg = rq};
+    rq->batch =
+        (pinhole_ingest_batch){.reports = rq->reports, .n = rq->n, .done = batch_done, .arg = rq};
     /* Suspend first: the writer may finish and resume before this callback returns, which
      * libmicrohttpd handles; resuming a connection not yet suspended it would not. */
     rq->phase = 1;
     atomic_fetch_add_explicit(&s->waiting, 1, memory_order_relaxed);
     MHD_suspend_connection(rq->conn);
-    rc = pinhole_writer_submit(&s->writer, &rq->job);
+    rc = pinhole_service_submit(s->svc, &rq->batch);
     if (rc != PINHOLE_OK) {
         rq->submit_error = rc;
         rq->phase = 2;
@@ -1319,10 +1151,8 @@ static uint64_t ld(_Atomic uint64_t *x)
 static enum MHD_Result handle_metrics(request *rq)
 {
     pinhole_server *s = rq->srv;
-    pinhole_writer_stats *w = &s->writer.stats;
-    pthread_mutex_lock(&s->admin_mu);
-    const uint64_t disk_bytes = pinhole_store_disk_bytes(s->admin);
-    pthread_mutex_unlock(&s->admin_mu);
+    pinhole_writer_stats *w = pinhole_service_writer_stats(s->svc);
+    const uint64_t disk_bytes = pinhole_service_disk_bytes(s->svc);
     mtext t = {.p = malloc(8192), .cap = 8192};
     if (!t.p)
         return MHD_NO;
@@ -1361,13 +1191,13 @@ static enum MHD_Result handle_metrics(request *rq)
     mprintf(&t,
             "pinhole_ingest_latency_seconds_sum %.6f\npinhole_ingest_latency_seconds_count %" PRIu64
             "\n",
-            (double)ld(&w->latency_total_us) * 1e-6, ld(&w->latency_jobs));
+            (double)ld(&w->latency_total_us) * 1e-6, ld(&w->latency_batches));
     mprintf(&t,
             "# HELP pinhole_writer_queue_reports Reports waiting for the writer.\n"
             "# TYPE pinhole_writer_queue_reports gauge\npinhole_writer_queue_reports %" PRIu64 "\n"
             "# HELP pinhole_writer_queue_batches Batches waiting for the writer.\n"
             "# TYPE pinhole_writer_queue_batches gauge\npinhole_writer_queue_batches %" PRIu64 "\n",
-            ld(&w->queued_reports), ld(&w->queued_jobs));
+            ld(&w->queued_reports), ld(&w->queued_batches));
     mprintf(&t,
             "# HELP pinhole_transactions_total Ingest transactions committed (ok) or rolled back.\n"
             "# TYPE pinhole_transactions_total counter\n"
@@ -1387,12 +1217,10 @@ static enum MHD_Result handle_metrics(request *rq)
             "# HELP pinhole_uptime_seconds Seconds since the server started.\n"
             "# TYPE pinhole_uptime_seconds gauge\npinhole_uptime_seconds %.3f\n",
             disk_bytes, ld(&s->connections), ld(&s->waiting), pinhole_clock_mono() - s->started);
-    pthread_rwlock_rdlock(&s->coll_lock);
     mprintf(&t,
             "# HELP pinhole_collections Collections defined.\n"
             "# TYPE pinhole_collections gauge\npinhole_collections %zu\n",
-            s->ncoll);
-    pthread_rwlock_unlock(&s->coll_lock);
+            pinhole_service_collection_count(s->svc));
     if (t.oom) {
         free(t.p);
         return MHD_NO;
@@ -1405,22 +1233,7 @@ static enum MHD_Result handle_metrics(request *rq)
 
 static void free_server(pinhole_server *s)
 {
-    for (size_t i = 0; i < s->ncoll; i++) {
-        pinhole_server_collection_free(s->coll[i]);
-        free(s->coll[i]);
-    }
-    free(s->coll);
-    for (unsigned i = 0; i < s->nreaders; i++)
-        if (s->readers[i].open)
-            pinhole_store_close(s->readers[i].store);
-    free(s->readers);
-    pinhole_store_close(s->admin);
-    sodium_memzero(&s->keys, sizeof s->keys);
-    pinhole_writer_release(&s->writer);
-    pthread_rwlock_destroy(&s->coll_lock);
-    pthread_mutex_destroy(&s->admin_mu);
-    pthread_mutex_destroy(&s->pool_mu);
-    pthread_cond_destroy(&s->pool_cv);
+    pinhole_service_close(s->svc);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcv);
     free(s);
@@ -1451,56 +1264,24 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     if (s->opt.threads < 1)
         s->opt.threads = 1;
     s->started = pinhole_clock_mono();
-    pthread_rwlock_init(&s->coll_lock, NULL);
-    pthread_mutex_init(&s->admin_mu, NULL);
-    pthread_mutex_init(&s->pool_mu, NULL);
-    pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
     /* a reader per pool thread, one for the query thread, one per job worker (the job loader) */
-    s->nreaders = s->opt.threads + 1 + s->opt.job_workers;
-    s->readers = calloc(s->nreaders, sizeof *s->readers);
-    if (!s->readers) {
-        free_server(s);
-        return PINHOLE_ENOMEM;
-    }
-    /* The writer creates the file and schema first; the other connections open it after. */
-    int rc = pinhole_writer_start(&s->writer, s->opt.db_path, &s->opt.writer);
+    const pinhole_service_options so = {.store_url = s->opt.db_path,
+                                        .readers = s->opt.threads + 1 + s->opt.job_workers,
+                                        .job_workers = s->opt.job_workers,
+                                        .job_time_limit = s->opt.job_time_limit,
+                                        .writer = s->opt.writer};
+    int rc = pinhole_service_open(&s->svc, &so);
     if (rc != PINHOLE_OK) {
         free_server(s);
         return rc;
     }
-    pinhole_server_collection *arr = NULL;
-    size_t n = 0;
-    if ((rc = pinhole_store_open(&s->admin, s->opt.db_path, &s->opt.writer.store)) != PINHOLE_OK ||
-        (rc = pinhole_store_server_keys(s->admin, &s->keys)) != PINHOLE_OK ||
-        (rc = pinhole_store_load_collections(s->admin, &arr, &n)) != PINHOLE_OK)
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        pinhole_server_collection *c = malloc(sizeof *c);
-        if (!c || add_collection(s, c) != PINHOLE_OK) {
-            free(c);
-            for (size_t j = i; j < n; j++)
-                pinhole_server_collection_free(&arr[j]);
-            free(arr);
-            rc = PINHOLE_ENOMEM;
-            goto fail;
-        }
-        *c = arr[i];
-    }
-    free(arr);
     if (pthread_create(&s->qthread, NULL, query_main, s) != 0) {
         rc = PINHOLE_ENOMEM;
         goto fail;
     }
     s->qstarted = 1;
-    const pinhole_jobs_options jo = {.store_url = s->opt.db_path,
-                                     .workers = s->opt.job_workers,
-                                     .time_limit_s = s->opt.job_time_limit,
-                                     .loader = job_loader,
-                                     .loader_ctx = s};
-    if ((rc = pinhole_jobs_open(&s->jobs, &jo)) != PINHOLE_OK)
-        goto fail;
     const unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     s->d = MHD_start_daemon(flags, o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
@@ -1520,9 +1301,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     *out = s;
     return PINHOLE_OK;
 fail:
-    pinhole_jobs_close(s->jobs);
     stop_queries(s);
-    pinhole_writer_stop(&s->writer);
     free_server(s);
     return rc;
 }
@@ -1546,7 +1325,7 @@ void pinhole_server_stop(pinhole_server *s, double grace)
     }
     /* 3. Commit whatever is queued and answer its clients (resuming their connections); answer
      * the histogram queries still waiting. */
-    pinhole_writer_stop(&s->writer);
+    pinhole_service_stop_writer(s->svc);
     stop_queries(s);
     while (atomic_load(&s->waiting) > 0 && pinhole_clock_mono() < until + 1) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -1555,6 +1334,5 @@ void pinhole_server_stop(pinhole_server *s, double grace)
     /* 4. Close every connection and the daemon's threads; stop the job workers (a running job is
      * queued again for the next start); then the database. */
     MHD_stop_daemon(s->d);
-    pinhole_jobs_close(s->jobs);
     free_server(s);
 }
