@@ -48,7 +48,7 @@ int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collect
     q = NULL;
     c->id = sqlite3_last_insert_rowid(s->db);
     c->wire.collection_id = (uint64_t)c->id;
-    if (pinhole_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
+    if (pinhole_collection_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
         goto rollback;
     if (sqlite3_prepare_v2(s->db, "UPDATE collections SET fingerprint = ? WHERE id = ?", -1, &q,
                            NULL) != SQLITE_OK)
