@@ -170,7 +170,8 @@ out:
     return rc;
 }
 
-json_t *pinhole_api_collection_json(const pinhole_collection *c, uint64_t reports, int with_labels)
+json_t *pinhole_api_collection_json(const pinhole_server_collection *c, uint64_t reports,
+                                    int with_labels)
 {
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(c->params.mechanism);
     char fp[2 * PINHOLE_FINGERPRINT_BYTES + 1];
@@ -312,14 +313,6 @@ void pinhole_api_significance_header(const pinhole_histogram *h, char *buf, size
                  h->passed, h->k);
 }
 
-void pinhole_api_bucket_range(const pinhole_collection *c, const pinhole_histogram_query *q,
-                              int64_t *first, int64_t *last)
-{
-    const int64_t p = c->time_precision;
-    *first = q->from / p + (q->from % p != 0);                /* ceil(from / p) */
-    *last = q->to == INT64_MAX ? INT64_MAX : (q->to - 1) / p; /* last b with b p < to */
-}
-
 /* A growing text buffer for the CSV form. */
 typedef struct text {
     char *p;
@@ -384,7 +377,7 @@ static uint64_t select_rows(const pinhole_histogram_query *q, const pinhole_hist
     return rows;
 }
 
-static char *render_csv(const pinhole_collection *c, const pinhole_histogram *h,
+static char *render_csv(const pinhole_server_collection *c, const pinhole_histogram *h,
                         const uint64_t *item, const uint64_t *rank, uint64_t rows, size_t *len)
 {
     text t = {0};
@@ -438,7 +431,7 @@ static char *render_csv(const pinhole_collection *c, const pinhole_histogram *h,
     return t.p;
 }
 
-static char *render_json(const pinhole_collection *c, const pinhole_histogram_query *q,
+static char *render_json(const pinhole_server_collection *c, const pinhole_histogram_query *q,
                          const pinhole_histogram *h, const uint64_t *item, const uint64_t *rank,
                          uint64_t rows, size_t *len)
 {
@@ -495,8 +488,9 @@ oom:
     return NULL;
 }
 
-char *pinhole_api_histogram_render(const pinhole_collection *c, const pinhole_histogram_query *q,
-                                   const pinhole_histogram *h, size_t *len)
+char *pinhole_api_histogram_render(const pinhole_server_collection *c,
+                                   const pinhole_histogram_query *q, const pinhole_histogram *h,
+                                   size_t *len)
 {
     uint64_t *item, *rank;
     const uint64_t rows = select_rows(q, h, &item, &rank);
