@@ -489,6 +489,40 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "DELETE", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req(NULL, "GET", "/v1/jobs/1", NULL, NULL, 0, NULL), 401);
 
+    /* job lists: newest first, a page at a time, without results; by collection or all */
+    for (int j = 0; j < 2; j++) {
+        const char *sj = "{\"type\": \"sleep\", \"params\": {\"seconds\": 0}}";
+        cr_assert_eq(req("analyst-token", "POST", path, "application/json", sj, strlen(sj), NULL),
+                     202);
+    }
+    snprintf(path, sizeof path, "/v1/collections/%llu/jobs?limit=2&offset=1",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(o, "offset")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 2);
+    const json_t *jobs = json_object_get(o, "jobs");
+    cr_assert_eq(json_array_size(jobs), 2);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(jobs, 1), "id")), job,
+                 "the reconstruct job is the oldest");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(jobs, 1), "status")), "done");
+    cr_assert_null(json_object_get(json_array_get(jobs, 1), "result"), "no results in lists");
+    cr_assert_gt(json_integer_value(json_object_get(json_array_get(jobs, 0), "id")), job);
+    json_decref(o);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs", NULL, NULL, 0, &body), 200);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 20);
+    json_decref(o);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?limit=0", NULL, NULL, 0, NULL), 400);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?limit=101", NULL, NULL, 0, NULL), 400);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?offset=-1", NULL, NULL, 0, NULL), 400);
+    cr_assert_eq(req(NULL, "GET", "/v1/jobs", NULL, NULL, 0, NULL), 401);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/collections/999/jobs", NULL, NULL, 0, NULL), 404);
+
     /* the dashboard: its page and script, no token needed; / redirects there */
     cr_assert_eq(req(NULL, "GET", "/ui/", NULL, NULL, 0, &body), 200);
     cr_assert(strstr(body, "<title>Pinhole"), "the page");
