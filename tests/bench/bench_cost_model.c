@@ -5,6 +5,7 @@
  * Defaults: 1 thread, compared by CPU time (the stable figure on a shared machine; with more
  * threads, wall time), R = 3. --quick skips the rows
  * over a second. Exit status 1 when a row's measured/predicted ratio lies outside [1/2, 2]. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/estimate/pgr.h"
@@ -12,14 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct row {
     uint64_t k;
@@ -86,13 +79,12 @@ int main(int argc, char **argv)
         double wall = 1e300, cpu = 1e300;
         const unsigned reps = c.seconds > 1.0 ? 1 : repeat;
         for (unsigned i = 0; i < reps; i++) {
-            const double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+            const double w0 = pinhole_clock_mono(), c0 = pinhole_clock_cpu();
             const pinhole_pgr_reconstruct_options opt = {PINHOLE_PGR_AUTO, threads, 0};
             if (pinhole_pgr_reconstruct_ex(&g, y, T, &opt) != PINHOLE_OK ||
                 pinhole_pgr_estimate(&g, T, n ? n : 1, est) != PINHOLE_OK)
                 return 2;
-            const double w = clock_s(CLOCK_MONOTONIC) - w0,
-                         cs = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+            const double w = pinhole_clock_mono() - w0, cs = pinhole_clock_cpu() - c0;
             wall = w < wall ? w : wall;
             cpu = cs < cpu ? cs : cpu;
         }
