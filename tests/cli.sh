@@ -41,6 +41,8 @@ expect 2 "t = 40 is larger than needed: the smallest t with K >= k = 3 is 2" sim
 expect 2 "q = 6 is not a prime power" simulate --counts "$tmp/small.tsv" --q 6
 expect 2 "gives K = 57 points < k = 74286; t must be at least 7" simulate --q 7 --t 3
 expect 2 "epsilon_permanent = 3 must be 0 \(no permanent response\) or at least epsilon = 4" simulate --mechanism sue --epsilon 4 --epsilon-permanent 3 --users 10
+printf '{"version":1,"collection_id":3,"mechanism":"hr","k":5,"epsilon":1.0,"q":0,"t":0,"time_precision":1,"min_reports":0,"block":64}' > "$tmp/hr.json"
+expect 2 "block = 64 is larger than one block for k = 5 needs \(at most 8\)" encode --config-json "$tmp/hr.json" /dev/null
 expect 2 "parameters refused: t = 5 is larger than needed" encode --k 100 --epsilon 1 --q 7 --t 5 /dev/null
 printf 'a\t9223372036854775800\nb\t0\n' > "$tmp/huge.tsv"
 expect 1 "pass --users N" simulate --counts "$tmp/huge.tsv"

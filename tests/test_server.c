@@ -655,6 +655,17 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     cr_assert_eq(req("admin-token", "POST", "/v1/collections", js,
                      "{\"epsilon\": 1, \"k\": 9, \"color\": 1}", 33, NULL),
                  400);
+    /* refused parameters say why */
+    const char *why[][2] = {
+        {"{\"epsilon\": 1, \"k\": 100, \"q\": 6}", "q = 6 is not a prime power"},
+        {"{\"epsilon\": 1, \"k\": 100, \"q\": 7, \"t\": 5}", "t = 5 is larger than needed"}};
+    for (size_t w = 0; w < sizeof why / sizeof why[0]; w++) {
+        cr_assert_eq(
+            req("admin-token", "POST", "/v1/collections", js, why[w][0], strlen(why[w][0]), &body),
+            422, "%s", why[w][0]);
+        cr_assert(strstr(body, why[w][1]), "%s", body);
+        free(body);
+    }
     cr_assert_eq(req("admin-token", "POST", "/v1/collections", "text/plain", "{}", 2, NULL), 415);
     cr_assert_eq(req(NULL, "POST", "/v1/collections", js, "{}", 2, &body), 401);
     cr_assert(strstr(body, "\"status\":401"), "%s", body);

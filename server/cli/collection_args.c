@@ -79,9 +79,12 @@ int cli_config_make(const cli_config_args *c, pinhole_collection_config *cfg)
             return -1;
         int rc = pinhole_collection_config_from_json((const char *)data, len, cfg);
         free(data);
+        char why[256] = "";
+        if (rc == PINHOLE_OK) /* e.g. an HR block larger than one block: refused, not shrunk */
+            rc = pinhole_config_explain(&cfg->params, why, sizeof why);
         if (rc != PINHOLE_OK) {
             fprintf(stderr, "pinhole %s: %s: config refused: %s\n", c->cmd, c->config_json,
-                    pinhole_strerror(rc));
+                    why[0] ? why : pinhole_strerror(rc));
             return -1;
         }
         return 0;
