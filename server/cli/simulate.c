@@ -34,7 +34,8 @@ static void sim_usage(FILE *f)
         "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n"
         "                 (HPGR: the block space's)\n"
         "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n"
-        "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (> --epsilon)\n");
+        "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (>= --epsilon;\n"
+        "                         equal means no permanent response)\n");
 }
 
 /* Users one run simulates at most (about a minute of encoding). */
