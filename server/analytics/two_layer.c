@@ -275,6 +275,9 @@ int pinhole_two_layer_lp_margin(uint32_t n, uint32_t d, const double *x, const d
         rc = PINHOLE_OK;
     }
     glp_delete_prob(lp);
+    /* GLPK keeps an environment per thread until glp_free_env(); a job worker thread that ends
+     * without it leaks that environment */
+    glp_free_env();
     free(ia), free(ja), free(ar), free(u);
     return rc;
 }
