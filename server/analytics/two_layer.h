@@ -35,9 +35,9 @@
 
 /* The default eta. Training stops when the loss underflows 1e-200, and the normalized margin must
  * have converged by then: with eta = 0.01 that happens after about 6,300 steps with the margin 2-3%
- * below the LP max margin on the test fixture (seeds 0-5); eta = 0.1 underflows after about 720
- * steps at 76-89% of it. (Scaling the network down to keep training past the underflow was tried:
- * the normalized step then overshoots and the margin falls.) */
+ * below the LP max margin on the test fixture (seeds 0, 1, 2, 3, 5); eta = 0.1 underflows after
+ * about 720 steps at 76-89% of it (seeds 0-3). (Scaling the network down to keep training past the
+ * underflow was tried: the normalized step then overshoots and the margin falls.) */
 #define PINHOLE_TWO_LAYER_STEP 0.01
 
 typedef struct pinhole_two_layer_options {
