@@ -195,8 +195,9 @@ int cli_submit(int argc, char **argv)
         uint64_t bad_line;
         rc = pinhole_countfile_read(counts, &cf, &bad_line);
         if (rc != PINHOLE_OK) {
-            fprintf(stderr, "pinhole submit: %s: %s (line %llu)\n", counts, pinhole_strerror(rc),
-                    (unsigned long long)bad_line);
+            char why[320];
+            pinhole_countfile_describe(rc, counts, bad_line, why, sizeof why);
+            fprintf(stderr, "pinhole submit: %s\n", why);
             goto out;
         }
         if (cf.k != c.wire.params.k) {
