@@ -1,7 +1,8 @@
 /* The HTTP API's routes and roles, as one table: for every endpoint its path pattern, method,
  * the role it needs, the body it takes (limit and content type) and its handler. Matching a
  * request and granting roles from a bearer token are pure functions, unit-tested on their own
- * (tests/test_http.c). docs/api.md documents every route. */
+ * (tests/server/http/test_http.c); who may call what is checked over loopback, route by route and
+ * token by token (tests/server/http/test_access.c). docs/api.md documents every route. */
 #ifndef PINHOLE_SERVER_HTTP_ROUTES_H
 #define PINHOLE_SERVER_HTTP_ROUTES_H
 
