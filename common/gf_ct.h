@@ -1,4 +1,5 @@
-/* Constant-time arithmetic in GF(q), for the randomizer's value path (DESIGN.md §2, §3).
+/* Constant-time arithmetic in GF(q), for the randomizer's value path (docs/client.md,
+ * "Constant time").
  *
  * Same element encoding and modulus as common/gf.h, but without log/antilog tables: no branch
  * and no memory index depends on an element. Prime fields reduce with Barrett
