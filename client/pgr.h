@@ -1,5 +1,5 @@
 /* PGR randomizer (client side). Source: Feldman, Nelson, Nguyen, Talwar, ICML 2022, §3;
- * sampling in O(t), in constant time (client/pgr.c). */
+ * sampling in O(t) as in DESIGN.md §2. */
 #ifndef PINHOLE_CLIENT_PGR_H
 #define PINHOLE_CLIENT_PGR_H
 

@@ -1,5 +1,4 @@
-/* Constant-time arithmetic in GF(q), for the randomizer's value path (docs/client.md,
- * "Constant time").
+/* Constant-time arithmetic in GF(q), for the randomizer's value path (DESIGN.md §2, §3).
  *
  * Same element encoding and modulus as common/gf.h, but without log/antilog tables: no branch
  * and no memory index depends on an element. Prime fields reduce with Barrett

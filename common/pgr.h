@@ -1,7 +1,7 @@
 /* Projective Geometry Response: parameters, exact probabilities and variance, and the planner.
  *
  * Source: V. Feldman, J. Nelson, H. Nguyen, K. Talwar, "Private Frequency Estimation via Projective
- * Geometry", ICML 2022, §3 (the mechanism) and §4 (reconstruction).
+ * Geometry", ICML 2022, §3 (the mechanism) and §4 (reconstruction); DESIGN.md §2.
  *
  * Items 0..k-1 are the points with those indices in P^{t-1}(F_q), K = (q^t - 1)/(q - 1) >= k.
  * A report is the index of a hyperplane; the randomizer outputs h with probability e^eps * p if h

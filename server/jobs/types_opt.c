@@ -1,4 +1,4 @@
-/* Job types over the optimization and learning modules: nearest_correlation, maxcut,
+/* Job types over the optimization and learning modules (issue 8): nearest_correlation, maxcut,
  * single_location and two_layer. Their inputs come in the job's parameters, not from reports. */
 #include "common/error.h"
 #include "server/analytics/burer_monteiro.h"
