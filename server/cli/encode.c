@@ -1,7 +1,6 @@
 /* `pinhole encode`: item indices -> randomized reports with the client library, written as
  * batches (docs/protocol.md §3), optionally sealed to the server's key. */
 #include "client/pinhole.h"
-#include "common/clock.h"
 #include "server/cli/cli.h"
 #include "server/cli/collection_args.h"
 
@@ -9,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void encode_usage(FILE *f)
 {
@@ -56,7 +56,7 @@ int cli_encode(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "encode"};
     const char *out = NULL, *values = "-", *seal_hex = NULL, *secret_hex = NULL;
-    uint64_t now = (uint64_t)pinhole_clock_wall();
+    uint64_t now = (uint64_t)time(NULL);
     const cli_opt opts[] = {CLI_CONFIG_OPTS(&ca),
                             CLI_OPT("out", CLI_OPT_STRING, &out),
                             CLI_OPT("time", CLI_OPT_U64, &now),
