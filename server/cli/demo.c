@@ -291,7 +291,7 @@ int cli_demo(int argc, char **argv)
                      .connections = (unsigned)conns,
                      .retries = 8,
                      .seal = seal,
-                     .time = (uint64_t)time(NULL) / c.wire.time_precision};
+                     .time = (uint64_t)pinhole_clock_wall() / c.wire.time_precision};
     const int up = cli_upload_run(&u);
     printf("[%6.2f s] %" PRIu64 " devices encoded one word each and posted %s reports in batches "
            "of %" PRIu64 " over %" PRIu64 " connections: %.2f s, %.0f reports/s; %" PRIu64
