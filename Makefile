@@ -26,7 +26,7 @@ $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=debugoptimized
 
 $(ASAN_BUILD)/build.ninja:
-	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	CC=clang CXX=clang++ meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)

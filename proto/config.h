@@ -34,11 +34,8 @@
 #include <stdint.h>
 
 #define PINHOLE_CONFIG_VERSION 1u
-#define PINHOLE_CONFIG_BYTES 72u
-#define PINHOLE_CONFIG_SIGBYTES 64u                                                 /* Ed25519 */
-#define PINHOLE_CONFIG_SIGNEDBYTES (PINHOLE_CONFIG_BYTES + PINHOLE_CONFIG_SIGBYTES) /* 136 */
-#define PINHOLE_CONFIG_PUBLICKEYBYTES 32u                                           /* Ed25519 */
-#define PINHOLE_CONFIG_SECRETKEYBYTES 64u                                           /* Ed25519 */
+/* PINHOLE_CONFIG_BYTES, _SIGBYTES, _SIGNEDBYTES, _PUBLICKEYBYTES are in <pinhole/pinhole.h>. */
+#define PINHOLE_CONFIG_SECRETKEYBYTES 64u /* Ed25519 */
 
 typedef struct pinhole_collection_config {
     uint64_t collection_id;
@@ -47,11 +44,9 @@ typedef struct pinhole_collection_config {
     uint32_t min_reports;         /* reports before an estimate is released; 0 = no minimum */
 } pinhole_collection_config;
 
-/** PINHOLE_CONFIG_BYTES, PINHOLE_CONFIG_SIGNEDBYTES, PINHOLE_CONFIG_PUBLICKEYBYTES and
- * PINHOLE_CONFIG_SECRETKEYBYTES as functions. */
+/** PINHOLE_CONFIG_BYTES and PINHOLE_CONFIG_SECRETKEYBYTES as functions (the signed and public-key
+ * sizes are public: <pinhole/pinhole.h>). */
 size_t pinhole_config_bytes(void);
-size_t pinhole_config_signedbytes(void);
-size_t pinhole_config_publickeybytes(void);
 size_t pinhole_config_secretkeybytes(void);
 
 /** Build a collection config from mechanism parameters, resolving the planner's choices (PGR:

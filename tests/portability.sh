@@ -58,8 +58,8 @@ target_sodium() {
 }
 
 # The host's digests, with the host compiler, for comparison.
-cc -std=c11 -O1 -D_POSIX_C_SOURCE=200809L -I"$SRC" -o "$WORK/digest-host" \
-    tests/portable/report_digest.c $COMMON $PROTO $CLIENT -lsodium -lm
+cc -std=c11 -O1 -D_POSIX_C_SOURCE=200809L -I"$SRC" -I"$SRC/client/include" -o "$WORK/digest-host" \
+    tests/portable/report_digest.c $COMMON $PROTO $CLIENT -lsodium -lm -lpthread
 "$WORK/digest-host" >"$WORK/digest-host.txt"
 
 failed=0
@@ -70,7 +70,7 @@ run_target() { # run_target NAME ARCH TRIPLET RUNNER...
     target_sodium "$arch" || return 0
     gcc="$triplet-gcc-12"
     sodium_a="$(find "$CACHE/$arch" -name libsodium.a | head -1)"
-    cflags="-std=c11 -O1 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I$SRC -I$CACHE/$arch/usr/include"
+    cflags="-std=c11 -O1 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I$SRC -I$SRC/client/include -I$CACHE/$arch/usr/include"
     libs="$sodium_a -lm -lpthread"
     objs=""
     for f in $COMMON $PROTO $CLIENT tests/portable/check.c; do

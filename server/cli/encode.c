@@ -179,8 +179,8 @@ done:
     free(text);
     free(item);
     free(batch);
-    pinhole_client_wipe(&cl);
+    pinhole_client_clear(&cl);
     sodium_memzero(secret, sizeof secret);
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
     return status;
 }

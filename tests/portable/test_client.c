@@ -96,7 +96,7 @@ static void test_report_roundtrip(void)
     CHECK_EQ_INT(
         pinhole_client_report(&cl, &col, 1, now, PINHOLE_REPORT_MEMOIZE, buf, sizeof buf, &n),
         PINHOLE_EINVAL, "memoize without a secret");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 static void test_signed(void)
@@ -128,14 +128,14 @@ static void test_signed(void)
     pinhole_config_fingerprint(&cfg8, fp8);
     CHECK_EQ_INT(pinhole_report_check(&r, 99, fp8, PINHOLE_MECH_PGR, col.mech.payload_bits),
                  PINHOLE_EMISMATCH, "k = 16 report, k = 8 collection");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
     CHECK_EQ_INT(pinhole_collection_init_signed(&col, sig, sizeof sig, pk2), PINHOLE_ESIGNATURE,
                  "wrong key");
     sig[20] ^= 4; /* epsilon changed after signing */
     CHECK_EQ_INT(pinhole_collection_init_signed(&col, sig, sizeof sig, pk), PINHOLE_ESIGNATURE,
                  "altered");
     CHECK_EQ_INT(col.mech.k, 0, "nothing built");
-    pinhole_collection_free(&col); /* safe after a failed init */
+    pinhole_collection_clear(&col); /* safe after a failed init */
     /* a signed config whose parameters do not build (q = 6 is no prime power) */
     cfg.params.q = 6;
     pinhole_config_sign(&cfg, sk, sig);
@@ -199,7 +199,7 @@ static void test_policy(void)
     st.corrupt = 1;
     CHECK_EQ_INT(pinhole_client_report(&cl, &col, 1, day + 86403, 0, buf, sizeof buf, &n),
                  PINHOLE_EFORMAT, "corrupt store: refused");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 typedef struct race {
@@ -245,7 +245,7 @@ static void test_budget_threads(void)
     }
     CHECK_EQ_INT(ok, 150, "reports within the budget");
     CHECK(st.spent[0] == 75.0, "spent %g", st.spent[0]);
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 static void test_memoize(void)
@@ -289,9 +289,9 @@ static void test_memoize(void)
     const double f = (double)inside / DEVICES, sd = sqrt(g->s_in * (1 - g->s_in) / DEVICES);
     CHECK(fabs(f - g->s_in) < 5 * sd, "inside fraction %.4f vs s_in %.4f (5 sd = %.4f)", f, g->s_in,
           5 * sd);
-    pinhole_client_wipe(&cl);
+    pinhole_client_clear(&cl);
     CHECK(all_zero(cl.secret, sizeof cl.secret) && !cl.has_secret, "secret wiped");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 static void test_sealed(void)
@@ -318,7 +318,7 @@ static void test_sealed(void)
     CHECK_EQ_INT(
         pinhole_report_check(&r, 0, col.fingerprint, PINHOLE_MECH_PGR, col.mech.payload_bits),
         PINHOLE_OK, "check opened");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 static void test_every_mechanism(void)
@@ -358,7 +358,7 @@ static void test_every_mechanism(void)
         }
         CHECK(ok, "%s: reports decode and check (payload %u bits)", all[m].name,
               col.mech.payload_bits);
-        pinhole_collection_free(&col);
+        pinhole_collection_clear(&col);
     }
 }
 
