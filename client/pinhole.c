@@ -286,10 +286,17 @@ int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col, uin
     if (cl->policy.max_epsilon > 0 && eps > cl->policy.max_epsilon)
         return PINHOLE_EPOLICY;
 
-    pinhole_rng rng;
+    pinhole_rng rng, inst;
     report_rng(cl, col, value, memoize, &rng);
     uint8_t *payload = out + PINHOLE_REPORT_HEADERBYTES;
-    int rc = pinhole_encode(c, value, &rng, payload, c->payload_bytes);
+    int rc;
+    if (memoize) { /* the permanent response memoized, an instantaneous step fresh */
+        pinhole_rng_init_system(&inst);
+        rc = pinhole_encode_memoized(c, value, &rng, &inst, payload, c->payload_bytes);
+        pinhole_rng_wipe(&inst);
+    } else {
+        rc = pinhole_encode(c, value, &rng, payload, c->payload_bytes);
+    }
     pinhole_rng_wipe(&rng);
     if (rc == PINHOLE_OK)
         rc = charge_budget(cl, eps, unix_seconds);

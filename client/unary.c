@@ -1,6 +1,5 @@
 /* Unary encoding randomizers: one exact Bernoulli draw per bit, the true bit drawn separately. */
 #include "client/unary.h"
-#include "common/bytes.h"
 #include "common/error.h"
 
 #include <sodium.h>
@@ -47,25 +46,12 @@ int pinhole_unary_encode(const pinhole_unary *u, uint64_t value, pinhole_rng *rn
     return PINHOLE_OK;
 }
 
-int pinhole_unary_encode_memo(const pinhole_unary *u, uint64_t value, const uint8_t secret[32],
-                              pinhole_rng *rng, uint8_t *bits)
+int pinhole_unary_encode_split(const pinhole_unary *u, uint64_t value, pinhole_rng *perm,
+                               pinhole_rng *inst, uint8_t *bits)
 {
     if (value >= u->k)
         return PINHOLE_ERANGE;
-    /* key of the permanent response: BLAKE2b-256 keyed by the secret over a label, the
-     * parameters and the value, so it is fixed per (device, collection parameters, value) */
-    static const char label[] = "pinhole/rappor-permanent/v1";
-    uint8_t msg[sizeof label + 24], key[32];
-    memcpy(msg, label, sizeof label);
-    pinhole_store_le(msg + sizeof label, u->k, 8);
-    pinhole_store_le(msg + sizeof label + 8, u->t_true, 8);
-    pinhole_store_le(msg + sizeof label + 16, value, 8);
-    crypto_generichash(key, sizeof key, msg, sizeof msg, secret, 32);
-    pinhole_rng perm;
-    pinhole_rng_init_key(&perm, key);
-    sodium_memzero(key, sizeof key);
-    encode(u, value, &perm, rng, bits);
-    pinhole_rng_wipe(&perm);
+    encode(u, value, perm, inst, bits);
     return PINHOLE_OK;
 }
 

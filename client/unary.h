@@ -17,12 +17,12 @@
  * Errors: PINHOLE_ERANGE if value >= k. */
 int pinhole_unary_encode(const pinhole_unary *u, uint64_t value, pinhole_rng *rng, uint8_t *bits);
 
-/** RAPPOR's longitudinal report: the permanent response is memoized by deriving its randomness
- * from the device's 32-byte secret and the value (BLAKE2b keyed by the secret), so a device always
- * gets the same permanent bits for the same value; the instantaneous response uses rng.
+/** RAPPOR's longitudinal report: as pinhole_unary_encode(), the permanent response drawn from
+ * perm (memoized: the device's stream of (collection, value), so that a device always gets the
+ * same permanent bits for the same value) and the instantaneous response from inst (fresh).
  * Errors: PINHOLE_ERANGE if value >= k. */
-int pinhole_unary_encode_memo(const pinhole_unary *u, uint64_t value, const uint8_t secret[32],
-                              pinhole_rng *rng, uint8_t *bits);
+int pinhole_unary_encode_split(const pinhole_unary *u, uint64_t value, pinhole_rng *perm,
+                               pinhole_rng *inst, uint8_t *bits);
 
 /** Deterministic core: the report for value given each position's 64-bit uniforms, perm[i] for
  * the permanent response and irr[i] for the instantaneous one (irr ignored, may be NULL, without

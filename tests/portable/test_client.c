@@ -294,6 +294,93 @@ static void test_memoize(void)
     pinhole_collection_clear(&col);
 }
 
+/* RAPPOR through the functions apps call: 1000 memoized reports of one value from one device
+ * (SUE, k = 64, epsilon 1 per report, epsilon_permanent 4) share one permanent response B while
+ * each report draws a fresh instantaneous response: bit i of a report is B_i kept with
+ * probability q = t_irr / 2^64, flipped otherwise. B is estimated by the majority of each bit
+ * (q > 0.6, so a majority of 1000 errs with probability < 1e-9); then every bit count lies within
+ * 5 sd of its binomial mean, the total of flips within 5 sd of 64000 (1 - q), the 1000 payloads
+ * are distinct (a collision of two 64-bit reports each carrying ~50 bits of noise is ~1e-9), a
+ * second client with the same secret has the same B and one with another secret does not. */
+static void rappor_counts(pinhole_client *cl, const pinhole_collection *col, unsigned counts[64],
+                          unsigned *distinct)
+{
+    enum { N = 1000 };
+    static uint8_t payloads[N][8];
+    uint8_t out[PINHOLE_REPORT_HEADERBYTES + 8];
+    size_t n = 0;
+    memset(counts, 0, 64 * sizeof counts[0]);
+    for (int r = 0; r < N; r++) {
+        CHECK_EQ_INT(pinhole_client_report(cl, col, 9, 1700000000 + (uint64_t)r,
+                                           PINHOLE_REPORT_MEMOIZE, out, sizeof out, &n),
+                     PINHOLE_OK, "memoized RAPPOR report");
+        memcpy(payloads[r], out + PINHOLE_REPORT_HEADERBYTES, 8);
+        for (int i = 0; i < 64; i++)
+            counts[i] += (payloads[r][i / 8] >> (i % 8)) & 1;
+    }
+    *distinct = 0;
+    for (int r = 0; r < N; r++) {
+        int seen = 0;
+        for (int o = 0; o < r && !seen; o++)
+            seen = memcmp(payloads[r], payloads[o], 8) == 0;
+        *distinct += !seen;
+    }
+}
+
+static void test_rappor_instantaneous(void)
+{
+    uint8_t sk[64], pk[32], signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    pinhole_config_keypair(pk, sk);
+    pinhole_config_params p = {
+        .mechanism = PINHOLE_MECH_SUE, .k = 64, .epsilon = 1.0, .epsilon_permanent = 4.0};
+    pinhole_collection_config cfg;
+    CHECK_EQ_INT(pinhole_config_make(&cfg, 5, &p, 1, 0), PINHOLE_OK, "config");
+    CHECK_EQ_INT(pinhole_config_sign(&cfg, sk, signed_cfg), PINHOLE_OK, "sign");
+    pinhole_collection *col = NULL;
+    CHECK_EQ_INT(pinhole_collection_new_signed(&col, signed_cfg, sizeof signed_cfg, pk), PINHOLE_OK,
+                 "collection");
+    if (!col)
+        return;
+    CHECK(pinhole_collection_epsilon_permanent(col) >= 4.0 - 1e-9 &&
+              pinhole_collection_epsilon_permanent(col) <= 4.0,
+          "epsilon_permanent %g", pinhole_collection_epsilon_permanent(col));
+    const double q = ldexp((double)col->mech.u.unary.t_irr, -64);
+    CHECK(q > 0.6 && q < 1, "keep probability %g", q);
+    uint8_t secret[PINHOLE_DEVICE_SECRETBYTES], other[PINHOLE_DEVICE_SECRETBYTES];
+    memset(secret, 0x5a, sizeof secret);
+    memset(other, 0xa5, sizeof other);
+    pinhole_client *cl = NULL, *again = NULL, *stranger = NULL;
+    pinhole_client_new(&cl, NULL, secret);
+    pinhole_client_new(&again, NULL, secret);
+    pinhole_client_new(&stranger, NULL, other);
+    unsigned counts[64], counts2[64], counts3[64], distinct = 0, d2, d3;
+    rappor_counts(cl, col, counts, &distinct);
+    rappor_counts(again, col, counts2, &d2);
+    rappor_counts(stranger, col, counts3, &d3);
+    const double N = 1000, sd_bit = sqrt(N * q * (1 - q));
+    double flips = 0;
+    int same_b = 1, other_b = 1, bits_ok = 1;
+    for (int i = 0; i < 64; i++) {
+        const int b = counts[i] > N / 2;
+        const double mean = b ? N * q : N * (1 - q);
+        bits_ok &= fabs(counts[i] - mean) < 5 * sd_bit;
+        flips += b ? N - counts[i] : counts[i];
+        same_b &= (counts2[i] > N / 2) == b;
+        other_b &= (counts3[i] > N / 2) == b;
+    }
+    CHECK(bits_ok, "every bit count within 5 sd (%.1f) of its binomial mean", 5 * sd_bit);
+    const double mean_flips = 64 * N * (1 - q), sd_flips = sqrt(64 * N * q * (1 - q));
+    CHECK(fabs(flips - mean_flips) < 5 * sd_flips, "flips %.0f vs %.1f (5 sd = %.1f)", flips,
+          mean_flips, 5 * sd_flips);
+    CHECK_EQ_INT(distinct, 1000, "distinct payloads of 1000 memoized reports");
+    CHECK(same_b, "the same secret gives the same permanent response");
+    CHECK(!other_b, "another secret gives another permanent response");
+    pinhole_client_free(cl);
+    pinhole_client_free(again);
+    pinhole_client_free(stranger);
+    pinhole_collection_free(col);
+}
+
 static void test_sealed(void)
 {
     uint8_t pk[32], sk[32];
@@ -369,6 +456,7 @@ int main(void)
     test_policy();
     test_budget_threads();
     test_memoize();
+    test_rappor_instantaneous();
     test_sealed();
     test_every_mechanism();
     return check_summary("test_client");
