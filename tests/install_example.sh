@@ -2,7 +2,8 @@
 # Install the build into a temporary directory (meson install --destdir), check what is installed
 # (one header, pinhole/pinhole.h; Cflags without library folders), then build
 # docs/examples/report.c against the INSTALLED headers and library through pkg-config, shared and
-# static, and run it: two reports within the daily budget, the third refused by the policy.
+# static, and run it: two reports within the daily budget (each posted as a batch to a file), the
+# third refused by the policy.
 # Usage: install_example.sh BUILD_DIR SOURCE_DIR
 set -eu
 build="$(cd "$1" && pwd)"
@@ -43,10 +44,13 @@ cc -std=c11 -Wall -Wextra -Werror report.c $(pkg-config --cflags libpinhole) -o 
 if ldd report-static | grep -q libpinhole; then
     echo "install_example: the static build links libpinhole.so" >&2; exit 1
 fi
-LD_LIBRARY_PATH="$libdir" ./report-shared budget.txt 7
-LD_LIBRARY_PATH="$libdir" ./report-shared budget.txt 7 | grep -q "report ready"
+LD_LIBRARY_PATH="$libdir" ./report-shared budget.txt 7 batch.bin
+# the second report's batch: 8 header bytes, 4 length bytes, one sealed report (56 + 2 + 48)
+LD_LIBRARY_PATH="$libdir" ./report-shared budget.txt 7 batch.bin | grep -q "reports left in the outbox: 0"
+size="$(wc -c <batch.bin)"
+[ "$size" -eq 118 ] || { echo "install_example: the batch has $size bytes, not 118" >&2; exit 1; }
 status=0
-./report-static budget.txt 7 || status=$?
+./report-static budget.txt 7 batch.bin || status=$?
 if [ "$status" -ne 3 ]; then
     echo "install_example: the third report (epsilon 12 > budget 10) was not refused" >&2; exit 1
 fi

@@ -4,12 +4,14 @@
  * keys and the collection's signed config, as GET /v1/keys and GET /v1/collections/7/config
  * answer (here the test vectors of proto/vectors/v1.txt, so that the example runs alone); the
  * config verified with the pinned signing key; the device's privacy policy (at most epsilon 4 per
- * report, a budget of epsilon 10 per day kept in a file); a sealed report.
+ * report, a budget of epsilon 10 per day kept in a file); a sealed report into the outbox; its
+ * batch "POSTed" with the retry rule (this example has no network: it writes the body to a file
+ * that `curl --data-binary @FILE` would send).
  *
  * Build against the installed library:
  *     cc report.c $(pkg-config --cflags --libs libpinhole) -o report
- * Run: ./report BUDGET_FILE VALUE      (exit status 3 when the privacy policy refuses the report)
- */
+ * Run: ./report BUDGET_FILE VALUE BATCH_FILE
+ * (exit status 3 when the privacy policy refuses the report) */
 #include <pinhole/pinhole.h>
 
 #include <stdio.h>
@@ -53,10 +55,21 @@ static int budget_store(void *ctx, uint64_t period, double spent)
     return fclose(f) == 0 && ok ? PINHOLE_OK : PINHOLE_EIO;
 }
 
+/* POST body to /v1/collections/{id}/reports as application/octet-stream and return the HTTP
+ * status, 0 when no answer came. Here: write it to a file and answer 200. */
+static int post_batch(const char *path, const uint8_t *body, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0; /* as if the network were down: the batch stays in the outbox */
+    const int ok = fwrite(body, 1, len, f) == len;
+    return fclose(f) == 0 && ok ? 200 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s BUDGET_FILE VALUE\n", argv[0]);
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s BUDGET_FILE VALUE BATCH_FILE\n", argv[0]);
         return 2;
     }
     const uint64_t value = strtoull(argv[2], NULL, 10);
@@ -116,6 +129,29 @@ int main(int argc, char **argv)
         printf("report ready: %zu sealed bytes for collection %llu (k = %llu, epsilon %g)\n", n,
                (unsigned long long)pinhole_collection_id(col),
                (unsigned long long)pinhole_collection_k(col), pinhole_collection_epsilon(col));
+        /* the outbox: batches of at most 64 KiB; an app keeps it for the session and posts when
+         * it has network */
+        pinhole_outbox *outbox = NULL;
+        rc = pinhole_outbox_new(&outbox, col, PINHOLE_OUTBOX_SEALED, 65536);
+        if (rc == PINHOLE_OK)
+            rc = pinhole_outbox_add(outbox, sealed, n, (uint64_t)time(NULL));
+        const uint8_t *body;
+        size_t len;
+        while (rc == PINHOLE_OK && pinhole_outbox_next(outbox, &body, &len)) {
+            const int http = post_batch(argv[3], body, len);
+            printf("POST /v1/collections/%llu/reports (%zu bytes): %d\n",
+                   (unsigned long long)pinhole_collection_id(col), len, http);
+            if (pinhole_http_should_retry(http))
+                break; /* keep it; the same bytes again later (after Retry-After) are safe */
+            pinhole_outbox_done(outbox); /* answered for good */
+        }
+        if (rc != PINHOLE_OK) {
+            fprintf(stderr, "outbox: %s\n", pinhole_strerror(rc));
+            status = 1;
+        } else {
+            printf("reports left in the outbox: %zu\n", pinhole_outbox_pending(outbox));
+        }
+        pinhole_outbox_free(outbox);
     }
     pinhole_client_free(client);
     pinhole_collection_free(col);

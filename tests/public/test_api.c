@@ -2,8 +2,8 @@
  * shared library. The same file is compiled as C and as C++ (g++, clang++) and checked as
  * Objective-C, so the header must stay valid in all of them: no C11-only types, extern "C".
  * Checks: sizes as functions, error texts, hex helpers, a signed config from the test vectors
- * (proto/vectors/v1.txt), every mechanism through pinhole_client_report, and the budget mutex with
- * slow callbacks under concurrent reports. */
+ * (proto/vectors/v1.txt), every mechanism through pinhole_client_report, the budget mutex with
+ * slow callbacks under concurrent reports, and the outbox. */
 #include <pinhole/pinhole.h>
 
 #include <pthread.h>
@@ -249,6 +249,107 @@ static void test_budget_threads(void)
     pinhole_client_free(cl);
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The outbox: batches within the size cap holding every report once, in order, the same bytes
+ * until done, a new batch at the 17th time unit, and the retry rule. */
+static void test_outbox(void)
+{
+    pinhole_collection *col = NULL;
+    pinhole_client *cl = NULL;
+    pinhole_collection_new_params(&col, PINHOLE_MECH_PGR, 1024, 2.0);
+    pinhole_client_new(&cl, NULL, NULL);
+    const size_t rb = pinhole_collection_reportbytes(col);
+    pinhole_outbox *ob = (pinhole_outbox *)1;
+    CHECK(pinhole_outbox_new(&ob, col, 0, 8 + 4 + rb - 1) == PINHOLE_EINVAL && ob == NULL,
+          "cap below one report");
+    CHECK(pinhole_outbox_new(&ob, col, 4, 1000) == PINHOLE_EINVAL, "unknown flag");
+    CHECK(pinhole_outbox_new(&ob, col, 0, 1000) == PINHOLE_OK, "outbox");
+    const uint8_t *body = NULL;
+    size_t len = 1;
+    CHECK(pinhole_outbox_next(ob, &body, &len) == 0 && body == NULL && len == 0, "empty");
+    uint8_t first[PINHOLE_REPORT_HEADERBYTES + 8], r[sizeof first];
+    size_t n = 0;
+    enum { REPORTS = 100 };
+    for (int i = 0; i < REPORTS; i++) {
+        CHECK(pinhole_client_report(cl, col, (uint64_t)i, 1700000000, 0, r, sizeof r, &n) ==
+                  PINHOLE_OK,
+              "report");
+        if (i == 0)
+            memcpy(first, r, n);
+        CHECK(pinhole_outbox_add(ob, r, n, 1700000000) == PINHOLE_OK, "add");
+    }
+    CHECK(pinhole_outbox_pending(ob) == REPORTS, "pending");
+    CHECK(pinhole_outbox_add(ob, r, 0, 0) == PINHOLE_EINVAL, "empty report");
+    uint8_t big[1000];
+    memset(big, 1, sizeof big);
+    CHECK(pinhole_outbox_add(ob, big, 1000 - 8 - 3, 0) == PINHOLE_ETOOBIG, "over one batch");
+    const size_t per_batch = (1000 - 8) / (4 + rb);
+    size_t batches = 0, total = 0, bytes = 0;
+    const size_t pending_bytes = pinhole_outbox_pending_bytes(ob);
+    while (pinhole_outbox_next(ob, &body, &len)) {
+        const uint8_t *again = NULL;
+        size_t len2 = 0;
+        pinhole_outbox_next(ob, &again, &len2);
+        CHECK(again == body && len2 == len, "the same batch until done");
+        CHECK(len <= 1000 && body[0] == 1 && body[1] == 0, "version 1, plain, within the cap");
+        const uint32_t count = le32(body + 4);
+        CHECK(len == 8 + count * (4 + rb), "framing");
+        CHECK(count == per_batch || total + count == REPORTS, "full batches but the last");
+        if (batches == 0)
+            CHECK(le32(body + 8) == rb && memcmp(body + 12, first, rb) == 0, "first report first");
+        total += count;
+        bytes += len;
+        batches++;
+        pinhole_outbox_done(ob);
+        CHECK(pinhole_outbox_pending(ob) == REPORTS - total, "pending after done");
+    }
+    CHECK(total == REPORTS && batches == (REPORTS + per_batch - 1) / per_batch,
+          "every report once");
+    CHECK(bytes == pending_bytes && pinhole_outbox_pending_bytes(ob) == 0, "pending bytes");
+
+    /* 17 time units (local collections count seconds): 16 in the first batch, the 17th apart;
+     * a batch returned by next stays put while reports are added */
+    for (int i = 0; i < 17; i++)
+        pinhole_outbox_add(ob, r, n, 1700000000 + (uint64_t)i);
+    pinhole_outbox_next(ob, &body, &len);
+    CHECK(le32(body + 4) == 16, "16 time units in one batch");
+    const uint8_t *held = body;
+    pinhole_outbox_add(ob, r, n, 1700000000);
+    pinhole_outbox_next(ob, &body, &len);
+    CHECK(body == held && le32(body + 4) == 16, "adding does not move the batch");
+    pinhole_outbox_done(ob);
+    pinhole_outbox_next(ob, &body, &len);
+    CHECK(le32(body + 4) == 2 && pinhole_outbox_pending(ob) == 2, "the rest");
+    pinhole_outbox_free(ob);
+
+    /* sealed */
+    uint8_t seal_pk[32];
+    pinhole_hex_decode("30f3af217c81f948b0b340da6b9d4e15b2c7b07e8586ab598b59e444c9a15251", seal_pk,
+                       sizeof seal_pk, NULL);
+    CHECK(pinhole_outbox_new(&ob, col, PINHOLE_OUTBOX_SEALED, 65536) == PINHOLE_OK, "sealed");
+    uint8_t sealed[PINHOLE_REPORT_HEADERBYTES + 8 + PINHOLE_SEALBYTES];
+    CHECK(pinhole_client_report_sealed(cl, col, 3, 1700000000, 0, seal_pk, sealed, sizeof sealed,
+                                       &n) == PINHOLE_OK,
+          "sealed report");
+    CHECK(pinhole_outbox_add(ob, sealed, n, 1700000000) == PINHOLE_OK, "add sealed");
+    CHECK(pinhole_outbox_next(ob, &body, &len) == 1 && body[1] == 1 && len == 12 + n, "kind 1");
+    pinhole_outbox_free(ob);
+    pinhole_outbox_free(NULL);
+
+    static const int retry[] = {0, 408, 429, 500, 502, 503, 504};
+    static const int final_[] = {200, 201, 204, 400, 401, 403, 404, 413, 415, 422};
+    for (size_t i = 0; i < sizeof retry / sizeof retry[0]; i++)
+        CHECK(pinhole_http_should_retry(retry[i]) == 1, "retry");
+    for (size_t i = 0; i < sizeof final_ / sizeof final_[0]; i++)
+        CHECK(pinhole_http_should_retry(final_[i]) == 0, "done");
+    pinhole_client_free(cl);
+    pinhole_collection_free(col);
+}
+
 int main(void)
 {
     if (pinhole_init() != PINHOLE_OK) {
@@ -260,6 +361,7 @@ int main(void)
     test_signed();
     test_mechanisms();
     test_budget_threads();
+    test_outbox();
     printf("public_api (%s): %d checks, %d failed\n",
 #ifdef __cplusplus
            "C++",

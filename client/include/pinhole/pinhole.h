@@ -255,6 +255,64 @@ PINHOLE_API int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_c
                                              const uint8_t *server_pk, uint8_t *out, size_t cap,
                                              size_t *written);
 
+/* ---- the outbox: batches to POST ---- */
+
+/** Reports of one collection waiting to be posted, grouped into batches (docs/protocol.md §3) of
+ * at most max_batch_bytes each and at most PINHOLE_BATCH_MAXCOUNT reports and 16 distinct time
+ * units (the server's limit per batch). Opaque; not thread-safe. The exchange (docs/client.md):
+ *     while (pinhole_outbox_next(ob, &body, &len)) {
+ *         status = POST body to /v1/collections/{id}/reports as application/octet-stream
+ *                  (0 when no HTTP answer came: no network, timeout, connection reset)
+ *         if (pinhole_http_should_retry(status)) break;  // same bytes later: safe, the server
+ *                                                        // acknowledges repeats as duplicates
+ *         pinhole_outbox_done(ob);                       // 2xx, or an answer a retry cannot change
+ *     }
+ * The batch bytes are also what to save to storage for a POST after a restart. */
+typedef struct pinhole_outbox pinhole_outbox;
+
+/** Flags of pinhole_outbox_new(). */
+enum {
+    PINHOLE_OUTBOX_SEALED = 1, /* the reports are sealed (pinhole_client_report_sealed) */
+};
+
+/** Make an outbox for reports of col (plain, or sealed with PINHOLE_OUTBOX_SEALED), batches of at
+ * most max_batch_bytes bytes (keep it at or below the server's max_body_bytes, 8 MiB by default;
+ * 64 KiB suits a phone). The outbox keeps col's id and time precision, not col itself.
+ * Errors: PINHOLE_EINVAL (unknown flags; max_batch_bytes below one report's batch,
+ * 8 + 4 + pinhole_collection_reportbytes() or _sealedbytes()), PINHOLE_ENOMEM. */
+PINHOLE_API int pinhole_outbox_new(pinhole_outbox **out, const pinhole_collection *col,
+                                   unsigned flags, size_t max_batch_bytes);
+
+/** Release the outbox and every report in it; NULL is allowed. */
+PINHOLE_API void pinhole_outbox_free(pinhole_outbox *ob);
+
+/** Copy one report (as written by pinhole_client_report(), or _sealed() for a sealed outbox)
+ * made for unix_seconds into the outbox. A report that does not fit the open batch (size, count,
+ * or a 17th time unit) starts a new one. Errors: PINHOLE_EINVAL (report NULL, len 0),
+ * PINHOLE_ETOOBIG (longer than the batch kind allows, or than one batch of max_batch_bytes),
+ * PINHOLE_ENOMEM (the outbox is unchanged). */
+PINHOLE_API int pinhole_outbox_add(pinhole_outbox *ob, const uint8_t *report, size_t len,
+                                   uint64_t unix_seconds);
+
+/** Reports in the outbox, and the bytes of their batches. */
+PINHOLE_API size_t pinhole_outbox_pending(const pinhole_outbox *ob);
+PINHOLE_API size_t pinhole_outbox_pending_bytes(const pinhole_outbox *ob);
+
+/** The oldest batch to POST: *body and *len receive its bytes (owned by the outbox, valid until
+ * pinhole_outbox_done() or _free(); adding reports does not move them). Returns 1, or 0 with
+ * *body NULL and *len 0 when the outbox is empty. Until pinhole_outbox_done() it returns the same
+ * batch, byte for byte. */
+PINHOLE_API int pinhole_outbox_next(pinhole_outbox *ob, const uint8_t **body, size_t *len);
+
+/** Drop the batch pinhole_outbox_next() returned, once the server has answered it for good. */
+PINHOLE_API void pinhole_outbox_done(pinhole_outbox *ob);
+
+/** The retry rule for an answer to a report POST: 1 (keep the batch, POST the same bytes again
+ * later, after Retry-After if the answer has one) for 0 (no HTTP answer), 408, 429, 500, 502, 503
+ * and 504; 0 (pinhole_outbox_done) for everything else: 2xx (stored; reports the server refused
+ * are listed in its answer and would be refused again), 400, 401, 403, 404, 413, 415, 422. */
+PINHOLE_API int pinhole_http_should_retry(int status);
+
 #ifdef __cplusplus
 }
 #endif
