@@ -1,11 +1,13 @@
 #!/bin/sh
-# Portability: build the client and proto tests (tests/portable/) for a 32-bit target (i686) and a
-# big-endian one (s390x) with Debian's cross compilers, run them (s390x under qemu-user), and
-# compare the seeded randomizer's report digests with the host's bit for bit.
+# Portability: build the client and proto tests (tests/portable/) for a 32-bit target (i686), a
+# big-endian one (s390x) and the phones' ARM targets, aarch64 (arm64) and armhf (32-bit ARM), with
+# Debian's cross compilers, run them (all but i686 under qemu-user), and compare the seeded
+# randomizer's report digests with the host's bit for bit.
 #
-# Needs gcc-12-i686-linux-gnu, gcc-12-s390x-linux-gnu and qemu-user (in .ci/packages; installed here
-# when missing and run as root). libsodium for each target comes from Debian's own packages
-# (libsodium-dev:i386 / :s390x), fetched with apt-get into a private cache without touching the
+# Needs gcc-12-i686-linux-gnu, gcc-12-s390x-linux-gnu, gcc-12-aarch64-linux-gnu,
+# gcc-12-arm-linux-gnueabihf and qemu-user (in .ci/packages; installed here when missing and run as
+# root). libsodium for each target comes from Debian's own packages
+# (libsodium-dev:i386 / :s390x / :arm64 / :armhf), fetched with apt-get into a private cache without touching the
 # system's dpkg architectures and unpacked with dpkg-deb (no root needed). A target whose tools or
 # library cannot be had is skipped with a message saying what is missing.
 # Exit status: 0 if every available target passed, 1 on any failure.
@@ -115,6 +117,9 @@ else
 fi
 # 64-bit big-endian under qemu-user.
 run_target s390x s390x s390x-linux-gnu qemu-s390x
+# ARM phones: 64-bit arm64 and 32-bit armhf (hard-float EABI) under qemu-user.
+run_target aarch64 arm64 aarch64-linux-gnu qemu-aarch64
+run_target armhf armhf arm-linux-gnueabihf qemu-arm
 
 echo "portability: $ran target(s) run"
 exit $failed
