@@ -160,6 +160,11 @@ size_t pinhole_collection_sealedbytes(const pinhole_collection *col)
     return pinhole_collection_reportbytes(col) + PINHOLE_SEALBYTES;
 }
 
+int pinhole_collection_has_labels(const pinhole_collection *col)
+{
+    return col->config.has_labels;
+}
+
 /* ---- the device ---- */
 
 static int bad_epsilon_bound(double x)

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 CACHE="${PINHOLE_PORTABILITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pinhole-portability}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-SRC="$(ls common/*.c client/*.c) proto/report.c proto/batch.c proto/config.c proto/seal.c"
+SRC="$(ls common/*.c client/*.c) proto/report.c proto/batch.c proto/config.c proto/seal.c proto/labels.c"
 
 size_of() { # size_of NAME CC STRIP EXTRA_CFLAGS OPT: "file bytes / text+data bytes" of the stripped library
     out="$WORK/$1$5.so"

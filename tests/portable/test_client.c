@@ -4,6 +4,7 @@
 #include "common/bytes.h"
 #include "common/projective.h"
 #include "common/rng.h"
+#include "proto/labels.h"
 #include "tests/portable/check.h"
 
 #include <math.h>
@@ -381,6 +382,72 @@ static void test_rappor_instantaneous(void)
     pinhole_collection_free(col);
 }
 
+/* A signed config committing to labels[0..n) (its k = k), with the "other" item given. */
+static pinhole_collection *labelled(const char *const *labels, uint64_t n, uint64_t k,
+                                    uint64_t other, uint8_t *list, size_t cap, size_t *len)
+{
+    uint8_t pk[32], sk[64], signed_cfg[PINHOLE_CONFIG_SIGNED_MAXBYTES];
+    pinhole_config_keypair(pk, sk);
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_GRR, .k = k, .epsilon = 1.0};
+    pinhole_collection_config cfg;
+    CHECK_EQ_INT(pinhole_config_make(&cfg, 11, &p, 1, 0), PINHOLE_OK, "config");
+    CHECK_EQ_INT(pinhole_labels_encode(labels, n, list, cap, len), PINHOLE_OK, "list");
+    cfg.has_labels = 1;
+    pinhole_labels_hash(list, *len, cfg.labels_hash);
+    cfg.other_item = other;
+    CHECK_EQ_INT(pinhole_config_sign(&cfg, sk, signed_cfg), PINHOLE_OK, "sign");
+    pinhole_collection *col = NULL;
+    CHECK_EQ_INT(
+        pinhole_collection_new_signed(&col, signed_cfg, pinhole_config_signed_bytes(&cfg), pk),
+        PINHOLE_OK, "labelled collection");
+    return col;
+}
+
+static void test_labels(void)
+{
+    uint8_t list[256];
+    size_t len = 0;
+    uint64_t item = 0;
+    pinhole_labels *lab = NULL;
+    /* no other item: an unknown label is an error */
+    static const char *const yes_no[] = {"yes", "no"};
+    pinhole_collection *col =
+        labelled(yes_no, 2, 2, PINHOLE_NO_OTHER_ITEM, list, sizeof list, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, list, len), PINHOLE_OK, "labels");
+    CHECK_EQ_INT(pinhole_labels_index(lab, "no", 2, &item), PINHOLE_OK, "no");
+    CHECK_EQ_INT(item, 1, "no is item 1");
+    CHECK_EQ_INT(pinhole_labels_index(lab, "maybe", 5, &item), PINHOLE_ENOTFOUND, "unknown");
+    CHECK_EQ_INT(pinhole_labels_index(lab, "yes\0", 4, &item), PINHOLE_ENOTFOUND, "exact bytes");
+    pinhole_labels_free(lab);
+    pinhole_collection_free(col);
+    /* a repeated label, and a list of the wrong length, are refused even when signed */
+    static const char *const twice[] = {"a", "b", "a"};
+    col = labelled(twice, 3, 3, 0, list, sizeof list, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, list, len), PINHOLE_EFORMAT, "repeated label");
+    pinhole_collection_free(col);
+    col = labelled(yes_no, 2, 3, PINHOLE_NO_OTHER_ITEM, list, sizeof list, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, list, len), PINHOLE_EFORMAT, "2 labels for k = 3");
+    pinhole_collection_free(col);
+    /* many labels: every one maps back to its item */
+    enum { K = 300 };
+    static char names[K][8];
+    const char *ptrs[K];
+    for (int i = 0; i < K; i++) {
+        snprintf(names[i], sizeof names[i], "w%d", (i * 7919) % 1000);
+        ptrs[i] = names[i];
+    }
+    static uint8_t big[K * 12 + 8];
+    col = labelled(ptrs, K, K, PINHOLE_NO_OTHER_ITEM, big, sizeof big, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, big, len), PINHOLE_OK, "300 labels");
+    int all = 1;
+    for (int i = 0; i < K && lab; i++)
+        all &= pinhole_labels_index(lab, names[i], strlen(names[i]), &item) == PINHOLE_OK &&
+               item == (uint64_t)i;
+    CHECK(all, "every label maps to its item");
+    pinhole_labels_free(lab);
+    pinhole_collection_free(col);
+}
+
 static void test_sealed(void)
 {
     uint8_t pk[32], sk[32];
@@ -457,6 +524,7 @@ int main(void)
     test_budget_threads();
     test_memoize();
     test_rappor_instantaneous();
+    test_labels();
     test_sealed();
     test_every_mechanism();
     return check_summary("test_client");

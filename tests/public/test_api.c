@@ -3,7 +3,7 @@
  * Objective-C, so the header must stay valid in all of them: no C11-only types, extern "C".
  * Checks: sizes as functions, error texts, hex helpers, a signed config from the test vectors
  * (proto/vectors/v1.txt), every mechanism through pinhole_client_report, the budget mutex with
- * slow callbacks under concurrent reports, and the outbox. */
+ * slow callbacks under concurrent reports, the outbox, and labels (proto/vectors/v1.txt). */
 #include <pinhole/pinhole.h>
 
 #include <pthread.h>
@@ -27,6 +27,16 @@ static const char VECTOR_SIGNED[] =
     "010100000700000000000000000400000000000000000000000010404300000003000000100e000064000000000000"
     "00000000000000000000000000000000000000000000000000f73dcdbf5b501f61593e4bc83cdc1b2531f63a2c4cdc"
     "2b2db8e162384067907be8bda96a6785b0a43b49c5c9f45495989ad91023297ea7bcd014f697c65ac602";
+
+/* [signed.labels-k4] and [labels.labels-k4]: collection 9, GRR, k = 4, labels alpha, beta, été,
+ * other; unknown labels map to item 3 */
+static const char VECTOR_LABELS_SIGNED[] =
+    "0202000009000000000000000400000000000000000000000000f03f0000000000000000805101000000000000"
+    "00000000000000000000000000000000000000000000000000000034f9bab0b119143cf98de140da11551f8d59"
+    "f9da7fc4d65eceda8cf2a63c2fcb03000000000000007d3eff9861e6461e037a279ac6074eb464a16459f83ad2"
+    "28e2b53feb713421612cd6cd0e13e12b7c03bdafe200c4cae8f6d8d38888bed1f7f7f848a6ba3ea30d";
+static const char VECTOR_LABELS_LIST[] =
+    "040000000000000005000000616c706861040000006265746105000000c3a974c3a9050000006f74686572";
 
 static void test_sizes_and_errors(void)
 {
@@ -249,6 +259,57 @@ static void test_budget_threads(void)
     pinhole_client_free(cl);
 }
 
+/* Labels: the list verified against the signed config's hash, label -> item, the "other" item. */
+static void test_labels(void)
+{
+    uint8_t pk[32], cfg[PINHOLE_CONFIG_SIGNED_MAXBYTES], list[64];
+    size_t cfg_len = 0, list_len = 0;
+    pinhole_hex_decode(VECTOR_PK, pk, sizeof pk, NULL);
+    CHECK(pinhole_hex_decode(VECTOR_LABELS_SIGNED, cfg, sizeof cfg, &cfg_len) == PINHOLE_OK &&
+              cfg_len == PINHOLE_CONFIG_SIGNED_MAXBYTES,
+          "176-byte signed config");
+    CHECK(pinhole_hex_decode(VECTOR_LABELS_LIST, list, sizeof list, &list_len) == PINHOLE_OK,
+          "list");
+    pinhole_collection *col = NULL, *plain = NULL;
+    CHECK(pinhole_collection_new_signed(&col, cfg, cfg_len, pk) == PINHOLE_OK, "verified");
+    if (!col)
+        return;
+    CHECK(pinhole_collection_has_labels(col) && pinhole_collection_k(col) == 4, "has labels");
+    pinhole_labels *lab = NULL;
+    CHECK(pinhole_labels_new(&lab, col, list, list_len) == PINHOLE_OK, "labels verified");
+    if (lab) {
+        uint64_t item = 99;
+        CHECK(pinhole_labels_count(lab) == 4, "count");
+        CHECK(pinhole_labels_index(lab, "beta", 4, &item) == PINHOLE_OK && item == 1, "beta");
+        CHECK(pinhole_labels_index(lab, "\xc3\xa9t\xc3\xa9", 5, &item) == PINHOLE_OK && item == 2,
+              "UTF-8 label");
+        CHECK(pinhole_labels_index(lab, "alpha", 5, &item) == PINHOLE_OK && item == 0, "alpha");
+        CHECK(pinhole_labels_index(lab, "alph", 4, &item) == PINHOLE_OK && item == 3,
+              "a prefix is unknown: the other item");
+        CHECK(pinhole_labels_index(lab, "zebra", 5, &item) == PINHOLE_OK && item == 3, "other");
+        CHECK(pinhole_labels_index(lab, NULL, 0, &item) == PINHOLE_EINVAL, "NULL label");
+        const char *l = NULL;
+        size_t n = 0;
+        CHECK(pinhole_labels_get(lab, 3, &l, &n) == PINHOLE_OK && n == 5 &&
+                  memcmp(l, "other", 5) == 0,
+              "item 3");
+        CHECK(pinhole_labels_get(lab, 4, &l, &n) == PINHOLE_ERANGE, "item k");
+    }
+    pinhole_labels_free(lab);
+    list[20] ^= 1; /* "beta" -> "ceta" */
+    lab = (pinhole_labels *)1;
+    CHECK(pinhole_labels_new(&lab, col, list, list_len) == PINHOLE_ESIGNATURE && lab == NULL,
+          "an altered list");
+    list[20] ^= 1;
+    CHECK(pinhole_labels_new(&lab, col, list, list_len - 1) == PINHOLE_ESIGNATURE, "a cut list");
+    pinhole_collection_new_params(&plain, PINHOLE_MECH_GRR, 4, 1.0);
+    CHECK(!pinhole_collection_has_labels(plain), "no labels");
+    CHECK(pinhole_labels_new(&lab, plain, list, list_len) == PINHOLE_ENOTFOUND, "no labels");
+    pinhole_labels_free(NULL);
+    pinhole_collection_free(plain);
+    pinhole_collection_free(col);
+}
+
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -362,6 +423,7 @@ int main(void)
     test_mechanisms();
     test_budget_threads();
     test_outbox();
+    test_labels();
     printf("public_api (%s): %d checks, %d failed\n",
 #ifdef __cplusplus
            "C++",

@@ -417,3 +417,74 @@ JNIEXPORT void JNICALL JNI_FN(Outbox, nativeDone)(JNIEnv *env, jclass cls, jlong
     (void)env, (void)cls;
     pinhole_outbox_done(OUTBOX(h));
 }
+
+/* ---- PinholeLabels ---- */
+
+#define LABELS(h) ((const pinhole_labels *)(intptr_t)(h))
+
+JNIEXPORT jlong JNICALL JNI_FN(PinholeLabels, nativeNew)(JNIEnv *env, jclass cls, jlong col_h,
+                                                         jbyteArray list)
+{
+    (void)cls;
+    size_t n = 0;
+    uint8_t *b = copy_bytes(env, list, 0, &n, "list is null");
+    if (!b)
+        return 0;
+    pinhole_labels *lab = NULL;
+    int rc = pinhole_labels_new(&lab, COL(col_h), b, n);
+    free(b);
+    if (rc != PINHOLE_OK)
+        throw_code(env, rc);
+    return (jlong)(intptr_t)lab;
+}
+
+JNIEXPORT void JNICALL JNI_FN(PinholeLabels, nativeFree)(JNIEnv *env, jclass cls, jlong h)
+{
+    (void)env, (void)cls;
+    pinhole_labels_free((pinhole_labels *)(intptr_t)h);
+}
+
+JNIEXPORT jlong JNICALL JNI_FN(PinholeLabels, nativeCount)(JNIEnv *env, jclass cls, jlong h)
+{
+    (void)env, (void)cls;
+    return (jlong)pinhole_labels_count(LABELS(h));
+}
+
+JNIEXPORT jlong JNICALL JNI_FN(PinholeLabels, nativeIndex)(JNIEnv *env, jclass cls, jlong h,
+                                                           jbyteArray label)
+{
+    (void)cls;
+    size_t n = 0;
+    uint8_t *b = copy_bytes(env, label, 0, &n, "label is null");
+    if (!b)
+        return -1;
+    uint64_t item = 0;
+    int rc = pinhole_labels_index(LABELS(h), (const char *)b, n, &item);
+    free(b);
+    if (rc != PINHOLE_OK) {
+        throw_code(env, rc);
+        return -1;
+    }
+    return (jlong)item;
+}
+
+JNIEXPORT jbyteArray JNICALL JNI_FN(PinholeLabels, nativeGet)(JNIEnv *env, jclass cls, jlong h,
+                                                              jlong item)
+{
+    (void)cls;
+    const char *l = NULL;
+    size_t n = 0;
+    int rc = item < 0 ? PINHOLE_ERANGE : pinhole_labels_get(LABELS(h), (uint64_t)item, &l, &n);
+    if (rc != PINHOLE_OK) {
+        throw_code(env, rc);
+        return NULL;
+    }
+    return new_bytes(env, (const uint8_t *)l, n);
+}
+
+JNIEXPORT jboolean JNICALL JNI_FN(PinholeCollection, nativeHasLabels)(JNIEnv *env, jclass cls,
+                                                                      jlong h)
+{
+    (void)env, (void)cls;
+    return pinhole_collection_has_labels(COL(h)) ? JNI_TRUE : JNI_FALSE;
+}

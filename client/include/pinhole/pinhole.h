@@ -91,9 +91,17 @@ typedef enum pinhole_mechanism_id {
 #define PINHOLE_SEALBYTES 48u           /* crypto_box_SEALBYTES: ephemeral public key + MAC */
 #define PINHOLE_SEAL_PUBLICKEYBYTES 32u /* X25519 key reports are sealed to */
 #define PINHOLE_SEALED_MAXBYTES (PINHOLE_REPORT_MAXBYTES + PINHOLE_SEALBYTES)
-#define PINHOLE_CONFIG_BYTES 72u                                                    /* canonical */
-#define PINHOLE_CONFIG_SIGBYTES 64u                                                 /* Ed25519 */
+#define PINHOLE_CONFIG_BYTES 72u /* canonical config, version 1 (a collection without labels) */
+#define PINHOLE_CONFIG_V2BYTES                                                                     \
+    112u                            /* version 2: + the hash of the label list, the "other" item   \
+                                     */
+#define PINHOLE_CONFIG_SIGBYTES 64u /* Ed25519 */
 #define PINHOLE_CONFIG_SIGNEDBYTES (PINHOLE_CONFIG_BYTES + PINHOLE_CONFIG_SIGBYTES) /* 136 */
+#define PINHOLE_CONFIG_SIGNED_MAXBYTES                                                             \
+    (PINHOLE_CONFIG_V2BYTES + PINHOLE_CONFIG_SIGBYTES) /* 176                                      \
+                                                        */
+#define PINHOLE_LABELS_HASHBYTES 32u      /* BLAKE2b-256 of a collection's canonical label list */
+#define PINHOLE_LABEL_MAXBYTES 1024u      /* longest label */
 #define PINHOLE_CONFIG_PUBLICKEYBYTES 32u /* Ed25519 key configs are signed with */
 #define PINHOLE_DEVICE_SECRETBYTES 32u    /* the device secret of memoized reports */
 #define PINHOLE_BATCH_HEADERBYTES 8u
@@ -254,6 +262,42 @@ PINHOLE_API int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_c
                                              uint64_t value, uint64_t unix_seconds, unsigned flags,
                                              const uint8_t *server_pk, uint8_t *out, size_t cap,
                                              size_t *written);
+
+/* ---- labels: the collection's item names ---- */
+
+/** Whether the collection's signed config commits to a label list (a version 2 config). */
+PINHOLE_API int pinhole_collection_has_labels(const pinhole_collection *col);
+
+/** A collection's labels, verified and indexed: opaque, read-only once made (share it). */
+typedef struct pinhole_labels pinhole_labels;
+
+/** Verify the collection's label list (the canonical list of docs/protocol.md §4.5, as served by
+ * GET /v1/collections/{id}/labels) against the hash the collection's signed config commits to,
+ * and index it; the list is copied. Costs O(k log k) time and about 48 k bytes plus the list.
+ * Errors: PINHOLE_ENOTFOUND (the collection has no labels), PINHOLE_EINVAL (list NULL),
+ * PINHOLE_ESIGNATURE (the list is not the one the config commits to), PINHOLE_ETRUNCATED /
+ * PINHOLE_ETOOBIG / PINHOLE_EFORMAT (a malformed list, not k labels, a repeated label),
+ * PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_labels_new(pinhole_labels **out, const pinhole_collection *col,
+                                   const uint8_t *list, size_t len);
+
+/** Release the labels; NULL is allowed. */
+PINHOLE_API void pinhole_labels_free(pinhole_labels *lab);
+
+/** Number of labels, the collection's k. */
+PINHOLE_API uint64_t pinhole_labels_count(const pinhole_labels *lab);
+
+/** The item of the label label[0..len) (bytes, compared exactly; no NUL needed) into *item: its
+ * index, or the collection's designated "other" item for a label not in the list if the
+ * collection has one. O(log k). Errors: PINHOLE_ENOTFOUND (not a label of the collection, and no
+ * "other" item), PINHOLE_EINVAL (label NULL). */
+PINHOLE_API int pinhole_labels_index(const pinhole_labels *lab, const char *label, size_t len,
+                                     uint64_t *item);
+
+/** The label of item: *label points into the labels (not NUL-terminated), *len its bytes.
+ * Errors: PINHOLE_ERANGE (item >= k). */
+PINHOLE_API int pinhole_labels_get(const pinhole_labels *lab, uint64_t item, const char **label,
+                                   size_t *len);
 
 /* ---- the outbox: batches to POST ---- */
 

@@ -62,6 +62,11 @@ public final class PinholeCollection implements AutoCloseable {
         return nativeEpsilon(handle(), true);
     }
 
+    /** Whether the signed config commits to a label list ({@link PinholeLabels#verify}). */
+    public boolean hasLabels() {
+        return nativeHasLabels(handle());
+    }
+
     /** Bytes of one report, plain or sealed. */
     public int reportBytes(boolean sealed) {
         return nativeReportBytes(handle(), sealed);
@@ -89,4 +94,6 @@ public final class PinholeCollection implements AutoCloseable {
     private static native double nativeEpsilon(long h, boolean permanent);
 
     private static native int nativeReportBytes(long h, boolean sealed);
+
+    private static native boolean nativeHasLabels(long h);
 }

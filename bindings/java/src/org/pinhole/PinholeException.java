@@ -20,6 +20,7 @@ public class PinholeException extends Exception {
     public static final int ESIGNATURE = -12;
     public static final int EPOLICY = -13;
     public static final int EBUFSIZE = -14;
+    public static final int ENOTFOUND = -16;
     public static final int ETOOBIG = -19;
 
     private final int code;

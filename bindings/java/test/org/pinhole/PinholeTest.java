@@ -37,6 +37,16 @@ public class PinholeTest {
             + "593e4bc83cdc1b2531f63a2c4cdc2b2db8e162384067907be8bda96a6785b0a43b49c5c9f4549598"
             + "9ad91023297ea7bcd014f697c65ac602";
 
+    static final String LABELS_SIGNED =
+            "0202000009000000000000000400000000000000000000000000f03f000000000000000080510100"
+            + "000000000000000000000000000000000000000000000000000000000000000034f9bab0b119143c"
+            + "f98de140da11551f8d59f9da7fc4d65eceda8cf2a63c2fcb03000000000000007d3eff9861e6461e"
+            + "037a279ac6074eb464a16459f83ad228e2b53feb713421612cd6cd0e13e12b7c03bdafe200c4cae8"
+            + "f6d8d38888bed1f7f7f848a6ba3ea30d";
+    static final String LABELS_LIST =
+            "040000000000000005000000616c706861040000006265746105000000c3a974c3a9050000006f74"
+            + "686572";
+
     static PinholeCollection vectorCollection() throws PinholeException {
         return PinholeCollection.fromSignedConfig(
                 Pinhole.hexDecode(SIGNED), Pinhole.hexDecode(SIGNING_KEY));
@@ -220,6 +230,33 @@ public class PinholeTest {
         assertFalse(Outbox.shouldRetry(422));
         HttpUploader nowhere = new HttpUploader(new URL("http://127.0.0.1:1"), 7, "t");
         assertEquals(0, nowhere.post(new byte[] {1}));
+    }
+
+    @Test
+    public void labels() throws Exception {
+        try (PinholeCollection c = PinholeCollection.fromSignedConfig(
+                     Pinhole.hexDecode(LABELS_SIGNED), Pinhole.hexDecode(SIGNING_KEY));
+                PinholeLabels labels = PinholeLabels.verify(c, Pinhole.hexDecode(LABELS_LIST));
+                PinholeClient cl = new PinholeClient()) {
+            assertTrue(c.hasLabels());
+            assertEquals(4, labels.getCount());
+            assertEquals(1, labels.indexOf("beta"));
+            assertEquals(2, labels.indexOf("\u00e9t\u00e9"));
+            assertEquals(3, labels.indexOf("not a label")); // the "other" item
+            assertEquals("alpha", labels.get(0));
+            assertEquals(c.reportBytes(false), cl.report(c, labels.indexOf("alpha")).length);
+            byte[] altered = Pinhole.hexDecode(LABELS_LIST);
+            altered[12] ^= 1;
+            try {
+                PinholeLabels.verify(c, altered);
+                fail("altered list accepted");
+            } catch (PinholeException e) {
+                assertEquals(PinholeException.ESIGNATURE, e.getCode());
+            }
+        }
+        try (PinholeCollection plain = vectorCollection()) {
+            assertFalse(plain.hasLabels());
+        }
     }
 
     @Test
