@@ -37,7 +37,7 @@ int pinhole_collection_init_signed(pinhole_collection *col, const uint8_t *signe
                                    const uint8_t server_pk[PINHOLE_CONFIG_PUBLICKEYBYTES]);
 
 /** A collection from a config the caller trusts without a signature (for example one it built
- * with pinhole_config_make()). Errors: those of pinhole_config_encode() and
+ * with pinhole_collection_config_make()). Errors: those of pinhole_collection_config_encode() and
  * pinhole_config_init(). */
 int pinhole_collection_init_config(pinhole_collection *col, const pinhole_collection_config *cfg);
 

@@ -11,29 +11,29 @@
 static const char FP_CONTEXT[] = "pinhole-config-v1-fp";   /* 20 bytes, without the NUL */
 static const char SIG_CONTEXT[] = "pinhole-config-v1-sig"; /* 21 bytes */
 
-size_t pinhole_config_bytes(void)
+size_t pinhole_collection_config_bytes(void)
 {
     return PINHOLE_CONFIG_BYTES;
 }
-size_t pinhole_config_encoded_bytes(const pinhole_collection_config *cfg)
+size_t pinhole_collection_config_encoded_bytes(const pinhole_collection_config *cfg)
 {
     return cfg->has_labels ? PINHOLE_CONFIG_V2BYTES : PINHOLE_CONFIG_BYTES;
 }
 
-size_t pinhole_config_signed_bytes(const pinhole_collection_config *cfg)
+size_t pinhole_collection_config_signed_bytes(const pinhole_collection_config *cfg)
 {
-    return pinhole_config_encoded_bytes(cfg) + PINHOLE_CONFIG_SIGBYTES;
+    return pinhole_collection_config_encoded_bytes(cfg) + PINHOLE_CONFIG_SIGBYTES;
 }
 
-size_t pinhole_config_signedbytes(void)
+size_t pinhole_collection_config_signedbytes(void)
 {
     return PINHOLE_CONFIG_SIGNEDBYTES;
 }
-size_t pinhole_config_publickeybytes(void)
+size_t pinhole_collection_config_publickeybytes(void)
 {
     return PINHOLE_CONFIG_PUBLICKEYBYTES;
 }
-size_t pinhole_config_secretkeybytes(void)
+size_t pinhole_collection_config_secretkeybytes(void)
 {
     return PINHOLE_CONFIG_SECRETKEYBYTES;
 }
@@ -57,9 +57,9 @@ static int check_fields(const pinhole_collection_config *cfg)
     return PINHOLE_OK;
 }
 
-int pinhole_config_make(pinhole_collection_config *cfg, uint64_t collection_id,
-                        const pinhole_config_params *params, uint32_t time_precision,
-                        uint32_t min_reports)
+int pinhole_collection_config_make(pinhole_collection_config *cfg, uint64_t collection_id,
+                                   const pinhole_config_params *params, uint32_t time_precision,
+                                   uint32_t min_reports)
 {
     memset(cfg, 0, sizeof *cfg);
     if (time_precision == 0)
@@ -80,7 +80,7 @@ int pinhole_config_make(pinhole_collection_config *cfg, uint64_t collection_id,
     return PINHOLE_OK;
 }
 
-int pinhole_config_encode(const pinhole_collection_config *cfg, uint8_t *out)
+int pinhole_collection_config_encode(const pinhole_collection_config *cfg, uint8_t *out)
 {
     if (check_fields(cfg) != PINHOLE_OK)
         return PINHOLE_EINVAL;
@@ -116,7 +116,7 @@ static size_t length_of_version(uint8_t version)
                                           : 0;
 }
 
-int pinhole_config_decode(const uint8_t *in, size_t len, pinhole_collection_config *cfg)
+int pinhole_collection_config_decode(const uint8_t *in, size_t len, pinhole_collection_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     if (len == 0)
@@ -159,23 +159,23 @@ int pinhole_config_decode(const uint8_t *in, size_t len, pinhole_collection_conf
     return PINHOLE_OK;
 }
 
-int pinhole_config_fingerprint(const pinhole_collection_config *cfg,
-                               uint8_t out[PINHOLE_FINGERPRINT_BYTES])
+int pinhole_collection_config_fingerprint(const pinhole_collection_config *cfg,
+                                          uint8_t out[PINHOLE_FINGERPRINT_BYTES])
 {
     uint8_t bytes[PINHOLE_CONFIG_V2BYTES];
-    int rc = pinhole_config_encode(cfg, bytes);
+    int rc = pinhole_collection_config_encode(cfg, bytes);
     if (rc != PINHOLE_OK)
         return rc;
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, PINHOLE_FINGERPRINT_BYTES);
     crypto_generichash_update(&st, (const uint8_t *)FP_CONTEXT, sizeof FP_CONTEXT - 1);
-    crypto_generichash_update(&st, bytes, pinhole_config_encoded_bytes(cfg));
+    crypto_generichash_update(&st, bytes, pinhole_collection_config_encoded_bytes(cfg));
     crypto_generichash_final(&st, out, PINHOLE_FINGERPRINT_BYTES);
     return PINHOLE_OK;
 }
 
-void pinhole_config_keypair(uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
-                            uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES])
+void pinhole_collection_config_keypair(uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
+                                       uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES])
 {
     crypto_sign_keypair(pk, sk);
 }
@@ -189,22 +189,22 @@ static size_t sig_message(const uint8_t *config, size_t n,
     return sizeof SIG_CONTEXT - 1 + n;
 }
 
-int pinhole_config_sign(const pinhole_collection_config *cfg,
-                        const uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES], uint8_t *out)
+int pinhole_collection_config_sign(const pinhole_collection_config *cfg,
+                                   const uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES], uint8_t *out)
 {
-    int rc = pinhole_config_encode(cfg, out);
+    int rc = pinhole_collection_config_encode(cfg, out);
     if (rc != PINHOLE_OK)
         return rc;
-    const size_t n = pinhole_config_encoded_bytes(cfg);
+    const size_t n = pinhole_collection_config_encoded_bytes(cfg);
     uint8_t msg[sizeof SIG_CONTEXT - 1 + PINHOLE_CONFIG_V2BYTES];
     const size_t m = sig_message(out, n, msg);
     crypto_sign_detached(out + n, NULL, msg, m, sk);
     return PINHOLE_OK;
 }
 
-int pinhole_config_verify(const uint8_t *in, size_t len,
-                          const uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
-                          pinhole_collection_config *cfg)
+int pinhole_collection_config_verify(const uint8_t *in, size_t len,
+                                     const uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
+                                     pinhole_collection_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     if (len == 0)
@@ -219,5 +219,5 @@ int pinhole_config_verify(const uint8_t *in, size_t len,
     const size_t m = sig_message(in, n, msg);
     if (crypto_sign_verify_detached(in + n, msg, m, pk) != 0)
         return PINHOLE_ESIGNATURE;
-    return pinhole_config_decode(in, n, cfg);
+    return pinhole_collection_config_decode(in, n, cfg);
 }

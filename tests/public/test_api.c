@@ -47,8 +47,8 @@ static void test_sizes_and_errors(void)
     CHECK(pinhole_report_maxbytes() == PINHOLE_REPORT_MAXBYTES, "report max");
     CHECK(pinhole_sealbytes() == 48 && PINHOLE_SEALBYTES == 48, "seal");
     CHECK(pinhole_sealed_maxbytes() == PINHOLE_SEALED_MAXBYTES, "sealed max");
-    CHECK(pinhole_config_signedbytes() == 136 && PINHOLE_CONFIG_SIGNEDBYTES == 136, "signed");
-    CHECK(pinhole_config_publickeybytes() == 32, "config pk");
+    CHECK(pinhole_collection_config_signedbytes() == 136 && PINHOLE_CONFIG_SIGNEDBYTES == 136, "signed");
+    CHECK(pinhole_collection_config_publickeybytes() == 32, "config pk");
     CHECK(pinhole_seal_publickeybytes() == 32, "seal pk");
     for (int code = 0; code >= PINHOLE_ELAST; code--)
         CHECK(strcmp(pinhole_strerror(code), "unknown error") != 0, "every code has a text");

@@ -125,8 +125,8 @@ PINHOLE_API size_t pinhole_device_secretbytes(void);
 PINHOLE_API size_t pinhole_report_maxbytes(void);
 PINHOLE_API size_t pinhole_sealbytes(void);
 PINHOLE_API size_t pinhole_sealed_maxbytes(void);
-PINHOLE_API size_t pinhole_config_signedbytes(void);
-PINHOLE_API size_t pinhole_config_publickeybytes(void);
+PINHOLE_API size_t pinhole_collection_config_signedbytes(void);
+PINHOLE_API size_t pinhole_collection_config_publickeybytes(void);
 PINHOLE_API size_t pinhole_seal_publickeybytes(void);
 
 /* ---- bytes and keys ---- */
