@@ -1,0 +1,91 @@
+/* Discovery rounds on the device: verify, map the string, report through the round's oracle. */
+#include "client/discovery.h"
+#include "client/encode.h"
+#include "common/error.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pinhole_discovery_round_init(pinhole_discovery_round *r, const pinhole_round_config *rc)
+{
+    memset(r, 0, sizeof *r);
+    size_t n = pinhole_round_config_bytes(rc);
+    if (n == 0)
+        return PINHOLE_EINVAL;
+    uint64_t k;
+    if (pinhole_round_domain_size(&rc->domain, &k) != PINHOLE_OK || rc->oracle.params.k != k)
+        return PINHOLE_EINVAL;
+    int err = pinhole_round_domain_check(&rc->domain);
+    if (err != PINHOLE_OK)
+        return err;
+    const size_t tb = n - PINHOLE_ROUND_HEADERBYTES;
+    r->table = malloc(tb ? tb : 1);
+    if (!r->table)
+        return PINHOLE_ENOMEM;
+    if (tb)
+        memcpy(r->table, rc->domain.table, tb);
+    err = pinhole_collection_init_config(&r->col, &rc->oracle);
+    if (err != PINHOLE_OK) {
+        free(r->table);
+        memset(r, 0, sizeof *r);
+        return err;
+    }
+    r->config = *rc;
+    r->config.domain.table = r->table;
+    return PINHOLE_OK;
+}
+
+int pinhole_discovery_round_init_signed(pinhole_discovery_round *r, const uint8_t *in, size_t len,
+                                        const uint8_t server_pk[PINHOLE_CONFIG_PUBLICKEYBYTES])
+{
+    memset(r, 0, sizeof *r);
+    pinhole_round_config rc;
+    int err = pinhole_round_config_verify(in, len, server_pk, &rc);
+    if (err != PINHOLE_OK)
+        return err;
+    err = pinhole_discovery_round_init(r, &rc);
+    if (err == PINHOLE_OK)
+        r->col.verified = 1;
+    return err;
+}
+
+void pinhole_discovery_round_free(pinhole_discovery_round *r)
+{
+    pinhole_collection_free(&r->col);
+    free(r->table);
+    memset(r, 0, sizeof *r);
+}
+
+int pinhole_discovery_value(const pinhole_discovery_round *r, const uint8_t *s, size_t len,
+                            uint64_t *value)
+{
+    int err = pinhole_discovery_check(s, len);
+    if (err != PINHOLE_OK)
+        return err;
+    pinhole_round_map(&r->config.domain, s, len, value);
+    return PINHOLE_OK;
+}
+
+int pinhole_discovery_encode(const pinhole_discovery_round *r, const uint8_t *s, size_t len,
+                             pinhole_rng *rng, uint8_t *payload, size_t cap)
+{
+    uint64_t v;
+    int err = pinhole_discovery_value(r, s, len, &v);
+    if (err != PINHOLE_OK)
+        return err;
+    return pinhole_encode(&r->col.mech, v, rng, payload, cap);
+}
+
+int pinhole_discovery_report(pinhole_client *cl, const pinhole_discovery_round *r, const uint8_t *s,
+                             size_t len, uint64_t unix_seconds, unsigned flags, uint8_t *out,
+                             size_t cap, size_t *written)
+{
+    uint64_t v;
+    int err = pinhole_discovery_value(r, s, len, &v);
+    if (err != PINHOLE_OK)
+        return err;
+    err = pinhole_client_report(cl, &r->col, v, unix_seconds, flags, out, cap, written);
+    sodium_memzero(&v, sizeof v);
+    return err;
+}

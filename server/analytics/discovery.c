@@ -1,0 +1,342 @@
+/* Discovery rounds on the server: plan, threshold from the oracle's variance, candidate growth. */
+#include "server/analytics/discovery.h"
+#include "common/error.h"
+#include "server/estimate/estimate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define W PINHOLE_DISCOVERY_MAXLEN
+
+double pinhole_normal_upper_quantile(double tail)
+{
+    double lo = -40, hi = 40;
+    for (int i = 0; i < 200; i++) {
+        const double mid = 0.5 * (lo + hi);
+        if (0.5 * erfc(mid / sqrt(2.0)) > tail)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void pinhole_discovery_free(pinhole_discovery_state *st)
+{
+    free(st->table);
+    free(st->found);
+    free(st->results);
+    memset(st, 0, sizeof *st);
+}
+
+static int open_extend(pinhole_discovery_state *st, uint8_t *table, uint32_t ncand,
+                       uint32_t prefix_len)
+{
+    const uint32_t ext = prefix_len == 0 ? st->p.ext0 : st->p.ext;
+    free(st->table);
+    st->table = table;
+    st->domain = (pinhole_round_domain){
+        .kind = PINHOLE_ROUND_EXTEND,
+        .prefix_len = prefix_len,
+        .ext = ext < st->p.depth - prefix_len ? ext : st->p.depth - prefix_len,
+        .ncand = ncand,
+        .table = table};
+    return PINHOLE_OK;
+}
+
+int pinhole_discovery_start(pinhole_discovery_state *st, const pinhole_discovery_params *p)
+{
+    memset(st, 0, sizeof *st);
+    pinhole_discovery_params q = *p;
+    if (q.oracle == 0)
+        q.oracle = PINHOLE_MECH_PGR;
+    if (q.depth == 0)
+        q.depth = 8;
+    if (q.ext0 == 0)
+        q.ext0 = 2;
+    if (q.ext == 0)
+        q.ext = 1;
+    if (q.keep == 0)
+        q.keep = 256;
+    if (q.final_fraction == 0)
+        q.final_fraction = 0.4;
+    if (q.false_positives == 0)
+        q.false_positives = 1;
+    if (!(isfinite(q.epsilon) && q.epsilon > 0) || q.devices < 2 ||
+        q.depth > PINHOLE_DISCOVERY_MAXLEN || q.ext0 > PINHOLE_DISCOVERY_EXTMAX ||
+        q.ext > PINHOLE_DISCOVERY_EXTMAX || q.ext0 > q.depth ||
+        q.keep > PINHOLE_DISCOVERY_CANDMAX || !(q.final_fraction > 0 && q.final_fraction < 1) ||
+        !(q.false_positives > 0) ||
+        (q.oracle != PINHOLE_MECH_PGR && q.oracle != PINHOLE_MECH_GRR &&
+         q.oracle != PINHOLE_MECH_OLH))
+        return PINHOLE_EINVAL;
+    st->p = q;
+    st->rounds = 1 + (q.depth - q.ext0 + q.ext - 1) / q.ext;
+    st->per_round = (uint64_t)((1 - q.final_fraction) * (double)q.devices / st->rounds);
+    if (st->per_round == 0)
+        return PINHOLE_EINVAL;
+    uint8_t *t = malloc(1);
+    if (!t)
+        return PINHOLE_ENOMEM;
+    return open_extend(st, t, 1, 0);
+}
+
+uint64_t pinhole_discovery_wanted(const pinhole_discovery_state *st)
+{
+    if (st->done)
+        return 0;
+    if (st->domain.kind == PINHOLE_ROUND_EXTEND)
+        return st->per_round;
+    return st->p.devices > st->used ? st->p.devices - st->used : 0;
+}
+
+int pinhole_discovery_round_config(const pinhole_discovery_state *st, uint64_t collection_id,
+                                   pinhole_round_config *rc)
+{
+    memset(rc, 0, sizeof *rc);
+    uint64_t k;
+    if (st->done || pinhole_round_domain_size(&st->domain, &k) != PINHOLE_OK)
+        return PINHOLE_EINVAL;
+    pinhole_config_params cp = {.mechanism = st->p.oracle, .k = k, .epsilon = st->p.epsilon};
+    int err = pinhole_config_make(&rc->oracle, collection_id, &cp, 1, 0);
+    if (err != PINHOLE_OK)
+        return err;
+    rc->round = st->round;
+    rc->domain = st->domain;
+    return PINHOLE_OK;
+}
+
+/* items of an extension round a device string can map to: per candidate, the segments made of j
+ * nonzero bytes then zeros, j = 0..ext (j = 0 only after a nonempty prefix) */
+static double valid_items(const pinhole_round_domain *d)
+{
+    double per = d->prefix_len > 0 ? 1 : 0, pw = 1;
+    for (uint32_t j = 1; j <= d->ext; j++) {
+        pw *= 255;
+        per += pw;
+    }
+    return per * d->ncand;
+}
+
+typedef struct scored {
+    double est;
+    uint64_t item;
+} scored;
+
+static int by_estimate(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->est != y->est)
+        return x->est > y->est ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+static int by_item(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return memcmp(a, b, W);
+}
+
+static int add_found(pinhole_discovery_state *st, const uint8_t *s, size_t len)
+{
+    if (st->nfound == PINHOLE_DISCOVERY_CANDMAX)
+        return PINHOLE_OK; /* the final table is full: later, rarer strings are dropped */
+    if (pinhole_discovery_check(s, len) != PINHOLE_OK)
+        return PINHOLE_OK; /* no device holds it (a prefix cut inside a character, a false
+                              positive's stray bytes) */
+    for (uint32_t i = 0; i < st->nfound; i++)
+        if (memcmp(st->found + (size_t)i * W, s, len) == 0 &&
+            (len == W || st->found[(size_t)i * W + len] == 0))
+            return PINHOLE_OK;
+    if (st->nfound == st->capfound) {
+        const uint32_t cap = st->capfound ? 2 * st->capfound : 64;
+        uint8_t *f = realloc(st->found, (size_t)cap * W);
+        if (!f)
+            return PINHOLE_ENOMEM;
+        st->found = f;
+        st->capfound = cap;
+    }
+    uint8_t *e = st->found + (size_t)st->nfound++ * W;
+    memset(e, 0, W);
+    memcpy(e, s, len);
+    return PINHOLE_OK;
+}
+
+/* the final round: every complete candidate, sorted */
+static void open_final(pinhole_discovery_state *st)
+{
+    qsort(st->found, st->nfound, W, cmp_entry);
+    st->domain = (pinhole_round_domain){
+        .kind = PINHOLE_ROUND_FINAL, .ncand = st->nfound, .table = st->found};
+}
+
+static int advance_extend(pinhole_discovery_state *st, const pinhole_config *c, const double *est,
+                          uint64_t n, pinhole_discovery_round_log *lg)
+{
+    const pinhole_round_domain *d = &st->domain;
+    lg->z = pinhole_normal_upper_quantile(st->p.false_positives / valid_items(d));
+    lg->threshold = lg->z * sqrt(pinhole_config_variance(c, (double)n, 0));
+    const uint64_t items = c->k - 1;
+    scored *pass = NULL;
+    size_t npass = 0, cap = 0;
+    uint8_t buf[W + PINHOLE_DISCOVERY_EXTMAX];
+    int err = PINHOLE_OK;
+    for (uint64_t v = 0; v < items; v++) {
+        if (!(est[v] > lg->threshold))
+            continue;
+        size_t len;
+        int complete;
+        if (pinhole_round_item(d, v, buf, &len, &complete) != PINHOLE_OK)
+            continue; /* no device string maps there */
+        lg->passed++;
+        if (complete) {
+            if ((err = add_found(st, buf, len)) != PINHOLE_OK)
+                break;
+            lg->complete++;
+            continue;
+        }
+        if (npass == cap) {
+            cap = cap ? 2 * cap : 256;
+            scored *q = realloc(pass, cap * sizeof *q);
+            if (!q) {
+                err = PINHOLE_ENOMEM;
+                break;
+            }
+            pass = q;
+        }
+        pass[npass++] = (scored){est[v], v};
+    }
+    if (err != PINHOLE_OK) {
+        free(pass);
+        return err;
+    }
+    qsort(pass, npass, sizeof *pass, by_estimate);
+    const uint32_t keep = npass < st->p.keep ? (uint32_t)npass : st->p.keep;
+    /* items in increasing order are strings in increasing order: the kept ones, in item order,
+     * make a sorted table */
+    qsort(pass, keep, sizeof *pass, by_item);
+    const uint32_t plen = d->prefix_len + d->ext;
+    uint8_t *table = malloc((size_t)(keep ? keep : 1) * plen);
+    if (!table) {
+        free(pass);
+        return PINHOLE_ENOMEM;
+    }
+    for (uint32_t i = 0; i < keep; i++) {
+        size_t len;
+        int complete;
+        pinhole_round_item(d, pass[i].item, buf, &len, &complete);
+        memcpy(table + (size_t)i * plen, buf, plen);
+    }
+    free(pass);
+    lg->kept = keep;
+    if (keep > 0 && plen < st->p.depth) {
+        open_extend(st, table, keep, plen);
+        return PINHOLE_OK;
+    }
+    /* the prefixes reached the depth (or none is left): they are candidates as strings too */
+    for (uint32_t i = 0; i < keep && err == PINHOLE_OK; i++)
+        err = add_found(st, table + (size_t)i * plen, plen);
+    free(table);
+    free(st->table);
+    st->table = NULL;
+    if (err != PINHOLE_OK)
+        return err;
+    if (st->nfound == 0) { /* nothing found: no final round */
+        st->done = 1;
+        return PINHOLE_OK;
+    }
+    open_final(st);
+    return PINHOLE_OK;
+}
+
+static int advance_final(pinhole_discovery_state *st, const pinhole_config *c, const double *est,
+                         const double *var, uint64_t n, pinhole_discovery_round_log *lg)
+{
+    const pinhole_round_domain *d = &st->domain;
+    lg->z = pinhole_normal_upper_quantile(st->p.false_positives / d->ncand);
+    lg->threshold = lg->z * sqrt(pinhole_config_variance(c, (double)n, 0));
+    pinhole_discovery_result *res = calloc(d->ncand, sizeof *res);
+    if (!res)
+        return PINHOLE_ENOMEM;
+    /* the round's devices are a uniform subset of the N: scale by N / n, and add the variance of
+     * subsampling without replacement, N^2 p (1 - p) (1/n - 1/N), p the estimated share */
+    const double N = (double)(st->used + n), scale = N / (double)n;
+    for (uint32_t i = 0; i < d->ncand; i++) {
+        const uint8_t *e = d->table + (size_t)i * W;
+        const uint8_t *z = memchr(e, 0, W);
+        const size_t len = z ? (size_t)(z - e) : W;
+        memcpy(res[i].s, e, len);
+        res[i].s[len] = 0;
+        double p = est[i] / (double)n;
+        p = p < 0 ? 0 : p > 1 ? 1 : p;
+        res[i].estimate = scale * est[i];
+        res[i].sd = sqrt(scale * scale * var[i] + N * N * p * (1 - p) * (1 / (double)n - 1 / N));
+        res[i].significant = est[i] > lg->threshold;
+        lg->passed += (uint32_t)res[i].significant;
+    }
+    /* by decreasing estimate, ties by string */
+    for (uint32_t i = 1; i < d->ncand; i++) { /* insertion sort: a few hundred strings */
+        pinhole_discovery_result x = res[i];
+        uint32_t j = i;
+        while (j > 0 && (res[j - 1].estimate < x.estimate ||
+                         (res[j - 1].estimate == x.estimate && strcmp(res[j - 1].s, x.s) > 0))) {
+            res[j] = res[j - 1];
+            j--;
+        }
+        res[j] = x;
+    }
+    st->results = res;
+    st->nresults = d->ncand;
+    st->done = 1;
+    return PINHOLE_OK;
+}
+
+int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config *c,
+                              const uint64_t *counts, uint64_t n)
+{
+    uint64_t k;
+    if (st->done || pinhole_round_domain_size(&st->domain, &k) != PINHOLE_OK || c->k != k ||
+        c->mechanism != st->p.oracle)
+        return PINHOLE_EINVAL;
+    const double t0 = now_seconds();
+    double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
+    if (!est || !var) {
+        free(est);
+        free(var);
+        return PINHOLE_ENOMEM;
+    }
+    const int final = st->domain.kind == PINHOLE_ROUND_FINAL;
+    int err = pinhole_estimate(c, counts, n, est, final ? var : NULL);
+    pinhole_discovery_round_log lg = {.round = st->round,
+                                      .kind = st->domain.kind,
+                                      .prefix_len = st->domain.prefix_len,
+                                      .ext = st->domain.ext,
+                                      .ncand = st->domain.ncand,
+                                      .k = k,
+                                      .devices = n};
+    if (err == PINHOLE_OK)
+        err = final ? advance_final(st, c, est, var, n, &lg) : advance_extend(st, c, est, n, &lg);
+    free(est);
+    free(var);
+    if (err != PINHOLE_OK)
+        return err;
+    lg.seconds = now_seconds() - t0;
+    st->log[st->nlog++] = lg;
+    st->used += n;
+    st->round++;
+    return PINHOLE_OK;
+}

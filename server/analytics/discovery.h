@@ -1,0 +1,111 @@
+/* The server side of a discovery collection: the round schedule, and the rounds advanced from
+ * their reports (docs/discovery.md).
+ *
+ * Plan: N devices, each in exactly one round. R extension rounds of n_r = (1 - phi) N / R devices
+ * each grow candidate prefixes; a final round over the complete candidate strings estimates their
+ * counts with the remaining devices (phi N, plus the share of extension rounds never opened when
+ * the candidates run out early). Round 0 extends the empty prefix by ext0 bytes, later rounds by
+ * ext bytes, until the prefixes reach `depth` bytes, so R = 1 + ceil((depth - ext0) / ext).
+ *
+ * Threshold: after a round, an item (candidate prefix, segment) is kept when its unbiased estimate
+ * exceeds z sigma_0, sigma_0^2 = Var[estimate | true count 0] from the oracle's exact variance
+ * (pinhole_config_variance(c, n, 0)) and z the normal quantile with P[N(0,1) > z] = alpha / k_v,
+ * k_v the round's items a device string can map to: about alpha items with no device pass by
+ * chance. Unfinished prefixes passing the threshold are ranked by estimate and the best `keep` go
+ * on; items that end the string (a zero byte in the segment) join the complete candidates.
+ * At the end the prefixes of the last round (`depth` bytes) join them too, as complete strings.
+ *
+ * Not thread-safe: one state per collection, advanced by one thread (the job runner, a simulator).
+ */
+#ifndef PINHOLE_SERVER_ANALYTICS_DISCOVERY_H
+#define PINHOLE_SERVER_ANALYTICS_DISCOVERY_H
+
+#include "common/discovery.h"
+#include "common/mechanism.h"
+#include "proto/discovery.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pinhole_discovery_params {
+    pinhole_mechanism_id oracle; /* the frequency oracle of every round; 0 = PGR */
+    double epsilon;              /* of every round, = the user-level epsilon; finite, > 0 */
+    uint64_t devices;            /* N, devices expected over the whole collection, >= 2 */
+    uint32_t depth;              /* longest string the extension rounds complete, bytes; 0 = 8 */
+    uint32_t ext0;               /* bytes added by round 0, 1..3; 0 = 2 */
+    uint32_t ext;                /* bytes added by later rounds, 1..3; 0 = 1 */
+    uint32_t keep;               /* unfinished prefixes kept per round, <= 65536; 0 = 256 */
+    double final_fraction;       /* phi, share of devices in the final round, in (0, 1); 0 = 0.4 */
+    double false_positives;      /* alpha, expected chance passes per round, > 0; 0 = 1 */
+} pinhole_discovery_params;
+
+typedef struct pinhole_discovery_round_log {
+    uint32_t round;
+    pinhole_round_kind kind;
+    uint32_t prefix_len, ext, ncand;
+    uint64_t k;        /* domain size */
+    uint64_t devices;  /* reports folded */
+    double z;          /* threshold multiplier */
+    double threshold;  /* z sigma_0, counts */
+    uint32_t passed;   /* items above the threshold */
+    uint32_t kept;     /* unfinished prefixes kept */
+    uint32_t complete; /* complete strings added */
+    double seconds;    /* server time: estimation and selection */
+} pinhole_discovery_round_log;
+
+typedef struct pinhole_discovery_result {
+    char s[PINHOLE_DISCOVERY_MAXLEN + 1]; /* the string, NUL-terminated */
+    double estimate;                      /* of the count among all N devices */
+    double sd;                            /* its standard error (oracle noise and subsampling) */
+    int significant;                      /* 1 if the final round's estimate passed z sigma_0 */
+} pinhole_discovery_result;
+
+typedef struct pinhole_discovery_state {
+    pinhole_discovery_params p;  /* defaults resolved */
+    uint32_t rounds;             /* R, planned extension rounds */
+    uint64_t per_round;          /* n_r, devices per extension round */
+    uint32_t round;              /* index of the open round */
+    int done;                    /* the final round was advanced: results are ready */
+    uint64_t used;               /* devices folded by closed rounds */
+    pinhole_round_domain domain; /* of the open round; table below */
+    uint8_t *table;              /* owned */
+    uint8_t *found;              /* complete strings so far, MAXLEN bytes each, zero padded */
+    uint32_t nfound, capfound;
+    pinhole_discovery_round_log log[PINHOLE_DISCOVERY_MAXLEN + 2];
+    uint32_t nlog;
+    pinhole_discovery_result *results; /* after the final round: by decreasing estimate */
+    uint32_t nresults;
+} pinhole_discovery_state;
+
+/** Start a collection: resolve defaults, plan the rounds, open round 0.
+ * Errors: PINHOLE_EINVAL (epsilon, devices < 2, depth above PINHOLE_DISCOVERY_MAXLEN, ext0 or ext
+ * outside 1..3, ext0 > depth, keep above 65536, final_fraction outside (0, 1), false_positives
+ * <= 0, oracle not PGR, GRR or OLH), PINHOLE_ENOMEM. Free with pinhole_discovery_free(). */
+int pinhole_discovery_start(pinhole_discovery_state *st, const pinhole_discovery_params *p);
+
+/** Release everything; safe on a zeroed struct. */
+void pinhole_discovery_free(pinhole_discovery_state *st);
+
+/** Devices the open round wants: n_r for an extension round, N minus the devices used so far for
+ * the final round (0 once done). */
+uint64_t pinhole_discovery_wanted(const pinhole_discovery_state *st);
+
+/** The open round's config: its domain (table borrowed from st) and its oracle's collection config
+ * with the given collection id (time precision 1 s, planner's parameters).
+ * Errors: PINHOLE_EINVAL (done), those of pinhole_config_make(). */
+int pinhole_discovery_round_config(const pinhole_discovery_state *st, uint64_t collection_id,
+                                   pinhole_round_config *rc);
+
+/** Close the open round from its n reports, summarised in counts (the oracle's count vector, as
+ * pinhole_accumulate() folds it) under oracle config c (made from the round config), and open the
+ * next one; after the final round, fill st->results. Errors: PINHOLE_EINVAL (done, or c's k or
+ * mechanism not the round's), those of pinhole_estimate() (PINHOLE_ENOREPORTS for n == 0),
+ * PINHOLE_ENOMEM. On error the round stays open (it may have recorded some of its complete
+ * strings; advancing it again with the same counts gives the same result). */
+int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config *c,
+                              const uint64_t *counts, uint64_t n);
+
+/** Upper normal quantile: z with P[N(0,1) > z] = tail, for 0 < tail < 1 (bisection on erfc). */
+double pinhole_normal_upper_quantile(double tail);
+
+#endif
