@@ -340,3 +340,26 @@ int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config 
     st->round++;
     return PINHOLE_OK;
 }
+
+int pinhole_discovery_reach(const pinhole_discovery_state *st, double power, double *share,
+                            double *final_rel)
+{
+    if (!(power >= 0.5 && power < 1) || st->done || st->round != 0)
+        return PINHOLE_EINVAL;
+    uint64_t k;
+    if (pinhole_round_domain_size(&st->domain, &k) != PINHOLE_OK)
+        return PINHOLE_EINVAL;
+    pinhole_config c;
+    pinhole_config_params cp = {.mechanism = st->p.oracle, .k = k, .epsilon = st->p.epsilon};
+    int err = pinhole_config_init(&c, &cp);
+    if (err != PINHOLE_OK)
+        return err;
+    const double v0 = pinhole_config_variance(&c, 1, 0);
+    pinhole_config_free(&c);
+    const double z =
+        pinhole_normal_upper_quantile(st->p.false_positives / valid_items(&st->domain));
+    const double zp = pinhole_normal_upper_quantile(1 - power);
+    *share = (z + zp) * sqrt(v0 / (double)st->per_round);
+    *final_rel = sqrt(v0 / (st->p.final_fraction * (double)st->p.devices)) / *share;
+    return PINHOLE_OK;
+}

@@ -105,6 +105,17 @@ int pinhole_discovery_round_config(const pinhole_discovery_state *st, uint64_t c
 int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config *c,
                               const uint64_t *counts, uint64_t n);
 
+/** The planned schedule's reach, from the oracle's exact variance at the planned round sizes:
+ * *share receives the smallest share f of devices whose string (or prefix) passes an extension
+ * round's threshold with probability `power` (0.5 <= power < 1),
+ * f = (z + z_power) sqrt(V_0 / n_r) with V_0 = Var[estimate | count 0] per device in round 0's
+ * domain and z that round's threshold multiplier; *final_rel the relative standard error of the
+ * final round's estimate for a string of that share, sqrt(V_0 / (phi N)) / f (the variance taken at
+ * count 0, as for a rare string). Errors: PINHOLE_EINVAL (power out of range, a finished state),
+ * those of pinhole_config_init(). */
+int pinhole_discovery_reach(const pinhole_discovery_state *st, double power, double *share,
+                            double *final_rel);
+
 /** Upper normal quantile: z with P[N(0,1) > z] = tail, for 0 < tail < 1 (bisection on erfc). */
 double pinhole_normal_upper_quantile(double tail);
 

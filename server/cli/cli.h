@@ -31,6 +31,9 @@ void cli_explain_qt(uint64_t k, uint32_t q, uint32_t t, char *buf, size_t len);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+/** `pinhole simulate --discover`: a discovery collection over a count file (server/cli/discover.c).
+ * argv[0] is "--discover". CLI_* exit code. */
+int cli_discover(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 /* analyze maxcut|nearest-correlation|single-location|two-layer (server/cli/analyze_opt.c) */
 int cli_analyze_opt(int argc, char **argv);

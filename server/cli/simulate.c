@@ -31,7 +31,8 @@ static void sim_usage(FILE *f)
         "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n"
         "                 (HPGR: the block space's)\n"
         "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n"
-        "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (> --epsilon)\n");
+        "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (> --epsilon)\n"
+        "pinhole simulate --discover ...: discover frequent strings with no dictionary (--help)\n");
 }
 
 /* Users one run simulates at most (about a minute of encoding). */
@@ -51,6 +52,8 @@ int cli_simulate(int argc, char **argv)
     int have_users = 0, have_seed = 0;
     const char *mech = "pgr";
     double eps = 4, eps_perm = 0;
+    if (argc > 1 && strcmp(argv[1], "--discover") == 0)
+        return cli_discover(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

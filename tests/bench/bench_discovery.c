@@ -3,7 +3,8 @@
  * recall and precision of the top-100, rounds, devices and server seconds per round.
  * usage: bench_discovery [--eps 1,2,4,8] [--devices 1000000,10000000] [--methods
  * pgr,grr,olh,pem,closed]
- *                        [--seed S] [--depth D] [--file path] */
+ *                        [--seed S] [--depth D] [--final phi] [--alpha a] [--keep B] [--ext0 s]
+ *                        [--file path] */
 #include "common/error.h"
 #include "server/analytics/discovery_sim.h"
 #include "server/data/countfile.h"
@@ -29,7 +30,8 @@ int main(int argc, char **argv)
     double eps[8] = {4}, dev[8] = {1e7};
     size_t neps = 1, ndev = 1;
     uint64_t seed = 1;
-    uint32_t depth = 8;
+    uint32_t depth = 8, keep = 0, ext0 = 0;
+    double final_fraction = 0, alpha = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--eps"))
             neps = split_doubles(argv[i + 1], eps, 8);
@@ -41,6 +43,14 @@ int main(int argc, char **argv)
             seed = strtoull(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--depth"))
             depth = (uint32_t)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--final"))
+            final_fraction = strtod(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--alpha"))
+            alpha = strtod(argv[i + 1], NULL);
+        else if (!strcmp(argv[i], "--keep"))
+            keep = (uint32_t)strtoul(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--ext0"))
+            ext0 = (uint32_t)strtoul(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--file"))
             file = argv[i + 1];
         else {
@@ -60,9 +70,14 @@ int main(int argc, char **argv)
         for (size_t e = 0; e < neps; e++) {
             char *copy = strdup(methods), *save = NULL;
             for (char *m = strtok_r(copy, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
-                pinhole_dsim_params p = {
-                    .rounds = {.epsilon = eps[e], .devices = (uint64_t)dev[d], .depth = depth},
-                    .seed = seed};
+                pinhole_dsim_params p = {.rounds = {.epsilon = eps[e],
+                                                    .devices = (uint64_t)dev[d],
+                                                    .depth = depth,
+                                                    .keep = keep,
+                                                    .ext0 = ext0,
+                                                    .final_fraction = final_fraction,
+                                                    .false_positives = alpha},
+                                         .seed = seed};
                 if (!strcmp(m, "pgr") || !strcmp(m, "grr") || !strcmp(m, "olh")) {
                     p.method = PINHOLE_DSIM_ROUNDS;
                     p.rounds.oracle = !strcmp(m, "pgr")   ? PINHOLE_MECH_PGR
