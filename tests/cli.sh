@@ -43,6 +43,8 @@ expect 0 "K = 151740" simulate --users 20000 --epsilon 4 --seed 1 --top 5
 expect 0 "^ +1  you +[0-9]+ +\\[ *[0-9]+, +[0-9]+\\] +[0-9]+$" simulate --discover --devices 300000 --epsilon 6 --seed 1 --top 5
 expect 0 "top-3: recall 100\\.0%" simulate --discover --devices 300000 --epsilon 6 --seed 1 --top 3
 expect 0 "discovered [0-9]+ strings" simulate --discover --method pem --devices 100000 --seed 1 --top 3
+expect 0 "bytes on the wire" demo --discover --devices 50000 --epsilon 6 --seed 2 --top 3
+expect 2 "the baselines have no wire form" demo --discover --method pem
 expect 2 "--method must be" simulate --discover --method bogus
 expect 2 "out of range" simulate --discover --depth 40
 expect 2 "unknown option --users" simulate --discover --users 5

@@ -8,6 +8,8 @@
 #include "common/rng.h"
 #include "server/estimate/estimate.h"
 
+#include <sodium.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +155,75 @@ done:
     return err;
 }
 
+/* one round through the wire: signed config, the app's report call, the server's checks */
+static int run_round_wire(population *P, pinhole_discovery_state *st, pinhole_dsim_out *out)
+{
+    uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES], sk[PINHOLE_CONFIG_SECRETKEYBYTES];
+    pinhole_config_keypair(pk, sk);
+    pinhole_round_config rc;
+    int err = pinhole_discovery_round_config(st, st->round + 1, &rc);
+    if (err != PINHOLE_OK)
+        return err;
+    const size_t cap = pinhole_round_config_bytes(&rc) + PINHOLE_ROUND_SIGBYTES;
+    uint8_t *signed_cfg = malloc(cap), fp[PINHOLE_FINGERPRINT_BYTES];
+    uint64_t *counts = NULL;
+    pinhole_config sc = {0};
+    pinhole_discovery_round dr = {0};
+    size_t len;
+    if (!signed_cfg) {
+        err = PINHOLE_ENOMEM;
+        goto done;
+    }
+    /* server: sign; devices: verify and build; server: its own oracle from its config */
+    if ((err = pinhole_round_config_sign(&rc, sk, signed_cfg, cap, &len)) != PINHOLE_OK ||
+        (err = pinhole_discovery_round_init_signed(&dr, signed_cfg, len, pk)) != PINHOLE_OK ||
+        (err = pinhole_config_init(&sc, &rc.oracle.params)) != PINHOLE_OK ||
+        (err = pinhole_config_fingerprint(&rc.oracle, fp)) != PINHOLE_OK)
+        goto done;
+    out->wire_bytes += len;
+    counts = calloc(sc.counts_len, sizeof *counts);
+    if (!counts) {
+        err = PINHOLE_ENOMEM;
+        goto done;
+    }
+    pinhole_client cl;
+    pinhole_client_init(&cl, NULL, NULL);
+    const uint64_t wanted = pinhole_discovery_wanted(st);
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < wanted; i++) {
+        const uint64_t w = pop_draw(P);
+        const char *s = P->cf->labels[w];
+        uint8_t buf[PINHOLE_REPORT_HEADERBYTES + 16];
+        size_t written;
+        int rc2 = pinhole_discovery_report(&cl, &dr, (const uint8_t *)s, strlen(s), 0, 0, buf,
+                                           sizeof buf, &written);
+        if (rc2 == PINHOLE_EINVAL || rc2 == PINHOLE_ETOOBIG || rc2 == PINHOLE_EFORMAT) {
+            out->refused++; /* the device's string is refused on the device: no report */
+            continue;
+        }
+        if (rc2 != PINHOLE_OK) {
+            err = rc2;
+            goto done;
+        }
+        out->wire_bytes += written;
+        pinhole_report rep;
+        if ((err = pinhole_report_decode(buf, written, &rep)) != PINHOLE_OK ||
+            (err = pinhole_report_check(&rep, rc.oracle.collection_id, fp, (uint8_t)sc.mechanism,
+                                        sc.payload_bits)) != PINHOLE_OK ||
+            (err = pinhole_accumulate(&sc, rep.payload, rep.payload_len, counts)) != PINHOLE_OK)
+            goto done;
+        n++;
+    }
+    err = pinhole_discovery_advance(st, &sc, counts, n);
+done:
+    sodium_memzero(sk, sizeof sk);
+    free(signed_cfg);
+    free(counts);
+    pinhole_config_free(&sc);
+    pinhole_discovery_round_free(&dr);
+    return err;
+}
+
 static int run_rounds(population *P, const pinhole_dsim_params *p, pinhole_dsim_out *out)
 {
     pinhole_discovery_state st;
@@ -160,7 +231,7 @@ static int run_rounds(population *P, const pinhole_dsim_params *p, pinhole_dsim_
     if (err != PINHOLE_OK)
         return err;
     while (!st.done && err == PINHOLE_OK)
-        err = run_round(P, &st, out);
+        err = p->wire ? run_round_wire(P, &st, out) : run_round(P, &st, out);
     if (err == PINHOLE_OK) {
         out->results = st.results;
         out->nresults = st.nresults;

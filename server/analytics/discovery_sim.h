@@ -40,6 +40,11 @@ typedef struct pinhole_dsim_params {
                                         pem_top 2^eta <= 2^15 */
     uint32_t pem_pool;               /* PEM: OLH seed pool; 0 = 16384 */
     uint64_t seed;                   /* of the simulation's randomness */
+    int wire; /* ROUNDS: 1 = the protocol end to end: each round config signed with a fresh server
+                 key and verified by the devices' code, each device's report written by
+                 pinhole_discovery_report() and decoded, checked (collection id, fingerprint) and
+                 folded by the server; 0 = pinhole_discovery_value() once per distinct string, then
+                 the oracle's randomizer (faster, same distribution) */
 } pinhole_dsim_params;
 
 typedef struct pinhole_dsim_out {
@@ -48,9 +53,10 @@ typedef struct pinhole_dsim_out {
     uint32_t nresults;
     pinhole_discovery_round_log log[PINHOLE_DISCOVERY_MAXLEN * 8 + 2];
     uint32_t nlog;
-    uint64_t devices; /* N */
-    uint64_t refused; /* devices whose string the device code refused (too long, not UTF-8) */
-    double seconds;   /* wall time of the whole simulation */
+    uint64_t devices;    /* N */
+    uint64_t refused;    /* devices whose string the device code refused (too long, not UTF-8) */
+    uint64_t wire_bytes; /* wire: bytes of the signed round configs and of the reports */
+    double seconds;      /* wall time of the whole simulation */
 } pinhole_dsim_out;
 
 /** Simulate a discovery collection over the words of cf (label = the device string, count = its

@@ -12,8 +12,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static void usage(FILE *f)
+static void usage(FILE *f, int wire)
 {
+    if (wire)
+        fprintf(
+            f,
+            "pinhole demo --discover: the discovery protocol end to end, in this process (the\n"
+            "HTTP server does not serve discovery collections yet): each round config is signed\n"
+            "with a fresh server key and verified by the devices' code, each device reports with\n"
+            "pinhole_discovery_report(), the server decodes, checks and folds every report.\n"
+            "Same options as:\n");
     fprintf(f,
             "usage: pinhole simulate --discover [--counts FILE] [--devices N] [--epsilon E]\n"
             "                        [--seed S] [--top N] [--method M] [--depth D] [--final F]\n"
@@ -32,8 +40,9 @@ static void usage(FILE *f)
             "  --keep B       prefixes kept per round (default 256)\n");
 }
 
-int cli_discover(int argc, char **argv)
+static int discover_main(int argc, char **argv, int wire)
 {
+    const char *cmd = wire ? "pinhole demo --discover" : "pinhole simulate --discover";
     const char *path = cli_default_counts(), *method = "pgr";
     uint64_t devices = 1000000, seed = 0, top = 20, depth = 8, keep = 0;
     double eps = 4, final_fraction = 0;
@@ -41,13 +50,12 @@ int cli_discover(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
+            usage(stdout, wire);
             return CLI_OK;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole simulate --discover: unknown option or missing value: %s\n",
-                    a);
-            usage(stderr);
+            fprintf(stderr, "%s: unknown option or missing value: %s\n", cmd, a);
+            usage(stderr, wire);
             return CLI_USAGE;
         }
         const char *v = argv[++i];
@@ -71,8 +79,8 @@ int cli_discover(int argc, char **argv)
         else if (strcmp(a, "--keep") == 0)
             bad = cli_parse_u64("--keep", v, &keep);
         else {
-            fprintf(stderr, "pinhole simulate --discover: unknown option %s\n", a);
-            usage(stderr);
+            fprintf(stderr, "%s: unknown option %s\n", cmd, a);
+            usage(stderr, wire);
             return CLI_USAGE;
         }
         if (bad)
@@ -87,15 +95,16 @@ int cli_discover(int argc, char **argv)
     else if (strcmp(method, "closed") == 0)
         p.method = PINHOLE_DSIM_CLOSED;
     else {
-        fprintf(stderr, "pinhole simulate --discover: --method must be pgr, grr, olh, pem or "
-                        "closed\n");
+        fprintf(stderr, "%s: --method must be pgr, grr, olh, pem or closed\n", cmd);
         return CLI_USAGE;
     }
     if (devices < 2 || devices > UINT64_C(1000000000) || depth < 1 ||
         depth > PINHOLE_DISCOVERY_MAXLEN || keep > PINHOLE_DISCOVERY_CANDMAX ||
         (final_fraction != 0 && !(final_fraction > 0 && final_fraction < 1)) || top == 0) {
-        fprintf(stderr, "pinhole simulate --discover: out of range: --devices 2..10^9, --depth "
-                        "1..32, --keep <= 65536, --final in (0, 1), --top >= 1\n");
+        fprintf(stderr,
+                "%s: out of range: --devices 2..10^9, --depth "
+                "1..32, --keep <= 65536, --final in (0, 1), --top >= 1\n",
+                cmd);
         return CLI_USAGE;
     }
     p.rounds.depth = (uint32_t)depth;
@@ -104,18 +113,24 @@ int cli_discover(int argc, char **argv)
     if (!have_seed)
         randombytes_buf(&seed, sizeof seed);
     p.seed = seed;
+    if (wire && p.method != PINHOLE_DSIM_ROUNDS) {
+        fprintf(stderr, "%s: --method must be pgr, grr or olh (the baselines have no wire form)\n",
+                cmd);
+        return CLI_USAGE;
+    }
+    p.wire = wire;
 
     pinhole_countfile cf;
     uint64_t bad_line;
     int rc = pinhole_countfile_read(path, &cf, &bad_line);
     if (rc != PINHOLE_OK) {
         if (rc == PINHOLE_EIO)
-            fprintf(stderr, "pinhole simulate --discover: cannot read %s\n", path);
+            fprintf(stderr, "%s: cannot read %s\n", cmd, path);
         else if (bad_line)
-            fprintf(stderr, "pinhole simulate --discover: %s:%llu: %s (expected label<TAB>count)\n",
-                    path, (unsigned long long)bad_line, pinhole_strerror(rc));
+            fprintf(stderr, "%s: %s:%llu: %s (expected label<TAB>count)\n", cmd, path,
+                    (unsigned long long)bad_line, pinhole_strerror(rc));
         else
-            fprintf(stderr, "pinhole simulate --discover: %s: %s\n", path, pinhole_strerror(rc));
+            fprintf(stderr, "%s: %s: %s\n", cmd, path, pinhole_strerror(rc));
         return CLI_FAIL;
     }
     printf("discovery: %s, %llu devices (each in one round), epsilon %g, seed %llu\n", method,
@@ -135,7 +150,7 @@ int cli_discover(int argc, char **argv)
     pinhole_dsim_out out;
     rc = pinhole_dsim_run(&cf, &p, &out);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole simulate --discover: %s\n", pinhole_strerror(rc));
+        fprintf(stderr, "%s: %s\n", cmd, pinhole_strerror(rc));
         pinhole_countfile_free(&cf);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
@@ -151,6 +166,11 @@ int cli_discover(int argc, char **argv)
     uint32_t sig = 0;
     for (uint32_t i = 0; i < out.nresults; i++)
         sig += (uint32_t)out.results[i].significant;
+    if (wire)
+        printf("\nround configs signed by the server and verified by the devices' code; reports "
+               "written by pinhole_discovery_report(), decoded, checked and folded by the server: "
+               "%llu bytes on the wire\n",
+               (unsigned long long)out.wire_bytes);
     printf("\ndiscovered %u strings (%u significant); devices refused by the device code: %llu\n",
            out.nresults, sig, (unsigned long long)out.refused);
     printf(
@@ -170,4 +190,14 @@ int cli_discover(int argc, char **argv)
     pinhole_dsim_out_free(&out);
     pinhole_countfile_free(&cf);
     return CLI_OK;
+}
+
+int cli_discover(int argc, char **argv)
+{
+    return discover_main(argc, argv, 0);
+}
+
+int cli_demo_discover(int argc, char **argv)
+{
+    return discover_main(argc, argv, 1);
 }
