@@ -23,6 +23,24 @@ double pinhole_normal_upper_quantile(double tail)
     return 0.5 * (lo + hi);
 }
 
+int pinhole_discovery_oracle(pinhole_mechanism_id oracle, uint64_t k, double epsilon,
+                             pinhole_config_params *cp)
+{
+    *cp = (pinhole_config_params){.mechanism = oracle, .k = k, .epsilon = epsilon};
+    if (oracle != PINHOLE_MECH_PGR)
+        return PINHOLE_OK;
+    const pinhole_pgr_plan_options opt = {.max_seconds = PINHOLE_DISCOVERY_PGR_SECONDS,
+                                          .threads = PINHOLE_DISCOVERY_THREADS};
+    pinhole_pgr_choice choice;
+    size_t n;
+    int err = pinhole_pgr_plan(k, epsilon, &opt, &choice, 1, &n, NULL);
+    if (err != PINHOLE_OK)
+        return err;
+    cp->q = choice.q;
+    cp->t = choice.t;
+    return PINHOLE_OK;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -106,8 +124,11 @@ int pinhole_discovery_round_config(const pinhole_discovery_state *st, uint64_t c
     uint64_t k;
     if (st->done || pinhole_round_domain_size(&st->domain, &k) != PINHOLE_OK)
         return PINHOLE_EINVAL;
-    pinhole_config_params cp = {.mechanism = st->p.oracle, .k = k, .epsilon = st->p.epsilon};
-    int err = pinhole_config_make(&rc->oracle, collection_id, &cp, 1, 0);
+    pinhole_config_params cp;
+    int err = pinhole_discovery_oracle(st->p.oracle, k, st->p.epsilon, &cp);
+    if (err != PINHOLE_OK)
+        return err;
+    err = pinhole_config_make(&rc->oracle, collection_id, &cp, 1, 0);
     if (err != PINHOLE_OK)
         return err;
     rc->round = st->round;
@@ -350,8 +371,10 @@ int pinhole_discovery_reach(const pinhole_discovery_state *st, double power, dou
     if (pinhole_round_domain_size(&st->domain, &k) != PINHOLE_OK)
         return PINHOLE_EINVAL;
     pinhole_config c;
-    pinhole_config_params cp = {.mechanism = st->p.oracle, .k = k, .epsilon = st->p.epsilon};
-    int err = pinhole_config_init(&c, &cp);
+    pinhole_config_params cp;
+    int err = pinhole_discovery_oracle(st->p.oracle, k, st->p.epsilon, &cp);
+    if (err == PINHOLE_OK)
+        err = pinhole_config_init(&c, &cp);
     if (err != PINHOLE_OK)
         return err;
     const double v0 = pinhole_config_variance(&c, 1, 0);

@@ -116,6 +116,17 @@ int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config 
 int pinhole_discovery_reach(const pinhole_discovery_state *st, double power, double *share,
                             double *final_rel);
 
+/* Reconstruction budget of a round's PGR oracle, seconds by the planner's cost model on
+ * PINHOLE_DISCOVERY_THREADS threads: rounds are many and sequential, so the planner trades a little
+ * variance for time (k = 65,537: none at epsilon <= 4, 5% at epsilon = 8). */
+#define PINHOLE_DISCOVERY_PGR_SECONDS 0.25
+#define PINHOLE_DISCOVERY_THREADS 2u
+
+/** The oracle parameters of a round of k items: mechanism and epsilon, and for PGR the planner's
+ * (q, t) within PINHOLE_DISCOVERY_PGR_SECONDS. Errors: those of pinhole_pgr_plan(). */
+int pinhole_discovery_oracle(pinhole_mechanism_id oracle, uint64_t k, double epsilon,
+                             pinhole_config_params *cp);
+
 /** Upper normal quantile: z with P[N(0,1) > z] = tail, for 0 < tail < 1 (bisection on erfc). */
 double pinhole_normal_upper_quantile(double tail);
 

@@ -476,9 +476,10 @@ static int run_closed(population *P, const pinhole_dsim_params *p, pinhole_dsim_
 {
     const uint64_t k = P->cf->k;
     pinhole_config c;
-    pinhole_config_params cp = {
-        .mechanism = PINHOLE_MECH_PGR, .k = k, .epsilon = p->rounds.epsilon};
-    int err = pinhole_config_init(&c, &cp);
+    pinhole_config_params cp;
+    int err = pinhole_discovery_oracle(PINHOLE_MECH_PGR, k, p->rounds.epsilon, &cp);
+    if (err == PINHOLE_OK)
+        err = pinhole_config_init(&c, &cp);
     if (err != PINHOLE_OK)
         return err;
     uint64_t *counts = calloc(c.counts_len, sizeof *counts);
