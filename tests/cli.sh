@@ -2,17 +2,9 @@
 # The `pinhole` tool as a user meets it: exit codes and messages for bad input, and real output.
 set -u
 PINHOLE=$1
-fail=0; passed=0
+# shellcheck source=tests/cli_expect.sh
+. "$(dirname "$0")/cli_expect.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-# expect CODE PATTERN ARGS...: exit code CODE and PATTERN somewhere in stdout+stderr
-expect() {
-  local code=$1 pat=$2; shift 2
-  local out; out=$("$PINHOLE" "$@" 2>&1); local rc=$?
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pat" <<<"$out"; then
-    echo "FAIL: pinhole $* -> exit $rc (want $code), output:"; echo "$out" | head -5; fail=$((fail+1))
-  else passed=$((passed+1)); fi
-}
 
 expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon 0
 expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon -1
@@ -46,8 +38,8 @@ expect 0 "discovered [0-9]+ strings" simulate --discover --method pem --devices 
 expect 0 "bytes on the wire" demo --discover --devices 50000 --epsilon 6 --seed 2 --top 3
 expect 2 "the baselines have no wire form" demo --discover --method pem
 expect 2 "--method must be" simulate --discover --method bogus
-expect 2 "out of range" simulate --discover --depth 40
-expect 2 "unknown option --users" simulate --discover --users 5
+expect 2 "--depth must be between 1 and 32, got 40" simulate --discover --depth 40
+expect 2 "unknown or ambiguous option --users" simulate --discover --users 5
 expect 1 "cannot read" simulate --discover --counts "$tmp/missing.tsv"
 expect 0 "realized 4[4-9]\.[0-9]+\)" simulate --counts "$tmp/small.tsv" --epsilon 700 --seed 1
 expect 0 "realized 0\.0001\)" simulate --counts "$tmp/small.tsv" --epsilon 1e-4 --seed 1

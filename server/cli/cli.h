@@ -38,7 +38,9 @@ int cli_discover(int argc, char **argv);
  * the app's report call, the server's checks). argv[0] is "--discover". CLI_* exit code. */
 int cli_demo_discover(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
-/* analyze maxcut|nearest-correlation|single-location|two-layer (server/cli/analyze_opt.c) */
+/** `analyze maxcut|nearest-correlation|single-location|two-layer` (server/cli/analyze_opt.c): the
+ * entry point of `pinhole-optimize`, which `pinhole analyze` runs for these jobs (argv[1] = job).
+ * Returns a CLI_* exit code. */
 int cli_analyze_opt(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_inspect(int argc, char **argv);

@@ -5,6 +5,8 @@
  * against the offline estimator on the same reports, and stops the server with SIGTERM. */
 #include "common/error.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
+#include "proto/batch.h"
 #include "server/cli/upload.h"
 #include "server/data/countfile.h"
 #include "server/estimate/estimate.h"
@@ -204,50 +206,22 @@ int cli_demo(int argc, char **argv)
     int seal = 0, keep = 0;
     if (argc > 1 && strcmp(argv[1], "--discover") == 0)
         return cli_demo_discover(argc - 1, argv + 1);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            demo_usage(stdout);
-            return CLI_OK;
-        }
-        if (strcmp(a, "--seal") == 0 || strcmp(a, "--keep") == 0) {
-            *(a[2] == 's' ? &seal : &keep) = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole demo: unknown option or missing value: %s\n", a);
-            demo_usage(stderr);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--users") == 0)
-            bad = cli_parse_u64(a, v, &users);
-        else if (strcmp(a, "--epsilon") == 0)
-            bad = cli_parse_epsilon(v, &eps);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u64(a, v, &seed);
-        else if (strcmp(a, "--top") == 0)
-            bad = cli_parse_u64(a, v, &top);
-        else if (strcmp(a, "--batch") == 0)
-            bad = cli_parse_u64(a, v, &batch);
-        else if (strcmp(a, "--connections") == 0)
-            bad = cli_parse_u64(a, v, &conns);
-        else if (strcmp(a, "--counts") == 0)
-            counts = v;
-        else {
-            fprintf(stderr, "pinhole demo: unknown option %s\n", a);
-            demo_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
-    if (users < 1000 || batch < 1 || batch > 65536 || conns < 1 || conns > 64 || top < 1) {
-        fprintf(stderr, "pinhole demo: --users >= 1000 (the collection's minimum), --batch "
-                        "1..65536, --connections 1..64, --top >= 1\n");
-        return CLI_USAGE;
-    }
+    const cli_opt opts[] = {
+        CLI_OPT("users", CLI_OPT_U64, &users, .min = 1000, .why = "the collection's minimum"),
+        CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),
+        CLI_OPT("seed", CLI_OPT_U64, &seed),
+        CLI_OPT("top", CLI_OPT_U64, &top, .min = 1),
+        CLI_OPT("batch", CLI_OPT_U64, &batch, .min = 1, .max = PINHOLE_BATCH_MAXCOUNT,
+                .why = "reports per request"),
+        CLI_OPT("connections", CLI_OPT_U64, &conns, .min = 1, .max = 64),
+        CLI_OPT("counts", CLI_OPT_STRING, &counts),
+        CLI_OPT("seal", CLI_OPT_FLAG, &seal),
+        CLI_OPT("keep", CLI_OPT_FLAG, &keep),
+        {0}};
+    const cli_command cmd = {.name = "demo", .opts = opts, .usage = demo_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    if (p != 0)
+        return p > 0 ? CLI_OK : CLI_USAGE;
     pinhole_countfile cf;
     uint64_t bad_line;
     if (pinhole_countfile_read(counts, &cf, &bad_line) != PINHOLE_OK) {
@@ -264,7 +238,7 @@ int cli_demo(int argc, char **argv)
     random_token(admin);
     random_token(analyst);
     int status = CLI_FAIL;
-    uint64_t *cum = NULL, id = 0;
+    uint64_t id = 0;
     cli_collection c = {0};
     cli_upload u = {0};
     cli_http h = {0};
@@ -293,19 +267,11 @@ int cli_demo(int argc, char **argv)
            ", %u bits per report, realized epsilon %.12g\n",
            now_s() - t0, c.wire.params.q, c.wire.params.t, c.cfg.counts_len, c.cfg.payload_bits,
            c.cfg.epsilon_realized);
-    cum = malloc(cf.k * sizeof *cum);
-    if (!cum)
-        goto stop;
-    uint64_t acc = 0;
-    for (uint64_t v = 0; v < cf.k; v++)
-        cum[v] = acc += cf.count[v];
     u = (cli_upload){.url = url,
                      .token = NULL,
                      .collection = id,
                      .coll = &c,
-                     .cum = cum,
-                     .k = cf.k,
-                     .total = cf.total,
+                     .sample = &cf,
                      .users = users,
                      .seed = seed,
                      .batch = (unsigned)batch,
@@ -360,7 +326,6 @@ out:
         printf("kept %s (demo.db, server.log)\n", dir);
     else
         remove_dir(dir);
-    free(cum);
     free(u.truth);
     free(u.counts);
     cli_collection_free(&c);

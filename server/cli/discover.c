@@ -6,6 +6,7 @@
 #include "server/analytics/discovery_sim.h"
 #include "server/analytics/histogram.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 #include "server/data/countfile.h"
 
 #include <sodium.h>
@@ -40,6 +41,16 @@ static void usage(FILE *f, int wire)
             "  --keep B       prefixes kept per round (default 256)\n");
 }
 
+static void usage_simulate(FILE *f)
+{
+    usage(f, 0);
+}
+
+static void usage_demo(FILE *f)
+{
+    usage(f, 1);
+}
+
 static int discover_main(int argc, char **argv, int wire)
 {
     const char *cmd = wire ? "pinhole demo --discover" : "pinhole simulate --discover";
@@ -47,45 +58,24 @@ static int discover_main(int argc, char **argv, int wire)
     uint64_t devices = 1000000, seed = 0, top = 20, depth = 8, keep = 0;
     double eps = 4, final_fraction = 0;
     int have_seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout, wire);
-            return CLI_OK;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: unknown option or missing value: %s\n", cmd, a);
-            usage(stderr, wire);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--counts") == 0)
-            path = v;
-        else if (strcmp(a, "--devices") == 0)
-            bad = cli_parse_u64("--devices", v, &devices);
-        else if (strcmp(a, "--epsilon") == 0)
-            bad = cli_parse_epsilon(v, &eps);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u64("--seed", v, &seed), have_seed = 1;
-        else if (strcmp(a, "--top") == 0)
-            bad = cli_parse_u64("--top", v, &top);
-        else if (strcmp(a, "--method") == 0)
-            method = v;
-        else if (strcmp(a, "--depth") == 0)
-            bad = cli_parse_u64("--depth", v, &depth);
-        else if (strcmp(a, "--final") == 0)
-            bad = cli_parse_double("--final", v, &final_fraction);
-        else if (strcmp(a, "--keep") == 0)
-            bad = cli_parse_u64("--keep", v, &keep);
-        else {
-            fprintf(stderr, "%s: unknown option %s\n", cmd, a);
-            usage(stderr, wire);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
+    const cli_opt opts[] = {
+        CLI_OPT("counts", CLI_OPT_STRING, &path),
+        CLI_OPT("devices", CLI_OPT_U64, &devices, .min = 2, .max = UINT64_C(1000000000)),
+        CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),
+        CLI_OPT("seed", CLI_OPT_U64, &seed, .given = &have_seed),
+        CLI_OPT("top", CLI_OPT_U64, &top, .min = 1),
+        CLI_OPT("method", CLI_OPT_STRING, &method),
+        CLI_OPT("depth", CLI_OPT_U64, &depth, .min = 1, .max = PINHOLE_DISCOVERY_MAXLEN,
+                .why = "the longest device string"),
+        CLI_OPT("final", CLI_OPT_DOUBLE, &final_fraction),
+        CLI_OPT("keep", CLI_OPT_U64, &keep, .max = PINHOLE_DISCOVERY_CANDMAX),
+        {0}};
+    const cli_command command = {.name = wire ? "demo --discover" : "simulate --discover",
+                                 .opts = opts,
+                                 .usage = wire ? usage_demo : usage_simulate};
+    const int parsed = cli_parse(&command, argc, argv);
+    if (parsed != 0)
+        return parsed > 0 ? CLI_OK : CLI_USAGE;
     pinhole_dsim_params p = {.rounds = {.epsilon = eps, .devices = devices}};
     if (strcmp(method, "pgr") == 0 || strcmp(method, "grr") == 0 || strcmp(method, "olh") == 0) {
         p.method = PINHOLE_DSIM_ROUNDS;
@@ -98,13 +88,9 @@ static int discover_main(int argc, char **argv, int wire)
         fprintf(stderr, "%s: --method must be pgr, grr, olh, pem or closed\n", cmd);
         return CLI_USAGE;
     }
-    if (devices < 2 || devices > UINT64_C(1000000000) || depth < 1 ||
-        depth > PINHOLE_DISCOVERY_MAXLEN || keep > PINHOLE_DISCOVERY_CANDMAX ||
-        (final_fraction != 0 && !(final_fraction > 0 && final_fraction < 1)) || top == 0) {
-        fprintf(stderr,
-                "%s: out of range: --devices 2..10^9, --depth "
-                "1..32, --keep <= 65536, --final in (0, 1), --top >= 1\n",
-                cmd);
+    if (final_fraction != 0 && !(final_fraction > 0 && final_fraction < 1)) {
+        fprintf(stderr, "%s: --final must be between 0 and 1 (exclusive), got %g\n", cmd,
+                final_fraction);
         return CLI_USAGE;
     }
     p.rounds.depth = (uint32_t)depth;

@@ -6,6 +6,7 @@
 #include "common/mechanism.h"
 #include "common/rng.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 #include "server/data/countfile.h"
 #include "server/estimate/estimate.h"
 
@@ -54,58 +55,25 @@ int cli_simulate(int argc, char **argv)
     double eps = 4, eps_perm = 0;
     if (argc > 1 && strcmp(argv[1], "--discover") == 0)
         return cli_discover(argc - 1, argv + 1);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            sim_usage(stdout);
-            return CLI_OK;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole simulate: unknown option or missing value: %s\n", a);
-            sim_usage(stderr);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--counts") == 0)
-            path = v;
-        else if (strcmp(a, "--users") == 0)
-            bad = cli_parse_u64("--users", v, &users), have_users = 1;
-        else if (strcmp(a, "--epsilon") == 0)
-            bad = cli_parse_epsilon(v, &eps);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u64("--seed", v, &seed), have_seed = 1;
-        else if (strcmp(a, "--top") == 0)
-            bad = cli_parse_u64("--top", v, &top);
-        else if (strcmp(a, "--q") == 0)
-            bad = cli_parse_u64("--q", v, &q);
-        else if (strcmp(a, "--t") == 0)
-            bad = cli_parse_u64("--t", v, &t);
-        else if (strcmp(a, "--mechanism") == 0)
-            mech = v;
-        else if (strcmp(a, "--epsilon-permanent") == 0)
-            bad = cli_parse_epsilon(v, &eps_perm);
-        else {
-            fprintf(stderr, "pinhole simulate: unknown option %s\n", a);
-            sim_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
-    if (have_users && users == 0) {
-        fprintf(stderr,
-                "pinhole simulate: --users must be at least 1 (no reports, nothing to estimate)\n");
-        return CLI_USAGE;
-    }
-    if (q > UINT32_MAX || t > UINT32_MAX) {
-        fprintf(stderr, "pinhole simulate: --q or --t out of range\n");
-        return CLI_USAGE;
-    }
+    const cli_opt opts[] = {CLI_OPT("counts", CLI_OPT_STRING, &path),
+                            CLI_OPT("users", CLI_OPT_U64, &users, .given = &have_users, .min = 1,
+                                    .why = "no reports, nothing to estimate"),
+                            CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),
+                            CLI_OPT("seed", CLI_OPT_U64, &seed, .given = &have_seed),
+                            CLI_OPT("top", CLI_OPT_U64, &top),
+                            CLI_OPT("q", CLI_OPT_U64, &q, .max = UINT32_MAX),
+                            CLI_OPT("t", CLI_OPT_U64, &t, .max = UINT32_MAX),
+                            CLI_OPT("mechanism", CLI_OPT_STRING, &mech),
+                            CLI_OPT("epsilon-permanent", CLI_OPT_EPSILON, &eps_perm),
+                            {0}};
+    const cli_command cmd = {.name = "simulate", .opts = opts, .usage = sim_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    if (p != 0)
+        return p > 0 ? CLI_OK : CLI_USAGE;
     if (!have_seed)
         randombytes_buf(&seed, sizeof seed);
 
-    uint64_t *truth = NULL, *counts = NULL, *cum = NULL, *order = NULL;
+    uint64_t *truth = NULL, *counts = NULL, *order = NULL;
     double *est = NULL, *var = NULL;
     uint8_t *payload = NULL;
     pinhole_countfile cf;
@@ -170,12 +138,11 @@ int cli_simulate(int argc, char **argv)
 
     truth = calloc(k, sizeof *truth);
     counts = calloc(cfg.counts_len, sizeof *counts);
-    cum = malloc(k * sizeof *cum);
     order = malloc(k * sizeof *order);
     est = malloc(k * sizeof *est);
     var = malloc(k * sizeof *var);
     payload = malloc(cfg.payload_bytes ? cfg.payload_bytes : 1);
-    if (!truth || !counts || !cum || !est || !var || !order || !payload) {
+    if (!truth || !counts || !est || !var || !order || !payload) {
         fprintf(stderr, "pinhole simulate: out of memory\n");
         rc = PINHOLE_ENOMEM;
         goto out;
@@ -196,12 +163,8 @@ int cli_simulate(int argc, char **argv)
     pinhole_rng_init_seeded(&rng, seed);
     double t0 = now_seconds();
     if (have_users) {
-        uint64_t acc = 0;
-        for (uint64_t v = 0; v < k; v++)
-            cum[v] = acc += cf.count[v];
         for (uint64_t i = 0; i < n; i++) {
-            const uint64_t v =
-                pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, cf.total));
+            const uint64_t v = pinhole_countfile_sample(&cf, &rng);
             truth[v]++;
             if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
@@ -263,7 +226,6 @@ out:
     free(payload);
     free(truth);
     free(counts);
-    free(cum);
     free(order);
     free(est);
     free(var);

@@ -1,10 +1,10 @@
-/* Time and iterations of the issue-8 analytics jobs (nearest_correlation, maxcut, single_location,
- * two_layer) at the sizes of their tests and at 10x them. One JSON line per run.
- * usage: bench_analytics_ii [--paper]   (--paper adds the 200,000-step d = 80 single_location run)
+/* Time and iterations of the optimization and learning jobs (nearest_correlation, maxcut,
+ * single_location, two_layer) at the sizes of their tests and at 10x them. One JSON line per run.
+ * usage: bench_optimize [--paper]   (--paper adds the 200,000-step d = 80 single_location run)
  */
 #include "common/error.h"
 #include "common/rng.h"
-#include "server/analytics/bm.h"
+#include "server/analytics/burer_monteiro.h"
 #include "server/analytics/single_location.h"
 #include "server/analytics/table.h"
 #include "server/analytics/two_layer.h"
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
     uint32_t rows = 0, cols = 0;
     double *t = NULL;
     if (!f || pinhole_table_read(f, &rows, &cols, &t, NULL) || cols != 3) {
-        fprintf(stderr, "bench_analytics_ii: cannot read the two_layer fixture\n");
+        fprintf(stderr, "bench_optimize: cannot read the two_layer fixture\n");
         return 1;
     }
     fclose(f);
