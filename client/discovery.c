@@ -10,16 +10,10 @@
 int pinhole_discovery_round_init(pinhole_discovery_round *r, const pinhole_round_config *rc)
 {
     memset(r, 0, sizeof *r);
-    size_t n = pinhole_round_config_bytes(rc);
-    if (n == 0)
-        return PINHOLE_EINVAL;
-    uint64_t k;
-    if (pinhole_round_domain_size(&rc->domain, &k) != PINHOLE_OK || rc->oracle.params.k != k)
-        return PINHOLE_EINVAL;
-    int err = pinhole_round_domain_check(&rc->domain);
+    int err = pinhole_round_config_check(rc);
     if (err != PINHOLE_OK)
         return err;
-    const size_t tb = n - PINHOLE_ROUND_HEADERBYTES;
+    const size_t tb = pinhole_round_config_bytes(rc) - PINHOLE_ROUND_HEADERBYTES;
     r->table = malloc(tb ? tb : 1);
     if (!r->table)
         return PINHOLE_ENOMEM;

@@ -16,13 +16,18 @@ size_t pinhole_round_config_bytes(const pinhole_round_config *rc)
     return PINHOLE_ROUND_HEADERBYTES + (size_t)rc->domain.ncand * pinhole_round_width(&rc->domain);
 }
 
-int pinhole_round_config_encode(const pinhole_round_config *rc, uint8_t *out, size_t cap,
-                                size_t *written)
+int pinhole_round_config_check(const pinhole_round_config *rc)
 {
     uint64_t k;
     if (pinhole_round_domain_size(&rc->domain, &k) != PINHOLE_OK || rc->oracle.params.k != k)
         return PINHOLE_EINVAL;
-    int err = pinhole_round_domain_check(&rc->domain);
+    return pinhole_round_domain_check(&rc->domain);
+}
+
+int pinhole_round_config_encode(const pinhole_round_config *rc, uint8_t *out, size_t cap,
+                                size_t *written)
+{
+    int err = pinhole_round_config_check(rc);
     if (err != PINHOLE_OK)
         return err;
     const size_t n = pinhole_round_config_bytes(rc);

@@ -35,6 +35,10 @@ typedef struct pinhole_round_config {
 /** Bytes of the canonical form (header + table), or 0 if the domain's fields are out of range. */
 size_t pinhole_round_config_bytes(const pinhole_round_config *rc);
 
+/** Check a round config's domain against its oracle: PINHOLE_OK, PINHOLE_EINVAL (domain fields
+ * out of range, oracle k not the domain size), PINHOLE_EFORMAT (pinhole_round_domain_check). */
+int pinhole_round_config_check(const pinhole_round_config *rc);
+
 /** Write the canonical form into out[0..cap); *written receives its size. Errors: PINHOLE_EINVAL
  * (domain fields out of range, oracle k not the domain size, a config field
  * pinhole_config_encode() refuses), PINHOLE_EFORMAT (table not sorted, distinct and well-formed:

@@ -243,6 +243,21 @@ static int run_rounds(population *P, const pinhole_dsim_params *p, pinhole_dsim_
     return err;
 }
 
+/* a baseline's round in the log: its domain (k evaluated items), devices and server seconds */
+static void log_round(pinhole_dsim_out *out, pinhole_round_kind kind, uint32_t prefix_len,
+                      uint64_t k, uint64_t devices, double seconds)
+{
+    pinhole_discovery_round_log *lg = &out->log[out->nlog];
+    memset(lg, 0, sizeof *lg);
+    lg->round = out->nlog++;
+    lg->kind = kind;
+    lg->prefix_len = prefix_len;
+    lg->ncand = (uint32_t)k;
+    lg->k = k;
+    lg->devices = devices;
+    lg->seconds = seconds;
+}
+
 /* ---- PEM ---- */
 
 static uint64_t mix64(uint64_t x) /* a bijection of 64-bit words (splitmix64's finalizer) */
@@ -343,14 +358,7 @@ static int pem_group(population *P, const pinhole_dsim_params *p, uint32_t bits,
     qsort(cand, ncand, sizeof *cand, by_est);
     *var0 = pinhole_olh_variance(o, (double)n, 0);
     *scale_n = (double)n;
-    pinhole_discovery_round_log *lg = &out->log[out->nlog++];
-    memset(lg, 0, sizeof *lg);
-    lg->round = out->nlog - 1;
-    lg->kind = PINHOLE_ROUND_EXTEND;
-    lg->prefix_len = bits; /* bits, for PEM */
-    lg->k = ncand;
-    lg->devices = n;
-    lg->seconds = now_seconds() - t0;
+    log_round(out, PINHOLE_ROUND_EXTEND, bits /* bits, for PEM */, ncand, n, now_seconds() - t0);
 done:
     free(counts);
     free(payload);
@@ -512,13 +520,7 @@ static int run_closed(population *P, const pinhole_dsim_params *p, pinhole_dsim_
     }
     out->nresults = (uint32_t)k;
     qsort(out->results, k, sizeof *out->results, by_result);
-    pinhole_discovery_round_log *lg = &out->log[out->nlog++];
-    memset(lg, 0, sizeof *lg);
-    lg->kind = PINHOLE_ROUND_FINAL;
-    lg->ncand = (uint32_t)k;
-    lg->k = k;
-    lg->devices = n;
-    lg->seconds = now_seconds() - t0;
+    log_round(out, PINHOLE_ROUND_FINAL, 0, k, n, now_seconds() - t0);
 done:
     free(counts);
     free(payload);
