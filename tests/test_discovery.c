@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "server/analytics/discovery.h"
 #include "server/analytics/discovery_sim.h"
+#include "server/analytics/histogram.h"
 #include "server/estimate/estimate.h"
 #include "tests/helpers.h"
 
@@ -486,4 +487,100 @@ Test(discovery, synthetic_language)
     pinhole_dsim_out_free(&out);
     for (uint64_t i = 0; i < k; i++)
         free(labels[i]);
+}
+
+/* One round of `n` devices holding words[i % nw] through the device code, then advanced. */
+static void drive_round(pinhole_discovery_state *st, const char *const *words, size_t nw,
+                        uint64_t n, pinhole_rng *rng)
+{
+    pinhole_round_config rc;
+    cr_assert_eq(pinhole_discovery_round_config(st, 100 + st->round, &rc), PINHOLE_OK);
+    pinhole_discovery_round r;
+    cr_assert_eq(pinhole_discovery_round_init(&r, &rc), PINHOLE_OK);
+    uint64_t *counts = calloc(r.col.mech.counts_len, sizeof *counts);
+    uint8_t payload[16];
+    for (uint64_t i = 0; i < n; i++) {
+        const char *s = words[i % nw];
+        cr_assert_eq(pinhole_discovery_encode(&r, (const uint8_t *)s, strlen(s), rng, payload,
+                                              sizeof payload),
+                     PINHOLE_OK);
+        cr_assert_eq(pinhole_accumulate(&r.col.mech, payload, r.col.mech.payload_bytes, counts),
+                     PINHOLE_OK);
+    }
+    cr_assert_eq(pinhole_discovery_advance(st, &r.col.mech, counts, n), PINHOLE_OK);
+    free(counts);
+    pinhole_discovery_round_free(&r);
+}
+
+/* save -> load -> save gives the same bytes, and the loaded state goes on like the original; every
+ * truncation and a flipped magic are refused */
+static void check_roundtrip(pinhole_discovery_state *st)
+{
+    uint8_t *a, *b;
+    size_t na, nb;
+    cr_assert_eq(pinhole_discovery_save(st, &a, &na), PINHOLE_OK);
+    pinhole_discovery_state t;
+    cr_assert_eq(pinhole_discovery_load(&t, a, na), PINHOLE_OK);
+    cr_assert_eq(pinhole_discovery_save(&t, &b, &nb), PINHOLE_OK);
+    cr_assert_eq(na, nb);
+    cr_assert_eq(memcmp(a, b, na), 0);
+    cr_assert_eq(pinhole_discovery_wanted(&t), pinhole_discovery_wanted(st));
+    for (size_t cut = 0; cut < na; cut += 1 + na / 97) {
+        pinhole_discovery_state u;
+        cr_assert_eq(pinhole_discovery_load(&u, a, cut), PINHOLE_EFORMAT, "cut at %zu", cut);
+    }
+    a[0] ^= 1;
+    pinhole_discovery_state u;
+    cr_assert_eq(pinhole_discovery_load(&u, a, na), PINHOLE_EFORMAT);
+    free(a);
+    free(b);
+    /* go on from the loaded copy */
+    pinhole_discovery_free(st);
+    *st = t;
+}
+
+Test(discovery, save_load_and_json)
+{
+    static const char *const words[] = {"the", "the", "the", "you", "you", "apple", "I"};
+    pinhole_discovery_state st;
+    pinhole_discovery_params p = {.epsilon = 6, .devices = 70000, .depth = 5};
+    cr_assert_eq(pinhole_discovery_start(&st, &p), PINHOLE_OK);
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 11);
+    int rounds = 0;
+    while (!st.done) {
+        check_roundtrip(&st);
+        drive_round(&st, words, 7, pinhole_discovery_wanted(&st), &rng);
+        rounds++;
+    }
+    check_roundtrip(&st);
+    cr_assert_eq(rounds, 5, "4 extension rounds (2 + 1 + 1 + 1 bytes) and the final one");
+    json_t *j = pinhole_discovery_json(&st);
+    cr_assert_not_null(j);
+    json_t *res = json_object_get(j, "results");
+    cr_assert_eq(json_array_size(json_object_get(j, "log")), 5);
+    cr_assert(json_is_null(json_object_get(j, "open_round")));
+    /* the four strings, the two most frequent first, each estimate within 3 standard errors */
+    static const char *const order[] = {"the", "you", "apple", "I"};
+    const double share[] = {3, 2, 1, 1};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *r = json_array_get(res, i);
+        const char *s = json_string_value(json_object_get(r, "string"));
+        if (i < 2)
+            cr_assert_str_eq(s, order[i]);
+        cr_assert(json_is_true(json_object_get(r, "significant")), "%s", s);
+        size_t w = 0;
+        while (w < 4 && strcmp(order[w], s) != 0)
+            w++;
+        cr_assert_lt(w, 4, "unexpected string %s", s);
+        const double truth = 70000 * share[w] / 7;
+        const double est = json_real_value(json_object_get(r, "estimate")),
+                     se = json_real_value(json_object_get(r, "stderr")),
+                     lo = json_real_value(json_object_get(r, "low"));
+        cr_assert_float_eq(lo, est - PINHOLE_Z95 * se, 1e-6);
+        cr_assert_lt(fabs(est - truth), 3 * se, "%s: estimate %g, true %g, stderr %g", s, est,
+                     truth, se);
+    }
+    json_decref(j);
+    pinhole_discovery_free(&st);
 }

@@ -1,6 +1,8 @@
 /* Discovery rounds on the server: plan, threshold from the oracle's variance, candidate growth. */
 #include "server/analytics/discovery.h"
 #include "common/error.h"
+#include "common/bytes.h"
+#include "server/analytics/histogram.h"
 #include "server/estimate/estimate.h"
 
 #include <math.h>
@@ -385,4 +387,313 @@ int pinhole_discovery_reach(const pinhole_discovery_state *st, double power, dou
     *share = (z + zp) * sqrt(v0 / (double)st->per_round);
     *final_rel = sqrt(v0 / (st->p.final_fraction * (double)st->p.devices)) / *share;
     return PINHOLE_OK;
+}
+
+/* ---- persistence ---- */
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t len, cap;
+    int err;
+} wbuf;
+
+static void put(wbuf *b, const void *x, size_t n)
+{
+    if (b->err)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) {
+            b->err = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, x, n);
+    b->len += n;
+}
+
+static void put_u(wbuf *b, uint64_t x, size_t n)
+{
+    uint8_t t[8];
+    pinhole_store_le(t, x, n);
+    put(b, t, n);
+}
+
+static void put_f(wbuf *b, double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    put_u(b, u, 8);
+}
+
+typedef struct rbuf {
+    const uint8_t *p;
+    size_t len, off;
+    int err;
+} rbuf;
+
+static uint64_t get_u(rbuf *b, size_t n)
+{
+    if (b->err || b->len - b->off < n) {
+        b->err = 1;
+        return 0;
+    }
+    const uint64_t x = pinhole_load_le(b->p + b->off, n);
+    b->off += n;
+    return x;
+}
+
+static double get_f(rbuf *b)
+{
+    const uint64_t u = get_u(b, 8);
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static const uint8_t *get_bytes(rbuf *b, size_t n)
+{
+    if (b->err || b->len - b->off < n) {
+        b->err = 1;
+        return NULL;
+    }
+    const uint8_t *p = b->p + b->off;
+    b->off += n;
+    return p;
+}
+
+int pinhole_discovery_save(const pinhole_discovery_state *st, uint8_t **out, size_t *len)
+{
+    wbuf b = {0};
+    put(&b, "PHDS", 4);
+    put_u(&b, 1, 4);
+    const pinhole_discovery_params *p = &st->p;
+    put_u(&b, p->oracle, 4);
+    put_f(&b, p->epsilon);
+    put_u(&b, p->devices, 8);
+    put_u(&b, p->depth, 4);
+    put_u(&b, p->ext0, 4);
+    put_u(&b, p->ext, 4);
+    put_u(&b, p->keep, 4);
+    put_f(&b, p->final_fraction);
+    put_f(&b, p->false_positives);
+    put_u(&b, st->round, 4);
+    put_u(&b, (uint64_t)st->done, 1);
+    put_u(&b, st->used, 8);
+    put_u(&b, st->nfound, 4);
+    put(&b, st->found, (size_t)st->nfound * W);
+    const int open_extend = !st->done && st->domain.kind == PINHOLE_ROUND_EXTEND;
+    put_u(&b, st->done ? 0 : (uint64_t)st->domain.kind, 1);
+    if (open_extend) {
+        put_u(&b, st->domain.prefix_len, 4);
+        put_u(&b, st->domain.ext, 4);
+        put_u(&b, st->domain.ncand, 4);
+        put(&b, st->domain.table, (size_t)st->domain.ncand * st->domain.prefix_len);
+    }
+    put_u(&b, st->nlog, 4);
+    for (uint32_t i = 0; i < st->nlog; i++) {
+        const pinhole_discovery_round_log *l = &st->log[i];
+        put_u(&b, l->round, 4);
+        put_u(&b, l->kind, 1);
+        put_u(&b, l->prefix_len, 4);
+        put_u(&b, l->ext, 4);
+        put_u(&b, l->ncand, 4);
+        put_u(&b, l->k, 8);
+        put_u(&b, l->devices, 8);
+        put_f(&b, l->z);
+        put_f(&b, l->threshold);
+        put_u(&b, l->passed, 4);
+        put_u(&b, l->kept, 4);
+        put_u(&b, l->complete, 4);
+        put_f(&b, l->seconds);
+    }
+    put_u(&b, st->nresults, 4);
+    for (uint32_t i = 0; i < st->nresults; i++) {
+        const pinhole_discovery_result *r = &st->results[i];
+        put(&b, r->s, sizeof r->s);
+        put_f(&b, r->estimate);
+        put_f(&b, r->sd);
+        put_u(&b, (uint64_t)r->significant, 1);
+    }
+    if (b.err) {
+        free(b.p);
+        return PINHOLE_ENOMEM;
+    }
+    *out = b.p;
+    *len = b.len;
+    return PINHOLE_OK;
+}
+
+int pinhole_discovery_load(pinhole_discovery_state *st, const uint8_t *in, size_t len)
+{
+    memset(st, 0, sizeof *st);
+    rbuf b = {.p = in, .len = len};
+    const uint8_t *magic = get_bytes(&b, 4);
+    if (!magic || memcmp(magic, "PHDS", 4) != 0 || get_u(&b, 4) != 1)
+        return PINHOLE_EFORMAT;
+    pinhole_discovery_params p = {0};
+    p.oracle = (pinhole_mechanism_id)get_u(&b, 4);
+    p.epsilon = get_f(&b);
+    p.devices = get_u(&b, 8);
+    p.depth = (uint32_t)get_u(&b, 4);
+    p.ext0 = (uint32_t)get_u(&b, 4);
+    p.ext = (uint32_t)get_u(&b, 4);
+    p.keep = (uint32_t)get_u(&b, 4);
+    p.final_fraction = get_f(&b);
+    p.false_positives = get_f(&b);
+    if (b.err || p.oracle == 0 || p.depth == 0 || p.ext0 == 0 || p.ext == 0 || p.keep == 0 ||
+        p.final_fraction == 0 || p.false_positives == 0)
+        return PINHOLE_EFORMAT;
+    int err = pinhole_discovery_start(st, &p); /* checks the parameters, plans, opens round 0 */
+    if (err != PINHOLE_OK)
+        return err == PINHOLE_ENOMEM ? err : PINHOLE_EFORMAT;
+    st->round = (uint32_t)get_u(&b, 4);
+    st->done = (int)get_u(&b, 1);
+    st->used = get_u(&b, 8);
+    const uint64_t nfound = get_u(&b, 4);
+    const uint8_t *found = nfound <= PINHOLE_DISCOVERY_CANDMAX ? get_bytes(&b, nfound * W) : NULL;
+    const uint64_t kind = get_u(&b, 1);
+    if (b.err || (nfound && !found) || st->done > 1 || (st->done ? kind != 0 : kind == 0))
+        goto bad;
+    if (nfound) {
+        st->found = malloc(nfound * W);
+        if (!st->found) {
+            err = PINHOLE_ENOMEM;
+            goto fail;
+        }
+        memcpy(st->found, found, nfound * W);
+        st->nfound = st->capfound = (uint32_t)nfound;
+    }
+    if (kind == PINHOLE_ROUND_EXTEND) {
+        const uint32_t plen = (uint32_t)get_u(&b, 4), ext = (uint32_t)get_u(&b, 4);
+        const uint32_t ncand = (uint32_t)get_u(&b, 4);
+        const uint8_t *t = ncand <= PINHOLE_DISCOVERY_CANDMAX && plen <= W
+                               ? get_bytes(&b, (size_t)ncand * plen)
+                               : NULL;
+        if (b.err || !t)
+            goto bad;
+        uint8_t *table = malloc((size_t)ncand * plen + 1);
+        if (!table) {
+            err = PINHOLE_ENOMEM;
+            goto fail;
+        }
+        memcpy(table, t, (size_t)ncand * plen);
+        free(st->table);
+        st->table = table;
+        st->domain = (pinhole_round_domain){.kind = PINHOLE_ROUND_EXTEND,
+                                            .prefix_len = plen,
+                                            .ext = ext,
+                                            .ncand = ncand,
+                                            .table = table};
+    } else if (kind == PINHOLE_ROUND_FINAL) {
+        free(st->table);
+        st->table = NULL;
+        st->domain = (pinhole_round_domain){
+            .kind = PINHOLE_ROUND_FINAL, .ncand = st->nfound, .table = st->found};
+    } else if (kind != 0)
+        goto bad;
+    if (!st->done && pinhole_round_domain_check(&st->domain) != PINHOLE_OK)
+        goto bad;
+    const uint64_t nlog = get_u(&b, 4);
+    if (b.err || nlog > sizeof st->log / sizeof st->log[0])
+        goto bad;
+    for (uint32_t i = 0; i < nlog; i++) {
+        pinhole_discovery_round_log *l = &st->log[i];
+        l->round = (uint32_t)get_u(&b, 4);
+        l->kind = (pinhole_round_kind)get_u(&b, 1);
+        l->prefix_len = (uint32_t)get_u(&b, 4);
+        l->ext = (uint32_t)get_u(&b, 4);
+        l->ncand = (uint32_t)get_u(&b, 4);
+        l->k = get_u(&b, 8);
+        l->devices = get_u(&b, 8);
+        l->z = get_f(&b);
+        l->threshold = get_f(&b);
+        l->passed = (uint32_t)get_u(&b, 4);
+        l->kept = (uint32_t)get_u(&b, 4);
+        l->complete = (uint32_t)get_u(&b, 4);
+        l->seconds = get_f(&b);
+    }
+    st->nlog = (uint32_t)nlog;
+    const uint64_t nres = get_u(&b, 4);
+    if (b.err || nres > PINHOLE_DISCOVERY_CANDMAX || (nres && !st->done))
+        goto bad;
+    if (nres) {
+        st->results = calloc(nres, sizeof *st->results);
+        if (!st->results) {
+            err = PINHOLE_ENOMEM;
+            goto fail;
+        }
+    }
+    for (uint32_t i = 0; i < nres; i++) {
+        pinhole_discovery_result *r = &st->results[i];
+        const uint8_t *s = get_bytes(&b, sizeof r->s);
+        if (!s)
+            goto bad;
+        memcpy(r->s, s, sizeof r->s);
+        r->s[sizeof r->s - 1] = 0;
+        r->estimate = get_f(&b);
+        r->sd = get_f(&b);
+        r->significant = (int)get_u(&b, 1);
+    }
+    st->nresults = (uint32_t)nres;
+    if (b.err || b.off != len)
+        goto bad;
+    return PINHOLE_OK;
+bad:
+    err = PINHOLE_EFORMAT;
+fail:
+    pinhole_discovery_free(st);
+    return err;
+}
+
+json_t *pinhole_discovery_json(const pinhole_discovery_state *st)
+{
+    json_t *log = json_array(), *o = NULL;
+    if (!log)
+        return NULL;
+    for (uint32_t i = 0; i < st->nlog; i++) {
+        const pinhole_discovery_round_log *l = &st->log[i];
+        if (json_array_append_new(
+                log, json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:f}", "round",
+                               (json_int_t)l->round, "kind",
+                               l->kind == PINHOLE_ROUND_FINAL ? "final" : "extend", "prefix_len",
+                               (json_int_t)l->prefix_len, "ext", (json_int_t)l->ext, "candidates",
+                               (json_int_t)l->ncand, "k", (json_int_t)l->k, "devices",
+                               (json_int_t)l->devices, "threshold", l->threshold, "kept",
+                               (json_int_t)l->kept, "complete", (json_int_t)l->complete, "seconds",
+                               l->seconds)) != 0)
+            goto fail;
+    }
+    o = json_pack("{s:f, s:I, s:I, s:b, s:o}", "epsilon", st->p.epsilon, "devices",
+                  (json_int_t)st->p.devices, "rounds", (json_int_t)st->rounds, "done", st->done,
+                  "log", log);
+    log = NULL;
+    if (!o ||
+        json_object_set_new(o, "open_round",
+                            st->done ? json_null() : json_integer((json_int_t)st->round)) != 0)
+        goto fail;
+    if (st->done) {
+        json_t *res = json_array();
+        if (!res || json_object_set_new(o, "results", res) != 0)
+            goto fail;
+        for (uint32_t i = 0; i < st->nresults; i++) {
+            const pinhole_discovery_result *r = &st->results[i];
+            if (json_array_append_new(res, json_pack("{s:s, s:f, s:f, s:f, s:f, s:b}", "string",
+                                                     r->s, "estimate", r->estimate, "stderr", r->sd,
+                                                     "low", r->estimate - PINHOLE_Z95 * r->sd,
+                                                     "high", r->estimate + PINHOLE_Z95 * r->sd,
+                                                     "significant", r->significant)) != 0)
+                goto fail;
+        }
+    }
+    return o;
+fail:
+    json_decref(log);
+    json_decref(o);
+    return NULL;
 }

@@ -24,6 +24,7 @@
 #include "common/mechanism.h"
 #include "proto/discovery.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,23 @@ int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config 
  * those of pinhole_config_init(). */
 int pinhole_discovery_reach(const pinhole_discovery_state *st, double power, double *share,
                             double *final_rel);
+
+/** Serialize the whole state (parameters, open round, complete candidates, log, results) into a
+ * malloc'ed buffer *out of *len bytes, little-endian, starting with "PHDS" and version 1, so that a
+ * server can keep a collection's rounds across restarts. Errors: PINHOLE_ENOMEM. */
+int pinhole_discovery_save(const pinhole_discovery_state *st, uint8_t **out, size_t *len);
+
+/** Rebuild a state from pinhole_discovery_save() bytes. Errors: PINHOLE_EFORMAT (not such bytes:
+ * bad magic, version, lengths, or fields pinhole_discovery_start() or the round checks refuse),
+ * PINHOLE_ENOMEM. On error *st is zeroed. Free with pinhole_discovery_free(). */
+int pinhole_discovery_load(pinhole_discovery_state *st, const uint8_t *in, size_t len);
+
+/** The collection as JSON (jansson, a new reference; NULL when out of memory): "epsilon",
+ * "devices", "rounds" (planned), "open_round" (index, or null once done), "done", "log" (one object
+ * per closed round: round, kind, prefix_len, ext, candidates, k, devices, threshold, kept,
+ * complete, seconds) and, once done, "results": [{"string", "estimate", "stderr", "low", "high",
+ * "significant"}...] by decreasing estimate (the 95% interval is estimate +- 1.96 stderr). */
+json_t *pinhole_discovery_json(const pinhole_discovery_state *st);
 
 /* Reconstruction budget of a round's PGR oracle, seconds by the planner's cost model on
  * PINHOLE_DISCOVERY_THREADS threads: rounds are many and sequential, so the planner trades a little
