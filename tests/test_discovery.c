@@ -407,7 +407,7 @@ Test(discovery, schedule)
     cr_assert_eq(pinhole_discovery_start(&st, &p), PINHOLE_OK);
     /* defaults: depth 8, round 0 adds 2 bytes, later rounds 1: R = 1 + 6 = 7 */
     cr_assert_eq(st.rounds, 7);
-    cr_assert_eq(st.per_round, (uint64_t)(0.6 * 1000000 / 7));
+    cr_assert_eq(st.per_round, (uint64_t)(0.75 * 1000000 / 7));
     cr_assert_eq(pinhole_discovery_wanted(&st), st.per_round);
     cr_assert_eq(st.domain.kind, PINHOLE_ROUND_EXTEND);
     cr_assert_eq(st.domain.ext, 2);

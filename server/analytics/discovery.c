@@ -88,9 +88,9 @@ int pinhole_discovery_start(pinhole_discovery_state *st, const pinhole_discovery
     if (q.keep == 0)
         q.keep = 256;
     if (q.final_fraction == 0)
-        q.final_fraction = 0.4;
+        q.final_fraction = 0.25;
     if (q.false_positives == 0)
-        q.false_positives = 1;
+        q.false_positives = 10;
     if (!(isfinite(q.epsilon) && q.epsilon > 0) || q.devices < 2 ||
         q.depth > PINHOLE_DISCOVERY_MAXLEN || q.ext0 > PINHOLE_DISCOVERY_EXTMAX ||
         q.ext > PINHOLE_DISCOVERY_EXTMAX || q.ext0 > q.depth ||
@@ -290,7 +290,7 @@ static int advance_final(pinhole_discovery_state *st, const pinhole_config *c, c
                          const double *var, uint64_t n, pinhole_discovery_round_log *lg)
 {
     const pinhole_round_domain *d = &st->domain;
-    lg->z = pinhole_normal_upper_quantile(st->p.false_positives / d->ncand);
+    lg->z = pinhole_normal_upper_quantile(PINHOLE_DISCOVERY_FINAL_ALPHA / d->ncand);
     lg->threshold = lg->z * sqrt(pinhole_config_variance(c, (double)n, 0));
     pinhole_discovery_result *res = calloc(d->ncand, sizeof *res);
     if (!res)

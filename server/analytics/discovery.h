@@ -12,7 +12,9 @@
  * (pinhole_config_variance(c, n, 0)) and z the normal quantile with P[N(0,1) > z] = alpha / k_v,
  * k_v the round's items a device string can map to: about alpha items with no device pass by
  * chance. Unfinished prefixes passing the threshold are ranked by estimate and the best `keep` go
- * on; items that end the string (a zero byte in the segment) join the complete candidates.
+ * on; items that end the string (a zero byte in the segment) join the complete candidates. In the
+ * final round a string is significant when its estimate passes z sigma_0 with
+ * P[N(0,1) > z] = PINHOLE_DISCOVERY_FINAL_ALPHA / ncand.
  * At the end the prefixes of the last round (`depth` bytes) join them too, as complete strings.
  *
  * Not thread-safe: one state per collection, advanced by one thread (the job runner, a simulator).
@@ -36,8 +38,8 @@ typedef struct pinhole_discovery_params {
     uint32_t ext0;               /* bytes added by round 0, 1..3; 0 = 2 */
     uint32_t ext;                /* bytes added by later rounds, 1..3; 0 = 1 */
     uint32_t keep;               /* unfinished prefixes kept per round, <= 65536; 0 = 256 */
-    double final_fraction;       /* phi, share of devices in the final round, in (0, 1); 0 = 0.4 */
-    double false_positives;      /* alpha, expected chance passes per round, > 0; 0 = 1 */
+    double final_fraction;       /* phi, share of devices in the final round, in (0, 1); 0 = 0.25 */
+    double false_positives; /* alpha, expected chance passes per extension round, > 0; 0 = 10 */
 } pinhole_discovery_params;
 
 typedef struct pinhole_discovery_round_log {
@@ -133,6 +135,10 @@ int pinhole_discovery_load(pinhole_discovery_state *st, const uint8_t *in, size_
  * complete, seconds) and, once done, "results": [{"string", "estimate", "stderr", "low", "high",
  * "significant"}...] by decreasing estimate (the 95% interval is estimate +- 1.96 stderr). */
 json_t *pinhole_discovery_json(const pinhole_discovery_state *st);
+
+/* The final round's significance: Bonferroni over its candidates, so that the chance that any
+ * string nobody holds is marked significant is at most 5%. */
+#define PINHOLE_DISCOVERY_FINAL_ALPHA 0.05
 
 /* Reconstruction budget of a round's PGR oracle, seconds by the planner's cost model on
  * PINHOLE_DISCOVERY_THREADS threads: rounds are many and sequential, so the planner trades a little

@@ -452,7 +452,8 @@ static int run_pem(population *P, const pinhole_dsim_params *p, pinhole_dsim_out
     }
     if (err == PINHOLE_OK) {
         const double N = (double)p->rounds.devices, scale = N / n_last;
-        const double z = pinhole_normal_upper_quantile(1.0 / (double)nkept);
+        const double z =
+            pinhole_normal_upper_quantile(PINHOLE_DISCOVERY_FINAL_ALPHA / (double)nkept);
         for (size_t i = 0; i < nkept; i++) {
             pinhole_discovery_result *r = &out->results[out->nresults];
             if (!pem_string(kept[i].prefix, m, r->s))
@@ -509,8 +510,8 @@ static int run_closed(population *P, const pinhole_dsim_params *p, pinhole_dsim_
     const double t0 = now_seconds();
     if ((err = pinhole_estimate(&c, counts, n, est, var)) != PINHOLE_OK)
         goto done;
-    const double thr =
-        pinhole_normal_upper_quantile(1.0 / (double)k) * sqrt(pinhole_config_variance(&c, n, 0));
+    const double thr = pinhole_normal_upper_quantile(PINHOLE_DISCOVERY_FINAL_ALPHA / (double)k) *
+                       sqrt(pinhole_config_variance(&c, n, 0));
     for (uint64_t w = 0; w < k; w++) {
         pinhole_discovery_result *r = &out->results[w];
         snprintf(r->s, sizeof r->s, "%s", P->cf->labels[w]);

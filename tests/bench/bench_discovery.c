@@ -117,9 +117,15 @@ int main(int argc, char **argv)
                 printf("],\"round_devices\":[");
                 for (uint32_t i = 0; i < out.nlog; i++)
                     printf("%s%llu", i ? "," : "", (unsigned long long)out.log[i].devices);
+                printf("],\"round_passed\":[");
+                for (uint32_t i = 0; i < out.nlog; i++)
+                    printf("%s%u", i ? "," : "", out.log[i].passed);
                 printf("],\"round_kept\":[");
                 for (uint32_t i = 0; i < out.nlog; i++)
-                    printf("%s%u", i ? "," : "", out.log[i].kept + out.log[i].complete);
+                    printf("%s%u", i ? "," : "", out.log[i].kept);
+                printf("],\"round_complete\":[");
+                for (uint32_t i = 0; i < out.nlog; i++)
+                    printf("%s%u", i ? "," : "", out.log[i].complete);
                 printf("]}\n");
                 fflush(stdout);
                 pinhole_dsim_out_free(&out);
