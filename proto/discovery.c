@@ -41,7 +41,7 @@ int pinhole_round_config_encode(const pinhole_round_config *rc, uint8_t *out, si
     pinhole_store_le(out + 12, rc->domain.ext, 4);
     pinhole_store_le(out + 16, rc->domain.ncand, 4);
     pinhole_store_le(out + 20, 0, 4);
-    err = pinhole_config_encode(&rc->oracle, out + 24);
+    err = pinhole_collection_config_encode(&rc->oracle, out + 24);
     if (err != PINHOLE_OK)
         return err;
     memcpy(out + PINHOLE_ROUND_HEADERBYTES, rc->domain.table, n - PINHOLE_ROUND_HEADERBYTES);
@@ -77,7 +77,7 @@ int pinhole_round_config_decode(const uint8_t *in, size_t len, pinhole_round_con
     r.domain.table = in + PINHOLE_ROUND_HEADERBYTES;
     if (pinhole_round_domain_check(&r.domain) != PINHOLE_OK)
         return PINHOLE_EFORMAT;
-    int err = pinhole_config_decode(in + 24, PINHOLE_CONFIG_BYTES, &r.oracle);
+    int err = pinhole_collection_config_decode(in + 24, PINHOLE_CONFIG_BYTES, &r.oracle);
     if (err != PINHOLE_OK)
         return err;
     if (r.oracle.params.k != k)

@@ -208,7 +208,7 @@ static void round_config(pinhole_round_config *rc, pinhole_round_domain d, uint3
     memset(rc, 0, sizeof *rc);
     rc->round = 3;
     rc->domain = d;
-    cr_assert_eq(pinhole_config_make(&rc->oracle, 77, &cp, 1, 0), PINHOLE_OK);
+    cr_assert_eq(pinhole_collection_config_make(&rc->oracle, 77, &cp, 1, 0), PINHOLE_OK);
 }
 
 Test(discovery, signed_round_config)
@@ -219,8 +219,8 @@ Test(discovery, signed_round_config)
     pinhole_round_config rc;
     round_config(&rc, domain_of(cand, 3, 2, 1, table), 0, 0, 2.0);
     uint8_t pk[32], sk[64], pk2[32], sk2[64];
-    pinhole_config_keypair(pk, sk);
-    pinhole_config_keypair(pk2, sk2);
+    pinhole_collection_config_keypair(pk, sk);
+    pinhole_collection_config_keypair(pk2, sk2);
     uint8_t buf[512];
     size_t n;
     cr_assert_eq(pinhole_round_config_sign(&rc, sk, buf, 10, &n), PINHOLE_EBUFSIZE);

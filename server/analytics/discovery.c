@@ -1,5 +1,6 @@
 /* Discovery rounds on the server: plan, threshold from the oracle's variance, candidate growth. */
 #include "server/analytics/discovery.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/bytes.h"
 #include "server/analytics/histogram.h"
@@ -8,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define W PINHOLE_DISCOVERY_MAXLEN
 
@@ -41,13 +41,6 @@ int pinhole_discovery_oracle(pinhole_mechanism_id oracle, uint64_t k, double eps
     cp->q = choice.q;
     cp->t = choice.t;
     return PINHOLE_OK;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void pinhole_discovery_free(pinhole_discovery_state *st)
@@ -130,7 +123,7 @@ int pinhole_discovery_round_config(const pinhole_discovery_state *st, uint64_t c
     int err = pinhole_discovery_oracle(st->p.oracle, k, st->p.epsilon, &cp);
     if (err != PINHOLE_OK)
         return err;
-    err = pinhole_config_make(&rc->oracle, collection_id, &cp, 1, 0);
+    err = pinhole_collection_config_make(&rc->oracle, collection_id, &cp, 1, 0);
     if (err != PINHOLE_OK)
         return err;
     rc->round = st->round;
@@ -335,7 +328,7 @@ int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config 
     if (st->done || pinhole_round_domain_size(&st->domain, &k) != PINHOLE_OK || c->k != k ||
         c->mechanism != st->p.oracle)
         return PINHOLE_EINVAL;
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     double *est = malloc(k * sizeof *est), *var = malloc(k * sizeof *var);
     if (!est || !var) {
         free(est);
@@ -357,7 +350,7 @@ int pinhole_discovery_advance(pinhole_discovery_state *st, const pinhole_config 
     free(var);
     if (err != PINHOLE_OK)
         return err;
-    lg.seconds = now_seconds() - t0;
+    lg.seconds = pinhole_clock_mono() - t0;
     st->log[st->nlog++] = lg;
     st->used += n;
     st->round++;

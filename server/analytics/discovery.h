@@ -95,7 +95,7 @@ uint64_t pinhole_discovery_wanted(const pinhole_discovery_state *st);
 
 /** The open round's config: its domain (table borrowed from st) and its oracle's collection config
  * with the given collection id (time precision 1 s, planner's parameters).
- * Errors: PINHOLE_EINVAL (done), those of pinhole_config_make(). */
+ * Errors: PINHOLE_EINVAL (done), those of pinhole_collection_config_make(). */
 int pinhole_discovery_round_config(const pinhole_discovery_state *st, uint64_t collection_id,
                                    pinhole_round_config *rc);
 

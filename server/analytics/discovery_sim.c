@@ -2,6 +2,7 @@
 #include "server/analytics/discovery_sim.h"
 #include "client/discovery.h"
 #include "client/encode.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/ldp.h"
 #include "common/olh.h"
@@ -14,14 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void pinhole_dsim_out_free(pinhole_dsim_out *out)
 {
@@ -159,7 +152,7 @@ done:
 static int run_round_wire(population *P, pinhole_discovery_state *st, pinhole_dsim_out *out)
 {
     uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES], sk[PINHOLE_CONFIG_SECRETKEYBYTES];
-    pinhole_config_keypair(pk, sk);
+    pinhole_collection_config_keypair(pk, sk);
     pinhole_round_config rc;
     int err = pinhole_discovery_round_config(st, st->round + 1, &rc);
     if (err != PINHOLE_OK)
@@ -178,7 +171,7 @@ static int run_round_wire(population *P, pinhole_discovery_state *st, pinhole_ds
     if ((err = pinhole_round_config_sign(&rc, sk, signed_cfg, cap, &len)) != PINHOLE_OK ||
         (err = pinhole_discovery_round_init_signed(&dr, signed_cfg, len, pk)) != PINHOLE_OK ||
         (err = pinhole_config_init(&sc, &rc.oracle.params)) != PINHOLE_OK ||
-        (err = pinhole_config_fingerprint(&rc.oracle, fp)) != PINHOLE_OK)
+        (err = pinhole_collection_config_fingerprint(&rc.oracle, fp)) != PINHOLE_OK)
         goto done;
     out->wire_bytes += len;
     counts = calloc(sc.counts_len, sizeof *counts);
@@ -337,7 +330,7 @@ static int pem_group(population *P, const pinhole_dsim_params *p, uint32_t bits,
         err = PINHOLE_ENOREPORTS;
         goto done;
     }
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     const pinhole_olh *o = &c.u.olh;
     memset(T, 0, ncand * sizeof *T);
     uint64_t *hv = malloc(ncand * sizeof *hv);
@@ -358,7 +351,8 @@ static int pem_group(population *P, const pinhole_dsim_params *p, uint32_t bits,
     qsort(cand, ncand, sizeof *cand, by_est);
     *var0 = pinhole_olh_variance(o, (double)n, 0);
     *scale_n = (double)n;
-    log_round(out, PINHOLE_ROUND_EXTEND, bits /* bits, for PEM */, ncand, n, now_seconds() - t0);
+    log_round(out, PINHOLE_ROUND_EXTEND, bits /* bits, for PEM */, ncand, n,
+              pinhole_clock_mono() - t0);
 done:
     free(counts);
     free(payload);
@@ -507,7 +501,7 @@ static int run_closed(population *P, const pinhole_dsim_params *p, pinhole_dsim_
             goto done;
         n++;
     }
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     if ((err = pinhole_estimate(&c, counts, n, est, var)) != PINHOLE_OK)
         goto done;
     const double thr = pinhole_normal_upper_quantile(PINHOLE_DISCOVERY_FINAL_ALPHA / (double)k) *
@@ -521,7 +515,7 @@ static int run_closed(population *P, const pinhole_dsim_params *p, pinhole_dsim_
     }
     out->nresults = (uint32_t)k;
     qsort(out->results, k, sizeof *out->results, by_result);
-    log_round(out, PINHOLE_ROUND_FINAL, 0, k, n, now_seconds() - t0);
+    log_round(out, PINHOLE_ROUND_FINAL, 0, k, n, pinhole_clock_mono() - t0);
 done:
     free(counts);
     free(payload);
@@ -541,7 +535,7 @@ int pinhole_dsim_run(const pinhole_countfile *cf, const pinhole_dsim_params *p,
     int err = pop_init(&P, cf, p->seed);
     if (err != PINHOLE_OK)
         return err;
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     switch (p->method) {
     case PINHOLE_DSIM_ROUNDS:
         err = run_rounds(&P, p, out);
@@ -564,7 +558,7 @@ int pinhole_dsim_run(const pinhole_countfile *cf, const pinhole_dsim_params *p,
         for (uint32_t i = 0; i < out->nresults; i++)
             out->truth[i] = pop_truth(&P, out->results[i].s);
     out->devices = p->rounds.devices;
-    out->seconds = now_seconds() - t0;
+    out->seconds = pinhole_clock_mono() - t0;
     pop_free(&P);
     if (err != PINHOLE_OK)
         pinhole_dsim_out_free(out);

@@ -73,7 +73,7 @@ static int run_discovery(int final)
     if (pinhole_round_domain_size(&rc.domain, &k) != PINHOLE_OK)
         return 1;
     pinhole_config_params cp = {.mechanism = PINHOLE_MECH_PGR, .k = k, .epsilon = 2.0};
-    if (pinhole_config_make(&rc.oracle, 9, &cp, 1, 0) != PINHOLE_OK)
+    if (pinhole_collection_config_make(&rc.oracle, 9, &cp, 1, 0) != PINHOLE_OK)
         return 1;
     pinhole_discovery_round r;
     if (pinhole_discovery_round_init(&r, &rc) != PINHOLE_OK)
