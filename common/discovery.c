@@ -154,7 +154,8 @@ int pinhole_round_item(const pinhole_round_domain *d, uint64_t item, uint8_t *ou
     }
     const uint64_t i = item >> (8 * d->ext);
     const uint64_t seg = item & ((UINT64_C(1) << (8 * d->ext)) - 1);
-    memcpy(out, d->table + (size_t)i * w, w);
+    if (w > 0)
+        memcpy(out, d->table + (size_t)i * w, w);
     size_t n = w;
     int ended = 0;
     for (uint32_t j = 0; j < d->ext; j++) {

@@ -44,7 +44,8 @@ int pinhole_round_config_encode(const pinhole_round_config *rc, uint8_t *out, si
     err = pinhole_collection_config_encode(&rc->oracle, out + 24);
     if (err != PINHOLE_OK)
         return err;
-    memcpy(out + PINHOLE_ROUND_HEADERBYTES, rc->domain.table, n - PINHOLE_ROUND_HEADERBYTES);
+    if (n > PINHOLE_ROUND_HEADERBYTES) /* the first round's table is empty */
+        memcpy(out + PINHOLE_ROUND_HEADERBYTES, rc->domain.table, n - PINHOLE_ROUND_HEADERBYTES);
     *written = n;
     return PINHOLE_OK;
 }

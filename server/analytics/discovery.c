@@ -392,7 +392,7 @@ typedef struct wbuf {
 
 static void put(wbuf *b, const void *x, size_t n)
 {
-    if (b->err)
+    if (b->err || n == 0)
         return;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 256;
