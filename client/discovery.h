@@ -8,12 +8,13 @@
  * epsilon of the whole collection is then the round's epsilon (the app must not report the same
  * string again to a later round of the same collection; docs/discovery.md, "Privacy accounting").
  *
- * Timing: the string's length is checked against the range 1..PINHOLE_DISCOVERY_MAXLEN with
- * branches, so whether a string is refused for its length leaks through time (the app sees that
- * refusal anyway, and no report is sent). Everything after that runs over the padded
- * PINHOLE_DISCOVERY_MAXLEN bytes with no branch and no memory index on the bytes: the UTF-8 check,
- * the table scan and the oracle's randomizer (PGR's is constant-time; k-RR's and OLH's say so in
- * their own files). The time then depends on the round's table size only, which is public. */
+ * Timing: what leaks is the string's length, and only through the copy of its len bytes into a
+ * zero-padded buffer (the caller's buffer has len bytes, so nothing past them may be read) and the
+ * range check 1..PINHOLE_DISCOVERY_MAXLEN (a refused string sends no report). Everything after the
+ * copy runs over the padded PINHOLE_DISCOVERY_MAXLEN bytes with no branch and no memory index on
+ * the bytes: the UTF-8 check, the table scan and the oracle's randomizer (PGR's is constant-time;
+ * k-RR's and OLH's say so in their own files); its time depends on the round's table size, which
+ * is public. */
 #ifndef PINHOLE_CLIENT_DISCOVERY_H
 #define PINHOLE_CLIENT_DISCOVERY_H
 
