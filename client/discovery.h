@@ -18,7 +18,7 @@
 #ifndef PINHOLE_CLIENT_DISCOVERY_H
 #define PINHOLE_CLIENT_DISCOVERY_H
 
-#include "client/pinhole.h"
+#include "pinhole.h" /* client/pinhole.h; installed as pinhole/pinhole.h */
 #include "common/rng.h"
 #include "proto/discovery.h"
 
