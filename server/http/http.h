@@ -1,7 +1,7 @@
 /* The HTTP layer's shared state (not for use outside server/http/): the server, one request, the
  * response helpers (respond.c) and the handlers, one file per resource: collections.c,
- * reports.c, histogram.c, jobs.c, ui.c, metrics.c, auth.c. server.c runs libmicrohttpd and routes
- * requests through the table of routes.c. */
+ * reports.c, histogram.c, jobs.c, discoveries.c, ui.c, metrics.c, auth.c. server.c runs
+ * libmicrohttpd and routes requests through the table of routes.c. */
 #ifndef PINHOLE_SERVER_HTTP_HTTP_H
 #define PINHOLE_SERVER_HTTP_HTTP_H
 
@@ -133,6 +133,10 @@ enum MHD_Result pinhole_http_job_create(request *rq);        /* jobs.c */
 enum MHD_Result pinhole_http_job_get(request *rq);           /* jobs.c */
 enum MHD_Result pinhole_http_job_list(request *rq);          /* jobs.c */
 enum MHD_Result pinhole_http_job_cancel(request *rq);        /* jobs.c */
+enum MHD_Result pinhole_http_discovery_list(request *rq);    /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_create(request *rq);  /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_get(request *rq);     /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_config(request *rq);  /* discoveries.c */
 enum MHD_Result pinhole_http_root(request *rq);              /* ui.c */
 enum MHD_Result pinhole_http_ui(request *rq);                /* ui.c */
 

@@ -32,6 +32,10 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_UNKNOWN_JOB_TYPE] = {"unknown-job-type", "Unknown Job Type", 422},
     [PROBLEM_INVALID_JOB] = {"invalid-job", "Invalid Job", 422},
     [PROBLEM_UNKNOWN_JOB] = {"unknown-job", "Unknown Job", 404},
+    [PROBLEM_UNKNOWN_DISCOVERY] = {"unknown-discovery", "Unknown Discovery Collection", 404},
+    [PROBLEM_INVALID_DISCOVERY] = {"invalid-discovery", "Invalid Discovery Collection", 422},
+    [PROBLEM_DISCOVERY_FINISHED] = {"discovery-finished", "Discovery Finished", 409},
+    [PROBLEM_ROUND_CLOSED] = {"round-closed", "Round Closed", 409},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)
