@@ -19,7 +19,7 @@ static void usage(FILE *f, int wire)
         fprintf(
             f,
             "pinhole demo --discover: the discovery protocol end to end, in this process (the\n"
-            "HTTP server does not serve discovery collections yet): each round config is signed\n"
+            "server's version: /v1/discoveries, docs/discovery.md): each round config is signed\n"
             "with a fresh server key and verified by the devices' code, each device reports with\n"
             "pinhole_discovery_report(), the server decodes, checks and folds every report.\n"
             "Same options as:\n");
