@@ -311,29 +311,42 @@ int pinhole_service_discovery_job(void *ctx, const char *type, int64_t collectio
     (void)params;
     (void)ctl;
     pinhole_service *s = ctx;
-    pthread_mutex_lock(&s->disc_mu);
-    svc_discovery *d = find_open_round(s, collection_id);
-    int rc = PINHOLE_OK;
     uint8_t *bytes = NULL;
     size_t len = 0;
     pinhole_discovery_state next;
     memset(&next, 0, sizeof next);
-    const pinhole_server_collection *c = NULL;
+    /* a copy of the state, taken under the lock and advanced outside it: the estimation may take a
+     * while, and the lock is on the path of every report batch */
+    pthread_mutex_lock(&s->disc_mu);
+    svc_discovery *d = find_open_round(s, collection_id);
+    const uint32_t round = d ? d->st.round : 0;
+    int rc = d ? pinhole_discovery_save(&d->st, &bytes, &len) : PINHOLE_EINVAL;
+    if (d && rc == PINHOLE_OK)
+        d->advancing = 1;
+    pthread_mutex_unlock(&s->disc_mu);
     if (!d) {
         snprintf(err, errlen, "collection %lld is not the open round of a discovery collection",
                  (long long)collection_id);
-        rc = PINHOLE_EINVAL;
-        goto out;
+        return PINHOLE_EINVAL;
     }
-    /* advance a copy, so that a failure leaves the served state as it was */
-    if ((rc = pinhole_discovery_save(&d->st, &bytes, &len)) != PINHOLE_OK ||
-        (rc = pinhole_discovery_load(&next, bytes, len)) != PINHOLE_OK)
-        goto out;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_discovery_load(&next, bytes, len);
     free(bytes);
     bytes = NULL;
-    if ((rc = pinhole_discovery_advance(&next, &data->cfg, data->counts, data->n)) != PINHOLE_OK) {
+    if (rc == PINHOLE_OK &&
+        (rc = pinhole_discovery_advance(&next, &data->cfg, data->counts, data->n)) != PINHOLE_OK)
         snprintf(err, errlen, "the round could not be closed: %s%s", pinhole_strerror(rc),
                  rc == PINHOLE_ENOREPORTS ? " (it has no reports yet)" : "");
+    if (rc == PINHOLE_OK)
+        rc = pinhole_discovery_save(&next, &bytes, &len);
+
+    pthread_mutex_lock(&s->disc_mu);
+    const pinhole_server_collection *c = NULL;
+    if (rc != PINHOLE_OK)
+        goto out;
+    if (find_open_round(s, collection_id) != d || d->st.round != round) {
+        snprintf(err, errlen, "the round was closed by another job meanwhile");
+        rc = PINHOLE_EINVAL;
         goto out;
     }
     if (!next.done && (rc = round_collection(s, d->rec.name, &next, &c)) != PINHOLE_OK) {
@@ -341,16 +354,15 @@ int pinhole_service_discovery_job(void *ctx, const char *type, int64_t collectio
                  pinhole_strerror(rc));
         goto out;
     }
-    int64_t *more = NULL;
-    if (c && !(more = realloc(d->rec.round_collection,
-                              (d->rec.nrounds + 1) * sizeof *d->rec.round_collection))) {
-        rc = PINHOLE_ENOMEM;
-        goto out;
-    }
-    if (more)
+    if (c) {
+        int64_t *more = realloc(d->rec.round_collection,
+                                (d->rec.nrounds + 1) * sizeof *d->rec.round_collection);
+        if (!more) {
+            rc = PINHOLE_ENOMEM;
+            goto out;
+        }
         d->rec.round_collection = more;
-    if ((rc = pinhole_discovery_save(&next, &bytes, &len)) != PINHOLE_OK)
-        goto out;
+    }
     pthread_mutex_lock(&s->admin_mu);
     rc = pinhole_store_discovery_save(s->admin, d->rec.id, bytes, len, c ? c->id : 0);
     pthread_mutex_unlock(&s->admin_mu);
@@ -365,14 +377,13 @@ int pinhole_service_discovery_job(void *ctx, const char *type, int64_t collectio
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "discovery", (json_int_t)d->rec.id, "round",
                   (json_int_t)l->round, "devices", (json_int_t)l->devices, "kept",
                   (json_int_t)l->kept, "complete", (json_int_t)l->complete, "done", next.done);
-    if (c)
+    if (*result && c)
         json_object_set_new(*result, "next_round_collection", json_integer(c->id));
     pinhole_discovery_free(&d->st);
     d->st = next;
     memset(&next, 0, sizeof next);
 out:
-    if (d)
-        d->advancing = 0;
+    d->advancing = 0;
     pthread_mutex_unlock(&s->disc_mu);
     pinhole_discovery_free(&next);
     free(bytes);
