@@ -41,16 +41,16 @@ int pinhole_round_config_check(const pinhole_round_config *rc);
 
 /** Write the canonical form into out[0..cap); *written receives its size. Errors: PINHOLE_EINVAL
  * (domain fields out of range, oracle k not the domain size, a config field
- * pinhole_collection_config_encode() refuses), PINHOLE_EFORMAT (table not sorted, distinct and well-formed:
- * pinhole_round_domain_check), PINHOLE_EBUFSIZE (cap too small). */
+ * pinhole_collection_config_encode() refuses), PINHOLE_EFORMAT (table not sorted, distinct and
+ * well-formed: pinhole_round_domain_check), PINHOLE_EBUFSIZE (cap too small). */
 int pinhole_round_config_encode(const pinhole_round_config *rc, uint8_t *out, size_t cap,
                                 size_t *written);
 
 /** Parse the canonical form in[0..len); rc->domain.table then points into in. Errors:
  * PINHOLE_ETRUNCATED (shorter than the header or than header + table), PINHOLE_EVERSION,
  * PINHOLE_ETOOBIG (longer), PINHOLE_EFORMAT (reserved bytes, fields out of range, oracle k not the
- * domain size, a bad table), then those of pinhole_collection_config_decode() for the embedded config. On
- * error *rc is zeroed. */
+ * domain size, a bad table), then those of pinhole_collection_config_decode() for the embedded
+ * config. On error *rc is zeroed. */
 int pinhole_round_config_decode(const uint8_t *in, size_t len, pinhole_round_config *rc);
 
 /** The canonical form followed by the signature (see above) into out[0..cap); *written receives
