@@ -187,8 +187,21 @@ Test(discovery_http, rounds_end_to_end)
     cr_assert(strstr(r.body, "round-closed") && strstr(r.body, "closed"), "%s", r.body);
     free(r.body);
 
+    /* a restart between rounds resumes round 1, with the same collection */
+    o = get_json("/v1/discoveries/1", 200);
+    const json_int_t c1 = json_integer_value(json_object_get(o, "open_round_collection"));
+    json_decref(o);
+    pinhole_server_stop(srv, 2);
+    srv = NULL;
+    start();
+    o = get_json("/v1/discoveries/1", 200);
+    cr_assert_eq(json_integer_value(json_object_get(o, "open_round")), 1, "%s", json_dumps(o, 0));
+    cr_assert_eq(json_integer_value(json_object_get(o, "open_round_collection")), c1);
+    cr_assert_eq(json_array_size(json_object_get(o, "log")), 1);
+    json_decref(o);
+
     /* the final round, then the results */
-    report_round(pk, 100000, (uint64_t)wanted1, NULL, NULL);
+    cr_assert_eq(report_round(pk, 100000, (uint64_t)wanted1, NULL, NULL), c1);
     o = wait_round_closed(1);
     cr_assert(json_is_true(json_object_get(o, "done")), "%s", json_dumps(o, 0));
     const json_t *res = json_object_get(o, "results");
