@@ -148,6 +148,10 @@ enum MHD_Result pinhole_http_discovery_create(request *rq)
     if (rc == PINHOLE_EDB)
         return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,
                                     "the database refused the write; retry later");
+    if (rc == PINHOLE_EUNSUPPORTED)
+        return pinhole_http_problem(rq, PROBLEM_INVALID_DISCOVERY,
+                                    "this server's storage backend does not keep discovery "
+                                    "collections (SQLite does)");
     if (rc != PINHOLE_OK) {
         snprintf(err, sizeof err,
                  "the rounds cannot be planned with these parameters: %s (epsilon finite and > 0, "

@@ -207,6 +207,8 @@ int pinhole_store_discovery_create(pinhole_store *s, const char *name, const uin
 {
     if (!name || strlen(name) > PINHOLE_COLLECTION_NAME_MAX || !state || len == 0 || first <= 0)
         return PINHOLE_EINVAL;
+    if (!s->backend->discovery_create) /* a backend that does not keep discovery collections */
+        return PINHOLE_EUNSUPPORTED;
     return s->backend->discovery_create(s, name, state, len, first, created, id);
 }
 
@@ -215,10 +217,17 @@ int pinhole_store_discovery_save(pinhole_store *s, int64_t id, const uint8_t *st
 {
     if (!state || len == 0)
         return PINHOLE_EINVAL;
+    if (!s->backend->discovery_save)
+        return PINHOLE_EUNSUPPORTED;
     return s->backend->discovery_save(s, id, state, len, next);
 }
 
 int pinhole_store_discovery_load(pinhole_store *s, pinhole_store_discovery **out, size_t *n)
 {
+    if (!s->backend->discovery_load) { /* it cannot hold any */
+        *out = NULL;
+        *n = 0;
+        return PINHOLE_OK;
+    }
     return s->backend->discovery_load(s, out, n);
 }

@@ -253,14 +253,17 @@ void pinhole_store_discovery_free(pinhole_store_discovery *d);
 /** Store a new discovery collection named name (at most PINHOLE_COLLECTION_NAME_MAX bytes) with
  * its first state state[0..len), its round 0 collecting into collection first (an existing
  * collection id), created at `created` (Unix seconds), in one transaction; *id receives its id.
- * Errors: PINHOLE_EINVAL (name NULL or too long, len 0, first <= 0), PINHOLE_EDB. */
+ * Errors: PINHOLE_EINVAL (name NULL or too long, len 0, first <= 0), PINHOLE_EDB,
+ * PINHOLE_EUNSUPPORTED (a backend that does not keep discovery collections; its
+ * pinhole_store_discovery_load() then finds none). */
 int pinhole_store_discovery_create(pinhole_store *s, const char *name, const uint8_t *state,
                                    size_t len, int64_t first, int64_t created, int64_t *id);
 
 /** Replace discovery id's state with state[0..len) and, when next > 0, record that its next round
  * (index: the number of rounds recorded so far) collects into collection next, in one
  * transaction: a crash leaves either the old state and rounds or the new ones. Errors:
- * PINHOLE_EINVAL (len 0), PINHOLE_ENOTFOUND (no such discovery), PINHOLE_EDB. */
+ * PINHOLE_EINVAL (len 0), PINHOLE_ENOTFOUND (no such discovery), PINHOLE_EDB,
+ * PINHOLE_EUNSUPPORTED. */
 int pinhole_store_discovery_save(pinhole_store *s, int64_t id, const uint8_t *state, size_t len,
                                  int64_t next);
 
