@@ -12,6 +12,7 @@ struct svc_discovery {
     pinhole_store_discovery rec; /* id, name, created, round collections (state: see st) */
     pinhole_discovery_state st;  /* the rounds */
     int advancing;               /* a discovery_round job is queued or running */
+    int64_t job;                 /* the one the service queued, 0 if none */
 };
 
 static svc_discovery *find(pinhole_service *s, int64_t id)
@@ -290,14 +291,24 @@ int pinhole_service_discovery_reports_arrived(pinhole_service *s, int64_t collec
     svc_discovery *d = find_open_round(s, collection);
     int rc = PINHOLE_OK;
     uint64_t n = 0;
+    if (d && d->advancing && d->job > 0) { /* cancelled before it ran: queue another */
+        pinhole_job_state st;
+        pthread_mutex_lock(&s->admin_mu);
+        if (pinhole_store_job_state(s->admin, d->job, &st) == PINHOLE_OK &&
+            st == PINHOLE_JOB_CANCELED)
+            d->advancing = 0;
+        pthread_mutex_unlock(&s->admin_mu);
+    }
     if (d && !d->advancing &&
         (rc = pinhole_service_report_total(s, collection, &n)) == PINHOLE_OK &&
         n >= pinhole_discovery_wanted(&d->st)) {
         int64_t job;
         rc = pinhole_jobs_submit(s->jobs, collection, "discovery_round", INT64_MIN, INT64_MAX, NULL,
                                  &job);
-        if (rc == PINHOLE_OK)
+        if (rc == PINHOLE_OK) {
             d->advancing = 1;
+            d->job = job;
+        }
     }
     pthread_mutex_unlock(&s->disc_mu);
     return rc;
