@@ -1,6 +1,7 @@
 /* `pinhole analyze maxcut|nearest-correlation|single-location|two-layer`: the optimization and
  * learning modules on a matrix or data set file, or on generated data (cli/analyze.c dispatches).
  */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/analytics/burer_monteiro.h"
@@ -47,13 +48,6 @@ typedef struct opts {
     double noise, p, step, lambda0, decay, gamma;
     int output_only, quiet, have_noise, have_d, have_L;
 } opts;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Is `name` one of the space-separated words of `list`? */
 static int has_word(const char *list, const char *name)
@@ -224,9 +218,9 @@ static int job_ncm(int argc, char **argv)
     pinhole_bm_options bo = {
         .rank = (uint32_t)o.rank, .max_iter = (uint32_t)o.max_iter, .seed = o.seed};
     pinhole_bm_result r;
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_nearest_correlation(n, a, &bo, x, &r);
-    const double t1 = now_seconds();
+    const double t1 = pinhole_clock_mono();
     if (rc) {
         fprintf(stderr, "pinhole analyze nearest-correlation: %s%s\n", pinhole_strerror(rc),
                 rc == PINHOLE_EINVAL ? " (the matrix must be symmetric with finite entries)" : "");
@@ -297,9 +291,9 @@ static int job_maxcut(int argc, char **argv)
     pinhole_bm_options bo = {
         .rank = (uint32_t)o.rank, .max_iter = (uint32_t)o.max_iter, .seed = o.seed};
     pinhole_maxcut_result r;
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_maxcut(n, w, &bo, (uint32_t)o.rounds, side, NULL, &r);
-    const double t1 = now_seconds();
+    const double t1 = pinhole_clock_mono();
     if (rc) {
         fprintf(stderr, "pinhole analyze maxcut: %s%s\n", pinhole_strerror(rc),
                 rc == PINHOLE_EINVAL ? " (the matrix must be symmetric with finite entries)" : "");
@@ -390,13 +384,13 @@ static int job_two_layer(int argc, char **argv)
                                     .record_every = (uint32_t)(o.steps / 10)};
     double *trace = malloc(sizeof *trace * 10);
     pinhole_two_layer_result r;
-    double lp = NAN, t0 = now_seconds();
+    double lp = NAN, t0 = pinhole_clock_mono();
     int rc =
         trace ? pinhole_two_layer_train(n, d, x, y, &to, NULL, NULL, trace, &r) : PINHOLE_ENOMEM;
-    double t1 = now_seconds();
+    double t1 = pinhole_clock_mono();
     if (rc == PINHOLE_OK && o.directions)
         rc = pinhole_two_layer_lp_margin(n, d, x, y, (uint32_t)o.directions, o.seed, &lp, NULL);
-    double t2 = now_seconds();
+    double t2 = pinhole_clock_mono();
     if (rc) {
         fprintf(stderr, "pinhole analyze two-layer: %s\n", pinhole_strerror(rc));
         free(x), free(y), free(trace);
@@ -455,7 +449,7 @@ static int job_single_location(int argc, char **argv)
     int rc = PINHOLE_ENOMEM;
     if (!k || !v || !ks || !vs)
         goto out;
-    double t0 = now_seconds(), t1;
+    double t0 = pinhole_clock_mono(), t1;
     if (o.data) {
         if (!o.have_d || !o.have_L) {
             fprintf(stderr, "pinhole analyze single-location: --data needs --d and --L\n");
@@ -483,10 +477,10 @@ static int job_single_location(int argc, char **argv)
                 memcpy(x + (size_t)i * L * d, t + (size_t)i * cols, sizeof *x * L * d);
                 y[i] = t[(size_t)i * cols + L * d];
             }
-            t0 = now_seconds();
+            t0 = pinhole_clock_mono();
             rc = pinhole_sl_train_data(d, L, rows, x, y, &so, k, v, &r);
         }
-        t1 = now_seconds();
+        t1 = pinhole_clock_mono();
         free(t), free(x), free(y);
         if (rc)
             goto out;
@@ -508,7 +502,7 @@ static int job_single_location(int argc, char **argv)
                o.noise, (unsigned long long)o.seed);
         if ((rc = pinhole_sl_train_online(&task, &so, k, v, &r)))
             goto out;
-        t1 = now_seconds();
+        t1 = pinhole_clock_mono();
         double risk, se;
         if ((rc = pinhole_sl_excess_risk(&task, k, v, r.lambda, 100000, o.seed + 2, &risk, &se)))
             goto out;

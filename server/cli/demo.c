@@ -3,6 +3,7 @@
  * one word each with the client library and post them over HTTP in batches, queries the
  * histogram, prints the top words with estimate, interval and true count, checks the estimates
  * against the offline estimator on the same reports, and stops the server with SIGTERM. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "server/cli/cli.h"
 #include "server/cli/cli_options.h"
@@ -42,13 +43,6 @@ static void demo_usage(FILE *f)
             "  --seal           seal every report to the server's key (slower: one X25519 each)\n"
             "  --keep           keep the temporary directory (database, server log)\n"
             "The server binary is found next to this one, or at $PINHOLE_SERVER.\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void server_path(char *out, size_t len)
@@ -240,7 +234,7 @@ int cli_demo(int argc, char **argv)
     cli_upload u = {0};
     cli_http h = {0};
     unsigned port = 0;
-    const double t0 = now_s();
+    const double t0 = pinhole_clock_mono();
     const pid_t pid = start_server(bin, dir, admin, analyst, &port);
     if (pid < 0) {
         fprintf(stderr, "pinhole demo: the server (%s) did not start; its log:\n", bin);
@@ -249,21 +243,21 @@ int cli_demo(int argc, char **argv)
     }
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-    printf("[%6.2f s] pinhole-server (pid %d) listening on %s, database %s/demo.db\n", now_s() - t0,
-           (int)pid, url, dir);
+    printf("[%6.2f s] pinhole-server (pid %d) listening on %s, database %s/demo.db\n",
+           pinhole_clock_mono() - t0, (int)pid, url, dir);
     if (cli_http_global_init() != 0 || cli_http_init(&h, url, admin) != 0)
         goto stop;
     if (create_collection(&h, &cf, eps, &id) != 201)
         goto stop;
     printf("[%6.2f s] created collection %" PRIu64 ": %" PRIu64 " words with labels from %s, "
            "epsilon = %g, minimum 1000 reports\n",
-           now_s() - t0, id, cf.k, counts, eps);
+           pinhole_clock_mono() - t0, id, cf.k, counts, eps);
     if (cli_fetch_collection(&h, id, NULL, &c) != 0)
         goto stop;
     printf("[%6.2f s] fetched and verified the signed config: PGR q = %u, t = %u, K = %" PRIu64
            ", %u bits per report, realized epsilon %.12g\n",
-           now_s() - t0, c.wire.params.q, c.wire.params.t, c.cfg.counts_len, c.cfg.payload_bits,
-           c.cfg.epsilon_realized);
+           pinhole_clock_mono() - t0, c.wire.params.q, c.wire.params.t, c.cfg.counts_len,
+           c.cfg.payload_bits, c.cfg.epsilon_realized);
     u = (cli_upload){.url = url,
                      .token = NULL,
                      .collection = id,
@@ -280,7 +274,7 @@ int cli_demo(int argc, char **argv)
     printf("[%6.2f s] %" PRIu64 " devices encoded one word each and posted %s reports in batches "
            "of %" PRIu64 " over %" PRIu64 " connections: %.2f s, %.0f reports/s; %" PRIu64
            " accepted, %" PRIu64 " rejected, %" PRIu64 " batches failed\n",
-           now_s() - t0, users, seal ? "sealed" : "plain", batch, conns, u.seconds,
+           pinhole_clock_mono() - t0, users, seal ? "sealed" : "plain", batch, conns, u.seconds,
            (double)u.sent / u.seconds, u.accepted, u.rejected, u.failed_batches);
     if (up != 0)
         goto stop;
@@ -290,13 +284,14 @@ int cli_demo(int argc, char **argv)
     char path[128];
     snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, id, top);
     cli_response r;
-    const double tq = now_s();
+    const double tq = pinhole_clock_mono();
     if (cli_http_request(&h, "GET", path, NULL, NULL, 0, &r) != 0 || r.status != 200) {
         fprintf(stderr, "pinhole demo: histogram query failed: %s\n", r.status ? r.body : r.error);
         free(r.body);
         goto stop;
     }
-    printf("[%6.2f s] histogram query answered in %.3f s\n\n", now_s() - t0, now_s() - tq);
+    printf("[%6.2f s] histogram query answered in %.3f s\n\n", pinhole_clock_mono() - t0,
+           pinhole_clock_mono() - tq);
     cli_print_histogram(r.body, stdout, u.truth);
     size_t checked;
     const int same = compare_offline(r.body, &c.cfg, u.counts, u.accepted, &checked);
@@ -312,7 +307,7 @@ stop:
         int st = 0;
         waitpid(pid, &st, 0);
         const int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-        printf("[%6.2f s] server stopped with SIGTERM: %s\n", now_s() - t0,
+        printf("[%6.2f s] server stopped with SIGTERM: %s\n", pinhole_clock_mono() - t0,
                clean ? "clean exit" : "UNCLEAN EXIT");
         show_log(dir);
         if (!clean)

@@ -2,6 +2,7 @@
  * into counts and estimated with the server library; prints the top items and the error against
  * the exact variance. */
 #include "client/encode.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/mechanism.h"
 #include "common/rng.h"
@@ -37,13 +38,6 @@ static void sim_usage(FILE *f)
 
 /* Users one run simulates at most (about a minute of encoding). */
 #define SIM_MAX_USERS UINT64_C(1000000000)
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int cli_simulate(int argc, char **argv)
 {
@@ -158,7 +152,7 @@ int cli_simulate(int argc, char **argv)
 
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, seed);
-    double t0 = now_seconds();
+    double t0 = pinhole_clock_mono();
     if (have_users) {
         for (uint64_t i = 0; i < n; i++) {
             const uint64_t v = pinhole_countfile_sample(&cf, &rng);
@@ -179,9 +173,9 @@ int cli_simulate(int argc, char **argv)
             }
         }
     }
-    double t1 = now_seconds();
+    double t1 = pinhole_clock_mono();
     rc = pinhole_estimate(&cfg, counts, n, est, var);
-    double t2 = now_seconds();
+    double t2 = pinhole_clock_mono();
     if (rc != PINHOLE_OK)
         goto fail;
     printf("client: %.2f s to draw and encode (%.3g reports/s); server: %.3f s to reconstruct and "

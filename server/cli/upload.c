@@ -2,6 +2,7 @@
 #include "server/cli/upload.h"
 #include "client/device.h"
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "proto/batch.h"
@@ -26,13 +27,6 @@ typedef struct worker {
     uint64_t accepted, duplicates, rejected, failed, sent;
     int error;
 } worker;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* The rng of simulated batch b: ChaCha20 keyed by BLAKE2b-256(seed || b). */
 static void batch_rng(pinhole_rng *rng, uint64_t seed, uint64_t b)
@@ -178,7 +172,7 @@ int cli_upload_run(cli_upload *u)
         rc = -1;
         goto out;
     }
-    const double t0 = now_s();
+    const double t0 = pinhole_clock_mono();
     unsigned started = 0;
     for (unsigned i = 0; i < u->connections; i++) {
         w[i] = (worker){.u = u, .index = i, .mu = &mu};
@@ -198,7 +192,7 @@ int cli_upload_run(cli_upload *u)
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    u->seconds = now_s() - t0;
+    u->seconds = pinhole_clock_mono() - t0;
     for (unsigned i = 0; i < u->connections; i++) {
         if (w[i].error || w[i].failed)
             rc = -1;
