@@ -37,7 +37,7 @@ int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const ui
         const uint64_t cells = d == 1 ? k[0] : (uint64_t)k[j] * k[l];
         pinhole_config_params par = {.mechanism = mechanism, .k = cells, .epsilon = epsilon};
         pinhole_collection_config cfg;
-        int rc = pinhole_config_make(&cfg, base_id + p, &par, 1, 0);
+        int rc = pinhole_collection_config_make(&cfg, base_id + p, &par, 1, 0);
         if (rc == PINHOLE_OK)
             rc = pinhole_collection_init_config(&mc->pairs[p], &cfg);
         if (rc != PINHOLE_OK) {
