@@ -260,6 +260,20 @@ Test(jobs, optimization_job_types)
     cr_assert_float_eq(X(0, 3), 0.106775049026, 1e-6);
     cr_assert_float_eq(X(1, 2), -0.656232694806, 1e-6);
 #undef X
+    cr_assert_str_eq(json_string_value(json_object_get(res, "method")), "newton");
+    cr_assert(json_is_true(json_object_get(res, "certified")));
+    json_decref(res);
+    /* with weights: Burer-Monteiro; all-ones weights give the same matrix */
+    a = json_pack("[[i,i,i,i],[i,i,i,i],[i,i,i,i],[i,i,i,i]]", 2, -1, 0, 0, -1, 2, -1, 0, 0, -1, 2,
+                  -1, 0, 0, -1, 2);
+    json_t *ones = json_pack("[[i,i,i,i],[i,i,i,i],[i,i,i,i],[i,i,i,i]]", 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                             1, 1, 1, 1, 1, 1, 1);
+    res = run_free_job(J, "nearest_correlation",
+                       json_pack("{s:o, s:o, s:i}", "matrix", a, "weights", ones, "seed", 7));
+    cr_assert_str_eq(json_string_value(json_object_get(res, "method")), "burer_monteiro");
+    cr_assert_float_eq(
+        json_real_value(json_array_get(json_array_get(json_object_get(res, "matrix"), 0), 1)),
+        -0.808412498149, 1e-6);
     json_decref(res);
 
     /* two_layer through the job equals the library call with the same data and options */

@@ -1,5 +1,6 @@
-/* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job, GET /v1/jobs/{id}
- * reads it, DELETE /v1/jobs/{id} cancels it (server/jobs). */
+/* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job over a collection's
+ * reports, POST /v1/jobs an offline solver (a job type that reads no collection), GET
+ * /v1/jobs/{id} reads either, DELETE /v1/jobs/{id} cancels it (server/jobs). */
 #include "common/error.h"
 #include "server/http/http.h"
 
@@ -7,8 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?}: 202 and Location. */
-enum MHD_Result pinhole_http_job_create(request *rq)
+/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?} (collection given) or POST
+ * /v1/jobs {"type", "params"?} (coll NULL): 202 and Location. */
+static enum MHD_Result job_create(request *rq, const pinhole_server_collection *coll)
 {
     pinhole_server *s = rq->srv;
     json_error_t jerr;
@@ -25,15 +27,26 @@ enum MHD_Result pinhole_http_job_create(request *rq)
         unknown |= strcmp(key, "type") && strcmp(key, "from") && strcmp(key, "to") &&
                    strcmp(key, "params");
     }
+    if (!coll && (from || to))
+        unknown = 1;
     if (!json_is_object(body) || !json_is_string(type) || (params && !json_is_object(params)) ||
         (from && !json_is_integer(from)) || (to && !json_is_integer(to)) || unknown) {
         json_decref(body);
-        return pinhole_http_problem(
-            rq, PROBLEM_MALFORMED_JSON,
-            "expected {\"type\": string, \"from\"?: Unix seconds, \"to\"?: Unix "
-            "seconds, \"params\"?: object}");
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON,
+                                    coll ? "expected {\"type\": string, \"from\"?: Unix seconds, "
+                                           "\"to\"?: Unix seconds, \"params\"?: object}"
+                                         : "expected {\"type\": string, \"params\"?: object}");
     }
-    if (!pinhole_job_type_find(json_string_value(type))) {
+    const pinhole_job_type *jt = pinhole_job_type_find(json_string_value(type));
+    if (jt && (jt->needs_data != 0) != (coll != NULL)) {
+        snprintf(err, sizeof err,
+                 coll ? "%s is an offline solver: it reads no collection; POST it to /v1/jobs"
+                      : "%s reads a collection's reports; POST it to /v1/collections/{id}/jobs",
+                 jt->name);
+        json_decref(body);
+        return pinhole_http_problem(rq, PROBLEM_JOB_PATH, err);
+    }
+    if (!jt) {
         size_t nt;
         const pinhole_job_type *all = pinhole_job_types(&nt);
         int m = snprintf(err, sizeof err, "unknown job type; known:");
@@ -45,7 +58,7 @@ enum MHD_Result pinhole_http_job_create(request *rq)
     int64_t id;
     const int64_t f = from ? json_integer_value(from) : 0,
                   t = to ? json_integer_value(to) : INT64_MAX;
-    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), rq->coll->id,
+    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), coll ? coll->id : 0,
                                          json_string_value(type), f, t, params, &id)
                    : PINHOLE_EINVAL;
     json_decref(body);
@@ -61,6 +74,16 @@ enum MHD_Result pinhole_http_job_create(request *rq)
     char loc[64];
     snprintf(loc, sizeof loc, "/v1/jobs/%" PRId64, id);
     return pinhole_http_send_json(rq, MHD_HTTP_ACCEPTED, job, MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+enum MHD_Result pinhole_http_job_create(request *rq)
+{
+    return job_create(rq, rq->coll);
+}
+
+enum MHD_Result pinhole_http_job_offline(request *rq)
+{
+    return job_create(rq, NULL);
 }
 
 /* GET /v1/jobs/{id}: status, progress, result or error; DELETE cancels. */

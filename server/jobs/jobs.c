@@ -304,7 +304,9 @@ int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
         return rc == PINHOLE_ENOTFOUND || rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(r.id));
-    json_object_set_new(o, "collection_id", json_integer(r.collection_id));
+    /* collection 0: an offline solver's job (collection ids start at 1) */
+    json_object_set_new(o, "collection_id",
+                        r.collection_id ? json_integer(r.collection_id) : json_null());
     json_object_set_new(o, "type", json_string(r.type));
     json_object_set_new(o, "from", json_integer(r.from));
     json_object_set_new(o, "to", json_integer(r.to));

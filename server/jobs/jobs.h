@@ -91,9 +91,10 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt);
  * open) and close the store handles. Safe on NULL. */
 void pinhole_jobs_close(pinhole_jobs *J);
 
-/** Queue a job. params may be NULL (= {}); it may hold "time_limit" (seconds, capped at the
- * runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an object, bad time limit,
- * from > to), PINHOLE_EDB. *id receives the job id. */
+/** Queue a job. collection_id is 0 for an offline solver (a type with needs_data 0), whose job
+ * JSON then has "collection_id": null. params may be NULL (= {}); it may hold "time_limit"
+ * (seconds, capped at the runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an
+ * object, bad time limit, from > to), PINHOLE_EDB. *id receives the job id. */
 int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
                         int64_t to, const json_t *params, int64_t *id);
 
