@@ -411,6 +411,9 @@ Test(http, modules_timeline_jobs_and_dashboard)
                  422);
     cr_assert(strstr(body, "job-path") && strstr(body, "/v1/jobs"), "%s", body);
     free(body);
+    const char *multi = "{\"type\": \"multi_attribute\"}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", multi, strlen(multi), NULL),
+                 422, "multi_attribute names its collections: it goes to /v1/jobs");
     cr_assert_eq(req(NULL, "POST", "/v1/jobs", "application/json", cut, strlen(cut), NULL), 401);
     cr_assert_eq(req("analyst-token", "POST", "/v1/jobs", "application/json", jb, strlen(jb), NULL),
                  422);

@@ -38,9 +38,10 @@ static enum MHD_Result job_create(request *rq, const pinhole_server_collection *
                                          : "expected {\"type\": string, \"params\"?: object}");
     }
     const pinhole_job_type *jt = pinhole_job_type_find(json_string_value(type));
-    if (jt && (jt->needs_data != 0) != (coll != NULL)) {
+    if (jt && pinhole_job_type_per_collection(jt->needs_data) != (coll != NULL)) {
         snprintf(err, sizeof err,
-                 coll ? "%s is an offline solver: it reads no collection; POST it to /v1/jobs"
+                 coll ? "%s reads no single collection (an offline solver, or one naming its "
+                        "collections in params); POST it to /v1/jobs"
                       : "%s reads a collection's reports; POST it to /v1/collections/{id}/jobs",
                  jt->name);
         json_decref(body);

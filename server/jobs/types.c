@@ -236,6 +236,8 @@ static const pinhole_job_type types[] = {
     {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding"},
     {"single_location", 0, pinhole_job_single_location, "attention on single-location regression"},
     {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)"},
+    {"multi_attribute", PINHOLE_JOB_NAMED, pinhole_job_multi_attribute,
+     "marginals, pairwise joints and correlation matrix of a multi-attribute collection"},
     {"sleep", 0, job_sleep, "wait params.seconds, for checking the runner (cancel, time limits)"},
 };
 

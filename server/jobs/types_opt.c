@@ -67,13 +67,13 @@ static double *get_matrix(const json_t *m, uint32_t max_rows, uint32_t *rows, ui
     return a;
 }
 
-static json_t *matrix_json(const double *a, uint32_t n)
+json_t *pinhole_job_matrix_json(const double *a, uint32_t rows, uint32_t cols)
 {
     json_t *m = json_array();
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < rows; i++) {
         json_t *row = json_array();
-        for (uint32_t j = 0; j < n; j++)
-            json_array_append_new(row, json_real(a[(size_t)i * n + j]));
+        for (uint32_t j = 0; j < cols; j++)
+            json_array_append_new(row, json_real(a[(size_t)i * cols + j]));
         json_array_append_new(m, row);
     }
     return m;
@@ -152,7 +152,7 @@ int pinhole_job_nearest_correlation(const pinhole_job_data *d, const json_t *par
                       r.method == PINHOLE_REPAIR_NEWTON ? "newton" : "burer_monteiro", "value",
                       r.value, "gap_bound", r.gap_bound, "lambda_min", r.lambda_min, "rank",
                       (int)r.rank, "iterations", (int)r.iterations, "certified", r.certified);
-        json_object_set_new(*result, "matrix", matrix_json(x, n));
+        json_object_set_new(*result, "matrix", pinhole_job_matrix_json(x, n, n));
     } else if (rc == PINHOLE_EINVAL) {
         snprintf(err, errlen,
                  "the matrix (and weights) must be symmetric, weights >= 0, rank <= n; the "

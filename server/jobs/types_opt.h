@@ -19,6 +19,15 @@
 
 #include "server/jobs/jobs.h"
 
+/** A rows x cols row-major matrix as a JSON array of rows (a new reference). */
+json_t *pinhole_job_matrix_json(const double *a, uint32_t rows, uint32_t cols);
+
+/** multi_attribute (server/jobs/types_multi.c): the marginals, pairwise joints, correlation matrix
+ * and its repair of a multi-attribute collection whose pair collections params names
+ * (docs/multi-attribute.md). Reads them through pinhole_job_load(). */
+int pinhole_job_multi_attribute(const pinhole_job_data *d, const json_t *params,
+                                pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
+
 int pinhole_job_nearest_correlation(const pinhole_job_data *d, const json_t *params,
                                     pinhole_job_ctl *ctl, json_t **result, char *err,
                                     size_t errlen);
