@@ -51,6 +51,21 @@ int pinhole_multi_simulate(const pinhole_multi *mc, const uint32_t *values, pinh
     return rc;
 }
 
+void pinhole_multi_copula_draw(uint32_t d, const uint32_t *k, double rho, pinhole_rng *rng,
+                               uint32_t *values)
+{
+    const double s = sqrt(1 - rho * rho);
+    double z = pinhole_rng_normal(rng);
+    for (uint32_t j = 0; j < d; j++) {
+        if (j)
+            z = rho * z + s * pinhole_rng_normal(rng);
+        uint32_t c = 0;
+        while (c + 1 < k[j] && z > -1.5 + 3.0 * (c + 1) / k[j])
+            c++;
+        values[j] = c;
+    }
+}
+
 /* The pair's estimate (frequencies shifted to total 1) and its variance data. */
 static int table_estimate(const pinhole_config *c, const uint64_t *y, pinhole_multi_table *t)
 {

@@ -44,6 +44,13 @@ typedef struct pinhole_multi_est {
 int pinhole_multi_simulate(const pinhole_multi *mc, const uint32_t *values, pinhole_rng *rng,
                            uint64_t *const *counts);
 
+/** One simulated device of a Gaussian copula population: latent z_0 ~ N(0, 1), z_j = rho z_{j-1} +
+ * sqrt(1 - rho^2) e_j (an AR(1) law, corr(z_i, z_j) = rho^|i-j|), and values[j] = the number of the
+ * k[j] - 1 cut points -1.5 + 3c/k[j] (c = 1..k[j]-1) below z_j. For simulations and benchmarks.
+ * |rho| < 1. */
+void pinhole_multi_copula_draw(uint32_t d, const uint32_t *k, double rho, pinhole_rng *rng,
+                               uint32_t *values);
+
 /** Estimate every pairwise joint and every marginal of the multi-attribute collection mc from its
  * pairs' report counts: counts[p] is the count vector of pair p's collection (for PGR the K
  * hyperplane counts, as pinhole_accumulate() builds it). Steps (docs/multi-attribute.md): the

@@ -33,17 +33,11 @@ static void population(uint64_t seed)
 {
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, seed);
-    const double rho = 0.8, s = sqrt(1 - rho * rho);
+    uint32_t v[DM];
     for (uint64_t u = 0; u < N; u++) {
-        double z = pinhole_rng_normal(&rng);
-        for (uint32_t j = 0; j < d; j++) {
-            if (j)
-                z = rho * z + s * pinhole_rng_normal(&rng);
-            uint32_t c = 0;
-            while (c + 1 < K[j] && z > -1.5 + 3.0 * (c + 1) / K[j])
-                c++;
-            X[u * d + j] = (uint8_t)c;
-        }
+        pinhole_multi_copula_draw(d, K, 0.8, &rng, v);
+        for (uint32_t j = 0; j < d; j++)
+            X[u * d + j] = (uint8_t)v[j];
     }
 }
 
