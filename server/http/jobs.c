@@ -1,11 +1,13 @@
 /* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job over a collection's
- * reports, POST /v1/jobs an offline solver (a job type that reads no collection), GET
- * /v1/jobs/{id} reads either, DELETE /v1/jobs/{id} cancels it (server/jobs). */
+ * reports, POST /v1/jobs an offline solver (a job type that reads no single collection), GET
+ * /v1/jobs/{id} reads either, DELETE /v1/jobs/{id} cancels it, GET /v1/jobs and
+ * /v1/collections/{id}/jobs list them a page at a time (server/jobs). */
 #include "common/error.h"
 #include "server/http/http.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?} (collection given) or POST
@@ -38,7 +40,8 @@ static enum MHD_Result job_create(request *rq, const pinhole_server_collection *
                                          : "expected {\"type\": string, \"params\"?: object}");
     }
     const pinhole_job_type *jt = pinhole_job_type_find(json_string_value(type));
-    if (jt && pinhole_job_type_per_collection(jt->needs_data) != (coll != NULL)) {
+    if (jt && jt->needs_data != PINHOLE_JOB_ANYWHERE &&
+        pinhole_job_type_per_collection(jt->needs_data) != (coll != NULL)) {
         snprintf(err, sizeof err,
                  coll ? "%s reads no single collection (an offline solver, or one naming its "
                         "collections in params); POST it to /v1/jobs"
@@ -111,4 +114,40 @@ enum MHD_Result pinhole_http_job_get(request *rq)
 enum MHD_Result pinhole_http_job_cancel(request *rq)
 {
     return job_answer(rq, 1);
+}
+
+/* A page parameter: absent gives def; else a decimal integer in [min, max]. */
+static int page_arg(request *rq, const char *name, uint64_t def, uint64_t min, uint64_t max,
+                    uint64_t *out)
+{
+    const char *v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+    *out = def;
+    if (!v)
+        return 0;
+    char *end;
+    if (*v < '0' || *v > '9' || strlen(v) > 18)
+        return -1;
+    const unsigned long long x = strtoull(v, &end, 10);
+    if (*end != '\0' || x < min || x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* GET /v1/jobs and GET /v1/collections/{id}/jobs?limit=&offset=: newest first, without results. */
+enum MHD_Result pinhole_http_job_list(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    uint64_t limit, offset;
+    if (page_arg(rq, "limit", 20, 1, 100, &limit) ||
+        page_arg(rq, "offset", 0, 0, INT64_MAX, &offset))
+        return pinhole_http_problem(rq, PROBLEM_BAD_QUERY,
+                                    "limit: 1 to 100 (default 20); offset: a non-negative integer");
+    json_t *page = NULL;
+    const int rc = pinhole_jobs_list(pinhole_service_jobs(s->svc), rq->coll ? rq->coll->id : -1,
+                                     offset, (uint32_t)limit, &page);
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,
+                                    "the jobs could not be read; retry later");
+    return pinhole_http_send_json(rq, MHD_HTTP_OK, page, NULL, NULL);
 }

@@ -66,10 +66,11 @@ int pinhole_job_load(pinhole_job_ctl *ctl, int64_t collection_id, int64_t from, 
 
 /* What a job type reads (pinhole_job_type.needs_data). */
 enum {
-    PINHOLE_JOB_NO_DATA = 0, /* an offline solver: its inputs are all in its parameters */
-    PINHOLE_JOB_COUNTS = 1,  /* the counts of the collection it is posted under */
-    PINHOLE_JOB_BUCKETS = 2, /* the same, per time bucket */
-    PINHOLE_JOB_NAMED = 3,   /* the collections its parameters name, through pinhole_job_load() */
+    PINHOLE_JOB_NO_DATA = 0,  /* an offline solver: its inputs are all in its parameters */
+    PINHOLE_JOB_COUNTS = 1,   /* the counts of the collection it is posted under */
+    PINHOLE_JOB_BUCKETS = 2,  /* the same, per time bucket */
+    PINHOLE_JOB_NAMED = 3,    /* the collections its parameters name, through pinhole_job_load() */
+    PINHOLE_JOB_ANYWHERE = 4, /* nothing, and posted either way (sleep, for checking the runner) */
 };
 
 /** Whether jobs of this type are posted under one collection (else to /v1/jobs). */
@@ -123,6 +124,12 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
  * (Unix seconds or null), result (when done), error (when failed)}; *out is a new reference.
  * Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out);
+
+/** A page of jobs, newest first, as {"jobs": [job as pinhole_jobs_get() gives it, without
+ * "result"], "total", "offset", "limit"}: the jobs of collection (all when collection < 0) after
+ * skipping offset, at most limit. Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_jobs_list(pinhole_jobs *J, int64_t collection, uint64_t offset, uint32_t limit,
+                      json_t **out);
 
 /** Cancel a job: a queued job becomes "canceled" at once, a running one is asked to stop and
  * becomes "canceled" when it does. A finished job is left as it is. Errors: PINHOLE_ENOTFOUND,
