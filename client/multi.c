@@ -8,8 +8,8 @@
 
 static const char PAIR_CONTEXT[] = "pinhole-multi-pair-v1"; /* without the NUL */
 
-int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const uint32_t *k,
-                       pinhole_mechanism_id mechanism, double epsilon)
+/* Check the attributes and allocate the pairs: PINHOLE_OK, PINHOLE_EINVAL or PINHOLE_ENOMEM. */
+static int multi_alloc(pinhole_multi *mc, uint32_t d, const uint32_t *k)
 {
     memset(mc, 0, sizeof *mc);
     if (d == 0 || d > PINHOLE_MULTI_DMAX || !k)
@@ -22,22 +22,39 @@ int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const ui
                 return PINHOLE_EINVAL;
     }
     const uint32_t m = d == 1 ? 1 : d * (d - 1) / 2;
-    if (base_id > UINT64_MAX - m)
-        return PINHOLE_EINVAL;
     mc->pairs = calloc(m, sizeof *mc->pairs);
     if (!mc->pairs)
         return PINHOLE_ENOMEM;
     mc->d = d;
     mc->npairs = m;
-    mc->base_id = base_id;
     memcpy(mc->k, k, d * sizeof *k);
-    for (uint32_t p = 0; p < m; p++) {
-        uint32_t j = 0, l = 0;
-        pinhole_multi_pair(mc, p, &j, &l);
-        const uint64_t cells = d == 1 ? k[0] : (uint64_t)k[j] * k[l];
-        pinhole_config_params par = {.mechanism = mechanism, .k = cells, .epsilon = epsilon};
+    return PINHOLE_OK;
+}
+
+/* Cells of pair p's product domain. */
+static uint64_t pair_cells(const pinhole_multi *mc, uint32_t p)
+{
+    uint32_t j = 0, l = 0;
+    pinhole_multi_pair(mc, p, &j, &l);
+    return mc->d == 1 ? mc->k[0] : (uint64_t)mc->k[j] * mc->k[l];
+}
+
+int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const uint32_t *k,
+                       pinhole_mechanism_id mechanism, double epsilon)
+{
+    int rc = multi_alloc(mc, d, k);
+    if (rc == PINHOLE_OK && base_id > UINT64_MAX - mc->npairs)
+        rc = PINHOLE_EINVAL;
+    if (rc != PINHOLE_OK) {
+        pinhole_multi_free(mc);
+        return rc;
+    }
+    mc->base_id = base_id;
+    for (uint32_t p = 0; p < mc->npairs; p++) {
+        pinhole_config_params par = {
+            .mechanism = mechanism, .k = pair_cells(mc, p), .epsilon = epsilon};
         pinhole_collection_config cfg;
-        int rc = pinhole_collection_config_make(&cfg, base_id + p, &par, 1, 0);
+        rc = pinhole_collection_config_make(&cfg, base_id + p, &par, 1, 0);
         if (rc == PINHOLE_OK)
             rc = pinhole_collection_init_config(&mc->pairs[p], &cfg);
         if (rc != PINHOLE_OK) {
@@ -46,6 +63,25 @@ int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const ui
         }
     }
     return PINHOLE_OK;
+}
+
+int pinhole_multi_init_signed(pinhole_multi *mc, uint32_t d, const uint32_t *k,
+                              const uint8_t *const *signed_configs,
+                              const uint8_t server_pk[PINHOLE_CONFIG_PUBLICKEYBYTES])
+{
+    int rc = multi_alloc(mc, d, k);
+    for (uint32_t p = 0; rc == PINHOLE_OK && p < mc->npairs; p++) {
+        rc = pinhole_collection_init_signed(&mc->pairs[p], signed_configs[p],
+                                            PINHOLE_CONFIG_SIGNEDBYTES, server_pk);
+        const pinhole_config_params *a = &mc->pairs[p].config.params,
+                                    *b = &mc->pairs[0].config.params;
+        if (rc == PINHOLE_OK &&
+            (a->k != pair_cells(mc, p) || a->mechanism != b->mechanism || a->epsilon != b->epsilon))
+            rc = PINHOLE_EINVAL;
+    }
+    if (rc != PINHOLE_OK)
+        pinhole_multi_free(mc);
+    return rc;
 }
 
 void pinhole_multi_free(pinhole_multi *mc)

@@ -20,8 +20,9 @@ typedef struct pinhole_multi {
     uint32_t d;                     /* attributes */
     uint32_t k[PINHOLE_MULTI_DMAX]; /* categories of each attribute, 2..256 */
     uint32_t npairs;                /* d(d-1)/2 pairs, or 1 when d = 1 */
-    uint64_t base_id;               /* pair p is the collection base_id + p */
-    pinhole_collection *pairs;      /* npairs collections over the product domains */
+    uint64_t base_id; /* pair p is the collection base_id + p (pinhole_multi_init; 0 when built
+                       * from signed configs, whose ids are the server's) */
+    pinhole_collection *pairs; /* npairs collections over the product domains */
 } pinhole_multi;
 
 /** A multi-attribute collection of d attributes with k[0..d) categories, each pair p = (j, l),
@@ -33,6 +34,17 @@ typedef struct pinhole_multi {
  * On error nothing needs freeing. */
 int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const uint32_t *k,
                        pinhole_mechanism_id mechanism, double epsilon);
+
+/** The same from the server's signed configs of the pair collections, signed_configs[p] holding
+ * PINHOLE_CONFIG_SIGNEDBYTES bytes for pair p (in the order of pinhole_multi_pair()), each verified
+ * against the server's Ed25519 key (pinhole_collection_init_signed()); their ids are the server's
+ * (any ids, in pair order). Errors: those of pinhole_multi_init() for d and k; those of
+ * pinhole_collection_init_signed() (PINHOLE_ESIGNATURE for a bad signature); PINHOLE_EINVAL if a
+ * config's k is not k_j k_l of its pair, or its mechanism or epsilon differ from pair 0's. On error
+ * nothing needs freeing. */
+int pinhole_multi_init_signed(pinhole_multi *mc, uint32_t d, const uint32_t *k,
+                              const uint8_t *const *signed_configs,
+                              const uint8_t server_pk[PINHOLE_CONFIG_PUBLICKEYBYTES]);
 
 /** Release the pairs' collections; safe on a zeroed struct and after a failed init. */
 void pinhole_multi_free(pinhole_multi *mc);

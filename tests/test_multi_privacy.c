@@ -83,7 +83,9 @@ static void check_report(pinhole_client *cl, const pinhole_multi *mc, const uint
     cr_assert_eq(len, pinhole_collection_reportbytes(col));
     pinhole_report r;
     cr_assert_eq(pinhole_report_decode(out, len, &r), PINHOLE_OK);
-    cr_assert_eq(r.collection_id, mc->base_id + *pair);
+    cr_assert_eq(r.collection_id, col->config.collection_id);
+    if (mc->base_id)
+        cr_assert_eq(r.collection_id, mc->base_id + *pair);
     cr_assert_eq(memcmp(r.fingerprint, col->fingerprint, sizeof r.fingerprint), 0);
     uint64_t *counts = calloc(col->mech.counts_len, sizeof *counts);
     cr_assert_eq(pinhole_accumulate(&col->mech, r.payload, r.payload_len, counts), PINHOLE_OK);
@@ -199,5 +201,45 @@ Test(multi_privacy, errors)
         pinhole_multi_report(&cl, &mc, y, 0, PINHOLE_REPORT_MEMOIZE, out, sizeof out, &len, &p),
         PINHOLE_EINVAL, "memoize without a device secret");
     cr_assert_eq(pinhole_multi_report(&cl, &mc, y, 0, 0, out, 10, &len, &p), PINHOLE_EBUFSIZE);
+    pinhole_multi_free(&mc);
+}
+
+/* From the server's signed configs: any ids in pair order, each verified; a config of the wrong
+ * size, epsilon or signature is refused. */
+Test(multi_privacy, from_signed_configs)
+{
+    cr_assert_eq(pinhole_init(), PINHOLE_OK);
+    uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES], sk[PINHOLE_CONFIG_SECRETKEYBYTES];
+    pinhole_collection_config_keypair(pk, sk);
+    const uint32_t k[] = {2, 3, 4};
+    const uint64_t ids[] = {11, 17, 23}, cells[] = {6, 8, 12};
+    uint8_t signed_cfg[4][PINHOLE_CONFIG_SIGNEDBYTES];
+    const uint8_t *ptr[3] = {signed_cfg[0], signed_cfg[1], signed_cfg[2]};
+    for (int p = 0; p < 4; p++) {
+        /* 0..2 the pairs; 3 pair 2 with another epsilon */
+        pinhole_config_params par = {
+            .mechanism = PINHOLE_MECH_PGR, .k = cells[p % 3], .epsilon = p == 3 ? 2.0 : 1.0};
+        pinhole_collection_config cfg;
+        cr_assert_eq(pinhole_collection_config_make(&cfg, ids[p % 3], &par, 1, 0), PINHOLE_OK);
+        cr_assert_eq(pinhole_collection_config_sign(&cfg, sk, signed_cfg[p]), PINHOLE_OK);
+    }
+    pinhole_multi mc;
+    cr_assert_eq(pinhole_multi_init_signed(&mc, 3, k, ptr, pk), PINHOLE_OK);
+    pinhole_client cl;
+    cr_assert_eq(pinhole_client_init(&cl, NULL, NULL), PINHOLE_OK);
+    const uint32_t x[] = {1, 2, 3};
+    for (int r = 0; r < 20; r++) {
+        uint32_t p;
+        check_report(&cl, &mc, x, 0, &p); /* id and fingerprint of the drawn pair's config */
+        cr_assert_eq(mc.pairs[p].config.collection_id, ids[p]);
+        cr_assert(mc.pairs[p].verified);
+    }
+    pinhole_multi_free(&mc);
+    const uint8_t *swapped[3] = {signed_cfg[1], signed_cfg[0], signed_cfg[2]};
+    cr_assert_eq(pinhole_multi_init_signed(&mc, 3, k, swapped, pk), PINHOLE_EINVAL, "k of a pair");
+    const uint8_t *other_eps[3] = {signed_cfg[0], signed_cfg[1], signed_cfg[3]};
+    cr_assert_eq(pinhole_multi_init_signed(&mc, 3, k, other_eps, pk), PINHOLE_EINVAL, "epsilon");
+    signed_cfg[1][PINHOLE_CONFIG_BYTES] ^= 1;
+    cr_assert_eq(pinhole_multi_init_signed(&mc, 3, k, ptr, pk), PINHOLE_ESIGNATURE);
     pinhole_multi_free(&mc);
 }
