@@ -290,6 +290,29 @@ Test(http, estimates_equal_the_offline_estimator)
     cli_collection_free(&c);
 }
 
+/* Poll GET /v1/jobs/{job} until it is done (up to 6 s) and return its result (a new reference). */
+static json_t *job_result(json_int_t job)
+{
+    char path[64], *body;
+    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
+    json_t *res = NULL;
+    for (int tries = 0; tries < 300 && !res; tries++) {
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+        json_t *o = json_loads(body, 0, NULL);
+        free(body);
+        const char *st = json_string_value(json_object_get(o, "status"));
+        if (strcmp(st, "done") == 0)
+            res = json_incref(json_object_get(o, "result"));
+        else
+            cr_assert(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "job %s", st);
+        json_decref(o);
+        if (!res)
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    cr_assert_not_null(res);
+    return res;
+}
+
 /* ?significant= returns the items that pass the test, as the library computes it on the same
  * estimates (null standard error sqrt(variance(n, 0))), and says which test and how many passed;
  * ?items= returns the named items in that order with their ranks. */
@@ -525,22 +548,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     free(body);
     const json_int_t job = json_integer_value(json_object_get(o, "id"));
     json_decref(o);
-    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
-    json_t *res = NULL;
-    for (int tries = 0; tries < 300 && !res; tries++) {
-        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-        o = json_loads(body, 0, NULL);
-        free(body);
-        const char *st = json_string_value(json_object_get(o, "status"));
-        if (strcmp(st, "done") == 0)
-            res = json_incref(json_object_get(o, "result"));
-        else
-            cr_assert(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "job %s", st);
-        json_decref(o);
-        if (!res)
-            nanosleep(&(struct timespec){0, 20000000}, NULL);
-    }
-    cr_assert_not_null(res);
+    json_t *res = job_result(job);
     json_array_foreach(json_object_get(res, "items"), i, it)
     {
         const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
@@ -561,6 +569,33 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req("analyst-token", "DELETE", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req(NULL, "GET", "/v1/jobs/1", NULL, NULL, 0, NULL), 401);
+    /* offline solvers go to /v1/jobs and read no collection; collection jobs are refused there */
+    const char *cut = "{\"type\": \"maxcut\", \"params\": {\"weights\": [[0, 1, 1], [1, 0, 1], "
+                      "[1, 1, 0]], \"seed\": 1}}",
+               *ranged = "{\"type\": \"maxcut\", \"from\": 0}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", cut, strlen(cut), &body),
+                 422);
+    cr_assert(strstr(body, "job-path") && strstr(body, "/v1/jobs"), "%s", body);
+    free(body);
+    const char *multi = "{\"type\": \"multi_attribute\"}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", multi, strlen(multi), NULL),
+                 422, "multi_attribute names its collections: it goes to /v1/jobs");
+    cr_assert_eq(req(NULL, "POST", "/v1/jobs", "application/json", cut, strlen(cut), NULL), 401);
+    cr_assert_eq(req("analyst-token", "POST", "/v1/jobs", "application/json", jb, strlen(jb), NULL),
+                 422);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", ranged, strlen(ranged), NULL),
+        400);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", cut, strlen(cut), &body), 202,
+        "%s", body);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert(json_is_null(json_object_get(o, "collection_id")));
+    res = job_result(json_integer_value(json_object_get(o, "id")));
+    json_decref(o);
+    cr_assert_float_eq(json_number_value(json_object_get(res, "cut_value")), 2, 1e-12);
+    json_decref(res);
 
     /* job lists: newest first, a page at a time, without results; by collection or all */
     for (int j = 0; j < 2; j++) {
@@ -587,7 +622,8 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs", NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     free(body);
-    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
+    /* all jobs: the collection's three and the offline maxcut */
+    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 4);
     cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 20);
     json_decref(o);
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?limit=0", NULL, NULL, 0, NULL), 400);

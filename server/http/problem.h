@@ -32,6 +32,7 @@ typedef enum pinhole_problem {
     PROBLEM_UNKNOWN_JOB_TYPE,
     PROBLEM_INVALID_JOB,
     PROBLEM_UNKNOWN_JOB,
+    PROBLEM_JOB_PATH,
     PROBLEM_COUNT
 } pinhole_problem;
 

@@ -32,6 +32,7 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_UNKNOWN_JOB_TYPE] = {"unknown-job-type", "Unknown Job Type", 422},
     [PROBLEM_INVALID_JOB] = {"invalid-job", "Invalid Job", 422},
     [PROBLEM_UNKNOWN_JOB] = {"unknown-job", "Unknown Job", 404},
+    [PROBLEM_JOB_PATH] = {"job-path", "Wrong Path For This Job Type", 422},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)

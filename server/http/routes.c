@@ -28,6 +28,7 @@ static const pinhole_http_route routes[] = {
      pinhole_http_timeline},
     {"/v1/collections/{id}/jobs", "POST", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_JOB, JSON, 1,
      pinhole_http_job_create},
+    {"/v1/jobs", "POST", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_JOB, JSON, 0, pinhole_http_job_offline},
     {"/v1/collections/{id}/jobs", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,
      pinhole_http_job_list},
     {"/v1/jobs", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_job_list},

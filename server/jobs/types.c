@@ -236,7 +236,10 @@ static const pinhole_job_type types[] = {
     {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding"},
     {"single_location", 0, pinhole_job_single_location, "attention on single-location regression"},
     {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)"},
-    {"sleep", 0, job_sleep, "wait params.seconds, for checking the runner (cancel, time limits)"},
+    {"multi_attribute", PINHOLE_JOB_NAMED, pinhole_job_multi_attribute,
+     "marginals, pairwise joints and correlation matrix of a multi-attribute collection"},
+    {"sleep", PINHOLE_JOB_ANYWHERE, job_sleep,
+     "wait params.seconds, for checking the runner (cancel, time limits)"},
 };
 
 const pinhole_job_type *pinhole_job_types(size_t *n)
