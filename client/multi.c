@@ -87,7 +87,7 @@ int pinhole_multi_init_signed(pinhole_multi *mc, uint32_t d, const uint32_t *k,
 void pinhole_multi_free(pinhole_multi *mc)
 {
     for (uint32_t p = 0; mc->pairs && p < mc->npairs; p++)
-        pinhole_collection_free(&mc->pairs[p]);
+        pinhole_collection_clear(&mc->pairs[p]);
     free(mc->pairs);
     memset(mc, 0, sizeof *mc);
 }

@@ -123,7 +123,7 @@ static void check_collection(uint32_t d, const uint32_t *k, double eps)
                 first = p;
             cr_assert_eq(p, first, "a memoized device's pair changed with its values");
         }
-        pinhole_client_wipe(&cl);
+        pinhole_client_clear(&cl);
     }
     pinhole_multi_free(&mc);
 }
