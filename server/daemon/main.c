@@ -55,16 +55,18 @@ static int check(int argc, char **argv)
             return 2;
         }
     }
-    pinhole_store s;
+    pinhole_store *s;
     const pinhole_store_options ro = {.readonly = 1}; /* safe beside a running server */
-    if (access(db, R_OK) != 0 || pinhole_store_open(&s, db, &ro) != PINHOLE_OK) {
+    /* a path must exist (opening read-only creates nothing); a URL is the backend's to check */
+    if ((!strstr(db, "://") && access(db, R_OK) != 0) ||
+        pinhole_store_open(&s, db, &ro) != PINHOLE_OK) {
         fprintf(stderr, "pinhole-server check: cannot open %s as a Pinhole database\n", db);
         return 1;
     }
     uint64_t problems = 0;
     char msg[512];
-    int rc = pinhole_store_check(&s, &problems, msg, sizeof msg);
-    pinhole_store_close(&s);
+    int rc = pinhole_store_check(s, &problems, msg, sizeof msg);
+    pinhole_store_close(s);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole-server check: %s\n", pinhole_strerror(rc));
         return 1;

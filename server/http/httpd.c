@@ -1,6 +1,7 @@
 /* The HTTP daemon: routing, authentication, body limits, suspend/resume around the writer,
  * problem+json errors, the histogram query, /healthz and /metrics. */
 #include "server/http/httpd.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "server/estimate/estimate.h"
 #include "proto/config_json.h"
@@ -48,7 +49,7 @@ static const char *const reason_name[RS_COUNT] = {
 enum role { ROLE_ADMIN = 1, ROLE_ANALYST = 2, ROLE_UPLOADER = 4 };
 
 typedef struct reader_slot {
-    pinhole_store store;
+    pinhole_store *store;
     int open, busy;
 } reader_slot;
 
@@ -59,10 +60,10 @@ struct pinhole_server {
     pinhole_writer writer;
     pthread_rwlock_t coll_lock; /* guards the array, not the collections (read-only, never freed
                                    before stop) */
-    pinhole_collection **coll;
+    pinhole_server_collection **coll;
     size_t ncoll, capcoll;
     pthread_mutex_t admin_mu;
-    pinhole_store admin;
+    pinhole_store *admin;
     pinhole_server_keys keys;
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
@@ -106,7 +107,7 @@ typedef struct request {
     pinhole_server *srv;
     struct MHD_Connection *conn;
     enum route route;
-    pinhole_collection *coll;
+    pinhole_server_collection *coll;
     uint8_t *body;
     size_t len, cap, limit;
     int too_large;
@@ -228,9 +229,9 @@ static void reject(pinhole_server *s, enum reason r, uint64_t n)
 
 /* ---- collections registry ---- */
 
-static pinhole_collection *find_collection(pinhole_server *s, int64_t id)
+static pinhole_server_collection *find_collection(pinhole_server *s, int64_t id)
 {
-    pinhole_collection *c = NULL;
+    pinhole_server_collection *c = NULL;
     pthread_rwlock_rdlock(&s->coll_lock);
     size_t lo = 0, hi = s->ncoll;
     while (lo < hi) { /* ids only grow, so the array is sorted */
@@ -246,12 +247,12 @@ static pinhole_collection *find_collection(pinhole_server *s, int64_t id)
     return c;
 }
 
-static int add_collection(pinhole_server *s, pinhole_collection *c)
+static int add_collection(pinhole_server *s, pinhole_server_collection *c)
 {
     pthread_rwlock_wrlock(&s->coll_lock);
     if (s->ncoll == s->capcoll) {
         const size_t cap = s->capcoll ? 2 * s->capcoll : 16;
-        pinhole_collection **a = realloc(s->coll, cap * sizeof *a);
+        pinhole_server_collection **a = realloc(s->coll, cap * sizeof *a);
         if (!a) {
             pthread_rwlock_unlock(&s->coll_lock);
             return PINHOLE_ENOMEM;
@@ -518,7 +519,7 @@ static uint64_t stored_reports(pinhole_server *s, int64_t id)
     uint64_t n = 0;
     reader_slot *r = reader_get(s);
     if (r) {
-        if (pinhole_store_report_total(&r->store, id, &n) != PINHOLE_OK)
+        if (pinhole_store_report_total(r->store, id, &n) != PINHOLE_OK)
             n = 0;
         reader_put(s, r);
     }
@@ -544,7 +545,7 @@ static enum MHD_Result handle_collection_list(request *rq)
     pthread_rwlock_unlock(&s->coll_lock);
     for (size_t i = 0; arr && i < n; i++) {
         pthread_rwlock_rdlock(&s->coll_lock);
-        pinhole_collection *c = s->coll[i];
+        pinhole_server_collection *c = s->coll[i];
         pthread_rwlock_unlock(&s->coll_lock);
         json_array_append_new(arr, pinhole_api_collection_json(c, stored_reports(s, c->id), 0));
     }
@@ -564,16 +565,16 @@ static enum MHD_Result handle_collection_create(request *rq)
             rq, rc == PINHOLE_EFORMAT ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_UNPROCESSABLE_CONTENT,
             rc == PINHOLE_EFORMAT ? "malformed-json" : "invalid-collection",
             rc == PINHOLE_EFORMAT ? "Malformed Request" : "Invalid Collection", err);
-    pinhole_collection *c = calloc(1, sizeof *c);
+    pinhole_server_collection *c = calloc(1, sizeof *c);
     if (!c) {
         pinhole_collection_spec_free(&spec);
         return problem(rq, MHD_HTTP_SERVICE_UNAVAILABLE, "out-of-memory", "Out of Memory", NULL);
     }
     pthread_mutex_lock(&s->admin_mu);
-    rc = pinhole_store_create_collection(&s->admin, c, spec.name, &spec.params, spec.time_precision,
+    rc = pinhole_store_create_collection(s->admin, c, spec.name, &spec.params, spec.time_precision,
                                          spec.min_reports, (const char *const *)spec.labels);
     if (rc == PINHOLE_OK && (rc = add_collection(s, c)) != PINHOLE_OK)
-        pinhole_collection_free(c); /* stored, served after a restart */
+        pinhole_server_collection_free(c); /* stored, served after a restart */
     pthread_mutex_unlock(&s->admin_mu);
     pinhole_collection_spec_free(&spec);
     if (rc != PINHOLE_OK) {
@@ -608,21 +609,21 @@ static enum MHD_Result handle_collection_create(request *rq)
 static int past_deadline(void *ctx, double fraction)
 {
     (void)fraction;
-    return pinhole_now() > *(const double *)ctx;
+    return pinhole_clock_mono() > *(const double *)ctx;
 }
 
 /* The histogram itself, on the query thread: counts of the range, estimate, rendering. */
 static enum MHD_Result compute_histogram(request *rq)
 {
     pinhole_server *s = rq->srv;
-    const pinhole_collection *c = rq->coll;
+    const pinhole_server_collection *c = rq->coll;
     const pinhole_histogram_query q = rq->query;
     char err[256];
     int64_t first, last;
     pinhole_api_bucket_range(c, &q, &first, &last);
     uint64_t *counts = malloc(c->cfg.counts_len * sizeof *counts);
     pinhole_histogram h = {0};
-    double until = pinhole_now() + INLINE_SECONDS;
+    double until = pinhole_clock_mono() + INLINE_SECONDS;
     const pinhole_progress deadline = {past_deadline, &until};
     /* inline modules: top-k probabilities from 256 samples (a power of two: they sum to topk
      * exactly), seeded so the same query gives the same answer; the MLE capped at 200 steps
@@ -636,7 +637,7 @@ static enum MHD_Result compute_histogram(request *rq)
     int rc = counts ? PINHOLE_OK : PINHOLE_ENOMEM;
     if (rc == PINHOLE_OK && first <= last) {
         reader_slot *r = reader_get(s);
-        rc = r ? pinhole_store_counts(&r->store, c, first, last, counts, &n) : PINHOLE_EDB;
+        rc = r ? pinhole_store_counts(r->store, c, first, last, counts, &n) : PINHOLE_EDB;
         if (r)
             reader_put(s, r);
     }
@@ -792,12 +793,12 @@ static enum MHD_Result handle_histogram(request *rq)
 static enum MHD_Result handle_timeline(request *rq)
 {
     pinhole_server *s = rq->srv;
-    const pinhole_collection *c = rq->coll;
+    const pinhole_server_collection *c = rq->coll;
     int64_t *bucket = NULL;
     uint64_t *n = NULL;
     size_t count = 0;
     reader_slot *r = reader_get(s);
-    int rc = r ? pinhole_store_buckets(&r->store, c->id, INT64_MIN, INT64_MAX, &bucket, &n, &count)
+    int rc = r ? pinhole_store_buckets(r->store, c->id, INT64_MIN, INT64_MAX, &bucket, &n, &count)
                : PINHOLE_EDB;
     if (r)
         reader_put(s, r);
@@ -916,7 +917,7 @@ static int job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to
 {
     pinhole_server *s = ctx;
     memset(out, 0, sizeof *out);
-    const pinhole_collection *c = find_collection(s, collection_id);
+    const pinhole_server_collection *c = find_collection(s, collection_id);
     if (!c)
         return PINHOLE_ENOTFOUND;
     int rc = pinhole_config_init(&out->cfg, &c->params);
@@ -943,12 +944,12 @@ static int job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to
     reader_slot *r = reader_get(s);
     if (!r)
         return PINHOLE_EDB;
-    rc = pinhole_store_counts(&r->store, c, first, last, out->counts, &out->n);
+    rc = pinhole_store_counts(r->store, c, first, last, out->counts, &out->n);
     int64_t *bk = NULL;
     uint64_t *bn = NULL;
     size_t nb = 0;
     if (rc == PINHOLE_OK && buckets)
-        rc = pinhole_store_buckets(&r->store, c->id, first, last, &bk, &bn, &nb);
+        rc = pinhole_store_buckets(r->store, c->id, first, last, &bk, &bn, &nb);
     /* every bucket becomes a full count vector (plus a read and a JSON entry): refuse ranges of
      * more than 10,000 buckets or whose vectors would pass 512 MiB */
     if (rc == PINHOLE_OK && nb > 0 &&
@@ -963,7 +964,7 @@ static int job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to
         if (!(b->counts = malloc(len * sizeof *b->counts)))
             rc = PINHOLE_ENOMEM;
         else
-            rc = pinhole_store_counts(&r->store, c, bk[i], bk[i], b->counts, &b->n);
+            rc = pinhole_store_counts(r->store, c, bk[i], bk[i], b->counts, &b->n);
     }
     reader_put(s, r);
     free(bk);
@@ -1319,6 +1320,9 @@ static enum MHD_Result handle_metrics(request *rq)
 {
     pinhole_server *s = rq->srv;
     pinhole_writer_stats *w = &s->writer.stats;
+    pthread_mutex_lock(&s->admin_mu);
+    const uint64_t disk_bytes = pinhole_store_disk_bytes(s->admin);
+    pthread_mutex_unlock(&s->admin_mu);
     mtext t = {.p = malloc(8192), .cap = 8192};
     if (!t.p)
         return MHD_NO;
@@ -1382,8 +1386,7 @@ static enum MHD_Result handle_metrics(request *rq)
             "# TYPE pinhole_requests_waiting gauge\npinhole_requests_waiting %" PRIu64 "\n"
             "# HELP pinhole_uptime_seconds Seconds since the server started.\n"
             "# TYPE pinhole_uptime_seconds gauge\npinhole_uptime_seconds %.3f\n",
-            pinhole_store_disk_bytes(&s->writer.store), ld(&s->connections), ld(&s->waiting),
-            pinhole_now() - s->started);
+            disk_bytes, ld(&s->connections), ld(&s->waiting), pinhole_clock_mono() - s->started);
     pthread_rwlock_rdlock(&s->coll_lock);
     mprintf(&t,
             "# HELP pinhole_collections Collections defined.\n"
@@ -1403,15 +1406,15 @@ static enum MHD_Result handle_metrics(request *rq)
 static void free_server(pinhole_server *s)
 {
     for (size_t i = 0; i < s->ncoll; i++) {
-        pinhole_collection_free(s->coll[i]);
+        pinhole_server_collection_free(s->coll[i]);
         free(s->coll[i]);
     }
     free(s->coll);
     for (unsigned i = 0; i < s->nreaders; i++)
         if (s->readers[i].open)
-            pinhole_store_close(&s->readers[i].store);
+            pinhole_store_close(s->readers[i].store);
     free(s->readers);
-    pinhole_store_close(&s->admin);
+    pinhole_store_close(s->admin);
     sodium_memzero(&s->keys, sizeof s->keys);
     pinhole_writer_release(&s->writer);
     pthread_rwlock_destroy(&s->coll_lock);
@@ -1447,7 +1450,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     s->opt = *o;
     if (s->opt.threads < 1)
         s->opt.threads = 1;
-    s->started = pinhole_now();
+    s->started = pinhole_clock_mono();
     pthread_rwlock_init(&s->coll_lock, NULL);
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
@@ -1467,18 +1470,18 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         free_server(s);
         return rc;
     }
-    pinhole_collection *arr = NULL;
+    pinhole_server_collection *arr = NULL;
     size_t n = 0;
     if ((rc = pinhole_store_open(&s->admin, s->opt.db_path, &s->opt.writer.store)) != PINHOLE_OK ||
-        (rc = pinhole_store_server_keys(&s->admin, &s->keys)) != PINHOLE_OK ||
-        (rc = pinhole_store_load_collections(&s->admin, &arr, &n)) != PINHOLE_OK)
+        (rc = pinhole_store_server_keys(s->admin, &s->keys)) != PINHOLE_OK ||
+        (rc = pinhole_store_load_collections(s->admin, &arr, &n)) != PINHOLE_OK)
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        pinhole_collection *c = malloc(sizeof *c);
+        pinhole_server_collection *c = malloc(sizeof *c);
         if (!c || add_collection(s, c) != PINHOLE_OK) {
             free(c);
             for (size_t j = i; j < n; j++)
-                pinhole_collection_free(&arr[j]);
+                pinhole_server_collection_free(&arr[j]);
             free(arr);
             rc = PINHOLE_ENOMEM;
             goto fail;
@@ -1491,7 +1494,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         goto fail;
     }
     s->qstarted = 1;
-    const pinhole_jobs_options jo = {.db_path = s->opt.db_path,
+    const pinhole_jobs_options jo = {.store_url = s->opt.db_path,
                                      .workers = s->opt.job_workers,
                                      .time_limit_s = s->opt.job_time_limit,
                                      .loader = job_loader,
@@ -1536,8 +1539,8 @@ void pinhole_server_stop(pinhole_server *s, double grace)
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
     /* 2. Let requests in flight (receiving, decoding, waiting on the writer) finish. */
-    const double until = pinhole_now() + grace;
-    while (atomic_load(&s->inflight) > 0 && pinhole_now() < until) {
+    const double until = pinhole_clock_mono() + grace;
+    while (atomic_load(&s->inflight) > 0 && pinhole_clock_mono() < until) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -1545,7 +1548,7 @@ void pinhole_server_stop(pinhole_server *s, double grace)
      * the histogram queries still waiting. */
     pinhole_writer_stop(&s->writer);
     stop_queries(s);
-    while (atomic_load(&s->waiting) > 0 && pinhole_now() < until + 1) {
+    while (atomic_load(&s->waiting) > 0 && pinhole_clock_mono() < until + 1) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

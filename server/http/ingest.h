@@ -25,7 +25,7 @@
  * Whole-batch errors (nothing allocated): those of pinhole_batch_reader_init (PINHOLE_ETRUNCATED,
  * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), PINHOLE_EFORMAT (an empty batch),
  * PINHOLE_ETOOBIG (more than max_reports reports), PINHOLE_ENOMEM. */
-int pinhole_ingest_decode(const pinhole_collection *c, const pinhole_server_keys *keys,
+int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_server_keys *keys,
                           const uint8_t *body, size_t len, size_t max_reports,
                           pinhole_ingest_report **r, size_t *n, uint8_t **arena);
 
