@@ -48,5 +48,8 @@ struct pinhole_store {
 
 /* The backends built in (server/store/store.c lists them). */
 extern const pinhole_store_backend pinhole_store_sqlite;
+#ifdef PINHOLE_WITH_POSTGRESQL
+extern const pinhole_store_backend pinhole_store_postgresql; /* server/store/pg/ (libpq) */
+#endif
 
 #endif

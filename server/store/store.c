@@ -8,6 +8,9 @@
 
 /* Backends with URL schemes first; the last one (schemes NULL) serves plain paths. */
 static const pinhole_store_backend *const backends[] = {
+#ifdef PINHOLE_WITH_POSTGRESQL
+    &pinhole_store_postgresql,
+#endif
     &pinhole_store_sqlite,
 };
 

@@ -1,0 +1,470 @@
+/* The storage interface's promises, checked on whichever backend the environment names: a fresh
+ * SQLite file by default, a fresh PostgreSQL database on the server PINHOLE_PG_URI points to
+ * (tests/pg/cluster.sh run sets it). The same suite runs against both: ingest outcomes
+ * (accepted, duplicate, replay, invalid), counts against a direct recount, the consistency check
+ * noticing tampering, two handles ingesting the same batch at once, the job queue. */
+#include "common/error.h"
+#include "common/rng.h"
+#include "server/estimate/estimate.h"
+#include "server/store/store.h"
+
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef PINHOLE_WITH_POSTGRESQL
+#include <libpq-fe.h>
+#endif
+
+static char dir[64], url[512], dbname[64];
+static int on_pg;
+
+#ifdef PINHOLE_WITH_POSTGRESQL
+/* Run sql on the server of PINHOLE_PG_URI (database `pinhole` when admin, else the test's). */
+static void pg_sql(int admin, const char *sql)
+{
+    PGconn *c = PQconnectdb(admin ? getenv("PINHOLE_PG_URI") : url);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+              "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+#endif
+
+static void setup(void)
+{
+    cr_assert(sodium_init() >= 0);
+    const char *pg = getenv("PINHOLE_PG_URI");
+    on_pg = pg && *pg;
+    if (!on_pg) {
+        strcpy(dir, "/tmp/pinhole-store-test.XXXXXX");
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(url, sizeof url, "%s/t.db", dir);
+        return;
+    }
+#ifdef PINHOLE_WITH_POSTGRESQL
+    /* a database of its own per test: postgresql:///pinhole?... becomes postgresql:///t_...? */
+    snprintf(dbname, sizeof dbname, "t_%ld_%08" PRIx32, (long)getpid(), randombytes_random());
+    const char *q = strchr(pg, '?');
+    cr_assert_not_null(q, "PINHOLE_PG_URI without parameters: %s", pg);
+    snprintf(url, sizeof url, "postgresql:///%s%s", dbname, q);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
+    pg_sql(1, sql);
+#else
+    cr_skip_test("PostgreSQL backend not built");
+#endif
+}
+
+static void teardown(void)
+{
+    if (!on_pg) {
+        char p[sizeof url + 8];
+        const char *suffix[] = {"", "-wal", "-shm"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(p, sizeof p, "%s%s", url, suffix[i]);
+            unlink(p);
+        }
+        rmdir(dir);
+        return;
+    }
+#ifdef PINHOLE_WITH_POSTGRESQL
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", dbname);
+    pg_sql(1, sql);
+#endif
+}
+
+/* Run one statement behind the store's back: sqlite_sql on SQLite, pg on PostgreSQL. */
+static void tamper(const char *sqlite_sql, const char *pg)
+{
+    if (!on_pg) {
+        sqlite3 *db;
+        cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
+        cr_assert_eq(sqlite3_exec(db, sqlite_sql, NULL, NULL, NULL), SQLITE_OK, "%s",
+                     sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return;
+    }
+#ifdef PINHOLE_WITH_POSTGRESQL
+    pg_sql(0, pg);
+#else
+    (void)pg;
+#endif
+}
+
+TestSuite(backends, .init = setup, .fini = teardown, .timeout = 120);
+
+/* A PGR collection with k = 40, epsilon = 2 (the planner's q and t: K < 256, one payload byte). */
+static void make_collection(pinhole_store *s, pinhole_server_collection *c)
+{
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
+    cr_assert_eq(pinhole_store_create_collection(s, c, "t", &p, 3600, 10, NULL), PINHOLE_OK);
+}
+
+static void report(pinhole_ingest_report *r, const pinhole_server_collection *c, uint8_t idbyte,
+                   int64_t bucket, const uint8_t *payload)
+{
+    memset(r, 0, sizeof *r);
+    r->coll = c;
+    memset(r->id, idbyte, sizeof r->id);
+    r->bucket = bucket;
+    r->payload = payload;
+    r->payload_len = c->cfg.payload_bytes;
+}
+
+static void assert_consistent(pinhole_store *s)
+{
+    uint64_t problems = 1;
+    char msg[256];
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_eq(problems, 0, "%s", msg);
+}
+
+Test(backends, backend_is_the_one_named)
+{
+    pinhole_store *s;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    cr_assert_str_eq(pinhole_store_backend_name(s), on_pg ? "postgresql" : "sqlite");
+    pinhole_store_close(s);
+}
+
+Test(backends, replay_duplicate_invalid_and_counts)
+{
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    cr_assert_eq(c.cfg.payload_bytes, 1);
+    const uint8_t p3 = 3, p5 = 5, bad = (uint8_t)c.cfg.counts_len; /* an index >= K */
+    pinhole_ingest_report r[6];
+    report(&r[0], &c, 1, 100, &p3);
+    report(&r[1], &c, 2, 100, &p5);
+    report(&r[2], &c, 3, 101, &p3);
+    report(&r[3], &c, 1, 100, &p3);  /* same id, same content, in the same transaction */
+    report(&r[4], &c, 4, 100, &bad); /* outside the report alphabet */
+    report(&r[5], &c, 4, 100, &p5);  /* the id of an invalid report is still free */
+    cr_assert_eq(pinhole_store_ingest(s, r, 6), PINHOLE_OK);
+    cr_assert_eq(r[0].status, PINHOLE_REPORT_ACCEPTED);
+    cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
+    cr_assert_eq(r[2].status, PINHOLE_REPORT_ACCEPTED);
+    cr_assert_eq(r[3].status, PINHOLE_REPORT_DUPLICATE);
+    cr_assert_eq(r[4].status, PINHOLE_REPORT_INVALID);
+    cr_assert_eq(r[4].error, PINHOLE_ERANGE);
+    cr_assert_eq(r[5].status, PINHOLE_REPORT_ACCEPTED);
+
+    /* A retry is acknowledged; the same id with another payload, or another time (here a time
+     * 30 days later, another day), is a replay. */
+    pinhole_ingest_report q[3];
+    report(&q[0], &c, 2, 100, &p5);
+    report(&q[1], &c, 2, 100, &p3);
+    report(&q[2], &c, 3, 101 + 30 * 24, &p3);
+    cr_assert_eq(pinhole_store_ingest(s, q, 3), PINHOLE_OK);
+    cr_assert_eq(q[0].status, PINHOLE_REPORT_DUPLICATE);
+    cr_assert_eq(q[1].status, PINHOLE_REPORT_REPLAY);
+    cr_assert_eq(q[1].error, PINHOLE_EMISMATCH);
+    cr_assert_eq(q[2].status, PINHOLE_REPORT_REPLAY);
+
+    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts), n = 0;
+    cr_assert_eq(pinhole_store_counts(s, &c, 100, 100, counts, &n), PINHOLE_OK);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(counts[3], 1);
+    cr_assert_eq(counts[5], 2);
+    cr_assert_eq(pinhole_store_counts(s, &c, 0, 100000, counts, &n), PINHOLE_OK);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(counts[3], 2);
+    cr_assert_eq(pinhole_store_counts(s, &c, 102, 100000, counts, &n), PINHOLE_OK);
+    cr_assert_eq(n, 0);
+    int64_t *bk;
+    uint64_t *bn, total = 0;
+    size_t nb;
+    cr_assert_eq(pinhole_store_buckets(s, c.id, 0, 1000, &bk, &bn, &nb), PINHOLE_OK);
+    cr_assert_eq(nb, 2);
+    cr_assert(bk[0] == 100 && bn[0] == 3 && bk[1] == 101 && bn[1] == 1);
+    free(bk);
+    free(bn);
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(total, 4);
+    assert_consistent(s);
+    pinhole_store_close(s);
+
+    /* Reopened: a retry is still recognised, the collection loads with the same fingerprint. */
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    report(&q[0], &c, 1, 100, &p3);
+    report(&q[1], &c, 9, 100, &p5);
+    cr_assert_eq(pinhole_store_ingest(s, q, 2), PINHOLE_OK);
+    cr_assert_eq(q[0].status, PINHOLE_REPORT_DUPLICATE);
+    cr_assert_eq(q[1].status, PINHOLE_REPORT_ACCEPTED);
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(total, 5);
+    pinhole_server_collection *all;
+    size_t nc;
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &nc), PINHOLE_OK);
+    cr_assert_eq(nc, 1);
+    cr_assert_eq(memcmp(all[0].fingerprint, c.fingerprint, sizeof c.fingerprint), 0);
+    cr_assert_eq(all[0].min_reports, 10);
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+    free(counts);
+}
+
+/* Many random reports over 40 buckets: the stored vectors equal pinhole_accumulate over the
+ * same payloads, bucket by bucket (K > 256: several chunks); the check then notices a count
+ * changed behind the store's back and a report stored twice. */
+Test(backends, counts_equal_direct_accumulation_and_check_sees_tampering)
+{
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 5000, .epsilon = 3};
+    cr_assert_eq(pinhole_store_create_collection(s, &c, "big", &p, 60, 0, NULL), PINHOLE_OK);
+    cr_assert_gt(c.cfg.counts_len, 3 * 256);
+    const size_t N = 4000, pb = c.cfg.payload_bytes;
+    uint8_t *payload = malloc(N * pb);
+    pinhole_ingest_report *r = calloc(N, sizeof *r);
+    enum { B = 40 };
+    uint64_t *expect[B], *got = calloc(c.cfg.counts_len, sizeof *got);
+    for (int b = 0; b < B; b++)
+        expect[b] = calloc(c.cfg.counts_len, sizeof *expect[b]);
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 7);
+    for (size_t i = 0; i < N; i++) {
+        const uint64_t h = pinhole_rng_uniform64(&rng, c.cfg.counts_len);
+        for (size_t j = 0; j < pb; j++)
+            payload[i * pb + j] = (uint8_t)(h >> (8 * j));
+        r[i].coll = &c;
+        pinhole_rng_bytes(&rng, r[i].id, 16);
+        r[i].bucket = (int64_t)(i % B) * 1440; /* one bucket a day (60 s units) */
+        r[i].payload = payload + i * pb;
+        r[i].payload_len = (uint32_t)pb;
+        cr_assert_eq(pinhole_accumulate(&c.cfg, payload + i * pb, pb, expect[i % B]), PINHOLE_OK);
+    }
+    for (size_t off = 0; off < N; off += 1000) /* four transactions */
+        cr_assert_eq(pinhole_store_ingest(s, r + off, 1000), PINHOLE_OK);
+    for (int b = 0; b < B; b++) {
+        uint64_t n;
+        cr_assert_eq(pinhole_store_counts(s, &c, b * 1440, b * 1440, got, &n), PINHOLE_OK);
+        cr_assert_eq(n, N / B);
+        cr_assert_eq(memcmp(got, expect[b], c.cfg.counts_len * sizeof *got), 0, "bucket %d", b);
+    }
+    assert_consistent(s);
+
+    uint64_t problems;
+    char msg[256];
+    tamper("UPDATE counts SET data = zeroblob(length(data)) WHERE bucket = 0 AND chunk ="
+           " (SELECT min(chunk) FROM counts WHERE bucket = 0)",
+           "UPDATE counts SET data = array_fill(0::bigint, ARRAY[array_length(data, 1)])"
+           " WHERE bucket = 0 AND chunk = (SELECT min(chunk) FROM counts WHERE bucket = 0)");
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_gt(problems, 0);
+    cr_assert(strstr(msg, "bucket 0:") != NULL, "%s", msg);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+    for (int b = 0; b < B; b++)
+        free(expect[b]);
+    free(got);
+    free(r);
+    free(payload);
+}
+
+Test(backends, duplicate_rows_are_found_by_check)
+{
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    const uint8_t p = 1;
+    pinhole_ingest_report r;
+    report(&r, &c, 7, 5, &p);
+    cr_assert_eq(pinhole_store_ingest(s, &r, 1), PINHOLE_OK);
+    tamper("INSERT INTO reports(collection, report_id, bucket, payload)"
+           " SELECT collection, report_id, bucket, payload FROM reports",
+           "CREATE TABLE reports_d1 PARTITION OF reports FOR VALUES FROM (1) TO (2);"
+           " INSERT INTO reports SELECT collection, 1, report_id, bucket, payload FROM reports");
+    uint64_t problems;
+    char msg[256];
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_geq(problems, 1);
+    cr_assert(strstr(msg, "stored 2 times") != NULL, "%s", msg);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+}
+
+/* ---- two handles at once ---- */
+
+typedef struct racer {
+    const char *url;
+    pinhole_ingest_report *r;
+    size_t n;
+    int rc;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *x = arg;
+    pinhole_store *s;
+    x->rc = pinhole_store_open(&s, x->url, NULL);
+    if (x->rc == PINHOLE_OK) {
+        x->rc = pinhole_store_ingest(s, x->r, x->n);
+        pinhole_store_close(s);
+    }
+    return NULL;
+}
+
+/* The same batch sent through two handles at once (two replicas receiving one retried request),
+ * in transactions that overlap: every report is accepted by exactly one and acknowledged as a
+ * duplicate by the other; the counts hold each report once. PostgreSQL only: there any number
+ * of handles (replicas) ingest at once; SQLite allows one ingesting handle per store. */
+Test(backends, same_batch_through_two_handles_counts_once)
+{
+    if (!on_pg) /* promised by PostgreSQL only: SQLite has one ingesting handle per store */
+        cr_skip_test("one ingesting handle at a time on SQLite");
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    enum { N = 2000, ROUNDS = 4 };
+    static uint8_t payload[N];
+    static pinhole_ingest_report a[N], b[N];
+    uint64_t expect[256] = {0};
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 11);
+    for (int round = 0; round < ROUNDS; round++) {
+        for (size_t i = 0; i < N; i++) {
+            payload[i] = (uint8_t)pinhole_rng_uniform64(&rng, c.cfg.counts_len);
+            report(&a[i], &c, 0, 24 * round + (int64_t)(i % 3), &payload[i]);
+            pinhole_rng_bytes(&rng, a[i].id, sizeof a[i].id);
+            if (round == 0)
+                expect[payload[i]]++;
+        }
+        memcpy(b, a, sizeof a);
+        racer x = {url, a, N, -1}, y = {url, b, N, -1};
+        pthread_t tx, ty;
+        pthread_create(&tx, NULL, race, &x);
+        pthread_create(&ty, NULL, race, &y);
+        pthread_join(tx, NULL);
+        pthread_join(ty, NULL);
+        cr_assert_eq(x.rc, PINHOLE_OK);
+        cr_assert_eq(y.rc, PINHOLE_OK);
+        for (size_t i = 0; i < N; i++) {
+            const int acc =
+                (a[i].status == PINHOLE_REPORT_ACCEPTED) + (b[i].status == PINHOLE_REPORT_ACCEPTED);
+            const int dup = (a[i].status == PINHOLE_REPORT_DUPLICATE) +
+                            (b[i].status == PINHOLE_REPORT_DUPLICATE);
+            cr_assert(acc == 1 && dup == 1, "report %zu: %d and %d", i, a[i].status, b[i].status);
+        }
+        if (round == 0) {
+            uint64_t got[256], n;
+            cr_assert_eq(pinhole_store_counts(s, &c, 0, 2, got, &n), PINHOLE_OK);
+            cr_assert_eq(n, N);
+            cr_assert_eq(memcmp(got, expect, c.cfg.counts_len * sizeof *got), 0);
+        }
+    }
+    uint64_t total;
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(total, (uint64_t)N * ROUNDS);
+    assert_consistent(s);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+}
+
+/* ---- keys ---- */
+
+Test(backends, server_keys_are_made_once_and_shared)
+{
+    pinhole_store *s, *t;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_open(&t, url, NULL), PINHOLE_OK);
+    pinhole_server_keys k1, k2;
+    cr_assert_eq(pinhole_store_server_keys(s, &k1), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_server_keys(t, &k2), PINHOLE_OK);
+    cr_assert_eq(memcmp(&k1, &k2, sizeof k1), 0);
+    pinhole_store_close(s);
+    pinhole_store_close(t);
+}
+
+/* ---- the job queue ---- */
+
+Test(backends, jobs_enqueue_claim_progress_finish)
+{
+    pinhole_store *s;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_job_record r = {
+        .collection_id = 3, .from = 10, .to = 20, .time_limit = 60, .created = 1000.5};
+    strcpy(r.type, "histogram");
+    r.params = "{\"a\":1}";
+    int64_t id1, id2;
+    cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id1), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id2), PINHOLE_OK);
+    cr_assert_gt(id2, id1);
+    pinhole_job_record got;
+    cr_assert_eq(pinhole_store_job_claim(s, 2000, &got), PINHOLE_OK);
+    cr_assert_eq(got.id, id1); /* the oldest first */
+    cr_assert_eq(got.state, PINHOLE_JOB_RUNNING);
+    cr_assert_eq(got.collection_id, 3);
+    cr_assert_str_eq(got.type, "histogram");
+    cr_assert_str_eq(got.params, "{\"a\":1}");
+    cr_assert(got.from == 10 && got.to == 20 && got.time_limit == 60 && got.created == 1000.5);
+    cr_assert_eq(got.started, 2000);
+    cr_assert(isnan(got.finished));
+    pinhole_job_record_free(&got);
+    cr_assert_eq(pinhole_store_job_progress(s, id1, 0.25), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(s, id1, &got), PINHOLE_OK);
+    cr_assert_eq(got.progress, 0.25);
+    pinhole_job_record_free(&got);
+    cr_assert_eq(pinhole_store_job_finish(s, id1, PINHOLE_JOB_DONE, 2100, "{\"r\":2}", NULL),
+                 PINHOLE_OK);
+    pinhole_job_state st;
+    cr_assert_eq(pinhole_store_job_state(s, id1, &st), PINHOLE_OK);
+    cr_assert_eq(st, PINHOLE_JOB_DONE);
+    cr_assert_eq(pinhole_store_job_get(s, id1, &got), PINHOLE_OK);
+    cr_assert_str_eq(got.result, "{\"r\":2}");
+    cr_assert(got.progress == 1 && got.finished == 2100);
+    pinhole_job_record_free(&got);
+    cr_assert_eq(pinhole_store_job_cancel_queued(s, id2, 2200), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_state(s, id2, &st), PINHOLE_OK);
+    cr_assert_eq(st, PINHOLE_JOB_CANCELED);
+    cr_assert_eq(pinhole_store_job_claim(s, 2300, &got), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_store_job_state(s, id2 + 100, &st), PINHOLE_ENOTFOUND);
+    pinhole_store_close(s);
+}
+
+/* Two handles claiming at once never get the same job. */
+Test(backends, jobs_are_claimed_once)
+{
+    pinhole_store *s, *t;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_open(&t, url, NULL), PINHOLE_OK);
+    pinhole_job_record r = {.collection_id = 1, .time_limit = 60, .created = 1};
+    strcpy(r.type, "histogram");
+    enum { J = 20 };
+    int64_t id;
+    for (int i = 0; i < J; i++)
+        cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id), PINHOLE_OK);
+    int seen[J + 1] = {0}, claimed = 0;
+    for (int i = 0; i < J; i++) {
+        pinhole_job_record got;
+        cr_assert_eq(pinhole_store_job_claim(i % 2 ? s : t, 5, &got), PINHOLE_OK);
+        cr_assert(got.id >= id - J + 1 && got.id <= id);
+        seen[got.id - (id - J + 1)]++;
+        claimed++;
+        pinhole_job_record_free(&got);
+    }
+    for (int i = 0; i < J; i++)
+        cr_assert_eq(seen[i], 1);
+    pinhole_job_record got;
+    cr_assert_eq(pinhole_store_job_claim(s, 6, &got), PINHOLE_ENOTFOUND);
+    cr_assert_eq(claimed, J);
+    pinhole_store_close(s);
+    pinhole_store_close(t);
+}
