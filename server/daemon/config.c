@@ -93,7 +93,7 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
         strcpy(o->listen, v);
         return PINHOLE_OK;
     }
-    if (strcmp(key, "db") == 0) {
+    if (strcmp(key, "database") == 0 || strcmp(key, "db") == 0) { /* a path or postgresql:// URL */
         if (strlen(v) == 0 || strlen(v) >= sizeof o->db_path)
             goto bad;
         strcpy(o->db_path, v);
