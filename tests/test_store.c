@@ -266,7 +266,7 @@ typedef struct done_flag {
     pthread_cond_t cv;
 } done_flag;
 
-static void on_done(pinhole_writer_job *job, void *arg)
+static void on_done(pinhole_ingest_batch *job, void *arg)
 {
     (void)job;
     done_flag *d = arg;
@@ -292,15 +292,15 @@ Test(store, writer_queue_full_then_drains)
     cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     const uint8_t p = 2;
     pinhole_ingest_report r[3];
-    pinhole_writer_job job[3];
+    pinhole_ingest_batch job[3];
     done_flag d = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     for (int i = 0; i < 3; i++) {
         report(&r[i], &c, (uint8_t)(10 + i), 1, &p);
-        job[i] = (pinhole_writer_job){.reports = &r[i], .n = 1, .done = on_done, .arg = &d};
+        job[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_done, .arg = &d};
     }
     cr_assert_eq(pinhole_writer_submit(&w, &job[0]), PINHOLE_OK);
     /* wait until the writer has taken job 0 (it then blocks on the lock) */
-    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_jobs) > 0; i++)
+    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_batches) > 0; i++)
         nanosleep(&(struct timespec){0, 2000000}, NULL);
     cr_assert_eq(pinhole_writer_submit(&w, &job[1]), PINHOLE_OK);
     cr_assert_eq(pinhole_writer_submit(&w, &job[2]), PINHOLE_EOVERFLOW);

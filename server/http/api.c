@@ -262,14 +262,6 @@ int pinhole_api_parse_histogram_query(const char *from, const char *to, const ch
     return PINHOLE_OK;
 }
 
-void pinhole_api_bucket_range(const pinhole_server_collection *c, const pinhole_histogram_query *q,
-                              int64_t *first, int64_t *last)
-{
-    const int64_t p = c->time_precision;
-    *first = q->from / p + (q->from % p != 0);                /* ceil(from / p) */
-    *last = q->to == INT64_MAX ? INT64_MAX : (q->to - 1) / p; /* last b with b p < to */
-}
-
 /* A growing text buffer for the CSV form. */
 typedef struct text {
     char *p;

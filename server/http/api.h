@@ -66,11 +66,6 @@ int pinhole_api_parse_histogram_query(const char *from, const char *to, const ch
                                       const char *format, const char *consistency, const char *topk,
                                       pinhole_histogram_query *q, char *err, size_t errlen);
 
-/** The inclusive range of time buckets (collection precision units) whose start lies in
- * [q->from, q->to). *first > *last when no bucket can match. */
-void pinhole_api_bucket_range(const pinhole_server_collection *c, const pinhole_histogram_query *q,
-                              int64_t *first, int64_t *last);
-
 /** Render a histogram computed by pinhole_histogram_compute() (h->n reports; estimates and
  * variances in counts and counts^2). JSON: {"collection", "name", "mechanism", "parameters":
  * {epsilon, epsilon_realized, k, q, t, counts_len, time_precision, bits_per_report}, "from", "to",

@@ -113,3 +113,11 @@ int pinhole_server_collection_init(pinhole_server_collection *c, int64_t id, con
     }
     return PINHOLE_OK;
 }
+
+void pinhole_server_collection_bucket_range(const pinhole_server_collection *c, int64_t from,
+                                            int64_t to, int64_t *first, int64_t *last)
+{
+    const int64_t p = c->time_precision;
+    *first = from / p + (from % p != 0);                /* ceil(from / p) */
+    *last = to == INT64_MAX ? INT64_MAX : (to - 1) / p; /* last b with b p < to */
+}

@@ -56,6 +56,12 @@ int pinhole_server_collection_set_labels(pinhole_server_collection *c, const voi
 /** Bytes of c->labels_blob (0 when the collection has no labels). */
 size_t pinhole_server_collection_labels_len(const pinhole_server_collection *c);
 
+/** The inclusive range of time buckets (units of c->time_precision) whose start lies in
+ * [from, to) (Unix seconds, from >= 0; to = INT64_MAX for unbounded). *first > *last when no
+ * bucket can match. */
+void pinhole_server_collection_bucket_range(const pinhole_server_collection *c, int64_t from,
+                                            int64_t to, int64_t *first, int64_t *last);
+
 /** Release a collection's configuration and labels; safe on a zeroed struct. */
 void pinhole_server_collection_free(pinhole_server_collection *c);
 

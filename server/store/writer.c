@@ -1,4 +1,4 @@
-/* The writer thread (group commit of queued ingest jobs) and the store's upkeep thread. */
+/* The writer thread (group commit of queued ingest batches) and the store's upkeep thread. */
 #include "server/store/writer.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -19,13 +19,13 @@ static void record_latency(pinhole_writer_stats *st, double seconds)
     atomic_fetch_add_explicit(&st->latency_count[i], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&st->latency_total_us, (uint64_t)(seconds * 1e6),
                               memory_order_relaxed);
-    atomic_fetch_add_explicit(&st->latency_jobs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->latency_batches, 1, memory_order_relaxed);
 }
 
-/* Commit one group of jobs (linked through next) and complete them. */
-static void commit_group(pinhole_writer *w, pinhole_writer_job *group, size_t nreports)
+/* Commit one group of batches (linked through next) and complete them. */
+static void commit_group(pinhole_writer *w, pinhole_ingest_batch *group, size_t nreports)
 {
-    /* The store takes one flat array; jobs keep their own arrays, so copy in and out. Copying a
+    /* The store takes one flat array; batches keep their own arrays, so copy in and out. Copying a
      * pinhole_ingest_report is cheap beside its B-tree insert. */
     pinhole_ingest_report *flat = NULL;
     size_t n = 0;
@@ -39,13 +39,13 @@ static void commit_group(pinhole_writer *w, pinhole_writer_job *group, size_t nr
         if (!flat) {
             rc = PINHOLE_ENOMEM;
         } else {
-            for (pinhole_writer_job *j = group; j; j = j->next) {
+            for (pinhole_ingest_batch *j = group; j; j = j->next) {
                 memcpy(flat + n, j->reports, j->n * sizeof *flat);
                 n += j->n;
             }
             rc = pinhole_store_ingest(w->store, flat, n);
             n = 0;
-            for (pinhole_writer_job *j = group; j; j = j->next) {
+            for (pinhole_ingest_batch *j = group; j; j = j->next) {
                 memcpy(j->reports, flat + n, j->n * sizeof *flat);
                 n += j->n;
             }
@@ -57,8 +57,8 @@ static void commit_group(pinhole_writer *w, pinhole_writer_job *group, size_t nr
                               memory_order_relaxed);
     atomic_store_explicit(&st->last_result, rc, memory_order_relaxed);
     const double now = pinhole_clock_mono();
-    for (pinhole_writer_job *j = group, *next; j; j = next) {
-        next = j->next; /* done() may free the job */
+    for (pinhole_ingest_batch *j = group, *next; j; j = next) {
+        next = j->next; /* done() may free the batch */
         j->result = rc;
         j->latency = now - j->enqueued;
         if (rc == PINHOLE_OK) {
@@ -101,20 +101,20 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&w->wake, &w->mu);
         if (!w->head)
             break; /* stopping and drained */
-        /* Take jobs up to the transaction size (always at least one). */
-        pinhole_writer_job *group = w->head, *last = w->head;
-        size_t n = last->n, jobs = 1;
+        /* Take batches up to the transaction size (always at least one). */
+        pinhole_ingest_batch *group = w->head, *last = w->head;
+        size_t n = last->n, batches = 1;
         while (last->next && n + last->next->n <= w->opt.max_txn_reports) {
             last = last->next;
             n += last->n;
-            jobs++;
+            batches++;
         }
         w->head = last->next;
         if (!w->head)
             w->tail = NULL;
         last->next = NULL;
         atomic_fetch_sub_explicit(&w->stats.queued_reports, n, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&w->stats.queued_jobs, jobs, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&w->stats.queued_batches, batches, memory_order_relaxed);
         pthread_mutex_unlock(&w->mu);
         commit_group(w, group, n);
         int did = 0; /* between two transactions: no write can race the upkeep */
@@ -195,28 +195,28 @@ fail:
     return PINHOLE_ENOMEM;
 }
 
-int pinhole_writer_submit(pinhole_writer *w, pinhole_writer_job *job)
+int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch)
 {
-    job->next = NULL;
-    job->result = PINHOLE_OK;
-    job->enqueued = pinhole_clock_mono();
+    batch->next = NULL;
+    batch->result = PINHOLE_OK;
+    batch->enqueued = pinhole_clock_mono();
     pthread_mutex_lock(&w->mu);
     if (w->stopping) {
         pthread_mutex_unlock(&w->mu);
         return PINHOLE_ECANCELED;
     }
     const uint64_t queued = atomic_load_explicit(&w->stats.queued_reports, memory_order_relaxed);
-    if (queued > 0 && queued + job->n > w->opt.max_queue_reports) {
+    if (queued > 0 && queued + batch->n > w->opt.max_queue_reports) {
         pthread_mutex_unlock(&w->mu);
         return PINHOLE_EOVERFLOW;
     }
     if (w->tail)
-        w->tail->next = job;
+        w->tail->next = batch;
     else
-        w->head = job;
-    w->tail = job;
-    atomic_fetch_add_explicit(&w->stats.queued_reports, job->n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->stats.queued_jobs, 1, memory_order_relaxed);
+        w->head = batch;
+    w->tail = batch;
+    atomic_fetch_add_explicit(&w->stats.queued_reports, batch->n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats.queued_batches, 1, memory_order_relaxed);
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
     return PINHOLE_OK;

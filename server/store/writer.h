@@ -1,7 +1,7 @@
-/* The single writer: a thread that owns the store handle that ingests, takes ingest jobs from a
- * bounded queue and commits them in groups (group commit: every job queued while the previous
+/* The single writer: a thread that owns the store handle that ingests, takes ingest batches from a
+ * bounded queue and commits them in groups (group commit: every batch queued while the previous
  * transaction was committing goes into the next one, so one fsync acknowledges many requests).
- * A job's completion callback runs only after its transaction committed (or failed), so a report
+ * A batch's completion callback runs only after its transaction committed (or failed), so a report
  * is acknowledged only once it is durable. Between transactions, and every checkpoint_interval
  * seconds from a second thread on a handle of its own, the store's upkeep runs
  * (pinhole_store_maintain: for SQLite, WAL checkpoints). Only the storage interface is used here.
@@ -17,19 +17,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct pinhole_writer_job pinhole_writer_job;
+typedef struct pinhole_ingest_batch pinhole_ingest_batch;
 
 /** A batch of reports to store. The submitter owns it; after done() is called the writer no longer
  * touches it. */
-struct pinhole_writer_job {
+struct pinhole_ingest_batch {
     pinhole_ingest_report *reports; /* statuses are final when done() runs with result 0 */
     size_t n;
     int result;      /* PINHOLE_OK, or the error of the failed transaction (PINHOLE_EDB...) */
     double enqueued; /* monotonic seconds, set by pinhole_writer_submit */
     double latency;  /* seconds from submit to commit, set before done() */
-    void (*done)(pinhole_writer_job *job, void *arg); /* called on the writer thread */
+    void (*done)(pinhole_ingest_batch *batch, void *arg); /* called on the writer thread */
     void *arg;
-    pinhole_writer_job *next; /* queue link, owned by the writer */
+    pinhole_ingest_batch *next; /* queue link, owned by the writer */
 };
 
 /** Writer settings; zero fields take the defaults shown. */
@@ -45,10 +45,10 @@ typedef struct pinhole_writer_stats {
     _Atomic uint64_t accepted, duplicates, replays, invalid; /* reports by outcome */
     _Atomic uint64_t transactions, failed_transactions;
     _Atomic uint64_t checkpoints; /* store upkeep runs that did work (SQLite: WAL checkpoints) */
-    _Atomic uint64_t queued_reports, queued_jobs; /* gauges */
-    /* ingest latency (submit to commit) histogram: bucket i counts jobs <= latency_bounds[i] */
+    _Atomic uint64_t queued_reports, queued_batches; /* gauges */
+    /* ingest latency (submit to commit) histogram: bucket i counts batches <= latency_bounds[i] */
     _Atomic uint64_t latency_count[12];
-    _Atomic uint64_t latency_total_us, latency_jobs;
+    _Atomic uint64_t latency_total_us, latency_batches;
     _Atomic int last_result; /* PINHOLE_OK, or the error of the latest transaction if it failed */
 } pinhole_writer_stats;
 
@@ -62,7 +62,7 @@ typedef struct pinhole_writer {
     pinhole_writer_stats stats;
     pthread_mutex_t mu;
     pthread_cond_t wake, upkeep_wake;
-    pinhole_writer_job *head, *tail;
+    pinhole_ingest_batch *head, *tail;
     int stopping, started, released;
     pthread_t thread, upkeep_thread;
 } pinhole_writer;
@@ -73,14 +73,14 @@ typedef struct pinhole_writer {
  * (cannot read its report ids), PINHOLE_ENOMEM. */
 int pinhole_writer_start(pinhole_writer *w, const char *url, const pinhole_writer_options *opt);
 
-/** Queue a job. Errors: PINHOLE_EOVERFLOW (the queue holds max_queue_reports already: answer
+/** Queue a batch. Errors: PINHOLE_EOVERFLOW (the queue holds max_queue_reports already: answer
  * "busy, retry later"), PINHOLE_ECANCELED (the writer is stopping). On error done() is not called.
  */
-int pinhole_writer_submit(pinhole_writer *w, pinhole_writer_job *job);
+int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch);
 
-/** Stop: refuse new jobs, commit every queued one (their done() callbacks run), join the threads,
- * run the store's closing upkeep (SQLite: the WAL truncated) and close. Safe to call once after a
- * successful start.
+/** Stop: refuse new batches, commit every queued one (their done() callbacks run), join the
+ * threads, run the store's closing upkeep (SQLite: the WAL truncated) and close. Safe to call once
+ * after a successful start.
  */
 void pinhole_writer_stop(pinhole_writer *w);
 

@@ -8,7 +8,7 @@
 #include "proto/batch.h"
 #include "proto/report.h"
 #include "proto/seal.h"
-#include "server/http/ingest.h"
+#include "server/service/ingest.h"
 #include "server/store/store.h"
 
 #include <sodium.h>

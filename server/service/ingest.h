@@ -1,8 +1,8 @@
 /* Report batches as the server receives them: proto/batch.h framing around plain reports or
  * reports sealed to the server's key (proto/seal.h), each decoded (proto/report.h) and checked
  * against its collection (id, fingerprint, mechanism, payload size) before it reaches the store. */
-#ifndef PINHOLE_SERVER_HTTP_INGEST_H
-#define PINHOLE_SERVER_HTTP_INGEST_H
+#ifndef PINHOLE_SERVER_SERVICE_INGEST_H
+#define PINHOLE_SERVER_SERVICE_INGEST_H
 
 #include "server/store/store.h"
 

@@ -1,5 +1,5 @@
 /* Batch body -> checked reports for the store, through the proto/ decoders. */
-#include "server/http/ingest.h"
+#include "server/service/ingest.h"
 #include "common/error.h"
 #include "proto/batch.h"
 #include "proto/report.h"
