@@ -1,4 +1,5 @@
-/* The service core's state, shared by its files (the .c files of server/service/) and by no one else. */
+/* The service core's state, shared by its files (the .c files of server/service/) and by no one
+ * else. */
 #ifndef PINHOLE_SERVER_SERVICE_INTERNAL_H
 #define PINHOLE_SERVER_SERVICE_INTERNAL_H
 
@@ -25,6 +26,7 @@ struct pinhole_service {
     pthread_mutex_t admin_mu;
     pinhole_store *admin;
     pinhole_server_keys keys;
+    double last_sync; /* monotonic time of the latest registry sync (sync.c), under admin_mu */
     /* the reader pool */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
@@ -35,6 +37,10 @@ struct pinhole_service {
 
 /* registry.c: add a collection (owned by the registry from then on). PINHOLE_ENOMEM. */
 int pinhole_service_registry_add(pinhole_service *s, pinhole_server_collection *c);
+
+/* sync.c: add the collections other server processes created in the same store (reloaded at
+ * most once a second; a no-op in between). Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_service_registry_sync(pinhole_service *s);
 
 /* registry.c: free every collection. */
 void pinhole_service_registry_free(pinhole_service *s);

@@ -4,7 +4,8 @@
 
 #include <stdlib.h>
 
-const pinhole_server_collection *pinhole_service_collection(pinhole_service *s, int64_t id)
+/* The collection with this id in the registry as it stands, or NULL. */
+static const pinhole_server_collection *lookup(pinhole_service *s, int64_t id)
 {
     pinhole_server_collection *c = NULL;
     pthread_rwlock_rdlock(&s->coll_lock);
@@ -22,8 +23,17 @@ const pinhole_server_collection *pinhole_service_collection(pinhole_service *s, 
     return c;
 }
 
+const pinhole_server_collection *pinhole_service_collection(pinhole_service *s, int64_t id)
+{
+    const pinhole_server_collection *c = lookup(s, id);
+    if (!c && id > 0 && pinhole_service_registry_sync(s) == PINHOLE_OK) /* made by a replica? */
+        c = lookup(s, id);
+    return c;
+}
+
 size_t pinhole_service_collection_count(pinhole_service *s)
 {
+    pinhole_service_registry_sync(s); /* list what other replicas made too */
     pthread_rwlock_rdlock(&s->coll_lock);
     const size_t n = s->ncoll;
     pthread_rwlock_unlock(&s->coll_lock);
