@@ -50,11 +50,6 @@ static const char *const schema_v1 =
     " lease_expires double precision);"
     "CREATE INDEX jobs_by_collection ON jobs(collection_id, id);"
     "CREATE INDEX jobs_open ON jobs(id) WHERE status IN ('queued', 'running');"
-    /* element-wise sum of two count chunks (NULL elements count 0) */
-    "CREATE FUNCTION pinhole_add_counts(a bigint[], b bigint[]) RETURNS bigint[]"
-    " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS"
-    " $$SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i)"
-    " FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)$$;"
     "INSERT INTO schema_version(version) VALUES (1);";
 
 /* ---- helpers ---- */

@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #define PINHOLE_PG_SCHEMA_VERSION 1
-#define PINHOLE_PG_CHUNK 256u   /* count-vector values per stored chunk */
+#define PINHOLE_PG_CHUNK 32u    /* count-vector values per stored chunk */
 #define PINHOLE_PG_SHARDS 64    /* count shards: at most this many handles ingest at once */
 #define PINHOLE_PG_LEASE_S 60.0 /* seconds a job lease lasts without a progress report */
 #define PINHOLE_PG_DAY 86400
@@ -89,6 +89,11 @@ void pg_buf_fmt(pg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2
 void pg_buf_hex(pg_buf *b, const uint8_t *p, size_t n); /* lowercase hex digits */
 void pg_buf_free(pg_buf *b);
 const char *pg_buf_text(pg_buf *b); /* NUL-terminated contents ("" when empty) */
+
+/* Add a stored count chunk of collection c (the text of a bigint[], "{v0,v1,...}") into
+ * counts[chunk * PINHOLE_PG_CHUNK ...]. Errors: PINHOLE_EFORMAT (not a chunk of c). */
+int pg_chunk_add(const pinhole_server_collection *c, int64_t chunk, const char *text,
+                 uint64_t *counts);
 
 /* The UTC day (Unix days) of a bucket start of collection c. */
 int64_t pg_day_of(const pinhole_server_collection *c, int64_t bucket);

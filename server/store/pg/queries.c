@@ -10,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Add a stored chunk ("{v0,v1,...}", the text of a bigint[]) into counts; PINHOLE_EFORMAT when
- * it does not fit the vector. */
-static int add_chunk(const pinhole_server_collection *c, int64_t chunk, const char *text,
-                     uint64_t *counts)
+int pg_chunk_add(const pinhole_server_collection *c, int64_t chunk, const char *text,
+                 uint64_t *counts)
 {
     const uint64_t len = c->cfg.counts_len;
     if (chunk < 0 || (uint64_t)chunk * PINHOLE_PG_CHUNK >= len || text[0] != '{')
@@ -49,7 +47,7 @@ static int counts_in(pg_store *s, const pinhole_server_collection *c, int64_t fr
         return PINHOLE_EDB;
     int rc = PINHOLE_OK;
     for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++)
-        rc = add_chunk(c, pg_int(res, i, 0), PQgetvalue(res, i, 1), counts);
+        rc = pg_chunk_add(c, pg_int(res, i, 0), PQgetvalue(res, i, 1), counts);
     PQclear(res);
     if (rc != PINHOLE_OK)
         return rc;
