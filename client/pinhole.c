@@ -39,7 +39,7 @@ size_t pinhole_device_secretbytes(void)
 int pinhole_collection_init_config(pinhole_collection *col, const pinhole_collection_config *cfg)
 {
     memset(col, 0, sizeof *col);
-    int rc = pinhole_config_fingerprint(cfg, col->fingerprint);
+    int rc = pinhole_collection_config_fingerprint(cfg, col->fingerprint);
     if (rc != PINHOLE_OK)
         return rc;
     rc = pinhole_config_init(&col->mech, &cfg->params);
@@ -57,7 +57,7 @@ int pinhole_collection_init_signed(pinhole_collection *col, const uint8_t *signe
 {
     memset(col, 0, sizeof *col);
     pinhole_collection_config cfg;
-    int rc = pinhole_config_verify(signed_config, len, server_pk, &cfg);
+    int rc = pinhole_collection_config_verify(signed_config, len, server_pk, &cfg);
     if (rc != PINHOLE_OK)
         return rc;
     rc = pinhole_collection_init_config(col, &cfg);
@@ -72,7 +72,7 @@ int pinhole_collection_init_params(pinhole_collection *col, pinhole_mechanism_id
     memset(col, 0, sizeof *col);
     pinhole_config_params p = {.mechanism = mechanism, .k = k, .epsilon = epsilon};
     pinhole_collection_config cfg;
-    int rc = pinhole_config_make(&cfg, 0, &p, 1, 0);
+    int rc = pinhole_collection_config_make(&cfg, 0, &p, 1, 0);
     if (rc != PINHOLE_OK)
         return rc;
     return pinhole_collection_init_config(col, &cfg);

@@ -18,6 +18,11 @@ double pinhole_clock_wall(void)
     return seconds(CLOCK_REALTIME);
 }
 
+double pinhole_clock_cpu(void)
+{
+    return seconds(CLOCK_PROCESS_CPUTIME_ID);
+}
+
 struct timespec pinhole_clock_after(double delay)
 {
     struct timespec ts;

@@ -14,6 +14,9 @@ double pinhole_clock_mono(void);
  * for timestamps. */
 double pinhole_clock_wall(void);
 
+/** CPU seconds used by the process so far (CLOCK_PROCESS_CPUTIME_ID). Use for benchmarks. */
+double pinhole_clock_cpu(void);
+
 /** The CLOCK_REALTIME instant delay seconds (>= 0) from now, as pthread_cond_timedwait() wants
  * it. */
 struct timespec pinhole_clock_after(double delay);

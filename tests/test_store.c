@@ -8,6 +8,8 @@
 #include "server/store/sqlite/sqlite.h"
 #include "server/store/store.h"
 #include "server/store/writer.h"
+#include "tests/support/reports.h"
+#include "tests/support/tmpdb.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -18,25 +20,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[64], path[128];
+static test_tmpdb db;
+static const char *path = db.path;
 
 static void setup(void)
 {
     cr_assert(sodium_init() >= 0);
-    strcpy(dir, "/tmp/pinhole-store-test.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
+    test_tmpdb_make(&db);
 }
 
 static void teardown(void)
 {
-    char p[160];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    test_tmpdb_remove(&db);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
@@ -48,16 +43,7 @@ static void make_collection(pinhole_store *s, pinhole_server_collection *c)
     cr_assert_eq(pinhole_store_create_collection(s, c, "t", &p, 3600, 10, NULL), PINHOLE_OK);
 }
 
-static void report(pinhole_ingest_report *r, const pinhole_server_collection *c, uint8_t idbyte,
-                   int64_t bucket, const uint8_t *payload)
-{
-    memset(r, 0, sizeof *r);
-    r->coll = c;
-    memset(r->id, idbyte, sizeof r->id);
-    r->bucket = bucket;
-    r->payload = payload;
-    r->payload_len = c->cfg.payload_bytes;
-}
+#define report test_ingest_report /* tests/support/reports.h */
 
 Test(store, replay_duplicate_invalid_and_counts)
 {

@@ -95,8 +95,9 @@ static int from_params(const cli_config_args *c, pinhole_collection_config *cfg)
                                .epsilon = c->epsilon,
                                .q = (uint32_t)c->q,
                                .t = (uint32_t)c->t};
-    int rc = pinhole_config_make(cfg, c->collection, &p, c->precision ? (uint32_t)c->precision : 1,
-                                 (uint32_t)c->min_reports);
+    int rc = pinhole_collection_config_make(cfg, c->collection, &p,
+                                            c->precision ? (uint32_t)c->precision : 1,
+                                            (uint32_t)c->min_reports);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole %s: parameters refused: %s\n", c->cmd, pinhole_strerror(rc));
         return -1;
@@ -123,7 +124,7 @@ int cli_config_make(const cli_config_args *c, pinhole_collection_config *cfg)
         if (cli_parse_hex(c->cmd, "--verify-key", c->verify_key, pk, sizeof pk) ||
             cli_read_file(c->cmd, c->config, &data, &len))
             return -1;
-        int rc = pinhole_config_verify(data, len, pk, cfg);
+        int rc = pinhole_collection_config_verify(data, len, pk, cfg);
         free(data);
         if (rc != PINHOLE_OK) {
             fprintf(stderr, "pinhole %s: %s: config refused: %s\n", c->cmd, c->config,
@@ -137,7 +138,7 @@ int cli_config_make(const cli_config_args *c, pinhole_collection_config *cfg)
         size_t len;
         if (cli_read_file(c->cmd, c->config_json, &data, &len))
             return -1;
-        int rc = pinhole_config_from_json((const char *)data, len, cfg);
+        int rc = pinhole_collection_config_from_json((const char *)data, len, cfg);
         free(data);
         if (rc != PINHOLE_OK) {
             fprintf(stderr, "pinhole %s: %s: config refused: %s\n", c->cmd, c->config_json,

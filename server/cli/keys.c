@@ -22,7 +22,7 @@ int cli_keygen(int argc, char **argv)
     }
     uint8_t spk[PINHOLE_CONFIG_PUBLICKEYBYTES], ssk[PINHOLE_CONFIG_SECRETKEYBYTES];
     uint8_t bpk[PINHOLE_SEAL_PUBLICKEYBYTES], bsk[PINHOLE_SEAL_SECRETKEYBYTES];
-    pinhole_config_keypair(spk, ssk);
+    pinhole_collection_config_keypair(spk, ssk);
     pinhole_seal_keypair(bpk, bsk);
     const struct {
         const char *name;
@@ -88,7 +88,7 @@ int cli_sign_config(int argc, char **argv)
     if (cli_parse_hex("sign-config", "--sign-key", key_hex, sk, sizeof sk) ||
         cli_config_make(&ca, &cfg))
         return CLI_USAGE;
-    int rc = pinhole_config_sign(&cfg, sk, signed_cfg);
+    int rc = pinhole_collection_config_sign(&cfg, sk, signed_cfg);
     sodium_memzero(sk, sizeof sk);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole sign-config: %s\n", pinhole_strerror(rc));
@@ -97,7 +97,7 @@ int cli_sign_config(int argc, char **argv)
     if (cli_write_file("sign-config", out, signed_cfg, sizeof signed_cfg))
         return CLI_FAIL;
     if (json) {
-        char *text = pinhole_config_to_json(&cfg, &rc);
+        char *text = pinhole_collection_config_to_json(&cfg, &rc);
         int bad = !text || cli_write_file("sign-config", json, (const uint8_t *)text, strlen(text));
         free(text);
         if (bad) {

@@ -88,13 +88,13 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
 enum MHD_Result pinhole_http_config(request *rq)
 {
     uint8_t signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
-    if (pinhole_config_sign(&rq->coll->wire, pinhole_service_keys(rq->srv->svc)->sign_sk,
-                            signed_cfg) != PINHOLE_OK)
+    if (pinhole_collection_config_sign(&rq->coll->wire, pinhole_service_keys(rq->srv->svc)->sign_sk,
+                                       signed_cfg) != PINHOLE_OK)
         return pinhole_http_problem(rq, PROBLEM_CONFIG,
                                     "the collection config could not be encoded");
     const char *f = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "format");
     if (f && strcmp(f, "json") == 0) {
-        char *text = pinhole_config_to_json(&rq->coll->wire, NULL);
+        char *text = pinhole_collection_config_to_json(&rq->coll->wire, NULL);
         json_t *cfg = text ? json_loads(text, 0, NULL) : NULL;
         free(text);
         char hex[2 * PINHOLE_CONFIG_SIGNEDBYTES + 1], pk[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];

@@ -71,7 +71,7 @@ int pinhole_server_collection_init(pinhole_server_collection *c, int64_t id, con
         return PINHOLE_EINVAL;
     if (id < 0)
         return PINHOLE_EINVAL;
-    int rc = pinhole_config_make(&c->wire, (uint64_t)id, p, time_precision, min_reports);
+    int rc = pinhole_collection_config_make(&c->wire, (uint64_t)id, p, time_precision, min_reports);
     if (rc != PINHOLE_OK)
         return rc;
     if ((rc = pinhole_config_init(&c->cfg, &c->wire.params)) != PINHOLE_OK)
@@ -107,7 +107,7 @@ int pinhole_server_collection_init(pinhole_server_collection *c, int64_t id, con
             return rc;
         }
     }
-    if ((rc = pinhole_config_fingerprint(&c->wire, c->fingerprint)) != PINHOLE_OK) {
+    if ((rc = pinhole_collection_config_fingerprint(&c->wire, c->fingerprint)) != PINHOLE_OK) {
         pinhole_server_collection_free(c);
         return rc;
     }

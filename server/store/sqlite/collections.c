@@ -1,11 +1,11 @@
 /* The SQLite backend: creating and loading collections. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "server/store/sqlite/sqlite.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collection *c,
                                      const char *name, const pinhole_config_params *p,
@@ -14,7 +14,7 @@ int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collect
 {
     sqlite_store *s = sqlite_of(base);
     int rc = pinhole_server_collection_init(c, 0, name, p, time_precision, min_reports, labels,
-                                            (int64_t)time(NULL));
+                                            (int64_t)pinhole_clock_wall());
     if (rc != PINHOLE_OK)
         return rc;
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(p->mechanism);
@@ -48,7 +48,7 @@ int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collect
     q = NULL;
     c->id = sqlite3_last_insert_rowid(s->db);
     c->wire.collection_id = (uint64_t)c->id;
-    if (pinhole_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
+    if (pinhole_collection_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
         goto rollback;
     if (sqlite3_prepare_v2(s->db, "UPDATE collections SET fingerprint = ? WHERE id = ?", -1, &q,
                            NULL) != SQLITE_OK)

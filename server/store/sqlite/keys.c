@@ -41,7 +41,7 @@ int pinhole_sqlite_server_keys(pinhole_store *base, pinhole_server_keys *k)
 {
     sqlite_store *s = sqlite_of(base);
     int rc = key_pair(s, "config-ed25519", k->sign_pk, sizeof k->sign_pk, k->sign_sk,
-                      sizeof k->sign_sk, pinhole_config_keypair);
+                      sizeof k->sign_sk, pinhole_collection_config_keypair);
     if (rc == PINHOLE_OK)
         rc = key_pair(s, "seal-x25519", k->seal_pk, sizeof k->seal_pk, k->seal_sk,
                       sizeof k->seal_sk, pinhole_seal_keypair);
