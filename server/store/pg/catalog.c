@@ -62,7 +62,7 @@ int pg_create_collection(pinhole_store *base, pinhole_server_collection *c, cons
     PQclear(res);
     res = NULL;
     c->wire.collection_id = (uint64_t)c->id;
-    if (pinhole_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
+    if (pinhole_collection_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
         goto rollback;
     bytea_param(&fp, c->fingerprint, PINHOLE_FINGERPRINT_BYTES);
     snprintf(id, sizeof id, "%" PRId64, c->id);
@@ -200,7 +200,7 @@ int pg_server_keys(pinhole_store *base, pinhole_server_keys *k)
 {
     pg_store *s = pg_of(base);
     int rc = key_pair(s, "config-ed25519", k->sign_pk, sizeof k->sign_pk, k->sign_sk,
-                      sizeof k->sign_sk, pinhole_config_keypair);
+                      sizeof k->sign_sk, pinhole_collection_config_keypair);
     if (rc == PINHOLE_OK)
         rc = key_pair(s, "seal-x25519", k->seal_pk, sizeof k->seal_pk, k->seal_sk,
                       sizeof k->seal_sk, pinhole_seal_keypair);
