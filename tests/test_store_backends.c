@@ -468,3 +468,107 @@ Test(backends, jobs_are_claimed_once)
     pinhole_store_close(s);
     pinhole_store_close(t);
 }
+
+/* ---- the report window ---- */
+
+/* A collection's window and retention are stored and come back on load; a new one has none. */
+Test(backends, window_is_stored_and_loaded)
+{
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    cr_assert(c.window.max_report_age == 0 && c.window.max_clock_skew == 0 &&
+              !c.window.keep_reports);
+    const pinhole_collection_window w = {
+        .max_report_age = 7 * 86400, .max_clock_skew = 3600, .keep_reports = 1};
+    cr_assert_eq(pinhole_store_set_window(s, c.id, &w), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_set_window(s, c.id + 1, &w), PINHOLE_ENOTFOUND);
+    pinhole_store_close(s);
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_server_collection *all;
+    size_t n;
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 1);
+    cr_assert(all[0].window.max_report_age == 7 * 86400 && all[0].window.max_clock_skew == 3600 &&
+              all[0].window.keep_reports);
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+}
+
+/* The window's edges, in a collection of hourly buckets: a bucket is in while any second of it
+ * is in [now - age, now + skew]; 0 means no bound on that side. */
+Test(backends, window_check_edges)
+{
+    pinhole_server_collection c;
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
+    cr_assert_eq(pinhole_server_collection_init(&c, 1, "w", &p, 3600, 0, NULL, 0), PINHOLE_OK);
+    const int64_t now = 1800000000; /* a multiple of 3600 */
+    const uint64_t h = (uint64_t)now / 3600;
+    cr_assert_eq(pinhole_collection_window_check(&c, 0, now), PINHOLE_OK); /* no window */
+    cr_assert_eq(pinhole_collection_window_check(&c, h + 1000000, now), PINHOLE_OK);
+    c.window = (pinhole_collection_window){.max_report_age = 86400, .max_clock_skew = 3600};
+    cr_assert_eq(pinhole_collection_window_check(&c, h, now), PINHOLE_OK);
+    cr_assert_eq(pinhole_collection_window_check(&c, h - 24, now),
+                 PINHOLE_OK); /* ends at edge+1h */
+    cr_assert_eq(pinhole_collection_window_check(&c, h - 25, now),
+                 PINHOLE_EWINDOW); /* ends at now-age */
+    cr_assert_eq(pinhole_collection_window_check(&c, h + 1, now),
+                 PINHOLE_OK); /* starts at now+skew */
+    cr_assert_eq(pinhole_collection_window_check(&c, h + 2, now), PINHOLE_EWINDOW);
+    c.window.max_report_age = 0; /* no lower bound, the upper one stays */
+    cr_assert_eq(pinhole_collection_window_check(&c, 0, now), PINHOLE_OK);
+    cr_assert_eq(pinhole_collection_window_check(&c, h + 2, now), PINHOLE_EWINDOW);
+    pinhole_server_collection_free(&c);
+}
+
+/* A file made by a server before schema versions (no window columns, user_version 0) is
+ * upgraded on open: its collections and reports stay, with no window. SQLite only (PostgreSQL
+ * has had versions from its first schema). */
+Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
+{
+    if (on_pg)
+        cr_skip_test("SQLite's upgrade");
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    const uint8_t p3 = 3;
+    pinhole_ingest_report r;
+    report(&r, &c, 1, 100, &p3);
+    cr_assert_eq(pinhole_store_ingest(s, &r, 1), PINHOLE_OK);
+    pinhole_store_close(s);
+    /* back to the first schema: what every earlier server made */
+    tamper("ALTER TABLE collections DROP COLUMN max_report_age;"
+           " ALTER TABLE collections DROP COLUMN max_clock_skew;"
+           " ALTER TABLE collections DROP COLUMN keep_reports; PRAGMA user_version = 0;",
+           NULL);
+    pinhole_store_options ro = {.readonly = 1}; /* read-only: loads it as it is */
+    cr_assert_eq(pinhole_store_open(&s, url, &ro), PINHOLE_OK);
+    pinhole_server_collection *all;
+    size_t n;
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert(n == 1 && all[0].window.max_report_age == 0);
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    pinhole_store_close(s);
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK); /* upgrades */
+    const pinhole_collection_window w = {.max_report_age = 60};
+    cr_assert_eq(pinhole_store_set_window(s, c.id, &w), PINHOLE_OK);
+    uint64_t total;
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(total, 1);
+    assert_consistent(s);
+    pinhole_store_close(s);
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(q, 0), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    pinhole_server_collection_free(&c);
+}

@@ -80,6 +80,7 @@ void pinhole_service_registry_free(pinhole_service *s)
 int pinhole_service_create_collection(pinhole_service *s, const char *name,
                                       const pinhole_config_params *p, uint32_t time_precision,
                                       uint32_t min_reports, const char *const *labels,
+                                      const pinhole_collection_window *w,
                                       const pinhole_server_collection **out)
 {
     *out = NULL;
@@ -89,10 +90,17 @@ int pinhole_service_create_collection(pinhole_service *s, const char *name,
     pthread_mutex_lock(&s->admin_mu);
     int rc =
         pinhole_store_create_collection(s->admin, c, name, p, time_precision, min_reports, labels);
-    if (rc == PINHOLE_OK && (rc = pinhole_service_registry_add(s, c)) != PINHOLE_OK)
-        pinhole_server_collection_free(c); /* stored, served after a restart */
+    const int made = rc == PINHOLE_OK;
+    /* a second transaction: if it fails the collection is stored with the default window (and
+     * served with it after a restart) and the request fails */
+    if (made && w && (rc = pinhole_store_set_window(s->admin, c->id, w)) == PINHOLE_OK)
+        c->window = *w;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_service_registry_add(s, c);
     pthread_mutex_unlock(&s->admin_mu);
     if (rc != PINHOLE_OK) {
+        if (made)
+            pinhole_server_collection_free(c);
         free(c);
         return rc;
     }

@@ -76,6 +76,11 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection *
     return s->backend->load_collections(s, out, n);
 }
 
+int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w)
+{
+    return s->backend->set_window(s, id, w);
+}
+
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
 {
     return s->backend->server_keys(s, k);

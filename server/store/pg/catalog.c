@@ -116,9 +116,30 @@ static int load_one(const PGresult *res, int i, pinhole_server_collection *c)
         }
         free(blob);
     }
+    c->window = (pinhole_collection_window){.max_report_age = (uint32_t)pg_int(res, i, 12),
+                                            .max_clock_skew = (uint32_t)pg_int(res, i, 13),
+                                            .keep_reports = PQgetvalue(res, i, 14)[0] == 't'};
     if (rc != PINHOLE_OK)
         pinhole_server_collection_free(c);
     return rc;
+}
+
+int pg_set_window(pinhole_store *base, int64_t id, const pinhole_collection_window *w)
+{
+    char age[16], skew[16], cid[24];
+    snprintf(age, sizeof age, "%" PRIu32, w->max_report_age);
+    snprintf(skew, sizeof skew, "%" PRIu32, w->max_clock_skew);
+    snprintf(cid, sizeof cid, "%" PRId64, id);
+    const char *v[4] = {age, skew, w->keep_reports ? "true" : "false", cid};
+    PGresult *res = pg_run(pg_of(base),
+                           "UPDATE collections SET max_report_age = $1, max_clock_skew = $2,"
+                           " keep_reports = $3 WHERE id = $4 RETURNING id",
+                           4, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    const int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
 }
 
 int pg_load_collections(pinhole_store *base, pinhole_server_collection **out, size_t *n)
@@ -128,7 +149,8 @@ int pg_load_collections(pinhole_store *base, pinhole_server_collection **out, si
     *n = 0;
     PGresult *res = pg_run(s,
                            "SELECT id, name, mechanism, epsilon, k, q, t, time_precision,"
-                           " min_reports, fingerprint, labels, created FROM collections"
+                           " min_reports, fingerprint, labels, created, max_report_age,"
+                           " max_clock_skew, keep_reports FROM collections"
                            " WHERE NOT deleting ORDER BY id",
                            0, NULL, PGRES_TUPLES_OK);
     if (!res)

@@ -25,8 +25,8 @@ static const char *const schema_v1 =
     " mechanism text NOT NULL, epsilon double precision NOT NULL, k bigint NOT NULL,"
     " q bigint NOT NULL, t bigint NOT NULL, time_precision bigint NOT NULL,"
     " min_reports bigint NOT NULL, fingerprint bytea NOT NULL, labels bytea,"
-    " created bigint NOT NULL, max_report_age bigint NOT NULL DEFAULT 604800,"
-    " max_clock_skew bigint NOT NULL DEFAULT 3600, keep_reports boolean NOT NULL DEFAULT false,"
+    " created bigint NOT NULL, max_report_age bigint NOT NULL DEFAULT 0,"
+    " max_clock_skew bigint NOT NULL DEFAULT 0, keep_reports boolean NOT NULL DEFAULT false,"
     " deleting boolean NOT NULL DEFAULT false);"
     "CREATE TABLE server_keys(name text PRIMARY KEY, pk bytea NOT NULL, sk bytea NOT NULL);"
     "CREATE TABLE reports(collection bigint NOT NULL, day integer NOT NULL,"
@@ -327,7 +327,8 @@ static int retire_day(pg_store *s, int64_t day)
 
 /* The garbage collector's pass, by at most one process at a time (a try-lock): make the day
  * partitions up to two days ahead, retire the days before every collection's report window (plus
- * one day of margin). The clock is the database's, so replicas agree. */
+ * one day of margin; nothing while some collection has no lower bound). The clock is the
+ * database's, so replicas agree. */
 static int collect(pg_store *s, int *did)
 {
     char lock[32];
@@ -341,16 +342,21 @@ static int collect(pg_store *s, int *did)
     if (!mine)
         return PINHOLE_OK;
     int rc = PINHOLE_EDB;
+    /* the widest window in days; none (NULL) while a collection has no lower bound, or while
+     * there is no collection at all: then nothing is retired */
     res = pg_run(s,
                  "SELECT floor(extract(epoch FROM now()) / 86400)::bigint,"
-                 " ceil(coalesce(max(max_report_age), 604800) / 86400.0)::bigint FROM collections",
+                 " CASE WHEN count(*) = 0 OR bool_or(max_report_age = 0) THEN NULL"
+                 " ELSE ceil(max(max_report_age) / 86400.0)::bigint END FROM collections",
                  0, NULL, PGRES_TUPLES_OK);
     if (!res)
         goto out;
     const int64_t today = pg_int(res, 0, 0), window = pg_int(res, 0, 1);
+    const int bounded = !PQgetisnull(res, 0, 1);
     PQclear(res);
     const int64_t horizon = today - window - 1; /* days <= horizon are retired */
-    if ((rc = pg_make_partitions(s, horizon + 1, today + 2)) != PINHOLE_OK)
+    if ((rc = pg_make_partitions(s, bounded ? horizon + 1 : today - 1, today + 2)) != PINHOLE_OK ||
+        !bounded)
         goto out;
     res = pg_run(s,
                  "SELECT substr(c.relname, 10)::bigint FROM pg_inherits i"
@@ -402,6 +408,7 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .disk_bytes = pg_disk_bytes,
     .create_collection = pg_create_collection,
     .load_collections = pg_load_collections,
+    .set_window = pg_set_window,
     .server_keys = pg_server_keys,
     .ingest_prepare = pg_ingest_prepare,
     .ingest = pg_ingest,
