@@ -61,7 +61,7 @@ pid=
 if [ "$db" = "$tmp/d.db" ]; then
     sqlite3 "$db" "SELECT lower(hex(report_id)) FROM reports" | sort >"$tmp/stored"
 else
-    psql "$db" -Atc "SELECT encode(report_id, 'hex') FROM reports" | sort >"$tmp/stored"
+    psql "$db" -Atc "SELECT replace(report_id::text, '-', '') FROM reports" | sort >"$tmp/stored"
 fi
 cat "$tmp"/ack.* | sort -u >"$tmp/acked"
 missing=$(comm -23 "$tmp/acked" "$tmp/stored" | wc -l)

@@ -119,7 +119,7 @@ done
 submit "$url_c" "$tmp/replay" "$tmp/ack.replay" || true
 
 # the database: each report of the files exactly once, every acknowledged one among them
-psql "$PINHOLE_PG_URI" -Atc "SELECT encode(report_id, 'hex') FROM reports" | sort >"$tmp/stored"
+psql "$PINHOLE_PG_URI" -Atc "SELECT replace(report_id::text, '-', '') FROM reports" | sort >"$tmp/stored"
 [ "$(uniq -d "$tmp/stored" | wc -l)" -eq 0 ] || fail "a report id is stored twice"
 [ "$(wc -l <"$tmp/stored")" -eq 48000 ] || fail "$(wc -l <"$tmp/stored") reports stored, not 48000"
 cat "$tmp"/ack.[0-9]* | sort -u >"$tmp/acked"

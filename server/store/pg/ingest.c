@@ -362,9 +362,9 @@ static int lock_and_read(pg_store *s, pg_ingest_scratch *sc, const pinhole_inges
         if (!sc->was_pending[i])
             continue;
         pg_buf_fmt(&colls, first ? "%" PRId64 : ",%" PRId64, r[i].coll->id);
-        pg_buf_str(&ids, first ? "\"\\\\x" : ",\"\\\\x");
-        pg_buf_hex(&ids, r[i].id, PINHOLE_REPORT_ID_BYTES);
-        pg_buf_str(&ids, "\"");
+        if (!first)
+            pg_buf_str(&ids, ",");
+        pg_buf_hex(&ids, r[i].id, PINHOLE_REPORT_ID_BYTES); /* a uuid's 32 hex digits */
         first = 0;
     }
     pg_buf_str(&colls, "}");
@@ -387,7 +387,7 @@ static int lock_and_read(pg_store *s, pg_ingest_scratch *sc, const pinhole_inges
         const char *v[2] = {pg_buf_text(&colls), pg_buf_text(&ids)};
         *found = pg_run(s,
                         "SELECT r.collection, r.report_id, r.bucket, r.payload"
-                        " FROM (SELECT DISTINCT c, id FROM unnest($1::bigint[], $2::bytea[])"
+                        " FROM (SELECT DISTINCT c, id FROM unnest($1::bigint[], $2::uuid[])"
                         " AS u(c, id)) AS u JOIN reports r ON r.collection = u.c"
                         " AND r.report_id = u.id",
                         2, v, PGRES_TUPLES_OK);
@@ -438,8 +438,7 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
     if (rc == PINHOLE_OK && rows > 0 && !(stored_id = malloc((size_t)rows * sizeof *stored_id)))
         rc = PINHOLE_ENOMEM;
     for (int i = 0; i < rows && rc == PINHOLE_OK; i++) {
-        if (pg_bytea(found, i, 1, stored_id[i], PINHOLE_REPORT_ID_BYTES) !=
-            PINHOLE_REPORT_ID_BYTES) {
+        if (pg_uuid(found, i, 1, stored_id[i]) != PINHOLE_OK) {
             rc = PINHOLE_EDB;
             break;
         }
@@ -490,11 +489,10 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
         pg_buf_fmt(&ic, "%s%" PRId64, sep, x->coll->id);
         pg_buf_fmt(&iday, "%s%" PRId64, sep, day);
         pg_buf_fmt(&ib, "%s%" PRId64, sep, x->bucket);
-        pg_buf_fmt(&iid, "%s\"\\\\x", sep);
+        pg_buf_str(&iid, sep);
         pg_buf_hex(&iid, x->id, PINHOLE_REPORT_ID_BYTES);
         pg_buf_fmt(&ip, "%s\"\\\\x", sep);
         pg_buf_hex(&ip, x->payload, x->payload_len);
-        pg_buf_str(&iid, "\"");
         pg_buf_str(&ip, "\"");
     }
     pg_buf_str(&ic, "}");
@@ -510,7 +508,7 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
         PGresult *ins =
             pg_run(s,
                    "INSERT INTO reports(collection, day, report_id, bucket, payload)"
-                   " SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bytea[], $4::bigint[],"
+                   " SELECT * FROM unnest($1::bigint[], $2::integer[], $3::uuid[], $4::bigint[],"
                    " $5::bytea[]) ON CONFLICT DO NOTHING RETURNING 1",
                    5, v, PGRES_TUPLES_OK);
         if (!ins)

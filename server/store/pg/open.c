@@ -30,9 +30,9 @@ static const char *const schema_v1 =
     " deleting boolean NOT NULL DEFAULT false);"
     "CREATE TABLE server_keys(name text PRIMARY KEY, pk bytea NOT NULL, sk bytea NOT NULL);"
     "CREATE TABLE reports(collection bigint NOT NULL, day integer NOT NULL,"
-    " report_id bytea NOT NULL, bucket bigint NOT NULL, payload bytea NOT NULL,"
+    " report_id uuid NOT NULL, bucket bigint NOT NULL, payload bytea NOT NULL,"
     " PRIMARY KEY(collection, report_id, day)) PARTITION BY RANGE(day);"
-    "CREATE TABLE reports_kept(collection bigint NOT NULL, report_id bytea NOT NULL,"
+    "CREATE TABLE reports_kept(collection bigint NOT NULL, report_id uuid NOT NULL,"
     " bucket bigint NOT NULL, payload bytea NOT NULL, PRIMARY KEY(collection, report_id));"
     "CREATE TABLE retired_days(day integer PRIMARY KEY);"
     "CREATE TABLE buckets(collection bigint NOT NULL, bucket bigint NOT NULL,"
@@ -95,6 +95,17 @@ int64_t pg_int(const PGresult *res, int r, int c)
 double pg_double(const PGresult *res, int r, int c)
 {
     return PQgetisnull(res, r, c) ? NAN : strtod(PQgetvalue(res, r, c), NULL);
+}
+
+int pg_uuid(const PGresult *res, int r, int c, uint8_t *out)
+{
+    size_t bin = 0;
+    const char *v = PQgetvalue(res, r, c);
+    return sodium_hex2bin(out, PINHOLE_REPORT_ID_BYTES, v, (size_t)PQgetlength(res, r, c), "-",
+                          &bin, NULL) == 0 &&
+                   bin == PINHOLE_REPORT_ID_BYTES
+               ? PINHOLE_OK
+               : PINHOLE_EFORMAT;
 }
 
 long pg_bytea(const PGresult *res, int r, int c, uint8_t *out, size_t max)

@@ -6,7 +6,7 @@
  *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
  *               labels, created, max_report_age, max_clock_skew, keep_reports, deleting)
  *   server_keys(name, pk, sk)                       the server's key pairs, shared by every replica
- *   reports(collection, day, report_id, bucket, payload)
+ *   reports(collection, day, report_id, bucket, payload)    report_id: uuid (16 bytes)
  *       partitioned by day (UTC day of the report's bucket start), one partition reports_d<day>
  *       per day; primary key (collection, report_id, day). Old days are dropped whole.
  *   reports_kept(collection, report_id, bucket, payload)
@@ -78,6 +78,9 @@ int pg_retryable(const pg_store *s);
 /* Column text of row r, column c as an int64 / a double (0 when NULL). */
 int64_t pg_int(const PGresult *res, int r, int c);
 double pg_double(const PGresult *res, int r, int c);
+
+/* Decode a uuid column (a report id) into out[0..16): PINHOLE_OK or PINHOLE_EFORMAT. */
+int pg_uuid(const PGresult *res, int r, int c, uint8_t *out);
 
 /* Decode a bytea column (hex output format) into out[0..max); the length, or -1 when it is not
  * bytea hex or longer than max. */

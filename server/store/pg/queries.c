@@ -264,14 +264,15 @@ int pg_check(pinhole_store *base, uint64_t *problems, char *msg, size_t msglen)
         return PINHOLE_EDB;
     int rc = pg_load_collections(base, &cs, &nc);
     /* no (collection, report id) stored twice: across day partitions and reports_kept */
-    PGresult *res = rc != PINHOLE_OK ? NULL
-                                     : pg_run(s,
-                                              "SELECT collection, encode(report_id, 'hex'),"
-                                              " count(*) FROM (SELECT collection, report_id FROM"
-                                              " reports UNION ALL SELECT collection, report_id"
-                                              " FROM reports_kept) AS r GROUP BY 1, 2"
-                                              " HAVING count(*) > 1",
-                                              0, NULL, PGRES_TUPLES_OK);
+    PGresult *res = rc != PINHOLE_OK
+                        ? NULL
+                        : pg_run(s,
+                                 "SELECT collection, replace(report_id::text, '-', ''),"
+                                 " count(*) FROM (SELECT collection, report_id FROM"
+                                 " reports UNION ALL SELECT collection, report_id"
+                                 " FROM reports_kept) AS r GROUP BY 1, 2"
+                                 " HAVING count(*) > 1",
+                                 0, NULL, PGRES_TUPLES_OK);
     if (rc == PINHOLE_OK && !res)
         rc = PINHOLE_EDB;
     for (int i = 0; res && i < PQntuples(res); i++) {
