@@ -116,6 +116,11 @@ c1=0; for r in a b c; do eval "p=\$pid_$r"; c1=$(echo "$c1 + $(cpu_of "$p")" | b
 r="$(rss "$pid_a") / $(rss "$pid_b") / $(rss "$pid_c")"
 report "PostgreSQL, 3 replicas" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | bc)" \
     "$(echo "$g1 - $g0" | bc)" "$(size "$(db three)")" "$r"
+psql "$(db three)" -Atc "SELECT 'reports (heap + primary key) ' ||
+    round(sum(pg_total_relation_size(i.inhrelid))::numeric / (SELECT count(*) FROM reports), 1) ||
+    ' bytes/report; counts ' || pg_size_pretty(pg_total_relation_size('counts')) ||
+    ', WAL written since start ' || pg_size_pretty(pg_current_wal_lsn() - '0/0'::pg_lsn)
+    FROM pg_inherits i WHERE i.inhparent = 'reports'::regclass"
 stored=$(psql "$(db three)" -Atc "SELECT count(*) FROM reports")
 [ "$stored" -eq "$n" ] || echo "WARNING: $stored reports stored, $n sent"
 echo "load after: $(uptime)"
