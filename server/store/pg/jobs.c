@@ -144,7 +144,7 @@ int pg_job_claim(pinhole_store *base, double now, pinhole_job_record *r)
         return PINHOLE_EDB;
     char t[40], lease[40];
     num(t, sizeof t, now);
-    num(lease, sizeof lease, PINHOLE_PG_LEASE_S);
+    num(lease, sizeof lease, s->lease_s);
     const char *v[3] = {t, s->owner, lease};
     PGresult *res = pg_run(s,
                            "UPDATE jobs SET status = 'running', started = $1::double precision,"
@@ -166,7 +166,7 @@ int pg_job_progress(pinhole_store *base, int64_t id, double fraction)
     char f[40], i[24], lease[40];
     num(f, sizeof f, fraction);
     snprintf(i, sizeof i, "%" PRId64, id);
-    num(lease, sizeof lease, PINHOLE_PG_LEASE_S);
+    num(lease, sizeof lease, s->lease_s);
     const char *v[4] = {f, i, s->owner, lease};
     PGresult *res = pg_run(s,
                            "UPDATE jobs SET progress = $1::double precision,"

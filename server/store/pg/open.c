@@ -275,6 +275,10 @@ static int pg_open(pinhole_store **out, const char *url, const pinhole_store_opt
     s->base.backend = &pinhole_store_postgresql;
     s->shard = -1;
     s->readonly = opt->readonly;
+    s->lease_s = PINHOLE_PG_LEASE_S;
+    const char *lease = getenv("PINHOLE_PG_JOB_LEASE");
+    if (lease && atof(lease) >= 1 && atof(lease) <= 3600)
+        s->lease_s = atof(lease);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(s->owner, sizeof s->owner, "%.40s:%ld:%08" PRIx32, host, (long)getpid(),

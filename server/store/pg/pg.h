@@ -36,9 +36,11 @@
 #include <stdint.h>
 
 #define PINHOLE_PG_SCHEMA_VERSION 1
-#define PINHOLE_PG_CHUNK 32u    /* count-vector values per stored chunk */
-#define PINHOLE_PG_SHARDS 64    /* count shards: at most this many handles ingest at once */
-#define PINHOLE_PG_LEASE_S 60.0 /* seconds a job lease lasts without a progress report */
+#define PINHOLE_PG_CHUNK 32u /* count-vector values per stored chunk */
+#define PINHOLE_PG_SHARDS 64 /* count shards: at most this many handles ingest at once */
+#define PINHOLE_PG_LEASE_S                                                                         \
+    60.0 /* seconds a job lease lasts without a progress report (the                               \
+            environment's PINHOLE_PG_JOB_LEASE, 1..3600, overrides it) */
 #define PINHOLE_PG_DAY 86400
 
 /* A growable text buffer (array literals for the batch statements). */
@@ -55,6 +57,7 @@ typedef struct pg_store {
     int shard;        /* count shard this handle holds, -1 until its first ingest */
     char owner[80];   /* lease owner name of this handle: host, pid, random */
     char sqlstate[6]; /* SQLSTATE of the latest failed statement ("" when none) */
+    double lease_s;   /* job lease, seconds */
     struct pg_ingest_scratch *scratch;
 } pg_store;
 
