@@ -1,7 +1,7 @@
 /* libpinhole's public calls: init, collections, the device's privacy policy and memoization, and
  * reports written into the caller's buffer. */
 #include "client/pinhole.h"
-#include "client/encode.h"
+#include "client/device.h"
 #include "common/bytes.h"
 #include "common/ct.h"
 #include "common/rng.h"
@@ -196,8 +196,12 @@ int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col, uin
 
     pinhole_rng rng;
     report_rng(cl, col, value, memoize, &rng);
-    uint8_t *payload = out + PINHOLE_REPORT_HEADERBYTES;
-    int rc = pinhole_encode(c, value, &rng, payload, c->payload_bytes);
+    pinhole_report header = {.collection_id = col->config.collection_id,
+                             .time = unix_seconds / col->config.time_precision};
+    memcpy(header.fingerprint, col->fingerprint, sizeof header.fingerprint);
+    /* the report id comes from the OS even when the payload is memoized */
+    size_t len = 0;
+    int rc = pinhole_device_report(c, &header, value, &rng, NULL, out, cap, &len);
     pinhole_rng_wipe(&rng);
     if (rc == PINHOLE_OK)
         rc = charge_budget(cl, eps, unix_seconds);
@@ -205,15 +209,8 @@ int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col, uin
         sodium_memzero(out, n);
         return rc;
     }
-    pinhole_report r = {.version = PINHOLE_REPORT_VERSION,
-                        .mechanism = (uint8_t)c->mechanism,
-                        .collection_id = col->config.collection_id,
-                        .time = unix_seconds / col->config.time_precision,
-                        .payload = payload,
-                        .payload_len = c->payload_bytes};
-    memcpy(r.fingerprint, col->fingerprint, sizeof r.fingerprint);
-    randombytes_buf(r.report_id, sizeof r.report_id);
-    return pinhole_report_encode(&r, out, cap, written); /* moves the payload onto itself */
+    *written = len;
+    return PINHOLE_OK;
 }
 
 int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_collection *col, uint64_t value,

@@ -2,7 +2,7 @@
  * equal the offline estimator's on the same reports; retries and replays; bad input of every kind
  * gets its status and changes nothing stored; slow clients are dropped; a full writer queue
  * answers 429 with Retry-After; the uploader token when configured. */
-#include "client/encode.h"
+#include "client/device.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
@@ -137,21 +137,17 @@ static batch make_batch_times(const cli_collection *c, size_t n, uint64_t seed, 
         uint64_t v = 0;
         while (v + 1 < c->cfg.k && pinhole_rng_u32(&rng) & 1)
             v++;
-        uint8_t payload[8], rep[256], sl[256];
-        cr_assert_eq(pinhole_encode(&c->cfg, v, &rng, payload, sizeof payload), PINHOLE_OK);
+        uint8_t rep[256], sl[256];
+        pinhole_report header = {.collection_id = c->wire.collection_id,
+                                 .time = 20000 + i % ntimes};
+        memcpy(header.fingerprint, c->fingerprint, sizeof header.fingerprint);
+        size_t len;
+        cr_assert_eq(pinhole_device_report(&c->cfg, &header, v, &rng, &rng, rep, sizeof rep, &len),
+                     PINHOLE_OK);
+        const uint8_t *payload = rep + PINHOLE_REPORT_HEADERBYTES;
         b.payloads[i] = 0;
         for (size_t j = 0; j < pb; j++)
             b.payloads[i] |= (uint64_t)payload[j] << (8 * j);
-        pinhole_report r = {.version = PINHOLE_REPORT_VERSION,
-                            .mechanism = (uint8_t)c->cfg.mechanism,
-                            .collection_id = c->wire.collection_id,
-                            .time = 20000 + i % ntimes,
-                            .payload = payload,
-                            .payload_len = (uint32_t)pb};
-        memcpy(r.fingerprint, c->fingerprint, sizeof r.fingerprint);
-        pinhole_rng_bytes(&rng, r.report_id, sizeof r.report_id);
-        size_t len;
-        cr_assert_eq(pinhole_report_encode(&r, rep, sizeof rep, &len), PINHOLE_OK);
         if (sealed) {
             cr_assert_eq(pinhole_report_seal(rep, len, c->seal_pk, sl, sizeof sl, &len),
                          PINHOLE_OK);

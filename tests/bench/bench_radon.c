@@ -1,5 +1,5 @@
 /* The DP's per-block sum along lines for prime q: the direct vector kernel (q^2 ceil(q/8) vector
- * adds) against the O(q^2 log q) projection-slice transform through FFTW (issue 3). For each q
+ * adds) against the O(q^2 log q) projection-slice transform through FFTW. For each q
  * prints one JSON line: microseconds per block of each, whether both are exact, and the FFT's
  * largest distance to the nearest integer on counts near 2^40 (its exactness margin).
  * usage: bench_radon [q ...]   (default 11 53 149 151 257 1021) */

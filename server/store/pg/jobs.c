@@ -1,9 +1,9 @@
 /* The PostgreSQL backend: the analytics job queue, shared by every replica. A claimed job is
  * leased to the claiming handle until PINHOLE_PG_LEASE_S seconds after its latest progress report
  * (times from the database's clock, so replicas' clocks do not matter); a job whose lease ran out
- * (its replica died or stalled) is settled like a job left running by a dead process and, if it
- * may run again, claimed by another replica. Claims take rows with FOR UPDATE SKIP LOCKED, so
- * replicas never wait on each other's claims. */
+ * (its replica stalled) or whose holder's database session ended (its replica died) is settled
+ * like a job left running by a dead process and, if it may run again, claimed by another replica.
+ * Claims take rows with FOR UPDATE SKIP LOCKED, so replicas never wait on each other's claims. */
 #include "common/error.h"
 #include "server/store/pg/pg.h"
 
@@ -78,30 +78,40 @@ static void num(char *buf, size_t len, double d)
         snprintf(buf, len, "%.17g", d);
 }
 
-/* Settle the running jobs whose lease ran out: canceled when cancelling was asked, failed after
- * max_attempts starts, else queued again. One statement per outcome, each atomic. */
-static int settle_expired(pg_store *s, double now, int max_attempts)
+/* Settle the running jobs whose holder is gone: its lease ran out, or its database session ended
+ * (the replica died), or (mine) it is this handle (a process settling what it left before a
+ * restart): canceled when cancelling was asked, failed after max_attempts starts, else queued
+ * again. One statement per outcome, each atomic. */
+static int settle_orphans(pg_store *s, double now, int max_attempts, int mine)
 {
     char t[40], max[16], err[96];
     num(t, sizeof t, now);
     snprintf(max, sizeof max, "%d", max_attempts);
     snprintf(err, sizeof err, "the job was started %d times without finishing", max_attempts);
     const char *v[3] = {t, err, max};
-    static const char *const expired =
-        " status = 'running' AND (lease_expires IS NULL OR lease_expires < " DB_NOW ")";
-    char sql[3][400];
+    char *owner = PQescapeLiteral(s->conn, s->owner, strlen(s->owner));
+    if (!owner)
+        return PINHOLE_EDB;
+    char orphan[600];
+    snprintf(orphan, sizeof orphan,
+             " status = 'running' AND (lease_owner IS NULL OR lease_expires < " DB_NOW
+             " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = jobs.lease_backend)"
+             "%s%s)",
+             mine ? " OR lease_owner = " : "", mine ? owner : "");
+    PQfreemem(owner);
+    char sql[3][1000];
     snprintf(sql[0], sizeof sql[0],
              "UPDATE jobs SET status = 'canceled', finished = $1::double precision,"
              " lease_owner = NULL WHERE%s AND error = '" CANCEL_MARK "'",
-             expired);
+             orphan);
     snprintf(sql[1], sizeof sql[1],
              "UPDATE jobs SET status = 'failed', finished = $1::double precision, error = $2,"
              " lease_owner = NULL WHERE%s AND attempts >= $3::integer",
-             expired);
+             orphan);
     snprintf(sql[2], sizeof sql[2],
              "UPDATE jobs SET status = 'queued', progress = 0, started = NULL, lease_owner = NULL"
              " WHERE%s",
-             expired);
+             orphan);
     if (pg_exec(s, sql[0], 1, v) != PINHOLE_OK || pg_exec(s, sql[1], 3, v) != PINHOLE_OK ||
         pg_exec(s, sql[2], 0, NULL) != PINHOLE_OK)
         return PINHOLE_EDB;
@@ -110,8 +120,8 @@ static int settle_expired(pg_store *s, double now, int max_attempts)
 
 int pg_jobs_recover(pinhole_store *base, double now, int max_attempts)
 {
-    /* Only the jobs whose lease ran out: the others run on live replicas. */
-    return settle_expired(pg_of(base), now, max_attempts);
+    /* not the jobs that run on live replicas */
+    return settle_orphans(pg_of(base), now, max_attempts, 1);
 }
 
 int pg_job_enqueue(pinhole_store *base, const pinhole_job_record *r, int64_t *id)
@@ -140,7 +150,7 @@ int pg_job_claim(pinhole_store *base, double now, pinhole_job_record *r)
 {
     pg_store *s = pg_of(base);
     memset(r, 0, sizeof *r);
-    if (settle_expired(s, now, PG_JOB_ATTEMPTS) != PINHOLE_OK)
+    if (settle_orphans(s, now, PG_JOB_ATTEMPTS, 0) != PINHOLE_OK)
         return PINHOLE_EDB;
     char t[40], lease[40];
     num(t, sizeof t, now);
@@ -149,6 +159,7 @@ int pg_job_claim(pinhole_store *base, double now, pinhole_job_record *r)
     PGresult *res = pg_run(s,
                            "UPDATE jobs SET status = 'running', started = $1::double precision,"
                            " progress = 0, attempts = attempts + 1, lease_owner = $2,"
+                           " lease_backend = pg_backend_pid(),"
                            " lease_expires = " DB_NOW " + $3::double precision"
                            " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id"
                            " LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLUMNS,

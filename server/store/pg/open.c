@@ -46,7 +46,7 @@ static const char *const schema_v1 =
     " progress double precision NOT NULL DEFAULT 0, time_limit double precision NOT NULL,"
     " created double precision NOT NULL, started double precision,"
     " finished double precision, result text, error text, attempts integer NOT NULL DEFAULT 0,"
-    " lease_owner text,"
+    " lease_owner text, lease_backend integer,"
     " lease_expires double precision);"
     "CREATE INDEX jobs_by_collection ON jobs(collection_id, id);"
     "CREATE INDEX jobs_open ON jobs(id) WHERE status IN ('queued', 'running');"
