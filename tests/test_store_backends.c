@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef PINHOLE_WITH_POSTGRESQL
 #include <libpq-fe.h>
@@ -571,4 +572,86 @@ Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
     sqlite3_finalize(q);
     sqlite3_close(db);
     pinhole_server_collection_free(&c);
+}
+
+/* ---- retention (PostgreSQL: day partitions) ---- */
+
+#ifdef PINHOLE_WITH_POSTGRESQL
+/* Rows of `sql` (one number) on the test's database. */
+static long long pg_count(const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    const long long n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+#endif
+
+/* The garbage collector retires the days before every collection's window (plus a day): their
+ * partitions are dropped, the reports of a keep_reports collection move to reports_kept, counts
+ * stay, a report of a retired day is refused, and the check still passes. */
+Test(backends, old_days_are_retired_whole)
+{
+    if (!on_pg)
+        cr_skip_test("day partitions are PostgreSQL's");
+#ifdef PINHOLE_WITH_POSTGRESQL
+    pinhole_store *s;
+    pinhole_server_collection a, b;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
+    cr_assert_eq(pinhole_store_create_collection(s, &a, "drop", &p, 86400, 0, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_create_collection(s, &b, "keep", &p, 86400, 0, NULL), PINHOLE_OK);
+    const pinhole_collection_window wa = {.max_report_age = 2 * 86400, .max_clock_skew = 3600},
+                                    wb = {.max_report_age = 86400, .keep_reports = 1};
+    cr_assert_eq(pinhole_store_set_window(s, a.id, &wa), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_set_window(s, b.id, &wb), PINHOLE_OK);
+    const int64_t today = (int64_t)time(NULL) / 86400;
+    const uint8_t pay[4] = {1, 2, 3, 4};
+    pinhole_ingest_report r[8];
+    for (int i = 0; i < 4; i++) { /* days today - 10, - 5, - 1, today in each collection */
+        const int64_t day = today - (int64_t[]){10, 5, 1, 0}[i];
+        report(&r[i], &a, (uint8_t)(10 + i), day, &pay[i]);
+        report(&r[4 + i], &b, (uint8_t)(20 + i), day, &pay[i]);
+    }
+    cr_assert_eq(pinhole_store_ingest(s, r, 8), PINHOLE_OK);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(r[i].status, PINHOLE_REPORT_ACCEPTED);
+    int did = 0;
+    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, &did), PINHOLE_OK);
+    cr_assert_eq(did, 1);
+    /* widest window 2 days: days before today - 3 are gone, whole */
+    cr_assert_eq(pg_count("SELECT count(*) FROM retired_days"), 2);
+    cr_assert_eq(pg_count("SELECT count(*) FROM reports"), 4);
+    cr_assert_eq(pg_count("SELECT count(*) FROM reports_kept"), 2);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_class WHERE relname = 'reports_d%lld'",
+             (long long)(today - 10));
+    cr_assert_eq(pg_count(sql), 0);
+    /* counts stay */
+    uint64_t counts[64], n;
+    cr_assert_eq(pinhole_store_counts(s, &a, today - 10, today - 10, counts, &n), PINHOLE_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(pinhole_store_report_total(s, a.id, &n), PINHOLE_OK);
+    cr_assert_eq(n, 4);
+    /* a report of a retired day is refused: its day's ids are gone; a retry of a kept one, too */
+    pinhole_ingest_report late[2];
+    report(&late[0], &a, 99, today - 10, &pay[0]);
+    report(&late[1], &a, 13, today, &pay[3]); /* a retry of a live report: a duplicate */
+    cr_assert_eq(pinhole_store_ingest(s, late, 2), PINHOLE_OK);
+    cr_assert_eq(late[0].status, PINHOLE_REPORT_REJECTED);
+    cr_assert_eq(late[0].error, PINHOLE_ERANGE);
+    cr_assert_eq(late[1].status, PINHOLE_REPORT_DUPLICATE);
+    assert_consistent(s);
+    /* a second pass has nothing left to do */
+    did = 0;
+    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, &did), PINHOLE_OK);
+    cr_assert_eq(did, 0);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&a);
+    pinhole_server_collection_free(&b);
+#endif
 }
