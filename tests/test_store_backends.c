@@ -6,7 +6,9 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/estimate/estimate.h"
+#include "common/clock.h"
 #include "server/store/store.h"
+#include "server/store/writer.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -654,4 +656,70 @@ Test(backends, old_days_are_retired_whole)
     pinhole_server_collection_free(&a);
     pinhole_server_collection_free(&b);
 #endif
+}
+
+/* ---- the writer's flush policy ---- */
+
+typedef struct flushed {
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} flushed;
+
+static void on_flushed(pinhole_ingest_batch *b, void *arg)
+{
+    (void)b;
+    flushed *f = arg;
+    pthread_mutex_lock(&f->mu);
+    f->done++;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void wait_flushed(flushed *f, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    while (f->done < n)
+        pthread_cond_wait(&f->cv, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* With flush_reports = 3 and flush_ms = 400, a lone report waits 400 ms for company and is then
+ * committed alone; three reports arriving together go at once, in one transaction. */
+Test(backends, writer_flushes_every_b_reports_or_t_ms)
+{
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    pinhole_writer w;
+    pinhole_writer_options o = {.flush_reports = 3, .flush_ms = 400};
+    cr_assert_eq(pinhole_writer_start(&w, url, &o), PINHOLE_OK);
+    const uint8_t p = 2;
+    pinhole_ingest_report r[4];
+    pinhole_ingest_batch b[4];
+    flushed f = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    for (int i = 0; i < 4; i++) {
+        report(&r[i], &c, (uint8_t)(40 + i), 1, &p);
+        b[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_flushed, .arg = &f};
+    }
+    double t0 = pinhole_clock_mono();
+    cr_assert_eq(pinhole_writer_submit(&w, &b[0]), PINHOLE_OK);
+    wait_flushed(&f, 1);
+    const double alone = pinhole_clock_mono() - t0;
+    cr_assert_geq(alone, 0.39, "committed after %.3f s", alone);
+    const uint64_t txn = atomic_load(&w.stats.transactions);
+    t0 = pinhole_clock_mono();
+    for (int i = 1; i < 4; i++)
+        cr_assert_eq(pinhole_writer_submit(&w, &b[i]), PINHOLE_OK);
+    wait_flushed(&f, 4);
+    const double together = pinhole_clock_mono() - t0;
+    cr_assert_lt(together, 0.39, "committed after %.3f s", together);
+    cr_assert_leq(atomic_load(&w.stats.transactions) - txn, 2); /* 1, or 2 if it woke between */
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(r[i].status, PINHOLE_REPORT_ACCEPTED);
+    pinhole_writer_stop(&w);
+    pinhole_writer_release(&w);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
 }
