@@ -6,6 +6,8 @@
 # server). Prints, per setup: reports/s (wall), CPU seconds of the servers and of PostgreSQL per
 # report, disk bytes per stored report, and the replicas' RSS.
 # usage: bench_cluster.sh BUILD_DIR [REPORTS]   (default 300,000)
+# PINHOLE_BENCH_PG_FLAGS: more flags for the PostgreSQL replicas, e.g. "--flush-reports 4000
+# --flush-ms 50" (the writer's flush policy).
 set -eu
 build=$1 total=${2:-300000}
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -42,13 +44,15 @@ for f in 1 2 3; do
 done
 n=$((per * 3))
 
-start_server() { # start_server NAME DATABASE: sets pid_NAME, url_NAME
-    "$build/server/pinhole-server" --database "$2" --port 0 --port-file "$tmp/port.$1" \
-        --threads 2 2>>"$tmp/log.$1" &
-    eval "pid_$1=$!"
+start_server() { # start_server NAME DATABASE [FLAGS...]: sets pid_NAME, url_NAME
+    name=$1 database=$2
+    shift 2
+    "$build/server/pinhole-server" --database "$database" --port 0 --port-file "$tmp/port.$name" \
+        --threads 2 "$@" 2>>"$tmp/log.$name" &
+    eval "pid_$name=$!"
     pids="$pids $!"
-    while [ ! -s "$tmp/port.$1" ]; do sleep 0.01; done
-    eval "url_$1=http://127.0.0.1:$(cat "$tmp/port.$1")"
+    while [ ! -s "$tmp/port.$name" ]; do sleep 0.01; done
+    eval "url_$name=http://127.0.0.1:$(cat "$tmp/port.$name")"
 }
 collection() {
     curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
@@ -90,7 +94,7 @@ size() { psql "$1" -Atc "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class
 
 # 2. PostgreSQL, one replica
 psql "$uri" -qc "CREATE DATABASE one"
-start_server p "$(db one)"
+start_server p "$(db one)" ${PINHOLE_BENCH_PG_FLAGS:-}
 collection "$url_p"
 c0=$(cpu_of "$pid_p"); g0=$(pg_cpu "$pgdir"); t0=$(now)
 submit "$url_p" "$tmp/r.1" "$tmp/r.2" "$tmp/r.3"
@@ -102,7 +106,7 @@ report "PostgreSQL, 1 replica" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | 
 
 # 3. PostgreSQL, three replicas, each posting a third at the same time
 psql "$uri" -qc "CREATE DATABASE three"
-for r in a b c; do start_server $r "$(db three)"; done
+for r in a b c; do start_server $r "$(db three)" ${PINHOLE_BENCH_PG_FLAGS:-}; done
 collection "$url_a"
 curl -sf "$url_b/v1/collections/1" >/dev/null; curl -sf "$url_c/v1/collections/1" >/dev/null
 c0=0; for r in a b c; do eval "p=\$pid_$r"; c0=$(echo "$c0 + $(cpu_of "$p")" | bc); done
