@@ -137,113 +137,58 @@ int pg_ingest_prepare(pinhole_store *base)
 
 /* ---- count deltas ---- */
 
-/* The chunks of delta d holding a nonzero count, as an integer[] literal; their number in *m. */
-static void touched_chunks(const pg_delta *d, pg_buf *b, size_t *m)
-{
-    const uint64_t len = d->coll->cfg.counts_len;
-    *m = 0;
-    pg_buf_str(b, "{");
-    for (uint64_t base = 0; base < len; base += PINHOLE_PG_CHUNK) {
-        const uint64_t end = len - base < PINHOLE_PG_CHUNK ? len : base + PINHOLE_PG_CHUNK;
-        uint64_t any = 0;
-        for (uint64_t j = base; j < end; j++)
-            any |= d->v[j];
-        if (any)
-            pg_buf_fmt(b, (*m)++ ? ",%" PRIu64 : "%" PRIu64, base / PINHOLE_PG_CHUNK);
-    }
-    pg_buf_str(b, "}");
-}
-
-/* Add the stored values of d's touched chunks in this handle's shard into d->v, making them the
- * new absolute values (the shard is this handle's alone: nobody else writes these rows). */
-static int read_shard(pg_store *s, pg_delta *d, const char *chunks)
-{
-    char c[24], b[24], sh[16];
-    snprintf(c, sizeof c, "%" PRId64, d->coll->id);
-    snprintf(b, sizeof b, "%" PRId64, d->bucket);
-    snprintf(sh, sizeof sh, "%d", s->shard);
-    const char *v[4] = {c, b, sh, chunks};
-    PGresult *res = pg_run(s,
-                           "SELECT chunk, data FROM counts WHERE collection = $1 AND bucket = $2"
-                           " AND shard = $3 AND chunk = ANY($4::integer[])",
-                           4, v, PGRES_TUPLES_OK);
-    if (!res)
-        return PINHOLE_EDB;
-    int rc = PINHOLE_OK;
-    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++)
-        rc = pg_chunk_add(d->coll, pg_int(res, i, 0), PQgetvalue(res, i, 1), d->v);
-    PQclear(res);
-    return rc == PINHOLE_EFORMAT ? PINHOLE_EDB : rc;
-}
-
-/* Write the open deltas into the handle's count shard (read, add, write back: two statements per
- * delta and one for all) and their totals into the bucket rows of the shard; clear them, even
- * after an error. */
+/* Append the open deltas as sparse rows of count_deltas (one per (collection, bucket): the
+ * indices holding a nonzero count and their counts; the garbage collector folds them into the
+ * chunks of counts later) and add their totals to the bucket rows of the handle's shard; clear
+ * them, even after an error. Two statements, whatever the number of deltas. */
 static int flush_deltas(pg_store *s, pg_ingest_scratch *sc)
 {
-    pg_buf bc = {0}, bb = {0}, bk = {0}, bd = {0}, tc = {0}, tb = {0}, tn = {0};
+    pg_buf bc = {0}, bb = {0}, bi = {0}, bn = {0}, tn = {0};
     pg_buf_str(&bc, "{");
     pg_buf_str(&bb, "{");
-    pg_buf_str(&bk, "{");
-    pg_buf_str(&bd, "{");
-    pg_buf_str(&tc, "{");
-    pg_buf_str(&tb, "{");
+    pg_buf_str(&bi, "{");
+    pg_buf_str(&bn, "{");
     pg_buf_str(&tn, "{");
-    size_t rows = 0;
-    int rc = PINHOLE_OK;
-    for (size_t i = 0; i < sc->ndelta && rc == PINHOLE_OK; i++) {
+    for (size_t i = 0; i < sc->ndelta; i++) {
         pg_delta *d = &sc->delta[i];
-        const uint64_t len = d->coll->cfg.counts_len;
-        pg_buf chunks = {0};
-        size_t m = 0;
-        touched_chunks(d, &chunks, &m);
-        rc = chunks.failed ? PINHOLE_ENOMEM : m ? read_shard(s, d, pg_buf_text(&chunks)) : rc;
-        pg_buf_free(&chunks);
-        for (uint64_t base = 0; base < len && rc == PINHOLE_OK; base += PINHOLE_PG_CHUNK) {
-            const uint64_t end = len - base < PINHOLE_PG_CHUNK ? len : base + PINHOLE_PG_CHUNK;
-            uint64_t any = 0;
-            for (uint64_t j = base; j < end; j++)
-                any |= d->v[j];
-            if (!any)
+        const char *sep = i ? "," : "";
+        pg_buf_fmt(&bc, "%s%" PRId64, sep, d->coll->id);
+        pg_buf_fmt(&bb, "%s%" PRId64, sep, d->bucket);
+        pg_buf_fmt(&tn, "%s%" PRIu64, sep, d->n);
+        pg_buf_fmt(&bi, "%s\"{", sep);
+        pg_buf_fmt(&bn, "%s\"{", sep);
+        int first = 1;
+        for (uint64_t j = 0; j < d->coll->cfg.counts_len; j++) {
+            if (!d->v[j])
                 continue;
-            const char *sep = rows++ ? "," : "";
-            pg_buf_fmt(&bc, "%s%" PRId64, sep, d->coll->id);
-            pg_buf_fmt(&bb, "%s%" PRId64, sep, d->bucket);
-            pg_buf_fmt(&bk, "%s%" PRIu64, sep, base / PINHOLE_PG_CHUNK);
-            pg_buf_fmt(&bd, "%s\"{", sep);
-            for (uint64_t j = base; j < end; j++)
-                pg_buf_fmt(&bd, j > base ? ",%" PRIu64 : "%" PRIu64, d->v[j]);
-            pg_buf_str(&bd, "}\"");
+            pg_buf_fmt(&bi, first ? "%" PRIu64 : ",%" PRIu64, j);
+            pg_buf_fmt(&bn, first ? "%" PRIu64 : ",%" PRIu64, d->v[j]);
+            d->v[j] = 0;
+            first = 0;
         }
-        pg_buf_fmt(&tc, "%s%" PRId64, i ? "," : "", d->coll->id);
-        pg_buf_fmt(&tb, "%s%" PRId64, i ? "," : "", d->bucket);
-        pg_buf_fmt(&tn, "%s%" PRIu64, i ? "," : "", d->n);
+        pg_buf_str(&bi, "}\"");
+        pg_buf_str(&bn, "}\"");
     }
     pg_buf_str(&bc, "}");
     pg_buf_str(&bb, "}");
-    pg_buf_str(&bk, "}");
-    pg_buf_str(&bd, "}");
-    pg_buf_str(&tc, "}");
-    pg_buf_str(&tb, "}");
+    pg_buf_str(&bi, "}");
+    pg_buf_str(&bn, "}");
     pg_buf_str(&tn, "}");
     const size_t nd = sc->ndelta;
     sc->ndelta = 0;
     char shard[16];
     snprintf(shard, sizeof shard, "%d", s->shard);
-    if (rc == PINHOLE_OK &&
-        (bc.failed || bb.failed || bk.failed || bd.failed || tc.failed || tb.failed || tn.failed))
-        rc = PINHOLE_ENOMEM;
-    const char *vc[5] = {pg_buf_text(&bc), pg_buf_text(&bb), shard, pg_buf_text(&bk),
-                         pg_buf_text(&bd)};
-    if (rc == PINHOLE_OK && rows)
+    int rc =
+        bc.failed || bb.failed || bi.failed || bn.failed || tn.failed ? PINHOLE_ENOMEM : PINHOLE_OK;
+    const char *vd[4] = {pg_buf_text(&bc), pg_buf_text(&bb), pg_buf_text(&bi), pg_buf_text(&bn)};
+    if (rc == PINHOLE_OK && nd)
         rc = pg_exec(s,
-                     "INSERT INTO counts(collection, bucket, shard, chunk, data)"
-                     " SELECT u.c, u.b, $3::integer, u.k, u.d::bigint[]"
-                     " FROM unnest($1::bigint[], $2::bigint[], $4::integer[], $5::text[])"
-                     " AS u(c, b, k, d) ON CONFLICT (collection, bucket, shard, chunk)"
-                     " DO UPDATE SET data = excluded.data",
-                     5, vc);
-    const char *vb[4] = {pg_buf_text(&tc), pg_buf_text(&tb), shard, pg_buf_text(&tn)};
+                     "INSERT INTO count_deltas(collection, bucket, idx, n)"
+                     " SELECT u.c, u.b, u.i::integer[], u.n::bigint[]"
+                     " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"
+                     " AS u(c, b, i, n) WHERE u.i <> '{}'",
+                     4, vd);
+    const char *vb[4] = {pg_buf_text(&bc), pg_buf_text(&bb), shard, pg_buf_text(&tn)};
     if (rc == PINHOLE_OK && nd)
         rc = pg_exec(s,
                      "INSERT INTO buckets(collection, bucket, shard, n)"
@@ -256,10 +201,8 @@ static int flush_deltas(pg_store *s, pg_ingest_scratch *sc)
         memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof(uint64_t));
     pg_buf_free(&bc);
     pg_buf_free(&bb);
-    pg_buf_free(&bk);
-    pg_buf_free(&bd);
-    pg_buf_free(&tc);
-    pg_buf_free(&tb);
+    pg_buf_free(&bi);
+    pg_buf_free(&bn);
     pg_buf_free(&tn);
     return rc;
 }

@@ -38,8 +38,10 @@ static const char *const schema_v1 =
     "CREATE TABLE buckets(collection bigint NOT NULL, bucket bigint NOT NULL,"
     " shard integer NOT NULL, n bigint NOT NULL, PRIMARY KEY(collection, bucket, shard));"
     "CREATE TABLE counts(collection bigint NOT NULL, bucket bigint NOT NULL,"
-    " shard integer NOT NULL, chunk integer NOT NULL, data bigint[] NOT NULL,"
-    " PRIMARY KEY(collection, bucket, shard, chunk));"
+    " chunk integer NOT NULL, data bigint[] NOT NULL, PRIMARY KEY(collection, bucket, chunk));"
+    "CREATE TABLE count_deltas(collection bigint NOT NULL, bucket bigint NOT NULL,"
+    " seq bigint GENERATED ALWAYS AS IDENTITY, idx integer[] NOT NULL, n bigint[] NOT NULL,"
+    " PRIMARY KEY(collection, bucket, seq));"
     "CREATE TABLE jobs(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
     " collection_id bigint NOT NULL, type text NOT NULL, t_from bigint NOT NULL,"
     " t_to bigint NOT NULL, params text NOT NULL, status text NOT NULL,"
@@ -340,10 +342,140 @@ static int retire_day(pg_store *s, int64_t day)
     return rc;
 }
 
-/* The garbage collector's pass, by at most one process at a time (a try-lock): make the day
- * partitions up to two days ahead, retire the days before every collection's report window (plus
- * one day of margin; nothing while some collection has no lower bound). The clock is the
- * database's, so replicas agree. */
+/* A (index, count) pair of a bucket's deltas. */
+typedef struct pair {
+    uint64_t i, n;
+} pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const uint64_t x = ((const pair *)a)->i, y = ((const pair *)b)->i;
+    return (x > y) - (x < y);
+}
+
+/* Fold the deltas of one bucket into its chunks, in one transaction: take the deltas out (rows
+ * committed later stay for the next pass), add them to the chunks they touch, write those back. */
+static int fold(pg_store *s, const char *coll, const char *bucket)
+{
+    const char *v[4] = {coll, bucket, NULL, NULL};
+    pair *p = NULL;
+    size_t np = 0, cap = 0;
+    pg_buf chunks = {0}, data = {0};
+    PGresult *res = NULL;
+    int rc = pg_exec(s, "BEGIN", 0, NULL);
+    if (rc == PINHOLE_OK &&
+        !(res = pg_run(s,
+                       "DELETE FROM count_deltas WHERE collection = $1 AND bucket = $2"
+                       " RETURNING idx, n",
+                       2, v, PGRES_TUPLES_OK)))
+        rc = PINHOLE_EDB;
+    for (int r = 0; res && r < PQntuples(res) && rc == PINHOLE_OK; r++) {
+        const size_t max = (size_t)PQgetlength(res, r, 0) / 2 + 1;
+        if (np + max > cap) {
+            cap = 2 * (np + max);
+            pair *q = realloc(p, cap * sizeof *q);
+            if (!q) {
+                rc = PINHOLE_ENOMEM;
+                break;
+            }
+            p = q;
+        }
+        uint64_t *tmp = malloc(2 * max * sizeof *tmp);
+        size_t ni = 0, nn = 0;
+        if (!tmp)
+            rc = PINHOLE_ENOMEM;
+        else if (pg_parse_array(PQgetvalue(res, r, 0), tmp, max, &ni) != PINHOLE_OK ||
+                 pg_parse_array(PQgetvalue(res, r, 1), tmp + max, max, &nn) != PINHOLE_OK ||
+                 ni != nn)
+            rc = PINHOLE_EDB;
+        for (size_t k = 0; rc == PINHOLE_OK && k < ni; k++)
+            p[np++] = (pair){tmp[k], tmp[max + k]};
+        free(tmp);
+    }
+    PQclear(res);
+    res = NULL;
+    if (rc == PINHOLE_OK && np) {
+        qsort(p, np, sizeof *p, cmp_pair);
+        pg_buf_str(&chunks, "{");
+        for (size_t k = 0; k < np; k++)
+            if (k == 0 || p[k].i / PINHOLE_PG_CHUNK != p[k - 1].i / PINHOLE_PG_CHUNK)
+                pg_buf_fmt(&chunks, k ? ",%" PRIu64 : "%" PRIu64, p[k].i / PINHOLE_PG_CHUNK);
+        pg_buf_str(&chunks, "}");
+        v[2] = pg_buf_text(&chunks);
+        if (!(res = pg_run(s,
+                           "SELECT chunk, data FROM counts WHERE collection = $1 AND bucket = $2"
+                           " AND chunk = ANY($3::integer[]) ORDER BY chunk",
+                           3, v, PGRES_TUPLES_OK)))
+            rc = PINHOLE_EDB;
+    }
+    if (rc == PINHOLE_OK && np) {
+        /* walk the touched chunks in order, the stored ones alongside */
+        int row = 0;
+        pg_buf_str(&data, "{");
+        for (size_t k = 0; k < np && rc == PINHOLE_OK;) {
+            const uint64_t chunk = p[k].i / PINHOLE_PG_CHUNK;
+            uint64_t vals[PINHOLE_PG_CHUNK] = {0};
+            size_t m = 0;
+            if (row < PQntuples(res) && (uint64_t)pg_int(res, row, 0) == chunk) {
+                if (pg_parse_array(PQgetvalue(res, row, 1), vals, PINHOLE_PG_CHUNK, &m) !=
+                        PINHOLE_OK ||
+                    m != PINHOLE_PG_CHUNK)
+                    rc = PINHOLE_EDB;
+                row++;
+            }
+            for (; k < np && p[k].i / PINHOLE_PG_CHUNK == chunk; k++)
+                vals[p[k].i % PINHOLE_PG_CHUNK] += p[k].n;
+            pg_buf_str(&data, data.len > 1 ? ",\"{" : "\"{");
+            for (unsigned j = 0; j < PINHOLE_PG_CHUNK; j++)
+                pg_buf_fmt(&data, j ? ",%" PRIu64 : "%" PRIu64, vals[j]);
+            pg_buf_str(&data, "}\"");
+        }
+        pg_buf_str(&data, "}");
+        v[3] = pg_buf_text(&data);
+        if (rc == PINHOLE_OK && (chunks.failed || data.failed))
+            rc = PINHOLE_ENOMEM;
+        if (rc == PINHOLE_OK)
+            rc = pg_exec(
+                s,
+                "INSERT INTO counts(collection, bucket, chunk, data)"
+                " SELECT $1, $2, u.k, u.d::bigint[]"
+                " FROM unnest($3::integer[], $4::text[]) AS u(k, d)"
+                " ON CONFLICT (collection, bucket, chunk) DO UPDATE SET data = excluded.data",
+                4, v);
+    }
+    PQclear(res);
+    if (rc == PINHOLE_OK)
+        rc = pg_exec(s, "COMMIT", 0, NULL);
+    if (rc != PINHOLE_OK)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    free(p);
+    pg_buf_free(&chunks);
+    pg_buf_free(&data);
+    return rc;
+}
+
+/* Fold the deltas of every bucket that has any into its chunks, bucket by bucket. */
+static int compact(pg_store *s, int *did)
+{
+    PGresult *res = pg_run(s,
+                           "SELECT collection, bucket FROM count_deltas GROUP BY 1, 2"
+                           " ORDER BY 1, 2 LIMIT 100000",
+                           0, NULL, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    int rc = PINHOLE_OK;
+    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++) {
+        rc = fold(s, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        *did = 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* The garbage collector's pass, by at most one process at a time (a try-lock): fold the count
+ * deltas into the chunks, make the day partitions up to two days ahead, retire the days before
+ * every collection's report window (plus one day of margin; nothing while some collection has no
+ * lower bound). The clock is the database's, so replicas agree. */
 static int collect(pg_store *s, int *did)
 {
     char lock[32];
@@ -356,7 +488,10 @@ static int collect(pg_store *s, int *did)
     PQclear(res);
     if (!mine)
         return PINHOLE_OK;
-    int rc = PINHOLE_EDB;
+    int rc = compact(s, did);
+    if (rc != PINHOLE_OK)
+        goto out;
+    rc = PINHOLE_EDB;
     /* the widest window in days; none (NULL) while a collection has no lower bound, or while
      * there is no collection at all: then nothing is retired */
     res = pg_run(s,

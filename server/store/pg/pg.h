@@ -13,16 +13,19 @@
  *       reports of collections with keep_reports, moved here before their day is dropped
  *   retired_days(day)                               days whose partition was dropped
  *   buckets(collection, bucket, shard, n)           reports per time bucket, per count shard
- *   counts(collection, bucket, shard, chunk, data)  the count vector of a bucket, per count
- *       shard, in chunks of PINHOLE_PG_CHUNK values (bigint[]; only chunks holding a nonzero
- *       count exist)
+ *   count_deltas(collection, bucket, seq, idx, n)   what each flush added to a bucket's count
+ *       vector, sparse (the indices and their counts); append-only: flushes never update a row
+ *   counts(collection, bucket, chunk, data)         the count vector of a bucket, folded from the
+ *       deltas by the garbage collector, in chunks of PINHOLE_PG_CHUNK values (bigint[], the last
+ *       padded with zeros; only chunks holding a nonzero count exist). A bucket's vector is its
+ *       chunks plus its deltas.
  *   jobs(id, collection_id, type, ..., lease_owner, lease_expires)
  *       the analytics job queue; a running job is leased, a lease not renewed in time expires
  *       and the job is taken over by another replica
  *
  * Count shards: each ingesting handle holds a session advisory lock on one shard number in
- * [0, PINHOLE_PG_SHARDS) and adds its count deltas to rows of that shard only, so replicas never
- * wait on each other's count rows; queries sum the shards.
+ * [0, PINHOLE_PG_SHARDS) and adds its bucket totals to rows of that shard only, so replicas never
+ * wait on each other's rows (count vectors are appended as deltas: no row is shared there).
  *
  * Files: open.c (connection, schema, maintenance and the garbage collector), catalog.c
  * (collections, keys), ingest.c, queries.c (counts, buckets, the recount check), jobs.c. */
@@ -96,8 +99,13 @@ void pg_buf_hex(pg_buf *b, const uint8_t *p, size_t n); /* lowercase hex digits 
 void pg_buf_free(pg_buf *b);
 const char *pg_buf_text(pg_buf *b); /* NUL-terminated contents ("" when empty) */
 
-/* Add a stored count chunk of collection c (the text of a bigint[], "{v0,v1,...}") into
- * counts[chunk * PINHOLE_PG_CHUNK ...]. Errors: PINHOLE_EFORMAT (not a chunk of c). */
+/* Parse the text of an integer array, "{v0,v1,...}" (non-negative), into out[0..*n), at most max
+ * values. Errors: PINHOLE_EFORMAT. */
+int pg_parse_array(const char *text, uint64_t *out, size_t max, size_t *n);
+
+/* Add a stored count chunk of collection c (the text of a bigint[] of PINHOLE_PG_CHUNK values,
+ * the last chunk padded with zeros) into counts[chunk * PINHOLE_PG_CHUNK ...]. Errors:
+ * PINHOLE_EFORMAT (not a chunk of c). */
 int pg_chunk_add(const pinhole_server_collection *c, int64_t chunk, const char *text,
                  uint64_t *counts);
 

@@ -1,6 +1,6 @@
 /* The PostgreSQL backend's reads: count vectors and bucket totals over a time range (summing the
- * count shards of every replica), and the consistency check (unique ids, counts against a
- * recount of the stored reports). */
+ * folded chunks and the deltas not folded yet), and the consistency check (unique ids, counts
+ * against a recount of the stored reports). */
 #include "common/error.h"
 #include "server/estimate/estimate.h"
 #include "server/store/pg/pg.h"
@@ -10,24 +10,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+int pg_parse_array(const char *text, uint64_t *out, size_t max, size_t *n)
+{
+    *n = 0;
+    if (text[0] != '{')
+        return PINHOLE_EFORMAT;
+    const char *p = text + 1;
+    if (*p == '}')
+        return p[1] == '\0' ? PINHOLE_OK : PINHOLE_EFORMAT;
+    for (;;) {
+        char *end;
+        if (*n == max || *p < '0' || *p > '9')
+            return PINHOLE_EFORMAT;
+        out[(*n)++] = strtoull(p, &end, 10);
+        if (*end == '}')
+            return end[1] == '\0' ? PINHOLE_OK : PINHOLE_EFORMAT;
+        if (*end != ',')
+            return PINHOLE_EFORMAT;
+        p = end + 1;
+    }
+}
+
 int pg_chunk_add(const pinhole_server_collection *c, int64_t chunk, const char *text,
                  uint64_t *counts)
 {
     const uint64_t len = c->cfg.counts_len;
-    if (chunk < 0 || (uint64_t)chunk * PINHOLE_PG_CHUNK >= len || text[0] != '{')
+    uint64_t v[PINHOLE_PG_CHUNK];
+    size_t m = 0;
+    if (chunk < 0 || (uint64_t)chunk * PINHOLE_PG_CHUNK >= len ||
+        pg_parse_array(text, v, PINHOLE_PG_CHUNK, &m) != PINHOLE_OK || m != PINHOLE_PG_CHUNK)
         return PINHOLE_EFORMAT;
     const uint64_t base = (uint64_t)chunk * PINHOLE_PG_CHUNK;
-    const uint64_t m = len - base < PINHOLE_PG_CHUNK ? len - base : PINHOLE_PG_CHUNK;
-    const char *p = text + 1;
-    for (uint64_t i = 0; i < m; i++) {
-        char *end;
-        const unsigned long long v = strtoull(p, &end, 10);
-        if (end == p || *end != (i + 1 < m ? ',' : '}'))
+    for (uint64_t i = 0; i < m; i++) { /* the last chunk is padded with zeros */
+        if (base + i < len)
+            counts[base + i] += v[i];
+        else if (v[i])
             return PINHOLE_EFORMAT;
-        counts[base + i] += v;
-        p = end + 1;
     }
-    return *p == '\0' ? PINHOLE_OK : PINHOLE_EFORMAT;
+    return PINHOLE_OK;
+}
+
+/* Add a row of count_deltas (its idx and n arrays, as text) into counts. PINHOLE_EFORMAT when it
+ * does not fit c. */
+static int delta_add(const pinhole_server_collection *c, const char *idx, const char *n,
+                     uint64_t *counts)
+{
+    /* each index costs at least 2 characters of text: that bounds the arrays */
+    const size_t max = strlen(idx) / 2 + 1;
+    uint64_t *i = malloc(2 * max * sizeof *i);
+    if (!i)
+        return PINHOLE_ENOMEM;
+    size_t ni = 0, nn = 0;
+    int rc = pg_parse_array(idx, i, max, &ni);
+    if (rc == PINHOLE_OK)
+        rc = pg_parse_array(n, i + max, max, &nn);
+    if (rc == PINHOLE_OK && ni != nn)
+        rc = PINHOLE_EFORMAT;
+    for (size_t k = 0; k < ni && rc == PINHOLE_OK; k++) {
+        if (i[k] >= c->cfg.counts_len)
+            rc = PINHOLE_EFORMAT;
+        else
+            counts[i[k]] += i[max + k];
+    }
+    free(i);
+    return rc;
 }
 
 /* counts and n of c over [from, to], inside the caller's transaction. */
@@ -48,6 +94,18 @@ static int counts_in(pg_store *s, const pinhole_server_collection *c, int64_t fr
     int rc = PINHOLE_OK;
     for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++)
         rc = pg_chunk_add(c, pg_int(res, i, 0), PQgetvalue(res, i, 1), counts);
+    PQclear(res);
+    if (rc != PINHOLE_OK)
+        return rc;
+    /* the deltas not folded into the chunks yet */
+    res = pg_run(s,
+                 "SELECT idx, n FROM count_deltas WHERE collection = $1"
+                 " AND bucket BETWEEN $2 AND $3",
+                 3, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++)
+        rc = delta_add(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), counts);
     PQclear(res);
     if (rc != PINHOLE_OK)
         return rc;
@@ -153,7 +211,7 @@ static void problem(check_state *k, const char *what, int64_t bucket, uint64_t b
     *k->problems += bad;
 }
 
-/* Compare the recount of one bucket with its stored counts (summed over the shards). */
+/* Compare the recount of one bucket with its stored counts (chunks plus deltas). */
 static int check_bucket(check_state *k, int64_t bucket)
 {
     uint64_t n = 0, bad = 0;
