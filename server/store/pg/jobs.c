@@ -35,39 +35,44 @@ static int state_of(const char *text, pinhole_job_state *st)
     return PINHOLE_EDB;
 }
 
-static char *text_of(const PGresult *res, int c, int *oom)
+static char *text_of(const PGresult *res, int row, int c, int *oom)
 {
-    if (PQgetisnull(res, 0, c))
+    if (PQgetisnull(res, row, c))
         return NULL;
-    char *t = strdup(PQgetvalue(res, 0, c));
+    char *t = strdup(PQgetvalue(res, row, c));
     *oom |= t == NULL;
     return t;
 }
 
-/* Fill r from the first row of a JOB_COLUMNS result. */
-static int read_job(const PGresult *res, pinhole_job_record *r)
+/* Fill r from row `row` of a JOB_COLUMNS result. */
+static int read_job_row(const PGresult *res, int row, pinhole_job_record *r)
 {
     memset(r, 0, sizeof *r);
     int oom = 0;
-    r->id = pg_int(res, 0, 0);
-    r->collection_id = pg_int(res, 0, 1);
-    snprintf(r->type, sizeof r->type, "%s", PQgetvalue(res, 0, 2));
-    r->from = pg_int(res, 0, 3);
-    r->to = pg_int(res, 0, 4);
-    r->params = text_of(res, 5, &oom);
-    int rc = state_of(PQgetvalue(res, 0, 6), &r->state);
-    r->progress = pg_double(res, 0, 7);
-    r->time_limit = pg_double(res, 0, 8);
-    r->created = pg_double(res, 0, 9);
-    r->started = pg_double(res, 0, 10);
-    r->finished = pg_double(res, 0, 11);
-    r->result = text_of(res, 12, &oom);
-    r->error = text_of(res, 13, &oom);
+    r->id = pg_int(res, row, 0);
+    r->collection_id = pg_int(res, row, 1);
+    snprintf(r->type, sizeof r->type, "%s", PQgetvalue(res, row, 2));
+    r->from = pg_int(res, row, 3);
+    r->to = pg_int(res, row, 4);
+    r->params = text_of(res, row, 5, &oom);
+    int rc = state_of(PQgetvalue(res, row, 6), &r->state);
+    r->progress = pg_double(res, row, 7);
+    r->time_limit = pg_double(res, row, 8);
+    r->created = pg_double(res, row, 9);
+    r->started = pg_double(res, row, 10);
+    r->finished = pg_double(res, row, 11);
+    r->result = text_of(res, row, 12, &oom);
+    r->error = text_of(res, row, 13, &oom);
     if (oom)
         rc = PINHOLE_ENOMEM;
     if (rc != PINHOLE_OK)
         pinhole_job_record_free(r);
     return rc;
+}
+
+static int read_job(const PGresult *res, pinhole_job_record *r)
+{
+    return read_job_row(res, 0, r);
 }
 
 static void num(char *buf, size_t len, double d)
@@ -287,4 +292,58 @@ int pg_job_get(pinhole_store *base, int64_t id, pinhole_job_record *r)
     const int rc = PQntuples(res) == 1 ? read_job(res, r) : PINHOLE_ENOTFOUND;
     PQclear(res);
     return rc;
+}
+
+int pg_job_list(pinhole_store *base, int64_t collection, uint64_t offset, uint32_t limit,
+                pinhole_job_record **out, size_t *n, uint64_t *total)
+{
+    pg_store *s = pg_of(base);
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    char c[24], l[16], o[24];
+    snprintf(c, sizeof c, "%" PRId64, collection);
+    snprintf(l, sizeof l, "%" PRIu32, limit);
+    snprintf(o, sizeof o, "%" PRIu64, offset > INT64_MAX ? (uint64_t)INT64_MAX : offset);
+    const char *v[3] = {c, l, o};
+    /* one snapshot for the total and the page */
+    if (pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) != PINHOLE_OK)
+        return PINHOLE_EDB;
+    PGresult *res =
+        pg_run(s, "SELECT count(*) FROM jobs WHERE $1::bigint < 0 OR collection_id = $1", 1, v,
+               PGRES_TUPLES_OK);
+    int rc = res ? PINHOLE_OK : PINHOLE_EDB;
+    if (res)
+        *total = (uint64_t)pg_int(res, 0, 0);
+    PQclear(res);
+    res = NULL;
+    /* the result column is left out of lists (NULL): results can be large */
+    if (rc == PINHOLE_OK && limit > 0 && offset < *total &&
+        !(res = pg_run(s,
+                       "SELECT id, collection_id, type, t_from, t_to, params, status, progress,"
+                       " time_limit, created, started, finished, NULL, error FROM jobs"
+                       " WHERE $1::bigint < 0 OR collection_id = $1 ORDER BY id DESC"
+                       " LIMIT $2 OFFSET $3",
+                       3, v, PGRES_TUPLES_OK)))
+        rc = PINHOLE_EDB;
+    PQclear(PQexec(s->conn, "COMMIT"));
+    const int rows = res ? PQntuples(res) : 0;
+    pinhole_job_record *a = rows ? calloc((size_t)rows, sizeof *a) : NULL;
+    if (rows && !a)
+        rc = PINHOLE_ENOMEM;
+    int m = 0;
+    for (; rc == PINHOLE_OK && m < rows; m++)
+        if ((rc = read_job_row(res, m, &a[m])) != PINHOLE_OK)
+            break;
+    PQclear(res);
+    if (rc != PINHOLE_OK) {
+        for (int i = 0; i < m; i++)
+            pinhole_job_record_free(&a[i]);
+        free(a);
+        *total = 0;
+        return rc;
+    }
+    *out = a;
+    *n = (size_t)m;
+    return PINHOLE_OK;
 }

@@ -575,4 +575,5 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .job_request_cancel = pg_job_request_cancel,
     .job_state = pg_job_state,
     .job_get = pg_job_get,
+    .job_list = pg_job_list,
 };

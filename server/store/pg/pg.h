@@ -143,5 +143,7 @@ int pg_job_cancel_queued(pinhole_store *s, int64_t id, double now);
 int pg_job_request_cancel(pinhole_store *s, int64_t id);
 int pg_job_state(pinhole_store *s, int64_t id, pinhole_job_state *st);
 int pg_job_get(pinhole_store *s, int64_t id, pinhole_job_record *r);
+int pg_job_list(pinhole_store *s, int64_t collection, uint64_t offset, uint32_t limit,
+                pinhole_job_record **out, size_t *n, uint64_t *total);
 
 #endif
