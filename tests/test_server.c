@@ -383,6 +383,79 @@ Test(http, significant_items_and_selection)
 }
 
 /* Inline modules of the histogram, the timeline, analytics jobs over HTTP, the dashboard files. */
+/* A raw GET: status, body and its length. */
+static long get_bytes(const char *path, char **body, size_t *len)
+{
+    cli_http h;
+    cr_assert_eq(cli_http_init(&h, base, NULL), 0);
+    cli_response r;
+    cr_assert_eq(cli_http_request(&h, "GET", path, NULL, NULL, 0, &r), 0, "%s", r.error);
+    cli_http_free(&h);
+    *body = r.body;
+    *len = r.len;
+    return r.status;
+}
+
+/* A labelled collection's config commits to its labels: a version 2 signed config (176 bytes)
+ * the client library verifies, and the label list at .../labels, which the library checks
+ * against it and maps to items; a collection without labels keeps its 136-byte config and has
+ * no list. */
+Test(http, labels_are_committed_and_served)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char path[128], *body, *keys;
+    size_t len, klen;
+    cr_assert_eq(get_bytes("/v1/keys", &keys, &klen), 200);
+    json_t *k = json_loads(keys, 0, NULL);
+    uint8_t sign_pk[PINHOLE_CONFIG_PUBLICKEYBYTES];
+    cr_assert_eq(pinhole_hex_decode(json_string_value(json_object_get(k, "config_signing_key")),
+                                    sign_pk, sizeof sign_pk, NULL),
+                 PINHOLE_OK);
+    json_decref(k);
+    free(keys);
+    snprintf(path, sizeof path, "/v1/collections/%llu/config", (unsigned long long)id);
+    cr_assert_eq(get_bytes(path, &body, &len), 200);
+    cr_assert_eq(len, PINHOLE_CONFIG_SIGNED_MAXBYTES);
+    pinhole_collection *col = NULL;
+    cr_assert_eq(pinhole_collection_new_signed(&col, (const uint8_t *)body, len, sign_pk),
+                 PINHOLE_OK);
+    free(body);
+    cr_assert(pinhole_collection_has_labels(col));
+    snprintf(path, sizeof path, "/v1/collections/%llu/labels", (unsigned long long)id);
+    cr_assert_eq(get_bytes(path, &body, &len), 200);
+    pinhole_labels *lab = NULL;
+    cr_assert_eq(pinhole_labels_new(&lab, col, (const uint8_t *)body, len), PINHOLE_OK);
+    free(body);
+    uint64_t item = 0;
+    cr_assert_eq(pinhole_labels_index(lab, "say \"hi\", ok", 12, &item), PINHOLE_OK);
+    cr_assert_eq(item, 11);
+    cr_assert_eq(pinhole_labels_index(lab, "blue", 4, &item), PINHOLE_OK);
+    cr_assert_eq(item, 2);
+    cr_assert_eq(pinhole_labels_index(lab, "mauve", 5, &item), PINHOLE_ENOTFOUND);
+    pinhole_labels_free(lab);
+    pinhole_collection_free(col);
+    /* reports made from the labelled config are accepted as usual */
+    cli_collection c;
+    fetch(id, &c);
+    cr_assert(c.wire.has_labels);
+    batch b = make_batch(&c, 50, 9, 0);
+    json_t *o = post_batch(id, &b, 200);
+    cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 50);
+    json_decref(o);
+    free_batch(&b);
+    cli_collection_free(&c);
+    /* no labels: version 1, no list */
+    const uint64_t plain = create("{\"name\": \"plain\", \"epsilon\": 2, \"k\": 8}");
+    snprintf(path, sizeof path, "/v1/collections/%llu/config", (unsigned long long)plain);
+    cr_assert_eq(get_bytes(path, &body, &len), 200);
+    cr_assert_eq(len, PINHOLE_CONFIG_SIGNEDBYTES);
+    free(body);
+    snprintf(path, sizeof path, "/v1/collections/%llu/labels", (unsigned long long)plain);
+    cr_assert_eq(get_bytes(path, &body, &len), 404);
+    free(body);
+}
+
 Test(http, modules_timeline_jobs_and_dashboard)
 {
     start(30, 8u << 20, 1000000, NULL);

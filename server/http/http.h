@@ -126,6 +126,7 @@ enum MHD_Result pinhole_http_collection_list(request *rq);   /* collections.c */
 enum MHD_Result pinhole_http_collection_create(request *rq); /* collections.c */
 enum MHD_Result pinhole_http_collection_get(request *rq);    /* collections.c */
 enum MHD_Result pinhole_http_config(request *rq);            /* collections.c */
+enum MHD_Result pinhole_http_labels(request *rq);            /* collections.c */
 enum MHD_Result pinhole_http_timeline(request *rq);          /* collections.c */
 enum MHD_Result pinhole_http_reports(request *rq);           /* reports.c */
 enum MHD_Result pinhole_http_histogram(request *rq);         /* histogram.c */

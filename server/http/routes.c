@@ -23,6 +23,7 @@ static const pinhole_http_route routes[] = {
     {"/v1/collections/{id}/histogram", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,
      pinhole_http_histogram},
     {"/v1/collections/{id}/config", "GET", 0, PINHOLE_BODY_NONE, NULL, 1, pinhole_http_config},
+    {"/v1/collections/{id}/labels", "GET", 0, PINHOLE_BODY_NONE, NULL, 1, pinhole_http_labels},
     {"/v1/collections/{id}/timeline", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,
      pinhole_http_timeline},
     {"/v1/collections/{id}/jobs", "POST", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_JOB, JSON, 1,

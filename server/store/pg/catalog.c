@@ -100,12 +100,8 @@ static int load_one(const PGresult *res, int i, pinhole_server_collection *c)
                                        (uint32_t)pg_int(res, i, 7), (uint32_t)pg_int(res, i, 8),
                                        NULL, pg_int(res, i, 11)) != PINHOLE_OK)
         return PINHOLE_EDB;
-    uint8_t fp[PINHOLE_FINGERPRINT_BYTES];
     int rc = PINHOLE_OK;
-    if (pg_bytea(res, i, 9, fp, sizeof fp) != (long)sizeof fp ||
-        sodium_memcmp(fp, c->fingerprint, sizeof fp) != 0)
-        rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
-    if (rc == PINHOLE_OK && !PQgetisnull(res, i, 10)) {
+    if (!PQgetisnull(res, i, 10)) {
         const size_t max = (size_t)PQgetlength(res, i, 10) / 2;
         uint8_t *blob = malloc(max ? max : 1);
         const long len = blob ? pg_bytea(res, i, 10, blob, max) : -1;
@@ -116,6 +112,11 @@ static int load_one(const PGresult *res, int i, pinhole_server_collection *c)
         }
         free(blob);
     }
+    /* the labels first: the config commits to them */
+    uint8_t fp[PINHOLE_FINGERPRINT_BYTES];
+    if (rc == PINHOLE_OK && (pg_bytea(res, i, 9, fp, sizeof fp) != (long)sizeof fp ||
+                             pinhole_server_collection_match_fingerprint(c, fp) != PINHOLE_OK))
+        rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
     c->window = (pinhole_collection_window){.max_report_age = (uint32_t)pg_int(res, i, 12),
                                             .max_clock_skew = (uint32_t)pg_int(res, i, 13),
                                             .keep_reports = PQgetvalue(res, i, 14)[0] == 't'};
