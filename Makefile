@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 CLIENT_BUILD ?= build-client
 PACKAGES := $(shell grep -v '^\#' .ci/packages)
 
-.PHONY: all deps build asan client test test-fast test-long demo bench clean format
+.PHONY: all deps build asan client test test-fast test-long demo demo-cluster bench clean format
 
 all: build
 
@@ -59,6 +59,11 @@ test-long: build
 # collection for the SUBTLEX-US words, 1,000,000 simulated devices posting reports, the top 20.
 demo: build
 	./$(BUILD)/server/pinhole demo --users 1000000 --epsilon 4 --seed 2026 --top 20
+
+# The same demo on a local PostgreSQL with three server replicas (tests/pg/demo_cluster.sh starts
+# and stops a throwaway PostgreSQL and the replicas): 300,000 simulated devices by default.
+demo-cluster: build
+	./tests/pg/demo_cluster.sh $(BUILD) $(or $(USERS),300000)
 
 bench: build
 	./$(BUILD)/tests/bench/bench_encode

@@ -2,16 +2,20 @@
 # The CLI against a running server: pinhole encode -> pinhole submit --reports (plain and sealed),
 # pinhole submit --users (simulated devices), retries acknowledged as duplicates, pinhole query's
 # table, the server's refusals reaching the CLI as errors, and labels (encode --labels).
-# usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE
+# usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE [postgresql]
+# With `postgresql` the server stores into the database PINHOLE_PG_URI names (tests/pg/cluster.sh
+# run sets it), else into a temporary SQLite file.
 set -eu
 server=$1 cli=$2 counts=$3
 tmp=$(mktemp -d /tmp/pinhole-cli-server.XXXXXX)
+db="$tmp/d.db"
+[ "${4:-}" = postgresql ] && db="$PINHOLE_PG_URI"
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; exit 1; }
 
 PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up "$server" \
-    --db "$tmp/d.db" --port 0 --port-file "$tmp/port" 2>"$tmp/log" &
+    --database "$db" --port 0 --port-file "$tmp/port" 2>"$tmp/log" &
 pid=$!
 i=0
 while [ ! -s "$tmp/port" ]; do i=$((i + 1)); [ $i -lt 1000 ] || fail "no server"; sleep 0.01; done

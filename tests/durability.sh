@@ -2,10 +2,14 @@
 # Durability: several clients post reports concurrently, the server is killed with SIGKILL mid-load
 # and restarted; every report acknowledged before the kill must be stored, PRAGMA integrity_check
 # must say ok, and the count vectors must equal a recount from the stored reports.
-# usage: durability.sh PINHOLE-SERVER PINHOLE COUNTS-FILE
+# usage: durability.sh PINHOLE-SERVER PINHOLE COUNTS-FILE [postgresql]
+# With `postgresql` the server stores into the database PINHOLE_PG_URI names (tests/pg/cluster.sh
+# run sets it), else into a temporary SQLite file.
 set -eu
 server=$1 cli=$2 counts=$3
 tmp=$(mktemp -d /tmp/pinhole-durability.XXXXXX)
+db="$tmp/d.db"
+[ "${4:-}" = postgresql ] && db="$PINHOLE_PG_URI"
 pid=
 cleanup() {
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
@@ -16,7 +20,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 start() { # start the server on the database, wait for its port
     rm -f "$tmp/port"
-    PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" --db "$tmp/d.db" --port 0 \
+    PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" --database "$db" --port 0 \
         --port-file "$tmp/port" --threads 2 2>>"$tmp/server.log" &
     pid=$!
     i=0
@@ -54,11 +58,16 @@ kill -TERM "$pid"
 wait "$pid" || fail "the server did not stop cleanly"
 pid=
 
-sqlite3 "$tmp/d.db" "SELECT lower(hex(report_id)) FROM reports" | sort >"$tmp/stored"
+if [ "$db" = "$tmp/d.db" ]; then
+    sqlite3 "$db" "SELECT lower(hex(report_id)) FROM reports" | sort >"$tmp/stored"
+else
+    psql "$db" -Atc "SELECT replace(report_id::text, '-', '') FROM reports" | sort >"$tmp/stored"
+fi
 cat "$tmp"/ack.* | sort -u >"$tmp/acked"
 missing=$(comm -23 "$tmp/acked" "$tmp/stored" | wc -l)
 [ "$missing" -eq 0 ] || fail "$missing acknowledged reports are missing after the kill"
 [ "$(wc -l <"$tmp/stored")" -eq "$stored" ] || fail "the server counts $stored reports"
-[ "$(sqlite3 "$tmp/d.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
-"$server" check --db "$tmp/d.db" || fail "counts differ from a recount of the stored reports"
+[ "$db" != "$tmp/d.db" ] || [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] ||
+    fail "integrity_check"
+"$server" check --database "$db" || fail "counts differ from a recount of the stored reports"
 echo "ok: $acked reports acknowledged before SIGKILL, all among the $stored stored; integrity ok"

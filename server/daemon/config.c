@@ -86,6 +86,8 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
     UINT_KEY("cache_mib", 1, 1 << 20, o->writer.store.cache_mib)
     UINT_KEY("writer_queue_reports", 1, 1ull << 32, o->writer.max_queue_reports)
     UINT_KEY("writer_txn_reports", 1, 1ull << 32, o->writer.max_txn_reports)
+    UINT_KEY("flush_reports", 0, 1ull << 32, o->writer.flush_reports)
+    UINT_KEY("flush_ms", 0, 10000, o->writer.flush_ms)
 #undef UINT_KEY
     if (strcmp(key, "listen") == 0) {
         if (strlen(v) >= sizeof o->listen)
@@ -93,7 +95,7 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
         strcpy(o->listen, v);
         return PINHOLE_OK;
     }
-    if (strcmp(key, "db") == 0) {
+    if (strcmp(key, "database") == 0 || strcmp(key, "db") == 0) { /* a path or postgresql:// URL */
         if (strlen(v) == 0 || strlen(v) >= sizeof o->db_path)
             goto bad;
         strcpy(o->db_path, v);

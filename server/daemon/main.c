@@ -16,10 +16,11 @@ static void usage(FILE *f)
         f,
         "usage: pinhole-server [--config FILE] [--KEY VALUE ...]   run the server\n"
         "       pinhole-server hash-token < TOKEN                  print a token's hash\n"
-        "       pinhole-server check [--db FILE]                   integrity check and recount\n"
+        "       pinhole-server check [--database FILE|URL]         integrity check and recount\n"
         "Keys (defaults in docs/pinhole-server.conf): listen, port, threads, connection_limit,\n"
         "  connection_timeout, connection_memory, max_body_bytes, max_admin_body_bytes,\n"
-        "  max_batch_reports, retry_after, job_workers, job_time_limit, db, synchronous, "
+        "  max_batch_reports, retry_after, job_workers, job_time_limit, database (an SQLite file,\n"
+        "  or a postgresql:// URL; also db), synchronous, "
         "cache_mib, writer_queue_reports,\n"
         "  writer_txn_reports, checkpoint_interval, shutdown_grace, port_file,\n"
         "  {admin,analyst,uploader}_token_{hash,file}.\n"
@@ -48,7 +49,7 @@ static int check(int argc, char **argv)
 {
     const char *db = "pinhole.db";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+        if ((strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--database") == 0) && i + 1 < argc)
             db = argv[++i];
         else {
             usage(stderr);

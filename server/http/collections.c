@@ -63,7 +63,8 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
     }
     const pinhole_server_collection *c;
     rc = pinhole_service_create_collection(s->svc, spec.name, &spec.params, spec.time_precision,
-                                           spec.min_reports, (const char *const *)spec.labels, &c);
+                                           spec.min_reports, (const char *const *)spec.labels,
+                                           &spec.window, &c);
     pinhole_collection_spec_free(&spec);
     if (rc == PINHOLE_ENOMEM)
         return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);

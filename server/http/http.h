@@ -30,6 +30,7 @@ enum reason {
     RS_BUSY,
     RS_TOO_LARGE,
     RS_STORE,
+    RS_WINDOW,
     RS_COUNT
 };
 

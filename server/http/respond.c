@@ -50,7 +50,7 @@ const char *const pinhole_http_reason_name[RS_COUNT] = {
     [RS_FORMAT] = "format",        [RS_TRUNCATED] = "truncated", [RS_VERSION] = "version",
     [RS_MISMATCH] = "fingerprint", [RS_RANGE] = "time",          [RS_SEAL] = "seal",
     [RS_INVALID] = "payload",      [RS_REPLAY] = "replay",       [RS_BUSY] = "busy",
-    [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error"};
+    [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error",   [RS_WINDOW] = "window"};
 
 enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type, char *buf,
                                   size_t len, const char *h1, const char *v1)

@@ -26,6 +26,7 @@ struct pinhole_service {
     pthread_mutex_t admin_mu;
     pinhole_store *admin;
     pinhole_server_keys keys;
+    double last_sync; /* monotonic time of the latest registry sync (sync.c), under admin_mu */
     /* the reader pool */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
@@ -36,6 +37,10 @@ struct pinhole_service {
 
 /* registry.c: add a collection (owned by the registry from then on). PINHOLE_ENOMEM. */
 int pinhole_service_registry_add(pinhole_service *s, pinhole_server_collection *c);
+
+/* sync.c: add the collections other server processes created in the same store (reloaded at
+ * most once a second; a no-op in between). Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_service_registry_sync(pinhole_service *s);
 
 /* registry.c: free every collection. */
 void pinhole_service_registry_free(pinhole_service *s);

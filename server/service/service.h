@@ -51,12 +51,14 @@ size_t pinhole_service_collection_count(pinhole_service *s);
 /** The i-th collection by id (i below pinhole_service_collection_count), or NULL. */
 const pinhole_server_collection *pinhole_service_collection_at(pinhole_service *s, size_t i);
 
-/** Create and store a collection (pinhole_store_create_collection) and serve it; *out receives it.
+/** Create and store a collection (pinhole_store_create_collection) with the report window w (NULL:
+ * the defaults; pinhole_store_set_window) and serve it; *out receives it.
  * Errors: as pinhole_server_collection_init (PINHOLE_EINVAL, PINHOLE_ETOOBIG, ...), PINHOLE_EDB,
  * PINHOLE_ENOMEM (then it is stored and served after a restart). */
 int pinhole_service_create_collection(pinhole_service *s, const char *name,
                                       const pinhole_config_params *p, uint32_t time_precision,
                                       uint32_t min_reports, const char *const *labels,
+                                      const pinhole_collection_window *w,
                                       const pinhole_server_collection **out);
 
 /** The server's keys (read-only). */

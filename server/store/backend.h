@@ -20,6 +20,7 @@ typedef struct pinhole_store_backend {
                              const pinhole_config_params *p, uint32_t time_precision,
                              uint32_t min_reports, const char *const *labels);
     int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+    int (*set_window)(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
     int (*ingest_prepare)(pinhole_store *s);
     int (*ingest)(pinhole_store *s, pinhole_ingest_report *r, size_t n);
@@ -50,5 +51,8 @@ struct pinhole_store {
 
 /* The backends built in (server/store/store.c lists them). */
 extern const pinhole_store_backend pinhole_store_sqlite;
+#ifdef PINHOLE_WITH_POSTGRESQL
+extern const pinhole_store_backend pinhole_store_postgresql; /* server/store/pg/ (libpq) */
+#endif
 
 #endif

@@ -8,6 +8,9 @@
 
 /* Backends with URL schemes first; the last one (schemes NULL) serves plain paths. */
 static const pinhole_store_backend *const backends[] = {
+#ifdef PINHOLE_WITH_POSTGRESQL
+    &pinhole_store_postgresql,
+#endif
     &pinhole_store_sqlite,
 };
 
@@ -71,6 +74,11 @@ int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection 
 int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n)
 {
     return s->backend->load_collections(s, out, n);
+}
+
+int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w)
+{
+    return s->backend->set_window(s, id, w);
 }
 
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)

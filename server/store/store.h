@@ -81,6 +81,10 @@ int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection 
  * longer matches them), PINHOLE_ENOMEM. */
 int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 
+/** Store the report window and retention of collection id (loaded into c->window from then on;
+ * a new collection has the PINHOLE_DEFAULT_* window). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
+int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+
 /* ---- server keys ---- */
 
 /** The server's long-term keys: Ed25519 for signing collection configs, X25519 for opening sealed

@@ -101,6 +101,16 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&w->wake, &w->mu);
         if (!w->head)
             break; /* stopping and drained */
+        /* flush policy: let flush_reports gather, for at most flush_ms after the oldest batch */
+        if (w->opt.flush_ms > 0) {
+            const double due = w->head->enqueued + w->opt.flush_ms / 1000;
+            const struct timespec until = pinhole_clock_after(due - pinhole_clock_mono());
+            while (!w->stopping && pinhole_clock_mono() < due &&
+                   atomic_load_explicit(&w->stats.queued_reports, memory_order_relaxed) <
+                       w->opt.flush_reports)
+                if (pthread_cond_timedwait(&w->wake, &w->mu, &until) != 0)
+                    break;
+        }
         /* Take batches up to the transaction size (always at least one). */
         pinhole_ingest_batch *group = w->head, *last = w->head;
         size_t n = last->n, batches = 1;

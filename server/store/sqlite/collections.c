@@ -76,11 +76,18 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
     *out = NULL;
     *n = 0;
     sqlite3_stmt *q;
+    /* a file not upgraded yet (opened read-only, say) has no window columns: the defaults */
     if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
+                           "min_reports, fingerprint, labels, created, max_report_age, "
+                           "max_clock_skew, keep_reports FROM collections ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(s->db,
                            "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
                            "min_reports, fingerprint, labels, created FROM collections ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         return PINHOLE_EDB;
+    const int windowed = sqlite3_column_count(q) == 15;
     pinhole_server_collection *arr = NULL;
     size_t len = 0, cap = 0;
     int rc = PINHOLE_OK, step;
@@ -115,6 +122,11 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
             break;
         }
         len++;
+        if (windowed)
+            c->window =
+                (pinhole_collection_window){.max_report_age = (uint32_t)sqlite3_column_int64(q, 12),
+                                            .max_clock_skew = (uint32_t)sqlite3_column_int64(q, 13),
+                                            .keep_reports = sqlite3_column_int(q, 14) != 0};
         const int lb = sqlite3_column_bytes(q, 10);
         if (sqlite3_column_type(q, 10) == SQLITE_BLOB && lb > 0) {
             rc = pinhole_server_collection_set_labels(c, sqlite3_column_blob(q, 10), (size_t)lb);
@@ -143,4 +155,24 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
     *out = arr;
     *n = len;
     return PINHOLE_OK;
+}
+
+int pinhole_sqlite_set_window(pinhole_store *base, int64_t id, const pinhole_collection_window *w)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE collections SET max_report_age = ?, max_clock_skew = ?,"
+                           " keep_reports = ? WHERE id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, w->max_report_age);
+    sqlite3_bind_int64(q, 2, w->max_clock_skew);
+    sqlite3_bind_int(q, 3, w->keep_reports != 0);
+    sqlite3_bind_int64(q, 4, id);
+    const int step = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE)
+        return PINHOLE_EDB;
+    return sqlite3_changes(s->db) == 1 ? PINHOLE_OK : PINHOLE_ENOTFOUND;
 }

@@ -33,6 +33,56 @@ static const char *const schema =
     " started REAL, finished REAL, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, id);";
 
+/* The schema's version (PRAGMA user_version): 0 is the first schema above, as made by every
+ * server before versioning; each step below brings a file one version up, in a transaction. */
+#define SQLITE_SCHEMA_VERSION 1
+static const char *const upgrade[SQLITE_SCHEMA_VERSION] = {
+    /* 0 -> 1: the report window and retention of each collection (existing ones: none) */
+    "ALTER TABLE collections ADD COLUMN max_report_age INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE collections ADD COLUMN max_clock_skew INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE collections ADD COLUMN keep_reports INTEGER NOT NULL DEFAULT 0;",
+};
+
+/* The file's schema version, or -1. */
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *q;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* Bring the schema up to SQLITE_SCHEMA_VERSION, one step per transaction (the version is read
+ * again under the write lock: another connection may have upgraded meanwhile). PINHOLE_OK, or
+ * PINHOLE_EIO (an upgrade failed, or the file comes from a newer server). */
+static int schema_upgrade(sqlite3 *db)
+{
+    for (;;) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return PINHOLE_EIO;
+        const int v = schema_version(db);
+        char set[64];
+        snprintf(set, sizeof set, "PRAGMA user_version=%d;", v + 1);
+        if (v < 0 || v > SQLITE_SCHEMA_VERSION) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return PINHOLE_EIO;
+        }
+        if (v == SQLITE_SCHEMA_VERSION)
+            return sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? PINHOLE_OK
+                                                                             : PINHOLE_EIO;
+        if (sqlite3_exec(db, upgrade[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return PINHOLE_EIO;
+        }
+    }
+}
+
 static const char *const stmt_sql[SQ_COUNT] = {
     [SQ_INSERT] = "INSERT INTO reports(collection, report_id, bucket, payload) VALUES(?,?,?,?)",
     [SQ_SELECT] = "SELECT collection, report_id, bucket, payload FROM reports WHERE seq = ?",
@@ -123,7 +173,8 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
             goto fail;
         snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", PINHOLE_APPLICATION_ID);
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+            schema_upgrade(s->db) != PINHOLE_OK)
             goto fail;
         sqlite3_wal_hook(s->db, wal_hook, s);
     }
@@ -190,6 +241,7 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .disk_bytes = sqlite_disk_bytes,
     .create_collection = pinhole_sqlite_create_collection,
     .load_collections = pinhole_sqlite_load_collections,
+    .set_window = pinhole_sqlite_set_window,
     .server_keys = pinhole_sqlite_server_keys,
     .ingest_prepare = pinhole_sqlite_ingest_prepare,
     .ingest = pinhole_sqlite_ingest,

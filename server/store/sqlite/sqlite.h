@@ -83,6 +83,7 @@ int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection
                                      uint32_t time_precision, uint32_t min_reports,
                                      const char *const *labels);
 int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+int pinhole_sqlite_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
 int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
 int pinhole_sqlite_ingest_prepare(pinhole_store *s);
 int pinhole_sqlite_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
