@@ -7,6 +7,7 @@
 #include "server/estimate/estimate.h"
 #include "server/store/idset.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Application id in the database header, so the server refuses to write into a foreign file. */
 #define PINHOLE_APPLICATION_ID 0x50484e31 /* "PHN1" */
@@ -99,6 +101,11 @@ int pinhole_store_open(pinhole_store *s, const char *path, const pinhole_store_o
     strcpy(s->path, path);
     int flags = SQLITE_OPEN_NOMUTEX |
                 (opt->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    /* The file holds the server's secret keys: a new one is made 0600 (whatever the umask), and
+     * SQLite gives its -wal and -shm files the database file's mode. */
+    const int fd = opt->readonly ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(s->db, 5000);

@@ -66,7 +66,8 @@ typedef struct pinhole_store {
 } pinhole_store;
 
 /** Open (creating it and its schema if missing) the database at path in WAL mode with foreign
- * keys off, a 5 s busy timeout, and the options given. Errors: PINHOLE_EIO (cannot open, not a
+ * keys off, a 5 s busy timeout, and the options given. A database file it creates is mode 0600,
+ * and so are its -wal and -shm files. Errors: PINHOLE_EIO (cannot open, not a
  * Pinhole database, schema error), PINHOLE_EINVAL (path too long). On error nothing is open. */
 int pinhole_store_open(pinhole_store *s, const char *path, const pinhole_store_options *opt);
 
