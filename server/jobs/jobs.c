@@ -1,6 +1,7 @@
 /* The job runner: a SQLite job table, worker threads, progress, time limits, cancellation, restart.
  */
 #include "server/jobs/jobs.h"
+#include "server/log/log.h"
 #include "common/error.h"
 
 #include <math.h>
@@ -192,6 +193,10 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
     pinhole_job_ctl ctl = {
         .J = J, .w = w, .db = db, .id = id, .deadline = now_s() + limit, .last_write = 0};
     int rc;
+    const double started = now_s();
+    const char *state = "failed";
+    pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)id, "icollection", (long long)coll,
+                "stype", type_name, "sstate", "running", NULL);
     const pinhole_job_type *type = pinhole_job_type_find(type_name);
     params = json_loads(params_text, 0, NULL);
     if (!type || !json_is_object(params)) {
@@ -219,7 +224,9 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
             "UPDATE jobs SET status = 'done', progress = 1, finished = ?, result = ?, error = NULL"
             " WHERE id = ?",
             "dti", t, text, id);
+        state = "done";
     } else if (atomic_load(&w->cancel)) {
+        state = "canceled";
         exec_bind(db,
                   "UPDATE jobs SET status = 'canceled', finished = ?, error = NULL WHERE id = ?",
                   "di", t, id);
@@ -229,6 +236,7 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
         exec_bind(db, "UPDATE jobs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
                   "dti", t, msg, id);
     } else if (atomic_load(&J->stop)) { /* shutting down: run it again at the next start */
+        state = "queued";
         exec_bind(db,
                   "UPDATE jobs SET status = 'queued', progress = 0, started = NULL WHERE id = ?",
                   "i", id);
@@ -238,6 +246,9 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
         exec_bind(db, "UPDATE jobs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
                   "dti", t, err, id);
     }
+    pinhole_log(strcmp(state, "failed") == 0 ? PINHOLE_LOG_WARN : PINHOLE_LOG_INFO, "job", "ijob",
+                (long long)id, "icollection", (long long)coll, "stype", type_name, "sstate", state,
+                "fseconds", t - started, "serror", strcmp(state, "failed") == 0 ? err : NULL, NULL);
     pthread_mutex_lock(&J->mu);
     w->job = 0;
     atomic_store(&w->cancel, 0);
@@ -391,6 +402,9 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
     if (rc == SQLITE_OK)
         *id = sqlite3_last_insert_rowid(J->db);
     pthread_mutex_unlock(&J->db_mu);
+    if (rc == SQLITE_OK)
+        pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)*id, "icollection",
+                    (long long)collection_id, "stype", type, "sstate", "queued", NULL);
     if (rc == SQLITE_OK) /* without J->mu: a wake-up missed here is caught by the 1 s timed wait */
         pthread_cond_signal(&J->work);
     free(text);
@@ -493,6 +507,9 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
                           "di", now_s(), id) != SQLITE_OK)
                 rc = PINHOLE_EDB;
             pthread_mutex_unlock(&J->db_mu);
+            if (rc == PINHOLE_OK)
+                pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)id, "sstate", "canceled",
+                            NULL);
             pthread_cond_broadcast(&J->done);
         } else if (strcmp(status, "running") == 0) {
             int mine = 0, claiming = 0;
