@@ -43,6 +43,9 @@ static void same(const pinhole_daemon_config *a, const pinhole_daemon_config *b)
                  y->have_admin + y->have_analyst + y->have_uploader);
     cr_assert_str_eq(a->port_file, b->port_file);
     cr_assert(a->shutdown_grace == b->shutdown_grace);
+    cr_assert_str_eq(a->log_file, b->log_file);
+    cr_assert_eq(a->log_level, b->log_level);
+    cr_assert_str_eq(a->generated_tokens_file, b->generated_tokens_file);
 }
 
 Test(daemon_config, example_file_states_every_default)
@@ -74,6 +77,7 @@ Test(daemon_config, bad_values_are_refused)
                             {"checkpoint_interval", "0"},
                             {"admin_token_hash", "abc"},
                             {"colour", "blue"},
+                            {"log_level", "verbose"},
                             {"max_body_bytes", "12x"},
                             {"connection_timeout", ""}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

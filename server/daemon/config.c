@@ -1,6 +1,7 @@
 /* pinhole-server settings from flags and config files, validated key by key. */
 #include "server/daemon/config.h"
 #include "common/error.h"
+#include "server/log/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,7 @@ void pinhole_daemon_config_default(pinhole_daemon_config *c)
     memset(c, 0, sizeof *c);
     pinhole_server_options_default(&c->server);
     c->shutdown_grace = 10;
+    c->log_level = PINHOLE_LOG_INFO;
 }
 
 static int parse_uint(const char *s, unsigned long long lo, unsigned long long hi,
@@ -105,6 +107,20 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
         strcpy(c->port_file, v);
         return PINHOLE_OK;
     }
+    if (strcmp(key, "log_file") == 0 || strcmp(key, "generated_tokens_file") == 0) {
+        char *dst = key[0] == 'l' ? c->log_file : c->generated_tokens_file;
+        if (strlen(v) >= sizeof c->log_file)
+            goto bad;
+        strcpy(dst, v);
+        return PINHOLE_OK;
+    }
+    if (strcmp(key, "log_level") == 0) {
+        const int l = pinhole_log_level_parse(v);
+        if (l < 0)
+            goto bad;
+        c->log_level = l;
+        return PINHOLE_OK;
+    }
     if (strcmp(key, "synchronous") == 0) {
         if (strcmp(v, "full") == 0)
             o->writer.store.synchronous_normal = 0;
@@ -137,10 +153,15 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
             if (pinhole_token_hash_parse(v, roles[r].hash) != 0)
                 goto bad;
             *roles[r].have = 1;
+            c->token_path[r][0] = '\0';
             return PINHOLE_OK;
         }
         if (strcmp(key + n, "_token_file") == 0) {
-            int rc = token_file(v, roles[r].hash, roles[r].have);
+            int rc = strlen(v) < sizeof c->token_path[r]
+                         ? token_file(v, roles[r].hash, roles[r].have)
+                         : PINHOLE_EINVAL;
+            if (rc == PINHOLE_OK)
+                strcpy(c->token_path[r], v);
             if (rc != PINHOLE_OK && errlen)
                 snprintf(err, errlen,
                          "%s: cannot read a token (1 to 256 visible characters) from %s", key_in,
