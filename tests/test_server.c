@@ -390,6 +390,12 @@ Test(http, modules_timeline_jobs_and_dashboard)
                *typo = "{\"type\": \"reconstruct\", \"parms\": {}}";
     cr_assert_eq(req("analyst-token", "POST", path, "application/json", typo, strlen(typo), NULL),
                  400);
+    const char *typo_param = "{\"type\": \"reconstruct\", \"params\": {\"topp\": 5}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", typo_param,
+                     strlen(typo_param), &body),
+                 400);
+    cr_assert(strstr(body, "unknown parameter 'topp'"), "%s", body);
+    free(body);
     cr_assert_eq(req("analyst-token", "POST", path, "application/json", bad, strlen(bad), NULL),
                  422);
     cr_assert_eq(

@@ -853,6 +853,11 @@ static enum MHD_Result handle_job_create(request *rq)
         return problem(rq, MHD_HTTP_UNPROCESSABLE_CONTENT, "unknown-job-type", "Unknown Job Type",
                        err);
     }
+    if (pinhole_job_params_check(pinhole_job_type_find(json_string_value(type)), params, err,
+                                 sizeof err) != PINHOLE_OK) {
+        json_decref(body);
+        return problem(rq, MHD_HTTP_BAD_REQUEST, "malformed-json", "Malformed Request", err);
+    }
     int64_t id;
     const int64_t f = from ? json_integer_value(from) : 0,
                   t = to ? json_integer_value(to) : INT64_MAX;

@@ -378,7 +378,10 @@ void pinhole_jobs_close(pinhole_jobs *J)
 int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
                         int64_t to, const json_t *params, int64_t *id)
 {
-    if (!type || !pinhole_job_type_find(type) || (params && !json_is_object(params)) || from > to)
+    char why[256];
+    if (!type || !pinhole_job_type_find(type) || (params && !json_is_object(params)) || from > to ||
+        pinhole_job_params_check(pinhole_job_type_find(type), params, why, sizeof why) !=
+            PINHOLE_OK)
         return PINHOLE_EINVAL;
     double limit = J->opt.time_limit_s;
     const json_t *tl = params ? json_object_get(params, "time_limit") : NULL;

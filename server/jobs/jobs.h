@@ -62,7 +62,14 @@ typedef struct pinhole_job_type {
     int needs_data;   /* 1 if the job reads the collection's counts */
     pinhole_job_fn run;
     const char *summary; /* one line for listings */
+    const char *params;  /* the members params may have, space-separated ("time_limit" is
+                          * every type's) */
 } pinhole_job_type;
+
+/** Check that every member of params (a JSON object, or NULL) is one type accepts. Errors:
+ * PINHOLE_EINVAL (an unknown member: err names it and the known ones). */
+int pinhole_job_params_check(const pinhole_job_type *type, const json_t *params, char *err,
+                             size_t errlen);
 
 /** The job type called name, or NULL. */
 const pinhole_job_type *pinhole_job_type_find(const char *name);
@@ -90,8 +97,9 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt);
 void pinhole_jobs_close(pinhole_jobs *J);
 
 /** Queue a job. params may be NULL (= {}); it may hold "time_limit" (seconds, capped at the
- * runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an object, bad time limit,
- * from > to), PINHOLE_EDB. *id receives the job id. */
+ * runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an object or with a member
+ * the type does not have (pinhole_job_params_check), bad time limit, from > to), PINHOLE_EDB. *id
+ * receives the job id. */
 int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
                         int64_t to, const json_t *params, int64_t *id);
 
