@@ -39,6 +39,7 @@ static sqlite3_vfs crash_vfs;
 static tracked *files;
 static int crashed;
 static unsigned gen;
+static int fake_sync;  /* xSync succeeds without syncing: a build without fsync */
 static long countdown; /* crash at the countdown-th write, truncation or sync (0: never) */
 static long dropped_total;
 
@@ -164,9 +165,12 @@ static int x_sync(sqlite3_file *p, int flags)
 {
     cfile *f = (cfile *)p;
     pthread_mutex_lock(&mu);
-    int rc = dies(f) ? SQLITE_IOERR_FSYNC : f->real->pMethods->xSync(f->real, flags);
+    int rc = dies(f)     ? SQLITE_IOERR_FSYNC
+             : fake_sync ? SQLITE_OK
+                         : f->real->pMethods->xSync(f->real, flags);
     sqlite3_int64 size;
-    if (rc == SQLITE_OK && f->t && f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK) {
+    if (rc == SQLITE_OK && !fake_sync && f->t &&
+        f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK) {
         free_log(f->t); /* everything written so far is on disk now */
         f->t->synced = size;
         f->t->pending = 0;
@@ -325,6 +329,13 @@ long crashvfs_crash(void)
     return n;
 }
 
+void crashvfs_fake_sync(int on)
+{
+    pthread_mutex_lock(&mu);
+    fake_sync = on;
+    pthread_mutex_unlock(&mu);
+}
+
 void crashvfs_crash_at(long n)
 {
     pthread_mutex_lock(&mu);
@@ -375,6 +386,7 @@ void crashvfs_reset(void)
         free(t);
     }
     crashed = 0;
+    fake_sync = 0;
     countdown = 0;
     dropped_total = 0;
     gen++;

@@ -20,6 +20,10 @@ long crashvfs_crash(void);
  * then fails; n <= 0 disarms. */
 void crashvfs_crash_at(long n);
 
+/** With on, every sync reports success without syncing (and without making anything durable):
+ * what a server without fsync (SQLite's synchronous=OFF) would do. Until crashvfs_reset(). */
+void crashvfs_fake_sync(int on);
+
 /** Whether the power is off; *dropped (when not NULL) receives crashvfs_crash()'s count. */
 int crashvfs_crashed(long *dropped);
 

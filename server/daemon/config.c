@@ -186,11 +186,25 @@ int pinhole_daemon_config_file(pinhole_daemon_config *c, const char *path, char 
             snprintf(err, errlen, "cannot open %s", path);
         return PINHOLE_EIO;
     }
+    const int rc = pinhole_daemon_config_stream(c, f, path, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int pinhole_daemon_config_stream(pinhole_daemon_config *c, FILE *f, const char *path, char *err,
+                                 size_t errlen)
+{
     char line[4200];
     unsigned lineno = 0;
     int rc = PINHOLE_OK;
     while (rc == PINHOLE_OK && fgets(line, sizeof line, f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            if (errlen)
+                snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+            rc = PINHOLE_EINVAL;
+            break;
+        }
         char *p = line + strspn(line, " \t");
         p[strcspn(p, "#\r\n")] = '\0';
         size_t n = strlen(p);
@@ -216,6 +230,5 @@ int pinhole_daemon_config_file(pinhole_daemon_config *c, const char *path, char 
         if (rc != PINHOLE_OK && errlen)
             snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
     }
-    fclose(f);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include "server/http/httpd.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct pinhole_daemon_config {
     pinhole_server_options server;
@@ -34,5 +35,10 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key, const c
  * and reason go to err). */
 int pinhole_daemon_config_file(pinhole_daemon_config *c, const char *path, char *err,
                                size_t errlen);
+
+/** The same from an open stream; path names it in messages. Errors: PINHOLE_EINVAL (as above,
+ * or a line longer than 4,198 bytes), PINHOLE_EIO (a token file). */
+int pinhole_daemon_config_stream(pinhole_daemon_config *c, FILE *f, const char *path, char *err,
+                                 size_t errlen);
 
 #endif

@@ -139,6 +139,8 @@ int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
         ctl->timed_out = 1;
         return 1;
     }
+    if (!ctl->J) /* run inline (pinhole_job_run_inline): no runner, no table */
+        return 0;
     if (atomic_load(&ctl->w->cancel) || atomic_load(&ctl->J->stop))
         return 1;
     if (t - ctl->last_write >= 0.5) {
@@ -149,6 +151,15 @@ int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
                   fraction > 1 ? 1.0 : fraction, ctl->id);
     }
     return 0;
+}
+
+int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data *data,
+                           const json_t *params, double seconds, json_t **result, char *err,
+                           size_t errlen)
+{
+    pinhole_job_ctl ctl = {.deadline = now_s() + seconds};
+    *result = NULL;
+    return type->run(type->needs_data ? data : NULL, params, &ctl, result, err, errlen);
 }
 
 /* Claim the oldest queued job; 1 if one was claimed (fields filled), 0 if none, -1 on error. */

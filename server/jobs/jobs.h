@@ -74,6 +74,13 @@ int pinhole_job_params_check(const pinhole_job_type *type, const json_t *params,
 /** The job type called name, or NULL. */
 const pinhole_job_type *pinhole_job_type_find(const char *name);
 
+/** Run a job type on this thread, without a runner or database: the job stops (PINHOLE_ECANCELED)
+ * at its first progress check after seconds (0: at the first check, so only the parameters are
+ * read and checked). data is used when the type needs it. As pinhole_job_fn otherwise. */
+int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data *data,
+                           const json_t *params, double seconds, json_t **result, char *err,
+                           size_t errlen);
+
 /** All job types; *n receives their number. */
 const pinhole_job_type *pinhole_job_types(size_t *n);
 
