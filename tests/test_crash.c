@@ -141,8 +141,12 @@ static void run(round *rd, uint64_t seed)
         crashvfs_fake_sync(1);
     crashvfs_crash_at(rd->crash_io);
     submit_all(&w, rd);
-    if (rd->crash_after == CRASH_MIDFLIGHT) {
-        nanosleep(&(struct timespec){0, 3000000}, NULL);
+    if (rd->crash_after == CRASH_MIDFLIGHT) { /* from this thread, once the load is under way */
+        pthread_mutex_lock(&rd->mu);
+        while (rd->nacks < 1 && rd->done < JOBS)
+            pthread_cond_wait(&rd->cv, &rd->mu);
+        pthread_mutex_unlock(&rd->mu);
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
         pthread_mutex_lock(&rd->mu);
         rd->dropped = crashvfs_crash();
         pthread_mutex_unlock(&rd->mu);
