@@ -32,10 +32,15 @@
 static char dir[64], dbpath[128], base[64];
 static pinhole_server *srv;
 
+static double head_timeout = 10; /* seconds; tests may lower it before start() */
+static unsigned per_address = 64;
+
 static void start(unsigned timeout, size_t max_body, size_t queue, const char *uploader)
 {
     pinhole_server_options o;
     pinhole_server_options_default(&o);
+    o.head_timeout = head_timeout;
+    o.connections_per_address = per_address;
     o.port = 0;
     o.connection_timeout = timeout;
     o.max_body_bytes = max_body;
@@ -686,6 +691,69 @@ Test(http, slow_clients_are_dropped)
     close(fd);
     cr_assert_geq(got, 0, "the connection was not closed within 10 s");
     cr_assert_lt(waited, 5, "closed after %.2f s with a 1 s timeout", waited);
+}
+
+/* A head trickling in a byte at a time (each byte resets the inactivity timeout) is cut at the
+ * head deadline with a 408 problem, and the server serves others meanwhile. */
+Test(http, trickling_head_is_cut_at_the_deadline)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    const char *head = "POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    const double t0 = pinhole_now();
+    const int fd = raw_send(head, strlen(head));
+    char buf[1024];
+    long got = -1;
+    for (int i = 0; i < 40 && got < 0; i++) { /* a byte every 0.1 s, for up to 4 s */
+        if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
+            break;
+        cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+        struct timeval tv = {0, 100000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            got = n;
+        }
+    }
+    const double waited = pinhole_now() - t0;
+    close(fd);
+    cr_assert_gt(got, 0, "no answer within 4 s to a head trickling in");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+    cr_assert_lt(waited, 2.5, "cut after %.2f s with a 1 s head deadline", waited);
+}
+
+/* Past the per-address cap a connection is answered at once: 503, Retry-After, problem+json. */
+Test(http, connections_per_address_are_capped)
+{
+    per_address = 4;
+    start(30, 8u << 20, 1000000, NULL);
+    int fd[4];
+    for (int i = 0; i < 4; i++)
+        fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 24); /* heads left incomplete */
+    const double t0 = pinhole_now();
+    const int extra = raw_send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 37);
+    char buf[1024];
+    const long got = raw_drain(extra, 5, buf, sizeof buf);
+    close(extra);
+    cr_assert_gt(got, 0);
+    cr_assert_lt(pinhole_now() - t0, 1, "the refusal took %.2f s", pinhole_now() - t0);
+    cr_assert(strncmp(buf, "HTTP/1.1 503", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "Retry-After: 1\r\n") && strstr(buf, "application/problem+json") &&
+                  strstr(buf, "too-many-connections"),
+              "%s", buf);
+    char *body;
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 503); /* the cap holds */
+    free(body);
+    close(fd[0]); /* one fewer: the next is served */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"address\"} 2\n"), "%s",
+              body);
+    free(body);
+    for (int i = 1; i < 4; i++)
+        close(fd[i]);
 }
 
 Test(http, uploader_token_when_configured)

@@ -79,6 +79,7 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
     UINT_KEY("connection_limit", 1, 1000000, o->connection_limit)
     UINT_KEY("connection_timeout", 1, 86400, o->connection_timeout)
     UINT_KEY("connection_memory", 4096, 1u << 30, o->connection_memory)
+    UINT_KEY("connections_per_address", 1, 1000000, o->connections_per_address)
     UINT_KEY("max_body_bytes", 64, 1ull << 32, o->max_body_bytes)
     UINT_KEY("max_admin_body_bytes", 1024, 1ull << 32, o->max_admin_body_bytes)
     UINT_KEY("max_batch_reports", 1, 10000000, o->max_batch_reports)
@@ -130,12 +131,15 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
             goto bad;
         return PINHOLE_OK;
     }
-    if (strcmp(key, "checkpoint_interval") == 0 || strcmp(key, "shutdown_grace") == 0) {
+    if (strcmp(key, "checkpoint_interval") == 0 || strcmp(key, "shutdown_grace") == 0 ||
+        strcmp(key, "head_timeout") == 0) {
         char *end;
         const double d = strtod(v, &end);
         if (end == v || *end != '\0' || !isfinite(d) || d <= 0 || d > 86400)
             goto bad;
-        *(key[0] == 'c' ? &o->writer.checkpoint_interval : &c->shutdown_grace) = d;
+        *(key[0] == 'c'   ? &o->writer.checkpoint_interval
+          : key[0] == 'h' ? &o->head_timeout
+                          : &c->shutdown_grace) = d;
         return PINHOLE_OK;
     }
     struct {

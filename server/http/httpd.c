@@ -1,6 +1,7 @@
 /* The HTTP daemon: routing, authentication, body limits, suspend/resume around the writer,
  * problem+json errors, the histogram query, /healthz and /metrics. */
 #include "server/http/httpd.h"
+#include "server/http/gate.h"
 #include "common/error.h"
 #include "server/estimate/estimate.h"
 #include "proto/config_json.h"
@@ -55,6 +56,7 @@ typedef struct reader_slot {
 struct pinhole_server {
     pinhole_server_options opt;
     struct MHD_Daemon *d;
+    pinhole_gate *gate; /* accepts, waits for request heads, hands connections to d */
     uint16_t port;
     pinhole_writer writer;
     pthread_rwlock_t coll_lock; /* guards the array, not the collections (read-only, never freed
@@ -142,6 +144,8 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_limit = 1024;
     o->connection_timeout = 30;
     o->connection_memory = 32768;
+    o->head_timeout = 10;
+    o->connections_per_address = 64;
     o->max_body_bytes = 8u << 20;
     o->max_admin_body_bytes = 64u << 20;
     o->max_batch_reports = 65536;
@@ -1269,13 +1273,16 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
                              enum MHD_ConnectionNotificationCode toe)
 {
-    (void)conn;
     (void)socket_context;
     pinhole_server *s = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
-    else
+    } else {
         atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        pinhole_gate_release(s->gate, ci ? ci->client_addr : NULL);
+    }
 }
 
 /* ---- /metrics ---- */
@@ -1389,6 +1396,18 @@ static enum MHD_Result handle_metrics(request *rq)
             "# TYPE pinhole_uptime_seconds gauge\npinhole_uptime_seconds %.3f\n",
             pinhole_store_disk_bytes(&s->writer.store), ld(&s->connections), ld(&s->waiting),
             pinhole_now() - s->started);
+    pinhole_gate_stats gs;
+    pinhole_gate_get_stats(s->gate, &gs);
+    mprintf(&t,
+            "# HELP pinhole_connections_refused_total Connections answered and closed before a "
+            "request: limit (connection_limit), address (connections_per_address), head_timeout "
+            "(408), head_too_large (431).\n"
+            "# TYPE pinhole_connections_refused_total counter\n"
+            "pinhole_connections_refused_total{reason=\"limit\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"address\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"head_timeout\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"head_too_large\"} %llu\n",
+            gs.refused_limit, gs.refused_address, gs.head_timeouts, gs.head_too_large);
     pthread_rwlock_rdlock(&s->coll_lock);
     mprintf(&t,
             "# HELP pinhole_collections Collections defined.\n"
@@ -1438,6 +1457,13 @@ static void stop_queries(pinhole_server *s)
     pthread_mutex_unlock(&s->qmu);
     pthread_join(s->qthread, NULL);
     s->qstarted = 0;
+}
+
+/* The gate's hand-over: the daemon takes the socket (and closes it, also on failure). */
+static int admit(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    pinhole_server *s = ctx;
+    return MHD_add_connection(s->d, fd, addr, len) == MHD_YES ? 0 : -1;
 }
 
 int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
@@ -1503,22 +1529,45 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
                                      .loader_ctx = s};
     if ((rc = pinhole_jobs_open(&s->jobs, &jo)) != PINHOLE_OK)
         goto fail;
-    const unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
-    s->d = MHD_start_daemon(flags, o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)s->opt.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)s->opt.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)s->opt.connection_memory, MHD_OPTION_NOTIFY_COMPLETED,
-                            completed, s, MHD_OPTION_NOTIFY_CONNECTION, connection_event, s,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
-    if (!s->d) {
+    /* The gate owns the listening socket and hands the daemon connections whose request head
+     * has arrived (server/http/gate.h). */
+    const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 1024) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&bound, &blen) != 0) {
+        if (lfd >= 0)
+            close(lfd);
         rc = PINHOLE_EUNSUPPORTED;
         goto fail;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : o->port;
+    s->port = ntohs(bound.sin_port);
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                           MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    s->d =
+        MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)s->opt.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)s->opt.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)s->opt.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                         s, MHD_OPTION_NOTIFY_CONNECTION, connection_event, s, MHD_OPTION_END);
+    const pinhole_gate_options go = {.listen_fd = lfd,
+                                     .head_timeout = s->opt.head_timeout < s->opt.connection_timeout
+                                                         ? s->opt.head_timeout
+                                                         : s->opt.connection_timeout,
+                                     .head_max = s->opt.connection_memory / 2,
+                                     .max_connections = s->opt.connection_limit,
+                                     .per_address = s->opt.connections_per_address,
+                                     .retry_after = s->opt.retry_after,
+                                     .admit = admit,
+                                     .ctx = s};
+    if (!s->d || (rc = pinhole_gate_start(&s->gate, &go)) != PINHOLE_OK) {
+        close(lfd);
+        rc = PINHOLE_EUNSUPPORTED;
+        goto fail;
+    }
     *out = s;
     return PINHOLE_OK;
 fail:
@@ -1537,9 +1586,7 @@ uint16_t pinhole_server_port(const pinhole_server *s)
 void pinhole_server_stop(pinhole_server *s, double grace)
 {
     /* 1. Stop accepting: the listening socket closes; open connections keep being served. */
-    MHD_socket ls = MHD_quiesce_daemon(s->d);
-    if (ls != MHD_INVALID_SOCKET)
-        close(ls);
+    pinhole_gate_stop(s->gate);
     /* 2. Let requests in flight (receiving, decoding, waiting on the writer) finish. */
     const double until = pinhole_now() + grace;
     while (atomic_load(&s->inflight) > 0 && pinhole_now() < until) {
@@ -1557,6 +1604,7 @@ void pinhole_server_stop(pinhole_server *s, double grace)
     /* 4. Close every connection and the daemon's threads; stop the job workers (a running job is
      * queued again for the next start); then the database. */
     MHD_stop_daemon(s->d);
+    pinhole_gate_free(s->gate);
     pinhole_jobs_close(s->jobs);
     free_server(s);
 }
