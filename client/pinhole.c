@@ -1,7 +1,7 @@
 /* libpinhole's public calls: init, collections, the device's privacy policy and memoization, and
  * reports written into the caller's buffer. */
 #include "client/pinhole.h"
-#include "client/encode.h"
+#include "client/device.h"
 #include "common/bytes.h"
 #include "common/ct.h"
 #include "common/rng.h"
@@ -39,7 +39,7 @@ size_t pinhole_device_secretbytes(void)
 int pinhole_collection_init_config(pinhole_collection *col, const pinhole_collection_config *cfg)
 {
     memset(col, 0, sizeof *col);
-    int rc = pinhole_config_fingerprint(cfg, col->fingerprint);
+    int rc = pinhole_collection_config_fingerprint(cfg, col->fingerprint);
     if (rc != PINHOLE_OK)
         return rc;
     rc = pinhole_config_init(&col->mech, &cfg->params);
@@ -57,7 +57,7 @@ int pinhole_collection_init_signed(pinhole_collection *col, const uint8_t *signe
 {
     memset(col, 0, sizeof *col);
     pinhole_collection_config cfg;
-    int rc = pinhole_config_verify(signed_config, len, server_pk, &cfg);
+    int rc = pinhole_collection_config_verify(signed_config, len, server_pk, &cfg);
     if (rc != PINHOLE_OK)
         return rc;
     rc = pinhole_collection_init_config(col, &cfg);
@@ -72,7 +72,7 @@ int pinhole_collection_init_params(pinhole_collection *col, pinhole_mechanism_id
     memset(col, 0, sizeof *col);
     pinhole_config_params p = {.mechanism = mechanism, .k = k, .epsilon = epsilon};
     pinhole_collection_config cfg;
-    int rc = pinhole_config_make(&cfg, 0, &p, 1, 0);
+    int rc = pinhole_collection_config_make(&cfg, 0, &p, 1, 0);
     if (rc != PINHOLE_OK)
         return rc;
     return pinhole_collection_init_config(col, &cfg);
@@ -196,8 +196,12 @@ int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col, uin
 
     pinhole_rng rng;
     report_rng(cl, col, value, memoize, &rng);
-    uint8_t *payload = out + PINHOLE_REPORT_HEADERBYTES;
-    int rc = pinhole_encode(c, value, &rng, payload, c->payload_bytes);
+    pinhole_report header = {.collection_id = col->config.collection_id,
+                             .time = unix_seconds / col->config.time_precision};
+    memcpy(header.fingerprint, col->fingerprint, sizeof header.fingerprint);
+    /* the report id comes from the OS even when the payload is memoized */
+    size_t len = 0;
+    int rc = pinhole_device_report(c, &header, value, &rng, NULL, out, cap, &len);
     pinhole_rng_wipe(&rng);
     if (rc == PINHOLE_OK)
         rc = charge_budget(cl, eps, unix_seconds);
@@ -205,15 +209,8 @@ int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col, uin
         sodium_memzero(out, n);
         return rc;
     }
-    pinhole_report r = {.version = PINHOLE_REPORT_VERSION,
-                        .mechanism = (uint8_t)c->mechanism,
-                        .collection_id = col->config.collection_id,
-                        .time = unix_seconds / col->config.time_precision,
-                        .payload = payload,
-                        .payload_len = c->payload_bytes};
-    memcpy(r.fingerprint, col->fingerprint, sizeof r.fingerprint);
-    randombytes_buf(r.report_id, sizeof r.report_id);
-    return pinhole_report_encode(&r, out, cap, written); /* moves the payload onto itself */
+    *written = len;
+    return PINHOLE_OK;
 }
 
 int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_collection *col, uint64_t value,

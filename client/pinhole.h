@@ -61,20 +61,21 @@ typedef struct pinhole_collection {
 /** A collection from the server's signed config (PINHOLE_CONFIG_SIGNEDBYTES bytes), verified
  * against the server's Ed25519 public key before anything is built. Allocates the mechanism's
  * tables (PGR: about 6q bytes); free with pinhole_collection_free().
- * Errors: those of pinhole_config_verify() (PINHOLE_ESIGNATURE for a bad signature), then
- * PINHOLE_EINVAL / PINHOLE_EOVERFLOW / PINHOLE_ENOMEM from building the mechanism (q not a prime
- * power, K < k, ...). On error nothing needs freeing. */
+ * Errors: those of pinhole_collection_config_verify() (PINHOLE_ESIGNATURE for a bad signature),
+ * then PINHOLE_EINVAL / PINHOLE_EOVERFLOW / PINHOLE_ENOMEM from building the mechanism (q not a
+ * prime power, K < k, ...). On error nothing needs freeing. */
 int pinhole_collection_init_signed(pinhole_collection *col, const uint8_t *signed_config,
                                    size_t len,
                                    const uint8_t server_pk[PINHOLE_CONFIG_PUBLICKEYBYTES]);
 
 /** A collection from a config the app trusts without a signature (for example one it built with
- * pinhole_config_make()). Errors: those of pinhole_config_encode() and pinhole_config_init(). */
+ * pinhole_collection_config_make()). Errors: those of pinhole_collection_config_encode() and
+ * pinhole_config_init(). */
 int pinhole_collection_init_config(pinhole_collection *col, const pinhole_collection_config *cfg);
 
 /** A local collection from (mechanism, k, epsilon) alone: collection id 0, time precision 1 s,
  * the planner's parameters. For simulations and tests; a server collection has a signed config.
- * Errors: those of pinhole_config_make(). */
+ * Errors: those of pinhole_collection_config_make(). */
 int pinhole_collection_init_params(pinhole_collection *col, pinhole_mechanism_id mechanism,
                                    uint64_t k, double epsilon);
 

@@ -11,19 +11,19 @@
 static const char FP_CONTEXT[] = "pinhole-config-v1-fp";   /* 20 bytes, without the NUL */
 static const char SIG_CONTEXT[] = "pinhole-config-v1-sig"; /* 21 bytes */
 
-size_t pinhole_config_bytes(void)
+size_t pinhole_collection_config_bytes(void)
 {
     return PINHOLE_CONFIG_BYTES;
 }
-size_t pinhole_config_signedbytes(void)
+size_t pinhole_collection_config_signedbytes(void)
 {
     return PINHOLE_CONFIG_SIGNEDBYTES;
 }
-size_t pinhole_config_publickeybytes(void)
+size_t pinhole_collection_config_publickeybytes(void)
 {
     return PINHOLE_CONFIG_PUBLICKEYBYTES;
 }
-size_t pinhole_config_secretkeybytes(void)
+size_t pinhole_collection_config_secretkeybytes(void)
 {
     return PINHOLE_CONFIG_SECRETKEYBYTES;
 }
@@ -45,9 +45,9 @@ static int check_fields(const pinhole_collection_config *cfg)
     return PINHOLE_OK;
 }
 
-int pinhole_config_make(pinhole_collection_config *cfg, uint64_t collection_id,
-                        const pinhole_config_params *params, uint32_t time_precision,
-                        uint32_t min_reports)
+int pinhole_collection_config_make(pinhole_collection_config *cfg, uint64_t collection_id,
+                                   const pinhole_config_params *params, uint32_t time_precision,
+                                   uint32_t min_reports)
 {
     memset(cfg, 0, sizeof *cfg);
     if (time_precision == 0)
@@ -68,7 +68,8 @@ int pinhole_config_make(pinhole_collection_config *cfg, uint64_t collection_id,
     return PINHOLE_OK;
 }
 
-int pinhole_config_encode(const pinhole_collection_config *cfg, uint8_t out[PINHOLE_CONFIG_BYTES])
+int pinhole_collection_config_encode(const pinhole_collection_config *cfg,
+                                     uint8_t out[PINHOLE_CONFIG_BYTES])
 {
     if (check_fields(cfg) != PINHOLE_OK)
         return PINHOLE_EINVAL;
@@ -92,7 +93,7 @@ int pinhole_config_encode(const pinhole_collection_config *cfg, uint8_t out[PINH
     return PINHOLE_OK;
 }
 
-int pinhole_config_decode(const uint8_t *in, size_t len, pinhole_collection_config *cfg)
+int pinhole_collection_config_decode(const uint8_t *in, size_t len, pinhole_collection_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     if (len == 0)
@@ -129,11 +130,11 @@ int pinhole_config_decode(const uint8_t *in, size_t len, pinhole_collection_conf
     return PINHOLE_OK;
 }
 
-int pinhole_config_fingerprint(const pinhole_collection_config *cfg,
-                               uint8_t out[PINHOLE_FINGERPRINT_BYTES])
+int pinhole_collection_config_fingerprint(const pinhole_collection_config *cfg,
+                                          uint8_t out[PINHOLE_FINGERPRINT_BYTES])
 {
     uint8_t bytes[PINHOLE_CONFIG_BYTES];
-    int rc = pinhole_config_encode(cfg, bytes);
+    int rc = pinhole_collection_config_encode(cfg, bytes);
     if (rc != PINHOLE_OK)
         return rc;
     crypto_generichash_state st;
@@ -144,8 +145,8 @@ int pinhole_config_fingerprint(const pinhole_collection_config *cfg,
     return PINHOLE_OK;
 }
 
-void pinhole_config_keypair(uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
-                            uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES])
+void pinhole_collection_config_keypair(uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
+                                       uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES])
 {
     crypto_sign_keypair(pk, sk);
 }
@@ -158,11 +159,11 @@ static void sig_message(const uint8_t *config,
     memcpy(msg + sizeof SIG_CONTEXT - 1, config, PINHOLE_CONFIG_BYTES);
 }
 
-int pinhole_config_sign(const pinhole_collection_config *cfg,
-                        const uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES],
-                        uint8_t out[PINHOLE_CONFIG_SIGNEDBYTES])
+int pinhole_collection_config_sign(const pinhole_collection_config *cfg,
+                                   const uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES],
+                                   uint8_t out[PINHOLE_CONFIG_SIGNEDBYTES])
 {
-    int rc = pinhole_config_encode(cfg, out);
+    int rc = pinhole_collection_config_encode(cfg, out);
     if (rc != PINHOLE_OK)
         return rc;
     uint8_t msg[sizeof SIG_CONTEXT - 1 + PINHOLE_CONFIG_BYTES];
@@ -171,9 +172,9 @@ int pinhole_config_sign(const pinhole_collection_config *cfg,
     return PINHOLE_OK;
 }
 
-int pinhole_config_verify(const uint8_t *in, size_t len,
-                          const uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
-                          pinhole_collection_config *cfg)
+int pinhole_collection_config_verify(const uint8_t *in, size_t len,
+                                     const uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES],
+                                     pinhole_collection_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     if (len < PINHOLE_CONFIG_SIGNEDBYTES)
@@ -184,5 +185,5 @@ int pinhole_config_verify(const uint8_t *in, size_t len,
     sig_message(in, msg);
     if (crypto_sign_verify_detached(in + PINHOLE_CONFIG_BYTES, msg, sizeof msg, pk) != 0)
         return PINHOLE_ESIGNATURE;
-    return pinhole_config_decode(in, PINHOLE_CONFIG_BYTES, cfg);
+    return pinhole_collection_config_decode(in, PINHOLE_CONFIG_BYTES, cfg);
 }

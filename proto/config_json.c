@@ -7,14 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
-char *pinhole_config_to_json(const pinhole_collection_config *cfg, int *err)
+char *pinhole_collection_config_to_json(const pinhole_collection_config *cfg, int *err)
 {
     int e = PINHOLE_EINVAL;
     char *text = NULL;
     uint8_t bytes[PINHOLE_CONFIG_BYTES];
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(cfg->params.mechanism);
     if (ops && cfg->collection_id <= INT64_MAX && cfg->params.k <= INT64_MAX &&
-        cfg->params.block <= INT64_MAX && pinhole_config_encode(cfg, bytes) == PINHOLE_OK) {
+        cfg->params.block <= INT64_MAX &&
+        pinhole_collection_config_encode(cfg, bytes) == PINHOLE_OK) {
         json_t *o = json_pack(
             "{s:i, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:I}", "version", (int)PINHOLE_CONFIG_VERSION,
             "collection_id", (json_int_t)cfg->collection_id, "mechanism", ops->name, "k",
@@ -122,12 +123,13 @@ static int from_object(json_t *o, pinhole_collection_config *cfg)
     c.params.block = block;
     /* the binary form is the reference: run its decoder's checks on the encoding */
     uint8_t bytes[PINHOLE_CONFIG_BYTES];
-    if (pinhole_config_encode(&c, bytes) != PINHOLE_OK)
+    if (pinhole_collection_config_encode(&c, bytes) != PINHOLE_OK)
         return PINHOLE_EFORMAT;
-    return pinhole_config_decode(bytes, sizeof bytes, cfg);
+    return pinhole_collection_config_decode(bytes, sizeof bytes, cfg);
 }
 
-int pinhole_config_from_json(const char *text, size_t len, pinhole_collection_config *cfg)
+int pinhole_collection_config_from_json(const char *text, size_t len,
+                                        pinhole_collection_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     json_error_t jerr;

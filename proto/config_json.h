@@ -18,12 +18,14 @@
 /** A newly allocated NUL-terminated compact JSON text of cfg (free() it), or NULL on error.
  * *err (may be NULL) receives PINHOLE_EINVAL (cfg not encodable, unknown mechanism name,
  * collection id, k or block > 2^63 - 1) or PINHOLE_ENOMEM. */
-char *pinhole_config_to_json(const pinhole_collection_config *cfg, int *err);
+char *pinhole_collection_config_to_json(const pinhole_collection_config *cfg, int *err);
 
-/** Parse the JSON text text[0..len) into *cfg, with the checks of pinhole_config_decode().
- * Errors: PINHOLE_EFORMAT (not JSON, not an object, a key missing, unknown or of the wrong type,
- * a number out of its field's range), PINHOLE_EVERSION (version != 1), PINHOLE_EUNSUPPORTED
- * (unknown mechanism name), then those of pinhole_config_decode(). On error *cfg is zeroed. */
-int pinhole_config_from_json(const char *text, size_t len, pinhole_collection_config *cfg);
+/** Parse the JSON text text[0..len) into *cfg, with the checks of
+ * pinhole_collection_config_decode(). Errors: PINHOLE_EFORMAT (not JSON, not an object, a key
+ * missing, unknown or of the wrong type, a number out of its field's range), PINHOLE_EVERSION
+ * (version != 1), PINHOLE_EUNSUPPORTED (unknown mechanism name), then those of
+ * pinhole_collection_config_decode(). On error *cfg is zeroed. */
+int pinhole_collection_config_from_json(const char *text, size_t len,
+                                        pinhole_collection_config *cfg);
 
 #endif

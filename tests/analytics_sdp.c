@@ -1,7 +1,7 @@
 /* Burer-Monteiro SDP solver: NAG g02aa nearest correlation, MaxCut SDP values of C_5 and K_n, and
  * the global-optimality certificate, all against published or closed-form values. */
 #include "common/error.h"
-#include "server/analytics/bm.h"
+#include "server/analytics/burer_monteiro.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -2,17 +2,9 @@
 # The `pinhole` tool as a user meets it: exit codes and messages for bad input, and real output.
 set -u
 PINHOLE=$1
-fail=0; passed=0
+# shellcheck source=tests/cli_expect.sh
+. "$(dirname "$0")/cli_expect.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-# expect CODE PATTERN ARGS...: exit code CODE and PATTERN somewhere in stdout+stderr
-expect() {
-  local code=$1 pat=$2; shift 2
-  local out; out=$("$PINHOLE" "$@" 2>&1); local rc=$?
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pat" <<<"$out"; then
-    echo "FAIL: pinhole $* -> exit $rc (want $code), output:"; echo "$out" | head -5; fail=$((fail+1))
-  else passed=$((passed+1)); fi
-}
 
 expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon 0
 expect 2 "finite number >= 1e-06" plan --k 1000 --epsilon -1

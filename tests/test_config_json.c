@@ -17,7 +17,7 @@ TestSuite(config_json, .init = setup);
 static int parse(const char *text)
 {
     pinhole_collection_config cfg;
-    return pinhole_config_from_json(text, strlen(text), &cfg);
+    return pinhole_collection_config_from_json(text, strlen(text), &cfg);
 }
 
 Test(config_json, round_trip_is_exact)
@@ -32,10 +32,11 @@ Test(config_json, round_trip_is_exact)
                                    .min_reports = 1000},
                               b;
     int err = 1;
-    char *text = pinhole_config_to_json(&a, &err);
+    char *text = pinhole_collection_config_to_json(&a, &err);
     cr_assert_eq(err, PINHOLE_OK);
     cr_assert_not_null(text);
-    cr_assert_eq(pinhole_config_from_json(text, strlen(text), &b), PINHOLE_OK, "%s", text);
+    cr_assert_eq(pinhole_collection_config_from_json(text, strlen(text), &b), PINHOLE_OK, "%s",
+                 text);
     cr_assert_eq(b.collection_id, a.collection_id);
     cr_assert_eq(b.params.k, 74286);
     cr_assert(b.params.epsilon == 0.1 + 0.2, "epsilon %.17g", b.params.epsilon);
@@ -44,8 +45,8 @@ Test(config_json, round_trip_is_exact)
     cr_assert_eq(b.time_precision, 60);
     cr_assert_eq(b.min_reports, 1000);
     uint8_t fa[16], fb[16];
-    pinhole_config_fingerprint(&a, fa);
-    pinhole_config_fingerprint(&b, fb);
+    pinhole_collection_config_fingerprint(&a, fa);
+    pinhole_collection_config_fingerprint(&b, fb);
     cr_assert_arr_eq(fa, fb, 16);
     free(text);
 }
@@ -57,7 +58,7 @@ Test(config_json, exact_text)
         .params = {.mechanism = PINHOLE_MECH_PGR, .k = 1024, .epsilon = 4.0, .q = 67, .t = 3},
         .time_precision = 3600,
         .min_reports = 100};
-    char *text = pinhole_config_to_json(&a, NULL);
+    char *text = pinhole_collection_config_to_json(&a, NULL);
     cr_assert_str_eq(text, "{\"version\":1,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
                            "\"epsilon\":4.0,\"q\":67,\"t\":3,\"time_precision\":3600,"
                            "\"min_reports\":100}");
@@ -111,13 +112,13 @@ Test(config_json, refusals)
         .collection_id = (uint64_t)INT64_MAX + 1,
         .params = {.mechanism = PINHOLE_MECH_PGR, .k = 10, .epsilon = 1, .q = 3, .t = 3},
         .time_precision = 1};
-    cr_assert_null(pinhole_config_to_json(&big, &err));
+    cr_assert_null(pinhole_collection_config_to_json(&big, &err));
     cr_assert_eq(err, PINHOLE_EINVAL);
     /* found by fuzz_config: a binary k above 2^63 - 1 has no JSON form */
     big.collection_id = 1;
     big.params.k = (uint64_t)INT64_MAX + 1;
     err = 0;
-    cr_assert_null(pinhole_config_to_json(&big, &err));
+    cr_assert_null(pinhole_collection_config_to_json(&big, &err));
     cr_assert_eq(err, PINHOLE_EINVAL);
 }
 
@@ -136,12 +137,12 @@ Test(config_json, extra_parameters)
                                    .time_precision = 60,
                                    .min_reports = 5},
                               b;
-    char *text = pinhole_config_to_json(&a, NULL);
+    char *text = pinhole_collection_config_to_json(&a, NULL);
     cr_assert_str_eq(text, "{\"version\":1,\"collection_id\":3,\"mechanism\":\"pgr\",\"k\":100,"
                            "\"epsilon\":2.0,\"q\":7,\"t\":3,\"time_precision\":60,"
                            "\"min_reports\":5,\"epsilon_permanent\":0.5,\"pool\":1024,"
                            "\"pool_key\":\"fedcba9876543210\",\"block\":64}");
-    cr_assert_eq(pinhole_config_from_json(text, strlen(text), &b), PINHOLE_OK);
+    cr_assert_eq(pinhole_collection_config_from_json(text, strlen(text), &b), PINHOLE_OK);
     cr_assert(b.params.epsilon_permanent == 0.5);
     cr_assert_eq(b.params.pool, 1024);
     cr_assert_eq(b.params.pool_key, UINT64_C(0xFEDCBA9876543210));

@@ -82,3 +82,34 @@ Test(countfile, malformed)
     uint64_t line;
     cr_assert_eq(pinhole_countfile_read("/nonexistent/file.tsv", &cf, &line), PINHOLE_EIO);
 }
+
+/* The cumulative counts, the draw by token position (exact on every position) and the seeded
+ * sampler: an item of count 0 is never drawn, the draws replay pinhole_countfile_draw on the same
+ * stream, and item a (count 1 of 4) comes up 1/4 of the time (4,000 draws: sd 27.4, bound 5 sd). */
+Test(countfile, cumulative_and_sampler)
+{
+    pinhole_countfile cf;
+    uint64_t line;
+    cr_assert_eq(pinhole_countfile_read(write_tmp("a\t1\nb\t0\nc\t3\n"), &cf, &line), PINHOLE_OK);
+    unlink(path);
+    cr_assert_eq(cf.cum[0], 1);
+    cr_assert_eq(cf.cum[1], 1);
+    cr_assert_eq(cf.cum[2], 4);
+    const uint64_t expect[4] = {0, 2, 2, 2};
+    for (uint64_t u = 0; u < 4; u++)
+        cr_assert_eq(pinhole_countfile_draw(cf.cum, cf.k, u), expect[u], "u = %llu",
+                     (unsigned long long)u);
+    pinhole_rng a, b;
+    pinhole_rng_init_seeded(&a, 7);
+    pinhole_rng_init_seeded(&b, 7);
+    uint64_t seen[3] = {0};
+    for (int i = 0; i < 4000; i++) {
+        const uint64_t v = pinhole_countfile_sample(&cf, &a);
+        cr_assert_eq(v, pinhole_countfile_draw(cf.cum, cf.k, pinhole_rng_uniform64(&b, 4)));
+        seen[v]++;
+    }
+    cr_assert_eq(seen[1], 0);
+    cr_assert_leq(seen[0] > 1000 ? seen[0] - 1000 : 1000 - seen[0], 137, "a drawn %llu times",
+                  (unsigned long long)seen[0]);
+    pinhole_countfile_free(&cf);
+}

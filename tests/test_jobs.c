@@ -73,7 +73,7 @@ static pinhole_jobs *open_runner(void)
 {
     pinhole_jobs *J;
     pinhole_jobs_options opt = {
-        .db_path = db_path, .workers = 2, .time_limit_s = 60, .loader = loader};
+        .store_url = db_path, .workers = 2, .time_limit_s = 60, .loader = loader};
     cr_assert_eq(pinhole_jobs_open(&J, &opt), PINHOLE_OK);
     return J;
 }

@@ -4,9 +4,12 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/estimate/estimate.h"
-#include "server/store/idset.h"
+#include "server/store/sqlite/idset.h"
+#include "server/store/sqlite/sqlite.h"
 #include "server/store/store.h"
 #include "server/store/writer.h"
+#include "tests/support/reports.h"
+#include "tests/support/tmpdb.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -18,54 +21,37 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[64], path[128];
+static test_tmpdb db;
+static const char *path = db.path;
 
 static void setup(void)
 {
     cr_assert(sodium_init() >= 0);
-    strcpy(dir, "/tmp/pinhole-store-test.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/t.db", dir);
+    test_tmpdb_make(&db);
 }
 
 static void teardown(void)
 {
-    char p[160];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    test_tmpdb_remove(&db);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);
 
 /* A PGR collection with k = 40, epsilon = 2 (the planner's q and t: K < 256, one payload byte). */
-static void make_collection(pinhole_store *s, pinhole_collection *c)
+static void make_collection(pinhole_store *s, pinhole_server_collection *c)
 {
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     cr_assert_eq(pinhole_store_create_collection(s, c, "t", &p, 3600, 10, NULL), PINHOLE_OK);
 }
 
-static void report(pinhole_ingest_report *r, const pinhole_collection *c, uint8_t idbyte,
-                   int64_t bucket, const uint8_t *payload)
-{
-    memset(r, 0, sizeof *r);
-    r->coll = c;
-    memset(r->id, idbyte, sizeof r->id);
-    r->bucket = bucket;
-    r->payload = payload;
-    r->payload_len = c->cfg.payload_bytes;
-}
+#define report test_ingest_report /* tests/support/reports.h */
 
 Test(store, replay_duplicate_invalid_and_counts)
 {
-    pinhole_store s;
-    pinhole_collection c;
-    pinhole_ingest_scratch sc = {0};
+    pinhole_store *s;
+    pinhole_server_collection c;
     cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
-    make_collection(&s, &c);
+    make_collection(s, &c);
     cr_assert_eq(c.cfg.payload_bytes, 1, "K = %llu", (unsigned long long)c.cfg.counts_len);
     const uint8_t p3 = 3, p5 = 5, bad = (uint8_t)c.cfg.counts_len; /* an index >= K */
     pinhole_ingest_report r[5];
@@ -74,7 +60,7 @@ Test(store, replay_duplicate_invalid_and_counts)
     report(&r[2], &c, 3, 101, &p3);
     report(&r[3], &c, 1, 100, &p3);  /* same id, same content, in the same transaction */
     report(&r[4], &c, 4, 100, &bad); /* outside the report alphabet */
-    cr_assert_eq(pinhole_store_ingest(&s, &sc, r, 5), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_ingest(s, r, 5), PINHOLE_OK);
     cr_assert_eq(r[0].status, PINHOLE_REPORT_ACCEPTED);
     cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
     cr_assert_eq(r[2].status, PINHOLE_REPORT_ACCEPTED);
@@ -87,51 +73,50 @@ Test(store, replay_duplicate_invalid_and_counts)
     report(&q[0], &c, 2, 100, &p5);
     report(&q[1], &c, 2, 100, &p3);
     report(&q[2], &c, 3, 102, &p3);
-    cr_assert_eq(pinhole_store_ingest(&s, &sc, q, 3), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_ingest(s, q, 3), PINHOLE_OK);
     cr_assert_eq(q[0].status, PINHOLE_REPORT_DUPLICATE);
     cr_assert_eq(q[1].status, PINHOLE_REPORT_REPLAY);
     cr_assert_eq(q[1].error, PINHOLE_EMISMATCH);
     cr_assert_eq(q[2].status, PINHOLE_REPORT_REPLAY);
 
     uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts), n = 0;
-    cr_assert_eq(pinhole_store_counts(&s, &c, 100, 100, counts, &n), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_counts(s, &c, 100, 100, counts, &n), PINHOLE_OK);
     cr_assert_eq(n, 2);
     cr_assert_eq(counts[3], 1);
     cr_assert_eq(counts[5], 1);
-    cr_assert_eq(pinhole_store_counts(&s, &c, 0, 1000, counts, &n), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_counts(s, &c, 0, 1000, counts, &n), PINHOLE_OK);
     cr_assert_eq(n, 3);
     cr_assert_eq(counts[3], 2);
-    cr_assert_eq(pinhole_store_counts(&s, &c, 102, 1000, counts, &n), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_counts(s, &c, 102, 1000, counts, &n), PINHOLE_OK);
     cr_assert_eq(n, 0);
     uint64_t total = 0;
-    cr_assert_eq(pinhole_store_report_total(&s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
     cr_assert_eq(total, 3);
     uint64_t problems = 1;
     char msg[256];
-    cr_assert_eq(pinhole_store_check(&s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
     cr_assert_eq(problems, 0, "%s", msg);
-    pinhole_store_close(&s);
+    pinhole_store_close(s);
 
     /* Reopened: the id index is rebuilt from the log, so the retry is still recognised. */
     cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
     report(&q[0], &c, 1, 100, &p3);
     report(&q[1], &c, 9, 100, &p5);
-    cr_assert_eq(pinhole_store_ingest(&s, &sc, q, 2), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_ingest(s, q, 2), PINHOLE_OK);
     cr_assert_eq(q[0].status, PINHOLE_REPORT_DUPLICATE);
     cr_assert_eq(q[1].status, PINHOLE_REPORT_ACCEPTED);
-    cr_assert_eq(pinhole_store_report_total(&s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
     cr_assert_eq(total, 4);
-    pinhole_collection *all;
+    pinhole_server_collection *all;
     size_t nc;
-    cr_assert_eq(pinhole_store_load_collections(&s, &all, &nc), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &nc), PINHOLE_OK);
     cr_assert_eq(nc, 1);
     cr_assert_eq(memcmp(all[0].fingerprint, c.fingerprint, sizeof c.fingerprint), 0);
     cr_assert_eq(all[0].min_reports, 10);
-    pinhole_collection_free(&all[0]);
+    pinhole_server_collection_free(&all[0]);
     free(all);
-    pinhole_store_close(&s);
-    pinhole_ingest_scratch_free(&sc);
-    pinhole_collection_free(&c);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
     free(counts);
 }
 
@@ -140,13 +125,12 @@ Test(store, replay_duplicate_invalid_and_counts)
  * transaction than the writer keeps open, so deltas are flushed inside it). */
 Test(store, counts_equal_direct_accumulation)
 {
-    pinhole_store s;
-    pinhole_collection c;
-    pinhole_ingest_scratch sc = {0};
+    pinhole_store *s;
+    pinhole_server_collection c;
     cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 5000, .epsilon = 3};
-    cr_assert_eq(pinhole_store_create_collection(&s, &c, "big", &p, 60, 0, NULL), PINHOLE_OK);
-    cr_assert_gt(c.cfg.counts_len, 3 * PINHOLE_STORE_CHUNK);
+    cr_assert_eq(pinhole_store_create_collection(s, &c, "big", &p, 60, 0, NULL), PINHOLE_OK);
+    cr_assert_gt(c.cfg.counts_len, 3 * PINHOLE_SQLITE_CHUNK);
     const size_t N = 4000, pb = c.cfg.payload_bytes;
     uint8_t *payload = malloc(N * pb);
     pinhole_ingest_report *r = calloc(N, sizeof *r);
@@ -168,16 +152,16 @@ Test(store, counts_equal_direct_accumulation)
         cr_assert_eq(pinhole_accumulate(&c.cfg, payload + i * pb, pb, expect[i % B]), PINHOLE_OK);
     }
     for (size_t off = 0; off < N; off += 1000) /* four transactions */
-        cr_assert_eq(pinhole_store_ingest(&s, &sc, r + off, 1000), PINHOLE_OK);
+        cr_assert_eq(pinhole_store_ingest(s, r + off, 1000), PINHOLE_OK);
     for (int b = 0; b < B; b++) {
         uint64_t n;
-        cr_assert_eq(pinhole_store_counts(&s, &c, b, b, got, &n), PINHOLE_OK);
+        cr_assert_eq(pinhole_store_counts(s, &c, b, b, got, &n), PINHOLE_OK);
         cr_assert_eq(n, N / B + (b < (int)(N % B)));
         cr_assert_eq(memcmp(got, expect[b], c.cfg.counts_len * sizeof *got), 0, "bucket %d", b);
     }
     uint64_t problems;
     char msg[256];
-    cr_assert_eq(pinhole_store_check(&s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
     cr_assert_eq(problems, 0, "%s", msg);
 
     /* The check notices a count changed behind the store's back, and a report stored twice. */
@@ -188,12 +172,11 @@ Test(store, counts_equal_direct_accumulation)
                               "AND chunk = (SELECT min(chunk) FROM counts WHERE bucket = 0)",
                               NULL, NULL, NULL),
                  SQLITE_OK);
-    cr_assert_eq(pinhole_store_check(&s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
     cr_assert_gt(problems, 0);
     sqlite3_close(db);
-    pinhole_store_close(&s);
-    pinhole_ingest_scratch_free(&sc);
-    pinhole_collection_free(&c);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
     for (int b = 0; b < B; b++)
         free(expect[b]);
     free(got);
@@ -203,28 +186,29 @@ Test(store, counts_equal_direct_accumulation)
 
 Test(store, duplicate_rows_are_found_by_check)
 {
-    pinhole_store s;
-    pinhole_collection c;
-    pinhole_ingest_scratch sc = {0};
+    pinhole_store *s;
+    pinhole_server_collection c;
     cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
-    make_collection(&s, &c);
+    make_collection(s, &c);
     const uint8_t p = 1;
     pinhole_ingest_report r;
     report(&r, &c, 7, 5, &p);
-    cr_assert_eq(pinhole_store_ingest(&s, &sc, &r, 1), PINHOLE_OK);
-    cr_assert_eq(sqlite3_exec(s.db,
+    cr_assert_eq(pinhole_store_ingest(s, &r, 1), PINHOLE_OK);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
                               "INSERT INTO reports(collection, report_id, bucket, payload) "
                               "SELECT collection, report_id, bucket, payload FROM reports",
                               NULL, NULL, NULL),
                  SQLITE_OK);
+    sqlite3_close(db);
     uint64_t problems;
     char msg[256];
-    cr_assert_eq(pinhole_store_check(&s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
     cr_assert_geq(problems, 1);
     cr_assert(strstr(msg, "stored 2 times") != NULL, "%s", msg);
-    pinhole_store_close(&s);
-    pinhole_ingest_scratch_free(&sc);
-    pinhole_collection_free(&c);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
 }
 
 Test(store, foreign_file_is_refused)
@@ -233,7 +217,7 @@ Test(store, foreign_file_is_refused)
     cr_assert_not_null(f);
     fputs("not a database at all, just text that is long enough to look like a header....", f);
     fclose(f);
-    pinhole_store s;
+    pinhole_store *s;
     cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_EIO);
 }
 
@@ -269,7 +253,7 @@ typedef struct done_flag {
     pthread_cond_t cv;
 } done_flag;
 
-static void on_done(pinhole_writer_job *job, void *arg)
+static void on_done(pinhole_ingest_batch *job, void *arg)
 {
     (void)job;
     done_flag *d = arg;
@@ -283,29 +267,32 @@ static void on_done(pinhole_writer_job *job, void *arg)
  * every accepted job completes, committed, once the lock goes. */
 Test(store, writer_queue_full_then_drains)
 {
-    pinhole_store s;
-    pinhole_collection c;
+    pinhole_store *s;
+    pinhole_server_collection c;
     cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
-    make_collection(&s, &c);
+    make_collection(s, &c);
     pinhole_writer w;
     pinhole_writer_options o = {.max_queue_reports = 1};
     cr_assert_eq(pinhole_writer_start(&w, path, &o), PINHOLE_OK);
-    cr_assert_eq(sqlite3_exec(s.db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3 *db; /* another connection, holding the write lock */
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     const uint8_t p = 2;
     pinhole_ingest_report r[3];
-    pinhole_writer_job job[3];
+    pinhole_ingest_batch job[3];
     done_flag d = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
     for (int i = 0; i < 3; i++) {
         report(&r[i], &c, (uint8_t)(10 + i), 1, &p);
-        job[i] = (pinhole_writer_job){.reports = &r[i], .n = 1, .done = on_done, .arg = &d};
+        job[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_done, .arg = &d};
     }
     cr_assert_eq(pinhole_writer_submit(&w, &job[0]), PINHOLE_OK);
     /* wait until the writer has taken job 0 (it then blocks on the lock) */
-    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_jobs) > 0; i++)
+    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_batches) > 0; i++)
         nanosleep(&(struct timespec){0, 2000000}, NULL);
     cr_assert_eq(pinhole_writer_submit(&w, &job[1]), PINHOLE_OK);
     cr_assert_eq(pinhole_writer_submit(&w, &job[2]), PINHOLE_EOVERFLOW);
-    cr_assert_eq(sqlite3_exec(s.db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
     pthread_mutex_lock(&d.mu);
     while (d.done < 2)
         pthread_cond_wait(&d.cv, &d.mu);
@@ -316,11 +303,11 @@ Test(store, writer_queue_full_then_drains)
     cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
     pinhole_writer_stop(&w);
     uint64_t total;
-    cr_assert_eq(pinhole_store_report_total(&s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
     cr_assert_eq(total, 2);
     cr_assert_eq(atomic_load(&w.stats.accepted), 2);
-    pinhole_store_close(&s);
-    pinhole_collection_free(&c);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
 }
 
 /* The database holds the server's secret keys: it is created 0600 whatever the umask, and so are
@@ -328,12 +315,12 @@ Test(store, writer_queue_full_then_drains)
 Test(store, files_are_created_private)
 {
     const mode_t old = umask(022);
-    pinhole_store s;
-    pinhole_collection c;
+    pinhole_store *s;
+    pinhole_server_collection c;
     cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
-    make_collection(&s, &c);
+    make_collection(s, &c);
     pinhole_server_keys k;
-    cr_assert_eq(pinhole_store_server_keys(&s, &k), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_server_keys(s, &k), PINHOLE_OK);
     const char *suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
         char p[160];
@@ -342,7 +329,7 @@ Test(store, files_are_created_private)
         cr_assert_eq(stat(p, &sb), 0, "%s", p);
         cr_assert_eq(sb.st_mode & 0777, 0600, "%s is mode %o", p, (unsigned)(sb.st_mode & 0777));
     }
-    pinhole_store_close(&s);
-    pinhole_collection_free(&c);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
     umask(old);
 }

@@ -52,14 +52,14 @@ int main(int argc, char **argv)
     /* --- server side: keys and a signed config for collection 42 (k = 1024, epsilon = 4) --- */
     uint8_t sign_pk[PINHOLE_CONFIG_PUBLICKEYBYTES], sign_sk[PINHOLE_CONFIG_SECRETKEYBYTES];
     uint8_t seal_pk[PINHOLE_SEAL_PUBLICKEYBYTES], seal_sk[PINHOLE_SEAL_SECRETKEYBYTES];
-    pinhole_config_keypair(sign_pk, sign_sk);
+    pinhole_collection_config_keypair(sign_pk, sign_sk);
     pinhole_seal_keypair(seal_pk, seal_sk);
     pinhole_config_params params = {.mechanism = PINHOLE_MECH_PGR, .k = 1024, .epsilon = 4.0};
     pinhole_collection_config cfg;
     uint8_t signed_config[PINHOLE_CONFIG_SIGNEDBYTES];
-    int rc = pinhole_config_make(&cfg, 42, &params, 3600, 100);
+    int rc = pinhole_collection_config_make(&cfg, 42, &params, 3600, 100);
     if (rc == PINHOLE_OK)
-        rc = pinhole_config_sign(&cfg, sign_sk, signed_config);
+        rc = pinhole_collection_config_sign(&cfg, sign_sk, signed_config);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "server: %s\n", pinhole_strerror(rc));
         return 1;

@@ -8,6 +8,7 @@
 #include "server/analytics/stream.h"
 #include "server/analytics/topk_prob.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 #include "server/data/countfile.h"
 #include "server/data/estfile.h"
 #include "server/estimate/estimate.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void analyze_usage(FILE *f)
 {
@@ -139,30 +141,23 @@ static int simulate(const sim_params *p, simulation *s)
     s->truth = calloc(B * k, sizeof *s->truth);
     s->est = malloc(B * k * sizeof *s->est);
     s->var = malloc(B * k * sizeof *s->var);
-    uint64_t *cum = malloc(k * sizeof *cum);
-    if (!s->n || !s->y || !s->truth || !s->est || !s->var || !cum) {
-        free(cum);
+    if (!s->n || !s->y || !s->truth || !s->est || !s->var) {
         fprintf(stderr, "pinhole analyze: out of memory\n");
         simulation_free(s);
         return -1;
     }
-    uint64_t acc = 0;
-    for (uint64_t v = 0; v < k; v++)
-        cum[v] = acc += s->cf.count[v];
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, p->seed);
     uint8_t payload[16];
     for (uint64_t i = 0; i < p->users && rc == PINHOLE_OK; i++) {
         const uint64_t b = i * B / p->users;
-        const uint64_t lo =
-            pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, s->cf.total));
+        const uint64_t lo = pinhole_countfile_sample(&s->cf, &rng);
         s->truth[b * k + lo]++;
         s->n[b]++;
         rc = pinhole_encode(&s->cfg, lo, &rng, payload, sizeof payload);
         if (rc == PINHOLE_OK)
             rc = pinhole_accumulate(&s->cfg, payload, s->cfg.payload_bytes, s->y + b * L);
     }
-    free(cum);
     for (uint64_t b = 0; b < B && rc == PINHOLE_OK; b++)
         rc = pinhole_estimate(&s->cfg, s->y + b * L, s->n[b], s->est + b * k, s->var + b * k);
     if (rc != PINHOLE_OK) {
@@ -185,7 +180,7 @@ static int simulate(const sim_params *p, simulation *s)
 typedef struct opts {
     const char *module, *out, *method, *noise;
     const char *in[256];
-    unsigned nin;
+    unsigned nin; /* --in files given */
     sim_params sim;
     int have_seed, have_n, project, have_sigma;
     double n, eta, sigma;
@@ -465,80 +460,90 @@ static int run_stream(const opts *o, uint64_t k, uint64_t B, char **labels, cons
     return ret;
 }
 
+/* Parse the module's options (argv[0] is the module); 0, 1 after --help, -1 on a usage error. */
 static int parse(int argc, char **argv, opts *o)
 {
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            analyze_usage(stdout);
-            return 1;
-        }
-        if (strcmp(a, "--project") == 0) {
-            o->project = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole analyze: unknown option or missing value: %s\n", a);
-            return -1;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--in") == 0) {
-            if (o->nin == sizeof o->in / sizeof o->in[0]) {
-                fprintf(stderr, "pinhole analyze: too many --in files\n");
-                return -1;
-            }
-            o->in[o->nin++] = v;
-        } else if (strcmp(a, "--out") == 0)
-            o->out = v;
-        else if (strcmp(a, "--method") == 0)
-            o->method = v;
-        else if (strcmp(a, "--noise") == 0)
-            o->noise = v;
-        else if (strcmp(a, "--counts") == 0)
-            o->sim.counts = v;
-        else if (strcmp(a, "--users") == 0)
-            bad = cli_parse_u64(a, v, &o->sim.users);
-        else if (strcmp(a, "--epsilon") == 0)
-            bad = cli_parse_epsilon(v, &o->sim.epsilon);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u64(a, v, &o->sim.seed), o->have_seed = 1;
-        else if (strcmp(a, "--q") == 0)
-            bad = cli_parse_u64(a, v, &o->sim.q);
-        else if (strcmp(a, "--t") == 0)
-            bad = cli_parse_u64(a, v, &o->sim.t);
-        else if (strcmp(a, "--buckets") == 0)
-            bad = cli_parse_u64(a, v, &o->sim.buckets);
-        else if (strcmp(a, "--n") == 0)
-            bad = cli_parse_double(a, v, &o->n), o->have_n = 1;
-        else if (strcmp(a, "--iterations") == 0)
-            bad = cli_parse_u64(a, v, &o->iterations);
-        else if (strcmp(a, "--top") == 0)
-            bad = cli_parse_u64(a, v, &o->top);
-        else if (strcmp(a, "--samples") == 0)
-            bad = cli_parse_u64(a, v, &o->samples);
-        else if (strcmp(a, "--rows") == 0)
-            bad = cli_parse_u64(a, v, &o->rows);
-        else if (strcmp(a, "--sigma") == 0)
-            bad = cli_parse_double(a, v, &o->sigma), o->have_sigma = 1;
-        else if (strcmp(a, "--eta") == 0)
-            bad = cli_parse_double(a, v, &o->eta);
-        else {
-            fprintf(stderr, "pinhole analyze: unknown option %s\n", a);
-            return -1;
-        }
-        if (bad)
-            return -1;
-    }
-    if (o->sim.users == 0 || o->sim.buckets == 0 || o->sim.buckets > o->sim.users ||
-        o->sim.q > UINT32_MAX || o->sim.t > UINT32_MAX || o->iterations > UINT32_MAX ||
-        (o->have_n && o->n < 0) || (o->have_sigma && o->sigma < 0) ||
-        !(o->eta >= 0 && o->eta <= 1)) {
-        fprintf(stderr, "pinhole analyze: --users >= --buckets >= 1, --n and --sigma >= 0, "
-                        "--q, --t, --iterations < 2^32, --eta in [0, 1]\n");
+    const uint64_t u32 = UINT32_MAX;
+    int nin = 0;
+    const cli_opt table[] = {
+        CLI_OPT("project", CLI_OPT_FLAG, &o->project),
+        CLI_OPT("in", CLI_OPT_LIST, o->in, .given = &nin, .max = sizeof o->in / sizeof o->in[0]),
+        CLI_OPT("out", CLI_OPT_STRING, &o->out),
+        CLI_OPT("method", CLI_OPT_STRING, &o->method),
+        CLI_OPT("noise", CLI_OPT_STRING, &o->noise),
+        CLI_OPT("counts", CLI_OPT_STRING, &o->sim.counts),
+        CLI_OPT("users", CLI_OPT_U64, &o->sim.users, .min = 1),
+        CLI_OPT("epsilon", CLI_OPT_EPSILON, &o->sim.epsilon),
+        CLI_OPT("seed", CLI_OPT_U64, &o->sim.seed, .given = &o->have_seed),
+        CLI_OPT("q", CLI_OPT_U64, &o->sim.q, .max = u32),
+        CLI_OPT("t", CLI_OPT_U64, &o->sim.t, .max = u32),
+        CLI_OPT("buckets", CLI_OPT_U64, &o->sim.buckets, .min = 1),
+        CLI_OPT("n", CLI_OPT_DOUBLE, &o->n, .given = &o->have_n),
+        CLI_OPT("iterations", CLI_OPT_U64, &o->iterations, .max = u32),
+        CLI_OPT("top", CLI_OPT_U64, &o->top),
+        CLI_OPT("samples", CLI_OPT_U64, &o->samples),
+        CLI_OPT("rows", CLI_OPT_U64, &o->rows),
+        CLI_OPT("sigma", CLI_OPT_DOUBLE, &o->sigma, .given = &o->have_sigma),
+        CLI_OPT("eta", CLI_OPT_DOUBLE, &o->eta),
+        {0}};
+    char name[64];
+    snprintf(name, sizeof name, "analyze %s", o->module);
+    const cli_command cmd = {.name = name, .opts = table, .usage = analyze_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    o->nin = (unsigned)nin;
+    if (p != 0)
+        return p;
+    const char *why = o->sim.buckets > o->sim.users       ? "--buckets must be at most --users"
+                      : o->have_n && !(o->n >= 0)         ? "--n must be >= 0"
+                      : o->have_sigma && !(o->sigma >= 0) ? "--sigma must be >= 0"
+                      : !(o->eta >= 0 && o->eta <= 1)     ? "--eta must be in [0, 1]"
+                                                          : NULL;
+    if (why) {
+        fprintf(stderr, "pinhole analyze %s: %s\n", o->module, why);
         return -1;
     }
     return 0;
+}
+
+/* Run `pinhole-optimize JOB ARGS...` in place of this process: the optimization modules live in a
+ * program of their own so that `pinhole` itself does not link LAPACK and GLPK. It is looked for
+ * next to this executable (the build tree), then in the install's libexec directory. Returns only
+ * when neither can be run (CLI_FAIL, with a message). */
+static int run_optimize(int argc, char **argv)
+{
+    static const char name[] = "pinhole-optimize";
+    char self[4096], beside[4096 + sizeof name];
+    const char *paths[2] = {NULL, PINHOLE_LIBEXECDIR "/pinhole-optimize"};
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            slash[1] = '\0';
+            snprintf(beside, sizeof beside, "%s%s", self, name);
+            paths[0] = beside;
+        }
+    }
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        fprintf(stderr, "pinhole analyze: out of memory\n");
+        return CLI_FAIL;
+    }
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    for (size_t i = 0; i < 2; i++) {
+        if (!paths[i] || access(paths[i], X_OK) != 0)
+            continue;
+        args[0] = (char *)paths[i];
+        execv(paths[i], args);
+        fprintf(stderr, "pinhole analyze: cannot run %s: %s\n", paths[i], strerror(errno));
+        free(args);
+        return CLI_FAIL;
+    }
+    fprintf(stderr, "pinhole analyze %s: %s not found (looked beside this program and in %s)\n",
+            argv[1], name, PINHOLE_LIBEXECDIR);
+    free(args);
+    return CLI_FAIL;
 }
 
 int cli_analyze(int argc, char **argv)
@@ -551,7 +556,7 @@ int cli_analyze(int argc, char **argv)
     }
     if (!strcmp(argv[1], "nearest-correlation") || !strcmp(argv[1], "maxcut") ||
         !strcmp(argv[1], "two-layer") || !strcmp(argv[1], "single-location"))
-        return cli_analyze_opt(argc, argv);
+        return run_optimize(argc, argv);
     opts o = {
         .module = argv[1],
         .method = "project",
@@ -565,12 +570,9 @@ int cli_analyze(int argc, char **argv)
         return CLI_USAGE;
     }
     o.sim.buckets = is_stream ? 10 : 1;
-    const int p = parse(argc, argv, &o);
-    if (p != 0) {
-        if (p < 0)
-            analyze_usage(stderr);
+    const int p = parse(argc - 1, argv + 1, &o);
+    if (p != 0)
         return p > 0 ? CLI_OK : CLI_USAGE;
-    }
     if (o.nin > 1 && !is_stream) {
         fprintf(stderr, "pinhole analyze %s: one --in file (several are buckets for stream)\n",
                 o.module);

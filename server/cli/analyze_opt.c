@@ -1,13 +1,15 @@
 /* `pinhole analyze maxcut|nearest-correlation|single-location|two-layer`: the optimization and
  * learning modules on a matrix or data set file, or on generated data (cli/analyze.c dispatches).
  */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
-#include "server/analytics/bm.h"
+#include "server/analytics/burer_monteiro.h"
 #include "server/analytics/single_location.h"
 #include "server/analytics/table.h"
 #include "server/analytics/two_layer.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,13 +49,6 @@ typedef struct opts {
     int output_only, quiet, have_noise, have_d, have_L;
 } opts;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Is `name` one of the space-separated words of `list`? */
 static int has_word(const char *list, const char *name)
 {
@@ -68,73 +63,43 @@ static int has_word(const char *list, const char *name)
     return 0;
 }
 
-/* Parse argv[2..] for a job that accepts the options named in `allowed` (space separated). */
+/* Parse argv[1..] (argv[0] is the job) for a job that accepts the options named in `allowed` (space
+ * separated): the rows of one table of every job's options, so that an option another job takes is
+ * unknown here. 0, 1 after --help, -1 on a usage error. */
 static int parse(int argc, char **argv, const char *job, const char *allowed, opts *o)
 {
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0 || !has_word(allowed, a + 2)) {
-            fprintf(stderr, "pinhole analyze %s: unknown option %s\n", job, a);
-            return -1;
-        }
-        if (strcmp(a, "--output-only") == 0) {
-            o->output_only = 1;
-            continue;
-        }
-        if (strcmp(a, "--quiet") == 0) {
-            o->quiet = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole analyze %s: %s needs a value\n", job, a);
-            return -1;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (!strcmp(a, "--matrix"))
-            o->matrix = v;
-        else if (!strcmp(a, "--data"))
-            o->data = v;
-        else if (!strcmp(a, "--generate"))
-            o->generate = v;
-        else if (!strcmp(a, "--n"))
-            bad = cli_parse_u64(a, v, &o->n);
-        else if (!strcmp(a, "--seed"))
-            bad = cli_parse_u64(a, v, &o->seed);
-        else if (!strcmp(a, "--rank"))
-            bad = cli_parse_u64(a, v, &o->rank);
-        else if (!strcmp(a, "--max-iter"))
-            bad = cli_parse_u64(a, v, &o->max_iter);
-        else if (!strcmp(a, "--rounds"))
-            bad = cli_parse_u64(a, v, &o->rounds);
-        else if (!strcmp(a, "--width"))
-            bad = cli_parse_u64(a, v, &o->width);
-        else if (!strcmp(a, "--steps"))
-            bad = cli_parse_u64(a, v, &o->steps);
-        else if (!strcmp(a, "--directions"))
-            bad = cli_parse_u64(a, v, &o->directions);
-        else if (!strcmp(a, "--batch"))
-            bad = cli_parse_u64(a, v, &o->batch);
-        else if (!strcmp(a, "--d"))
-            bad = cli_parse_u64(a, v, &o->d), o->have_d = 1;
-        else if (!strcmp(a, "--L"))
-            bad = cli_parse_u64(a, v, &o->L), o->have_L = 1;
-        else if (!strcmp(a, "--noise"))
-            bad = cli_parse_double(a, v, &o->noise), o->have_noise = 1;
-        else if (!strcmp(a, "--p"))
-            bad = cli_parse_double(a, v, &o->p);
-        else if (!strcmp(a, "--step"))
-            bad = cli_parse_double(a, v, &o->step);
-        else if (!strcmp(a, "--lambda0"))
-            bad = cli_parse_double(a, v, &o->lambda0);
-        else if (!strcmp(a, "--decay"))
-            bad = cli_parse_double(a, v, &o->decay);
-        else if (!strcmp(a, "--gamma"))
-            bad = cli_parse_double(a, v, &o->gamma);
-        if (bad)
-            return -1;
-    }
-    return 0;
+    const cli_opt all[] = {CLI_OPT("matrix", CLI_OPT_STRING, &o->matrix),
+                           CLI_OPT("data", CLI_OPT_STRING, &o->data),
+                           CLI_OPT("generate", CLI_OPT_STRING, &o->generate),
+                           CLI_OPT("n", CLI_OPT_U64, &o->n),
+                           CLI_OPT("seed", CLI_OPT_U64, &o->seed),
+                           CLI_OPT("rank", CLI_OPT_U64, &o->rank),
+                           CLI_OPT("max-iter", CLI_OPT_U64, &o->max_iter),
+                           CLI_OPT("rounds", CLI_OPT_U64, &o->rounds),
+                           CLI_OPT("width", CLI_OPT_U64, &o->width),
+                           CLI_OPT("steps", CLI_OPT_U64, &o->steps),
+                           CLI_OPT("directions", CLI_OPT_U64, &o->directions),
+                           CLI_OPT("batch", CLI_OPT_U64, &o->batch),
+                           CLI_OPT("d", CLI_OPT_U64, &o->d, .given = &o->have_d),
+                           CLI_OPT("L", CLI_OPT_U64, &o->L, .given = &o->have_L),
+                           CLI_OPT("noise", CLI_OPT_DOUBLE, &o->noise, .given = &o->have_noise),
+                           CLI_OPT("p", CLI_OPT_DOUBLE, &o->p),
+                           CLI_OPT("step", CLI_OPT_DOUBLE, &o->step),
+                           CLI_OPT("lambda0", CLI_OPT_DOUBLE, &o->lambda0),
+                           CLI_OPT("decay", CLI_OPT_DOUBLE, &o->decay),
+                           CLI_OPT("gamma", CLI_OPT_DOUBLE, &o->gamma),
+                           CLI_OPT("output-only", CLI_OPT_FLAG, &o->output_only),
+                           CLI_OPT("quiet", CLI_OPT_FLAG, &o->quiet)};
+    cli_opt mine[sizeof all / sizeof all[0] + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (has_word(allowed, all[i].name))
+            mine[n++] = all[i];
+    mine[n] = (cli_opt){0};
+    char name[64];
+    snprintf(name, sizeof name, "analyze %s", job);
+    const cli_command cmd = {.name = name, .opts = mine, .usage = analyze_usage};
+    return cli_parse(&cmd, argc, argv);
 }
 
 /* Read a numeric table file, with a message on failure. */
@@ -194,9 +159,10 @@ static void print_bm(const pinhole_bm_result *r, double seconds)
 static int job_ncm(int argc, char **argv)
 {
     opts o = {.seed = 1};
-    if (parse(argc, argv, "nearest-correlation", "matrix generate noise seed rank max-iter quiet",
-              &o))
-        return CLI_USAGE;
+    const int parsed = parse(argc, argv, "nearest-correlation",
+                             "matrix generate noise seed rank max-iter quiet", &o);
+    if (parsed != 0)
+        return parsed > 0 ? CLI_OK : CLI_USAGE;
     uint32_t n = 0;
     double *a = NULL;
     if (o.matrix) {
@@ -252,9 +218,9 @@ static int job_ncm(int argc, char **argv)
     pinhole_bm_options bo = {
         .rank = (uint32_t)o.rank, .max_iter = (uint32_t)o.max_iter, .seed = o.seed};
     pinhole_bm_result r;
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_nearest_correlation(n, a, &bo, x, &r);
-    const double t1 = now_seconds();
+    const double t1 = pinhole_clock_mono();
     if (rc) {
         fprintf(stderr, "pinhole analyze nearest-correlation: %s%s\n", pinhole_strerror(rc),
                 rc == PINHOLE_EINVAL ? " (the matrix must be symmetric with finite entries)" : "");
@@ -278,8 +244,10 @@ static int job_ncm(int argc, char **argv)
 static int job_maxcut(int argc, char **argv)
 {
     opts o = {.seed = 1, .p = 0.5};
-    if (parse(argc, argv, "maxcut", "matrix generate n p rounds seed rank max-iter quiet", &o))
-        return CLI_USAGE;
+    const int parsed =
+        parse(argc, argv, "maxcut", "matrix generate n p rounds seed rank max-iter quiet", &o);
+    if (parsed != 0)
+        return parsed > 0 ? CLI_OK : CLI_USAGE;
     uint32_t n = 0;
     double *w = NULL;
     if (o.matrix) {
@@ -323,9 +291,9 @@ static int job_maxcut(int argc, char **argv)
     pinhole_bm_options bo = {
         .rank = (uint32_t)o.rank, .max_iter = (uint32_t)o.max_iter, .seed = o.seed};
     pinhole_maxcut_result r;
-    const double t0 = now_seconds();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_maxcut(n, w, &bo, (uint32_t)o.rounds, side, NULL, &r);
-    const double t1 = now_seconds();
+    const double t1 = pinhole_clock_mono();
     if (rc) {
         fprintf(stderr, "pinhole analyze maxcut: %s%s\n", pinhole_strerror(rc),
                 rc == PINHOLE_EINVAL ? " (the matrix must be symmetric with finite entries)" : "");
@@ -352,9 +320,11 @@ static int job_maxcut(int argc, char **argv)
 static int job_two_layer(int argc, char **argv)
 {
     opts o = {.seed = 1, .width = 100, .steps = 10000, .step = 0.01, .directions = 4000};
-    if (parse(argc, argv, "two-layer",
-              "data generate width steps step output-only directions seed quiet", &o))
-        return CLI_USAGE;
+    const int parsed =
+        parse(argc, argv, "two-layer",
+              "data generate width steps step output-only directions seed quiet", &o);
+    if (parsed != 0)
+        return parsed > 0 ? CLI_OK : CLI_USAGE;
     uint32_t n, d;
     double *x, *y;
     if (o.data) {
@@ -414,13 +384,13 @@ static int job_two_layer(int argc, char **argv)
                                     .record_every = (uint32_t)(o.steps / 10)};
     double *trace = malloc(sizeof *trace * 10);
     pinhole_two_layer_result r;
-    double lp = NAN, t0 = now_seconds();
+    double lp = NAN, t0 = pinhole_clock_mono();
     int rc =
         trace ? pinhole_two_layer_train(n, d, x, y, &to, NULL, NULL, trace, &r) : PINHOLE_ENOMEM;
-    double t1 = now_seconds();
+    double t1 = pinhole_clock_mono();
     if (rc == PINHOLE_OK && o.directions)
         rc = pinhole_two_layer_lp_margin(n, d, x, y, (uint32_t)o.directions, o.seed, &lp, NULL);
-    double t2 = now_seconds();
+    double t2 = pinhole_clock_mono();
     if (rc) {
         fprintf(stderr, "pinhole analyze two-layer: %s\n", pinhole_strerror(rc));
         free(x), free(y), free(trace);
@@ -455,9 +425,10 @@ static double absdot(const double *a, const double *b, uint32_t d)
 static int job_single_location(int argc, char **argv)
 {
     opts o = {.seed = 1, .d = 80, .L = 10, .gamma = sqrt(0.5), .noise = 0.1};
-    if (parse(argc, argv, "single-location",
-              "data d L gamma noise steps batch step lambda0 decay seed quiet", &o))
-        return CLI_USAGE;
+    const int parsed = parse(argc, argv, "single-location",
+                             "data d L gamma noise steps batch step lambda0 decay seed quiet", &o);
+    if (parsed != 0)
+        return parsed > 0 ? CLI_OK : CLI_USAGE;
     if (o.d < 2 || o.d > PINHOLE_SL_MAXD || o.L < 1 || o.L > PINHOLE_SL_MAXL) {
         fprintf(stderr, "pinhole analyze single-location: need 2 <= --d <= %u, 1 <= --L <= %u\n",
                 PINHOLE_SL_MAXD, PINHOLE_SL_MAXL);
@@ -478,7 +449,7 @@ static int job_single_location(int argc, char **argv)
     int rc = PINHOLE_ENOMEM;
     if (!k || !v || !ks || !vs)
         goto out;
-    double t0 = now_seconds(), t1;
+    double t0 = pinhole_clock_mono(), t1;
     if (o.data) {
         if (!o.have_d || !o.have_L) {
             fprintf(stderr, "pinhole analyze single-location: --data needs --d and --L\n");
@@ -506,10 +477,10 @@ static int job_single_location(int argc, char **argv)
                 memcpy(x + (size_t)i * L * d, t + (size_t)i * cols, sizeof *x * L * d);
                 y[i] = t[(size_t)i * cols + L * d];
             }
-            t0 = now_seconds();
+            t0 = pinhole_clock_mono();
             rc = pinhole_sl_train_data(d, L, rows, x, y, &so, k, v, &r);
         }
-        t1 = now_seconds();
+        t1 = pinhole_clock_mono();
         free(t), free(x), free(y);
         if (rc)
             goto out;
@@ -531,7 +502,7 @@ static int job_single_location(int argc, char **argv)
                o.noise, (unsigned long long)o.seed);
         if ((rc = pinhole_sl_train_online(&task, &so, k, v, &r)))
             goto out;
-        t1 = now_seconds();
+        t1 = pinhole_clock_mono();
         double risk, se;
         if ((rc = pinhole_sl_excess_risk(&task, k, v, r.lambda, 100000, o.seed + 2, &risk, &se)))
             goto out;
@@ -552,23 +523,17 @@ out:
 
 int cli_analyze_opt(int argc, char **argv)
 {
+    static const cli_subcommand jobs[] = {{"nearest-correlation", job_ncm},
+                                          {"maxcut", job_maxcut},
+                                          {"two-layer", job_two_layer},
+                                          {"single-location", job_single_location}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         analyze_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
-    for (int i = 2; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            analyze_usage(stdout);
-            return CLI_OK;
-        }
-    if (!strcmp(argv[1], "nearest-correlation"))
-        return job_ncm(argc, argv);
-    if (!strcmp(argv[1], "maxcut"))
-        return job_maxcut(argc, argv);
-    if (!strcmp(argv[1], "two-layer"))
-        return job_two_layer(argc, argv);
-    if (!strcmp(argv[1], "single-location"))
-        return job_single_location(argc, argv);
+    const int rc = cli_run_subcommand(jobs, sizeof jobs / sizeof jobs[0], argc - 1, argv + 1);
+    if (rc >= 0)
+        return rc;
     fprintf(stderr, "pinhole analyze: unknown job '%s'\n", argv[1]);
     analyze_usage(stderr);
     return CLI_USAGE;

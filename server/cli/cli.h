@@ -32,7 +32,9 @@ void cli_explain_qt(uint64_t k, uint32_t q, uint32_t t, char *buf, size_t len);
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
-/* analyze maxcut|nearest-correlation|single-location|two-layer (server/cli/analyze_opt.c) */
+/** `analyze maxcut|nearest-correlation|single-location|two-layer` (server/cli/analyze_opt.c): the
+ * entry point of `pinhole-optimize`, which `pinhole analyze` runs for these jobs (argv[1] = job).
+ * Returns a CLI_* exit code. */
 int cli_analyze_opt(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_inspect(int argc, char **argv);

@@ -9,72 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_config_arg(cli_config_args *c, const char *a, const char *v)
-{
-    if (strcmp(a, "--k") == 0)
-        return cli_parse_u64("--k", v, &c->k) ? -1 : 1;
-    if (strcmp(a, "--epsilon") == 0) {
-        c->have_epsilon = 1;
-        return cli_parse_epsilon(v, &c->epsilon) ? -1 : 1;
-    }
-    if (strcmp(a, "--q") == 0)
-        return cli_parse_u64("--q", v, &c->q) || c->q > UINT32_MAX ? -1 : 1;
-    if (strcmp(a, "--t") == 0)
-        return cli_parse_u64("--t", v, &c->t) || c->t > UINT32_MAX ? -1 : 1;
-    if (strcmp(a, "--collection") == 0)
-        return cli_parse_u64("--collection", v, &c->collection) ? -1 : 1;
-    if (strcmp(a, "--precision") == 0)
-        return cli_parse_u64("--precision", v, &c->precision) || c->precision > UINT32_MAX ? -1 : 1;
-    if (strcmp(a, "--min-reports") == 0)
-        return cli_parse_u64("--min-reports", v, &c->min_reports) || c->min_reports > UINT32_MAX
-                   ? -1
-                   : 1;
-    if (strcmp(a, "--mechanism") == 0)
-        return c->mechanism = v, 1;
-    if (strcmp(a, "--config") == 0)
-        return c->config = v, 1;
-    if (strcmp(a, "--verify-key") == 0)
-        return c->verify_key = v, 1;
-    if (strcmp(a, "--config-json") == 0)
-        return c->config_json = v, 1;
-    return 0;
-}
-
-int cli_options(cli_config_args *c, int argc, char **argv, void (*usage)(FILE *), cli_option_fn own,
-                void *ctx)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 1;
-        }
-        int r = own(ctx, a, NULL);
-        if (r != 0) {
-            if (r < 0)
-                return -1;
-            continue;
-        }
-        if (i + 1 >= argc || a[0] != '-') {
-            fprintf(stderr, "pinhole %s: unknown option or missing value: %s\n", c->cmd, a);
-            usage(stderr);
-            return -1;
-        }
-        const char *v = argv[++i];
-        r = cli_config_arg(c, a, v);
-        if (r == 0)
-            r = own(ctx, a, v);
-        if (r < 0)
-            return -1;
-        if (r == 0) {
-            fprintf(stderr, "pinhole %s: unknown option %s\n", c->cmd, a);
-            usage(stderr);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int from_params(const cli_config_args *c, pinhole_collection_config *cfg)
 {
     if (c->k < 2 || !c->have_epsilon) {
@@ -95,8 +29,9 @@ static int from_params(const cli_config_args *c, pinhole_collection_config *cfg)
                                .epsilon = c->epsilon,
                                .q = (uint32_t)c->q,
                                .t = (uint32_t)c->t};
-    int rc = pinhole_config_make(cfg, c->collection, &p, c->precision ? (uint32_t)c->precision : 1,
-                                 (uint32_t)c->min_reports);
+    int rc = pinhole_collection_config_make(cfg, c->collection, &p,
+                                            c->precision ? (uint32_t)c->precision : 1,
+                                            (uint32_t)c->min_reports);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole %s: parameters refused: %s\n", c->cmd, pinhole_strerror(rc));
         return -1;
@@ -123,7 +58,7 @@ int cli_config_make(const cli_config_args *c, pinhole_collection_config *cfg)
         if (cli_parse_hex(c->cmd, "--verify-key", c->verify_key, pk, sizeof pk) ||
             cli_read_file(c->cmd, c->config, &data, &len))
             return -1;
-        int rc = pinhole_config_verify(data, len, pk, cfg);
+        int rc = pinhole_collection_config_verify(data, len, pk, cfg);
         free(data);
         if (rc != PINHOLE_OK) {
             fprintf(stderr, "pinhole %s: %s: config refused: %s\n", c->cmd, c->config,
@@ -137,7 +72,7 @@ int cli_config_make(const cli_config_args *c, pinhole_collection_config *cfg)
         size_t len;
         if (cli_read_file(c->cmd, c->config_json, &data, &len))
             return -1;
-        int rc = pinhole_config_from_json((const char *)data, len, cfg);
+        int rc = pinhole_collection_config_from_json((const char *)data, len, cfg);
         free(data);
         if (rc != PINHOLE_OK) {
             fprintf(stderr, "pinhole %s: %s: config refused: %s\n", c->cmd, c->config_json,

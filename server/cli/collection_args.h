@@ -4,6 +4,7 @@
 #define PINHOLE_SERVER_CLI_COLLECTION_ARGS_H
 
 #include "client/pinhole.h"
+#include "server/cli/cli_options.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -33,21 +34,20 @@ typedef struct cli_config_args {
     "                                         server's Ed25519 public key (64 hex digits)\n"       \
     "  --config-json FILE                     a JSON config (docs/protocol.md 4.4), trusted\n"
 
-/** Consume option a with value v if it is one of the above: 1 if consumed, 0 if not ours, -1 on a
- * bad value (message printed). */
-int cli_config_arg(cli_config_args *c, const char *a, const char *v);
-
-/** A subcommand's own arguments for cli_options(): called first with (arg, NULL) for every argument
- * (return 1 if it is a positional word or a flag taken alone), then with (option, value) for an
- * option with a value that is not a collection option. Returns 1 if taken, 0 if unknown, -1 on a
- * bad value (message printed). */
-typedef int (*cli_option_fn)(void *ctx, const char *arg, const char *value);
-
-/** The option loop of the wire-format subcommands over argv[1..argc): --help/-h prints usage to
- * standard output; collection options go to c, the rest to own. Returns 0 to go on, 1 after
- * --help (exit CLI_OK), -1 on a usage error (message and usage printed). */
-int cli_options(cli_config_args *c, int argc, char **argv, void (*usage)(FILE *), cli_option_fn own,
-                void *ctx);
+/* The table rows (server/cli/cli_options.h) of these options, values stored into *c, for a
+ * subcommand's table: {CLI_CONFIG_OPTS(&ca), ...its own rows..., {0}}. q, t, the precision and
+ * the minimum report count are 32-bit fields of the config. */
+#define CLI_CONFIG_OPTS(c)                                                                         \
+    CLI_OPT("k", CLI_OPT_U64, &(c)->k), CLI_OPT("mechanism", CLI_OPT_STRING, &(c)->mechanism),     \
+        CLI_OPT("epsilon", CLI_OPT_EPSILON, &(c)->epsilon, .given = &(c)->have_epsilon),           \
+        CLI_OPT("q", CLI_OPT_U64, &(c)->q, .max = UINT32_MAX),                                     \
+        CLI_OPT("t", CLI_OPT_U64, &(c)->t, .max = UINT32_MAX),                                     \
+        CLI_OPT("collection", CLI_OPT_U64, &(c)->collection),                                      \
+        CLI_OPT("precision", CLI_OPT_U64, &(c)->precision, .max = UINT32_MAX),                     \
+        CLI_OPT("min-reports", CLI_OPT_U64, &(c)->min_reports, .max = UINT32_MAX),                 \
+        CLI_OPT("config", CLI_OPT_STRING, &(c)->config),                                           \
+        CLI_OPT("verify-key", CLI_OPT_STRING, &(c)->verify_key),                                   \
+        CLI_OPT("config-json", CLI_OPT_STRING, &(c)->config_json)
 
 /** Build the collection the options name (verifying a signed config). 0 or -1 with a message. */
 int cli_config_collection(const cli_config_args *c, pinhole_collection *col);

@@ -3,8 +3,11 @@
  * one word each with the client library and post them over HTTP in batches, queries the
  * histogram, prints the top words with estimate, interval and true count, checks the estimates
  * against the offline estimator on the same reports, and stops the server with SIGTERM. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
+#include "proto/batch.h"
 #include "server/cli/upload.h"
 #include "server/data/countfile.h"
 #include "server/estimate/estimate.h"
@@ -40,13 +43,6 @@ static void demo_usage(FILE *f)
             "  --seal           seal every report to the server's key (slower: one X25519 each)\n"
             "  --keep           keep the temporary directory (database, server log)\n"
             "The server binary is found next to this one, or at $PINHOLE_SERVER.\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void server_path(char *out, size_t len)
@@ -201,50 +197,22 @@ int cli_demo(int argc, char **argv)
     double eps = 4;
     const char *counts = cli_default_counts();
     int seal = 0, keep = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            demo_usage(stdout);
-            return CLI_OK;
-        }
-        if (strcmp(a, "--seal") == 0 || strcmp(a, "--keep") == 0) {
-            *(a[2] == 's' ? &seal : &keep) = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole demo: unknown option or missing value: %s\n", a);
-            demo_usage(stderr);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--users") == 0)
-            bad = cli_parse_u64(a, v, &users);
-        else if (strcmp(a, "--epsilon") == 0)
-            bad = cli_parse_epsilon(v, &eps);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u64(a, v, &seed);
-        else if (strcmp(a, "--top") == 0)
-            bad = cli_parse_u64(a, v, &top);
-        else if (strcmp(a, "--batch") == 0)
-            bad = cli_parse_u64(a, v, &batch);
-        else if (strcmp(a, "--connections") == 0)
-            bad = cli_parse_u64(a, v, &conns);
-        else if (strcmp(a, "--counts") == 0)
-            counts = v;
-        else {
-            fprintf(stderr, "pinhole demo: unknown option %s\n", a);
-            demo_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
-    if (users < 1000 || batch < 1 || batch > 65536 || conns < 1 || conns > 64 || top < 1) {
-        fprintf(stderr, "pinhole demo: --users >= 1000 (the collection's minimum), --batch "
-                        "1..65536, --connections 1..64, --top >= 1\n");
-        return CLI_USAGE;
-    }
+    const cli_opt opts[] = {
+        CLI_OPT("users", CLI_OPT_U64, &users, .min = 1000, .why = "the collection's minimum"),
+        CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),
+        CLI_OPT("seed", CLI_OPT_U64, &seed),
+        CLI_OPT("top", CLI_OPT_U64, &top, .min = 1),
+        CLI_OPT("batch", CLI_OPT_U64, &batch, .min = 1, .max = PINHOLE_BATCH_MAXCOUNT,
+                .why = "reports per request"),
+        CLI_OPT("connections", CLI_OPT_U64, &conns, .min = 1, .max = 64),
+        CLI_OPT("counts", CLI_OPT_STRING, &counts),
+        CLI_OPT("seal", CLI_OPT_FLAG, &seal),
+        CLI_OPT("keep", CLI_OPT_FLAG, &keep),
+        {0}};
+    const cli_command cmd = {.name = "demo", .opts = opts, .usage = demo_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    if (p != 0)
+        return p > 0 ? CLI_OK : CLI_USAGE;
     pinhole_countfile cf;
     uint64_t bad_line;
     if (pinhole_countfile_read(counts, &cf, &bad_line) != PINHOLE_OK) {
@@ -261,12 +229,12 @@ int cli_demo(int argc, char **argv)
     random_token(admin);
     random_token(analyst);
     int status = CLI_FAIL;
-    uint64_t *cum = NULL, id = 0;
+    uint64_t id = 0;
     cli_collection c = {0};
     cli_upload u = {0};
     cli_http h = {0};
     unsigned port = 0;
-    const double t0 = now_s();
+    const double t0 = pinhole_clock_mono();
     const pid_t pid = start_server(bin, dir, admin, analyst, &port);
     if (pid < 0) {
         fprintf(stderr, "pinhole demo: the server (%s) did not start; its log:\n", bin);
@@ -275,34 +243,26 @@ int cli_demo(int argc, char **argv)
     }
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
-    printf("[%6.2f s] pinhole-server (pid %d) listening on %s, database %s/demo.db\n", now_s() - t0,
-           (int)pid, url, dir);
+    printf("[%6.2f s] pinhole-server (pid %d) listening on %s, database %s/demo.db\n",
+           pinhole_clock_mono() - t0, (int)pid, url, dir);
     if (cli_http_global_init() != 0 || cli_http_init(&h, url, admin) != 0)
         goto stop;
     if (create_collection(&h, &cf, eps, &id) != 201)
         goto stop;
     printf("[%6.2f s] created collection %" PRIu64 ": %" PRIu64 " words with labels from %s, "
            "epsilon = %g, minimum 1000 reports\n",
-           now_s() - t0, id, cf.k, counts, eps);
+           pinhole_clock_mono() - t0, id, cf.k, counts, eps);
     if (cli_fetch_collection(&h, id, NULL, &c) != 0)
         goto stop;
     printf("[%6.2f s] fetched and verified the signed config: PGR q = %u, t = %u, K = %" PRIu64
            ", %u bits per report, realized epsilon %.12g\n",
-           now_s() - t0, c.wire.params.q, c.wire.params.t, c.cfg.counts_len, c.cfg.payload_bits,
-           c.cfg.epsilon_realized);
-    cum = malloc(cf.k * sizeof *cum);
-    if (!cum)
-        goto stop;
-    uint64_t acc = 0;
-    for (uint64_t v = 0; v < cf.k; v++)
-        cum[v] = acc += cf.count[v];
+           pinhole_clock_mono() - t0, c.wire.params.q, c.wire.params.t, c.cfg.counts_len,
+           c.cfg.payload_bits, c.cfg.epsilon_realized);
     u = (cli_upload){.url = url,
                      .token = NULL,
                      .collection = id,
                      .coll = &c,
-                     .cum = cum,
-                     .k = cf.k,
-                     .total = cf.total,
+                     .sample = &cf,
                      .users = users,
                      .seed = seed,
                      .batch = (unsigned)batch,
@@ -314,7 +274,7 @@ int cli_demo(int argc, char **argv)
     printf("[%6.2f s] %" PRIu64 " devices encoded one word each and posted %s reports in batches "
            "of %" PRIu64 " over %" PRIu64 " connections: %.2f s, %.0f reports/s; %" PRIu64
            " accepted, %" PRIu64 " rejected, %" PRIu64 " batches failed\n",
-           now_s() - t0, users, seal ? "sealed" : "plain", batch, conns, u.seconds,
+           pinhole_clock_mono() - t0, users, seal ? "sealed" : "plain", batch, conns, u.seconds,
            (double)u.sent / u.seconds, u.accepted, u.rejected, u.failed_batches);
     if (up != 0)
         goto stop;
@@ -324,13 +284,14 @@ int cli_demo(int argc, char **argv)
     char path[128];
     snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, id, top);
     cli_response r;
-    const double tq = now_s();
+    const double tq = pinhole_clock_mono();
     if (cli_http_request(&h, "GET", path, NULL, NULL, 0, &r) != 0 || r.status != 200) {
         fprintf(stderr, "pinhole demo: histogram query failed: %s\n", r.status ? r.body : r.error);
         free(r.body);
         goto stop;
     }
-    printf("[%6.2f s] histogram query answered in %.3f s\n\n", now_s() - t0, now_s() - tq);
+    printf("[%6.2f s] histogram query answered in %.3f s\n\n", pinhole_clock_mono() - t0,
+           pinhole_clock_mono() - tq);
     cli_print_histogram(r.body, stdout, u.truth);
     size_t checked;
     const int same = compare_offline(r.body, &c.cfg, u.counts, u.accepted, &checked);
@@ -346,7 +307,7 @@ stop:
         int st = 0;
         waitpid(pid, &st, 0);
         const int clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-        printf("[%6.2f s] server stopped with SIGTERM: %s\n", now_s() - t0,
+        printf("[%6.2f s] server stopped with SIGTERM: %s\n", pinhole_clock_mono() - t0,
                clean ? "clean exit" : "UNCLEAN EXIT");
         show_log(dir);
         if (!clean)
@@ -357,7 +318,6 @@ out:
         printf("kept %s (demo.db, server.log)\n", dir);
     else
         remove_dir(dir);
-    free(cum);
     free(u.truth);
     free(u.counts);
     cli_collection_free(&c);

@@ -52,42 +52,27 @@ static int next_value(char **cursor, uint64_t *line, uint64_t *v)
     }
 }
 
-typedef struct encode_opts {
-    const char *out, *values, *seal_hex, *secret_hex;
-    uint64_t now;
-} encode_opts;
-
-static int encode_arg(void *ctx, const char *a, const char *v)
-{
-    encode_opts *o = ctx;
-    if (!v) { /* the values file is the one positional word */
-        if (a[0] == '-' && strcmp(a, "-") != 0)
-            return 0;
-        o->values = a;
-        return 1;
-    }
-    if (strcmp(a, "--out") == 0)
-        o->out = v;
-    else if (strcmp(a, "--time") == 0)
-        return cli_parse_u64("--time", v, &o->now) ? -1 : 1;
-    else if (strcmp(a, "--seal-key") == 0)
-        o->seal_hex = v;
-    else if (strcmp(a, "--secret") == 0)
-        o->secret_hex = v;
-    else
-        return 0;
-    return 1;
-}
-
 int cli_encode(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "encode"};
-    encode_opts o = {.values = "-", .now = (uint64_t)time(NULL)};
-    int r = cli_options(&ca, argc, argv, encode_usage, encode_arg, &o);
+    const char *out = NULL, *values = "-", *seal_hex = NULL, *secret_hex = NULL;
+    uint64_t now = (uint64_t)time(NULL);
+    const cli_opt opts[] = {CLI_CONFIG_OPTS(&ca),
+                            CLI_OPT("out", CLI_OPT_STRING, &out),
+                            CLI_OPT("time", CLI_OPT_U64, &now),
+                            CLI_OPT("seal-key", CLI_OPT_STRING, &seal_hex),
+                            CLI_OPT("secret", CLI_OPT_STRING, &secret_hex),
+                            {0}};
+    size_t npos = 0;
+    const cli_command cmd = {.name = "encode",
+                             .opts = opts,
+                             .usage = encode_usage,
+                             .pos = &values, /* the values file, the one positional word */
+                             .max_pos = 1,
+                             .npos = &npos};
+    const int r = cli_parse(&cmd, argc, argv);
     if (r != 0)
         return r > 0 ? CLI_OK : CLI_USAGE;
-    const char *out = o.out, *values = o.values, *seal_hex = o.seal_hex, *secret_hex = o.secret_hex;
-    const uint64_t now = o.now;
     uint8_t seal_pk[PINHOLE_SEAL_PUBLICKEYBYTES], secret[PINHOLE_DEVICE_SECRETBYTES];
     if ((seal_hex && cli_parse_hex("encode", "--seal-key", seal_hex, seal_pk, sizeof seal_pk)) ||
         (secret_hex && cli_parse_hex("encode", "--secret", secret_hex, secret, sizeof secret)))

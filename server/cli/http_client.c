@@ -154,12 +154,12 @@ int cli_fetch_collection(cli_http *h, uint64_t id, const char *sign_key_hex, cli
         free(r.body);
         return -1;
     }
-    int rc = pinhole_config_verify((const uint8_t *)r.body, r.len, c->sign_pk, &c->wire);
+    int rc = pinhole_collection_config_verify((const uint8_t *)r.body, r.len, c->sign_pk, &c->wire);
     free(r.body);
     if (rc == PINHOLE_OK && c->wire.collection_id != id)
         rc = PINHOLE_EMISMATCH;
     if (rc == PINHOLE_OK)
-        rc = pinhole_config_fingerprint(&c->wire, c->fingerprint);
+        rc = pinhole_collection_config_fingerprint(&c->wire, c->fingerprint);
     if (rc == PINHOLE_OK)
         rc = pinhole_config_init(&c->cfg, &c->wire.params);
     if (rc != PINHOLE_OK) {

@@ -23,41 +23,26 @@ static void inspect_usage(FILE *f)
         "  --quiet                         print only the summary\n");
 }
 
-typedef struct inspect_opts {
-    const char *path, *pk_hex, *sk_hex;
-    int quiet;
-} inspect_opts;
-
-static int inspect_arg(void *ctx, const char *a, const char *v)
-{
-    inspect_opts *o = ctx;
-    if (!v) {
-        if (strcmp(a, "--quiet") == 0)
-            o->quiet = 1;
-        else if (a[0] != '-' || strcmp(a, "-") == 0)
-            o->path = a;
-        else
-            return 0;
-        return 1;
-    }
-    if (strcmp(a, "--seal-key") == 0)
-        o->pk_hex = v;
-    else if (strcmp(a, "--open-key") == 0)
-        o->sk_hex = v;
-    else
-        return 0;
-    return 1;
-}
-
 int cli_inspect(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "inspect"};
-    inspect_opts o = {0};
-    int r = cli_options(&ca, argc, argv, inspect_usage, inspect_arg, &o);
+    const char *path = NULL, *pk_hex = NULL, *sk_hex = NULL;
+    int quiet = 0;
+    const cli_opt opts[] = {CLI_CONFIG_OPTS(&ca),
+                            CLI_OPT("seal-key", CLI_OPT_STRING, &pk_hex),
+                            CLI_OPT("open-key", CLI_OPT_STRING, &sk_hex),
+                            CLI_OPT("quiet", CLI_OPT_FLAG, &quiet),
+                            {0}};
+    size_t npos = 0;
+    const cli_command cmd = {.name = "inspect",
+                             .opts = opts,
+                             .usage = inspect_usage,
+                             .pos = &path, /* the batches file */
+                             .max_pos = 1,
+                             .npos = &npos};
+    const int r = cli_parse(&cmd, argc, argv);
     if (r != 0)
         return r > 0 ? CLI_OK : CLI_USAGE;
-    const char *path = o.path, *pk_hex = o.pk_hex, *sk_hex = o.sk_hex;
-    const int quiet = o.quiet;
     if (!path) {
         inspect_usage(stderr);
         return CLI_USAGE;

@@ -10,19 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void keygen_usage(FILE *f)
+{
+    fprintf(f, "usage: pinhole keygen\n"
+               "  Prints a new Ed25519 key pair (signing configs) and X25519 key pair (sealing\n"
+               "  reports) as hex, one 'name value' per line. Keep the secret keys secret.\n");
+}
+
 int cli_keygen(int argc, char **argv)
 {
-    if (argc > 1) {
-        FILE *f = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? stdout : stderr;
-        fprintf(f,
-                "usage: pinhole keygen\n"
-                "  Prints a new Ed25519 key pair (signing configs) and X25519 key pair (sealing\n"
-                "  reports) as hex, one 'name value' per line. Keep the secret keys secret.\n");
-        return f == stdout ? CLI_OK : CLI_USAGE;
-    }
+    const cli_opt none[] = {{0}};
+    const cli_command cmd = {.name = "keygen", .opts = none, .usage = keygen_usage};
+    const int r = cli_parse(&cmd, argc, argv);
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
     uint8_t spk[PINHOLE_CONFIG_PUBLICKEYBYTES], ssk[PINHOLE_CONFIG_SECRETKEYBYTES];
     uint8_t bpk[PINHOLE_SEAL_PUBLICKEYBYTES], bsk[PINHOLE_SEAL_SECRETKEYBYTES];
-    pinhole_config_keypair(spk, ssk);
+    pinhole_collection_config_keypair(spk, ssk);
     pinhole_seal_keypair(bpk, bsk);
     const struct {
         const char *name;
@@ -51,34 +55,19 @@ static void sign_usage(FILE *f)
             "  writes its JSON form.\n" CLI_CONFIG_USAGE);
 }
 
-typedef struct sign_opts {
-    const char *out, *json, *key_hex;
-} sign_opts;
-
-static int sign_arg(void *ctx, const char *a, const char *v)
-{
-    sign_opts *o = ctx;
-    if (!v)
-        return 0; /* no positional words or lone flags */
-    if (strcmp(a, "--sign-key") == 0)
-        o->key_hex = v;
-    else if (strcmp(a, "--out") == 0)
-        o->out = v;
-    else if (strcmp(a, "--json") == 0)
-        o->json = v;
-    else
-        return 0;
-    return 1;
-}
-
 int cli_sign_config(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "sign-config"};
-    sign_opts o = {0};
-    int r = cli_options(&ca, argc, argv, sign_usage, sign_arg, &o);
+    const char *out = NULL, *json = NULL, *key_hex = NULL;
+    const cli_opt opts[] = {CLI_CONFIG_OPTS(&ca),
+                            CLI_OPT("sign-key", CLI_OPT_STRING, &key_hex),
+                            CLI_OPT("out", CLI_OPT_STRING, &out),
+                            CLI_OPT("json", CLI_OPT_STRING, &json),
+                            {0}};
+    const cli_command cmd = {.name = "sign-config", .opts = opts, .usage = sign_usage};
+    const int r = cli_parse(&cmd, argc, argv);
     if (r != 0)
         return r > 0 ? CLI_OK : CLI_USAGE;
-    const char *out = o.out, *json = o.json, *key_hex = o.key_hex;
     uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES], signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
     pinhole_collection_config cfg;
     if (!key_hex) {
@@ -88,7 +77,7 @@ int cli_sign_config(int argc, char **argv)
     if (cli_parse_hex("sign-config", "--sign-key", key_hex, sk, sizeof sk) ||
         cli_config_make(&ca, &cfg))
         return CLI_USAGE;
-    int rc = pinhole_config_sign(&cfg, sk, signed_cfg);
+    int rc = pinhole_collection_config_sign(&cfg, sk, signed_cfg);
     sodium_memzero(sk, sizeof sk);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole sign-config: %s\n", pinhole_strerror(rc));
@@ -97,7 +86,7 @@ int cli_sign_config(int argc, char **argv)
     if (cli_write_file("sign-config", out, signed_cfg, sizeof signed_cfg))
         return CLI_FAIL;
     if (json) {
-        char *text = pinhole_config_to_json(&cfg, &rc);
+        char *text = pinhole_collection_config_to_json(&cfg, &rc);
         int bad = !text || cli_write_file("sign-config", json, (const uint8_t *)text, strlen(text));
         free(text);
         if (bad) {

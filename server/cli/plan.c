@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "common/pgr.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 #include "server/estimate/pool.h"
 
 #include <math.h>
@@ -76,43 +77,19 @@ int cli_plan(int argc, char **argv)
     int have_eps = 0;
     pinhole_pgr_plan_options opt = {0};
     uint64_t threads = pinhole_online_cores();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            plan_usage(stdout);
-            return CLI_OK;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole plan: unknown option or missing value: %s\n", a);
-            plan_usage(stderr);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad;
-        if (strcmp(a, "--k") == 0)
-            bad = cli_parse_u64("--k", v, &k);
-        else if (strcmp(a, "--epsilon") == 0)
-            bad = cli_parse_epsilon(v, &eps), have_eps = 1;
-        else if (strcmp(a, "--rows") == 0)
-            bad = cli_parse_u64("--rows", v, &rows);
-        else if (strcmp(a, "--max-cost") == 0)
-            bad = cli_parse_double("--max-cost", v, &opt.max_cost_ops);
-        else if (strcmp(a, "--mechanism") == 0)
-            bad = 0, mech = v;
-        else if (strcmp(a, "--max-memory") == 0)
-            bad = cli_parse_double("--max-memory", v, &opt.max_memory_bytes);
-        else if (strcmp(a, "--max-seconds") == 0)
-            bad = cli_parse_double("--max-seconds", v, &opt.max_seconds);
-        else if (strcmp(a, "--threads") == 0)
-            bad = cli_parse_u64("--threads", v, &threads);
-        else {
-            fprintf(stderr, "pinhole plan: unknown option %s\n", a);
-            plan_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
+    const cli_opt opts[] = {CLI_OPT("k", CLI_OPT_U64, &k),
+                            CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps, .given = &have_eps),
+                            CLI_OPT("rows", CLI_OPT_U64, &rows, .min = 1, .max = 1000),
+                            CLI_OPT("max-cost", CLI_OPT_DOUBLE, &opt.max_cost_ops),
+                            CLI_OPT("mechanism", CLI_OPT_STRING, &mech),
+                            CLI_OPT("max-memory", CLI_OPT_DOUBLE, &opt.max_memory_bytes),
+                            CLI_OPT("max-seconds", CLI_OPT_DOUBLE, &opt.max_seconds),
+                            CLI_OPT("threads", CLI_OPT_U64, &threads, .min = 1, .max = 1024),
+                            {0}};
+    const cli_command cmd = {.name = "plan", .opts = opts, .usage = plan_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    if (p != 0)
+        return p > 0 ? CLI_OK : CLI_USAGE;
     if ((opt.max_cost_ops != 0 && !(opt.max_cost_ops > 0)) ||
         (opt.max_memory_bytes != 0 && !(opt.max_memory_bytes > 0)) ||
         (opt.max_seconds != 0 && !(opt.max_seconds > 0))) {
@@ -129,15 +106,7 @@ int cli_plan(int argc, char **argv)
         fprintf(stderr, "pinhole plan: --k (at least 2) and --epsilon are required\n");
         return CLI_USAGE;
     }
-    if (threads < 1 || threads > 1024) {
-        fprintf(stderr, "pinhole plan: --threads must be 1..1024\n");
-        return CLI_USAGE;
-    }
     opt.threads = (unsigned)threads;
-    if (rows < 1 || rows > 1000) {
-        fprintf(stderr, "pinhole plan: --rows must be between 1 and 1000\n");
-        return CLI_USAGE;
-    }
     int pick;
     if (mech && cli_pick_mechanism(mech, k, eps, &pick) != 0)
         return CLI_USAGE;

@@ -1,5 +1,6 @@
 /* `pinhole query`: fetch a collection's estimated histogram and print it as a table. */
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 #include "server/cli/http_client.h"
 
 #include <inttypes.h>
@@ -65,40 +66,19 @@ int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
 
 int cli_query(int argc, char **argv)
 {
-    const char *url = NULL, *from = NULL, *to = NULL;
-    uint64_t coll = 0, top = 20, x;
-    int have_coll = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            query_usage(stdout);
-            return CLI_OK;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole query: unknown option or missing value: %s\n", a);
-            query_usage(stderr);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--url") == 0)
-            url = v;
-        else if (strcmp(a, "--collection") == 0)
-            bad = cli_parse_u64(a, v, &coll), have_coll = 1;
-        else if (strcmp(a, "--top") == 0)
-            bad = cli_parse_u64(a, v, &top);
-        else if (strcmp(a, "--from") == 0)
-            bad = cli_parse_u64(a, v, &x), from = v;
-        else if (strcmp(a, "--to") == 0)
-            bad = cli_parse_u64(a, v, &x), to = v;
-        else {
-            fprintf(stderr, "pinhole query: unknown option %s\n", a);
-            query_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
+    const char *url = NULL;
+    uint64_t coll = 0, top = 20, from = 0, to = 0;
+    int have_coll = 0, have_from = 0, have_to = 0;
+    const cli_opt opts[] = {CLI_OPT("url", CLI_OPT_STRING, &url),
+                            CLI_OPT("collection", CLI_OPT_U64, &coll, .given = &have_coll),
+                            CLI_OPT("top", CLI_OPT_U64, &top),
+                            CLI_OPT("from", CLI_OPT_U64, &from, .given = &have_from),
+                            CLI_OPT("to", CLI_OPT_U64, &to, .given = &have_to),
+                            {0}};
+    const cli_command cmd = {.name = "query", .opts = opts, .usage = query_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    if (p != 0)
+        return p > 0 ? CLI_OK : CLI_USAGE;
     if (!url || !have_coll) {
         fprintf(stderr, "pinhole query: --url and --collection are required\n");
         return CLI_USAGE;
@@ -113,10 +93,10 @@ int cli_query(int argc, char **argv)
     char path[256];
     int n = snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, coll,
                      top);
-    if (from)
-        n += snprintf(path + n, sizeof path - (size_t)n, "&from=%s", from);
-    if (to)
-        snprintf(path + n, sizeof path - (size_t)n, "&to=%s", to);
+    if (have_from)
+        n += snprintf(path + n, sizeof path - (size_t)n, "&from=%" PRIu64, from);
+    if (have_to)
+        snprintf(path + n, sizeof path - (size_t)n, "&to=%" PRIu64, to);
     cli_response r;
     int rc = cli_http_request(&h, "GET", path, NULL, NULL, 0, &r);
     cli_http_free(&h);

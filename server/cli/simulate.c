@@ -2,10 +2,12 @@
  * into counts and estimated with the server library; prints the top items and the error against
  * the exact variance. */
 #include "client/encode.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/mechanism.h"
 #include "common/rng.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 #include "server/data/countfile.h"
 #include "server/estimate/estimate.h"
 
@@ -37,13 +39,6 @@ static void sim_usage(FILE *f)
 /* Users one run simulates at most (about a minute of encoding). */
 #define SIM_MAX_USERS UINT64_C(1000000000)
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int cli_simulate(int argc, char **argv)
 {
     const char *path = cli_default_counts();
@@ -51,58 +46,25 @@ int cli_simulate(int argc, char **argv)
     int have_users = 0, have_seed = 0;
     const char *mech = "pgr";
     double eps = 4, eps_perm = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            sim_usage(stdout);
-            return CLI_OK;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole simulate: unknown option or missing value: %s\n", a);
-            sim_usage(stderr);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--counts") == 0)
-            path = v;
-        else if (strcmp(a, "--users") == 0)
-            bad = cli_parse_u64("--users", v, &users), have_users = 1;
-        else if (strcmp(a, "--epsilon") == 0)
-            bad = cli_parse_epsilon(v, &eps);
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u64("--seed", v, &seed), have_seed = 1;
-        else if (strcmp(a, "--top") == 0)
-            bad = cli_parse_u64("--top", v, &top);
-        else if (strcmp(a, "--q") == 0)
-            bad = cli_parse_u64("--q", v, &q);
-        else if (strcmp(a, "--t") == 0)
-            bad = cli_parse_u64("--t", v, &t);
-        else if (strcmp(a, "--mechanism") == 0)
-            mech = v;
-        else if (strcmp(a, "--epsilon-permanent") == 0)
-            bad = cli_parse_epsilon(v, &eps_perm);
-        else {
-            fprintf(stderr, "pinhole simulate: unknown option %s\n", a);
-            sim_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
-    if (have_users && users == 0) {
-        fprintf(stderr,
-                "pinhole simulate: --users must be at least 1 (no reports, nothing to estimate)\n");
-        return CLI_USAGE;
-    }
-    if (q > UINT32_MAX || t > UINT32_MAX) {
-        fprintf(stderr, "pinhole simulate: --q or --t out of range\n");
-        return CLI_USAGE;
-    }
+    const cli_opt opts[] = {CLI_OPT("counts", CLI_OPT_STRING, &path),
+                            CLI_OPT("users", CLI_OPT_U64, &users, .given = &have_users, .min = 1,
+                                    .why = "no reports, nothing to estimate"),
+                            CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),
+                            CLI_OPT("seed", CLI_OPT_U64, &seed, .given = &have_seed),
+                            CLI_OPT("top", CLI_OPT_U64, &top),
+                            CLI_OPT("q", CLI_OPT_U64, &q, .max = UINT32_MAX),
+                            CLI_OPT("t", CLI_OPT_U64, &t, .max = UINT32_MAX),
+                            CLI_OPT("mechanism", CLI_OPT_STRING, &mech),
+                            CLI_OPT("epsilon-permanent", CLI_OPT_EPSILON, &eps_perm),
+                            {0}};
+    const cli_command cmd = {.name = "simulate", .opts = opts, .usage = sim_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    if (p != 0)
+        return p > 0 ? CLI_OK : CLI_USAGE;
     if (!have_seed)
         randombytes_buf(&seed, sizeof seed);
 
-    uint64_t *truth = NULL, *counts = NULL, *cum = NULL, *order = NULL;
+    uint64_t *truth = NULL, *counts = NULL, *order = NULL;
     double *est = NULL, *var = NULL;
     uint8_t *payload = NULL;
     pinhole_countfile cf;
@@ -167,12 +129,11 @@ int cli_simulate(int argc, char **argv)
 
     truth = calloc(k, sizeof *truth);
     counts = calloc(cfg.counts_len, sizeof *counts);
-    cum = malloc(k * sizeof *cum);
     order = malloc(k * sizeof *order);
     est = malloc(k * sizeof *est);
     var = malloc(k * sizeof *var);
     payload = malloc(cfg.payload_bytes ? cfg.payload_bytes : 1);
-    if (!truth || !counts || !cum || !est || !var || !order || !payload) {
+    if (!truth || !counts || !est || !var || !order || !payload) {
         fprintf(stderr, "pinhole simulate: out of memory\n");
         rc = PINHOLE_ENOMEM;
         goto out;
@@ -191,14 +152,10 @@ int cli_simulate(int argc, char **argv)
 
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, seed);
-    double t0 = now_seconds();
+    double t0 = pinhole_clock_mono();
     if (have_users) {
-        uint64_t acc = 0;
-        for (uint64_t v = 0; v < k; v++)
-            cum[v] = acc += cf.count[v];
         for (uint64_t i = 0; i < n; i++) {
-            const uint64_t v =
-                pinhole_countfile_draw(cum, k, pinhole_rng_uniform64(&rng, cf.total));
+            const uint64_t v = pinhole_countfile_sample(&cf, &rng);
             truth[v]++;
             if ((rc = pinhole_encode(&cfg, v, &rng, payload, cfg.payload_bytes)) != PINHOLE_OK ||
                 (rc = pinhole_accumulate(&cfg, payload, cfg.payload_bytes, counts)) != PINHOLE_OK)
@@ -216,9 +173,9 @@ int cli_simulate(int argc, char **argv)
             }
         }
     }
-    double t1 = now_seconds();
+    double t1 = pinhole_clock_mono();
     rc = pinhole_estimate(&cfg, counts, n, est, var);
-    double t2 = now_seconds();
+    double t2 = pinhole_clock_mono();
     if (rc != PINHOLE_OK)
         goto fail;
     printf("client: %.2f s to draw and encode (%.3g reports/s); server: %.3f s to reconstruct and "
@@ -260,7 +217,6 @@ out:
     free(payload);
     free(truth);
     free(counts);
-    free(cum);
     free(order);
     free(est);
     free(var);

@@ -4,6 +4,7 @@
 #include "proto/batch.h"
 #include "proto/report.h"
 #include "server/cli/cli.h"
+#include "server/cli/cli_options.h"
 #include "server/cli/upload.h"
 #include "server/data/countfile.h"
 
@@ -118,59 +119,29 @@ int cli_submit(int argc, char **argv)
                *ack = NULL;
     uint64_t coll = 0, users = 0, seed = 0, batch = 1000, conns = 2, retries = 8, when = 0;
     int have_coll = 0, have_seed = 0, seal = 0, have_time = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            submit_usage(stdout);
-            return CLI_OK;
-        }
-        if (strcmp(a, "--seal") == 0) {
-            seal = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "pinhole submit: unknown option or missing value: %s\n", a);
-            submit_usage(stderr);
-            return CLI_USAGE;
-        }
-        const char *v = argv[++i];
-        int bad = 0;
-        if (strcmp(a, "--url") == 0)
-            url = v;
-        else if (strcmp(a, "--collection") == 0)
-            bad = cli_parse_u64(a, v, &coll), have_coll = 1;
-        else if (strcmp(a, "--users") == 0)
-            bad = cli_parse_u64(a, v, &users);
-        else if (strcmp(a, "--counts") == 0)
-            counts = v;
-        else if (strcmp(a, "--seed") == 0)
-            bad = cli_parse_u64(a, v, &seed), have_seed = 1;
-        else if (strcmp(a, "--reports") == 0)
-            reports = v;
-        else if (strcmp(a, "--batch") == 0)
-            bad = cli_parse_u64(a, v, &batch);
-        else if (strcmp(a, "--connections") == 0)
-            bad = cli_parse_u64(a, v, &conns);
-        else if (strcmp(a, "--retries") == 0)
-            bad = cli_parse_u64(a, v, &retries);
-        else if (strcmp(a, "--time") == 0)
-            bad = cli_parse_u64(a, v, &when), have_time = 1;
-        else if (strcmp(a, "--server-key") == 0)
-            key = v;
-        else if (strcmp(a, "--ack-log") == 0)
-            ack = v;
-        else {
-            fprintf(stderr, "pinhole submit: unknown option %s\n", a);
-            submit_usage(stderr);
-            return CLI_USAGE;
-        }
-        if (bad)
-            return CLI_USAGE;
-    }
-    if (!url || !have_coll || (users == 0) == (reports == NULL) || batch < 1 || batch > 65536 ||
-        conns < 1 || conns > 256 || retries > 1000) {
-        fprintf(stderr, "pinhole submit: --url, --collection and exactly one of --users N (N >= 1) "
-                        "or --reports FILE are required; --batch 1..65536, --connections 1..256\n");
+    const cli_opt opts[] = {CLI_OPT("url", CLI_OPT_STRING, &url),
+                            CLI_OPT("collection", CLI_OPT_U64, &coll, .given = &have_coll),
+                            CLI_OPT("users", CLI_OPT_U64, &users, .min = 1),
+                            CLI_OPT("counts", CLI_OPT_STRING, &counts),
+                            CLI_OPT("seed", CLI_OPT_U64, &seed, .given = &have_seed),
+                            CLI_OPT("reports", CLI_OPT_STRING, &reports),
+                            CLI_OPT("batch", CLI_OPT_U64, &batch, .min = 1,
+                                    .max = PINHOLE_BATCH_MAXCOUNT, .why = "reports per request"),
+                            CLI_OPT("connections", CLI_OPT_U64, &conns, .min = 1, .max = 256),
+                            CLI_OPT("retries", CLI_OPT_U64, &retries, .max = 1000),
+                            CLI_OPT("seal", CLI_OPT_FLAG, &seal),
+                            CLI_OPT("time", CLI_OPT_U64, &when, .given = &have_time),
+                            CLI_OPT("server-key", CLI_OPT_STRING, &key),
+                            CLI_OPT("ack-log", CLI_OPT_STRING, &ack),
+                            {0}};
+    const cli_command cmd = {.name = "submit", .opts = opts, .usage = submit_usage};
+    const int p = cli_parse(&cmd, argc, argv);
+    if (p != 0)
+        return p > 0 ? CLI_OK : CLI_USAGE;
+    if (!url || !have_coll || (users == 0) == (reports == NULL)) {
+        fprintf(stderr, "pinhole submit: --url, --collection and exactly one of --users N "
+                        "or --reports FILE are required\n");
+        submit_usage(stderr);
         return CLI_USAGE;
     }
     if (!have_seed)
@@ -202,7 +173,6 @@ int cli_submit(int argc, char **argv)
     pinhole_countfile cf = {0};
     uint8_t *file = NULL;
     size_t *off = NULL, *len = NULL;
-    uint64_t *cum = NULL;
     FILE *ackf = NULL;
     int status = CLI_FAIL;
     if (reports) {
@@ -234,15 +204,7 @@ int cli_submit(int argc, char **argv)
                     counts, (unsigned long long)cf.k, (unsigned long long)c.wire.params.k);
             goto out;
         }
-        cum = malloc(cf.k * sizeof *cum);
-        if (!cum)
-            goto out;
-        uint64_t acc = 0;
-        for (uint64_t v = 0; v < cf.k; v++)
-            cum[v] = acc += cf.count[v];
-        u.cum = cum;
-        u.k = cf.k;
-        u.total = cf.total;
+        u.sample = &cf;
         u.users = users;
         u.seed = seed;
         printf("simulating %llu devices (seed %llu)\n", (unsigned long long)users,
@@ -265,7 +227,6 @@ out:
         fclose(ackf);
     free(u.truth);
     free(u.counts);
-    free(cum);
     free(file);
     free(off);
     free(len);

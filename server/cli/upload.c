@@ -1,13 +1,13 @@
 /* Parallel batch upload: encode (client library), frame (proto/batch.h), seal, post, tally. */
 #include "server/cli/upload.h"
-#include "client/encode.h"
+#include "client/device.h"
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "proto/batch.h"
 #include "proto/report.h"
 #include "proto/seal.h"
-#include "server/data/countfile.h"
 #include "server/estimate/estimate.h"
 
 #include <pthread.h>
@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Where an encoded report holds its id (proto/report.h: byte 32, PINHOLE_REPORT_IDBYTES). */
+#define REPORT_ID_OFFSET 32
 
 typedef struct worker {
     cli_upload *u;
@@ -24,13 +27,6 @@ typedef struct worker {
     uint64_t accepted, duplicates, rejected, failed, sent;
     int error;
 } worker;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* The rng of simulated batch b: ChaCha20 keyed by BLAKE2b-256(seed || b). */
 static void batch_rng(pinhole_rng *rng, uint64_t seed, uint64_t b)
@@ -48,7 +44,7 @@ static void *worker_main(void *arg)
     cli_upload *u = w->u;
     const pinhole_config *cfg = &u->coll->cfg;
     const size_t pb = cfg->payload_bytes;
-    const int sim = u->cum != NULL;
+    const int sim = u->sample != NULL;
     const uint64_t total = sim ? u->users : u->nreports;
     const uint64_t nbatches = (total + u->batch - 1) / u->batch;
     size_t item_max = sim ? pinhole_report_bytes(pb) : 0;
@@ -75,35 +71,30 @@ static void *worker_main(void *arg)
         pinhole_batch_writer_init(
             &bw, u->seal || u->file_sealed ? PINHOLE_BATCH_SEALED : PINHOLE_BATCH_PLAIN, body, cap);
         pinhole_rng rng;
+        pinhole_report header = {.collection_id = u->collection, .time = u->time};
+        memcpy(header.fingerprint, u->coll->fingerprint, PINHOLE_FINGERPRINT_BYTES);
         if (sim)
             batch_rng(&rng, u->seed, b);
         for (uint64_t i = 0; i < m; i++) {
             const uint8_t *item;
             size_t item_len = 0;
             if (sim) {
-                const uint64_t v =
-                    pinhole_countfile_draw(u->cum, u->k, pinhole_rng_uniform64(&rng, u->total));
+                const uint64_t v = pinhole_countfile_sample(u->sample, &rng);
                 values[i] = v;
-                pinhole_report r = {.version = PINHOLE_REPORT_VERSION,
-                                    .mechanism = (uint8_t)cfg->mechanism,
-                                    .collection_id = u->collection,
-                                    .time = u->time,
-                                    .payload = payloads + i * pb,
-                                    .payload_len = (uint32_t)pb};
-                memcpy(r.fingerprint, u->coll->fingerprint, PINHOLE_FINGERPRINT_BYTES);
-                pinhole_rng_bytes(&rng, r.report_id, sizeof r.report_id);
-                memcpy(ids + 16 * i, r.report_id, 16);
-                if (pinhole_encode(cfg, v, &rng, payloads + i * pb, pb) != PINHOLE_OK ||
-                    pinhole_report_encode(&r, rep, item_max, &item_len) != PINHOLE_OK) {
+                if (pinhole_device_report(cfg, &header, v, &rng, &rng, rep, item_max, &item_len) !=
+                    PINHOLE_OK) {
                     w->error = -1;
                     goto out;
                 }
+                memcpy(payloads + i * pb, rep + PINHOLE_REPORT_HEADERBYTES, pb);
+                memcpy(ids + 16 * i, rep + REPORT_ID_OFFSET, 16);
                 item = rep;
             } else {
                 item = u->file + u->offset[first + i];
                 item_len = u->len[first + i];
-                if (item_len >= 48 && !u->file_sealed) /* the report id field (proto/report.h) */
-                    memcpy(ids + 16 * i, item + 32, 16);
+                if (item_len >= REPORT_ID_OFFSET + PINHOLE_REPORT_IDBYTES &&
+                    !u->file_sealed) /* the report id field (proto/report.h) */
+                    memcpy(ids + 16 * i, item + REPORT_ID_OFFSET, 16);
                 else
                     memset(ids + 16 * i, 0, 16); /* sealed: the id is not visible here */
             }
@@ -173,12 +164,12 @@ out:
 
 int cli_upload_run(cli_upload *u)
 {
-    const int sim = u->cum != NULL;
+    const int sim = u->sample != NULL;
     if (u->batch == 0 || u->batch > PINHOLE_BATCH_MAXCOUNT)
         u->batch = 1000;
     if (u->connections == 0)
         u->connections = 1;
-    const uint64_t k = sim ? u->k : 0, len = sim ? u->coll->cfg.counts_len : 0;
+    const uint64_t k = sim ? u->sample->k : 0, len = sim ? u->coll->cfg.counts_len : 0;
     u->truth = sim ? calloc(k, sizeof *u->truth) : NULL;
     u->counts = sim ? calloc(len, sizeof *u->counts) : NULL;
     worker *w = calloc(u->connections, sizeof *w);
@@ -189,7 +180,7 @@ int cli_upload_run(cli_upload *u)
         rc = -1;
         goto out;
     }
-    const double t0 = now_s();
+    const double t0 = pinhole_clock_mono();
     unsigned started = 0;
     for (unsigned i = 0; i < u->connections; i++) {
         w[i] = (worker){.u = u, .index = i, .mu = &mu};
@@ -209,7 +200,7 @@ int cli_upload_run(cli_upload *u)
     }
     for (unsigned i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    u->seconds = now_s() - t0;
+    u->seconds = pinhole_clock_mono() - t0;
     for (unsigned i = 0; i < u->connections; i++) {
         if (w[i].error || w[i].failed)
             rc = -1;

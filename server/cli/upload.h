@@ -5,6 +5,7 @@
 #define PINHOLE_SERVER_CLI_UPLOAD_H
 
 #include "server/cli/http_client.h"
+#include "server/data/countfile.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -14,11 +15,12 @@ typedef struct cli_upload {
     const char *url, *token;
     uint64_t collection;
     const cli_collection *coll;
-    /* source 1, simulation: users devices, each with one item drawn from cumulative counts cum[k]
-     * (pinhole_countfile_draw); batch b's randomness is keyed by (seed, b), so a rerun with the
-     * same seed sends the same reports (and the server acknowledges them as duplicates). */
-    const uint64_t *cum;
-    uint64_t k, total, users, seed;
+    /* source 1, simulation: users devices, each with one item drawn from the count file `sample`
+     * (pinhole_countfile_sample) and its report made by pinhole_device_report; batch b's
+     * randomness is keyed by (seed, b), so a rerun with the same seed sends the same reports (and
+     * the server acknowledges them as duplicates). */
+    const pinhole_countfile *sample;
+    uint64_t users, seed;
     /* source 2, a file: nreports encoded reports (sealed ones when file_sealed), report i at
      * file + offset[i], len[i] bytes */
     const uint8_t *file;

@@ -63,16 +63,18 @@ static int check(int argc, char **argv)
             return 2;
         }
     }
-    pinhole_store s;
+    pinhole_store *s;
     const pinhole_store_options ro = {.readonly = 1}; /* safe beside a running server */
-    if (access(db, R_OK) != 0 || pinhole_store_open(&s, db, &ro) != PINHOLE_OK) {
+    /* a path must exist (opening read-only creates nothing); a URL is the backend's to check */
+    if ((!strstr(db, "://") && access(db, R_OK) != 0) ||
+        pinhole_store_open(&s, db, &ro) != PINHOLE_OK) {
         fprintf(stderr, "pinhole-server check: cannot open %s as a Pinhole database\n", db);
         return 1;
     }
     uint64_t problems = 0;
     char msg[512];
-    int rc = pinhole_store_check(&s, &problems, msg, sizeof msg);
-    pinhole_store_close(&s);
+    int rc = pinhole_store_check(s, &problems, msg, sizeof msg);
+    pinhole_store_close(s);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole-server check: %s\n", pinhole_strerror(rc));
         return 1;
@@ -99,15 +101,16 @@ static int signing_key(int argc, char **argv)
     }
     if (argc == 4)
         db = argv[3];
-    pinhole_store s;
-    if (access(db, W_OK) != 0 || pinhole_store_open(&s, db, NULL) != PINHOLE_OK) {
+    pinhole_store *s;
+    if ((!strstr(db, "://") && access(db, W_OK) != 0) ||
+        pinhole_store_open(&s, db, NULL) != PINHOLE_OK) {
         fprintf(stderr, "pinhole-server signing-key: cannot open %s as a Pinhole database\n", db);
         return 1;
     }
     uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES];
     int have[3];
-    const int rc = pinhole_store_signing_key(&s, (pinhole_signing_key_op)op, pk, have);
-    pinhole_store_close(&s);
+    const int rc = pinhole_store_signing_key(s, (pinhole_signing_key_op)op, pk, have);
+    pinhole_store_close(s);
     if (rc != PINHOLE_OK) {
         fprintf(stderr, "pinhole-server signing-key %s: %s\n", ops[op],
                 rc == PINHOLE_ENOTFOUND ? "no next key prepared (run prepare first)"

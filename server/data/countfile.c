@@ -33,6 +33,7 @@ void pinhole_countfile_free(pinhole_countfile *cf)
             free(cf->labels[i]);
     free(cf->labels);
     free(cf->count);
+    free(cf->cum);
     memset(cf, 0, sizeof *cf);
 }
 
@@ -96,6 +97,12 @@ int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *er
         *err_line = lineno;
     } else if (cf->k < 2 || cf->total == 0) {
         rc = PINHOLE_EINVAL;
+    } else if (!(cf->cum = malloc(cf->k * sizeof *cf->cum))) {
+        rc = PINHOLE_ENOMEM;
+    } else {
+        uint64_t acc = 0;
+        for (uint64_t v = 0; v < cf->k; v++)
+            cf->cum[v] = acc += cf->count[v];
     }
     if (rc != PINHOLE_OK)
         pinhole_countfile_free(cf);
@@ -113,4 +120,9 @@ uint64_t pinhole_countfile_draw(const uint64_t *cum, uint64_t k, uint64_t u)
             lo = mid + 1;
     }
     return lo;
+}
+
+uint64_t pinhole_countfile_sample(const pinhole_countfile *cf, pinhole_rng *rng)
+{
+    return pinhole_countfile_draw(cf->cum, cf->k, pinhole_rng_uniform64(rng, cf->total));
 }

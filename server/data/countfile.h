@@ -2,6 +2,8 @@
 #ifndef PINHOLE_SERVER_DATA_COUNTFILE_H
 #define PINHOLE_SERVER_DATA_COUNTFILE_H
 
+#include "common/rng.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +12,7 @@ typedef struct pinhole_countfile {
     char **labels;   /* k labels, NUL-terminated */
     uint64_t *count; /* k counts */
     uint64_t total;  /* sum of the counts */
+    uint64_t *cum; /* k cumulative counts: cum[v] = count[0] + ... + count[v] (cum[k-1] = total) */
 } pinhole_countfile;
 
 /** Read a count file. Each line is a label, a TAB, and a non-negative decimal count; the first
@@ -25,6 +28,12 @@ int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *er
  * cumulative counts, k of them). A uniform u in [0, total) draws an item with probability
  * count[v] / total. Binary search, O(log k). */
 uint64_t pinhole_countfile_draw(const uint64_t *cum, uint64_t k, uint64_t u);
+
+/** One simulated user's item, drawn with probability count[v] / total: the item holding a uniform
+ * token position u = pinhole_rng_uniform64(rng, total) (pinhole_countfile_draw over cf->cum). The
+ * one sampler of the simulations (`pinhole simulate`, `analyze`, `submit`, `demo`): a seeded rng
+ * replays the same users. cf is one pinhole_countfile_read() filled; O(log k), no allocation. */
+uint64_t pinhole_countfile_sample(const pinhole_countfile *cf, pinhole_rng *rng);
 
 /** Free what pinhole_countfile_read() allocated; safe on a zeroed struct. */
 void pinhole_countfile_free(pinhole_countfile *cf);

@@ -170,7 +170,8 @@ out:
     return rc;
 }
 
-json_t *pinhole_api_collection_json(const pinhole_collection *c, uint64_t reports, int with_labels)
+json_t *pinhole_api_collection_json(const pinhole_server_collection *c, uint64_t reports,
+                                    int with_labels)
 {
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(c->params.mechanism);
     char fp[2 * PINHOLE_FINGERPRINT_BYTES + 1];
@@ -261,14 +262,6 @@ int pinhole_api_parse_histogram_query(const char *from, const char *to, const ch
     return PINHOLE_OK;
 }
 
-void pinhole_api_bucket_range(const pinhole_collection *c, const pinhole_histogram_query *q,
-                              int64_t *first, int64_t *last)
-{
-    const int64_t p = c->time_precision;
-    *first = q->from / p + (q->from % p != 0);                /* ceil(from / p) */
-    *last = q->to == INT64_MAX ? INT64_MAX : (q->to - 1) / p; /* last b with b p < to */
-}
-
 /* A growing text buffer for the CSV form. */
 typedef struct text {
     char *p;
@@ -297,8 +290,8 @@ static void text_add(text *t, const char *s, size_t n)
     t->p[t->len] = '\0';
 }
 
-static char *render_csv(const pinhole_collection *c, const pinhole_histogram *h, uint64_t rows,
-                        size_t *len)
+static char *render_csv(const pinhole_server_collection *c, const pinhole_histogram *h,
+                        uint64_t rows, size_t *len)
 {
     text t = {0};
     static const char head[] = "rank,item,label,estimate,stderr,lower,upper";
@@ -345,7 +338,7 @@ static char *render_csv(const pinhole_collection *c, const pinhole_histogram *h,
     return t.p;
 }
 
-static char *render_json(const pinhole_collection *c, const pinhole_histogram_query *q,
+static char *render_json(const pinhole_server_collection *c, const pinhole_histogram_query *q,
                          const pinhole_histogram *h, uint64_t rows, size_t *len)
 {
     static const char *const cons_name[] = {"none", "project", "mle"};
@@ -390,8 +383,9 @@ oom:
     return NULL;
 }
 
-char *pinhole_api_histogram_render(const pinhole_collection *c, const pinhole_histogram_query *q,
-                                   const pinhole_histogram *h, size_t *len)
+char *pinhole_api_histogram_render(const pinhole_server_collection *c,
+                                   const pinhole_histogram_query *q, const pinhole_histogram *h,
+                                   size_t *len)
 {
     const uint64_t k = h->k;
     const uint64_t rows = q->top && q->top < k ? q->top : k;

@@ -45,7 +45,8 @@ void pinhole_collection_spec_free(pinhole_collection_spec *spec);
 
 /** The JSON description of a collection (its parameters, fingerprint in hex, stored report count);
  * with_labels adds the "labels" array. NULL when out of memory. */
-json_t *pinhole_api_collection_json(const pinhole_collection *c, uint64_t reports, int with_labels);
+json_t *pinhole_api_collection_json(const pinhole_server_collection *c, uint64_t reports,
+                                    int with_labels);
 
 /** A histogram request: GET .../histogram?from=&to=&top=&format=json|csv. */
 typedef struct pinhole_histogram_query {
@@ -65,11 +66,6 @@ int pinhole_api_parse_histogram_query(const char *from, const char *to, const ch
                                       const char *format, const char *consistency, const char *topk,
                                       pinhole_histogram_query *q, char *err, size_t errlen);
 
-/** The inclusive range of time buckets (collection precision units) whose start lies in
- * [q->from, q->to). *first > *last when no bucket can match. */
-void pinhole_api_bucket_range(const pinhole_collection *c, const pinhole_histogram_query *q,
-                              int64_t *first, int64_t *last);
-
 /** Render a histogram computed by pinhole_histogram_compute() (h->n reports; estimates and
  * variances in counts and counts^2). JSON: {"collection", "name", "mechanism", "parameters":
  * {epsilon, epsilon_realized, k, q, t, counts_len, time_precision, bits_per_report}, "from", "to",
@@ -78,8 +74,9 @@ void pinhole_api_bucket_range(const pinhole_collection *c, const pinhole_histogr
  * descending (ties by item); CSV: a header line "rank,item,label,estimate,stderr,lower,upper"
  * (plus ",consistent" and ",topk_probability" when computed) then one line per item. Returns a
  * malloc'd NUL-terminated text (length in *len) or NULL when out of memory. */
-char *pinhole_api_histogram_render(const pinhole_collection *c, const pinhole_histogram_query *q,
-                                   const pinhole_histogram *h, size_t *len);
+char *pinhole_api_histogram_render(const pinhole_server_collection *c,
+                                   const pinhole_histogram_query *q, const pinhole_histogram *h,
+                                   size_t *len);
 
 /** Find the token in an Authorization header value "Bearer <token>" (scheme case-insensitive,
  * token 1..256 visible ASCII characters). Returns 0 and sets *tok, *tok_len, or -1. */

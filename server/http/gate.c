@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* accept4 */
 #include "server/http/gate.h"
 #include "common/error.h"
+#include "server/http/problem.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,7 +17,8 @@
 #include <unistd.h>
 
 enum { SLOT_FREE, SLOT_HEAD, SLOT_CLOSING };
-#define WAKE_TAG UINT64_MAX /* epoll tag of the stop eventfd; the listener is 0, slot i is i + 1   \
+#define WAKE_TAG                                                                                   \
+    UINT64_MAX              /* epoll tag of the stop eventfd; the listener is 0, slot i is i + 1   \
                              */
 #define CLOSING_SECONDS 1.0 /* how long a refused client may read its answer before the close */
 #define REFUSE_SLOTS 256u   /* connections refused at accept, held while they read the answer */
@@ -148,18 +150,20 @@ void pinhole_gate_get_stats(pinhole_gate *g, pinhole_gate_stats *out)
 }
 
 /* Write a complete problem+json answer (best effort: the socket is nonblocking). */
-static void answer(int fd, int status, const char *reason, const char *type, const char *detail,
-                   unsigned retry_after)
+static void answer(int fd, pinhole_problem p, const char *detail, unsigned retry_after)
 {
+    const pinhole_problem_type *t = pinhole_problem_get(p);
+    const char *reason = t->title;
+    const unsigned status = t->status;
     char body[400], msg[700], retry[48] = "";
     const int blen = snprintf(body, sizeof body,
                               "{\"type\":\"urn:pinhole:problem:%s\",\"title\":\"%s\","
-                              "\"status\":%d,\"detail\":\"%s\"}",
-                              type, reason, status, detail);
+                              "\"status\":%u,\"detail\":\"%s\"}",
+                              t->slug, reason, status, detail);
     if (retry_after)
         snprintf(retry, sizeof retry, "Retry-After: %u\r\n", retry_after);
     const int n = snprintf(msg, sizeof msg,
-                           "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n%s"
+                           "HTTP/1.1 %u %s\r\nContent-Type: application/problem+json\r\n%s"
                            "Connection: close\r\nContent-Length: %d\r\n\r\n%s",
                            status, reason, retry, blen, body);
     if (n > 0 && (size_t)n < sizeof msg)
@@ -181,11 +185,10 @@ static void free_slot(pinhole_gate *g, unsigned i)
 
 /* Answer, then let the client read it for a moment before closing (a close with unread request
  * bytes would reset the connection and could destroy the answer). */
-static void refuse(pinhole_gate *g, unsigned i, int status, const char *reason, const char *type,
-                   const char *detail)
+static void refuse(pinhole_gate *g, unsigned i, pinhole_problem p, const char *detail)
 {
     slot *s = &g->slots[i];
-    answer(s->fd, status, reason, type, detail, 0);
+    answer(s->fd, p, detail, 0);
     shutdown(s->fd, SHUT_WR);
     s->state = SLOT_CLOSING;
     s->deadline = now() + CLOSING_SECONDS;
@@ -236,7 +239,7 @@ static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
         pthread_mutex_lock(&g->mu);
         g->stats.head_too_large++;
         pthread_mutex_unlock(&g->mu);
-        refuse(g, i, 431, "Request Header Fields Too Large", "header-too-large",
+        refuse(g, i, PROBLEM_HEADER_TOO_LARGE,
                "the request line and headers are larger than the server accepts");
     }
 }
@@ -260,7 +263,7 @@ static void accept_all(pinhole_gate *g)
         }
         const int why = admit_count(g, (struct sockaddr *)&addr);
         if (why) {
-            answer(fd, 503, "Service Unavailable", "too-many-connections",
+            answer(fd, PROBLEM_TOO_MANY_CONNECTIONS,
                    why == 2 ? "too many connections from this address; retry later"
                             : "the server has as many connections as it takes; retry later",
                    g->o.retry_after);
@@ -300,8 +303,7 @@ static void sweep(pinhole_gate *g)
             pthread_mutex_lock(&g->mu);
             g->stats.head_timeouts++;
             pthread_mutex_unlock(&g->mu);
-            refuse(g, i, 408, "Request Timeout", "request-timeout",
-                   "the request head did not arrive in time");
+            refuse(g, i, PROBLEM_REQUEST_TIMEOUT, "the request head did not arrive in time");
         }
     }
     if (!g->listening && t >= g->listen_paused_until) {

@@ -1,12 +1,11 @@
-/* The aggregation server: libmicrohttpd (internal epoll thread pool) in front of the store.
+/* The aggregation server's HTTP front end: libmicrohttpd (internal epoll thread pool) in front of
+ * the service core (server/service/service.h).
  *
- * Endpoints (docs/api.md): POST /v1/collections (admin), GET /v1/collections/{id},
- * POST /v1/collections/{id}/reports (uploader token when one is configured),
- * GET /v1/collections/{id}/histogram (analyst or admin), GET /v1/collections/{id}/config (signed
- * config for clients), GET /v1/keys (the server's public keys), GET /healthz, GET /metrics.
- * Report batches are decoded on the pool's threads, then handed to the single writer; the
+ * The endpoints are the rows of the route table (server/http/routes.c; docs/api.md documents
+ * each). Report batches are decoded on the pool's threads, then handed to the single writer; the
  * connection is suspended (not blocking a pool thread) until the batch's transaction commits, and
- * resumed by the writer. Errors are RFC 9457 application/problem+json documents.
+ * resumed by the writer. Histogram queries run on a thread of their own. Errors are RFC 9457
+ * application/problem+json documents (server/http/problem.h).
  *
  * One pinhole_server per process is typical; its functions are called by one owner thread. */
 #ifndef PINHOLE_SERVER_HTTPD_H
@@ -31,11 +30,12 @@ typedef struct pinhole_server_options {
     unsigned connections_per_address; /* simultaneous connections from one client address, 64 */
     size_t max_body_bytes;            /* largest report batch body, 8 MiB */
     size_t max_admin_body_bytes;      /* largest collection spec body (labels), 64 MiB */
-    size_t max_batch_reports;         /* reports in one batch, 100,000 */
+    size_t max_batch_reports;         /* reports in one batch, 65,536 */
     unsigned retry_after;             /* seconds suggested by 429 and 503 answers, 1 */
     unsigned job_workers;             /* analytics job worker threads, 1 */
     unsigned job_time_limit;          /* seconds a job may run at most (its default limit), 600 */
-    char db_path[4096];               /* "pinhole.db" (in the working directory) */
+    char db_path[4096]; /* the store: "pinhole.db" in the working directory (a path or a store
+                          URL, server/store/store.h) */
     pinhole_writer_options writer;
     uint8_t admin_hash[PINHOLE_TOKEN_HASH_BYTES];
     uint8_t analyst_hash[PINHOLE_TOKEN_HASH_BYTES];
@@ -49,7 +49,8 @@ void pinhole_server_options_default(pinhole_server_options *o);
 
 typedef struct pinhole_server pinhole_server;
 
-/** Open the database (creating it), load the collections, start the writer and the HTTP daemon.
+/** Open the service (store, collections, writer, jobs: pinhole_service_open) and start the HTTP
+ * daemon.
  * *out receives the server. Errors: PINHOLE_EIO or PINHOLE_EDB (database), PINHOLE_EINVAL (bad
  * listen address), PINHOLE_EUNSUPPORTED (the daemon could not start: port in use, ...),
  * PINHOLE_ENOMEM. */

@@ -1,37 +1,34 @@
-/* The job runner: a SQLite job table, worker threads, progress, time limits, cancellation, restart.
- */
+/* The job runner: worker threads over the store's job queue, progress, time limits (on the
+ * monotonic clock), cancellation, restart. */
 #include "server/jobs/jobs.h"
-#include "server/log/log.h"
+#include "common/clock.h"
 #include "common/error.h"
+#include "server/log/log.h"
+#include "server/store/store.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-
-/* The error text of a running job whose cancellation was asked for. */
-#define CANCEL_MARK "cancel requested"
 
 /* Starts of a job before a restart gives up on it. */
-#define PINHOLE_JOB_ATTEMPTS_TEXT "3"
+#define PINHOLE_JOB_ATTEMPTS 3
 
 typedef struct worker {
     struct pinhole_jobs *J;
     pthread_t thread;
-    int64_t job;       /* running job id, 0 when idle (guarded by J->mu) */
-    int claiming;      /* between taking a job in the database and setting job (J->mu) */
-    atomic_int cancel; /* set by pinhole_jobs_cancel() for the running job */
+    pinhole_store *store; /* the worker's own handle: claims, progress, results */
+    int64_t job;          /* running job id, 0 when idle (guarded by J->mu) */
+    int claiming;         /* between taking a job in the store and setting job (J->mu) */
+    atomic_int cancel;    /* set by pinhole_jobs_cancel() for the running job */
 } worker;
 
 struct pinhole_jobs {
     pinhole_jobs_options opt;
-    char *db_path;
-    sqlite3 *db; /* for the API calls; guarded by db_mu */
+    char *store_url;
+    pinhole_store *store; /* for the API calls; guarded by db_mu */
     pthread_mutex_t db_mu;
     pthread_mutex_t mu;  /* the workers' state (job ids, claims) and the condition variables;
                             taken before db_mu when both are needed */
@@ -45,19 +42,14 @@ struct pinhole_jobs {
 struct pinhole_job_ctl {
     pinhole_jobs *J;
     worker *w;
-    sqlite3 *db;
     int64_t id;
-    double deadline;
-    double last_write;
+    double deadline;   /* monotonic seconds */
+    double last_write; /* monotonic seconds */
     int timed_out;
 };
 
-static double now_s(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + tv.tv_usec * 1e-6;
-}
+/* Job stores: SQLite waits up to 10 s for the writer's transactions. */
+static const pinhole_store_options store_options = {.busy_ms = 10000};
 
 void pinhole_job_data_free(pinhole_job_data *d)
 {
@@ -73,60 +65,6 @@ void pinhole_job_data_free(pinhole_job_data *d)
     memset(d, 0, sizeof *d);
 }
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS jobs("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, collection_id INTEGER NOT NULL, type TEXT NOT NULL,"
-    " t_from INTEGER NOT NULL, t_to INTEGER NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,"
-    " progress REAL NOT NULL DEFAULT 0, time_limit REAL NOT NULL, created REAL NOT NULL,"
-    " started REAL, finished REAL, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, id);";
-
-static sqlite3 *open_db(const char *path)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_busy_timeout(db, 10000);
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
-        SQLITE_OK) {
-        sqlite3_close(db);
-        return NULL;
-    }
-    return db;
-}
-
-/* Run one statement with bindings given by a format: 'i' int64, 'd' double, 't' text (NULL binds
- * NULL). Returns SQLITE_OK on success, else the SQLite error code. */
-static int exec_bind(sqlite3 *db, const char *sql, const char *fmt, ...)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    va_list ap;
-    va_start(ap, fmt);
-    for (int i = 0; fmt[i]; i++) {
-        if (fmt[i] == 'i') {
-            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-        } else if (fmt[i] == 'd') {
-            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-        } else {
-            const char *s = va_arg(ap, const char *);
-            if (s)
-                sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
-            else
-                sqlite3_bind_null(st, i + 1);
-        }
-    }
-    va_end(ap);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
-}
-
 int pinhole_job_progress_fn(void *ctl, double fraction)
 {
     return pinhole_job_progress(ctl, fraction);
@@ -134,12 +72,12 @@ int pinhole_job_progress_fn(void *ctl, double fraction)
 
 int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
 {
-    const double t = now_s();
+    const double t = pinhole_clock_mono();
     if (t > ctl->deadline) {
         ctl->timed_out = 1;
         return 1;
     }
-    if (!ctl->J) /* run inline (pinhole_job_run_inline): no runner, no table */
+    if (!ctl->J) /* run inline (pinhole_job_run_inline): no runner, no queue */
         return 0;
     if (atomic_load(&ctl->w->cancel) || atomic_load(&ctl->J->stop))
         return 1;
@@ -147,8 +85,7 @@ int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
         ctl->last_write = t;
         if (!(fraction >= 0))
             fraction = 0;
-        exec_bind(ctl->db, "UPDATE jobs SET progress = ? WHERE id = ?", "di",
-                  fraction > 1 ? 1.0 : fraction, ctl->id);
+        pinhole_store_job_progress(ctl->w->store, ctl->id, fraction > 1 ? 1.0 : fraction);
     }
     return 0;
 }
@@ -157,65 +94,35 @@ int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data 
                            const json_t *params, double seconds, json_t **result, char *err,
                            size_t errlen)
 {
-    pinhole_job_ctl ctl = {.deadline = now_s() + seconds};
+    pinhole_job_ctl ctl = {.deadline = pinhole_clock_mono() + seconds};
     *result = NULL;
     return type->run(type->needs_data ? data : NULL, params, &ctl, result, err, errlen);
 }
 
-/* Claim the oldest queued job; 1 if one was claimed (fields filled), 0 if none, -1 on error. */
-static int claim(sqlite3 *db, int64_t *id, int64_t *coll, char **type, int64_t *from, int64_t *to,
-                 char **params, double *limit)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE jobs SET status = 'running', started = ?, progress = 0,"
-                           " attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status ="
-                           " 'queued' ORDER BY id LIMIT 1)"
-                           " RETURNING id, collection_id, type, t_from, t_to, params, time_limit",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_double(st, 1, now_s());
-    int rc = sqlite3_step(st), got = 0;
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        *coll = sqlite3_column_int64(st, 1);
-        *type = strdup((const char *)sqlite3_column_text(st, 2));
-        *from = sqlite3_column_int64(st, 3);
-        *to = sqlite3_column_int64(st, 4);
-        *params = strdup((const char *)sqlite3_column_text(st, 5));
-        *limit = sqlite3_column_double(st, 6);
-        got = 1;
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return -1;
-    return got;
-}
-
-static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t coll,
-                    const char *type_name, int64_t from, int64_t to, const char *params_text,
-                    double limit)
+static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
 {
     char err[512] = "";
     json_t *result = NULL, *params = NULL;
     pinhole_job_data data;
     memset(&data, 0, sizeof data);
-    pinhole_job_ctl ctl = {
-        .J = J, .w = w, .db = db, .id = id, .deadline = now_s() + limit, .last_write = 0};
+    pinhole_job_ctl ctl = {.J = J,
+                           .w = w,
+                           .id = job->id,
+                           .deadline = pinhole_clock_mono() + job->time_limit,
+                           .last_write = -INFINITY};
     int rc;
-    const double started = now_s();
-    const char *state = "failed";
-    pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)id, "icollection", (long long)coll,
-                "stype", type_name, "sstate", "running", NULL);
-    const pinhole_job_type *type = pinhole_job_type_find(type_name);
-    params = json_loads(params_text, 0, NULL);
+    const double started = pinhole_clock_mono();
+    pinhole_job_state state = PINHOLE_JOB_FAILED;
+    pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)job->id, "icollection",
+                (long long)job->collection_id, "stype", job->type, "sstate", "running", NULL);
+    const pinhole_job_type *type = pinhole_job_type_find(job->type);
+    params = job->params ? json_loads(job->params, 0, NULL) : NULL;
     if (!type || !json_is_object(params)) {
         rc = PINHOLE_EINVAL;
         snprintf(err, sizeof err, "unknown job type or unreadable parameters");
     } else if (type->needs_data &&
-               (rc = J->opt.loader(J->opt.loader_ctx, coll, from, to, type->needs_data == 2,
-                                   &data)) != PINHOLE_OK) {
+               (rc = J->opt.loader(J->opt.loader_ctx, job->collection_id, job->from, job->to,
+                                   type->needs_data == 2, &data)) != PINHOLE_OK) {
         snprintf(err, sizeof err, "cannot read the collection's counts: %s",
                  rc == PINHOLE_ETOOBIG ? "the range holds too many time buckets for this job "
                                          "(their count vectors would pass 512 MiB); narrow it"
@@ -228,38 +135,31 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
         rc = PINHOLE_ENOMEM;
         snprintf(err, sizeof err, "cannot serialise the result");
     }
-    const double t = now_s();
+    const double wall = pinhole_clock_wall();
     if (rc == PINHOLE_OK) {
-        exec_bind(
-            db,
-            "UPDATE jobs SET status = 'done', progress = 1, finished = ?, result = ?, error = NULL"
-            " WHERE id = ?",
-            "dti", t, text, id);
-        state = "done";
+        state = PINHOLE_JOB_DONE;
+        pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_DONE, wall, text, NULL);
     } else if (atomic_load(&w->cancel)) {
-        state = "canceled";
-        exec_bind(db,
-                  "UPDATE jobs SET status = 'canceled', finished = ?, error = NULL WHERE id = ?",
-                  "di", t, id);
-    } else if (ctl.timed_out || (rc == PINHOLE_ECANCELED && t > ctl.deadline)) {
+        state = PINHOLE_JOB_CANCELED;
+        pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_CANCELED, wall, NULL, NULL);
+    } else if (ctl.timed_out || (rc == PINHOLE_ECANCELED && pinhole_clock_mono() > ctl.deadline)) {
         char msg[128];
-        snprintf(msg, sizeof msg, "time limit of %g s exceeded", limit);
-        exec_bind(db, "UPDATE jobs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
-                  "dti", t, msg, id);
+        snprintf(msg, sizeof msg, "time limit of %g s exceeded", job->time_limit);
+        snprintf(err, sizeof err, "%s", msg);
+        pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_FAILED, wall, NULL, msg);
     } else if (atomic_load(&J->stop)) { /* shutting down: run it again at the next start */
-        state = "queued";
-        exec_bind(db,
-                  "UPDATE jobs SET status = 'queued', progress = 0, started = NULL WHERE id = ?",
-                  "i", id);
+        state = PINHOLE_JOB_QUEUED;
+        pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_QUEUED, wall, NULL, NULL);
     } else {
         if (!err[0])
             snprintf(err, sizeof err, "%s", pinhole_strerror(rc));
-        exec_bind(db, "UPDATE jobs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
-                  "dti", t, err, id);
+        pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_FAILED, wall, NULL, err);
     }
-    pinhole_log(strcmp(state, "failed") == 0 ? PINHOLE_LOG_WARN : PINHOLE_LOG_INFO, "job", "ijob",
-                (long long)id, "icollection", (long long)coll, "stype", type_name, "sstate", state,
-                "fseconds", t - started, "serror", strcmp(state, "failed") == 0 ? err : NULL, NULL);
+    const int failed = state == PINHOLE_JOB_FAILED;
+    pinhole_log(failed ? PINHOLE_LOG_WARN : PINHOLE_LOG_INFO, "job", "ijob", (long long)job->id,
+                "icollection", (long long)job->collection_id, "stype", job->type, "sstate",
+                pinhole_job_state_name(state), "fseconds", pinhole_clock_mono() - started, "serror",
+                failed ? err : NULL, NULL);
     pthread_mutex_lock(&J->mu);
     w->job = 0;
     atomic_store(&w->cancel, 0);
@@ -275,47 +175,39 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     pinhole_jobs *J = w->J;
-    sqlite3 *db = open_db(J->db_path);
     pthread_mutex_lock(&J->mu);
-    while (db && !atomic_load(&J->stop)) {
-        int64_t id = 0, coll = 0, from = 0, to = 0;
-        char *type = NULL, *params = NULL;
-        double limit = 0;
-        /* the claim is a database write that may wait for the store's writer: not under J->mu,
+    while (w->store && !atomic_load(&J->stop)) {
+        pinhole_job_record job;
+        /* the claim is a store write that may wait for the store's writer: not under J->mu,
          * which the HTTP threads take; claiming tells pinhole_jobs_cancel() to wait for it */
         w->claiming = 1;
         pthread_mutex_unlock(&J->mu);
-        const int got = claim(db, &id, &coll, &type, &from, &to, &params, &limit);
+        const int got = pinhole_store_job_claim(w->store, pinhole_clock_wall(), &job);
         pthread_mutex_lock(&J->mu);
         w->claiming = 0;
-        if (got == 1)
-            w->job = id;
+        if (got == PINHOLE_OK)
+            w->job = job.id;
         pthread_cond_broadcast(&J->done);
-        if (got != 1) {
-            /* nothing queued (or the database is busy): sleep until a submit or 1 s */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
+        if (got != PINHOLE_OK) {
+            /* nothing queued (or the store is busy): sleep until a submit or 1 s */
+            const struct timespec ts = pinhole_clock_after(1.0);
             if (!atomic_load(&J->stop))
                 pthread_cond_timedwait(&J->work, &J->mu, &ts);
             continue;
         }
         pthread_mutex_unlock(&J->mu);
-        if (type && params)
-            run_one(J, w, db, id, coll, type, from, to, params, limit);
-        free(type);
-        free(params);
+        run_one(J, w, &job);
+        pinhole_job_record_free(&job);
         pthread_mutex_lock(&J->mu);
     }
     pthread_mutex_unlock(&J->mu);
-    sqlite3_close(db);
     return NULL;
 }
 
 int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt)
 {
     *out = NULL;
-    if (!opt || !opt->db_path || !opt->loader)
+    if (!opt || !opt->store_url || !opt->loader)
         return PINHOLE_EINVAL;
     pinhole_jobs *J = calloc(1, sizeof *J);
     if (!J)
@@ -324,35 +216,25 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt)
     J->nworkers = opt->workers ? opt->workers : 1;
     if (!(J->opt.time_limit_s > 0))
         J->opt.time_limit_s = 600;
-    J->db_path = strdup(opt->db_path);
+    J->store_url = strdup(opt->store_url);
+    J->opt.store_url = J->store_url;
     J->workers = calloc(J->nworkers, sizeof *J->workers);
-    if (!J->db_path || !J->workers) {
-        free(J->db_path);
+    int rc = J->store_url && J->workers ? PINHOLE_OK : PINHOLE_ENOMEM;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_store_open(&J->store, J->store_url, &store_options);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_store_jobs_recover(J->store, pinhole_clock_wall(), PINHOLE_JOB_ATTEMPTS);
+    /* every worker has its own handle; opened here, so that a failure is reported */
+    for (unsigned i = 0; i < J->nworkers && rc == PINHOLE_OK; i++)
+        rc = pinhole_store_open(&J->workers[i].store, J->store_url, &store_options);
+    if (rc != PINHOLE_OK) {
+        for (unsigned i = 0; J->workers && i < J->nworkers; i++)
+            pinhole_store_close(J->workers[i].store);
+        pinhole_store_close(J->store);
+        free(J->store_url);
         free(J->workers);
         free(J);
-        return PINHOLE_ENOMEM;
-    }
-    J->db = open_db(J->db_path);
-    if (!J->db || sqlite3_exec(J->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-        /* a job left running by a process that died is run again, but one whose cancellation
-         * was asked for is canceled, and one that was started PINHOLE_JOB_ATTEMPTS times already
-         * (it may be what kills the process) fails */
-        sqlite3_exec(
-            J->db,
-            "UPDATE jobs SET status = 'canceled', finished = CAST(strftime('%s', 'now') AS "
-            "REAL) WHERE status = 'running' AND error = '" CANCEL_MARK "';"
-            "UPDATE jobs SET status = 'failed', finished = CAST(strftime('%s', 'now') AS "
-            "REAL), error ="
-            " 'the job was started " PINHOLE_JOB_ATTEMPTS_TEXT " times without finishing'"
-            " WHERE status = 'running' AND attempts >= " PINHOLE_JOB_ATTEMPTS_TEXT ";"
-            "UPDATE jobs SET status = 'queued', progress = 0, started = NULL"
-            " WHERE status = 'running'",
-            NULL, NULL, NULL) != SQLITE_OK) {
-        sqlite3_close(J->db);
-        free(J->db_path);
-        free(J->workers);
-        free(J);
-        return PINHOLE_EDB;
+        return rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
     }
     pthread_mutex_init(&J->mu, NULL);
     pthread_mutex_init(&J->db_mu, NULL);
@@ -374,14 +256,16 @@ void pinhole_jobs_close(pinhole_jobs *J)
     atomic_store(&J->stop, 1);
     pthread_cond_broadcast(&J->work);
     pthread_mutex_unlock(&J->mu);
-    for (unsigned i = 0; i < J->nworkers; i++)
+    for (unsigned i = 0; i < J->nworkers; i++) {
         pthread_join(J->workers[i].thread, NULL);
-    sqlite3_close(J->db);
+        pinhole_store_close(J->workers[i].store);
+    }
+    pinhole_store_close(J->store);
     pthread_mutex_destroy(&J->mu);
     pthread_mutex_destroy(&J->db_mu);
     pthread_cond_destroy(&J->work);
     pthread_cond_destroy(&J->done);
-    free(J->db_path);
+    free(J->store_url);
     free(J->workers);
     free(J);
 }
@@ -407,125 +291,91 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
     json_decref(empty);
     if (!text)
         return PINHOLE_ENOMEM;
+    pinhole_job_record r = {.collection_id = collection_id,
+                            .from = from,
+                            .to = to,
+                            .params = text,
+                            .time_limit = limit,
+                            .created = pinhole_clock_wall()};
+    snprintf(r.type, sizeof r.type, "%s", type);
     pthread_mutex_lock(&J->db_mu);
-    int rc = exec_bind(
-        J->db,
-        "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status, time_limit, created)"
-        " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-        "itiitdd", collection_id, type, from, to, text, limit, now_s());
-    if (rc == SQLITE_OK)
-        *id = sqlite3_last_insert_rowid(J->db);
+    int rc = pinhole_store_job_enqueue(J->store, &r, id);
     pthread_mutex_unlock(&J->db_mu);
-    if (rc == SQLITE_OK)
+    if (rc == PINHOLE_OK)
         pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)*id, "icollection",
                     (long long)collection_id, "stype", type, "sstate", "queued", NULL);
-    if (rc == SQLITE_OK) /* without J->mu: a wake-up missed here is caught by the 1 s timed wait */
+    if (rc == PINHOLE_OK) /* without J->mu: a wake-up missed here is caught by the 1 s timed wait */
         pthread_cond_signal(&J->work);
     free(text);
-    return rc == SQLITE_OK ? PINHOLE_OK : PINHOLE_EDB;
+    return rc == PINHOLE_OK ? PINHOLE_OK : PINHOLE_EDB;
 }
 
-static json_t *column_json(sqlite3_stmt *st, int col)
+/* State of job id (PINHOLE_OK, PINHOLE_ENOTFOUND or PINHOLE_EDB). Takes db_mu. */
+static int job_state(pinhole_jobs *J, int64_t id, pinhole_job_state *st)
 {
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_NULL:
-        return json_null();
-    case SQLITE_INTEGER:
-        return json_integer(sqlite3_column_int64(st, col));
-    case SQLITE_FLOAT:
-        return json_real(sqlite3_column_double(st, col));
-    default:
-        return json_string((const char *)sqlite3_column_text(st, col));
-    }
-}
-
-/* Status of job id: 1 if found (status copied), 0 if not, -1 on error. Takes db_mu. */
-static int job_status(pinhole_jobs *J, int64_t id, char *status, size_t len)
-{
-    sqlite3_stmt *st;
     pthread_mutex_lock(&J->db_mu);
-    if (sqlite3_prepare_v2(J->db, "SELECT status FROM jobs WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK) {
-        pthread_mutex_unlock(&J->db_mu);
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
-        snprintf(status, len, "%s", (const char *)sqlite3_column_text(st, 0));
-        found = 1;
-    }
-    sqlite3_finalize(st);
+    const int rc = pinhole_store_job_state(J->store, id, st);
     pthread_mutex_unlock(&J->db_mu);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+    return rc == PINHOLE_OK || rc == PINHOLE_ENOTFOUND ? rc : PINHOLE_EDB;
+}
+
+static json_t *time_json(double t)
+{
+    return isnan(t) ? json_null() : json_real(t);
 }
 
 int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
 {
     *out = NULL;
+    pinhole_job_record r;
     pthread_mutex_lock(&J->db_mu);
-    sqlite3_stmt *st;
-    int rc = PINHOLE_EDB;
-    if (sqlite3_prepare_v2(
-            J->db,
-            "SELECT id, collection_id, type, t_from, t_to, params, status, progress, created,"
-            " started, finished, result, error FROM jobs WHERE id = ?",
-            -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        int s = sqlite3_step(st);
-        if (s == SQLITE_ROW) {
-            json_t *o = json_object();
-            static const char *names[] = {"id", "collection_id", "type", "from", "to"};
-            for (int i = 0; i < 5; i++)
-                json_object_set_new(o, names[i], column_json(st, i));
-            json_t *params = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
-            json_object_set_new(o, "params", params ? params : json_object());
-            json_object_set_new(o, "status", column_json(st, 6));
-            json_object_set_new(o, "progress", json_real(sqlite3_column_double(st, 7)));
-            json_object_set_new(o, "created", column_json(st, 8));
-            json_object_set_new(o, "started", column_json(st, 9));
-            json_object_set_new(o, "finished", column_json(st, 10));
-            if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
-                json_t *res = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
-                json_object_set_new(o, "result", res ? res : json_null());
-            }
-            if (sqlite3_column_type(st, 12) != SQLITE_NULL)
-                json_object_set_new(o, "error", column_json(st, 12));
-            *out = o;
-            rc = PINHOLE_OK;
-        } else if (s == SQLITE_DONE) {
-            rc = PINHOLE_ENOTFOUND;
-        }
-        sqlite3_finalize(st);
-    }
+    int rc = pinhole_store_job_get(J->store, id, &r);
     pthread_mutex_unlock(&J->db_mu);
-    return rc;
+    if (rc != PINHOLE_OK)
+        return rc == PINHOLE_ENOTFOUND || rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(r.id));
+    json_object_set_new(o, "collection_id", json_integer(r.collection_id));
+    json_object_set_new(o, "type", json_string(r.type));
+    json_object_set_new(o, "from", json_integer(r.from));
+    json_object_set_new(o, "to", json_integer(r.to));
+    json_t *params = r.params ? json_loads(r.params, 0, NULL) : NULL;
+    json_object_set_new(o, "params", params ? params : json_object());
+    json_object_set_new(o, "status", json_string(pinhole_job_state_name(r.state)));
+    json_object_set_new(o, "progress", json_real(r.progress));
+    json_object_set_new(o, "created", time_json(r.created));
+    json_object_set_new(o, "started", time_json(r.started));
+    json_object_set_new(o, "finished", time_json(r.finished));
+    if (r.result) {
+        json_t *res = json_loads(r.result, 0, NULL);
+        json_object_set_new(o, "result", res ? res : json_null());
+    }
+    if (r.error)
+        json_object_set_new(o, "error", json_string(r.error));
+    pinhole_job_record_free(&r);
+    *out = o;
+    return PINHOLE_OK;
 }
 
 int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
 {
-    char status[16];
+    pinhole_job_state st;
     int rc = PINHOLE_OK;
     pthread_mutex_lock(&J->mu);
     for (;;) {
-        const int found = job_status(J, id, status, sizeof status);
-        if (found < 0) {
-            rc = PINHOLE_EDB;
-        } else if (!found) {
-            rc = PINHOLE_ENOTFOUND;
-        } else if (strcmp(status, "queued") == 0) {
+        rc = job_state(J, id, &st);
+        if (rc != PINHOLE_OK)
+            break;
+        if (st == PINHOLE_JOB_QUEUED) {
             pthread_mutex_lock(&J->db_mu);
-            if (exec_bind(J->db,
-                          "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ? AND"
-                          " status = 'queued'",
-                          "di", now_s(), id) != SQLITE_OK)
+            if (pinhole_store_job_cancel_queued(J->store, id, pinhole_clock_wall()) != PINHOLE_OK)
                 rc = PINHOLE_EDB;
             pthread_mutex_unlock(&J->db_mu);
             if (rc == PINHOLE_OK)
                 pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)id, "sstate", "canceled",
                             NULL);
             pthread_cond_broadcast(&J->done);
-        } else if (strcmp(status, "running") == 0) {
+        } else if (st == PINHOLE_JOB_RUNNING) {
             int mine = 0, claiming = 0;
             for (unsigned i = 0; i < J->nworkers; i++) {
                 claiming |= J->workers[i].claiming;
@@ -540,10 +390,10 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
             }
             pthread_mutex_lock(&J->db_mu);
             if (mine) /* remembered, so a restart before the job stops does not run it again */
-                exec_bind(J->db, "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = ?", "i", id);
+                pinhole_store_job_request_cancel(J->store, id);
             else /* running in no worker of ours (a stale row): settle it here */
-                exec_bind(J->db, "UPDATE jobs SET status = 'canceled', finished = ? WHERE id = ?",
-                          "di", now_s(), id);
+                pinhole_store_job_finish(J->store, id, PINHOLE_JOB_CANCELED, pinhole_clock_wall(),
+                                         NULL, NULL);
             pthread_mutex_unlock(&J->db_mu);
         }
         break;
@@ -554,27 +404,24 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
 
 int pinhole_jobs_wait(pinhole_jobs *J, int64_t id, double timeout_s)
 {
-    const double end = now_s() + timeout_s;
+    const double end = pinhole_clock_mono() + timeout_s;
     int rc = PINHOLE_ETIMEOUT;
     pthread_mutex_lock(&J->mu);
     for (;;) {
-        char status[16];
-        int found = job_status(J, id, status, sizeof status);
-        if (found <= 0) {
-            rc = found < 0 ? PINHOLE_EDB : PINHOLE_ENOTFOUND;
+        pinhole_job_state st;
+        const int found = job_state(J, id, &st);
+        if (found != PINHOLE_OK) {
+            rc = found;
             break;
         }
-        if (strcmp(status, "queued") != 0 && strcmp(status, "running") != 0) {
+        if (st != PINHOLE_JOB_QUEUED && st != PINHOLE_JOB_RUNNING) {
             rc = PINHOLE_OK;
             break;
         }
-        const double t = now_s();
+        const double t = pinhole_clock_mono();
         if (t >= end)
             break;
-        const double until = fmin(end, t + 0.2);
-        struct timespec ts;
-        ts.tv_sec = (time_t)until;
-        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+        const struct timespec ts = pinhole_clock_after(fmin(end - t, 0.2));
         pthread_cond_timedwait(&J->done, &J->mu, &ts);
     }
     pthread_mutex_unlock(&J->mu);

@@ -1,5 +1,6 @@
-/* The analytics job runner: jobs are rows in SQLite, run by worker threads, with progress, a time
- * limit and cancellation; a job running when the process died is re-run at the next start.
+/* The analytics job runner: jobs are kept in the store's job queue (server/store/store.h), run by
+ * worker threads, with progress, a time limit and cancellation; a job running when the process
+ * died is re-run at the next start.
  *
  * A job reads the report counts of one collection over a time range (through a loader the server
  * supplies, so this layer has no knowledge of how reports are stored) and runs one job type from
@@ -87,20 +88,21 @@ const pinhole_job_type *pinhole_job_types(size_t *n);
 typedef struct pinhole_jobs pinhole_jobs;
 
 typedef struct pinhole_jobs_options {
-    const char *db_path;       /* SQLite database file (shared with the store; WAL mode) */
+    const char *store_url;     /* the store holding the job queue (server/store/store.h) */
     unsigned workers;          /* worker threads; 0 = 1 */
     double time_limit_s;       /* default and maximum time limit per job, seconds; 0 = 600 */
     pinhole_job_loader loader; /* how to read a collection's counts */
     void *loader_ctx;
 } pinhole_jobs_options;
 
-/** Open the job table (created if missing), mark jobs left running by a previous process as
- * queued again, and start the workers. Errors: PINHOLE_EINVAL (no db_path or loader),
- * PINHOLE_EDB, PINHOLE_ENOMEM. */
+/** Open the store's job queue (a handle for the API calls and one per worker), settle the jobs a
+ * previous process left running (pinhole_store_jobs_recover: queued again, canceled, or failed
+ * after 3 starts), and start the workers. Errors: PINHOLE_EINVAL (no store_url or loader),
+ * PINHOLE_EDB (the store cannot be opened or read), PINHOLE_ENOMEM. */
 int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt);
 
 /** Stop the workers (running jobs are asked to stop and left queued, so they re-run at the next
- * open) and close the database. Safe on NULL. */
+ * open) and close the store handles. Safe on NULL. */
 void pinhole_jobs_close(pinhole_jobs *J);
 
 /** Queue a job. params may be NULL (= {}); it may hold "time_limit" (seconds, capped at the

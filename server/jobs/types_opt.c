@@ -1,7 +1,7 @@
 /* Job types over the optimization and learning modules (issue 8): nearest_correlation, maxcut,
  * single_location and two_layer. Their inputs come in the job's parameters, not from reports. */
 #include "common/error.h"
-#include "server/analytics/bm.h"
+#include "server/analytics/burer_monteiro.h"
 #include "server/analytics/single_location.h"
 #include "server/analytics/two_layer.h"
 #include "server/jobs/params.h"

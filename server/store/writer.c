@@ -1,22 +1,15 @@
-/* The writer thread (group commit of queued ingest jobs) and the WAL checkpoint thread. */
+/* The writer thread (group commit of queued ingest batches) and the store's upkeep thread. */
 #include "server/store/writer.h"
+#include "common/clock.h"
 #include "common/error.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 const double pinhole_writer_latency_bounds[12] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                   0.05,   0.1,   0.25,   0.5,   1.0,  1e300};
-
-double pinhole_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void record_latency(pinhole_writer_stats *st, double seconds)
 {
@@ -26,13 +19,13 @@ static void record_latency(pinhole_writer_stats *st, double seconds)
     atomic_fetch_add_explicit(&st->latency_count[i], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&st->latency_total_us, (uint64_t)(seconds * 1e6),
                               memory_order_relaxed);
-    atomic_fetch_add_explicit(&st->latency_jobs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->latency_batches, 1, memory_order_relaxed);
 }
 
-/* Commit one group of jobs (linked through next) and complete them. */
-static void commit_group(pinhole_writer *w, pinhole_writer_job *group, size_t nreports)
+/* Commit one group of batches (linked through next) and complete them. */
+static void commit_group(pinhole_writer *w, pinhole_ingest_batch *group, size_t nreports)
 {
-    /* The store takes one flat array; jobs keep their own arrays, so copy in and out. Copying a
+    /* The store takes one flat array; batches keep their own arrays, so copy in and out. Copying a
      * pinhole_ingest_report is cheap beside its B-tree insert. */
     pinhole_ingest_report *flat = NULL;
     size_t n = 0;
@@ -40,19 +33,19 @@ static void commit_group(pinhole_writer *w, pinhole_writer_job *group, size_t nr
     if (group->next == NULL) {
         flat = group->reports;
         n = group->n;
-        rc = pinhole_store_ingest(&w->store, &w->scratch, flat, n);
+        rc = pinhole_store_ingest(w->store, flat, n);
     } else {
         flat = malloc((nreports ? nreports : 1) * sizeof *flat);
         if (!flat) {
             rc = PINHOLE_ENOMEM;
         } else {
-            for (pinhole_writer_job *j = group; j; j = j->next) {
+            for (pinhole_ingest_batch *j = group; j; j = j->next) {
                 memcpy(flat + n, j->reports, j->n * sizeof *flat);
                 n += j->n;
             }
-            rc = pinhole_store_ingest(&w->store, &w->scratch, flat, n);
+            rc = pinhole_store_ingest(w->store, flat, n);
             n = 0;
-            for (pinhole_writer_job *j = group; j; j = j->next) {
+            for (pinhole_ingest_batch *j = group; j; j = j->next) {
                 memcpy(j->reports, flat + n, j->n * sizeof *flat);
                 n += j->n;
             }
@@ -63,9 +56,9 @@ static void commit_group(pinhole_writer *w, pinhole_writer_job *group, size_t nr
     atomic_fetch_add_explicit(rc == PINHOLE_OK ? &st->transactions : &st->failed_transactions, 1,
                               memory_order_relaxed);
     atomic_store_explicit(&st->last_result, rc, memory_order_relaxed);
-    const double now = pinhole_now();
-    for (pinhole_writer_job *j = group, *next; j; j = next) {
-        next = j->next; /* done() may free the job */
+    const double now = pinhole_clock_mono();
+    for (pinhole_ingest_batch *j = group, *next; j; j = next) {
+        next = j->next; /* done() may free the batch */
         j->result = rc;
         j->latency = now - j->enqueued;
         if (rc == PINHOLE_OK) {
@@ -108,61 +101,46 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&w->wake, &w->mu);
         if (!w->head)
             break; /* stopping and drained */
-        /* Take jobs up to the transaction size (always at least one). */
-        pinhole_writer_job *group = w->head, *last = w->head;
-        size_t n = last->n, jobs = 1;
+        /* Take batches up to the transaction size (always at least one). */
+        pinhole_ingest_batch *group = w->head, *last = w->head;
+        size_t n = last->n, batches = 1;
         while (last->next && n + last->next->n <= w->opt.max_txn_reports) {
             last = last->next;
             n += last->n;
-            jobs++;
+            batches++;
         }
         w->head = last->next;
         if (!w->head)
             w->tail = NULL;
         last->next = NULL;
         atomic_fetch_sub_explicit(&w->stats.queued_reports, n, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&w->stats.queued_jobs, jobs, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&w->stats.queued_batches, batches, memory_order_relaxed);
         pthread_mutex_unlock(&w->mu);
         commit_group(w, group, n);
-        /* Under continuous load the passive checkpoints of the other thread never catch up with
-         * the end of the WAL, and SQLite restarts the WAL only once a checkpoint has. So when it
-         * has grown past PINHOLE_WAL_RESTART_FRAMES, the writer itself checkpoints between two
-         * transactions (no write can race it): mostly copied already, this is short, and the
-         * next transaction starts the WAL from the beginning again. */
-        if (atomic_load_explicit(&w->wal_frames, memory_order_relaxed) >
-                PINHOLE_WAL_RESTART_FRAMES &&
-            pinhole_store_checkpoint(&w->store, 0, NULL) == PINHOLE_OK) {
-            atomic_store_explicit(&w->wal_frames, 0, memory_order_relaxed);
+        int did = 0; /* between two transactions: no write can race the upkeep */
+        if (pinhole_store_maintain(w->store, PINHOLE_UPKEEP_AFTER_COMMIT, &did) == PINHOLE_OK &&
+            did)
             atomic_fetch_add_explicit(&w->stats.checkpoints, 1, memory_order_relaxed);
-        }
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-static void *checkpoint_main(void *arg)
+static void *upkeep_main(void *arg)
 {
     pinhole_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        const double d = w->opt.checkpoint_interval;
-        until.tv_sec += (time_t)d;
-        until.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        const struct timespec until = pinhole_clock_after(w->opt.checkpoint_interval);
         int rc = 0;
         while (!w->stopping && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&w->ckpt_wake, &w->mu, &until);
+            rc = pthread_cond_timedwait(&w->upkeep_wake, &w->mu, &until);
         if (w->stopping)
             break;
         pthread_mutex_unlock(&w->mu);
-        /* PASSIVE never blocks the writer or readers; it copies what it can. */
-        if (pinhole_store_checkpoint(&w->ckpt, 0, NULL) == PINHOLE_OK)
+        int did = 0;
+        if (pinhole_store_maintain(w->upkeep, PINHOLE_UPKEEP_PERIODIC, &did) == PINHOLE_OK && did)
             atomic_fetch_add_explicit(&w->stats.checkpoints, 1, memory_order_relaxed);
         pthread_mutex_lock(&w->mu);
     }
@@ -170,17 +148,7 @@ static void *checkpoint_main(void *arg)
     return NULL;
 }
 
-/* sqlite3_wal_hook: after each commit, the WAL's size in frames. */
-static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-    (void)db;
-    (void)name;
-    pinhole_writer *w = arg;
-    atomic_store_explicit(&w->wal_frames, (uint64_t)frames, memory_order_relaxed);
-    return SQLITE_OK;
-}
-
-int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writer_options *opt)
+int pinhole_writer_start(pinhole_writer *w, const char *url, const pinhole_writer_options *opt)
 {
     memset(w, 0, sizeof *w);
     if (opt)
@@ -191,25 +159,22 @@ int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writ
         w->opt.max_txn_reports = 100000;
     if (!(w->opt.checkpoint_interval > 0))
         w->opt.checkpoint_interval = 5;
-    int rc = pinhole_store_open(&w->store, path, &w->opt.store);
+    int rc = pinhole_store_open(&w->store, url, &w->opt.store);
     if (rc != PINHOLE_OK)
         return rc;
-    if ((rc = pinhole_store_open(&w->ckpt, path, &w->opt.store)) != PINHOLE_OK) {
-        pinhole_store_close(&w->store);
+    if ((rc = pinhole_store_open(&w->upkeep, url, &w->opt.store)) != PINHOLE_OK ||
+        (rc = pinhole_store_ingest_prepare(w->store)) != PINHOLE_OK) {
+        pinhole_store_close(w->upkeep);
+        pinhole_store_close(w->store);
+        w->upkeep = w->store = NULL;
         return rc;
     }
-    if ((rc = pinhole_store_load_ids(&w->store)) != PINHOLE_OK) {
-        pinhole_store_close(&w->ckpt);
-        pinhole_store_close(&w->store);
-        return rc;
-    }
-    sqlite3_wal_hook(w->store.db, wal_hook, w);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
-    pthread_cond_init(&w->ckpt_wake, NULL);
+    pthread_cond_init(&w->upkeep_wake, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
         goto fail;
-    if (pthread_create(&w->ckpt_thread, NULL, checkpoint_main, w) != 0) {
+    if (pthread_create(&w->upkeep_thread, NULL, upkeep_main, w) != 0) {
         pthread_mutex_lock(&w->mu);
         w->stopping = 1;
         pthread_cond_signal(&w->wake);
@@ -221,36 +186,37 @@ int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writ
     return PINHOLE_OK;
 fail:
     pthread_cond_destroy(&w->wake);
-    pthread_cond_destroy(&w->ckpt_wake);
+    pthread_cond_destroy(&w->upkeep_wake);
     pthread_mutex_destroy(&w->mu);
     w->released = 1; /* nothing left for pinhole_writer_release() */
-    pinhole_store_close(&w->ckpt);
-    pinhole_store_close(&w->store);
+    pinhole_store_close(w->upkeep);
+    pinhole_store_close(w->store);
+    w->upkeep = w->store = NULL;
     return PINHOLE_ENOMEM;
 }
 
-int pinhole_writer_submit(pinhole_writer *w, pinhole_writer_job *job)
+int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch)
 {
-    job->next = NULL;
-    job->result = PINHOLE_OK;
-    job->enqueued = pinhole_now();
+    batch->next = NULL;
+    batch->result = PINHOLE_OK;
+    batch->enqueued = pinhole_clock_mono();
     pthread_mutex_lock(&w->mu);
     if (w->stopping) {
         pthread_mutex_unlock(&w->mu);
         return PINHOLE_ECANCELED;
     }
     const uint64_t queued = atomic_load_explicit(&w->stats.queued_reports, memory_order_relaxed);
-    if (queued > 0 && queued + job->n > w->opt.max_queue_reports) {
+    if (queued > 0 && queued + batch->n > w->opt.max_queue_reports) {
         pthread_mutex_unlock(&w->mu);
         return PINHOLE_EOVERFLOW;
     }
     if (w->tail)
-        w->tail->next = job;
+        w->tail->next = batch;
     else
-        w->head = job;
-    w->tail = job;
-    atomic_fetch_add_explicit(&w->stats.queued_reports, job->n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->stats.queued_jobs, 1, memory_order_relaxed);
+        w->head = batch;
+    w->tail = batch;
+    atomic_fetch_add_explicit(&w->stats.queued_reports, batch->n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats.queued_batches, 1, memory_order_relaxed);
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
     return PINHOLE_OK;
@@ -263,14 +229,14 @@ void pinhole_writer_stop(pinhole_writer *w)
     pthread_mutex_lock(&w->mu);
     w->stopping = 1;
     pthread_cond_broadcast(&w->wake);
-    pthread_cond_broadcast(&w->ckpt_wake);
+    pthread_cond_broadcast(&w->upkeep_wake);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    pthread_join(w->ckpt_thread, NULL);
-    pinhole_store_close(&w->ckpt);
-    pinhole_store_checkpoint(&w->store, 1, NULL);
-    pinhole_store_close(&w->store);
-    pinhole_ingest_scratch_free(&w->scratch);
+    pthread_join(w->upkeep_thread, NULL);
+    pinhole_store_close(w->upkeep);
+    pinhole_store_maintain(w->store, PINHOLE_UPKEEP_CLOSING, NULL);
+    pinhole_store_close(w->store);
+    w->upkeep = w->store = NULL;
     /* the lock stays valid: connections still open may call pinhole_writer_submit(), which now
      * answers PINHOLE_ECANCELED; pinhole_writer_release() destroys it once they are closed */
     w->started = 0;
@@ -282,7 +248,7 @@ void pinhole_writer_release(pinhole_writer *w)
     if (w->started || w->released || !w->stopping)
         return;
     pthread_cond_destroy(&w->wake);
-    pthread_cond_destroy(&w->ckpt_wake);
+    pthread_cond_destroy(&w->upkeep_wake);
     pthread_mutex_destroy(&w->mu);
     w->released = 1;
 }

@@ -1,8 +1,10 @@
-/* The single writer: a thread that owns the store's write connection, takes ingest jobs from a
- * bounded queue and commits them in groups (group commit: every job queued while the previous
+/* The single writer: a thread that owns the store handle that ingests, takes ingest batches from a
+ * bounded queue and commits them in groups (group commit: every batch queued while the previous
  * transaction was committing goes into the next one, so one fsync acknowledges many requests).
- * A job's completion callback runs only after its transaction committed (or failed), so a report
- * is acknowledged only once it is durable. A second thread runs periodic WAL checkpoints.
+ * A batch's completion callback runs only after its transaction committed (or failed), so a report
+ * is acknowledged only once it is durable. Between transactions, and every checkpoint_interval
+ * seconds from a second thread on a handle of its own, the store's upkeep runs
+ * (pinhole_store_maintain: for SQLite, WAL checkpoints). Only the storage interface is used here.
  *
  * pinhole_writer_submit() is thread-safe; everything else is called by the owner. */
 #ifndef PINHOLE_SERVER_WRITER_H
@@ -15,40 +17,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* WAL size (4 KiB frames) beyond which the writer checkpoints between transactions: 64 MiB. */
-#define PINHOLE_WAL_RESTART_FRAMES 16384u
-
-typedef struct pinhole_writer_job pinhole_writer_job;
+typedef struct pinhole_ingest_batch pinhole_ingest_batch;
 
 /** A batch of reports to store. The submitter owns it; after done() is called the writer no longer
  * touches it. */
-struct pinhole_writer_job {
+struct pinhole_ingest_batch {
     pinhole_ingest_report *reports; /* statuses are final when done() runs with result 0 */
     size_t n;
     int result;      /* PINHOLE_OK, or the error of the failed transaction (PINHOLE_EDB...) */
     double enqueued; /* monotonic seconds, set by pinhole_writer_submit */
     double latency;  /* seconds from submit to commit, set before done() */
-    void (*done)(pinhole_writer_job *job, void *arg); /* called on the writer thread */
+    void (*done)(pinhole_ingest_batch *batch, void *arg); /* called on the writer thread */
     void *arg;
-    pinhole_writer_job *next; /* queue link, owned by the writer */
+    pinhole_ingest_batch *next; /* queue link, owned by the writer */
 };
 
 /** Writer settings; zero fields take the defaults shown. */
 typedef struct pinhole_writer_options {
     size_t max_queue_reports; /* reports waiting beyond which submit refuses (default 1,000,000) */
     size_t max_txn_reports;   /* reports per transaction, at most (default 100,000) */
-    double checkpoint_interval; /* seconds between passive WAL checkpoints (default 5) */
+    double checkpoint_interval; /* seconds between periodic store upkeep (default 5) */
     pinhole_store_options store;
 } pinhole_writer_options;
 
 /** Counters, readable at any time (relaxed atomics). */
 typedef struct pinhole_writer_stats {
     _Atomic uint64_t accepted, duplicates, replays, invalid; /* reports by outcome */
-    _Atomic uint64_t transactions, failed_transactions, checkpoints;
-    _Atomic uint64_t queued_reports, queued_jobs; /* gauges */
-    /* ingest latency (submit to commit) histogram: bucket i counts jobs <= latency_bounds[i] */
+    _Atomic uint64_t transactions, failed_transactions;
+    _Atomic uint64_t checkpoints; /* store upkeep runs that did work (SQLite: WAL checkpoints) */
+    _Atomic uint64_t queued_reports, queued_batches; /* gauges */
+    /* ingest latency (submit to commit) histogram: bucket i counts batches <= latency_bounds[i] */
     _Atomic uint64_t latency_count[12];
-    _Atomic uint64_t latency_total_us, latency_jobs;
+    _Atomic uint64_t latency_total_us, latency_batches;
     _Atomic int last_result; /* PINHOLE_OK, or the error of the latest transaction if it failed */
 } pinhole_writer_stats;
 
@@ -56,40 +56,36 @@ typedef struct pinhole_writer_stats {
 extern const double pinhole_writer_latency_bounds[12];
 
 typedef struct pinhole_writer {
-    pinhole_store store; /* the write connection (the writer thread's) */
-    pinhole_store ckpt;  /* the checkpoint thread's connection */
+    pinhole_store *store;  /* the handle that ingests (the writer thread's) */
+    pinhole_store *upkeep; /* the periodic upkeep thread's handle */
     pinhole_writer_options opt;
     pinhole_writer_stats stats;
     pthread_mutex_t mu;
-    pthread_cond_t wake, ckpt_wake;
-    pinhole_writer_job *head, *tail;
+    pthread_cond_t wake, upkeep_wake;
+    pinhole_ingest_batch *head, *tail;
     int stopping, started, released;
-    pthread_t thread, ckpt_thread;
-    pinhole_ingest_scratch scratch;
-    _Atomic uint64_t wal_frames; /* WAL frames after the last commit (sqlite3_wal_hook) */
+    pthread_t thread, upkeep_thread;
 } pinhole_writer;
 
-/** Open the store at path (creating it), load its index of stored report ids, and start the
- * writer and checkpoint threads.
- * Errors: PINHOLE_EIO (cannot open the database), PINHOLE_EDB (cannot read its report ids),
- * PINHOLE_ENOMEM. */
-int pinhole_writer_start(pinhole_writer *w, const char *path, const pinhole_writer_options *opt);
+/** Open the store at url (creating it), get it ready to ingest (pinhole_store_ingest_prepare), and
+ * start the writer and upkeep threads.
+ * Errors: those of pinhole_store_open (PINHOLE_EIO: cannot open the database, ...), PINHOLE_EDB
+ * (cannot read its report ids), PINHOLE_ENOMEM. */
+int pinhole_writer_start(pinhole_writer *w, const char *url, const pinhole_writer_options *opt);
 
-/** Queue a job. Errors: PINHOLE_EOVERFLOW (the queue holds max_queue_reports already: answer
+/** Queue a batch. Errors: PINHOLE_EOVERFLOW (the queue holds max_queue_reports already: answer
  * "busy, retry later"), PINHOLE_ECANCELED (the writer is stopping). On error done() is not called.
  */
-int pinhole_writer_submit(pinhole_writer *w, pinhole_writer_job *job);
+int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch);
 
-/** Stop: refuse new jobs, commit every queued one (their done() callbacks run), join the threads,
- * truncate the WAL with a final checkpoint and close. Safe to call once after a successful start.
+/** Stop: refuse new batches, commit every queued one (their done() callbacks run), join the
+ * threads, run the store's closing upkeep (SQLite: the WAL truncated) and close. Safe to call once
+ * after a successful start.
  */
 void pinhole_writer_stop(pinhole_writer *w);
 
 /** After pinhole_writer_stop() and once no thread can call pinhole_writer_submit() any more,
  * destroy the writer's lock and condition variables. Safe to call twice. */
 void pinhole_writer_release(pinhole_writer *w);
-
-/** Monotonic clock in seconds. */
-double pinhole_now(void);
 
 #endif

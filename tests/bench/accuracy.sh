@@ -1,5 +1,5 @@
 #!/bin/sh
-# Accuracy benchmark of every mechanism (issue 7): SUBTLEX-US (k = 74,286, n = 10^6) and
+# Accuracy benchmark of every mechanism: SUBTLEX-US (k = 74,286, n = 10^6) and
 # Zipf(1.1) over k = 1024 (n = 10^5); 5 runs per (mechanism, epsilon) on SUBTLEX, 20 on Zipf
 # (k = 1024 items average less noise out of one run); CSVs, the plot and the
 # Markdown tables land in docs/bench/. Run from the source root after `make build`:

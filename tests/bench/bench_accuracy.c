@@ -18,6 +18,7 @@
  * The theoretical MSE per item is the mean over items of the exact variance given the true counts
  * (OLH: with its seed-pool term; HPGR: with the true block totals). */
 #include "client/encode.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/mechanism.h"
 #include "common/rng.h"
@@ -32,13 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint64_t draw(const double *cdf, uint64_t k, double u)
 {
@@ -196,22 +190,22 @@ int main(int argc, char **argv)
                 for (uint64_t i = 0; i < users; i++)
                     f[values[i] = draw(cdf, k, pinhole_rng_unit(&rng))]++;
                 memset(counts, 0, c.counts_len * sizeof *counts);
-                double t0 = now();
+                double t0 = pinhole_clock_mono();
                 for (uint64_t i = 0; i < sample; i++)
                     pinhole_encode(&c, values[i], &rng, buf + i * c.payload_bytes, c.payload_bytes);
-                double t1 = now();
+                double t1 = pinhole_clock_mono();
                 for (uint64_t i = 0; i < sample; i++)
                     pinhole_accumulate(&c, buf + i * c.payload_bytes, c.payload_bytes, counts);
-                double t2 = now();
+                double t2 = pinhole_clock_mono();
                 t_client += (t1 - t0) / (double)sample;
                 t_acc += (t2 - t1) * (double)users / (double)sample;
                 if (marginal)
                     for (uint64_t v = 0; v < k; v++)
                         counts[v] = gsl_ran_binomial(grng, p_sup, (unsigned)f[v]) +
                                     gsl_ran_binomial(grng, r_sup, (unsigned)(users - f[v]));
-                t2 = now();
+                t2 = pinhole_clock_mono();
                 rc = pinhole_estimate(&c, counts, users, est, NULL);
-                t_est += now() - t2;
+                t_est += pinhole_clock_mono() - t2;
                 if (rc != PINHOLE_OK) {
                     fprintf(stderr, "bench_accuracy: %s: estimate: %s\n", mn, pinhole_strerror(rc));
                     return 1;

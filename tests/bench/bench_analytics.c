@@ -1,4 +1,4 @@
-/* Time of each analytics module (issue 6) at one domain size k: the simplex projection, one EM
+/* Time of each analytics module at one domain size k: the simplex projection, one EM
  * iteration of the PGR maximum likelihood, topk_prob per sample, and one stream update. Prints
  * one JSON line per measurement with wall and CPU seconds (the CPU time is steadier on a shared
  * machine). usage: bench_analytics [k] [epsilon] [users] [topk_samples] [em_iterations] */

@@ -1,6 +1,7 @@
 /* Client encoding rate of the PGR randomizer on one core (issue: foundation). Prints one JSON line.
  * usage: bench_encode [k] [epsilon] [reports] */
 #include "client/pgr.h"
+#include "common/clock.h"
 #include "common/error.h"
 
 #include <sodium.h>
@@ -24,14 +25,12 @@ int main(int argc, char **argv)
     pinhole_rng rng;
     pinhole_rng_init_system(&rng);
     uint64_t sink = 0, rep;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    const double a = pinhole_clock_mono();
     for (uint64_t i = 0; i < n; i++) {
         pinhole_pgr_encode(&g, i % k, &rng, &rep);
         sink += rep;
     }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    const double s = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+    const double s = pinhole_clock_mono() - a;
     printf(
         "{\"bench\":\"encode\",\"mechanism\":\"pgr\",\"k\":%llu,\"epsilon\":%g,\"q\":%u,\"t\":%u,"
         "\"reports\":%llu,\"seconds\":%.4f,\"reports_per_second\":%.0f,\"checksum\":%llu}\n",

@@ -1,8 +1,9 @@
 /* The DP's per-block sum along lines for prime q: the direct vector kernel (q^2 ceil(q/8) vector
- * adds) against the O(q^2 log q) projection-slice transform through FFTW (issue 3). For each q
+ * adds) against the O(q^2 log q) projection-slice transform through FFTW. For each q
  * prints one JSON line: microseconds per block of each, whether both are exact, and the FFT's
  * largest distance to the nearest integer on counts near 2^40 (its exactness margin).
  * usage: bench_radon [q ...]   (default 11 53 149 151 257 1021) */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/estimate/pgr_dp.h"
@@ -14,13 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The transform: 2-D real DFT of h, then for each direction e the slice beta -> H(beta e, beta),
  * whose inverse 1-D DFT is the line sums of direction e (projection-slice). */
@@ -124,13 +118,13 @@ static int bench_q(uint32_t q, pinhole_rng *rng)
     double td = 1e300, tf = 1e300;
     const unsigned reps = (unsigned)(2e8 / ((double)q * q * q) + 1);
     for (int round = 0; round < 5; round++) {
-        double t0 = now();
+        double t0 = pinhole_clock_mono();
         for (unsigned r = 0; r < reps; r++)
             pinhole_pgr_sum_lines(q, h32, o32);
-        double t1 = now();
+        double t1 = pinhole_clock_mono();
         for (unsigned r = 0; r < reps; r++)
             fft_run(&f, h, o, &err);
-        double t2 = now();
+        double t2 = pinhole_clock_mono();
         if ((t1 - t0) / reps < td)
             td = (t1 - t0) / reps;
         if ((t2 - t1) / reps < tf)

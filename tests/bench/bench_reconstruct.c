@@ -1,4 +1,4 @@
-/* PGR reconstruction + unbiased estimates (issue 3): wall time and peak RSS, one JSON line per run.
+/* PGR reconstruction + unbiased estimates: wall time and peak RSS, one JSON line per run.
  * usage: bench_reconstruct [--k K] [--epsilon E] [--threads N] [--reports N] [--method
  * dp|enum|auto]
  *                          [--q Q] [--repeat R]

@@ -1,6 +1,7 @@
 /* Store ingest rate without HTTP: transactions of a fixed number of random-id reports into a
  * PGR collection (k = 74,286, epsilon = 4), synchronous=FULL unless --normal; prints the rate per
  * million reports as the database grows. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/store/store.h"
@@ -20,20 +21,19 @@ int main(int argc, char **argv)
     const int normal = argc > 4 && strcmp(argv[4], "--normal") == 0;
     if (sodium_init() < 0 || txn == 0)
         return 1;
-    pinhole_store s;
+    pinhole_store *s;
     pinhole_store_options o = {.synchronous_normal = normal, .cache_mib = 512};
     if (pinhole_store_open(&s, path, &o) != PINHOLE_OK)
         return 1;
-    pinhole_collection c;
+    pinhole_server_collection c;
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 74286, .epsilon = 4};
-    if (pinhole_store_create_collection(&s, &c, "bench", &p, 86400, 0, NULL) != PINHOLE_OK)
+    if (pinhole_store_create_collection(s, &c, "bench", &p, 86400, 0, NULL) != PINHOLE_OK)
         return 1;
     pinhole_ingest_report *r = calloc(txn, sizeof *r);
     uint8_t *payload = malloc(txn * 3);
-    pinhole_ingest_scratch sc = {0};
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 1);
-    double t0 = pinhole_now(), tm = t0;
+    double t0 = pinhole_clock_mono(), tm = t0;
     for (unsigned long done = 0; done < total; done += txn) {
         for (unsigned long i = 0; i < txn; i++) {
             r[i] = (pinhole_ingest_report){.coll = &c, .bucket = 20000};
@@ -45,22 +45,21 @@ int main(int argc, char **argv)
             r[i].payload = payload + 3 * i;
             r[i].payload_len = 3;
         }
-        if (pinhole_store_ingest(&s, &sc, r, txn) != PINHOLE_OK) {
+        if (pinhole_store_ingest(s, r, txn) != PINHOLE_OK) {
             fprintf(stderr, "ingest failed\n");
             return 1;
         }
         if ((done + txn) % 1000000 == 0) {
-            const double t = pinhole_now();
+            const double t = pinhole_clock_mono();
             printf("%lu reports: last million at %.0f reports/s\n", done + txn, 1e6 / (t - tm));
             fflush(stdout);
             tm = t;
-            pinhole_store_checkpoint(&s, 0, NULL);
+            pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL);
         }
     }
-    printf("total: %.0f reports/s\n", (double)total / (pinhole_now() - t0));
-    pinhole_ingest_scratch_free(&sc);
-    pinhole_collection_free(&c);
-    pinhole_store_close(&s);
+    printf("total: %.0f reports/s\n", (double)total / (pinhole_clock_mono() - t0));
+    pinhole_server_collection_free(&c);
+    pinhole_store_close(s);
     free(r);
     free(payload);
     return 0;

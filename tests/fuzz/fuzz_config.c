@@ -20,15 +20,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ready = 1;
     }
     pinhole_collection_config cfg, again;
-    if (pinhole_config_decode(data, size, &cfg) == PINHOLE_OK) {
+    if (pinhole_collection_config_decode(data, size, &cfg) == PINHOLE_OK) {
         uint8_t out[PINHOLE_CONFIG_BYTES], fp[PINHOLE_FINGERPRINT_BYTES];
-        if (pinhole_config_encode(&cfg, out) != PINHOLE_OK || memcmp(out, data, size) != 0 ||
-            pinhole_config_fingerprint(&cfg, fp) != PINHOLE_OK)
+        if (pinhole_collection_config_encode(&cfg, out) != PINHOLE_OK ||
+            memcmp(out, data, size) != 0 ||
+            pinhole_collection_config_fingerprint(&cfg, fp) != PINHOLE_OK)
             abort();
-        char *json = pinhole_config_to_json(&cfg, NULL);
+        char *json = pinhole_collection_config_to_json(&cfg, NULL);
         if (json) { /* NULL only for a collection id, k or block over 2^63 - 1 */
-            if (pinhole_config_from_json(json, strlen(json), &again) != PINHOLE_OK ||
-                pinhole_config_encode(&again, out) != PINHOLE_OK || memcmp(out, data, size) != 0)
+            if (pinhole_collection_config_from_json(json, strlen(json), &again) != PINHOLE_OK ||
+                pinhole_collection_config_encode(&again, out) != PINHOLE_OK ||
+                memcmp(out, data, size) != 0)
                 abort();
             free(json);
         } else if (cfg.collection_id <= INT64_MAX && cfg.params.k <= INT64_MAX &&
@@ -36,11 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
-    (void)pinhole_config_verify(data, size, pk, &cfg);
-    if (pinhole_config_from_json((const char *)data, size, &cfg) == PINHOLE_OK) {
+    (void)pinhole_collection_config_verify(data, size, pk, &cfg);
+    if (pinhole_collection_config_from_json((const char *)data, size, &cfg) == PINHOLE_OK) {
         uint8_t out[PINHOLE_CONFIG_BYTES];
-        if (pinhole_config_encode(&cfg, out) != PINHOLE_OK ||
-            pinhole_config_decode(out, sizeof out, &again) != PINHOLE_OK)
+        if (pinhole_collection_config_encode(&cfg, out) != PINHOLE_OK ||
+            pinhole_collection_config_decode(out, sizeof out, &again) != PINHOLE_OK)
             abort();
     }
     return 0;

@@ -8,17 +8,16 @@
 #include "proto/batch.h"
 #include "proto/report.h"
 #include "proto/seal.h"
-#include "server/http/ingest.h"
+#include "server/service/ingest.h"
 #include "server/store/store.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-static pinhole_collection coll;
+static pinhole_server_collection coll;
 static pinhole_server_keys keys;
-static pinhole_store store;
-static pinhole_ingest_scratch scratch;
+static pinhole_store *store;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 300, .epsilon = 2};
         if (pinhole_store_open(&store, ":memory:", NULL) != PINHOLE_OK ||
-            pinhole_store_create_collection(&store, &coll, "fuzz", &p, 60, 0, NULL) != PINHOLE_OK)
+            pinhole_store_create_collection(store, &coll, "fuzz", &p, 60, 0, NULL) != PINHOLE_OK)
             abort();
         /* fixed keys, so that a corpus of sealed reports stays valid across runs */
         memset(keys.seal_sk, 7, sizeof keys.seal_sk);
@@ -82,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n; i++)
             if (r[i].status != PINHOLE_REPORT_PENDING && r[i].status != PINHOLE_REPORT_REJECTED)
                 abort();
-        if (pinhole_store_ingest(&store, &scratch, r, n) != PINHOLE_OK)
+        if (pinhole_store_ingest(store, r, n) != PINHOLE_OK)
             abort();
     } else if (r || n || arena) {
         abort(); /* nothing may be handed out with a batch error */

@@ -27,7 +27,7 @@ int main(void)
                                    .t = cases[i].t};
         pinhole_collection_config cfg;
         pinhole_collection col;
-        if (pinhole_config_make(&cfg, 1000 + i, &p, 60, 0) != PINHOLE_OK ||
+        if (pinhole_collection_config_make(&cfg, 1000 + i, &p, 60, 0) != PINHOLE_OK ||
             pinhole_collection_init_config(&col, &cfg) != PINHOLE_OK) {
             bad = 1;
             continue;

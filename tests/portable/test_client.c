@@ -102,12 +102,12 @@ static void test_report_roundtrip(void)
 static void test_signed(void)
 {
     uint8_t pk[32], sk[64], pk2[32], sk2[64], sig[PINHOLE_CONFIG_SIGNEDBYTES];
-    pinhole_config_keypair(pk, sk);
-    pinhole_config_keypair(pk2, sk2);
+    pinhole_collection_config_keypair(pk, sk);
+    pinhole_collection_config_keypair(pk2, sk2);
     pinhole_collection_config cfg;
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 16, .epsilon = 1.5};
-    CHECK_EQ_INT(pinhole_config_make(&cfg, 99, &p, 3600, 0), PINHOLE_OK, "make");
-    CHECK_EQ_INT(pinhole_config_sign(&cfg, sk, sig), PINHOLE_OK, "sign");
+    CHECK_EQ_INT(pinhole_collection_config_make(&cfg, 99, &p, 3600, 0), PINHOLE_OK, "make");
+    CHECK_EQ_INT(pinhole_collection_config_sign(&cfg, sk, sig), PINHOLE_OK, "sign");
     pinhole_collection col;
     CHECK_EQ_INT(pinhole_collection_init_signed(&col, sig, sizeof sig, pk), PINHOLE_OK, "signed");
     CHECK_EQ_INT(col.verified, 1, "verified");
@@ -125,7 +125,7 @@ static void test_signed(void)
     pinhole_collection_config cfg8 = cfg;
     cfg8.params.k = 8;
     uint8_t fp8[16];
-    pinhole_config_fingerprint(&cfg8, fp8);
+    pinhole_collection_config_fingerprint(&cfg8, fp8);
     CHECK_EQ_INT(pinhole_report_check(&r, 99, fp8, PINHOLE_MECH_PGR, col.mech.payload_bits),
                  PINHOLE_EMISMATCH, "k = 16 report, k = 8 collection");
     pinhole_collection_free(&col);
@@ -138,7 +138,7 @@ static void test_signed(void)
     pinhole_collection_free(&col); /* safe after a failed init */
     /* a signed config whose parameters do not build (q = 6 is no prime power) */
     cfg.params.q = 6;
-    pinhole_config_sign(&cfg, sk, sig);
+    pinhole_collection_config_sign(&cfg, sk, sig);
     CHECK_EQ_INT(pinhole_collection_init_signed(&col, sig, sizeof sig, pk), PINHOLE_EINVAL, "q=6");
 }
 
@@ -329,15 +329,15 @@ static void test_every_mechanism(void)
     const pinhole_mechanism_ops *all = pinhole_mechanism_all(&n_mech);
     CHECK(n_mech >= 1, "mechanisms");
     uint8_t pk[32], sk[64], sig[PINHOLE_CONFIG_SIGNEDBYTES];
-    pinhole_config_keypair(pk, sk);
+    pinhole_collection_config_keypair(pk, sk);
     static uint8_t buf[PINHOLE_REPORT_HEADERBYTES + 4096];
     for (size_t m = 0; m < n_mech; m++) {
         pinhole_config_params p = {.mechanism = all[m].id, .k = 1000, .epsilon = 1.0};
         pinhole_collection_config cfg;
         pinhole_collection col;
-        int rc = pinhole_config_make(&cfg, 40 + m, &p, 60, 0);
+        int rc = pinhole_collection_config_make(&cfg, 40 + m, &p, 60, 0);
         if (rc == PINHOLE_OK)
-            rc = pinhole_config_sign(&cfg, sk, sig);
+            rc = pinhole_collection_config_sign(&cfg, sk, sig);
         if (rc == PINHOLE_OK)
             rc = pinhole_collection_init_signed(&col, sig, sizeof sig, pk);
         CHECK_EQ_INT(rc, PINHOLE_OK, all[m].name);

@@ -16,7 +16,7 @@
 static void make_cfg(pinhole_collection_config *cfg, uint64_t k, double eps)
 {
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = k, .epsilon = eps};
-    CHECK_EQ_INT(pinhole_config_make(cfg, 42, &p, 3600, 10), PINHOLE_OK, "config_make");
+    CHECK_EQ_INT(pinhole_collection_config_make(cfg, 42, &p, 3600, 10), PINHOLE_OK, "config_make");
 }
 
 static void test_sizes(void)
@@ -24,10 +24,12 @@ static void test_sizes(void)
     CHECK_EQ_INT(pinhole_report_maxbytes(), PINHOLE_REPORT_MAXBYTES, "report max");
     CHECK_EQ_INT(pinhole_report_headerbytes(), 56, "report header");
     CHECK_EQ_INT(pinhole_report_bytes(3), 59, "report bytes");
-    CHECK_EQ_INT(pinhole_config_bytes(), 72, "config bytes");
-    CHECK_EQ_INT(pinhole_config_signedbytes(), 136, "signed bytes");
-    CHECK_EQ_INT(pinhole_config_publickeybytes(), crypto_sign_PUBLICKEYBYTES, "pk bytes");
-    CHECK_EQ_INT(pinhole_config_secretkeybytes(), crypto_sign_SECRETKEYBYTES, "sk bytes");
+    CHECK_EQ_INT(pinhole_collection_config_bytes(), 72, "config bytes");
+    CHECK_EQ_INT(pinhole_collection_config_signedbytes(), 136, "signed bytes");
+    CHECK_EQ_INT(pinhole_collection_config_publickeybytes(), crypto_sign_PUBLICKEYBYTES,
+                 "pk bytes");
+    CHECK_EQ_INT(pinhole_collection_config_secretkeybytes(), crypto_sign_SECRETKEYBYTES,
+                 "sk bytes");
     CHECK_EQ_INT(pinhole_sealbytes(), crypto_box_SEALBYTES, "seal bytes");
     CHECK_EQ_INT(pinhole_sealed_maxbytes(), PINHOLE_REPORT_MAXBYTES + 48, "sealed max");
     CHECK_EQ_INT(pinhole_batch_maxcount(), 65536, "batch max count");
@@ -44,8 +46,8 @@ static void test_config(void)
     CHECK(a.params.q >= 2 && a.params.t >= 2, "planner resolved q = %u t = %u", a.params.q,
           a.params.t);
     uint8_t fa[16], fb[16], fc[16], enc[PINHOLE_CONFIG_BYTES];
-    CHECK_EQ_INT(pinhole_config_fingerprint(&a, fa), PINHOLE_OK, "fp a");
-    CHECK_EQ_INT(pinhole_config_fingerprint(&b, fb), PINHOLE_OK, "fp b");
+    CHECK_EQ_INT(pinhole_collection_config_fingerprint(&a, fa), PINHOLE_OK, "fp a");
+    CHECK_EQ_INT(pinhole_collection_config_fingerprint(&b, fb), PINHOLE_OK, "fp b");
     CHECK(memcmp(fa, fb, 16) != 0, "k = 16 and k = 8 share a fingerprint");
     /* every single field changes the fingerprint */
     for (int field = 0; field < 11; field++) {
@@ -85,11 +87,11 @@ static void test_config(void)
             c.params.block = 8;
             break;
         }
-        CHECK_EQ_INT(pinhole_config_fingerprint(&c, fc), PINHOLE_OK, "fp c");
+        CHECK_EQ_INT(pinhole_collection_config_fingerprint(&c, fc), PINHOLE_OK, "fp c");
         CHECK(memcmp(fa, fc, 16) != 0, "field %d does not change the fingerprint", field);
     }
-    CHECK_EQ_INT(pinhole_config_encode(&a, enc), PINHOLE_OK, "encode");
-    CHECK_EQ_INT(pinhole_config_decode(enc, sizeof enc, &c), PINHOLE_OK, "decode");
+    CHECK_EQ_INT(pinhole_collection_config_encode(&a, enc), PINHOLE_OK, "encode");
+    CHECK_EQ_INT(pinhole_collection_config_decode(enc, sizeof enc, &c), PINHOLE_OK, "decode");
     CHECK(a.collection_id == c.collection_id && a.params.mechanism == c.params.mechanism &&
               a.params.k == c.params.k && a.params.epsilon == c.params.epsilon &&
               a.params.q == c.params.q && a.params.t == c.params.t &&
@@ -98,30 +100,33 @@ static void test_config(void)
     /* encode refuses what decode would refuse */
     c = a;
     c.params.epsilon = 0;
-    CHECK_EQ_INT(pinhole_config_encode(&c, enc), PINHOLE_EINVAL, "encode eps 0");
+    CHECK_EQ_INT(pinhole_collection_config_encode(&c, enc), PINHOLE_EINVAL, "encode eps 0");
     c = a;
     c.time_precision = 0;
-    CHECK_EQ_INT(pinhole_config_fingerprint(&c, fc), PINHOLE_EINVAL, "fp precision 0");
+    CHECK_EQ_INT(pinhole_collection_config_fingerprint(&c, fc), PINHOLE_EINVAL, "fp precision 0");
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 1, .epsilon = 1};
-    CHECK_EQ_INT(pinhole_config_make(&c, 1, &p, 1, 0), PINHOLE_EINVAL, "make k = 1");
+    CHECK_EQ_INT(pinhole_collection_config_make(&c, 1, &p, 1, 0), PINHOLE_EINVAL, "make k = 1");
     p.k = 10;
-    CHECK_EQ_INT(pinhole_config_make(&c, 1, &p, 0, 0), PINHOLE_EINVAL, "make precision 0");
+    CHECK_EQ_INT(pinhole_collection_config_make(&c, 1, &p, 0, 0), PINHOLE_EINVAL,
+                 "make precision 0");
     p.mechanism = (pinhole_mechanism_id)99;
-    CHECK_EQ_INT(pinhole_config_make(&c, 1, &p, 1, 0), PINHOLE_EUNSUPPORTED, "make mechanism");
+    CHECK_EQ_INT(pinhole_collection_config_make(&c, 1, &p, 1, 0), PINHOLE_EUNSUPPORTED,
+                 "make mechanism");
 
     /* signatures: random keys, a wrong key and every flipped bit are refused */
     uint8_t pk[32], sk[64], pk2[32], sk2[64], sig[PINHOLE_CONFIG_SIGNEDBYTES];
-    pinhole_config_keypair(pk, sk);
-    pinhole_config_keypair(pk2, sk2);
-    CHECK_EQ_INT(pinhole_config_sign(&a, sk, sig), PINHOLE_OK, "sign");
-    CHECK_EQ_INT(pinhole_config_verify(sig, sizeof sig, pk, &c), PINHOLE_OK, "verify");
+    pinhole_collection_config_keypair(pk, sk);
+    pinhole_collection_config_keypair(pk2, sk2);
+    CHECK_EQ_INT(pinhole_collection_config_sign(&a, sk, sig), PINHOLE_OK, "sign");
+    CHECK_EQ_INT(pinhole_collection_config_verify(sig, sizeof sig, pk, &c), PINHOLE_OK, "verify");
     CHECK(c.params.k == a.params.k && c.params.q == a.params.q, "verified config");
-    CHECK_EQ_INT(pinhole_config_verify(sig, sizeof sig, pk2, &c), PINHOLE_ESIGNATURE, "wrong key");
+    CHECK_EQ_INT(pinhole_collection_config_verify(sig, sizeof sig, pk2, &c), PINHOLE_ESIGNATURE,
+                 "wrong key");
     CHECK_EQ_INT(c.params.k, 0, "zeroed on error");
     int refused = 0;
     for (size_t bit = 0; bit < 8 * sizeof sig; bit++) {
         sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        refused += pinhole_config_verify(sig, sizeof sig, pk, &c) == PINHOLE_ESIGNATURE;
+        refused += pinhole_collection_config_verify(sig, sizeof sig, pk, &c) == PINHOLE_ESIGNATURE;
         sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     CHECK_EQ_INT(refused, 8 * sizeof sig, "every flipped bit refused");

@@ -131,7 +131,7 @@ static void check_config(const section *s)
     uint8_t *enc = get_hex(s, "encoded", &len);
     const char *err = get(s, "error");
     pinhole_collection_config cfg;
-    int rc = pinhole_config_decode(enc, len, &cfg);
+    int rc = pinhole_collection_config_decode(enc, len, &cfg);
     if (err) {
         CHECK_EQ_INT(rc, error_code(err), s->name);
         free(enc);
@@ -158,11 +158,11 @@ static void check_config(const section *s)
     CHECK_EQ_INT(cfg.params.pool_key == get_u64(s, "pool_key", 10), 1, s->name);
     CHECK_EQ_INT(cfg.params.block == get_u64(s, "block", 10), 1, s->name);
     uint8_t again[PINHOLE_CONFIG_BYTES];
-    CHECK_EQ_INT(pinhole_config_encode(&cfg, again), PINHOLE_OK, s->name);
+    CHECK_EQ_INT(pinhole_collection_config_encode(&cfg, again), PINHOLE_OK, s->name);
     CHECK(len == PINHOLE_CONFIG_BYTES && memcmp(again, enc, len) == 0, "%s: re-encoding differs",
           s->name);
     uint8_t *fp = get_hex(s, "fingerprint", &fplen), got[PINHOLE_FINGERPRINT_BYTES];
-    CHECK_EQ_INT(pinhole_config_fingerprint(&cfg, got), PINHOLE_OK, s->name);
+    CHECK_EQ_INT(pinhole_collection_config_fingerprint(&cfg, got), PINHOLE_OK, s->name);
     CHECK(fplen == sizeof got && memcmp(fp, got, sizeof got) == 0, "%s: fingerprint differs",
           s->name);
     free(fp);
@@ -176,7 +176,7 @@ static void check_signed(const section *s)
     CHECK_EQ_INT(pklen, PINHOLE_CONFIG_PUBLICKEYBYTES, s->name);
     const char *err = get(s, "error");
     pinhole_collection_config cfg;
-    int rc = pinhole_config_verify(sig, len, pk, &cfg);
+    int rc = pinhole_collection_config_verify(sig, len, pk, &cfg);
     if (err) {
         CHECK_EQ_INT(rc, error_code(err), s->name);
     } else {
@@ -187,7 +187,7 @@ static void check_signed(const section *s)
         uint8_t mypk[32], mysk[64], mine[PINHOLE_CONFIG_SIGNEDBYTES];
         crypto_sign_seed_keypair(mypk, mysk, seed);
         CHECK(memcmp(mypk, pk, 32) == 0, "%s: public key from seed differs", s->name);
-        CHECK_EQ_INT(pinhole_config_sign(&cfg, mysk, mine), PINHOLE_OK, s->name);
+        CHECK_EQ_INT(pinhole_collection_config_sign(&cfg, mysk, mine), PINHOLE_OK, s->name);
         CHECK(len == sizeof mine && memcmp(mine, sig, len) == 0, "%s: signature differs", s->name);
         const section *c = find(get(s, "config"));
         CHECK(c != NULL, "%s: config section missing", s->name);

@@ -23,8 +23,8 @@
  * Matrices are dense, row-major, n x n doubles. Thread-safe: no global state; each call allocates
  * its own workspace (O(n^2) doubles) and frees it. Randomness (initial V, rounding) comes from a
  * seeded pinhole_rng, so results are reproducible. */
-#ifndef PINHOLE_SERVER_ANALYTICS_BM_H
-#define PINHOLE_SERVER_ANALYTICS_BM_H
+#ifndef PINHOLE_SERVER_ANALYTICS_BURER_MONTEIRO_H
+#define PINHOLE_SERVER_ANALYTICS_BURER_MONTEIRO_H
 
 #include "server/analytics/progress.h"
 

@@ -1,8 +1,8 @@
 /* Report batches as the server receives them: proto/batch.h framing around plain reports or
  * reports sealed to the server's key (proto/seal.h), each decoded (proto/report.h) and checked
  * against its collection (id, fingerprint, mechanism, payload size) before it reaches the store. */
-#ifndef PINHOLE_SERVER_HTTP_INGEST_H
-#define PINHOLE_SERVER_HTTP_INGEST_H
+#ifndef PINHOLE_SERVER_SERVICE_INGEST_H
+#define PINHOLE_SERVER_SERVICE_INGEST_H
 
 #include "server/store/store.h"
 
@@ -25,7 +25,7 @@
  * Whole-batch errors (nothing allocated): those of pinhole_batch_reader_init (PINHOLE_ETRUNCATED,
  * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), PINHOLE_EFORMAT (an empty batch),
  * PINHOLE_ETOOBIG (more than max_reports reports), PINHOLE_ENOMEM. */
-int pinhole_ingest_decode(const pinhole_collection *c, const pinhole_server_keys *keys,
+int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_server_keys *keys,
                           const uint8_t *body, size_t len, size_t max_reports,
                           pinhole_ingest_report **r, size_t *n, uint8_t **arena);
 

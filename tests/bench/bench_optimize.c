@@ -1,10 +1,11 @@
-/* Time and iterations of the issue-8 analytics jobs (nearest_correlation, maxcut, single_location,
- * two_layer) at the sizes of their tests and at 10x them. One JSON line per run.
- * usage: bench_analytics_ii [--paper]   (--paper adds the 200,000-step d = 80 single_location run)
+/* Time and iterations of the optimization and learning jobs (nearest_correlation, maxcut,
+ * single_location, two_layer) at the sizes of their tests and at 10x them. One JSON line per run.
+ * usage: bench_optimize [--paper]   (--paper adds the 200,000-step d = 80 single_location run)
  */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
-#include "server/analytics/bm.h"
+#include "server/analytics/burer_monteiro.h"
 #include "server/analytics/single_location.h"
 #include "server/analytics/table.h"
 #include "server/analytics/two_layer.h"
@@ -14,13 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int ncm(uint32_t n)
 {
@@ -33,9 +27,9 @@ static int ncm(uint32_t n)
             a[i * n + i + 1] = a[(i + 1) * n + i] = -1;
     }
     pinhole_bm_result r;
-    const double t0 = now();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_nearest_correlation(n, a, NULL, x, &r);
-    const double t1 = now();
+    const double t1 = pinhole_clock_mono();
     printf("{\"bench\":\"nearest_correlation\",\"input\":\"tridiag(-1,2,-1)\",\"n\":%u,\"rc\":%d,"
            "\"rank\":%u,\"iterations\":%u,\"seconds\":%.4f,\"lambda_min\":%.3g,\"value\":%.10g}\n",
            n, rc, r.rank, r.iterations, t1 - t0, r.lambda_min, r.value);
@@ -54,9 +48,9 @@ static int maxcut(const char *kind, uint32_t n)
             if (kind[0] == 'K' || j == i + 1 || (i == 0 && j == n - 1))
                 w[i * n + j] = w[j * n + i] = 1;
     pinhole_maxcut_result r;
-    const double t0 = now();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_maxcut(n, w, NULL, 100, side, NULL, &r);
-    const double t1 = now();
+    const double t1 = pinhole_clock_mono();
     printf(
         "{\"bench\":\"maxcut\",\"graph\":\"%s\",\"n\":%u,\"rc\":%d,\"rank\":%u,\"iterations\":%u,"
         "\"seconds\":%.4f,\"sdp\":%.9g,\"cut\":%.9g,\"lambda_min\":%.3g}\n",
@@ -76,9 +70,9 @@ static int single_location(uint32_t d, uint64_t steps, double decay)
     const pinhole_sl_task task = {d, 10, sqrt(0.5), 0.1, ks, vs};
     const pinhole_sl_options o = {.steps = steps, .lambda_decay = decay, .seed = 1};
     pinhole_sl_result r;
-    const double t0 = now();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_sl_train_online(&task, &o, k, v, &r);
-    const double t1 = now();
+    const double t1 = pinhole_clock_mono();
     double kk = 0, vv = 0;
     for (uint32_t i = 0; i < d; i++)
         kk += k[i] * ks[i], vv += v[i] * vs[i];
@@ -110,12 +104,12 @@ static int two_layer(const char *data, uint32_t n, const double *x, const double
     pinhole_two_layer_options o = {.width = m, .steps = 10000, .step = 0.01, .seed = 5};
     pinhole_two_layer_result r;
     double lp = NAN;
-    const double t0 = now();
+    const double t0 = pinhole_clock_mono();
     int rc = pinhole_two_layer_train(n, 2, x, y, &o, NULL, NULL, NULL, &r);
-    const double t1 = now();
+    const double t1 = pinhole_clock_mono();
     if (rc == PINHOLE_OK)
         rc = pinhole_two_layer_lp_margin(n, 2, x, y, directions, 0, &lp, NULL);
-    const double t2 = now();
+    const double t2 = pinhole_clock_mono();
     printf("{\"bench\":\"two_layer\",\"data\":\"%s\",\"n\":%u,\"m\":%u,\"rc\":%d,\"steps\":%u,"
            "\"train_seconds\":%.3f,\"margin\":%.6f,\"lp_directions\":%u,\"lp_seconds\":%.3f,"
            "\"lp_margin\":%.6f,\"ratio\":%.4f}\n",
@@ -138,7 +132,7 @@ int main(int argc, char **argv)
     uint32_t rows = 0, cols = 0;
     double *t = NULL;
     if (!f || pinhole_table_read(f, &rows, &cols, &t, NULL) || cols != 3) {
-        fprintf(stderr, "bench_analytics_ii: cannot read the two_layer fixture\n");
+        fprintf(stderr, "bench_optimize: cannot read the two_layer fixture\n");
         return 1;
     }
     fclose(f);

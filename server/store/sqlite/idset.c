@@ -1,5 +1,5 @@
 /* Open-addressing hash set of report ids (keyed SipHash), for the writer's replay check. */
-#include "server/store/idset.h"
+#include "server/store/sqlite/idset.h"
 #include "common/bytes.h"
 #include "common/error.h"
 

@@ -7,8 +7,8 @@
  * crypto_shorthash, random key per process), so clients cannot choose ids that collide. A hit on
  * the hash is only a candidate: the caller compares the stored row. 16 bytes per slot, load <= 0.7.
  * Used by one thread (the writer). */
-#ifndef PINHOLE_SERVER_STORE_IDSET_H
-#define PINHOLE_SERVER_STORE_IDSET_H
+#ifndef PINHOLE_SERVER_STORE_SQLITE_IDSET_H
+#define PINHOLE_SERVER_STORE_SQLITE_IDSET_H
 
 #include <stddef.h>
 #include <stdint.h>

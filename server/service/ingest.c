@@ -1,5 +1,5 @@
 /* Batch body -> checked reports for the store, through the proto/ decoders. */
-#include "server/http/ingest.h"
+#include "server/service/ingest.h"
 #include "common/error.h"
 #include "proto/batch.h"
 #include "proto/report.h"
@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* Decode and check one encoded report into out (REJECTED with its error, or PENDING). */
-static void take_report(const pinhole_collection *c, const uint8_t *in, size_t len,
+static void take_report(const pinhole_server_collection *c, const uint8_t *in, size_t len,
                         pinhole_ingest_report *out)
 {
     pinhole_report rep;
@@ -33,7 +33,7 @@ static void take_report(const pinhole_collection *c, const uint8_t *in, size_t l
     out->status = PINHOLE_REPORT_PENDING;
 }
 
-int pinhole_ingest_decode(const pinhole_collection *c, const pinhole_server_keys *keys,
+int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_server_keys *keys,
                           const uint8_t *body, size_t len, size_t max_reports,
                           pinhole_ingest_report **r, size_t *n, uint8_t **arena)
 {

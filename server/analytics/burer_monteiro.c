@@ -1,6 +1,6 @@
 /* Burer-Monteiro Riemannian gradient descent on the oblique manifold, its LAPACK certificate, and
  * the nearest-correlation and MaxCut (Goemans-Williamson) jobs built on it. */
-#include "server/analytics/bm.h"
+#include "server/analytics/burer_monteiro.h"
 #include "common/error.h"
 #include "common/rng.h"
 

@@ -1,0 +1,40 @@
+/* Monotonic and wall-clock time (common/clock.h). */
+#include "common/clock.h"
+
+static double seconds(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double pinhole_clock_mono(void)
+{
+    return seconds(CLOCK_MONOTONIC);
+}
+
+double pinhole_clock_wall(void)
+{
+    return seconds(CLOCK_REALTIME);
+}
+
+double pinhole_clock_cpu(void)
+{
+    return seconds(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+struct timespec pinhole_clock_after(double delay)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (!(delay > 0))
+        delay = 0;
+    const time_t whole = (time_t)delay;
+    ts.tv_sec += whole;
+    ts.tv_nsec += (long)((delay - (double)whole) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}

@@ -1,0 +1,24 @@
+/* The one clock of the project: monotonic seconds for durations, deadlines and rates; wall-clock
+ * (Unix) seconds for timestamps shown to people or stored; absolute times for
+ * pthread_cond_timedwait. */
+#ifndef PINHOLE_COMMON_CLOCK_H
+#define PINHOLE_COMMON_CLOCK_H
+
+#include <time.h>
+
+/** Monotonic clock in seconds (CLOCK_MONOTONIC: never steps back, unrelated to the date). Use for
+ * durations and deadlines. */
+double pinhole_clock_mono(void);
+
+/** Wall clock in Unix seconds, with fractions (CLOCK_REALTIME: may step when the date is set). Use
+ * for timestamps. */
+double pinhole_clock_wall(void);
+
+/** CPU seconds used by the process so far (CLOCK_PROCESS_CPUTIME_ID). Use for benchmarks. */
+double pinhole_clock_cpu(void);
+
+/** The CLOCK_REALTIME instant delay seconds (>= 0) from now, as pthread_cond_timedwait() wants
+ * it. */
+struct timespec pinhole_clock_after(double delay);
+
+#endif

@@ -1,0 +1,155 @@
+/* The collections resource: list, create, describe (GET /v1/collections[/{id}]), the signed
+ * config clients fetch (.../config), the reports per time bucket (.../timeline), and the
+ * server's public keys (GET /v1/keys). */
+#include "common/error.h"
+#include "proto/config_json.h"
+#include "server/http/http.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t stored_reports(pinhole_server *s, int64_t id)
+{
+    uint64_t n = 0;
+    if (pinhole_service_report_total(s->svc, id, &n) != PINHOLE_OK)
+        n = 0;
+    return n;
+}
+
+enum MHD_Result pinhole_http_collection_get(request *rq)
+{
+    const char *l = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "labels");
+    const int with_labels = l && (strcmp(l, "1") == 0 || strcmp(l, "true") == 0);
+    return pinhole_http_send_json(
+        rq, MHD_HTTP_OK,
+        pinhole_api_collection_json(rq->coll, stored_reports(rq->srv, rq->coll->id), with_labels),
+        NULL, NULL);
+}
+
+enum MHD_Result pinhole_http_collection_list(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    json_t *arr = json_array();
+    const size_t n = pinhole_service_collection_count(s->svc);
+    for (size_t i = 0; arr && i < n; i++) {
+        const pinhole_server_collection *c = pinhole_service_collection_at(s->svc, i);
+        json_array_append_new(arr, pinhole_api_collection_json(c, stored_reports(s, c->id), 0));
+    }
+    return pinhole_http_send_json(rq, MHD_HTTP_OK, json_pack("{s:o}", "collections", arr), NULL,
+                                  NULL);
+}
+
+enum MHD_Result pinhole_http_collection_create(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    pinhole_collection_spec spec;
+    char err[256];
+    int rc = pinhole_api_parse_collection((const char *)rq->body, rq->len, &spec, err, sizeof err);
+    if (rc == PINHOLE_ENOMEM)
+        return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(
+            rq, rc == PINHOLE_EFORMAT ? PROBLEM_MALFORMED_JSON : PROBLEM_INVALID_COLLECTION, err);
+    const pinhole_server_collection *c;
+    rc = pinhole_service_create_collection(s->svc, spec.name, &spec.params, spec.time_precision,
+                                           spec.min_reports, (const char *const *)spec.labels, &c);
+    pinhole_collection_spec_free(&spec);
+    if (rc == PINHOLE_ENOMEM)
+        return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
+    if (rc != PINHOLE_OK) {
+        if (rc == PINHOLE_EDB)
+            return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,
+                                        "the database refused the write; retry later");
+        if (rc == PINHOLE_ETOOBIG)
+            snprintf(err, sizeof err,
+                     "k may be at most %llu and the mechanism's count vector at most %llu entries "
+                     "(1 GiB); choose a smaller k or a mechanism with a smaller report alphabet",
+                     (unsigned long long)PINHOLE_K_SERVER_MAX,
+                     (unsigned long long)PINHOLE_COUNTS_LEN_MAX);
+        else
+            snprintf(err, sizeof err,
+                     "the mechanism cannot be configured with these parameters: %s (epsilon must "
+                     "be >= 1e-6; for PGR, q a prime power with (q^t - 1)/(q - 1) >= k; k within "
+                     "what the mechanism supports)",
+                     pinhole_strerror(rc));
+        return pinhole_http_problem(rq, PROBLEM_INVALID_COLLECTION, err);
+    }
+    char loc[64];
+    snprintf(loc, sizeof loc, "/v1/collections/%" PRId64, c->id);
+    return pinhole_http_send_json(rq, MHD_HTTP_CREATED, pinhole_api_collection_json(c, 0, 0),
+                                  MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+/* The collection's canonical config signed with the server's Ed25519 key (binary), or with
+ * ?format=json its JSON form with the signed bytes in hex. */
+enum MHD_Result pinhole_http_config(request *rq)
+{
+    uint8_t signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    if (pinhole_collection_config_sign(&rq->coll->wire, pinhole_service_keys(rq->srv->svc)->sign_sk,
+                                       signed_cfg) != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_CONFIG,
+                                    "the collection config could not be encoded");
+    const char *f = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "format");
+    if (f && strcmp(f, "json") == 0) {
+        char *text = pinhole_collection_config_to_json(&rq->coll->wire, NULL);
+        json_t *cfg = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        char hex[2 * PINHOLE_CONFIG_SIGNEDBYTES + 1], pk[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];
+        sodium_bin2hex(hex, sizeof hex, signed_cfg, sizeof signed_cfg);
+        sodium_bin2hex(pk, sizeof pk, pinhole_service_keys(rq->srv->svc)->sign_pk,
+                       sizeof pinhole_service_keys(rq->srv->svc)->sign_pk);
+        return pinhole_http_send_json(
+            rq, MHD_HTTP_OK,
+            cfg ? json_pack("{s:o, s:s, s:s}", "config", cfg, "signed", hex, "signing_key", pk)
+                : NULL,
+            NULL, NULL);
+    }
+    char *buf = malloc(sizeof signed_cfg);
+    if (!buf)
+        return MHD_NO;
+    memcpy(buf, signed_cfg, sizeof signed_cfg);
+    return pinhole_http_send(rq, MHD_HTTP_OK, "application/octet-stream", buf, sizeof signed_cfg,
+                             NULL, NULL);
+}
+
+/* The server's public keys: config signatures (Ed25519) and report sealing (X25519). */
+enum MHD_Result pinhole_http_keys(request *rq)
+{
+    char sign[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1], seal[2 * 32 + 1];
+    sodium_bin2hex(sign, sizeof sign, pinhole_service_keys(rq->srv->svc)->sign_pk,
+                   sizeof pinhole_service_keys(rq->srv->svc)->sign_pk);
+    sodium_bin2hex(seal, sizeof seal, pinhole_service_keys(rq->srv->svc)->seal_pk,
+                   sizeof pinhole_service_keys(rq->srv->svc)->seal_pk);
+    return pinhole_http_send_json(
+        rq, MHD_HTTP_OK, json_pack("{s:s, s:s}", "config_signing_key", sign, "seal_key", seal),
+        NULL, NULL);
+}
+
+/* GET /v1/collections/{id}/timeline: reports per time bucket, for the dashboard's chart. */
+enum MHD_Result pinhole_http_timeline(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    const pinhole_server_collection *c = rq->coll;
+    int64_t *bucket = NULL;
+    uint64_t *n = NULL;
+    size_t count = 0;
+    int rc = pinhole_service_buckets(s->svc, c->id, INT64_MIN, INT64_MAX, &bucket, &n, &count);
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR, "the buckets could not be read");
+    json_t *arr = json_array();
+    /* bucket * time_precision cannot overflow: ingest refuses times whose product passes 2^63 */
+    for (size_t i = 0; arr && i < count; i++)
+        json_array_append_new(arr, json_pack("{s:I, s:I}", "start",
+                                             (json_int_t)(bucket[i] * (int64_t)c->time_precision),
+                                             "reports", (json_int_t)n[i]));
+    free(bucket);
+    free(n);
+    return pinhole_http_send_json(rq, MHD_HTTP_OK,
+                                  json_pack("{s:I, s:I, s:o}", "collection", (json_int_t)c->id,
+                                            "time_precision", (json_int_t)c->time_precision,
+                                            "buckets", arr),
+                                  NULL, NULL);
+}

@@ -1,0 +1,95 @@
+/* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job, GET /v1/jobs/{id}
+ * reads it, DELETE /v1/jobs/{id} cancels it (server/jobs). */
+#include "common/error.h"
+#include "server/http/http.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?}: 202 and Location. */
+enum MHD_Result pinhole_http_job_create(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    json_error_t jerr;
+    json_t *body = json_loadb((const char *)rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+    const json_t *type = json_object_get(body, "type"), *params = json_object_get(body, "params");
+    const json_t *from = json_object_get(body, "from"), *to = json_object_get(body, "to");
+    char err[256];
+    const char *key;
+    json_t *val;
+    int unknown = 0;
+    json_object_foreach(body, key, val)
+    {
+        (void)val;
+        unknown |= strcmp(key, "type") && strcmp(key, "from") && strcmp(key, "to") &&
+                   strcmp(key, "params");
+    }
+    if (!json_is_object(body) || !json_is_string(type) || (params && !json_is_object(params)) ||
+        (from && !json_is_integer(from)) || (to && !json_is_integer(to)) || unknown) {
+        json_decref(body);
+        return pinhole_http_problem(
+            rq, PROBLEM_MALFORMED_JSON,
+            "expected {\"type\": string, \"from\"?: Unix seconds, \"to\"?: Unix "
+            "seconds, \"params\"?: object}");
+    }
+    if (!pinhole_job_type_find(json_string_value(type))) {
+        size_t nt;
+        const pinhole_job_type *all = pinhole_job_types(&nt);
+        int m = snprintf(err, sizeof err, "unknown job type; known:");
+        for (size_t i = 0; i < nt && m > 0 && (size_t)m < sizeof err; i++)
+            m += snprintf(err + m, sizeof err - (size_t)m, " %s", all[i].name);
+        json_decref(body);
+        return pinhole_http_problem(rq, PROBLEM_UNKNOWN_JOB_TYPE, err);
+    }
+    if (pinhole_job_params_check(pinhole_job_type_find(json_string_value(type)), params, err,
+                                 sizeof err) != PINHOLE_OK) {
+        json_decref(body);
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON, err);
+    }
+    int64_t id;
+    const int64_t f = from ? json_integer_value(from) : 0,
+                  t = to ? json_integer_value(to) : INT64_MAX;
+    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), rq->coll->id,
+                                         json_string_value(type), f, t, params, &id)
+                   : PINHOLE_EINVAL;
+    json_decref(body);
+    if (rc == PINHOLE_EINVAL)
+        return pinhole_http_problem(
+            rq, PROBLEM_INVALID_JOB,
+            "from must be before to, and time_limit a positive number of seconds");
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,
+                                    "the job could not be queued; retry later");
+    json_t *job = NULL;
+    pinhole_jobs_get(pinhole_service_jobs(s->svc), id, &job);
+    char loc[64];
+    snprintf(loc, sizeof loc, "/v1/jobs/%" PRId64, id);
+    return pinhole_http_send_json(rq, MHD_HTTP_ACCEPTED, job, MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+/* GET /v1/jobs/{id}: status, progress, result or error; DELETE cancels. */
+static enum MHD_Result job_answer(request *rq, int del)
+{
+    pinhole_server *s = rq->srv;
+    int rc = del ? pinhole_jobs_cancel(pinhole_service_jobs(s->svc), rq->match.id) : PINHOLE_OK;
+    json_t *job = NULL;
+    if (rc == PINHOLE_OK)
+        rc = pinhole_jobs_get(pinhole_service_jobs(s->svc), rq->match.id, &job);
+    if (rc == PINHOLE_ENOTFOUND)
+        return pinhole_http_problem(rq, PROBLEM_UNKNOWN_JOB, "no job has this id");
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,
+                                    "the job could not be read; retry later");
+    return pinhole_http_send_json(rq, del ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK, job, NULL, NULL);
+}
+
+enum MHD_Result pinhole_http_job_get(request *rq)
+{
+    return job_answer(rq, 0);
+}
+
+enum MHD_Result pinhole_http_job_cancel(request *rq)
+{
+    return job_answer(rq, 1);
+}

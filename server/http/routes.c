@@ -1,0 +1,98 @@
+/* The route table and the matching of a request's path and method against it. */
+#include "server/http/http.h"
+#include "server/http/ui.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define JSON "application/json"
+#define OCTETS "application/octet-stream"
+
+static const pinhole_http_route routes[] = {
+    /* pattern                          method    role                   body */
+    {"/healthz", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_health},
+    {"/metrics", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_metrics},
+    {"/v1/keys", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_keys},
+    {"/v1/collections", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 0,
+     pinhole_http_collection_list},
+    {"/v1/collections", "POST", PINHOLE_ROLE_ADMIN, PINHOLE_BODY_ADMIN, JSON, 0,
+     pinhole_http_collection_create},
+    {"/v1/collections/{id}", "GET", 0, PINHOLE_BODY_NONE, NULL, 1, pinhole_http_collection_get},
+    {"/v1/collections/{id}/reports", "POST", PINHOLE_ROLE_UPLOADER, PINHOLE_BODY_REPORTS, OCTETS, 1,
+     pinhole_http_reports},
+    {"/v1/collections/{id}/histogram", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,
+     pinhole_http_histogram},
+    {"/v1/collections/{id}/config", "GET", 0, PINHOLE_BODY_NONE, NULL, 1, pinhole_http_config},
+    {"/v1/collections/{id}/timeline", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,
+     pinhole_http_timeline},
+    {"/v1/collections/{id}/jobs", "POST", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_JOB, JSON, 1,
+     pinhole_http_job_create},
+    {"/v1/jobs/{id}", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 0,
+     pinhole_http_job_get},
+    {"/v1/jobs/{id}", "DELETE", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 0,
+     pinhole_http_job_cancel},
+    {"/", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_root},
+    {"/ui", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_root}, /* links need the slash */
+    {"/ui/{asset}", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_ui},
+};
+
+const pinhole_http_route *pinhole_http_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+/* Does path match pattern? Fills *id and *asset from the placeholders. */
+static int path_matches(const char *pattern, const char *path, int64_t *id, const char **asset)
+{
+    *id = 0;
+    *asset = NULL;
+    while (*pattern) {
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            int64_t x = 0;
+            int digits = 0;
+            while (*path >= '0' && *path <= '9' && digits < 18) {
+                x = 10 * x + (*path++ - '0');
+                digits++;
+            }
+            if (digits == 0)
+                return 0;
+            *id = x;
+            pattern += 4;
+        } else if (strcmp(pattern, "{asset}") == 0) {
+            const char *name = *path ? path : "index.html";
+            if (!pinhole_ui_find(name))
+                return 0;
+            *asset = name;
+            return 1;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return *path == '\0';
+}
+
+static int method_matches(const char *want, const char *method)
+{
+    return strcmp(want, method) == 0 || (strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0);
+}
+
+int pinhole_http_route_find(const char *path, const char *method, pinhole_http_match *m)
+{
+    memset(m, 0, sizeof *m);
+    const char *pattern = NULL; /* the first pattern the path matches */
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const pinhole_http_route *r = &routes[i];
+        if (pattern ? strcmp(r->pattern, pattern) != 0
+                    : !path_matches(r->pattern, path, &m->id, &m->asset))
+            continue;
+        pattern = r->pattern;
+        const size_t used = strlen(m->allow);
+        snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "", r->method);
+        if (!m->route && method_matches(r->method, method))
+            m->route = r;
+    }
+    if (!pattern)
+        return PINHOLE_ROUTE_NOT_FOUND;
+    return m->route ? PINHOLE_ROUTE_FOUND : PINHOLE_ROUTE_METHOD_NOT_ALLOWED;
+}

@@ -1,0 +1,331 @@
+/* The HTTP server: libmicrohttpd's callbacks (a request's first call, its body, completion),
+ * routing through the route table (routes.c), and the lifecycle (start, graceful stop). The
+ * handlers live in one file per resource; the service core (server/service) does the work. */
+#include "common/clock.h"
+#include "common/error.h"
+#include "server/http/gate.h"
+#include "server/http/http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+void pinhole_server_options_default(pinhole_server_options *o)
+{
+    memset(o, 0, sizeof *o);
+    strcpy(o->listen, "127.0.0.1");
+    o->port = 8080;
+    o->threads = 2;
+    o->connection_limit = 1024;
+    o->connection_timeout = 30;
+    o->connection_memory = 32768;
+    o->head_timeout = 10;
+    o->connections_per_address = 64;
+    o->max_body_bytes = 8u << 20;
+    o->max_admin_body_bytes = 64u << 20;
+    o->max_batch_reports = 65536;
+    o->retry_after = 1;
+    o->job_workers = 1;
+    o->job_time_limit = 600;
+    strcpy(o->db_path, "pinhole.db");
+    o->writer.max_queue_reports = 1000000;
+    o->writer.max_txn_reports = 100000;
+    o->writer.checkpoint_interval = 5;
+}
+
+static int content_type_is(struct MHD_Connection *conn, const char *want)
+{
+    const char *ct =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const size_t n = strlen(want);
+    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The body limit of a route. */
+static size_t body_limit(const pinhole_server *s, pinhole_http_body body)
+{
+    switch (body) {
+    case PINHOLE_BODY_REPORTS:
+    case PINHOLE_BODY_JOB: /* job parameters (matrices, data sets) */
+        return s->opt.max_body_bytes;
+    case PINHOLE_BODY_ADMIN:
+        return s->opt.max_admin_body_bytes;
+    default:
+        return 0;
+    }
+}
+
+/* First callback of a request: the route table decides the handler, the role, whether the path
+ * names a collection, and the body's type and limit. Returns 1 to go on receiving, or 0 with *res
+ * set when an answer was queued already. */
+static int begin_request(request *rq, const char *url, const char *method, enum MHD_Result *res)
+{
+    pinhole_server *s = rq->srv;
+    const int found = pinhole_http_route_find(url, method, &rq->match);
+    if (found == PINHOLE_ROUTE_NOT_FOUND) {
+        *res = pinhole_http_problem(rq, PROBLEM_NOT_FOUND, "no such endpoint");
+        return 0;
+    }
+    if (found == PINHOLE_ROUTE_METHOD_NOT_ALLOWED) {
+        *res = pinhole_http_problem_ext(rq, PROBLEM_METHOD_NOT_ALLOWED,
+                                        "this endpoint does not accept this method", NULL,
+                                        MHD_HTTP_HEADER_ALLOW, rq->match.allow);
+        return 0;
+    }
+    const pinhole_http_route *route = rq->match.route;
+    if (route->role && pinhole_http_check_role(rq, route->role, res) != 0)
+        return 0;
+    if (route->collection) {
+        rq->coll = pinhole_service_collection(s->svc, rq->match.id);
+        if (!rq->coll) {
+            *res =
+                pinhole_http_problem(rq, PROBLEM_UNKNOWN_COLLECTION, "no collection has this id");
+            return 0;
+        }
+    }
+    rq->limit = body_limit(s, route->body);
+    if (route->body != PINHOLE_BODY_NONE) {
+        if (!content_type_is(rq->conn, route->content_type)) {
+            char d[128];
+            snprintf(d, sizeof d, "the body must be %s", route->content_type);
+            *res = pinhole_http_problem(rq, PROBLEM_UNSUPPORTED_MEDIA_TYPE, d);
+            return 0;
+        }
+        /* The declared length is checked before any byte of the body is read. */
+        const char *cl =
+            MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > rq->limit) {
+            if (route->body == PINHOLE_BODY_REPORTS)
+                pinhole_http_reject(s, RS_TOO_LARGE, 1);
+            char d[128];
+            snprintf(d, sizeof d, "the body may hold at most %zu bytes", rq->limit);
+            *res = pinhole_http_problem(rq, PROBLEM_BODY_TOO_LARGE, d);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    pinhole_server *s = cls;
+    request *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        rq->srv = s;
+        rq->conn = conn;
+        *con_cls = rq;
+        atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
+        enum MHD_Result res = MHD_YES;
+        if (!begin_request(rq, url, method, &res)) {
+            rq->answered = 1; /* answered before the body: whatever follows is ignored */
+            return res;
+        }
+        return MHD_YES;
+    }
+    if (rq->answered) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        const size_t m = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->too_large || m > rq->limit - rq->len) { /* chunked bodies have no declared size */
+            rq->too_large = 1;
+            return MHD_YES;
+        }
+        if (rq->len + m > rq->cap) {
+            size_t cap = rq->cap ? rq->cap : 16384;
+            while (cap < rq->len + m)
+                cap *= 2;
+            if (cap > rq->limit)
+                cap = rq->limit;
+            uint8_t *b = realloc(rq->body, cap ? cap : 1);
+            if (!b)
+                return MHD_NO;
+            rq->body = b;
+            rq->cap = cap;
+        }
+        memcpy(rq->body + rq->len, upload_data, m);
+        rq->len += m;
+        return MHD_YES;
+    }
+    if (rq->phase == 1)
+        return MHD_YES; /* spurious call while suspended: nothing to do */
+    if (rq->too_large) {
+        if (rq->match.route->body == PINHOLE_BODY_REPORTS)
+            pinhole_http_reject(s, RS_TOO_LARGE, 1);
+        char d[128];
+        snprintf(d, sizeof d, "the body may hold at most %zu bytes", rq->limit);
+        return pinhole_http_problem(rq, PROBLEM_BODY_TOO_LARGE, d);
+    }
+    return rq->match.route->handler(rq);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    pinhole_server *s = cls;
+    request *rq = *con_cls;
+    if (!rq)
+        return;
+    free(rq->body);
+    free(rq->reports);
+    free(rq->arena);
+    if (rq->out.set)
+        free(rq->out.body);
+    free(rq);
+    *con_cls = NULL;
+    atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
+}
+
+static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe)
+{
+    (void)socket_context;
+    pinhole_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        pinhole_gate_release(s->gate, ci ? ci->client_addr : NULL);
+    }
+}
+
+/* The gate's hand-over: the daemon takes the socket (and closes it, also on failure). */
+static int admit(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    pinhole_server *s = ctx;
+    return MHD_add_connection(s->d, fd, addr, len) == MHD_YES ? 0 : -1;
+}
+
+/* ---- lifecycle ---- */
+
+static void free_server(pinhole_server *s)
+{
+    pinhole_service_close(s->svc);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
+    free(s);
+}
+
+int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
+{
+    *out = NULL;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(o->port)};
+    if (inet_pton(AF_INET, o->listen, &addr.sin_addr) != 1)
+        return PINHOLE_EINVAL;
+    pinhole_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return PINHOLE_ENOMEM;
+    s->opt = *o;
+    if (s->opt.threads < 1)
+        s->opt.threads = 1;
+    s->started = pinhole_clock_mono();
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
+    /* a reader per pool thread, one for the query thread, one per job worker (the job loader) */
+    const pinhole_service_options so = {.store_url = s->opt.db_path,
+                                        .readers = s->opt.threads + 1 + s->opt.job_workers,
+                                        .job_workers = s->opt.job_workers,
+                                        .job_time_limit = s->opt.job_time_limit,
+                                        .writer = s->opt.writer};
+    int rc = pinhole_service_open(&s->svc, &so);
+    if (rc != PINHOLE_OK) {
+        free_server(s);
+        return rc;
+    }
+    if ((rc = pinhole_http_queries_start(s)) != PINHOLE_OK)
+        goto fail;
+    /* The gate owns the listening socket and hands the daemon connections whose request head
+     * has arrived (server/http/gate.h). */
+    const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 1024) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&bound, &blen) != 0) {
+        if (lfd >= 0)
+            close(lfd);
+        rc = PINHOLE_EUNSUPPORTED;
+        goto fail;
+    }
+    s->port = ntohs(bound.sin_port);
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                           MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    s->d =
+        MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)s->opt.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)s->opt.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)s->opt.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                         s, MHD_OPTION_NOTIFY_CONNECTION, connection_event, s, MHD_OPTION_END);
+    const pinhole_gate_options go = {.listen_fd = lfd,
+                                     .head_timeout = s->opt.head_timeout < s->opt.connection_timeout
+                                                         ? s->opt.head_timeout
+                                                         : s->opt.connection_timeout,
+                                     .head_max = s->opt.connection_memory / 2,
+                                     .max_connections = s->opt.connection_limit,
+                                     .per_address = s->opt.connections_per_address,
+                                     .retry_after = s->opt.retry_after,
+                                     .admit = admit,
+                                     .ctx = s};
+    if (!s->d || (rc = pinhole_gate_start(&s->gate, &go)) != PINHOLE_OK) {
+        close(lfd);
+        if (s->d)
+            MHD_stop_daemon(s->d);
+        rc = PINHOLE_EUNSUPPORTED;
+        goto fail;
+    }
+    *out = s;
+    return PINHOLE_OK;
+fail:
+    pinhole_http_queries_stop(s);
+    free_server(s);
+    return rc;
+}
+
+uint16_t pinhole_server_port(const pinhole_server *s)
+{
+    return s->port;
+}
+
+void pinhole_server_stop(pinhole_server *s, double grace)
+{
+    /* 1. Stop accepting: the listening socket closes; open connections keep being served. */
+    pinhole_gate_stop(s->gate);
+    /* 2. Let requests in flight (receiving, decoding, waiting on the writer) finish. */
+    const double until = pinhole_clock_mono() + grace;
+    while (atomic_load(&s->inflight) > 0 && pinhole_clock_mono() < until) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    /* 3. Commit whatever is queued and answer its clients (resuming their connections); answer
+     * the histogram queries still waiting. */
+    pinhole_service_stop_writer(s->svc);
+    pinhole_http_queries_stop(s);
+    while (atomic_load(&s->waiting) > 0 && pinhole_clock_mono() < until + 1) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    /* 4. Close every connection and the daemon's threads; stop the job workers (a running job is
+     * queued again for the next start); then the database. */
+    MHD_stop_daemon(s->d);
+    pinhole_gate_free(s->gate);
+    free_server(s);
+}

@@ -1,0 +1,52 @@
+/* The service core's state, shared by its files (the .c files of server/service/) and by no one else. */
+#ifndef PINHOLE_SERVER_SERVICE_INTERNAL_H
+#define PINHOLE_SERVER_SERVICE_INTERNAL_H
+
+#include "server/service/service.h"
+
+#include <pthread.h>
+
+/* One read handle of the pool, opened on first use. */
+typedef struct reader_slot {
+    pinhole_store *store;
+    int busy;
+} reader_slot;
+
+struct pinhole_service {
+    pinhole_service_options opt;
+    char *store_url;
+    pinhole_writer writer;
+    int writer_started;
+    /* the registry: guards the array, not the collections (read-only, freed at close) */
+    pthread_rwlock_t coll_lock;
+    pinhole_server_collection **coll; /* sorted by id (ids only grow) */
+    size_t ncoll, capcoll;
+    /* the admin handle: collection creation, keys, disk size */
+    pthread_mutex_t admin_mu;
+    pinhole_store *admin;
+    pinhole_server_keys keys;
+    /* the reader pool */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    reader_slot *readers;
+    unsigned nreaders;
+    pinhole_jobs *jobs;
+};
+
+/* registry.c: add a collection (owned by the registry from then on). PINHOLE_ENOMEM. */
+int pinhole_service_registry_add(pinhole_service *s, pinhole_server_collection *c);
+
+/* registry.c: free every collection. */
+void pinhole_service_registry_free(pinhole_service *s);
+
+/* readers.c: a free read handle (waiting for one), or NULL when it cannot be opened. */
+reader_slot *pinhole_service_reader_get(pinhole_service *s);
+
+/* readers.c: give a handle back. */
+void pinhole_service_reader_put(pinhole_service *s, reader_slot *r);
+
+/* loader.c: the job runner's loader (pinhole_job_loader), ctx the service. */
+int pinhole_service_job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to,
+                               int buckets, pinhole_job_data *out);
+
+#endif

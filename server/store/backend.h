@@ -1,0 +1,54 @@
+/* What a storage backend supplies: one table of functions, one per operation of
+ * server/store/store.h (same arguments, same promises, same error codes), and a handle that starts
+ * with struct pinhole_store. Adding a backend is: a directory server/store/<name>/ implementing the
+ * table, its entry in the list of server/store/store.c, its source files in server/meson.build.
+ * Only store.c and the backends include this header. */
+#ifndef PINHOLE_SERVER_STORE_BACKEND_H
+#define PINHOLE_SERVER_STORE_BACKEND_H
+
+#include "server/store/store.h"
+
+typedef struct pinhole_store_backend {
+    const char *name;           /* "sqlite", "postgresql" */
+    const char *const *schemes; /* URL prefixes served ("postgresql://", ...), NULL-terminated;
+                                   NULL for the backend of plain paths */
+    int (*open)(pinhole_store **out, const char *url, const pinhole_store_options *opt);
+    void (*close)(pinhole_store *s);
+    int (*maintain)(pinhole_store *s, pinhole_store_upkeep when, int *did);
+    uint64_t (*disk_bytes)(pinhole_store *s);
+    int (*create_collection)(pinhole_store *s, pinhole_server_collection *c, const char *name,
+                             const pinhole_config_params *p, uint32_t time_precision,
+                             uint32_t min_reports, const char *const *labels);
+    int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+    int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
+    int (*signing_key)(pinhole_store *s, pinhole_signing_key_op op,
+                       uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]); /* or NULL */
+    int (*ingest_prepare)(pinhole_store *s);
+    int (*ingest)(pinhole_store *s, pinhole_ingest_report *r, size_t n);
+    int (*counts)(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,
+                  int64_t to_bucket, uint64_t *counts, uint64_t *n);
+    int (*buckets)(pinhole_store *s, int64_t collection, int64_t from_bucket, int64_t to_bucket,
+                   int64_t **bucket, uint64_t **n, size_t *count);
+    int (*report_total)(pinhole_store *s, int64_t collection, uint64_t *n);
+    int (*check)(pinhole_store *s, uint64_t *problems, char *msg, size_t msglen);
+    int (*jobs_recover)(pinhole_store *s, double now, int max_attempts);
+    int (*job_enqueue)(pinhole_store *s, const pinhole_job_record *r, int64_t *id);
+    int (*job_claim)(pinhole_store *s, double now, pinhole_job_record *r);
+    int (*job_progress)(pinhole_store *s, int64_t id, double fraction);
+    int (*job_finish)(pinhole_store *s, int64_t id, pinhole_job_state st, double finished,
+                      const char *result, const char *error);
+    int (*job_cancel_queued)(pinhole_store *s, int64_t id, double now);
+    int (*job_request_cancel)(pinhole_store *s, int64_t id);
+    int (*job_state)(pinhole_store *s, int64_t id, pinhole_job_state *st);
+    int (*job_get)(pinhole_store *s, int64_t id, pinhole_job_record *r);
+} pinhole_store_backend;
+
+/* The first member of every backend's handle. */
+struct pinhole_store {
+    const pinhole_store_backend *backend;
+};
+
+/* The backends built in (server/store/store.c lists them). */
+extern const pinhole_store_backend pinhole_store_sqlite;
+
+#endif

@@ -1,0 +1,145 @@
+/* The SQLite backend: creating and loading collections. */
+#include "common/clock.h"
+#include "common/error.h"
+#include "server/store/sqlite/sqlite.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collection *c,
+                                     const char *name, const pinhole_config_params *p,
+                                     uint32_t time_precision, uint32_t min_reports,
+                                     const char *const *labels)
+{
+    sqlite_store *s = sqlite_of(base);
+    int rc = pinhole_server_collection_init(c, 0, name, p, time_precision, min_reports, labels,
+                                            (int64_t)pinhole_clock_wall());
+    if (rc != PINHOLE_OK)
+        return rc;
+    const pinhole_mechanism_ops *ops = pinhole_mechanism_find(p->mechanism);
+    sqlite3_stmt *q = NULL;
+    if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
+        goto fail;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO collections(name, mechanism, epsilon, k, q, t, "
+                           "time_precision, min_reports, fingerprint, labels, created) "
+                           "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, ops->name, -1, SQLITE_STATIC);
+    sqlite3_bind_double(q, 3, c->params.epsilon);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)c->params.k);
+    sqlite3_bind_int64(q, 5, c->params.q);
+    sqlite3_bind_int64(q, 6, c->params.t);
+    sqlite3_bind_int64(q, 7, c->time_precision);
+    sqlite3_bind_int64(q, 8, (sqlite3_int64)c->min_reports);
+    sqlite3_bind_zeroblob(q, 9, PINHOLE_FINGERPRINT_BYTES);
+    if (c->labels_blob)
+        sqlite3_bind_blob64(q, 10, c->labels_blob, pinhole_server_collection_labels_len(c),
+                            SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 10);
+    sqlite3_bind_int64(q, 11, c->created);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        goto rollback;
+    sqlite3_finalize(q);
+    q = NULL;
+    c->id = sqlite3_last_insert_rowid(s->db);
+    c->wire.collection_id = (uint64_t)c->id;
+    if (pinhole_collection_config_fingerprint(&c->wire, c->fingerprint) != PINHOLE_OK)
+        goto rollback;
+    if (sqlite3_prepare_v2(s->db, "UPDATE collections SET fingerprint = ? WHERE id = ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_blob(q, 1, c->fingerprint, PINHOLE_FINGERPRINT_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, c->id);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        goto rollback;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (pinhole_sqlite_step_done(s->stmt[SQ_COMMIT]) != PINHOLE_OK)
+        goto rollback;
+    return PINHOLE_OK;
+rollback:
+    sqlite3_finalize(q);
+    pinhole_sqlite_step_done(s->stmt[SQ_ROLLBACK]);
+fail:
+    pinhole_server_collection_free(c);
+    return PINHOLE_EDB;
+}
+
+int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collection **out, size_t *n)
+{
+    sqlite_store *s = sqlite_of(base);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
+                           "min_reports, fingerprint, labels, created FROM collections ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    pinhole_server_collection *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = PINHOLE_OK, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 8;
+            pinhole_server_collection *bigger = realloc(arr, cap * sizeof *arr);
+            if (!bigger) {
+                rc = PINHOLE_ENOMEM;
+                break;
+            }
+            arr = bigger;
+        }
+        const pinhole_mechanism_ops *ops =
+            pinhole_mechanism_by_name((const char *)sqlite3_column_text(q, 2));
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        if (!ops || !name) {
+            rc = PINHOLE_EDB;
+            break;
+        }
+        pinhole_config_params p = {.mechanism = ops->id,
+                                   .k = (uint64_t)sqlite3_column_int64(q, 4),
+                                   .epsilon = sqlite3_column_double(q, 3),
+                                   .q = (uint32_t)sqlite3_column_int64(q, 5),
+                                   .t = (uint32_t)sqlite3_column_int64(q, 6)};
+        pinhole_server_collection *c = &arr[len];
+        rc = pinhole_server_collection_init(
+            c, sqlite3_column_int64(q, 0), name, &p, (uint32_t)sqlite3_column_int64(q, 7),
+            (uint64_t)sqlite3_column_int64(q, 8), NULL, sqlite3_column_int64(q, 11));
+        if (rc != PINHOLE_OK) {
+            rc = PINHOLE_EDB;
+            break;
+        }
+        len++;
+        const void *fp = sqlite3_column_blob(q, 9);
+        if (sqlite3_column_bytes(q, 9) != PINHOLE_FINGERPRINT_BYTES ||
+            sodium_memcmp(fp, c->fingerprint, PINHOLE_FINGERPRINT_BYTES) != 0) {
+            rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
+            break;
+        }
+        const int lb = sqlite3_column_bytes(q, 10);
+        if (sqlite3_column_type(q, 10) == SQLITE_BLOB && lb > 0) {
+            rc = pinhole_server_collection_set_labels(c, sqlite3_column_blob(q, 10), (size_t)lb);
+            if (rc != PINHOLE_OK) {
+                rc = rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
+                break;
+            }
+        }
+    }
+    if (rc == PINHOLE_OK && step != SQLITE_DONE)
+        rc = PINHOLE_EDB;
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK) {
+        for (size_t i = 0; i < len; i++)
+            pinhole_server_collection_free(&arr[i]);
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = len;
+    return PINHOLE_OK;
+}

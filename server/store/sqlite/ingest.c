@@ -1,0 +1,347 @@
+/* The SQLite backend: transactional ingest of reports with their count vectors, and the in-memory
+ * index of stored report ids that makes (collection, report id) unique (idset.h). */
+#include "common/bytes.h"
+#include "common/error.h"
+#include "server/estimate/estimate.h"
+#include "server/store/sqlite/idset.h"
+#include "server/store/sqlite/sqlite.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The count delta of one (collection, bucket) within a transaction: a dense vector of counts_len.
+ */
+struct sqlite_delta {
+    const pinhole_server_collection *coll;
+    int64_t bucket;
+    uint64_t n;
+    uint64_t *v;
+    uint64_t len; /* allocated length of v */
+};
+
+void pinhole_sqlite_ingest_free(sqlite_store *s)
+{
+    if (s->ids) {
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+        s->ids = NULL;
+    }
+    sqlite_ingest_scratch *sc = &s->scratch;
+    for (size_t i = 0; i < sc->cap; i++)
+        free(sc->delta[i].v);
+    free(sc->delta);
+    free(sc->hash);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* Add a delta's nonzero chunks to the stored ones and its total to the bucket; clears the delta. */
+static int flush_delta(sqlite_store *s, struct sqlite_delta *d)
+{
+    const uint64_t len = d->coll->cfg.counts_len;
+    uint8_t blob[PINHOLE_SQLITE_CHUNK * 8];
+    int rc = PINHOLE_OK;
+    for (uint64_t base = 0; base < len && rc == PINHOLE_OK; base += PINHOLE_SQLITE_CHUNK) {
+        const uint64_t m = len - base < PINHOLE_SQLITE_CHUNK ? len - base : PINHOLE_SQLITE_CHUNK;
+        uint64_t any = 0;
+        for (uint64_t i = 0; i < m; i++)
+            any |= d->v[base + i];
+        if (!any)
+            continue;
+        const int64_t chunk = (int64_t)(base / PINHOLE_SQLITE_CHUNK);
+        sqlite3_stmt *g = s->stmt[SQ_CHUNK_GET];
+        sqlite3_bind_int64(g, 1, d->coll->id);
+        sqlite3_bind_int64(g, 2, d->bucket);
+        sqlite3_bind_int64(g, 3, chunk);
+        int step = sqlite3_step(g);
+        if (step == SQLITE_ROW && sqlite3_column_bytes(g, 0) == (int)(m * 8))
+            memcpy(blob, sqlite3_column_blob(g, 0), m * 8);
+        else if (step == SQLITE_DONE)
+            memset(blob, 0, m * 8);
+        else
+            rc = PINHOLE_EDB;
+        sqlite3_reset(g);
+        if (rc != PINHOLE_OK)
+            break;
+        for (uint64_t i = 0; i < m; i++) {
+            pinhole_store_le(blob + 8 * i, pinhole_load_le(blob + 8 * i, 8) + d->v[base + i], 8);
+            d->v[base + i] = 0;
+        }
+        sqlite3_stmt *p = s->stmt[SQ_CHUNK_PUT];
+        sqlite3_bind_int64(p, 1, d->coll->id);
+        sqlite3_bind_int64(p, 2, d->bucket);
+        sqlite3_bind_int64(p, 3, chunk);
+        sqlite3_bind_blob(p, 4, blob, (int)(m * 8), SQLITE_STATIC);
+        rc = pinhole_sqlite_step_done(p);
+    }
+    if (rc != PINHOLE_OK) { /* leave the scratch all zero for the next transaction */
+        memset(d->v, 0, len * sizeof *d->v);
+        return rc;
+    }
+    sqlite3_stmt *b = s->stmt[SQ_BUCKET_ADD];
+    sqlite3_bind_int64(b, 1, d->coll->id);
+    sqlite3_bind_int64(b, 2, d->bucket);
+    sqlite3_bind_int64(b, 3, (sqlite3_int64)d->n);
+    return pinhole_sqlite_step_done(b);
+}
+
+/* Flush every open delta into the stored chunks (inside the open transaction) and clear them all,
+ * even after an error. */
+static int flush_all(sqlite_store *s, sqlite_ingest_scratch *sc)
+{
+    int rc = PINHOLE_OK;
+    size_t i = 0;
+    for (; i < sc->ndelta && rc == PINHOLE_OK; i++)
+        rc = flush_delta(s, &sc->delta[i]);
+    for (; i < sc->ndelta; i++)
+        memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof *sc->delta[i].v);
+    sc->ndelta = 0;
+    return rc;
+}
+
+/* Dense delta vectors open at once: at most 16 and at most 64 MiB of them. A transaction touching
+ * more (collection, bucket) pairs flushes them early, within the same transaction, so memory stays
+ * bounded whatever times the reports carry. */
+static size_t delta_limit(const pinhole_server_collection *c)
+{
+    const uint64_t per = c->cfg.counts_len * sizeof(uint64_t), fit = (UINT64_C(64) << 20) / per;
+    return fit < 1 ? 1 : fit > 16 ? 16 : (size_t)fit;
+}
+
+/* The delta of (c, bucket), opening one (after flushing the others when at the limit). NULL with
+ * *rc set on error. */
+static struct sqlite_delta *delta_for(sqlite_store *s, sqlite_ingest_scratch *sc,
+                                      const pinhole_server_collection *c, int64_t bucket, int *rc)
+{
+    *rc = PINHOLE_ENOMEM;
+    for (size_t i = sc->ndelta; i-- > 0;)
+        if (sc->delta[i].coll == c && sc->delta[i].bucket == bucket)
+            return &sc->delta[i];
+    if (sc->ndelta >= delta_limit(c) && (*rc = flush_all(s, sc)) != PINHOLE_OK)
+        return NULL;
+    *rc = PINHOLE_ENOMEM;
+    if (sc->ndelta == sc->cap) {
+        const size_t cap = sc->cap ? 2 * sc->cap : 4;
+        struct sqlite_delta *d = realloc(sc->delta, cap * sizeof *d);
+        if (!d)
+            return NULL;
+        memset(d + sc->cap, 0, (cap - sc->cap) * sizeof *d);
+        sc->delta = d;
+        sc->cap = cap;
+    }
+    struct sqlite_delta *d = &sc->delta[sc->ndelta];
+    const uint64_t len = c->cfg.counts_len;
+    if (d->len < len) { /* vectors stay zero between uses: flush_delta clears them */
+        free(d->v);
+        d->v = calloc(len, sizeof *d->v);
+        d->len = d->v ? len : 0;
+        if (!d->v)
+            return NULL;
+    }
+    d->coll = c;
+    d->bucket = bucket;
+    d->n = 0;
+    sc->ndelta++;
+    *rc = PINHOLE_OK;
+    return d;
+}
+
+/* (Re)build the index of stored report ids from the reports table: one scan, 23-46 bytes of
+ * memory per stored report. */
+static int load_ids(sqlite_store *s)
+{
+    if (s->ids) {
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+    }
+    s->ids = malloc(sizeof *s->ids);
+    if (!s->ids || pinhole_idset_init(s->ids) != PINHOLE_OK) {
+        free(s->ids);
+        s->ids = NULL;
+        return PINHOLE_ENOMEM;
+    }
+    sqlite3_stmt *q = NULL;
+    int rc = PINHOLE_OK, step = SQLITE_DONE;
+    /* Size the table once: the largest seq bounds the row count (the log only appends). */
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(seq), 0) FROM reports", -1, &q, NULL) !=
+        SQLITE_OK) {
+        rc = PINHOLE_EDB;
+        goto out;
+    }
+    const int64_t rows = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (rows > 0 && pinhole_idset_reserve(s->ids, (size_t)rows) != 0) {
+        rc = PINHOLE_ENOMEM;
+        goto out;
+    }
+    if (sqlite3_prepare_v2(s->db, "SELECT seq, collection, report_id FROM reports", -1, &q, NULL) !=
+        SQLITE_OK) {
+        rc = PINHOLE_EDB;
+        goto out;
+    }
+    /* Inserts go to random slots of a table larger than the caches: hash a block of rows first and
+     * prefetch their home slots, so the cache misses overlap instead of queueing. */
+    enum { BLOCK = 64 };
+    uint64_t hash[BLOCK];
+    int64_t row[BLOCK];
+    size_t nb = 0;
+    for (;;) {
+        step = sqlite3_step(q);
+        if (step == SQLITE_ROW) {
+            if (sqlite3_column_bytes(q, 2) != PINHOLE_REPORT_ID_BYTES) {
+                rc = PINHOLE_EDB;
+                break;
+            }
+            hash[nb] =
+                pinhole_idset_hash(s->ids, sqlite3_column_int64(q, 1), sqlite3_column_blob(q, 2));
+            row[nb] = sqlite3_column_int64(q, 0);
+            pinhole_idset_prefetch(s->ids, hash[nb]);
+            if (++nb < BLOCK)
+                continue;
+        }
+        for (size_t i = 0; i < nb && rc == PINHOLE_OK; i++)
+            if (pinhole_idset_add(s->ids, hash[i], row[i]) < 0)
+                rc = PINHOLE_ENOMEM;
+        nb = 0;
+        if (step != SQLITE_ROW || rc != PINHOLE_OK)
+            break;
+    }
+    if (rc == PINHOLE_OK && step != SQLITE_DONE)
+        rc = PINHOLE_EDB;
+out:
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK) {
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+        s->ids = NULL;
+    }
+    return rc;
+}
+
+/* Is there a stored report with r's collection and id? 1 with *same telling whether its bucket and
+ * payload equal r's, 0 when none, PINHOLE_EDB on error. */
+static int find_stored(sqlite_store *s, const pinhole_ingest_report *r, uint64_t hash, int *same)
+{
+    size_t pos = 0;
+    int64_t rowid;
+    while (pinhole_idset_next(s->ids, hash, &pos, &rowid)) {
+        sqlite3_stmt *sel = s->stmt[SQ_SELECT];
+        sqlite3_bind_int64(sel, 1, rowid);
+        if (sqlite3_step(sel) != SQLITE_ROW) {
+            sqlite3_reset(sel);
+            return PINHOLE_EDB;
+        }
+        const int match = sqlite3_column_int64(sel, 0) == r->coll->id &&
+                          sqlite3_column_bytes(sel, 1) == PINHOLE_REPORT_ID_BYTES &&
+                          memcmp(sqlite3_column_blob(sel, 1), r->id, PINHOLE_REPORT_ID_BYTES) == 0;
+        if (match)
+            *same = sqlite3_column_int64(sel, 2) == r->bucket &&
+                    sqlite3_column_bytes(sel, 3) == (int)r->payload_len &&
+                    memcmp(sqlite3_column_blob(sel, 3), r->payload, r->payload_len) == 0;
+        sqlite3_reset(sel);
+        if (match)
+            return 1;
+    }
+    return 0;
+}
+
+/* Insert one report; sets its status. PINHOLE_EDB on an SQLite error, PINHOLE_ENOMEM. */
+static int ingest_one(sqlite_store *s, sqlite_ingest_scratch *sc, pinhole_ingest_report *r,
+                      uint64_t hash)
+{
+    const pinhole_server_collection *c = r->coll;
+    int same = 0;
+    const int found = find_stored(s, r, hash, &same);
+    if (found < 0)
+        return found;
+    if (found) { /* the id is taken: identical retry or replay */
+        r->status = same ? PINHOLE_REPORT_DUPLICATE : PINHOLE_REPORT_REPLAY;
+        r->error = same ? PINHOLE_OK : PINHOLE_EMISMATCH;
+        return PINHOLE_OK;
+    }
+    int rc;
+    struct sqlite_delta *d = delta_for(s, sc, c, r->bucket, &rc);
+    if (!d)
+        return rc;
+    rc = pinhole_accumulate(&c->cfg, r->payload, r->payload_len, d->v);
+    if (rc != PINHOLE_OK) { /* the mechanism refuses the payload; nothing was added */
+        r->status = PINHOLE_REPORT_INVALID;
+        r->error = rc;
+        return PINHOLE_OK;
+    }
+    sqlite3_stmt *ins = s->stmt[SQ_INSERT];
+    sqlite3_bind_int64(ins, 1, c->id);
+    sqlite3_bind_blob(ins, 2, r->id, PINHOLE_REPORT_ID_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 3, r->bucket);
+    sqlite3_bind_blob(ins, 4, r->payload, (int)r->payload_len, SQLITE_STATIC);
+    if (pinhole_sqlite_step_done(ins) != PINHOLE_OK)
+        return PINHOLE_EDB; /* the transaction is rolled back, the delta cleared */
+    if (pinhole_idset_add(s->ids, hash, sqlite3_last_insert_rowid(s->db)) < 0)
+        return PINHOLE_ENOMEM;
+    d->n++;
+    r->status = PINHOLE_REPORT_ACCEPTED;
+    return PINHOLE_OK;
+}
+
+int pinhole_sqlite_ingest_prepare(pinhole_store *base)
+{
+    return load_ids(sqlite_of(base));
+}
+
+int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t n)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite_ingest_scratch *sc = &s->scratch;
+    sc->ndelta = 0;
+    int rc = s->ids ? PINHOLE_OK : load_ids(s);
+    if (rc != PINHOLE_OK)
+        return rc;
+    if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
+        return PINHOLE_EDB;
+    /* Hash every id first, then look each up while the slot of one a few reports ahead is being
+     * fetched: the index is larger than the caches, so its lookups are cache misses. */
+    if (n > sc->hcap) {
+        uint64_t *h = realloc(sc->hash, n * sizeof *h);
+        if (!h)
+            rc = PINHOLE_ENOMEM;
+        else {
+            sc->hash = h;
+            sc->hcap = n;
+        }
+    }
+    for (size_t i = 0; i < n && rc == PINHOLE_OK; i++)
+        sc->hash[i] = pinhole_idset_hash(s->ids, r[i].coll ? r[i].coll->id : 0, r[i].id);
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < AHEAD && i < n && rc == PINHOLE_OK; i++)
+        pinhole_idset_prefetch(s->ids, sc->hash[i]);
+    for (size_t i = 0; i < n && rc == PINHOLE_OK; i++) {
+        if (i + AHEAD < n)
+            pinhole_idset_prefetch(s->ids, sc->hash[i + AHEAD]);
+        if (r[i].status != PINHOLE_REPORT_REJECTED)
+            rc = ingest_one(s, sc, &r[i], sc->hash[i]);
+    }
+    if (rc == PINHOLE_OK)
+        rc = flush_all(s, sc);
+    else {
+        for (size_t k = 0; k < sc->ndelta; k++) /* clear only: the transaction is rolled back */
+            memset(sc->delta[k].v, 0, sc->delta[k].coll->cfg.counts_len * sizeof *sc->delta[k].v);
+        sc->ndelta = 0;
+    }
+    if (rc == PINHOLE_OK && pinhole_sqlite_step_done(s->stmt[SQ_COMMIT]) != PINHOLE_OK)
+        rc = PINHOLE_EDB;
+    if (rc != PINHOLE_OK) {
+        if (!sqlite3_get_autocommit(s->db))
+            pinhole_sqlite_step_done(s->stmt[SQ_ROLLBACK]);
+        /* The index must follow the database: drop it, the next ingest reloads it from the
+         * committed rows (rare: only after an SQLite error). */
+        pinhole_idset_free(s->ids);
+        free(s->ids);
+        s->ids = NULL;
+        for (size_t j = 0; j < n; j++)
+            if (r[j].status != PINHOLE_REPORT_REJECTED) {
+                r[j].status = PINHOLE_REPORT_PENDING;
+                r[j].error = PINHOLE_OK;
+            }
+    }
+    return rc;
+}

@@ -1,0 +1,219 @@
+/* The SQLite backend: schema, opening and closing connections, WAL maintenance, the table of
+ * operations. */
+#include "common/error.h"
+#include "server/store/sqlite/sqlite.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Application id in the database header, so the server refuses to write into a foreign file. */
+#define PINHOLE_APPLICATION_ID 0x50484e31 /* "PHN1" */
+
+static const char *const schema =
+    "CREATE TABLE IF NOT EXISTS collections("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, mechanism TEXT NOT NULL, epsilon REAL NOT NULL,"
+    " k INTEGER NOT NULL, q INTEGER NOT NULL, t INTEGER NOT NULL, time_precision INTEGER NOT NULL,"
+    " min_reports INTEGER NOT NULL, fingerprint BLOB NOT NULL, labels BLOB, created INTEGER NOT "
+    "NULL);"
+    "CREATE TABLE IF NOT EXISTS reports(seq INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
+    " report_id BLOB NOT NULL, bucket INTEGER NOT NULL, payload BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS buckets(collection INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(collection, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS counts(collection INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " chunk INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(collection, bucket, chunk))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS server_keys(name TEXT PRIMARY KEY, pk BLOB NOT NULL,"
+    " sk BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, collection_id INTEGER NOT NULL, type TEXT NOT NULL,"
+    " t_from INTEGER NOT NULL, t_to INTEGER NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,"
+    " progress REAL NOT NULL DEFAULT 0, time_limit REAL NOT NULL, created REAL NOT NULL,"
+    " started REAL, finished REAL, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, id);";
+
+static const char *const stmt_sql[SQ_COUNT] = {
+    [SQ_INSERT] = "INSERT INTO reports(collection, report_id, bucket, payload) VALUES(?,?,?,?)",
+    [SQ_SELECT] = "SELECT collection, report_id, bucket, payload FROM reports WHERE seq = ?",
+    [SQ_DELETE] = "DELETE FROM reports WHERE seq = ?",
+    [SQ_CHUNK_GET] = "SELECT data FROM counts WHERE collection = ? AND bucket = ? AND chunk = ?",
+    [SQ_CHUNK_PUT] =
+        "INSERT OR REPLACE INTO counts(collection, bucket, chunk, data) VALUES(?,?,?,?)",
+    [SQ_BUCKET_ADD] = "INSERT INTO buckets(collection, bucket, n) VALUES(?,?,?)"
+                      " ON CONFLICT(collection, bucket) DO UPDATE SET n = n + excluded.n",
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_RANGE] = "SELECT chunk, data FROM counts WHERE collection = ? AND bucket BETWEEN ? AND ?",
+    [SQ_RANGE_N] =
+        "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = ? AND bucket BETWEEN "
+        "? AND ?",
+    [SQ_TOTAL] = "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = ?",
+    [SQ_BUCKETS] = "SELECT bucket, n FROM buckets WHERE collection = ? AND bucket BETWEEN ? AND ?"
+                   " AND n > 0 ORDER BY bucket",
+};
+
+int pinhole_sqlite_step_done(sqlite3_stmt *q)
+{
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;
+}
+
+/* sqlite3_wal_hook: after each commit of this connection, the WAL's size in frames. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((sqlite_store *)arg)->wal_frames = (uint64_t)frames;
+    return SQLITE_OK;
+}
+
+static void sqlite_close(pinhole_store *base)
+{
+    sqlite_store *s = sqlite_of(base);
+    for (int i = 0; i < SQ_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    if (s->db)
+        sqlite3_close(s->db);
+    pinhole_sqlite_ingest_free(s);
+    free(s);
+}
+
+static int sqlite_open(pinhole_store **out, const char *path, const pinhole_store_options *opt)
+{
+    sqlite_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return PINHOLE_ENOMEM;
+    s->base.backend = &pinhole_store_sqlite;
+    if (strlen(path) >= sizeof s->path) {
+        free(s);
+        return PINHOLE_EINVAL;
+    }
+    strcpy(s->path, path);
+    s->readonly = opt->readonly;
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (opt->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    /* The file holds the server's secret keys: a new one is made 0600 (whatever the umask), and
+     * SQLite gives its -wal and -shm files the database file's mode. */
+    const int fd = opt->readonly || strcmp(path, ":memory:") == 0
+                       ? -1
+                       : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(s->db, opt->busy_ms > 0 ? opt->busy_ms : 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    char sql[512];
+    const int cache_kib = (opt->cache_mib > 0 ? opt->cache_mib : 64) * 1024;
+    if (opt->readonly) /* journal_mode cannot change on a read-only connection */
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA query_only=1;", cache_kib);
+    else
+        snprintf(sql, sizeof sql,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;"
+                 " PRAGMA wal_autocheckpoint=0; PRAGMA temp_store=MEMORY;",
+                 opt->synchronous_normal ? "NORMAL" : "FULL", cache_kib);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    if (!opt->readonly) {
+        /* A file another program owns (nonzero application_id of its own) is refused. */
+        sqlite3_stmt *q;
+        int64_t app = -1;
+        if (sqlite3_prepare_v2(s->db, "PRAGMA application_id", -1, &q, NULL) != SQLITE_OK)
+            goto fail;
+        if (sqlite3_step(q) == SQLITE_ROW)
+            app = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        if (app != 0 && app != PINHOLE_APPLICATION_ID)
+            goto fail;
+        snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", PINHOLE_APPLICATION_ID);
+        if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+            goto fail;
+        sqlite3_wal_hook(s->db, wal_hook, s);
+    }
+    for (int i = 0; i < SQ_COUNT; i++) {
+        if (opt->readonly && i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT)
+            continue; /* writing statements are not prepared on read-only connections */
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK)
+            goto fail;
+    }
+    *out = &s->base;
+    return PINHOLE_OK;
+fail:
+    sqlite_close(&s->base);
+    return PINHOLE_EIO;
+}
+
+static int sqlite_maintain(pinhole_store *base, pinhole_store_upkeep when, int *did)
+{
+    sqlite_store *s = sqlite_of(base);
+    if (s->readonly)
+        return PINHOLE_OK;
+    /* Under continuous load the periodic passive checkpoints never catch up with the end of the
+     * WAL, and SQLite restarts the WAL only once a checkpoint has. So when it has grown past
+     * PINHOLE_SQLITE_WAL_RESTART_FRAMES, the ingesting handle itself checkpoints between two
+     * transactions (no write can race it): mostly copied already, this is short, and the next
+     * transaction starts the WAL from the beginning again. */
+    if (when == PINHOLE_UPKEEP_AFTER_COMMIT && s->wal_frames <= PINHOLE_SQLITE_WAL_RESTART_FRAMES)
+        return PINHOLE_OK;
+    int log = 0, ckpt = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+                                             when == PINHOLE_UPKEEP_CLOSING
+                                                 ? SQLITE_CHECKPOINT_TRUNCATE
+                                                 : SQLITE_CHECKPOINT_PASSIVE, /* never blocks */
+                                             &log, &ckpt);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        return PINHOLE_EDB;
+    if (when == PINHOLE_UPKEEP_AFTER_COMMIT)
+        s->wal_frames = 0;
+    *did = 1;
+    return PINHOLE_OK;
+}
+
+static uint64_t sqlite_disk_bytes(pinhole_store *base)
+{
+    const sqlite_store *s = sqlite_of(base);
+    struct stat sb;
+    uint64_t total = 0;
+    char wal[sizeof s->path + 8];
+    if (stat(s->path, &sb) == 0)
+        total += (uint64_t)sb.st_size;
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (stat(wal, &sb) == 0)
+        total += (uint64_t)sb.st_size;
+    return total;
+}
+
+const pinhole_store_backend pinhole_store_sqlite = {
+    .name = "sqlite",
+    .schemes = NULL, /* plain paths */
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .maintain = sqlite_maintain,
+    .disk_bytes = sqlite_disk_bytes,
+    .create_collection = pinhole_sqlite_create_collection,
+    .load_collections = pinhole_sqlite_load_collections,
+    .server_keys = pinhole_sqlite_server_keys,
+    .signing_key = pinhole_sqlite_signing_key,
+    .ingest_prepare = pinhole_sqlite_ingest_prepare,
+    .ingest = pinhole_sqlite_ingest,
+    .counts = pinhole_sqlite_counts,
+    .buckets = pinhole_sqlite_buckets,
+    .report_total = pinhole_sqlite_report_total,
+    .check = pinhole_sqlite_check,
+    .jobs_recover = pinhole_sqlite_jobs_recover,
+    .job_enqueue = pinhole_sqlite_job_enqueue,
+    .job_claim = pinhole_sqlite_job_claim,
+    .job_progress = pinhole_sqlite_job_progress,
+    .job_finish = pinhole_sqlite_job_finish,
+    .job_cancel_queued = pinhole_sqlite_job_cancel_queued,
+    .job_request_cancel = pinhole_sqlite_job_request_cancel,
+    .job_state = pinhole_sqlite_job_state,
+    .job_get = pinhole_sqlite_job_get,
+};

@@ -1,0 +1,108 @@
+/* The SQLite backend's handle and the helpers its files share (not for use outside
+ * server/store/sqlite/).
+ *
+ * Tables, in one database file in WAL mode:
+ *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
+ *               labels, created)
+ *   reports(seq, collection, report_id, bucket, payload)     an append-only log; (collection,
+ *       report_id) is unique, enforced by the in-memory index of the ingesting handle (idset.h)
+ *   buckets(collection, bucket, n)                            reports per time bucket
+ *   counts(collection, bucket, chunk, data)                   the count vector of a bucket, in
+ *       chunks of PINHOLE_SQLITE_CHUNK values stored as little-endian uint64 (only chunks holding
+ *       a nonzero count exist), so an ingest transaction rewrites only the chunks it touched
+ *   server_keys(name, pk, sk)                                 the server's key pairs
+ *   jobs(id, collection_id, type, t_from, t_to, params, status, progress, time_limit, created,
+ *        started, finished, result, error, attempts)          the analytics job queue
+ *
+ * Files: open.c (schema, connections, maintenance), collections.c, keys.c, ingest.c (with the id
+ * index), queries.c, check.c, jobs.c. */
+#ifndef PINHOLE_SERVER_STORE_SQLITE_H
+#define PINHOLE_SERVER_STORE_SQLITE_H
+
+#include "server/store/backend.h"
+
+#include <sqlite3.h>
+
+#define PINHOLE_SQLITE_CHUNK 256u /* count-vector values per stored chunk */
+
+/* WAL size (4 KiB frames) beyond which the ingesting handle checkpoints between transactions:
+ * 64 MiB. */
+#define PINHOLE_SQLITE_WAL_RESTART_FRAMES 16384u
+
+/* Prepared statements, made once per connection. */
+enum {
+    SQ_INSERT,
+    SQ_SELECT,
+    SQ_DELETE,
+    SQ_CHUNK_GET,
+    SQ_CHUNK_PUT,
+    SQ_BUCKET_ADD,
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_RANGE,
+    SQ_RANGE_N,
+    SQ_TOTAL,
+    SQ_BUCKETS,
+    SQ_COUNT
+};
+
+/* Scratch memory of the ingesting handle, reused across transactions. */
+typedef struct sqlite_ingest_scratch {
+    struct sqlite_delta *delta; /* dense per-(collection, bucket) count deltas */
+    size_t ndelta, cap;
+    uint64_t *hash; /* index hashes of a transaction's reports */
+    size_t hcap;
+} sqlite_ingest_scratch;
+
+typedef struct sqlite_store {
+    pinhole_store base;
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQ_COUNT];
+    char path[4096];
+    int readonly;
+    struct pinhole_idset *ids; /* index of stored report ids, built on first ingest */
+    sqlite_ingest_scratch scratch;
+    uint64_t wal_frames; /* WAL frames after this connection's last commit (sqlite3_wal_hook) */
+} sqlite_store;
+
+static inline sqlite_store *sqlite_of(pinhole_store *s)
+{
+    return (sqlite_store *)s;
+}
+
+/* Step a statement that returns no row, then reset it: PINHOLE_OK or PINHOLE_EDB. */
+int pinhole_sqlite_step_done(sqlite3_stmt *q);
+
+/* Release the ingest state (id index, scratch) of a handle. */
+void pinhole_sqlite_ingest_free(sqlite_store *s);
+
+/* The operations, by file. */
+int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection *c,
+                                     const char *name, const pinhole_config_params *p,
+                                     uint32_t time_precision, uint32_t min_reports,
+                                     const char *const *labels);
+int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
+int pinhole_sqlite_signing_key(pinhole_store *s, pinhole_signing_key_op op,
+                               uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
+int pinhole_sqlite_ingest_prepare(pinhole_store *s);
+int pinhole_sqlite_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
+int pinhole_sqlite_counts(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,
+                          int64_t to_bucket, uint64_t *counts, uint64_t *n);
+int pinhole_sqlite_buckets(pinhole_store *s, int64_t collection, int64_t from_bucket,
+                           int64_t to_bucket, int64_t **bucket, uint64_t **n, size_t *count);
+int pinhole_sqlite_report_total(pinhole_store *s, int64_t collection, uint64_t *n);
+int pinhole_sqlite_check(pinhole_store *s, uint64_t *problems, char *msg, size_t msglen);
+int pinhole_sqlite_jobs_recover(pinhole_store *s, double now, int max_attempts);
+int pinhole_sqlite_job_enqueue(pinhole_store *s, const pinhole_job_record *r, int64_t *id);
+int pinhole_sqlite_job_claim(pinhole_store *s, double now, pinhole_job_record *r);
+int pinhole_sqlite_job_progress(pinhole_store *s, int64_t id, double fraction);
+int pinhole_sqlite_job_finish(pinhole_store *s, int64_t id, pinhole_job_state st, double finished,
+                              const char *result, const char *error);
+int pinhole_sqlite_job_cancel_queued(pinhole_store *s, int64_t id, double now);
+int pinhole_sqlite_job_request_cancel(pinhole_store *s, int64_t id);
+int pinhole_sqlite_job_state(pinhole_store *s, int64_t id, pinhole_job_state *st);
+int pinhole_sqlite_job_get(pinhole_store *s, int64_t id, pinhole_job_record *r);
+
+#endif
