@@ -3,7 +3,8 @@
 # the generated-tokens file are created 0600, and the generated tokens work but never appear in
 # the log; a token given in the environment is wiped from /proc/PID/environ; a database file
 # readable by others draws a warning at start; every log line is a JSON object with ts, level and
-# event; SIGHUP reopens the log file (rotation) and the server keeps serving; SIGTERM logs a clean
+# event, with one line per request (route pattern, status, bytes, duration, no client address)
+# and per job state change; SIGHUP reopens the log file (rotation) and the server keeps serving; SIGTERM logs a clean
 # stop; the config-signing key rotates (prepare, activate at restart, retire).
 # usage: daemon.sh PINHOLE-SERVER
 set -eu
@@ -49,6 +50,13 @@ curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d '{"name": "d", "epsilon": 2, "k": 10, "min_reports": 0}' "$url/v1/collections" >/dev/null ||
     fail "the generated admin token is refused"
 curl -s "$url/v1/collections/99" >/dev/null
+curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+    -d '{"type": "sleep", "params": {"seconds": 0}}' "$url/v1/collections/1/jobs" >/dev/null ||
+    fail "cannot queue a job"
+i=0
+until grep -q '"event":"job".*"state":"done"' "$tmp/log"; do
+    i=$((i + 1)); [ $i -lt 500 ] || fail "no log line for the job's end"; sleep 0.01
+done
 
 mv "$tmp/log" "$tmp/log.1" # rotation: the server keeps writing to log.1 until SIGHUP
 kill -HUP "$pid"
@@ -92,6 +100,14 @@ events = [l["event"] for l in lines]
 for e in ("listening", "generated_tokens", "token_from_environment", "sighup", "stopping"):
     assert e in events, e
 assert [l for l in lines if l["event"] == "stopped" and l["clean"] is True], "clean stop"
+req = [l for l in lines if l["event"] == "request"]
+assert {"method", "route", "status", "bytes", "ms"} <= req[0].keys(), req[0]
+assert all("client" not in l for l in req), "client addresses are logged by default"
+assert [l for l in req if l["route"] == "/v1/collections/{id}" and l["status"] == 404], req
+assert [l for l in req if l["route"] == "/v1/collections" and l["method"] == "POST"
+        and l["status"] == 201 and l["bytes"] > 0], req
+states = [l["state"] for l in lines if l["event"] == "job"]
+assert states[:3] == ["queued", "running", "done"], states
 EOF
 echo "ok: files 0600, tokens out of the log and the environment, JSON lines, SIGHUP reopens," \
     "signing key rotated"

@@ -69,8 +69,13 @@ typedef struct request {
     int phase; /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
     int submit_error;
     int answered; /* a response was queued at the first callback */
-    int defer;    /* responses go to out (built off the pool thread) instead of to the connection */
-    struct {      /* a response built while deferred, queued once resumed */
+    /* for the request's log line (completed() in server.c) */
+    char method[8];
+    double t0;           /* monotonic seconds at the first callback */
+    unsigned log_status; /* the status answered, 0 when none */
+    size_t log_bytes;    /* its body bytes */
+    int defer; /* responses go to out (built off the pool thread) instead of to the connection */
+    struct {   /* a response built while deferred, queued once resumed */
         unsigned status;
         const char *type; /* static string */
         char *body;

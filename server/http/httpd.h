@@ -28,6 +28,7 @@ typedef struct pinhole_server_options {
     size_t connection_memory;         /* bytes of buffer per connection (headers, I/O), 32768 */
     double head_timeout;              /* seconds from accept to a complete request head, 10 */
     unsigned connections_per_address; /* simultaneous connections from one client address, 64 */
+    int log_client_address;           /* put the client's address in request log lines, 0 */
     size_t max_body_bytes;            /* largest report batch body, 8 MiB */
     size_t max_admin_body_bytes;      /* largest collection spec body (labels), 64 MiB */
     size_t max_batch_reports;         /* reports in one batch, 65,536 */

@@ -57,6 +57,8 @@ const char *const pinhole_http_reason_name[RS_COUNT] = {
 enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type, char *buf,
                                   size_t len, const char *h1, const char *v1)
 {
+    rq->log_status = status;
+    rq->log_bytes = len;
     if (rq->defer) { /* keep it for the pool thread that resumes the connection */
         rq->out.status = status;
         rq->out.type = type;

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "server/http/gate.h"
 #include "server/http/http.h"
+#include "server/log/log.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -124,6 +125,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
             return MHD_NO;
         rq->srv = s;
         rq->conn = conn;
+        rq->t0 = pinhole_clock_mono();
+        snprintf(rq->method, sizeof rq->method, "%s", method);
         *con_cls = rq;
         atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
         enum MHD_Result res = MHD_YES;
@@ -175,12 +178,28 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
-    (void)toe;
     pinhole_server *s = cls;
     request *rq = *con_cls;
     if (!rq)
         return;
+    /* One line per request: the route's pattern, never the path (ids) or, unless configured, the
+     * client's address. */
+    char addr[64] = "";
+    const union MHD_ConnectionInfo *ci =
+        s->opt.log_client_address
+            ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+            : NULL;
+    if (ci && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, addr,
+                  sizeof addr);
+    else if (ci && ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, addr,
+                  sizeof addr);
+    pinhole_log(PINHOLE_LOG_INFO, "request", "smethod", rq->method, "sroute",
+                rq->match.route ? rq->match.route->pattern : NULL, "ustatus",
+                (unsigned long long)rq->log_status, "ubytes", (unsigned long long)rq->log_bytes,
+                "fms", (pinhole_clock_mono() - rq->t0) * 1e3, "bcomplete",
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, addr[0] ? "sclient" : NULL, addr, NULL);
     free(rq->body);
     free(rq->reports);
     free(rq->arena);
