@@ -909,3 +909,53 @@ Test(http, graceful_stop_keeps_everything_acknowledged)
     free_batch(&b);
     cli_collection_free(&c);
 }
+
+/* HTTP framing: one byte after a well-formed batch is malformed framing (400), not a batch too
+ * large; HTTP/1.1 without Host is a 400; Content-Length with Transfer-Encoding is refused and the
+ * connection closed, so a request smuggled behind it is never answered. Nothing is stored. */
+Test(http, framing_errors_are_400_and_close)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 20, 5, 0);
+    uint8_t *more = malloc(b.len + 1);
+    memcpy(more, b.buf, b.len);
+    more[b.len] = 0;
+    char path[64], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "POST", path, "application/octet-stream", more, b.len + 1, &body), 400,
+                 "%s", body);
+    cr_assert(strstr(body, "malformed-batch"), "%s", body);
+    free(body);
+    free(more);
+
+    char buf[4096];
+    int fd = raw_send("GET /healthz HTTP/1.1\r\n\r\n", 26);
+    cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0);
+    close(fd);
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+
+    char smuggle[512];
+    const int n = snprintf(smuggle, sizeof smuggle,
+                           "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream"
+                           "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                           "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                           path);
+    fd = raw_send(smuggle, (size_t)n);
+    const long got = raw_drain(fd, 5, buf, sizeof buf);
+    close(fd);
+    cr_assert_gt(got, 0, "no answer, or the connection stayed open");
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+    cr_assert_null(strstr(buf + 12, "HTTP/1.1"), "the request behind it was answered: %s", buf);
+
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "\"reports\":0"), "%s", body);
+    free(body);
+    free_batch(&b);
+    cli_collection_free(&c);
+}

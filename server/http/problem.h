@@ -35,6 +35,7 @@ typedef enum pinhole_problem {
     PROBLEM_TOO_MANY_CONNECTIONS, /* written by the connection gate (gate.c) */
     PROBLEM_REQUEST_TIMEOUT,
     PROBLEM_HEADER_TOO_LARGE,
+    PROBLEM_BAD_REQUEST,
     PROBLEM_COUNT
 } pinhole_problem;
 

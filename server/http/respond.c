@@ -35,6 +35,7 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_TOO_MANY_CONNECTIONS] = {"too-many-connections", "Service Unavailable", 503},
     [PROBLEM_REQUEST_TIMEOUT] = {"request-timeout", "Request Timeout", 408},
     [PROBLEM_HEADER_TOO_LARGE] = {"header-too-large", "Request Header Fields Too Large", 431},
+    [PROBLEM_BAD_REQUEST] = {"bad-request", "Bad Request", 400},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)

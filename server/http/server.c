@@ -64,9 +64,27 @@ static size_t body_limit(const pinhole_server *s, pinhole_http_body body)
 /* First callback of a request: the route table decides the handler, the role, whether the path
  * names a collection, and the body's type and limit. Returns 1 to go on receiving, or 0 with *res
  * set when an answer was queued already. */
-static int begin_request(request *rq, const char *url, const char *method, enum MHD_Result *res)
+static int begin_request(request *rq, const char *url, const char *method, const char *version,
+                         enum MHD_Result *res)
 {
     pinhole_server *s = rq->srv;
+    /* Framing the proxies in front must read the same way (RFC 9112 §3.2, §6.1): HTTP/1.1 needs a
+     * Host; a body declared both ways may be read differently upstream (request smuggling), so
+     * it is refused and the connection closed. */
+    struct MHD_Connection *c = rq->conn;
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)) {
+        *res = pinhole_http_problem_ext(rq, PROBLEM_BAD_REQUEST, "HTTP/1.1 requires a Host header",
+                                        NULL, MHD_HTTP_HEADER_CONNECTION, "close");
+        return 0;
+    }
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        *res = pinhole_http_problem_ext(rq, PROBLEM_BAD_REQUEST,
+                                        "Content-Length and Transfer-Encoding together", NULL,
+                                        MHD_HTTP_HEADER_CONNECTION, "close");
+        return 0;
+    }
     const int found = pinhole_http_route_find(url, method, &rq->match);
     if (found == PINHOLE_ROUTE_NOT_FOUND) {
         *res = pinhole_http_problem(rq, PROBLEM_NOT_FOUND, "no such endpoint");
@@ -116,7 +134,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     pinhole_server *s = cls;
     request *rq = *con_cls;
     if (!rq) {
@@ -130,7 +147,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         *con_cls = rq;
         atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
         enum MHD_Result res = MHD_YES;
-        if (!begin_request(rq, url, method, &res)) {
+        if (!begin_request(rq, url, method, version, &res)) {
             rq->answered = 1; /* answered before the body: whatever follows is ignored */
             return res;
         }

@@ -23,7 +23,8 @@
  * PINHOLE_ERANGE (time at or above 2^62, or a time beyond the batch's first
  * PINHOLE_BATCH_MAX_BUCKETS distinct ones). Every other report is PENDING.
  * Whole-batch errors (nothing allocated): those of pinhole_batch_reader_init (PINHOLE_ETRUNCATED,
- * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), PINHOLE_EFORMAT (an empty batch),
+ * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), PINHOLE_EFORMAT (an empty batch, or
+ * bytes after its last item),
  * PINHOLE_ETOOBIG (more than max_reports reports), PINHOLE_ENOMEM. */
 int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_server_keys *keys,
                           const uint8_t *body, size_t len, size_t max_reports,
