@@ -35,6 +35,7 @@ static pinhole_server *srv;
 
 static double head_timeout = 10; /* seconds; tests may lower it before start() */
 static unsigned per_address = 64;
+static size_t body_bytes_per_address = (size_t)64 << 20;
 
 static void start(unsigned timeout, size_t max_body, size_t queue, const char *uploader)
 {
@@ -42,6 +43,7 @@ static void start(unsigned timeout, size_t max_body, size_t queue, const char *u
     pinhole_server_options_default(&o);
     o.head_timeout = head_timeout;
     o.connections_per_address = per_address;
+    o.body_buffer_bytes_per_address = body_bytes_per_address;
     o.port = 0;
     o.connection_timeout = timeout;
     o.max_body_bytes = max_body;
@@ -956,6 +958,45 @@ Test(http, framing_errors_are_400_and_close)
     cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
     cr_assert(strstr(body, "\"reports\":0"), "%s", body);
     free(body);
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+/* Bodies held almost complete pin memory only up to the per-address bound: past it a request is
+ * answered 429 (Retry-After, problem+json) before its body is read, and once the holder goes the
+ * next is taken. */
+Test(http, buffered_body_bytes_are_bounded)
+{
+    body_bytes_per_address = 100000;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "application/octet-stream\r\nContent-Length: 80000\r\n\r\n0123456789",
+                     (unsigned long long)id);
+    const int holder = raw_send(head, (size_t)n); /* 80,000 bytes reserved, 10 sent */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    n = snprintf(head, sizeof head,
+                 "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 "application/octet-stream\r\nContent-Length: 30000\r\n\r\n",
+                 (unsigned long long)id);
+    int fd = raw_send(head, (size_t)n);
+    char buf[2048];
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const ssize_t got = recv(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    cr_assert_gt(got, 0, "no answer within 2 s");
+    buf[got] = '\0';
+    cr_assert(strncmp(buf, "HTTP/1.1 429", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "Retry-After: 1") && strstr(buf, "application/problem+json"), "%s", buf);
+    close(holder);
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 50, 3, 0);
+    json_decref(post_batch(id, &b, 200)); /* the holder's bytes are given back */
     free_batch(&b);
     cli_collection_free(&c);
 }

@@ -35,6 +35,7 @@ typedef struct slot {
 typedef struct addr_entry {
     uint8_t key[17]; /* family byte, then 4 or 16 address bytes (zero-padded) */
     unsigned count;  /* 0: empty */
+    size_t bytes;    /* request body bytes reserved (pinhole_gate_reserve) */
 } addr_entry;
 
 struct pinhole_gate {
@@ -139,6 +140,40 @@ void pinhole_gate_release(pinhole_gate *g, const struct sockaddr *a)
             addr_remove(g, i);
         g->total--;
     }
+    pthread_mutex_unlock(&g->mu);
+}
+
+int pinhole_gate_reserve(pinhole_gate *g, const struct sockaddr *a, size_t n)
+{
+    uint8_t key[17];
+    addr_key(a, key);
+    pthread_mutex_lock(&g->mu);
+    const size_t i = addr_find(g, key);
+    const size_t total = g->stats.body_bytes, mine = g->table[i].count ? g->table[i].bytes : 0;
+    const int ok =
+        g->table[i].count &&
+        (!g->o.body_bytes || (total <= g->o.body_bytes && n <= g->o.body_bytes - total)) &&
+        (!g->o.body_bytes_per_address ||
+         (mine <= g->o.body_bytes_per_address && n <= g->o.body_bytes_per_address - mine));
+    if (ok) {
+        g->stats.body_bytes += n;
+        g->table[i].bytes += n;
+    } else {
+        g->stats.refused_body_bytes++;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return ok ? 0 : -1;
+}
+
+void pinhole_gate_unreserve(pinhole_gate *g, const struct sockaddr *a, size_t n)
+{
+    uint8_t key[17];
+    addr_key(a, key);
+    pthread_mutex_lock(&g->mu);
+    const size_t i = addr_find(g, key);
+    if (g->table[i].count)
+        g->table[i].bytes -= n <= g->table[i].bytes ? n : g->table[i].bytes;
+    g->stats.body_bytes -= n <= g->stats.body_bytes ? n : g->stats.body_bytes;
     pthread_mutex_unlock(&g->mu);
 }
 

@@ -23,6 +23,8 @@ typedef struct pinhole_gate_options {
     unsigned max_connections; /* at the gate and in the daemon together (503 beyond) */
     unsigned per_address;     /* connections from one client address (503 beyond) */
     unsigned retry_after;     /* seconds, in the 503's Retry-After */
+    size_t body_bytes;        /* request body bytes buffered at once, server-wide (0: no bound) */
+    size_t body_bytes_per_address; /* ... for one client address (0: no bound) */
     /* hand a connection with a complete head to the daemon: 0 when taken (the daemon closes the
      * socket and calls pinhole_gate_release when it does), nonzero when refused */
     int (*admit)(void *ctx, int fd, const struct sockaddr *addr, socklen_t addrlen);
@@ -32,6 +34,8 @@ typedef struct pinhole_gate_options {
 /** Counters, readable at any time. */
 typedef struct pinhole_gate_stats {
     unsigned long long admitted, refused_limit, refused_address, head_timeouts, head_too_large;
+    unsigned long long refused_body_bytes; /* reservations refused */
+    size_t body_bytes;                     /* reserved now */
 } pinhole_gate_stats;
 
 /** Start the gate's thread. Errors: PINHOLE_ENOMEM, PINHOLE_EIO (epoll). On error the listening
@@ -47,6 +51,14 @@ void pinhole_gate_stop(pinhole_gate *g);
 
 /** Free the gate once the daemon (which calls pinhole_gate_release) is stopped. Safe on NULL. */
 void pinhole_gate_free(pinhole_gate *g);
+
+/** Reserve n bytes of request body buffer for a connection from addr (one the daemon holds):
+ * 0 when both the server-wide and the address's bound allow it, else -1 (nothing reserved; the
+ * refusal is counted). Thread-safe. */
+int pinhole_gate_reserve(pinhole_gate *g, const struct sockaddr *addr, size_t n);
+
+/** Give back n bytes reserved for addr. Thread-safe. */
+void pinhole_gate_unreserve(pinhole_gate *g, const struct sockaddr *addr, size_t n);
 
 /** Snapshot of the counters. */
 void pinhole_gate_get_stats(pinhole_gate *g, pinhole_gate_stats *out);

@@ -65,8 +65,11 @@ typedef struct request {
     const pinhole_server_collection *coll; /* when the route names a collection */
     uint8_t *body;
     size_t len, cap, limit;
+    size_t reserved; /* body buffer bytes reserved at the gate (pinhole_gate_reserve) */
+    struct sockaddr_storage client;
     int too_large;
-    int phase; /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
+    int too_many_bodies; /* the body-buffer bounds refused it: answered 429 once it is read */
+    int phase;           /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
     int submit_error;
     int answered; /* a response was queued at the first callback */
     /* for the request's log line (completed() in server.c) */

@@ -29,14 +29,16 @@ typedef struct pinhole_server_options {
     double head_timeout;              /* seconds from accept to a complete request head, 10 */
     unsigned connections_per_address; /* simultaneous connections from one client address, 64 */
     int log_client_address;           /* put the client's address in request log lines, 0 */
-    size_t max_body_bytes;            /* largest report batch body, 8 MiB */
-    size_t max_admin_body_bytes;      /* largest collection spec body (labels), 64 MiB */
-    size_t max_batch_reports;         /* reports in one batch, 65,536 */
-    unsigned retry_after;             /* seconds suggested by 429 and 503 answers, 1 */
-    unsigned job_workers;             /* analytics job worker threads, 1 */
-    unsigned job_time_limit;          /* seconds a job may run at most (its default limit), 600 */
-    char db_path[4096]; /* the store: "pinhole.db" in the working directory (a path or a store
-                          URL, server/store/store.h) */
+    size_t body_buffer_bytes; /* request body bytes buffered at once, all clients, 512 MiB */
+    size_t body_buffer_bytes_per_address; /* ... from one client address, 64 MiB */
+    size_t max_body_bytes;                /* largest report batch body, 8 MiB */
+    size_t max_admin_body_bytes;          /* largest collection spec body (labels), 64 MiB */
+    size_t max_batch_reports;             /* reports in one batch, 65,536 */
+    unsigned retry_after;                 /* seconds suggested by 429 and 503 answers, 1 */
+    unsigned job_workers;                 /* analytics job worker threads, 1 */
+    unsigned job_time_limit; /* seconds a job may run at most (its default limit), 600 */
+    char db_path[4096];      /* the store: "pinhole.db" in the working directory (a path or a store
+                               URL, server/store/store.h) */
     pinhole_writer_options writer;
     uint8_t admin_hash[PINHOLE_TOKEN_HASH_BYTES];
     uint8_t analyst_hash[PINHOLE_TOKEN_HASH_BYTES];

@@ -150,6 +150,14 @@ enum MHD_Result pinhole_http_metrics(request *rq)
             "pinhole_connections_refused_total{reason=\"head_timeout\"} %llu\n"
             "pinhole_connections_refused_total{reason=\"head_too_large\"} %llu\n",
             gs.refused_limit, gs.refused_address, gs.head_timeouts, gs.head_too_large);
+    mprintf(&t,
+            "# HELP pinhole_body_buffer_bytes Request body bytes buffered (reserved) now.\n"
+            "# TYPE pinhole_body_buffer_bytes gauge\npinhole_body_buffer_bytes %zu\n"
+            "# HELP pinhole_body_buffer_refused_total Requests answered 429 because their body "
+            "would pass body_buffer_bytes or body_buffer_bytes_per_address.\n"
+            "# TYPE pinhole_body_buffer_refused_total counter\n"
+            "pinhole_body_buffer_refused_total %llu\n",
+            gs.body_bytes, gs.refused_body_bytes);
     if (t.oom) {
         free(t.p);
         return MHD_NO;

@@ -27,6 +27,8 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_memory = 32768;
     o->head_timeout = 10;
     o->connections_per_address = 64;
+    o->body_buffer_bytes = (size_t)512 << 20;
+    o->body_buffer_bytes_per_address = (size_t)64 << 20;
     o->max_body_bytes = 8u << 20;
     o->max_admin_body_bytes = 64u << 20;
     o->max_batch_reports = 65536;
@@ -118,6 +120,21 @@ static int begin_request(request *rq, const char *url, const char *method, const
         /* The declared length is checked before any byte of the body is read. */
         const char *cl =
             MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        if (declared && declared <= rq->limit) { /* the whole buffer, before any byte arrives */
+            if (pinhole_gate_reserve(s->gate, (struct sockaddr *)&rq->client, declared) != 0) {
+                *res = pinhole_http_problem_retry(
+                    rq, PROBLEM_BUSY,
+                    "the server holds as many request bodies as it buffers; retry later");
+                return 0;
+            }
+            rq->reserved = declared;
+            if (!(rq->body = malloc(declared))) {
+                *res = pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
+                return 0;
+            }
+            rq->cap = declared;
+        }
         if (cl && strtoull(cl, NULL, 10) > rq->limit) {
             if (route->body == PINHOLE_BODY_REPORTS)
                 pinhole_http_reject(s, RS_TOO_LARGE, 1);
@@ -143,6 +160,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         rq->srv = s;
         rq->conn = conn;
         rq->t0 = pinhole_clock_mono();
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            memcpy(&rq->client, ci->client_addr,
+                   ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                          : sizeof(struct sockaddr_in));
         snprintf(rq->method, sizeof rq->method, "%s", method);
         *con_cls = rq;
         atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
@@ -160,6 +183,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     if (*upload_data_size) {
         const size_t m = *upload_data_size;
         *upload_data_size = 0;
+        if (rq->too_many_bodies)
+            return MHD_YES;
         if (rq->too_large || m > rq->limit - rq->len) { /* chunked bodies have no declared size */
             rq->too_large = 1;
             return MHD_YES;
@@ -170,6 +195,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                 cap *= 2;
             if (cap > rq->limit)
                 cap = rq->limit;
+            if (cap > rq->reserved) { /* the body-buffer bounds (chunked bodies grow here) */
+                if (pinhole_gate_reserve(s->gate, (struct sockaddr *)&rq->client,
+                                         cap - rq->reserved) != 0) {
+                    rq->too_many_bodies = 1;
+                    return MHD_YES;
+                }
+                rq->reserved = cap;
+            }
             uint8_t *b = realloc(rq->body, cap ? cap : 1);
             if (!b)
                 return MHD_NO;
@@ -182,6 +215,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     }
     if (rq->phase == 1)
         return MHD_YES; /* spurious call while suspended: nothing to do */
+    if (rq->too_many_bodies)
+        return pinhole_http_problem_retry(
+            rq, PROBLEM_BUSY, "the server holds as many request bodies as it buffers; retry later");
     if (rq->too_large) {
         if (rq->match.route->body == PINHOLE_BODY_REPORTS)
             pinhole_http_reject(s, RS_TOO_LARGE, 1);
@@ -218,6 +254,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 "fms", (pinhole_clock_mono() - rq->t0) * 1e3, "bcomplete",
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, addr[0] ? "sclient" : NULL, addr, NULL);
     free(rq->body);
+    if (rq->reserved)
+        pinhole_gate_unreserve(s->gate, (struct sockaddr *)&rq->client, rq->reserved);
     free(rq->reports);
     free(rq->arena);
     if (rq->out.set)
@@ -318,6 +356,8 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
                                      .head_max = s->opt.connection_memory / 2,
                                      .max_connections = s->opt.connection_limit,
                                      .per_address = s->opt.connections_per_address,
+                                     .body_bytes = s->opt.body_buffer_bytes,
+                                     .body_bytes_per_address = s->opt.body_buffer_bytes_per_address,
                                      .retry_after = s->opt.retry_after,
                                      .admit = admit,
                                      .ctx = s};
