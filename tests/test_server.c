@@ -36,6 +36,7 @@ static pinhole_server *srv;
 static double head_timeout = 10; /* seconds; tests may lower it before start() */
 static unsigned per_address = 64;
 static size_t body_bytes_per_address = (size_t)64 << 20;
+static unsigned connection_limit = 1024;
 
 static void start(unsigned timeout, size_t max_body, size_t queue, const char *uploader)
 {
@@ -44,6 +45,7 @@ static void start(unsigned timeout, size_t max_body, size_t queue, const char *u
     o.head_timeout = head_timeout;
     o.connections_per_address = per_address;
     o.body_buffer_bytes_per_address = body_bytes_per_address;
+    o.connection_limit = connection_limit;
     o.port = 0;
     o.connection_timeout = timeout;
     o.max_body_bytes = max_body;
@@ -732,7 +734,7 @@ Test(http, connections_per_address_are_capped)
     for (int i = 0; i < 4; i++)
         fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 24); /* heads left incomplete */
     const double t0 = pinhole_clock_mono();
-    const int extra = raw_send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 37);
+    const int extra = raw_send("GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n", 37);
     char buf[1024];
     const long got = raw_drain(extra, 5, buf, sizeof buf);
     close(extra);
@@ -744,7 +746,7 @@ Test(http, connections_per_address_are_capped)
                   strstr(buf, "too-many-connections"),
               "%s", buf);
     char *body;
-    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 503); /* the cap holds */
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 503); /* the cap holds */
     free(body);
     close(fd[0]); /* one fewer: the next is served */
     nanosleep(&(struct timespec){0, 100000000}, NULL);
@@ -999,4 +1001,26 @@ Test(http, buffered_body_bytes_are_bounded)
     json_decref(post_batch(id, &b, 200)); /* the holder's bytes are given back */
     free_batch(&b);
     cli_collection_free(&c);
+}
+
+/* Past the connection limit, /healthz and /metrics are still answered (an operator must see the
+ * server under overload); everything else gets 503 with Retry-After. */
+Test(http, operations_endpoints_are_served_past_the_limit)
+{
+    connection_limit = 4;
+    start(30, 8u << 20, 1000000, NULL);
+    int fd[4];
+    for (int i = 0; i < 4; i++)
+        fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 24); /* heads left incomplete */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    char *body;
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"limit\"} 2\n"), "%s", body);
+    free(body);
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 503);
+    cr_assert(strstr(body, "too-many-connections"), "%s", body);
+    free(body);
+    for (int i = 0; i < 4; i++)
+        close(fd[i]);
 }

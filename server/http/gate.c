@@ -16,16 +16,22 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SLOT_FREE, SLOT_HEAD, SLOT_CLOSING };
+/* SLOT_OVER: refused by a limit, waiting (briefly) for its head, which may be an operations
+ * request (GET /healthz or /metrics): those are served past the limits, so that an operator can
+ * see the server under overload. */
+enum { SLOT_FREE, SLOT_HEAD, SLOT_CLOSING, SLOT_OVER };
+#define OVER_SECONDS 1.0 /* how long a refused connection may take to show an operations request   \
+                          */
 #define WAKE_TAG                                                                                   \
     UINT64_MAX              /* epoll tag of the stop eventfd; the listener is 0, slot i is i + 1   \
                              */
 #define CLOSING_SECONDS 1.0 /* how long a refused client may read its answer before the close */
-#define REFUSE_SLOTS 256u   /* connections refused at accept, held while they read the answer */
+#define REFUSE_SLOTS PINHOLE_GATE_SPARE
 
 typedef struct slot {
     int state, fd;
-    int counted; /* in the connection counts (not for connections refused at accept) */
+    int counted;      /* in the connection counts (not for connections refused at accept) */
+    int over_address; /* SLOT_OVER: refused by the per-address cap (else the connection limit) */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     double deadline;
@@ -240,6 +246,48 @@ static int head_complete(const char *p, size_t n)
     return 0;
 }
 
+/* GET (or HEAD) /healthz or /metrics, with or without a query. */
+static int is_operations(const char *p, size_t n)
+{
+    static const char *const lines[] = {"GET /healthz", "GET /metrics", "HEAD /healthz",
+                                        "HEAD /metrics"};
+    for (size_t i = 0; i < 4; i++) {
+        const size_t l = strlen(lines[i]);
+        if (n > l && memcmp(p, lines[i], l) == 0 && (p[l] == ' ' || p[l] == '?'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Count an operations connection in, whatever the limits. */
+static void count_in(pinhole_gate *g, const struct sockaddr *a)
+{
+    uint8_t key[17];
+    addr_key(a, key);
+    pthread_mutex_lock(&g->mu);
+    const size_t i = addr_find(g, key);
+    g->total++;
+    if (!g->table[i].count) {
+        memcpy(g->table[i].key, key, 17);
+        g->table[i].bytes = 0;
+    }
+    g->table[i].count++;
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* A connection over the limits that is not an operations request: 503 now. */
+static void refuse_over(pinhole_gate *g, unsigned i)
+{
+    slot *s = &g->slots[i];
+    answer(s->fd, PROBLEM_TOO_MANY_CONNECTIONS,
+           s->over_address ? "too many connections from this address; retry later"
+                           : "the server has as many connections as it takes; retry later",
+           g->o.retry_after);
+    shutdown(s->fd, SHUT_WR);
+    s->state = SLOT_CLOSING;
+    s->deadline = now() + CLOSING_SECONDS;
+}
+
 static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
 {
     slot *s = &g->slots[i];
@@ -259,6 +307,21 @@ static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
     }
     if (n < 0)
         return;
+    if (s->state == SLOT_OVER) {
+        const int complete = head_complete(g->peek, (size_t)n);
+        if (complete && is_operations(g->peek, (size_t)n)) {
+            epoll_ctl(g->ep, EPOLL_CTL_DEL, s->fd, NULL);
+            count_in(g, (struct sockaddr *)&s->addr); /* past the limits, released as any */
+            s->state = SLOT_FREE;
+            g->free_refuse[g->nrefuse++] = i;
+            if (g->o.admit(g->o.ctx, s->fd, (struct sockaddr *)&s->addr, s->addrlen) != 0)
+                pinhole_gate_release(g, (struct sockaddr *)&s->addr);
+        } else if (complete || (size_t)n >= g->o.head_max ||
+                   (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+            refuse_over(g, i);
+        }
+        return;
+    }
     if (head_complete(g->peek, (size_t)n)) {
         epoll_ctl(g->ep, EPOLL_CTL_DEL, s->fd, NULL);
         s->state = SLOT_FREE;
@@ -297,25 +360,21 @@ static void accept_all(pinhole_gate *g)
             return; /* EAGAIN: accepted everything; other errors: the next event retries */
         }
         const int why = admit_count(g, (struct sockaddr *)&addr);
-        if (why) {
-            answer(fd, PROBLEM_TOO_MANY_CONNECTIONS,
-                   why == 2 ? "too many connections from this address; retry later"
-                            : "the server has as many connections as it takes; retry later",
+        if (why && g->nrefuse == 0) { /* a flood: no time to look at each, or let it read */
+            answer(fd, PROBLEM_TOO_MANY_CONNECTIONS, "the server is overloaded; retry later",
                    g->o.retry_after);
-            if (g->nrefuse == 0) { /* a flood: no time to let each read its answer */
-                close(fd);
-                continue;
-            }
-            shutdown(fd, SHUT_WR);
+            close(fd);
+            continue;
         }
         const unsigned i = why ? g->free_refuse[--g->nrefuse] : g->free_slots[--g->nfree];
         slot *s = &g->slots[i];
-        s->state = why ? SLOT_CLOSING : SLOT_HEAD;
+        s->state = why ? SLOT_OVER : SLOT_HEAD;
         s->counted = !why;
+        s->over_address = why == 2;
         s->fd = fd;
         s->addr = addr;
         s->addrlen = len;
-        s->deadline = now() + (why ? CLOSING_SECONDS : g->o.head_timeout);
+        s->deadline = now() + (why ? OVER_SECONDS : g->o.head_timeout);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLET | EPOLLRDHUP, .data.u64 = i + 1u};
         if (epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             free_slot(g, i);
@@ -334,6 +393,8 @@ static void sweep(pinhole_gate *g)
             continue;
         if (s->state == SLOT_CLOSING) {
             free_slot(g, i);
+        } else if (s->state == SLOT_OVER) {
+            refuse_over(g, i);
         } else {
             pthread_mutex_lock(&g->mu);
             g->stats.head_timeouts++;

@@ -15,6 +15,11 @@
 
 typedef struct pinhole_gate pinhole_gate;
 
+/* Connections past the limits the gate holds at once: to see whether they are operations requests
+ * (GET /healthz, /metrics, served anyway), and to let the others read their 503. The daemon must
+ * accept max_connections + PINHOLE_GATE_SPARE connections. */
+#define PINHOLE_GATE_SPARE 256u
+
 /** Gate settings. */
 typedef struct pinhole_gate_options {
     int listen_fd;            /* bound and listening; the gate owns it from start on */

@@ -342,13 +342,13 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     s->port = ntohs(bound.sin_port);
     const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
-    s->d =
-        MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)s->opt.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)s->opt.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                         (size_t)s->opt.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                         s, MHD_OPTION_NOTIFY_CONNECTION, connection_event, s, MHD_OPTION_END);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)s->opt.connection_limit + PINHOLE_GATE_SPARE,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opt.connection_timeout,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->opt.connection_memory,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                            connection_event, s, MHD_OPTION_END);
     const pinhole_gate_options go = {.listen_fd = lfd,
                                      .head_timeout = s->opt.head_timeout < s->opt.connection_timeout
                                                          ? s->opt.head_timeout
