@@ -49,7 +49,7 @@ done
 curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d '{"name": "d", "epsilon": 2, "k": 10, "min_reports": 0}' "$url/v1/collections" >/dev/null ||
     fail "the generated admin token is refused"
-curl -s "$url/v1/collections/99" >/dev/null
+curl -s -H "Authorization: Bearer $admin" "$url/v1/collections/99" >/dev/null
 curl -sf -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d '{"type": "sleep", "params": {"seconds": 0}}' "$url/v1/collections/1/jobs" >/dev/null ||
     fail "cannot queue a job"

@@ -76,7 +76,7 @@ acked=$(sort -u "$tmp"/ack.* | wc -l)
 
 start # recovery: the server reopens the database (WAL replay) and serves it
 curl -sf "$url/healthz" >/dev/null || fail "restarted server does not answer"
-stored=$(curl -sf "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')
+stored=$(curl -sf -H 'Authorization: Bearer ana' "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')
 
 # every acknowledged report stored as sent: id, time (the bucket) and payload
 sqlite3 "$tmp/d.db" "SELECT lower(hex(report_id)) || ' ' || bucket || ' ' || lower(hex(payload))

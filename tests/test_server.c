@@ -272,7 +272,8 @@ Test(http, estimates_equal_the_offline_estimator)
 
     /* The labels come back with ?labels=true, in item order. */
     snprintf(path, sizeof path, "/v1/collections/%llu?labels=true", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 401); /* not anonymously */
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     free(body);
     cr_assert_eq(json_array_size(json_object_get(o, "labels")), 12);
@@ -468,7 +469,7 @@ Test(http, retries_are_acknowledged_and_replays_dropped)
     json_decref(o);
     char path[96], *body;
     snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 200);
     json_decref(o);
@@ -647,7 +648,7 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     free(after);
     char gpath[64];
     snprintf(gpath, sizeof gpath, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", gpath, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req("analyst-token", "GET", gpath, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 150);
     json_decref(o);
