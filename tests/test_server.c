@@ -1004,24 +1004,46 @@ Test(http, buffered_body_bytes_are_bounded)
     cli_collection_free(&c);
 }
 
-/* Past the connection limit, /healthz and /metrics are still answered (an operator must see the
- * server under overload); everything else gets 503 with Retry-After. */
-Test(http, operations_endpoints_are_served_past_the_limit)
+/* At the connection limit, the connection that has waited longest for its head is closed (408)
+ * to let in one that sends its request at once; when every connection is past its head, /healthz
+ * and /metrics are still answered (an operator must see the server under overload) and
+ * everything else gets 503 with Retry-After. */
+Test(http, limits_evict_idle_heads_and_serve_operations)
 {
     connection_limit = 4;
     start(30, 8u << 20, 1000000, NULL);
-    int fd[4];
+    const uint64_t id = create(spec);
+    int idle[4];
     for (int i = 0; i < 4; i++)
-        fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 24); /* heads left incomplete */
+        idle[i] = raw_send("GET /healthz HTTP/1.1\r\n", 24); /* heads left incomplete */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, NULL), 200);
+    char buf[1024];
+    cr_assert_gt(raw_drain(idle[0], 2, buf, sizeof buf), 0, "the oldest was not closed");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0 && strstr(buf, "application/problem+json"),
+              "%s", buf);
+    for (int i = 0; i < 4; i++)
+        close(idle[i]);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+
+    char head[256];
+    const int n = snprintf(head, sizeof head,
+                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                           "application/octet-stream\r\nContent-Length: 1000\r\n\r\n01234",
+                           (unsigned long long)id);
+    int busy[4];
+    for (int i = 0; i < 4; i++) /* past their heads: with the daemon, not evictable */
+        busy[i] = raw_send(head, (size_t)n);
     nanosleep(&(struct timespec){0, 100000000}, NULL);
     char *body;
     cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
     cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
-    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"limit\"} 2\n"), "%s", body);
+    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"evicted\"} 1\n"), "%s",
+              body);
     free(body);
     cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 503);
     cr_assert(strstr(body, "too-many-connections"), "%s", body);
     free(body);
     for (int i = 0; i < 4; i++)
-        close(fd[i]);
+        close(busy[i]);
 }

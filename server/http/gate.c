@@ -20,8 +20,9 @@
  * request (GET /healthz or /metrics): those are served past the limits, so that an operator can
  * see the server under overload. */
 enum { SLOT_FREE, SLOT_HEAD, SLOT_CLOSING, SLOT_OVER };
-#define OVER_SECONDS 1.0 /* how long a refused connection may take to show an operations request   \
-                          */
+#define OVER_SECONDS                                                                               \
+    1.0 /* how long a refused connection may take to show an operations request                    \
+         */
 #define WAKE_TAG                                                                                   \
     UINT64_MAX              /* epoll tag of the stop eventfd; the listener is 0, slot i is i + 1   \
                              */
@@ -342,6 +343,31 @@ static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
     }
 }
 
+/* At the connection limit: close the connection that has waited longest for its head (the state
+ * slow-header and idle clients hold), so that a client that sends its request at once gets in.
+ * 1 when one was closed. */
+static int evict_oldest(pinhole_gate *g)
+{
+    unsigned oldest = UINT32_MAX;
+    for (unsigned i = 0; i < g->o.max_connections; i++)
+        if (g->slots[i].state == SLOT_HEAD &&
+            (oldest == UINT32_MAX || g->slots[i].deadline < g->slots[oldest].deadline))
+            oldest = i;
+    if (oldest == UINT32_MAX)
+        return 0;
+    const int fd = g->slots[oldest].fd;
+    answer(fd, PROBLEM_REQUEST_TIMEOUT,
+           "the server is full and this connection had not sent its request", 0);
+    char sink[4096]; /* read what it sent, so that the close is a FIN, not a reset */
+    while (recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+    }
+    free_slot(g, oldest);
+    pthread_mutex_lock(&g->mu);
+    g->stats.evicted++;
+    pthread_mutex_unlock(&g->mu);
+    return 1;
+}
+
 static void accept_all(pinhole_gate *g)
 {
     for (;;) {
@@ -359,7 +385,9 @@ static void accept_all(pinhole_gate *g)
             }
             return; /* EAGAIN: accepted everything; other errors: the next event retries */
         }
-        const int why = admit_count(g, (struct sockaddr *)&addr);
+        int why = admit_count(g, (struct sockaddr *)&addr);
+        if (why == 1 && evict_oldest(g))
+            why = admit_count(g, (struct sockaddr *)&addr);
         if (why && g->nrefuse == 0) { /* a flood: no time to look at each, or let it read */
             answer(fd, PROBLEM_TOO_MANY_CONNECTIONS, "the server is overloaded; retry later",
                    g->o.retry_after);

@@ -40,7 +40,8 @@ typedef struct pinhole_gate_options {
 typedef struct pinhole_gate_stats {
     unsigned long long admitted, refused_limit, refused_address, head_timeouts, head_too_large;
     unsigned long long refused_body_bytes; /* reservations refused */
-    size_t body_bytes;                     /* reserved now */
+    unsigned long long evicted; /* closed before their head arrived, to make room at the limit */
+    size_t body_bytes;          /* reserved now */
 } pinhole_gate_stats;
 
 /** Start the gate's thread. Errors: PINHOLE_ENOMEM, PINHOLE_EIO (epoll). On error the listening

@@ -143,13 +143,15 @@ enum MHD_Result pinhole_http_metrics(request *rq)
     mprintf(&t,
             "# HELP pinhole_connections_refused_total Connections answered and closed before a "
             "request: limit (connection_limit), address (connections_per_address), head_timeout "
-            "(408), head_too_large (431).\n"
+            "(408), head_too_large (431), evicted (408: the oldest connection still without a "
+            "request, closed at the limit to make room).\n"
             "# TYPE pinhole_connections_refused_total counter\n"
             "pinhole_connections_refused_total{reason=\"limit\"} %llu\n"
             "pinhole_connections_refused_total{reason=\"address\"} %llu\n"
             "pinhole_connections_refused_total{reason=\"head_timeout\"} %llu\n"
-            "pinhole_connections_refused_total{reason=\"head_too_large\"} %llu\n",
-            gs.refused_limit, gs.refused_address, gs.head_timeouts, gs.head_too_large);
+            "pinhole_connections_refused_total{reason=\"head_too_large\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"evicted\"} %llu\n",
+            gs.refused_limit, gs.refused_address, gs.head_timeouts, gs.head_too_large, gs.evicted);
     mprintf(&t,
             "# HELP pinhole_body_buffer_bytes Request body bytes buffered (reserved) now.\n"
             "# TYPE pinhole_body_buffer_bytes gauge\npinhole_body_buffer_bytes %zu\n"
