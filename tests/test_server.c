@@ -943,6 +943,25 @@ Test(http, framing_errors_are_400_and_close)
     cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
     cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
 
+    /* what libmicrohttpd would answer with an HTML page: problem+json from the gate */
+    const char *framing[][2] = {
+        {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/1.1 505"},
+        {"POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+         "HTTP/1.1 400"},
+        {"POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+         "Content-Length: 6\r\n\r\nhello",
+         "HTTP/1.1 400"},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "HTTP/1.1 400"},
+        {"GET  HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
+    };
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
+        fd = raw_send(framing[i][0], strlen(framing[i][0]));
+        cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0, "%s", framing[i][0]);
+        close(fd);
+        cr_assert(strncmp(buf, framing[i][1], 12) == 0, "%s -> %s", framing[i][0], buf);
+        cr_assert(strstr(buf, "application/problem+json"), "%s -> %s", framing[i][0], buf);
+    }
+
     char smuggle[512];
     const int n = snprintf(smuggle, sizeof smuggle,
                            "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream"

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -289,6 +290,65 @@ static void refuse_over(pinhole_gate *g, unsigned i)
     s->deadline = now() + CLOSING_SECONDS;
 }
 
+/* The framing checks libmicrohttpd would otherwise answer with an HTML page, made on the first
+ * request's head (n bytes up to and including its blank line): the request line is METHOD SP
+ * TARGET SP HTTP/1.0 or HTTP/1.1; every header line has a colon; every Content-Length is
+ * digits, and all agree. PROBLEM_COUNT when the head is well-formed; *detail says why not. */
+static pinhole_problem check_head(const char *p, size_t n, const char **detail)
+{
+    const char *end = memchr(p, '\n', n);
+    const char *sp1 = memchr(p, ' ', (size_t)(end - p));
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
+    size_t vlen = sp2 ? (size_t)(end - sp2 - 1) : 0;
+    if (vlen && sp2[vlen] == '\r')
+        vlen--;
+    if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1) {
+        *detail = "the request line must be: method, target, HTTP version";
+        return PROBLEM_BAD_REQUEST;
+    }
+    if (!(vlen == 8 &&
+          (memcmp(sp2 + 1, "HTTP/1.1", 8) == 0 || memcmp(sp2 + 1, "HTTP/1.0", 8) == 0))) {
+        *detail = "this server speaks HTTP/1.0 and HTTP/1.1";
+        return PROBLEM_VERSION_NOT_SUPPORTED;
+    }
+    unsigned long long length = 0;
+    int have_length = 0;
+    for (const char *line = end + 1; line < p + n;) {
+        const char *eol = memchr(line, '\n', (size_t)(p + n - line));
+        if (!eol)
+            break;
+        size_t len = (size_t)(eol - line);
+        if (len && line[len - 1] == '\r')
+            len--;
+        if (len == 0)
+            break; /* the blank line: end of the head */
+        const char *colon = memchr(line, ':', len);
+        if (!colon || colon == line) {
+            *detail = "a header line without a name and a colon";
+            return PROBLEM_BAD_REQUEST;
+        }
+        if ((size_t)(colon - line) == 14 && strncasecmp(line, "content-length", 14) == 0) {
+            const char *v = colon + 1, *ve = line + len;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            unsigned long long x = 0;
+            int ok = v < ve && ve - v <= 19;
+            for (const char *c = v; ok && c < ve; c++)
+                ok = *c >= '0' && *c <= '9', x = x * 10 + (unsigned)(*c - '0');
+            if (!ok || (have_length && x != length)) {
+                *detail = "Content-Length must be one decimal number";
+                return PROBLEM_BAD_REQUEST;
+            }
+            length = x;
+            have_length = 1;
+        }
+        line = eol + 1;
+    }
+    return PROBLEM_COUNT;
+}
+
 static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
 {
     slot *s = &g->slots[i];
@@ -323,7 +383,12 @@ static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
         }
         return;
     }
-    if (head_complete(g->peek, (size_t)n)) {
+    const char *why = NULL;
+    pinhole_problem bad = PROBLEM_COUNT;
+    if (head_complete(g->peek, (size_t)n) &&
+        (bad = check_head(g->peek, (size_t)n, &why)) != PROBLEM_COUNT) {
+        refuse(g, i, bad, why);
+    } else if (bad == PROBLEM_COUNT && head_complete(g->peek, (size_t)n)) {
         epoll_ctl(g->ep, EPOLL_CTL_DEL, s->fd, NULL);
         s->state = SLOT_FREE;
         g->free_slots[g->nfree++] = i;

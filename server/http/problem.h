@@ -36,6 +36,7 @@ typedef enum pinhole_problem {
     PROBLEM_REQUEST_TIMEOUT,
     PROBLEM_HEADER_TOO_LARGE,
     PROBLEM_BAD_REQUEST,
+    PROBLEM_VERSION_NOT_SUPPORTED,
     PROBLEM_COUNT
 } pinhole_problem;
 

@@ -36,6 +36,8 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_REQUEST_TIMEOUT] = {"request-timeout", "Request Timeout", 408},
     [PROBLEM_HEADER_TOO_LARGE] = {"header-too-large", "Request Header Fields Too Large", 431},
     [PROBLEM_BAD_REQUEST] = {"bad-request", "Bad Request", 400},
+    [PROBLEM_VERSION_NOT_SUPPORTED] = {"http-version-not-supported", "HTTP Version Not Supported",
+                                       505},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)
