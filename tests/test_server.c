@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -1065,4 +1066,31 @@ Test(http, limits_evict_idle_heads_and_serve_operations)
     free(body);
     for (int i = 0; i < 4; i++)
         close(busy[i]);
+}
+
+/* A body trickling in below min_body_rate is cut once head_timeout has passed. */
+Test(http, slow_body_is_cut)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char head[256];
+    const int n = snprintf(head, sizeof head,
+                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                           "application/octet-stream\r\nContent-Length: 100000\r\n\r\n",
+                           (unsigned long long)id);
+    const int fd = raw_send(head, (size_t)n);
+    const double t0 = pinhole_clock_mono();
+    int cut = 0;
+    for (int i = 0; i < 40 && !cut; i++) { /* 10 bytes every 0.1 s: 100 B/s, for up to 4 s */
+        cut = send(fd, "0123456789", 10, MSG_NOSIGNAL) != 10;
+        char b[64];
+        struct timeval tv = {0, 100000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t r = recv(fd, b, sizeof b, 0);
+        cut |= r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+    close(fd);
+    cr_assert(cut, "a 100 B/s body was still being read after 4 s");
+    cr_assert_lt(pinhole_clock_mono() - t0, 3.5);
 }

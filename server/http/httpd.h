@@ -29,6 +29,7 @@ typedef struct pinhole_server_options {
     double head_timeout;              /* seconds from accept to a complete request head, 10 */
     unsigned connections_per_address; /* simultaneous connections from one client address, 64 */
     int log_client_address;           /* put the client's address in request log lines, 0 */
+    unsigned min_body_rate;   /* bytes/s a body must average once head_timeout has passed, 512 */
     size_t body_buffer_bytes; /* request body bytes buffered at once, all clients, 512 MiB */
     size_t body_buffer_bytes_per_address; /* ... from one client address, 64 MiB */
     size_t max_body_bytes;                /* largest report batch body, 8 MiB */

@@ -28,6 +28,7 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->head_timeout = 10;
     o->connections_per_address = 64;
     o->body_buffer_bytes = (size_t)512 << 20;
+    o->min_body_rate = 512;
     o->body_buffer_bytes_per_address = (size_t)64 << 20;
     o->max_body_bytes = 8u << 20;
     o->max_admin_body_bytes = 64u << 20;
@@ -185,6 +186,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         *upload_data_size = 0;
         if (rq->too_many_bodies)
             return MHD_YES;
+        /* A body trickling in (each byte resets the inactivity timeout) is cut: after a grace of
+         * head_timeout, it must average min_body_rate. The connection closes without an answer. */
+        const double grace = s->opt.head_timeout, t = pinhole_clock_mono() - rq->t0;
+        if (s->opt.min_body_rate && t > grace &&
+            (double)(rq->len + m) < (double)s->opt.min_body_rate * (t - grace)) {
+            pinhole_log(PINHOLE_LOG_INFO, "slow_body", "sroute", rq->match.route->pattern, "ubytes",
+                        (unsigned long long)(rq->len + m), "fseconds", t, NULL);
+            return MHD_NO;
+        }
         if (rq->too_large || m > rq->limit - rq->len) { /* chunked bodies have no declared size */
             rq->too_large = 1;
             return MHD_YES;
