@@ -734,9 +734,10 @@ Test(http, connections_per_address_are_capped)
     start(30, 8u << 20, 1000000, NULL);
     int fd[4];
     for (int i = 0; i < 4; i++)
-        fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 24); /* heads left incomplete */
+        fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 23); /* heads left incomplete */
     const double t0 = pinhole_clock_mono();
-    const int extra = raw_send("GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n", 37);
+    const char *keys = "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n";
+    const int extra = raw_send(keys, strlen(keys));
     char buf[1024];
     const long got = raw_drain(extra, 5, buf, sizeof buf);
     close(extra);
@@ -938,7 +939,7 @@ Test(http, framing_errors_are_400_and_close)
     free(more);
 
     char buf[4096];
-    int fd = raw_send("GET /healthz HTTP/1.1\r\n\r\n", 26);
+    int fd = raw_send("GET /healthz HTTP/1.1\r\n\r\n", 25);
     cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0);
     close(fd);
     cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
@@ -1035,7 +1036,7 @@ Test(http, limits_evict_idle_heads_and_serve_operations)
     const uint64_t id = create(spec);
     int idle[4];
     for (int i = 0; i < 4; i++)
-        idle[i] = raw_send("GET /healthz HTTP/1.1\r\n", 24); /* heads left incomplete */
+        idle[i] = raw_send("GET /healthz HTTP/1.1\r\n", 23); /* heads left incomplete */
     nanosleep(&(struct timespec){0, 100000000}, NULL);
     cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, NULL), 200);
     char buf[1024];
