@@ -1,5 +1,5 @@
 /* PGR randomizer (client side). Source: Feldman, Nelson, Nguyen, Talwar, ICML 2022, §3;
- * sampling in O(t) as in DESIGN.md §2. */
+ * sampling in O(t) as in docs/design.md, "PGR". */
 #ifndef PINHOLE_CLIENT_PGR_H
 #define PINHOLE_CLIENT_PGR_H
 

@@ -1,4 +1,4 @@
-/* Finite fields GF(q) for every prime power q <= 2^16 (DESIGN.md §2).
+/* Finite fields GF(q) for every prime power q <= 2^16 (docs/design.md, "PGR").
  *
  * Elements are integers 0..q-1: an element of GF(p) is its residue; an element sum c_i x^i of
  * GF(p^m) is the integer sum c_i p^i, reduced modulo the fixed modulus: the monic irreducible

@@ -1,4 +1,5 @@
-/* Constant-time arithmetic in GF(q), for the randomizer's value path (DESIGN.md §2, §3).
+/* Constant-time arithmetic in GF(q), for the randomizer's value path (docs/design.md, "PGR" and
+ * "Privacy as run").
  *
  * Same element encoding and modulus as common/gf.h, but without log/antilog tables: no branch
  * and no memory index depends on an element. Prime fields reduce with Barrett

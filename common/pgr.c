@@ -150,18 +150,30 @@ double pinhole_pgr_variance(const pinhole_pgr *g, double n, double f)
  * per DP block; per 8-wide vector add of the sum along lines (prime q); per gathered element
  * (prime powers); per byte of level tables written and read (page faults included); per item of
  * the final gather and estimate (first touch of T included), plus more when the last level (about
- * 4 K bytes) exceeds the cache; per q^2
- * entry of the kernel's tables; fixed start-up; per hyperplane test of enumeration. */
+ * 4 K bytes) exceeds the cache, less while T and the estimates (16 k bytes) fit the L2 cache; per
+ * q^2 entry of the kernel's tables; fixed start-up; per hyperplane test of enumeration. A block
+ * whose q x 2q working array (8 q^2 bytes) exceeds the per-core L2 cache (4 MB here, so q > ~700,
+ * only ever at t = 3) runs from memory: COST_DP_VEC_MEM per vector add, growing in proportion to q
+ * beyond COST_DP_VEC_ROWS rows, where the q row streams a block reads at once exceed the TLB
+ * (measured at t = 3: 1.45 ns at q = 1021 and 1499, 1.7 at 2039, 2.1 at 2503, 2.5-4.0 at 2971;
+ * docs/BENCHMARKS.md, "Cost model: predicted and measured"). Blocks are the unit of parallel work,
+ * so fewer blocks than threads leave threads idle. Enumeration reads y at random: 5.5 ns per test
+ * while y (8 K bytes) fits the L2 cache, 25-40 ns beyond (measured at t = 3, q = 127 ... 2971). */
 #define COST_DP_BLOCK 1.2e-8
 #define COST_DP_VEC 4.6e-10
+#define COST_DP_VEC_MEM 1.45e-9
+#define COST_L2_BYTES 4e6
+#define COST_DP_VEC_ROWS 1800.0
 #define COST_DP_GATHER 4.0e-10
-#define COST_DP_LEVEL_BYTE 3.1e-10
+#define COST_DP_LEVEL_BYTE 4.5e-10
 #define COST_DP_ITEM 1.1e-8
+#define COST_DP_ITEM_CACHED 4.0e-9
 #define COST_DP_ITEM_MISS 1.8e-8
 #define COST_DP_CACHE_BYTES 16e6
 #define COST_DP_TABLE 1.0e-9
-#define COST_DP_FIXED 5.0e-5
-#define COST_ENUM_TEST 3.8e-9
+#define COST_DP_FIXED 2.0e-6
+#define COST_ENUM_TEST 5.5e-9
+#define COST_ENUM_TEST_MISS 3.0e-8
 
 void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsigned threads,
                             pinhole_pgr_cost_estimate *out)
@@ -177,9 +189,10 @@ void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsi
         P[l] = P[l - 1] * dq + 1;
     /* steps s -> s + 1 for s = 1..t-2: P[t-s-1] P[s] blocks, level s + 1 of
      * P[t-s-1] (P[s+1] + 1) q counts; levels alternate between two buffers of the largest size */
-    double blocks = 0, maxlev = 0, prev = 0, total = 0;
+    double rounds = 0, maxlev = 0, prev = 0, total = 0;
     for (uint32_t s = 1; s + 2 <= t; s++) {
-        blocks += P[t - s - 1] * P[s];
+        /* a step's blocks go to the threads whole: ceil(blocks / threads) rounds of them */
+        rounds += ceil(P[t - s - 1] * P[s] / th);
         const double level = P[t - s - 1] * (P[s + 1] + 1) * dq * 4; /* 32-bit counts */
         total += level;
         if (level > maxlev)
@@ -187,16 +200,21 @@ void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsi
         prev = level;
     }
     const double peak = (t >= 4 ? 2 : 1) * maxlev;
-    const double per_block =
-        m == 1 ? dq * dq * ceil(dq / 8) * COST_DP_VEC : dq * dq * dq * COST_DP_GATHER;
-    const double item = COST_DP_ITEM + (prev > COST_DP_CACHE_BYTES ? COST_DP_ITEM_MISS : 0);
-    const double work =
-        blocks * (COST_DP_BLOCK + per_block) + total * COST_DP_LEVEL_BYTE + (double)k * item;
-    out->dp_seconds = COST_DP_FIXED + (t > 2 ? dq * dq * COST_DP_TABLE : 0) + work / th;
+    const double vec = 8 * dq * dq <= COST_L2_BYTES
+                           ? COST_DP_VEC
+                           : COST_DP_VEC_MEM * fmax(1.0, dq / COST_DP_VEC_ROWS);
+    const double per_block = m == 1 ? dq * dq * ceil(dq / 8) * vec : dq * dq * dq * COST_DP_GATHER;
+    const double item = 16.0 * (double)k <= COST_L2_BYTES /* T and the estimates stay cached */
+                            ? COST_DP_ITEM_CACHED
+                            : COST_DP_ITEM + (prev > COST_DP_CACHE_BYTES ? COST_DP_ITEM_MISS : 0);
+    const double work = total * COST_DP_LEVEL_BYTE + (double)k * item;
+    out->dp_seconds = COST_DP_FIXED + (t > 2 ? dq * dq * COST_DP_TABLE : 0) +
+                      rounds * (COST_DP_BLOCK + per_block) + work / th;
     out->dp_bytes = peak + (t >= 2 ? P[t - 1] * 12 : 0) + th * dq * dq * 3 * 4;
     const double c_set = ((double)K - 1) / dq; /* (q^{t-1} - 1)/(q - 1) = (K - 1)/q */
     const double enum_ops = (double)k * c_set * t;
-    out->enum_seconds = enum_ops * COST_ENUM_TEST;
+    out->enum_seconds =
+        enum_ops * (8.0 * (double)K <= COST_L2_BYTES ? COST_ENUM_TEST : COST_ENUM_TEST_MISS);
     out->enum_bytes = 0;
     if (out->dp_seconds <= out->enum_seconds) {
         out->algorithm = PINHOLE_PGR_ALGO_DP;
@@ -233,6 +251,19 @@ static int cmp_choice(const void *a, const void *b)
     return x->q < y->q ? -1 : (x->q > y->q);
 }
 
+/* The cost order of the default pick: the faster reconstruction by the cost model (which grows
+ * with the count vector, K), then fewer bits per report, then fewer counts K, then the smaller q. */
+static int cheaper(const pinhole_pgr_choice *x, const pinhole_pgr_choice *y)
+{
+    if (x->seconds != y->seconds)
+        return x->seconds < y->seconds;
+    if (x->bits != y->bits)
+        return x->bits < y->bits;
+    if (x->K != y->K)
+        return x->K < y->K;
+    return x->q < y->q;
+}
+
 int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options *opt,
                      pinhole_pgr_choice *out, size_t max, size_t *n, int *capped)
 {
@@ -242,6 +273,9 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
     const double max_ops = opt && opt->max_cost_ops > 0 ? opt->max_cost_ops : INFINITY;
     const double max_mem = opt && opt->max_memory_bytes > 0 ? opt->max_memory_bytes : 0x1p30;
     const double max_s = opt && opt->max_seconds > 0 ? opt->max_seconds : 5.0;
+    const double tol = !opt || opt->variance_tolerance == 0 ? PINHOLE_PLAN_TOLERANCE
+                       : opt->variance_tolerance > 0        ? opt->variance_tolerance
+                                                            : 0;
     pinhole_pgr_choice *all = malloc(PINHOLE_GF_QMAX * sizeof *all);
     if (!all)
         return PINHOLE_ENOMEM;
@@ -278,12 +312,21 @@ int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options 
         return PINHOLE_EOVERFLOW;
     }
     qsort(all, m, sizeof *all, cmp_choice);
+    /* the default: the cheapest choice whose variance is within tol of the best within budget
+     * (all[0] when nothing is within budget); moved to the front, the rest keep their order */
+    size_t pick = 0;
+    for (size_t i = 1; i < m && all[i].within_budget; i++)
+        if (all[i].variance <= all[0].variance * (1 + tol) && cheaper(&all[i], &all[pick]))
+            pick = i;
     if (capped) {
         /* capped: the budget excluded a better q, or (t >= 3, where the variance keeps falling in q
          * up to about e^eps + 1) that q lies beyond the largest field, 2^16 */
         *capped = !all[0].within_budget || all[0].variance > best_any ||
-                  (all[0].t >= 3 && epsilon > log((double)PINHOLE_GF_QMAX - 1));
+                  (all[pick].t >= 3 && epsilon > log((double)PINHOLE_GF_QMAX - 1));
     }
+    const pinhole_pgr_choice chosen = all[pick];
+    memmove(all + 1, all, pick * sizeof *all);
+    all[0] = chosen;
     *n = m < max ? m : max;
     memcpy(out, all, *n * sizeof *all);
     free(all);

@@ -1,7 +1,7 @@
 /* Projective Geometry Response: parameters, exact probabilities and variance, and the planner.
  *
  * Source: V. Feldman, J. Nelson, H. Nguyen, K. Talwar, "Private Frequency Estimation via Projective
- * Geometry", ICML 2022, §3 (the mechanism) and §4 (reconstruction); DESIGN.md §2.
+ * Geometry", ICML 2022, §3 (the mechanism) and §4 (reconstruction); docs/design.md, "PGR".
  *
  * Items 0..k-1 are the points with those indices in P^{t-1}(F_q), K = (q^t - 1)/(q - 1) >= k.
  * A report is the index of a hyperplane; the randomizer outputs h with probability e^eps * p if h
@@ -89,11 +89,19 @@ typedef struct pinhole_pgr_choice {
 } pinhole_pgr_choice;
 
 typedef struct pinhole_pgr_plan_options {
-    double max_cost_ops;     /* budget on reconstruction operations; 0 = no limit */
-    double max_memory_bytes; /* budget on reconstruction memory; 0 = default 1 GiB */
-    double max_seconds;      /* budget on estimated reconstruction time (cost model); 0 = 5 s */
-    unsigned threads;        /* server threads assumed by the time estimate; 0 = 1 */
+    double max_cost_ops;       /* budget on reconstruction operations; 0 = no limit */
+    double max_memory_bytes;   /* budget on reconstruction memory; 0 = default 1 GiB */
+    double max_seconds;        /* budget on estimated reconstruction time (cost model); 0 = 5 s */
+    unsigned threads;          /* server threads assumed by the time estimate; 0 = 1 */
+    double variance_tolerance; /* relative variance the default pick may give up for a cheaper
+                                  plan; 0 = PINHOLE_PLAN_TOLERANCE, negative = none */
 } pinhole_pgr_plan_options;
+
+/* The planner's default tolerance: the default pick is the cheapest plan whose variance is at most
+ * 0.5% above the lowest variance within budget. Half a percent of variance is a quarter percent of
+ * the interval width, far below what an analyst can see, while the plans it admits can differ by
+ * 2^5 in K (bits per report, count storage, query time). */
+#define PINHOLE_PLAN_TOLERANCE 0.005
 
 typedef enum pinhole_pgr_algo {
     PINHOLE_PGR_ALGO_DP = 1,   /* the coordinate dynamic program */
@@ -122,11 +130,15 @@ void pinhole_pgr_cost_model(uint32_t q, uint32_t t, uint64_t K, uint64_t k, unsi
 void pinhole_pgr_cost(uint32_t q, uint32_t t, uint64_t K, uint64_t k, double *ops, double *bytes);
 
 /** Plan PGR for (k, epsilon): every prime power q <= 2^16 with its smallest t, scored by the exact
- * variance. Writes up to max choices into out: first the default pick (the lowest variance within
- * the budget), then the other choices within budget by increasing variance, then the cheapest
- * choices over budget. *n receives the number written; *capped (may be NULL) is set to 1 when the
- * unconstrained optimum q was excluded by the budget or by q <= 2^16.
- * Errors: PINHOLE_EINVAL (epsilon, k < 2, max == 0), PINHOLE_EOVERFLOW (no q gives K <= 2^62). */
+ * variance. Writes up to max choices into out: first the default pick, then the other choices
+ * within budget by increasing variance, then the cheapest choices over budget. The default pick is
+ * the cheapest choice within budget whose variance is at most (1 + tolerance) times the lowest
+ * variance within budget (tolerance: opt->variance_tolerance, default PINHOLE_PLAN_TOLERANCE);
+ * cheapest means the faster reconstruction by pinhole_pgr_cost_model() (on opt->threads), then
+ * fewer bits per report, then fewer counts K, then the smaller q. *n receives the number
+ * written; *capped (may be NULL) is set to 1 when the unconstrained optimum q was excluded by the
+ * budget or by q <= 2^16. Errors: PINHOLE_EINVAL (epsilon, k < 2, max == 0), PINHOLE_EOVERFLOW (no
+ * q gives K <= 2^62). */
 int pinhole_pgr_plan(uint64_t k, double epsilon, const pinhole_pgr_plan_options *opt,
                      pinhole_pgr_choice *out, size_t max, size_t *n, int *capped);
 

@@ -1,4 +1,4 @@
-/* The projective space P^{t-1}(F_q): point index <-> canonical vector (DESIGN.md §2).
+/* The projective space P^{t-1}(F_q): point index <-> canonical vector (docs/design.md, "PGR").
  *
  * A canonical vector is a nonzero vector in F_q^t whose first nonzero coordinate is 1. The index of
  * a canonical vector whose leading 1 is at (0-based) position j is (q^{t-1-j} - 1)/(q - 1) plus the

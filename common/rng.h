@@ -1,4 +1,5 @@
-/* The randomness interface (DESIGN.md §3): a ChaCha20 keystream (libsodium) read through a buffer.
+/* The randomness interface (docs/design.md, "Privacy as run"): a ChaCha20 keystream (libsodium)
+ * read through a buffer.
  *
  * pinhole_rng_init_system() keys it from libsodium's randombytes_buf() (the OS generator), for
  * privacy-bearing use; pinhole_rng_init_seeded() keys it from a caller's seed, for reproducible

@@ -24,19 +24,26 @@ expect 0 "computed at epsilon = 40" plan --k 74286 --epsilon 1.7e308
 expect 2 "unknown command" frobnicate
 expect 2 "must be at least 1" simulate --users 0
 printf 'a\t5\nb\tx\n' > "$tmp/bad.tsv"
-expect 1 "bad.tsv:2: malformed" simulate --counts "$tmp/bad.tsv"
+expect 1 "bad.tsv:2: expected label<TAB>count" simulate --counts "$tmp/bad.tsv"
+printf 'a\tnan\nb\t5\n' > "$tmp/nan.tsv"
+expect 1 "nan.tsv:1: expected label<TAB>count .*whole number" simulate --counts "$tmp/nan.tsv"
+printf 'a\t1e400\nb\t5\n' > "$tmp/big.tsv"
+expect 1 "big.tsv:1: expected label<TAB>count" simulate --counts "$tmp/big.tsv"
 : > "$tmp/empty.tsv"
 expect 1 "no usable data" simulate --counts "$tmp/empty.tsv"
-expect 1 "cannot read" simulate --counts "$tmp/missing.tsv"
+expect 1 "cannot open or read" simulate --counts "$tmp/missing.tsv"
 printf 'a\t5\nb\t7\nc\t0\n' > "$tmp/small.tsv"
 expect 0 "users: 12 \(every token once\)" simulate --counts "$tmp/small.tsv" --seed 3
 expect 0 "K = 151740" simulate --users 20000 --epsilon 4 --seed 1 --top 5
 expect 0 "realized 4[4-9]\.[0-9]+\)" simulate --counts "$tmp/small.tsv" --epsilon 700 --seed 1
 expect 0 "realized 0\.0001\)" simulate --counts "$tmp/small.tsv" --epsilon 1e-4 --seed 1
-expect 2 "with the given --q/--t" simulate --counts "$tmp/small.tsv" --q 2 --t 40
-expect 2 "t = 40 is larger than needed: the smallest t with K >= k is 2" simulate --counts "$tmp/small.tsv" --q 2 --t 40
+expect 2 "t = 40 is larger than needed: the smallest t with K >= k = 3 is 2" simulate --counts "$tmp/small.tsv" --q 2 --t 40
 expect 2 "q = 6 is not a prime power" simulate --counts "$tmp/small.tsv" --q 6
 expect 2 "gives K = 57 points < k = 74286; t must be at least 7" simulate --q 7 --t 3
+expect 2 "epsilon_permanent = 3 must be 0 \(no permanent response\) or at least epsilon = 4" simulate --mechanism sue --epsilon 4 --epsilon-permanent 3 --users 10
+printf '{"version":1,"collection_id":3,"mechanism":"hr","k":5,"epsilon":1.0,"q":0,"t":0,"time_precision":1,"min_reports":0,"block":64}' > "$tmp/hr.json"
+expect 2 "block = 64 is larger than one block for k = 5 needs \(at most 8\)" encode --config-json "$tmp/hr.json" /dev/null
+expect 2 "parameters refused: t = 5 is larger than needed" encode --k 100 --epsilon 1 --q 7 --t 5 /dev/null
 printf 'a\t9223372036854775800\nb\t0\n' > "$tmp/huge.tsv"
 expect 1 "pass --users N" simulate --counts "$tmp/huge.tsv"
 expect 1 "more than this tool simulates" simulate --users 18446744073709551615

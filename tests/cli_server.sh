@@ -60,6 +60,35 @@ PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --top 3 >"$tmp/out" 2
     fail "query words"
 grep -q "n = 5000 reports" "$tmp/out" || fail "query words: wrong n"
 [ "$(grep -c '^ *[1-3]  #[0-9]' "$tmp/out")" = 3 ] || fail "query words: not 3 rows"
+# --format csv and json: the server's answers as is; the table, CSV and JSON agree
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --top 3 --format csv >"$tmp/csv" 2>&1 ||
+    fail "query csv"
+head -1 "$tmp/csv" | grep -q '^rank,item,label,estimate,stderr,lower,upper$' || fail "csv header"
+[ "$(wc -l <"$tmp/csv")" = 4 ] || fail "csv: not 3 rows"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --top 3 --format json >"$tmp/json" 2>&1 ||
+    fail "query json"
+python3 - "$tmp/json" "$tmp/csv" "$tmp/out" <<'PY' || fail "table, csv and json disagree"
+import csv, json, sys
+j = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+table = [l.split() for l in open(sys.argv[3]) if l[:5].strip().isdigit()]
+assert j["n"] == 5000 and len(j["items"]) == 3 == len(rows) == len(table)
+for it, r, t in zip(j["items"], rows, table):
+    assert int(r["item"]) == it["item"] and float(r["estimate"]) == it["estimate"]
+    assert t[1] == "#%d" % it["item"] and int(t[2]) == round(it["estimate"])
+PY
+# --significant: only the items that pass, and the table says how many did
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --top 1000 --significant fdr:0.05 \
+    >"$tmp/out" 2>&1 || fail "query significant"
+passed=$(sed -n 's/^significance: false discovery rate (Benjamini-Hochberg) at 0.05: \([0-9]*\) of [0-9]* items passed.*/\1/p' "$tmp/out")
+[ -n "$passed" ] && [ "$passed" -gt 0 ] || fail "no significance line"
+[ "$(grep -c '^ *[0-9]*  #[0-9]' "$tmp/out")" = "$passed" ] || fail "rows != items that passed"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --format yaml >"$tmp/out" 2>&1 &&
+    fail "an unknown format was accepted"
+grep -q "table, csv or json" "$tmp/out" || fail "the format refusal does not say why"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --significant fdr:2 >"$tmp/out" 2>&1 &&
+    fail "a bad level was accepted"
+grep -q "significant: fdr:ALPHA" "$tmp/out" || fail "the significance refusal does not say why"
 PINHOLE_TOKEN=up "$cli" query --url "$url" --collection 1 >"$tmp/out" 2>&1 &&
     fail "the uploader token read a histogram"
 grep -q "HTTP 403" "$tmp/out" || fail "no 403 for the uploader token"

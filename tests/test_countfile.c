@@ -78,6 +78,14 @@ Test(countfile, malformed)
     expect_error("a\t3\nb\t4\t5\n", PINHOLE_EFORMAT, 2);                  /* three fields */
     expect_error("a\t3\nb\t99999999999999999999\n", PINHOLE_EFORMAT, 2);  /* over 2^63 */
     expect_error("a\t9223372036854775807\nb\t9\n", PINHOLE_EOVERFLOW, 2); /* total over 2^63 */
+    /* a first line whose count is a number of another form is a bad count, not a header */
+    const char *numeric[] = {"nan", "NaN", "inf",  "-inf", "infinity", "1e400",
+                             "1.5", "-3",  "0x10", " 7",   "+5"};
+    for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "a\t%s\nb\t4\nc\t5\n", numeric[i]);
+        expect_error(text, PINHOLE_EFORMAT, 1);
+    }
     pinhole_countfile cf;
     uint64_t line;
     cr_assert_eq(pinhole_countfile_read("/nonexistent/file.tsv", &cf, &line), PINHOLE_EIO);

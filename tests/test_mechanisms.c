@@ -5,6 +5,7 @@
 #include "client/unary.h"
 #include "common/compare.h"
 #include "common/error.h"
+#include "common/explain.h"
 #include "common/ldp.h"
 #include "common/mechanism.h"
 #include "server/estimate/estimate.h"
@@ -438,4 +439,49 @@ Test(mechanisms, hpgr_blocks, .init = setup)
     cr_assert(ratio > 1 && ratio <= 2, "variance ratio %g", ratio);
     pinhole_hpgr_free(&h);
     pinhole_pgr_free(&g);
+}
+
+/* Refused parameters come with a reason; accepted ones with none; an HR block larger than one
+ * block (which pinhole_config_init shrinks) is refused for a new collection. */
+Test(mechanisms, explain_refusals)
+{
+    char why[256];
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 74286, .epsilon = 4};
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_OK);
+    cr_assert_str_eq(why, "");
+    p.q = 6;
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "q = 6 is not a prime power"), "%s", why);
+    p.q = 7;
+    p.t = 2;
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "K = 8 points < k = 74286; t must be at least 7"), "%s", why);
+    p.t = 9;
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "t = 9 is larger than needed"), "%s", why);
+    p = (pinhole_config_params){.mechanism = PINHOLE_MECH_SUE, .k = 10, .epsilon = 4,
+                                .epsilon_permanent = 3};
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "at least epsilon = 4"), "%s", why);
+    p.epsilon_permanent = 4;
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_OK);
+    p = (pinhole_config_params){.mechanism = PINHOLE_MECH_HR, .k = 5, .epsilon = 1, .block = 16};
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "at most 8"), "%s", why);
+    pinhole_config c; /* the library itself still takes it (stored collections), as 8 */
+    cr_assert_eq(pinhole_config_init(&c, &p), PINHOLE_OK);
+    cr_assert_eq(c.u.hr.b, 8);
+    pinhole_config_free(&c);
+    p.block = 8;
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_OK);
+    p.block = 6;
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "power of two"), "%s", why);
+    p = (pinhole_config_params){.mechanism = PINHOLE_MECH_GRR, .k = 1, .epsilon = 1};
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "k must be at least 2"), "%s", why);
+    p.k = 10;
+    p.epsilon = NAN;
+    cr_assert_eq(pinhole_config_explain(&p, why, sizeof why), PINHOLE_EINVAL);
+    cr_assert(strstr(why, "epsilon must be"), "%s", why);
 }

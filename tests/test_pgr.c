@@ -260,3 +260,59 @@ Test(pgr, generic_errors)
     par.mechanism = (pinhole_mechanism_id)99;
     cr_assert_eq(pinhole_config_init(&c, &par), PINHOLE_EUNSUPPORTED);
 }
+
+/* The default pick is the cheapest plan within PINHOLE_PLAN_TOLERANCE of the lowest variance within
+ * budget: at epsilon = 4, k = 165,321 the lowest variance is q = 53, t = 5 (K = 8,042,221, 23 bits)
+ * and q = 59, t = 4 (K = 208,920, 18 bits) is 0.018% worse; with no tolerance the former wins. */
+Test(pgr, planner_default_is_cheapest_within_tolerance)
+{
+    pinhole_pgr_choice ch[400];
+    size_t n;
+    cr_assert_eq(pinhole_pgr_plan(165321, 4.0, NULL, ch, 400, &n, NULL), PINHOLE_OK);
+    cr_assert_eq(ch[0].q, 59);
+    cr_assert_eq(ch[0].t, 4);
+    cr_assert_eq(ch[0].K, 208920);
+    cr_assert_eq(ch[0].bits, 18);
+    double best = INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (ch[i].within_budget && ch[i].variance < best)
+            best = ch[i].variance;
+    cr_assert_leq(ch[0].variance, best * (1 + PINHOLE_PLAN_TOLERANCE));
+    cr_assert_float_eq(ch[0].variance / best, 1.00018, 5e-5);
+    for (size_t i = 1; i < n; i++) /* nothing admissible is faster */
+        if (ch[i].within_budget && ch[i].variance <= best * (1 + PINHOLE_PLAN_TOLERANCE))
+            cr_assert_geq(ch[i].seconds, ch[0].seconds, "q = %u", ch[i].q);
+    const pinhole_pgr_plan_options strict = {.variance_tolerance = -1};
+    cr_assert_eq(pinhole_pgr_plan(165321, 4.0, &strict, ch, 1, &n, NULL), PINHOLE_OK);
+    cr_assert_eq(ch[0].q, 53);
+    cr_assert_eq(ch[0].t, 5);
+    cr_assert_eq(ch[0].variance, best);
+    /* pinhole_pgr_init takes the default pick */
+    pinhole_pgr g;
+    cr_assert_eq(pinhole_pgr_init(&g, 165321, 4.0, 0, 0), PINHOLE_OK);
+    cr_assert_eq(g.q, 59);
+    pinhole_pgr_free(&g);
+}
+
+/* t = 3 is one block: more threads do not shorten it, and a block too large for the cache runs
+ * from memory. At epsilon = 8, k = 165,321 the best variance (q = 2971, t = 3) needs about 8 s
+ * (measured 8.3-13 s of CPU), over the 5 s budget, so the default stays within it. */
+Test(pgr, planner_t3_large_q_within_budget)
+{
+    pinhole_pgr_cost_estimate one, two;
+    const uint64_t K = 2971ull * 2971 + 2971 + 1;
+    pinhole_pgr_cost_model(2971, 3, K, 165321, 1, &one);
+    pinhole_pgr_cost_model(2971, 3, K, 165321, 2, &two);
+    cr_assert_eq(one.algorithm, PINHOLE_PGR_ALGO_DP);
+    cr_assert(one.dp_seconds > 6 && one.dp_seconds < 12, "model %g s", one.dp_seconds);
+    cr_assert_gt(two.dp_seconds, 0.95 * one.dp_seconds);
+    cr_assert_gt(one.enum_seconds, 2 * one.dp_seconds); /* enumeration misses the cache too */
+    pinhole_pgr_choice ch;
+    size_t n;
+    int capped;
+    cr_assert_eq(pinhole_pgr_plan(165321, 8.0, NULL, &ch, 1, &n, &capped), PINHOLE_OK);
+    cr_assert_eq(ch.t, 3);
+    cr_assert_lt(ch.q, 2971);
+    cr_assert(ch.within_budget && ch.seconds <= 5.0, "q %u: %g s", ch.q, ch.seconds);
+    cr_assert_eq(capped, 1);
+}

@@ -243,9 +243,15 @@ Test(reconstruct_fast, cost_model)
     const double levels = (150.0 * 151 * 149 + 22352.0 * 149) * 4;
     cr_assert(c.bytes >= levels && c.bytes < levels * 1.05, "bytes %g", c.bytes);
     cr_assert(c.seconds > 0 && c.seconds < c.enum_seconds);
-    pinhole_pgr_cost_model(1021, 2, 1022, 1000, 1, &c); /* c_set = 1: enumeration is trivial */
+    /* t = 2: the DP is only the final gather, faster than enumeration (measured at k = 60,000,
+     * q = 65521: 0.7 against 1.5 ms) */
+    pinhole_pgr_cost_model(65521, 2, 65522, 60000, 1, &c);
+    cr_assert_eq(c.algorithm, PINHOLE_PGR_ALGO_DP);
+    /* t = 3 with k barely above q: one huge block against k (q + 1) tests (measured 0.19 s for the
+     * DP, 0.05 s enumerating) */
+    pinhole_pgr_cost_model(1021, 3, 1043463, 1023, 1, &c);
     cr_assert_eq(c.algorithm, PINHOLE_PGR_ALGO_ENUM);
-    cr_assert_float_eq(c.ops, 1000.0 * 1 * 2, 1e-9);
+    cr_assert_float_eq(c.ops, 1023.0 * 1022 * 3, 1e-3);
 }
 
 /* The sum along lines (the DP's per-block kernel) against its definition, including counts whose

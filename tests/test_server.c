@@ -10,6 +10,7 @@
 #include "proto/report.h"
 #include "proto/seal.h"
 #include "server/analytics/consistency.h"
+#include "server/analytics/significance.h"
 #include "server/cli/http_client.h"
 #include "server/estimate/estimate.h"
 #include "server/http/httpd.h"
@@ -300,6 +301,98 @@ Test(http, estimates_equal_the_offline_estimator)
     cli_collection_free(&c);
 }
 
+/* ?significant= returns the items that pass the test, as the library computes it on the same
+ * estimates (null standard error sqrt(variance(n, 0))), and says which test and how many passed;
+ * ?items= returns the named items in that order with their ranks. */
+Test(http, significant_items_and_selection)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 3000, 4, 0);
+    json_decref(post_batch(id, &b, 200));
+    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts);
+    for (size_t j = 0; j < b.n; j++)
+        counts[b.payloads[j]]++;
+    double est[12];
+    cr_assert_eq(pinhole_estimate(&c.cfg, counts, b.n, est, NULL), PINHOLE_OK);
+    const double sd0 = sqrt(pinhole_config_variance(&c.cfg, (double)b.n, 0));
+    const char *tests[2] = {"fdr:0.05", "bonferroni:0.01"};
+    for (int t = 0; t < 2; t++) {
+        pinhole_significance sig;
+        cr_assert_eq(pinhole_significance_parse(tests[t], &sig), PINHOLE_OK);
+        uint8_t pass[12];
+        uint64_t passed;
+        cr_assert_eq(pinhole_significance_test(est, NULL, sd0, 12, &sig, pass, &passed, NULL),
+                     PINHOLE_OK);
+        cr_assert(passed > 0 && passed < 12, "%s: %llu pass", tests[t], (unsigned long long)passed);
+        char path[160], *body;
+        snprintf(path, sizeof path, "/v1/collections/%llu/histogram?significant=%s",
+                 (unsigned long long)id, tests[t]);
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+        json_t *o = json_loads(body, 0, NULL);
+        free(body);
+        const json_t *so = json_object_get(o, "significance");
+        cr_assert_str_eq(json_string_value(json_object_get(so, "method")),
+                         sig.method == PINHOLE_SIG_FDR ? "fdr" : "bonferroni");
+        cr_assert_eq(json_real_value(json_object_get(so, "alpha")), sig.alpha);
+        cr_assert_eq(json_integer_value(json_object_get(so, "passed")), (json_int_t)passed);
+        cr_assert_eq(json_integer_value(json_object_get(so, "tested")), 12);
+        cr_assert_eq(json_real_value(json_object_get(so, "null_stderr")), sd0);
+        const json_t *items = json_object_get(o, "items");
+        cr_assert_eq(json_array_size(items), passed);
+        double prev = INFINITY;
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
+            cr_assert(pass[v], "item %llu did not pass", (unsigned long long)v);
+            cr_assert(est[v] <= prev);
+            prev = est[v];
+            cr_assert_eq(json_real_value(json_object_get(it, "p_value")),
+                         pinhole_significance_pvalue(est[v], sd0));
+        }
+        json_decref(o);
+    }
+    char path[160], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/histogram?items=11,0,5",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    const json_t *items = json_object_get(o, "items");
+    cr_assert_eq(json_array_size(items), 3);
+    const uint64_t want[3] = {11, 0, 5};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *it = json_array_get(items, i);
+        const uint64_t v = want[i];
+        cr_assert_eq(json_integer_value(json_object_get(it, "item")), (json_int_t)v);
+        cr_assert(json_real_value(json_object_get(it, "estimate")) == est[v]);
+        json_int_t rank = 1; /* 1 + the items ahead of v by estimate (ties by index) */
+        for (uint64_t w = 0; w < 12; w++)
+            rank += est[w] > est[v] || (est[w] == est[v] && w < v);
+        cr_assert_eq(json_integer_value(json_object_get(it, "rank")), rank);
+    }
+    json_decref(o);
+    const char *bad[] = {"items=12",
+                         "items=",
+                         "items=1,,2",
+                         "items=x",
+                         "significant=fdr",
+                         "significant=fdr:1",
+                         "significant=holm:0.05"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(path, sizeof path, "/v1/collections/%llu/histogram?%s", (unsigned long long)id,
+                 bad[i]);
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 400, "%s", bad[i]);
+    }
+    free_batch(&b);
+    free(counts);
+    cli_collection_free(&c);
+}
+
 /* Inline modules of the histogram, the timeline, analytics jobs over HTTP, the dashboard files. */
 Test(http, modules_timeline_jobs_and_dashboard)
 {
@@ -412,6 +505,40 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req("analyst-token", "DELETE", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req(NULL, "GET", "/v1/jobs/1", NULL, NULL, 0, NULL), 401);
+
+    /* job lists: newest first, a page at a time, without results; by collection or all */
+    for (int j = 0; j < 2; j++) {
+        const char *sj = "{\"type\": \"sleep\", \"params\": {\"seconds\": 0}}";
+        cr_assert_eq(req("analyst-token", "POST", path, "application/json", sj, strlen(sj), NULL),
+                     202);
+    }
+    snprintf(path, sizeof path, "/v1/collections/%llu/jobs?limit=2&offset=1",
+             (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(o, "offset")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 2);
+    const json_t *jobs = json_object_get(o, "jobs");
+    cr_assert_eq(json_array_size(jobs), 2);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(jobs, 1), "id")), job,
+                 "the reconstruct job is the oldest");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(jobs, 1), "status")), "done");
+    cr_assert_null(json_object_get(json_array_get(jobs, 1), "result"), "no results in lists");
+    cr_assert_gt(json_integer_value(json_object_get(json_array_get(jobs, 0), "id")), job);
+    json_decref(o);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs", NULL, NULL, 0, &body), 200);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 20);
+    json_decref(o);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?limit=0", NULL, NULL, 0, NULL), 400);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?limit=101", NULL, NULL, 0, NULL), 400);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?offset=-1", NULL, NULL, 0, NULL), 400);
+    cr_assert_eq(req(NULL, "GET", "/v1/jobs", NULL, NULL, 0, NULL), 401);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/collections/999/jobs", NULL, NULL, 0, NULL), 404);
 
     /* the dashboard: its page and script, no token needed; / redirects there */
     cr_assert_eq(req(NULL, "GET", "/ui/", NULL, NULL, 0, &body), 200);
@@ -545,6 +672,17 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     cr_assert_eq(req("admin-token", "POST", "/v1/collections", js,
                      "{\"epsilon\": 1, \"k\": 9, \"color\": 1}", 33, NULL),
                  400);
+    /* refused parameters say why */
+    const char *why[][2] = {
+        {"{\"epsilon\": 1, \"k\": 100, \"q\": 6}", "q = 6 is not a prime power"},
+        {"{\"epsilon\": 1, \"k\": 100, \"q\": 7, \"t\": 5}", "t = 5 is larger than needed"}};
+    for (size_t w = 0; w < sizeof why / sizeof why[0]; w++) {
+        cr_assert_eq(
+            req("admin-token", "POST", "/v1/collections", js, why[w][0], strlen(why[w][0]), &body),
+            422, "%s", why[w][0]);
+        cr_assert(strstr(body, why[w][1]), "%s", body);
+        free(body);
+    }
     cr_assert_eq(req("admin-token", "POST", "/v1/collections", "text/plain", "{}", 2, NULL), 415);
     cr_assert_eq(req(NULL, "POST", "/v1/collections", js, "{}", 2, &body), 401);
     cr_assert(strstr(body, "\"status\":401"), "%s", body);

@@ -16,6 +16,8 @@ void pinhole_histogram_free(pinhole_histogram *h)
     free(h->consistent);
     free(h->topk_prob);
     free(h->order);
+    free(h->pass);
+    free(h->p_value);
     memset(h, 0, sizeof *h);
 }
 
@@ -42,6 +44,20 @@ int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, u
         rc = pinhole_estimate_rank(h->estimate, k, h->order);
     if (rc != PINHOLE_OK)
         return rc;
+    if (opt->significance.method != PINHOLE_SIG_NONE) {
+        h->significance = opt->significance;
+        h->null_stderr = sqrt(pinhole_config_variance(c, (double)n, 0));
+        h->pass = malloc(k);
+        h->p_value = malloc(k * sizeof *h->p_value);
+        if (!h->pass || !h->p_value)
+            return PINHOLE_ENOMEM;
+        rc = pinhole_significance_test(h->estimate, NULL, h->null_stderr, k, &opt->significance,
+                                       h->pass, &h->passed, NULL);
+        if (rc != PINHOLE_OK)
+            return rc;
+        for (uint64_t v = 0; v < k; v++)
+            h->p_value[v] = pinhole_significance_pvalue(h->estimate[v], h->null_stderr);
+    }
     if (opt->consistency != PINHOLE_CONSISTENCY_NONE) {
         if (!(h->consistent = malloc(k * sizeof *h->consistent)))
             return PINHOLE_ENOMEM;
@@ -65,6 +81,7 @@ int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, u
         }
         for (uint64_t v = 0; v < k; v++)
             sigma[v] = sqrt(h->variance[v]);
+        h->topk_samples = opt->topk_samples ? opt->topk_samples : 1000;
         const pinhole_topk_options to = {.top = opt->topk,
                                          .samples = opt->topk_samples ? opt->topk_samples : 1000,
                                          .noise = opt->topk_noise,
@@ -86,9 +103,20 @@ json_t *pinhole_histogram_item_json(const pinhole_histogram *h, uint64_t v, cons
         ((label && json_object_set_new(it, "label", json_string(label))) ||
          (h->consistent && json_object_set_new(it, "consistent", json_real(h->consistent[v]))) ||
          (h->topk_prob &&
-          json_object_set_new(it, "topk_probability", json_real(h->topk_prob[v]))))) {
+          json_object_set_new(it, "topk_probability", json_real(h->topk_prob[v]))) ||
+         (h->p_value && json_object_set_new(it, "p_value", json_real(h->p_value[v]))))) {
         json_decref(it);
         return NULL;
     }
     return it;
+}
+
+json_t *pinhole_histogram_significance_json(const pinhole_histogram *h)
+{
+    if (!h->pass)
+        return NULL;
+    return json_pack("{s:s, s:f, s:I, s:I, s:f}", "method",
+                     pinhole_significance_name(h->significance.method), "alpha",
+                     h->significance.alpha, "tested", (json_int_t)h->k, "passed",
+                     (json_int_t)h->passed, "null_stderr", h->null_stderr);
 }

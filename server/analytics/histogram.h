@@ -7,6 +7,7 @@
 #include "common/mechanism.h"
 #include "server/analytics/noise.h"
 #include "server/analytics/progress.h"
+#include "server/analytics/significance.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -26,7 +27,8 @@ typedef struct pinhole_histogram_options {
     uint64_t topk;           /* k of the top-k probabilities; 0 = not computed */
     uint64_t topk_samples;   /* Monte Carlo samples; 0 = 1000 */
     pinhole_noise topk_noise;
-    uint64_t seed; /* of the top-k sampling */
+    uint64_t seed;                     /* of the top-k sampling */
+    pinhole_significance significance; /* per-item tests of count = 0; method NONE = not run */
 } pinhole_histogram_options;
 
 typedef struct pinhole_histogram {
@@ -34,15 +36,25 @@ typedef struct pinhole_histogram {
     double *estimate; /* k unbiased count estimates */
     double
         *variance; /* k exact variances (counts^2), true count replaced by the clipped estimate */
-    double *consistent; /* k consistent counts, or NULL when not asked */
-    double *topk_prob;  /* k probabilities of being in the top topk, or NULL when not asked */
-    uint64_t *order;    /* k item indices by decreasing estimate (ties by index) */
+    double *consistent;    /* k consistent counts, or NULL when not asked */
+    double *topk_prob;     /* k probabilities of being in the top topk, or NULL when not asked */
+    uint64_t topk_samples; /* Monte Carlo samples behind topk_prob (standard error of each
+                              probability p: sqrt(p (1 - p) / samples) <= 0.5 / sqrt(samples)) */
+    uint64_t *order;       /* k item indices by decreasing estimate (ties by index) */
+    /* significance (when asked): pass[v] = 1 for the items that passed, p_value[v] the one-sided
+     * p-value of "count = 0" with the null standard error null_stderr (significance.h) */
+    pinhole_significance significance;
+    uint8_t *pass;
+    double *p_value;
+    double null_stderr;
+    uint64_t passed;
 } pinhole_histogram;
 
 /** Compute the histogram of n reports summarised in counts[0..c->counts_len) with the modules
  * asked in opt (NULL = none). The top-k probabilities perturb the estimates with the standard
  * errors sqrt(variance) (Berthet et al., NeurIPS 2020); the consistent histogram is the
- * projection (Duchi et al. 2008) or the MLE (see server/analytics/consistency.h).
+ * projection (Duchi et al. 2008) or the MLE (see server/analytics/consistency.h); the significance
+ * tests use the exact standard error of an absent item's estimate, sqrt(variance(n, f = 0)).
  * Errors: those of pinhole_estimate() (PINHOLE_ENOREPORTS for n == 0, ...), PINHOLE_EINVAL (topk
  * > k), PINHOLE_EUNSUPPORTED (MLE for a mechanism other than PGR), PINHOLE_ENOMEM,
  * PINHOLE_ECANCELED. Free with pinhole_histogram_free() (also after an error). */
@@ -52,8 +64,12 @@ int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, u
 
 /** Item v of a computed histogram as JSON, the form of every histogram answer (docs/api.md):
  * {"item", "estimate", "stderr", "lower", "upper", "label" (when label is not NULL),
- * "consistent" and "topk_probability" (when computed)}. NULL when out of memory. */
+ * "consistent", "topk_probability" and "p_value" (when computed)}. NULL when out of memory. */
 json_t *pinhole_histogram_item_json(const pinhole_histogram *h, uint64_t v, const char *label);
+
+/** The "significance" member of an answer: {"method", "alpha", "tested" (k), "passed",
+ * "null_stderr"}, or NULL when no test was asked (or out of memory). */
+json_t *pinhole_histogram_significance_json(const pinhole_histogram *h);
 
 /** Free the arrays; safe on a zeroed struct. */
 void pinhole_histogram_free(pinhole_histogram *h);

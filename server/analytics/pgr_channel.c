@@ -2,8 +2,9 @@
  *
  * f_l(a, b, z) = sum { w_u : u canonical, u[0..l) = a, <u[l..t), b> = z } for a length-l prefix a
  * (canonical or zero) and a length-(t-l) suffix b stored only when canonical or zero, using
- * f(a, g b', z) = f(a, b', z / g) (DESIGN.md §2). Prefix and suffix indices are the canonical
- * indices of their length with the zero vector last; prefix a extended by d has index q a + 1 + d.
+ * f(a, g b', z) = f(a, b', z / g) (docs/design.md, "PGR"). Prefix and suffix indices are the
+ * canonical indices of their length with the zero vector last; prefix a extended by d has index q a
+ * + 1 + d.
  */
 #include "server/analytics/pgr_channel.h"
 #include "common/error.h"

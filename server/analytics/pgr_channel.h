@@ -4,7 +4,7 @@
  * beta = s_in / c_set and alpha = (1 - s_in) / (K - c_set) from the realized s_in (common/pgr.h).
  * So the K x k channel is M = alpha 1 1^T + (beta - alpha) I, I the point-hyperplane incidence,
  * and a product with M or M^T costs one incidence product: the coordinate dynamic program of
- * DESIGN.md §2 run on doubles, O(K q t) time, O(K) memory, never a dense K x k matrix.
+ * docs/design.md ("PGR"), run on doubles, O(K q t) time, O(K) memory, never a dense K x k matrix.
  * The incidence of P^{t-1}(F_q) is symmetric (u lies on H_v iff v lies on H_u), so the same
  * product maps hyperplane weights to point totals (the reconstruction) and point weights to
  * per-hyperplane sums (its transpose).

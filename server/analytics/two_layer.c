@@ -95,7 +95,7 @@ int pinhole_two_layer_train(uint32_t n, uint32_t d, const double *x, const doubl
     if (rc)
         return rc;
     const uint32_t m = opt->width ? opt->width : 100, steps = opt->steps ? opt->steps : 10000;
-    const double eta = opt->step > 0 ? opt->step : 0.1;
+    const double eta = opt->step > 0 ? opt->step : PINHOLE_TWO_LAYER_STEP;
     const double scale = opt->init_scale > 0 ? opt->init_scale : 1;
     if (m > PINHOLE_TWO_LAYER_MAXM || !res || !isfinite(eta) || !isfinite(scale) || opt->step < 0 ||
         opt->init_scale < 0 || !isfinite(opt->relu_at_zero) || (uint64_t)n * m > 1u << 26)
@@ -275,6 +275,9 @@ int pinhole_two_layer_lp_margin(uint32_t n, uint32_t d, const double *x, const d
         rc = PINHOLE_OK;
     }
     glp_delete_prob(lp);
+    /* GLPK keeps an environment per thread until glp_free_env(); a job worker thread that ends
+     * without it leaks that environment */
+    glp_free_env();
     free(ia), free(ja), free(ar), free(u);
     return rc;
 }

@@ -109,13 +109,9 @@ static int simulate(const sim_params *p, simulation *s)
     uint64_t bad_line;
     int rc = pinhole_countfile_read(p->counts, &s->cf, &bad_line);
     if (rc != PINHOLE_OK) {
-        if (bad_line)
-            fprintf(stderr, "pinhole analyze: %s:%llu: %s (expected label<TAB>count)\n", p->counts,
-                    (unsigned long long)bad_line, pinhole_strerror(rc));
-        else
-            fprintf(stderr, "pinhole analyze: %s: %s\n", p->counts,
-                    rc == PINHOLE_EINVAL ? "no usable data (need 2 items and a positive total)"
-                                         : pinhole_strerror(rc));
+        char why[320];
+        pinhole_countfile_describe(rc, p->counts, bad_line, why, sizeof why);
+        fprintf(stderr, "pinhole analyze: %s\n", why);
         return -1;
     }
     pinhole_config_params par = {.mechanism = PINHOLE_MECH_PGR,

@@ -25,10 +25,6 @@ const char *cli_default_counts(void);
  * (k, eps)); 0 on success, else prints the known names and returns -1. */
 int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out);
 
-/** Why PGR cannot use field order q and dimension t (0 = smallest) for k items, as text for an
- * error message (empty when nothing is wrong with them). */
-void cli_explain_qt(uint64_t k, uint32_t q, uint32_t t, char *buf, size_t len);
-
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
 int cli_analyze(int argc, char **argv);

@@ -78,27 +78,6 @@ int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out)
     return 0;
 }
 
-void cli_explain_qt(uint64_t k, uint32_t q, uint32_t t, char *buf, size_t len)
-{
-    pinhole_pspace S;
-    uint32_t tmin;
-    buf[0] = '\0';
-    if (q > PINHOLE_GF_QMAX || !pinhole_gf_is_prime_power(q, NULL, NULL)) {
-        snprintf(buf, len,
-                 " (q = %u is not a prime power <= 65536: 2, 3, 4, 5, 7, 8, 9, 11, 13, 16, ...)",
-                 q);
-    } else if (pinhole_pspace_min_dim(q, k, &tmin) != 0) {
-        snprintf(buf, len, " (no t keeps K = (q^t - 1)/(q - 1) within 2^62 for q = %u)", q);
-    } else if (t && pinhole_pspace_init(&S, q, t) == 0 && S.K < k) {
-        snprintf(buf, len,
-                 " (q = %u, t = %u gives K = %llu points < k = %llu; t must be at least %u)", q, t,
-                 (unsigned long long)S.K, (unsigned long long)k, tmin);
-    } else if (t && t != tmin) {
-        snprintf(buf, len, " (t = %u is larger than needed: the smallest t with K >= k is %u)", t,
-                 tmin);
-    }
-}
-
 const char *cli_default_counts(void)
 {
     return PINHOLE_SOURCE_DIR "/data/subtlex-us.tsv";

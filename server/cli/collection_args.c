@@ -1,5 +1,6 @@
 /* Collection-config options and file/hex helpers of the wire-format subcommands. */
 #include "server/cli/collection_args.h"
+#include "common/explain.h"
 #include "proto/config_json.h"
 #include "server/cli/cli.h"
 
@@ -29,11 +30,15 @@ static int from_params(const cli_config_args *c, pinhole_collection_config *cfg)
                                .epsilon = c->epsilon,
                                .q = (uint32_t)c->q,
                                .t = (uint32_t)c->t};
-    int rc = pinhole_collection_config_make(cfg, c->collection, &p,
+    char why[256];
+    int rc = pinhole_config_explain(&p, why, sizeof why);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_collection_config_make(cfg, c->collection, &p,
                                             c->precision ? (uint32_t)c->precision : 1,
                                             (uint32_t)c->min_reports);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole %s: parameters refused: %s\n", c->cmd, pinhole_strerror(rc));
+        fprintf(stderr, "pinhole %s: parameters refused: %s\n", c->cmd,
+                why[0] ? why : pinhole_strerror(rc));
         return -1;
     }
     return 0;
@@ -74,9 +79,12 @@ int cli_config_make(const cli_config_args *c, pinhole_collection_config *cfg)
             return -1;
         int rc = pinhole_collection_config_from_json((const char *)data, len, cfg);
         free(data);
+        char why[256] = "";
+        if (rc == PINHOLE_OK) /* e.g. an HR block larger than one block: refused, not shrunk */
+            rc = pinhole_config_explain(&cfg->params, why, sizeof why);
         if (rc != PINHOLE_OK) {
             fprintf(stderr, "pinhole %s: %s: config refused: %s\n", c->cmd, c->config_json,
-                    pinhole_strerror(rc));
+                    why[0] ? why : pinhole_strerror(rc));
             return -1;
         }
         return 0;

@@ -134,15 +134,31 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* The collection's name: "subtlex-us-words" for the shipped file, else the count file's base name
+ * without its extension ("words" for data/words.tsv). */
+static void collection_name(const char *counts, char *name, size_t len)
+{
+    if (strcmp(counts, cli_default_counts()) == 0) {
+        snprintf(name, len, "subtlex-us-words");
+        return;
+    }
+    const char *base = strrchr(counts, '/');
+    base = base ? base + 1 : counts;
+    const char *dot = strrchr(base, '.');
+    const int n = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(name, len, "%.*s", n, *base ? base : "counts");
+}
+
 /* POST the collection: the count file's labels, epsilon, a minimum of 1000 reports. */
-static long create_collection(cli_http *h, const pinhole_countfile *cf, double eps, uint64_t *id)
+static long create_collection(cli_http *h, const pinhole_countfile *cf, const char *name,
+                              double eps, uint64_t *id)
 {
     json_t *labels = json_array();
     for (uint64_t v = 0; labels && v < cf->k; v++)
         json_array_append_new(labels, json_string(cf->labels[v]));
     json_t *spec =
-        json_pack("{s:s, s:s, s:f, s:o, s:i, s:i}", "name", "subtlex-us-words", "mechanism", "pgr",
-                  "epsilon", eps, "labels", labels, "min_reports", 1000, "time_precision", 86400);
+        json_pack("{s:s, s:s, s:f, s:o, s:i, s:i}", "name", name, "mechanism", "pgr", "epsilon",
+                  eps, "labels", labels, "min_reports", 1000, "time_precision", 86400);
     char *body = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
     json_decref(spec);
     if (!body)
@@ -215,8 +231,11 @@ int cli_demo(int argc, char **argv)
         return p > 0 ? CLI_OK : CLI_USAGE;
     pinhole_countfile cf;
     uint64_t bad_line;
-    if (pinhole_countfile_read(counts, &cf, &bad_line) != PINHOLE_OK) {
-        fprintf(stderr, "pinhole demo: cannot read the count file %s\n", counts);
+    const int crc = pinhole_countfile_read(counts, &cf, &bad_line);
+    if (crc != PINHOLE_OK) {
+        char why[320];
+        pinhole_countfile_describe(crc, counts, bad_line, why, sizeof why);
+        fprintf(stderr, "pinhole demo: %s\n", why);
         return CLI_FAIL;
     }
     char bin[PATH_MAX], dir[] = "/tmp/pinhole-demo.XXXXXX", admin[49], analyst[49];
@@ -247,11 +266,14 @@ int cli_demo(int argc, char **argv)
            pinhole_clock_mono() - t0, (int)pid, url, dir);
     if (cli_http_global_init() != 0 || cli_http_init(&h, url, admin) != 0)
         goto stop;
-    if (create_collection(&h, &cf, eps, &id) != 201)
+    char name[128];
+    collection_name(counts, name, sizeof name);
+    if (create_collection(&h, &cf, name, eps, &id) != 201)
         goto stop;
-    printf("[%6.2f s] created collection %" PRIu64 ": %" PRIu64 " words with labels from %s, "
+    printf("[%6.2f s] created collection %" PRIu64 " \"%s\": %" PRIu64
+           " items with labels from %s, "
            "epsilon = %g, minimum 1000 reports\n",
-           pinhole_clock_mono() - t0, id, cf.k, counts, eps);
+           pinhole_clock_mono() - t0, id, name, cf.k, counts, eps);
     if (cli_fetch_collection(&h, id, NULL, &c) != 0)
         goto stop;
     printf("[%6.2f s] fetched and verified the signed config: PGR q = %u, t = %u, K = %" PRIu64
@@ -269,7 +291,7 @@ int cli_demo(int argc, char **argv)
                      .connections = (unsigned)conns,
                      .retries = 8,
                      .seal = seal,
-                     .time = (uint64_t)time(NULL) / c.wire.time_precision};
+                     .time = (uint64_t)pinhole_clock_wall() / c.wire.time_precision};
     const int up = cli_upload_run(&u);
     printf("[%6.2f s] %" PRIu64 " devices encoded one word each and posted %s reports in batches "
            "of %" PRIu64 " over %" PRIu64 " connections: %.2f s, %.0f reports/s; %" PRIu64

@@ -94,6 +94,10 @@ int cli_http_request(cli_http *h, const char *method, const char *path, const ch
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method); /* DELETE, ... (without a body) */
     }
     const CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(hdr);

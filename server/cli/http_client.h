@@ -35,9 +35,9 @@ int cli_http_init(cli_http *h, const char *base, const char *token);
 
 void cli_http_free(cli_http *h);
 
-/** One request: method "GET" or "POST", path after the base, optional body with its content type.
- * Returns 0 when an HTTP response arrived (any status), -1 on a transport error (text in
- * resp->error). Free resp->body with free(). */
+/** One request: method "GET", "HEAD", "POST" or another one sent as is ("DELETE"), path after
+ * the base, and for POST the body with its content type. Returns 0 when an HTTP response arrived
+ * (any status), -1 on a transport error (text in resp->error). Free resp->body with free(). */
 int cli_http_request(cli_http *h, const char *method, const char *path, const char *content_type,
                      const void *body, size_t len, cli_response *resp);
 

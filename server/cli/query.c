@@ -1,4 +1,5 @@
-/* `pinhole query`: fetch a collection's estimated histogram and print it as a table. */
+/* `pinhole query`: fetch a collection's estimated histogram and print it as a table, CSV or JSON.
+ */
 #include "server/cli/cli.h"
 #include "server/cli/cli_options.h"
 #include "server/cli/http_client.h"
@@ -11,11 +12,16 @@
 
 static void query_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: pinhole query --url URL --collection ID [--top N] [--from T] [--to T]\n"
-            "  Prints the top N items (default 20) by estimated count, with standard errors and\n"
-            "  95%% intervals, from reports with times in [from, to) (Unix seconds).\n"
-            "  The analyst token comes from PINHOLE_TOKEN.\n");
+    fprintf(
+        f,
+        "usage: pinhole query --url URL --collection ID [--top N] [--from T] [--to T]\n"
+        "                     [--significant fdr:ALPHA|bonferroni:ALPHA] [--format F]\n"
+        "  Prints the top N items (default 20) by estimated count, with standard errors and\n"
+        "  95%% intervals, from reports with times in [from, to) (Unix seconds).\n"
+        "  --significant  only the items whose test of count = 0 passes across all k items:\n"
+        "                 fdr:ALPHA (Benjamini-Hochberg) or bonferroni:ALPHA (docs/analytics.md)\n"
+        "  --format F     table (default), csv or json (the server's answer as is)\n"
+        "  The analyst token comes from PINHOLE_TOKEN.\n");
 }
 
 int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
@@ -41,6 +47,17 @@ int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
             json_integer_value(json_object_get(par, "q")),
             json_integer_value(json_object_get(par, "t")),
             json_integer_value(json_object_get(o, "n")));
+    const json_t *sig = json_object_get(o, "significance");
+    if (json_is_object(sig))
+        fprintf(out,
+                "significance: %s at %g: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+                " items passed (one-sided z-test of count = 0)\n",
+                strcmp(json_string_value(json_object_get(sig, "method")), "fdr") == 0
+                    ? "false discovery rate (Benjamini-Hochberg)"
+                    : "family-wise error rate (Bonferroni)",
+                json_number_value(json_object_get(sig, "alpha")),
+                json_integer_value(json_object_get(sig, "passed")),
+                json_integer_value(json_object_get(sig, "tested")));
     fprintf(out, "\n%5s  %-20s %12s %10s %27s%s\n", "rank", "item", "estimate", "std. err.",
             "95% interval", truth ? "   true count" : "");
     size_t i;
@@ -51,7 +68,9 @@ int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
         const char *label = json_string_value(json_object_get(it, "label"));
         char num[32];
         snprintf(num, sizeof num, "#%" JSON_INTEGER_FORMAT, v);
-        fprintf(out, "%5zu  %-20.20s %12.0f %10.0f   [%11.0f, %11.0f]", i + 1, label ? label : num,
+        const json_t *rank = json_object_get(it, "rank");
+        fprintf(out, "%5" JSON_INTEGER_FORMAT "  %-20.20s %12.0f %10.0f   [%11.0f, %11.0f]",
+                rank ? json_integer_value(rank) : (json_int_t)i + 1, label ? label : num,
                 json_number_value(json_object_get(it, "estimate")),
                 json_number_value(json_object_get(it, "stderr")),
                 json_number_value(json_object_get(it, "lower")),
@@ -66,7 +85,7 @@ int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
 
 int cli_query(int argc, char **argv)
 {
-    const char *url = NULL;
+    const char *url = NULL, *sig = NULL, *format = "table";
     uint64_t coll = 0, top = 20, from = 0, to = 0;
     int have_coll = 0, have_from = 0, have_to = 0;
     const cli_opt opts[] = {CLI_OPT("url", CLI_OPT_STRING, &url),
@@ -74,6 +93,8 @@ int cli_query(int argc, char **argv)
                             CLI_OPT("top", CLI_OPT_U64, &top),
                             CLI_OPT("from", CLI_OPT_U64, &from, .given = &have_from),
                             CLI_OPT("to", CLI_OPT_U64, &to, .given = &have_to),
+                            CLI_OPT("significant", CLI_OPT_STRING, &sig),
+                            CLI_OPT("format", CLI_OPT_STRING, &format),
                             {0}};
     const cli_command cmd = {.name = "query", .opts = opts, .usage = query_usage};
     const int p = cli_parse(&cmd, argc, argv);
@@ -83,6 +104,19 @@ int cli_query(int argc, char **argv)
         fprintf(stderr, "pinhole query: --url and --collection are required\n");
         return CLI_USAGE;
     }
+    const int csv = strcmp(format, "csv") == 0, json = strcmp(format, "json") == 0;
+    if (!csv && !json && strcmp(format, "table") != 0) {
+        fprintf(stderr, "pinhole query: --format: table, csv or json (got '%s')\n", format);
+        return CLI_USAGE;
+    }
+    if (sig && (strspn(sig, "abcdefghijklmnopqrstuvwxyz:.0123456789eE-") != strlen(sig) ||
+                !strchr(sig, ':'))) {
+        fprintf(stderr,
+                "pinhole query: --significant: fdr:ALPHA or bonferroni:ALPHA, 0 < ALPHA "
+                "< 1 (got '%s')\n",
+                sig);
+        return CLI_USAGE;
+    }
     if (cli_http_global_init() != 0)
         return CLI_FAIL;
     cli_http h;
@@ -90,13 +124,17 @@ int cli_query(int argc, char **argv)
         fprintf(stderr, "pinhole query: bad --url or token\n");
         return CLI_USAGE;
     }
-    char path[256];
+    char path[384];
     int n = snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, coll,
                      top);
     if (have_from)
         n += snprintf(path + n, sizeof path - (size_t)n, "&from=%" PRIu64, from);
     if (have_to)
-        snprintf(path + n, sizeof path - (size_t)n, "&to=%" PRIu64, to);
+        n += snprintf(path + n, sizeof path - (size_t)n, "&to=%" PRIu64, to);
+    if (sig)
+        n += snprintf(path + n, sizeof path - (size_t)n, "&significant=%.64s", sig);
+    if (csv)
+        snprintf(path + n, sizeof path - (size_t)n, "&format=csv");
     cli_response r;
     int rc = cli_http_request(&h, "GET", path, NULL, NULL, 0, &r);
     cli_http_free(&h);
@@ -114,7 +152,14 @@ int cli_query(int argc, char **argv)
         free(r.body);
         return CLI_FAIL;
     }
-    rc = cli_print_histogram(r.body, stdout, NULL);
+    if (csv || json) { /* the server's answer as is (CSV ends with a newline, JSON does not) */
+        fputs(r.body, stdout);
+        if (json)
+            fputc('\n', stdout);
+        rc = 0;
+    } else {
+        rc = cli_print_histogram(r.body, stdout, NULL);
+    }
     free(r.body);
     return rc == 0 ? CLI_OK : CLI_FAIL;
 }

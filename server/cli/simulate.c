@@ -4,6 +4,7 @@
 #include "client/encode.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/explain.h"
 #include "common/mechanism.h"
 #include "common/rng.h"
 #include "server/cli/cli.h"
@@ -33,7 +34,8 @@ static void sim_usage(FILE *f)
         "  --q Q, --t T   force the PGR field order and dimension (default: the planner's)\n"
         "                 (HPGR: the block space's)\n"
         "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n"
-        "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (> --epsilon)\n");
+        "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (>= --epsilon;\n"
+        "                         equal means no permanent response)\n");
 }
 
 /* Users one run simulates at most (about a minute of encoding). */
@@ -71,16 +73,9 @@ int cli_simulate(int argc, char **argv)
     uint64_t bad_line;
     int rc = pinhole_countfile_read(path, &cf, &bad_line);
     if (rc != PINHOLE_OK) {
-        if (rc == PINHOLE_EIO)
-            fprintf(stderr, "pinhole simulate: cannot read %s\n", path);
-        else if (bad_line)
-            fprintf(stderr, "pinhole simulate: %s:%llu: %s (expected label<TAB>count)\n", path,
-                    (unsigned long long)bad_line, pinhole_strerror(rc));
-        else
-            fprintf(stderr,
-                    "pinhole simulate: %s: no usable data (need at least 2 items and a "
-                    "positive total count)\n",
-                    path);
+        char why[320];
+        pinhole_countfile_describe(rc, path, bad_line, why, sizeof why);
+        fprintf(stderr, "pinhole simulate: %s\n", why);
         return CLI_FAIL;
     }
 
@@ -99,15 +94,13 @@ int cli_simulate(int argc, char **argv)
     par.epsilon_permanent = eps_perm;
     if (mech_id == PINHOLE_MECH_OLH)
         par.pool_key = seed; /* the public seed pool of this simulated collection */
-    rc = pinhole_config_init(&cfg, &par);
+    char why[256];
+    rc = pinhole_config_explain(&par, why, sizeof why);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_config_init(&cfg, &par);
     if (rc != PINHOLE_OK) {
-        char why[160] = "";
-        if (q)
-            cli_explain_qt(cf.k, (uint32_t)q, (uint32_t)t, why, sizeof why);
-        fprintf(stderr,
-                "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g%s: %s%s\n", mname,
-                (unsigned long long)cf.k, eps, q ? " with the given --q/--t" : "",
-                pinhole_strerror(rc), why);
+        fprintf(stderr, "pinhole simulate: cannot configure %s for k = %llu, epsilon = %g: %s\n",
+                mname, (unsigned long long)cf.k, eps, why[0] ? why : pinhole_strerror(rc));
         pinhole_countfile_free(&cf);
         return rc == PINHOLE_EINVAL ? CLI_USAGE : CLI_FAIL;
     }

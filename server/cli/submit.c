@@ -1,5 +1,6 @@
 /* `pinhole submit`: post reports to a server in batches, with retries: simulated devices drawn from
  * a count file, or encoded reports read from a file. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "proto/batch.h"
 #include "proto/report.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static void submit_usage(FILE *f)
 {
@@ -147,7 +147,7 @@ int cli_submit(int argc, char **argv)
     if (!have_seed)
         randombytes_buf(&seed, sizeof seed);
     if (!have_time)
-        when = (uint64_t)time(NULL);
+        when = (uint64_t)pinhole_clock_wall();
     if (cli_http_global_init() != 0)
         return CLI_FAIL;
     cli_http h;
@@ -195,8 +195,9 @@ int cli_submit(int argc, char **argv)
         uint64_t bad_line;
         rc = pinhole_countfile_read(counts, &cf, &bad_line);
         if (rc != PINHOLE_OK) {
-            fprintf(stderr, "pinhole submit: %s: %s (line %llu)\n", counts, pinhole_strerror(rc),
-                    (unsigned long long)bad_line);
+            char why[320];
+            pinhole_countfile_describe(rc, counts, bad_line, why, sizeof why);
+            fprintf(stderr, "pinhole submit: %s\n", why);
             goto out;
         }
         if (cf.k != c.wire.params.k) {

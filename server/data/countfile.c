@@ -26,6 +26,18 @@ static int parse_count(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Whether a field reads as a number of any form strtod knows ("nan", "inf", "1e400", "-3", "0x1p4",
+ * "2.5"), or holds a digit at all: such a first line is a bad count, not a header. */
+static int looks_numeric(const char *s)
+{
+    if (strpbrk(s, "0123456789"))
+        return 1;
+    char *end;
+    errno = 0;
+    (void)strtod(s, &end);
+    return end != s;
+}
+
 void pinhole_countfile_free(pinhole_countfile *cf)
 {
     if (cf->labels)
@@ -59,8 +71,8 @@ int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *er
         *tab = '\0';
         uint64_t c;
         if (parse_count(tab + 1, &c) != 0) {
-            if (lineno == 1 && !strpbrk(tab + 1, "0123456789"))
-                continue; /* a header: its count field holds no digit at all */
+            if (lineno == 1 && !looks_numeric(tab + 1))
+                continue; /* a header: its count field is a word, not a number */
             rc = PINHOLE_EFORMAT;
             break;
         }
@@ -120,6 +132,31 @@ uint64_t pinhole_countfile_draw(const uint64_t *cum, uint64_t k, uint64_t u)
             lo = mid + 1;
     }
     return lo;
+}
+
+void pinhole_countfile_describe(int rc, const char *path, uint64_t err_line, char *buf, size_t len)
+{
+    switch (rc) {
+    case PINHOLE_EIO:
+        snprintf(buf, len, "%s: cannot open or read the file", path);
+        break;
+    case PINHOLE_EFORMAT:
+        snprintf(buf, len,
+                 "%s:%llu: expected label<TAB>count with a non-empty label and the count a whole "
+                 "number from 0 to 2^63 (a first line whose count is a word is a header)",
+                 path, (unsigned long long)err_line);
+        break;
+    case PINHOLE_EOVERFLOW:
+        snprintf(buf, len, "%s:%llu: the counts add up to more than 2^63", path,
+                 (unsigned long long)err_line);
+        break;
+    case PINHOLE_EINVAL:
+        snprintf(buf, len, "%s: no usable data (need at least 2 items and a positive total count)",
+                 path);
+        break;
+    default:
+        snprintf(buf, len, "%s: %s", path, pinhole_strerror(rc));
+    }
 }
 
 uint64_t pinhole_countfile_sample(const pinhole_countfile *cf, pinhole_rng *rng)

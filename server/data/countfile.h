@@ -16,12 +16,17 @@ typedef struct pinhole_countfile {
 } pinhole_countfile;
 
 /** Read a count file. Each line is a label, a TAB, and a non-negative decimal count; the first
- * line is skipped as a header when its count field holds no digit. Blank lines are not allowed.
+ * line is skipped as a header when its count field is a word (no digit, and nothing strtod reads
+ * as a number: "nan", "inf" are bad counts, not headers). Blank lines are not allowed.
  * On error *err_line receives the 1-based line at fault (0 when not line-specific) and nothing
  * needs freeing. Errors: PINHOLE_EIO (cannot open or read), PINHOLE_EFORMAT (malformed line, count
  * not a number or over 2^63, empty label), PINHOLE_EINVAL (no data lines, or all counts zero,
  * or fewer than 2 items), PINHOLE_EOVERFLOW (total over 2^63), PINHOLE_ENOMEM. */
 int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *err_line);
+
+/** A sentence for an error of pinhole_countfile_read() on path (err_line as it returned), e.g.
+ * "words.tsv:1: the count is not a whole number from 0 to 2^63 (expected label<TAB>count)". */
+void pinhole_countfile_describe(int rc, const char *path, uint64_t err_line, char *buf, size_t len);
 
 /** The item holding token position u (0 <= u < sum of counts) when tokens are laid out item by
  * item: the smallest v with cum[v] > u, cum[v] being the counts of items 0..v summed (the

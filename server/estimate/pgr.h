@@ -1,6 +1,6 @@
 /* PGR estimator (server side): hyperplane counts -> per-item totals T_v -> unbiased estimates.
  * Source: Feldman, Nelson, Nguyen, Talwar, "Private Frequency Estimation via Projective
- * Geometry", ICML 2022, §4 (reconstruction by dynamic programming); DESIGN.md §2. */
+ * Geometry", ICML 2022, §4 (reconstruction by dynamic programming); docs/design.md, "PGR". */
 #ifndef PINHOLE_SERVER_ESTIMATE_PGR_H
 #define PINHOLE_SERVER_ESTIMATE_PGR_H
 

@@ -279,6 +279,57 @@ int pinhole_api_parse_histogram_query(const char *from, const char *to, const ch
     return PINHOLE_OK;
 }
 
+int pinhole_api_parse_histogram_select(const char *significant, const char *items,
+                                       pinhole_histogram_query *q, char *err, size_t errlen)
+{
+    if (significant && pinhole_significance_parse(significant, &q->significance) != PINHOLE_OK)
+        return fail(err, errlen, PINHOLE_EINVAL,
+                    "%s: fdr:ALPHA (Benjamini-Hochberg) or bonferroni:ALPHA, 0 < ALPHA < 1",
+                    "significant");
+    if (items) {
+        const char *s = items;
+        q->n_items = 0;
+        for (;;) {
+            char num[24];
+            size_t n = strcspn(s, ",");
+            int64_t v;
+            if (n == 0 || n >= sizeof num || q->n_items == PINHOLE_API_MAX_ITEMS)
+                return fail(err, errlen, PINHOLE_EINVAL,
+                            "%s: 1 to 100 item indices separated by commas", "items");
+            memcpy(num, s, n);
+            num[n] = '\0';
+            if (parse_i64(num, &v) != 0)
+                return fail(err, errlen, PINHOLE_EINVAL,
+                            "%s: 1 to 100 item indices separated by commas", "items");
+            q->items[q->n_items++] = (uint64_t)v;
+            if (s[n] == '\0')
+                break;
+            s += n + 1;
+        }
+    }
+    return PINHOLE_OK;
+}
+
+int pinhole_api_histogram_check(uint64_t k, const pinhole_histogram_query *q, char *err,
+                                size_t errlen)
+{
+    if (q->topk > k)
+        return fail(err, errlen, PINHOLE_EINVAL, "%s: at most k", "topk");
+    for (uint32_t i = 0; i < q->n_items; i++)
+        if (q->items[i] >= k)
+            return fail(err, errlen, PINHOLE_EINVAL, "%s: every item must be below k", "items");
+    return PINHOLE_OK;
+}
+
+void pinhole_api_significance_header(const pinhole_histogram *h, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (h->pass)
+        snprintf(buf, len, "%s:%g; passed=%" PRIu64 "; tested=%" PRIu64,
+                 pinhole_significance_name(h->significance.method), h->significance.alpha,
+                 h->passed, h->k);
+}
+
 /* A growing text buffer for the CSV form. */
 typedef struct text {
     char *p;
@@ -307,8 +358,44 @@ static void text_add(text *t, const char *s, size_t n)
     t->p[t->len] = '\0';
 }
 
+/* The rows of an answer: the items named with ?items= (in that order), else the items by
+ * estimate that passed the significance test (all without one), at most top of them. rank[i] is
+ * each row's 1-based rank by estimate. Both arrays malloc'd (NULL and 0 rows when out of memory).
+ */
+static uint64_t select_rows(const pinhole_histogram_query *q, const pinhole_histogram *h,
+                            uint64_t **item, uint64_t **rank)
+{
+    const uint64_t k = h->k, max = q->n_items ? q->n_items : (q->top && q->top < k ? q->top : k);
+    *item = malloc((max ? max : 1) * sizeof **item);
+    *rank = malloc((max ? max : 1) * sizeof **rank);
+    if (!*item || !*rank) {
+        free(*item);
+        free(*rank);
+        *item = *rank = NULL;
+        return 0;
+    }
+    uint64_t rows = 0;
+    if (q->n_items) {
+        for (uint32_t j = 0; j < q->n_items; j++)
+            (*item)[j] = q->items[j];
+        for (uint64_t i = 0; i < k; i++) /* ranks of the named items */
+            for (uint32_t j = 0; j < q->n_items; j++)
+                if ((*item)[j] == h->order[i])
+                    (*rank)[j] = i + 1;
+        return q->n_items;
+    }
+    for (uint64_t i = 0; i < k && rows < max; i++) {
+        const uint64_t v = h->order[i];
+        if (h->pass && !h->pass[v])
+            continue;
+        (*item)[rows] = v;
+        (*rank)[rows++] = i + 1;
+    }
+    return rows;
+}
+
 static char *render_csv(const pinhole_server_collection *c, const pinhole_histogram *h,
-                        uint64_t rows, size_t *len)
+                        const uint64_t *item, const uint64_t *rank, uint64_t rows, size_t *len)
 {
     text t = {0};
     static const char head[] = "rank,item,label,estimate,stderr,lower,upper";
@@ -317,12 +404,14 @@ static char *render_csv(const pinhole_server_collection *c, const pinhole_histog
         text_add(&t, ",consistent", 11);
     if (h->topk_prob)
         text_add(&t, ",topk_probability", 17);
+    if (h->p_value)
+        text_add(&t, ",p_value", 8);
     text_add(&t, "\n", 1);
     char line[200];
     for (uint64_t i = 0; i < rows; i++) {
-        const uint64_t v = h->order[i];
+        const uint64_t v = item[i];
         const double est = h->estimate[v], se = sqrt(h->variance[v]);
-        int m = snprintf(line, sizeof line, "%" PRIu64 ",%" PRIu64 ",", i + 1, v);
+        int m = snprintf(line, sizeof line, "%" PRIu64 ",%" PRIu64 ",", rank[i], v);
         text_add(&t, line, (size_t)m);
         if (c->label) { /* RFC 4180 quoting: wrap in quotes, double the quotes inside */
             text_add(&t, "\"", 1);
@@ -345,6 +434,10 @@ static char *render_csv(const pinhole_server_collection *c, const pinhole_histog
             m = snprintf(line, sizeof line, ",%.17g", h->topk_prob[v]);
             text_add(&t, line, (size_t)m);
         }
+        if (h->p_value) {
+            m = snprintf(line, sizeof line, ",%.17g", h->p_value[v]);
+            text_add(&t, line, (size_t)m);
+        }
         text_add(&t, "\n", 1);
     }
     if (t.oom) {
@@ -356,7 +449,8 @@ static char *render_csv(const pinhole_server_collection *c, const pinhole_histog
 }
 
 static char *render_json(const pinhole_server_collection *c, const pinhole_histogram_query *q,
-                         const pinhole_histogram *h, uint64_t rows, size_t *len)
+                         const pinhole_histogram *h, const uint64_t *item, const uint64_t *rank,
+                         uint64_t rows, size_t *len)
 {
     static const char *const cons_name[] = {"none", "project", "mle"};
     const uint64_t n = h->n;
@@ -378,9 +472,20 @@ static char *render_json(const pinhole_server_collection *c, const pinhole_histo
     if (json_object_set_new(o, "from", q->has_from ? json_integer(q->from) : json_null()) ||
         json_object_set_new(o, "to", q->has_to ? json_integer(q->to) : json_null()))
         goto oom;
+    if (h->topk_prob &&
+        (json_object_set_new(o, "topk_samples", json_integer((json_int_t)h->topk_samples)) ||
+         json_object_set_new(o, "topk_stderr_max", json_real(0.5 / sqrt((double)h->topk_samples)))))
+        goto oom;
+    json_t *sig = pinhole_histogram_significance_json(h);
+    if (sig && json_object_set_new(o, "significance", sig))
+        goto oom;
     for (uint64_t i = 0; i < rows; i++) {
-        const uint64_t v = h->order[i];
+        const uint64_t v = item[i];
         json_t *it = pinhole_histogram_item_json(h, v, c->label ? c->label[v] : NULL);
+        if (it && json_object_set_new(it, "rank", json_integer((json_int_t)rank[i]))) {
+            json_decref(it);
+            it = NULL;
+        }
         if (!it || json_array_append_new(items, it) != 0)
             goto oom;
     }
@@ -404,9 +509,14 @@ char *pinhole_api_histogram_render(const pinhole_server_collection *c,
                                    const pinhole_histogram_query *q, const pinhole_histogram *h,
                                    size_t *len)
 {
-    const uint64_t k = h->k;
-    const uint64_t rows = q->top && q->top < k ? q->top : k;
-    return q->csv ? render_csv(c, h, rows, len) : render_json(c, q, h, rows, len);
+    uint64_t *item, *rank;
+    const uint64_t rows = select_rows(q, h, &item, &rank);
+    char *s = !item    ? NULL
+              : q->csv ? render_csv(c, h, item, rank, rows, len)
+                       : render_json(c, q, h, item, rank, rows, len);
+    free(item);
+    free(rank);
+    return s;
 }
 
 int pinhole_api_bearer_token(const char *header, const char **tok, size_t *tok_len)

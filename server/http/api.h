@@ -48,15 +48,38 @@ void pinhole_collection_spec_free(pinhole_collection_spec *spec);
 json_t *pinhole_api_collection_json(const pinhole_server_collection *c, uint64_t reports,
                                     int with_labels);
 
+/** Most items one histogram request may name with ?items=. */
+#define PINHOLE_API_MAX_ITEMS 100
+
 /** A histogram request: GET .../histogram?from=&to=&top=&format=json|csv. */
 typedef struct pinhole_histogram_query {
     int64_t from, to; /* Unix seconds, [from, to); 0 and INT64_MAX when absent */
     uint64_t top;     /* items to return, by estimate descending; 0 = every item */
     int csv;          /* 1 for text/csv, 0 for JSON */
     int has_from, has_to;
-    pinhole_consistency consistency; /* ?consistency=none|project|mle (default none) */
-    uint64_t topk;                   /* ?topk=K: each item's probability of being in the top K */
+    pinhole_consistency consistency;   /* ?consistency=none|project|mle (default none) */
+    uint64_t topk;                     /* ?topk=K: each item's probability of being in the top K */
+    pinhole_significance significance; /* ?significant=fdr:A|bonferroni:A (default none) */
+    uint32_t n_items;                  /* ?items=V,W,...: only these items, in this order */
+    uint64_t items[PINHOLE_API_MAX_ITEMS];
 } pinhole_histogram_query;
+
+/** Parse the histogram's selection parameters (each may be NULL when absent) into q, after
+ * pinhole_api_parse_histogram_query(): significant "fdr:ALPHA" or "bonferroni:ALPHA"
+ * (significance.h; only the items that pass are returned, still by estimate), items a
+ * comma-separated list of 1..PINHOLE_API_MAX_ITEMS item indices (each below the collection's k,
+ * checked by pinhole_api_histogram_check). Errors: PINHOLE_EINVAL with a one-line reason in err. */
+int pinhole_api_parse_histogram_select(const char *significant, const char *items,
+                                       pinhole_histogram_query *q, char *err, size_t errlen);
+
+/** Check a parsed query against the collection's k (topk and items); PINHOLE_EINVAL with a
+ * reason in err. */
+int pinhole_api_histogram_check(uint64_t k, const pinhole_histogram_query *q, char *err,
+                                size_t errlen);
+
+/** A response header value for the CSV form naming the significance test applied:
+ * "fdr:0.05; passed=123; tested=74286"; empty when none. */
+void pinhole_api_significance_header(const pinhole_histogram *h, char *buf, size_t len);
 
 /** Parse the query parameters (each may be NULL when absent): from and to decimal Unix seconds
  * (0 <= from < to), top a decimal count, format "json" or "csv", consistency "none", "project" or

@@ -2,6 +2,7 @@
  * config clients fetch (.../config), the reports per time bucket (.../timeline), and the
  * server's public keys (GET /v1/keys). */
 #include "common/error.h"
+#include "common/explain.h"
 #include "proto/config_json.h"
 #include "server/http/http.h"
 
@@ -53,6 +54,13 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
     if (rc != PINHOLE_OK)
         return pinhole_http_problem(
             rq, rc == PINHOLE_EFORMAT ? PROBLEM_MALFORMED_JSON : PROBLEM_INVALID_COLLECTION, err);
+    /* the parameters say why they are refused (and an HR block larger than one block is refused
+     * here rather than shrunk) */
+    if ((rc = pinhole_config_explain(&spec.params, err, sizeof err)) != PINHOLE_OK) {
+        pinhole_collection_spec_free(&spec);
+        return rc == PINHOLE_ENOMEM ? pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL)
+                                    : pinhole_http_problem(rq, PROBLEM_INVALID_COLLECTION, err);
+    }
     const pinhole_server_collection *c;
     rc = pinhole_service_create_collection(s->svc, spec.name, &spec.params, spec.time_precision,
                                            spec.min_reports, (const char *const *)spec.labels, &c);

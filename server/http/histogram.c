@@ -39,7 +39,8 @@ static enum MHD_Result compute_histogram(request *rq)
                                           .mle_iterations = 200,
                                           .topk = q.topk,
                                           .topk_samples = 256,
-                                          .seed = 1};
+                                          .seed = 1,
+                                          .significance = q.significance};
     uint64_t n = 0;
     int rc = counts ? PINHOLE_OK : PINHOLE_ENOMEM;
     if (rc == PINHOLE_OK && first <= last) {
@@ -57,8 +58,7 @@ static enum MHD_Result compute_histogram(request *rq)
             rq, PROBLEM_BELOW_MINIMUM_REPORTS, err,
             json_pack("{s:I, s:I}", "n", (json_int_t)n, "min_reports", (json_int_t)c->min_reports),
             NULL, NULL);
-    } else if (q.topk > c->params.k) {
-        snprintf(err, sizeof err, "topk: at most k = %" PRIu64, c->params.k);
+    } else if (pinhole_api_histogram_check(c->params.k, &q, err, sizeof err) != PINHOLE_OK) {
         res = pinhole_http_problem(rq, PROBLEM_BAD_QUERY, err);
     } else if ((rc = pinhole_histogram_compute(&c->cfg, counts, n, &ho, &h, &deadline)) !=
                PINHOLE_OK) {
@@ -78,12 +78,14 @@ static enum MHD_Result compute_histogram(request *rq)
     } else {
         size_t len = 0;
         char *text = pinhole_api_histogram_render(c, &q, &h, &len);
+        char sig[96]; /* the CSV form names the significance test in a header */
+        pinhole_api_significance_header(&h, sig, sizeof sig);
         if (!text)
             res = pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
         else
-            res = pinhole_http_send(rq, MHD_HTTP_OK,
-                                    q.csv ? "text/csv; charset=utf-8" : "application/json", text,
-                                    len, NULL, NULL);
+            res = pinhole_http_send(
+                rq, MHD_HTTP_OK, q.csv ? "text/csv; charset=utf-8" : "application/json", text, len,
+                sig[0] ? "Pinhole-Significance" : NULL, sig[0] ? sig : NULL);
     }
     free(counts);
     pinhole_histogram_free(&h);
@@ -127,7 +129,8 @@ static enum MHD_Result unknown_arg(void *cls, enum MHD_ValueKind kind, const cha
 {
     (void)kind;
     (void)value;
-    static const char *const known[] = {"from", "to", "top", "format", "consistency", "topk"};
+    static const char *const known[] = {"from",        "to",   "top",         "format",
+                                        "consistency", "topk", "significant", "items"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(key, known[i]) == 0)
             return MHD_YES;
@@ -153,7 +156,8 @@ enum MHD_Result pinhole_http_histogram(request *rq)
     if (unknown) {
         snprintf(
             err, sizeof err,
-            "unknown query parameter '%.64s' (known: from, to, top, format, consistency, topk)",
+            "unknown query parameter '%.64s' (known: from, to, top, format, consistency, topk, "
+            "significant, items)",
             unknown);
         return pinhole_http_problem(rq, PROBLEM_BAD_QUERY, err);
     }
@@ -164,6 +168,10 @@ enum MHD_Result pinhole_http_histogram(request *rq)
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "format"),
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "consistency"),
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "topk"), &rq->query, err,
+            sizeof err) != PINHOLE_OK ||
+        pinhole_api_parse_histogram_select(
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "significant"),
+            MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "items"), &rq->query, err,
             sizeof err) != PINHOLE_OK)
         return pinhole_http_problem(rq, PROBLEM_BAD_QUERY, err);
     pthread_mutex_lock(&s->qmu);

@@ -139,11 +139,13 @@ enum MHD_Result pinhole_http_reports(request *rq);           /* reports.c */
 enum MHD_Result pinhole_http_histogram(request *rq);         /* histogram.c */
 enum MHD_Result pinhole_http_job_create(request *rq);        /* jobs.c */
 enum MHD_Result pinhole_http_job_get(request *rq);           /* jobs.c */
+enum MHD_Result pinhole_http_job_list(request *rq);          /* jobs.c */
 enum MHD_Result pinhole_http_job_cancel(request *rq);        /* jobs.c */
 enum MHD_Result pinhole_http_root(request *rq);              /* ui.c */
 enum MHD_Result pinhole_http_ui(request *rq);                /* ui.c */
 
-/* histogram.c: start and stop the query thread. */
+/* histogram.c: start the query thread (PINHOLE_ENOMEM when it cannot), and stop it after it
+ * answered every queued query (safe when not started). */
 int pinhole_http_queries_start(pinhole_server *s);
 void pinhole_http_queries_stop(pinhole_server *s);
 

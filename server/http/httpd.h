@@ -65,7 +65,7 @@ uint16_t pinhole_server_port(const pinhole_server *s);
 
 /** Graceful stop: stop accepting connections, let requests in flight finish (up to grace
  * seconds), commit everything queued, answer the waiting clients, close the daemon and the
- * database (final WAL checkpoint) and free the server. */
+ * store (after its closing upkeep, pinhole_store_maintain) and free the server. */
 void pinhole_server_stop(pinhole_server *s, double grace);
 
 #endif

@@ -1,10 +1,12 @@
 /* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job, GET /v1/jobs/{id}
- * reads it, DELETE /v1/jobs/{id} cancels it (server/jobs). */
+ * reads it, DELETE /v1/jobs/{id} cancels it, GET /v1/jobs and /v1/collections/{id}/jobs list them
+ * a page at a time (server/jobs). */
 #include "common/error.h"
 #include "server/http/http.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?}: 202 and Location. */
@@ -92,4 +94,40 @@ enum MHD_Result pinhole_http_job_get(request *rq)
 enum MHD_Result pinhole_http_job_cancel(request *rq)
 {
     return job_answer(rq, 1);
+}
+
+/* A page parameter: absent gives def; else a decimal integer in [min, max]. */
+static int page_arg(request *rq, const char *name, uint64_t def, uint64_t min, uint64_t max,
+                    uint64_t *out)
+{
+    const char *v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+    *out = def;
+    if (!v)
+        return 0;
+    char *end;
+    if (*v < '0' || *v > '9' || strlen(v) > 18)
+        return -1;
+    const unsigned long long x = strtoull(v, &end, 10);
+    if (*end != '\0' || x < min || x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* GET /v1/jobs and GET /v1/collections/{id}/jobs?limit=&offset=: newest first, without results. */
+enum MHD_Result pinhole_http_job_list(request *rq)
+{
+    pinhole_server *s = rq->srv;
+    uint64_t limit, offset;
+    if (page_arg(rq, "limit", 20, 1, 100, &limit) ||
+        page_arg(rq, "offset", 0, 0, INT64_MAX, &offset))
+        return pinhole_http_problem(rq, PROBLEM_BAD_QUERY,
+                                    "limit: 1 to 100 (default 20); offset: a non-negative integer");
+    json_t *page = NULL;
+    const int rc = pinhole_jobs_list(pinhole_service_jobs(s->svc), rq->coll ? rq->coll->id : -1,
+                                     offset, (uint32_t)limit, &page);
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,
+                                    "the jobs could not be read; retry later");
+    return pinhole_http_send_json(rq, MHD_HTTP_OK, page, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* The problem types of the HTTP API: every error answer is an RFC 9457 application/problem+json
  * document whose type is "urn:pinhole:problem:<slug>", with the title and status of its entry
- * here. docs/api.md documents each one (tests/test_http.c checks that it does). */
+ * here. docs/api.md documents each one (tests/server/http/test_http.c checks that it does). */
 #ifndef PINHOLE_SERVER_HTTP_PROBLEM_H
 #define PINHOLE_SERVER_HTTP_PROBLEM_H
 

@@ -28,6 +28,9 @@ static const pinhole_http_route routes[] = {
      pinhole_http_timeline},
     {"/v1/collections/{id}/jobs", "POST", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_JOB, JSON, 1,
      pinhole_http_job_create},
+    {"/v1/collections/{id}/jobs", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,
+     pinhole_http_job_list},
+    {"/v1/jobs", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_job_list},
     {"/v1/jobs/{id}", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 0,
      pinhole_http_job_get},
     {"/v1/jobs/{id}", "DELETE", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 0,
@@ -35,6 +38,8 @@ static const pinhole_http_route routes[] = {
     {"/", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_root},
     {"/ui", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_root}, /* links need the slash */
     {"/ui/{asset}", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, pinhole_http_ui},
+    /* aliases (no handler): the route without the final slash serves them */
+    {"/v1/collections/{id}/", "GET", 0, PINHOLE_BODY_NONE, NULL, 0, NULL},
 };
 
 const pinhole_http_route *pinhole_http_routes(size_t *n)
@@ -73,6 +78,21 @@ static int path_matches(const char *pattern, const char *path, int64_t *id, cons
     return *path == '\0';
 }
 
+/* The route serving r: r itself, or for an alias the route of the same method whose pattern is
+ * r's without its final '/' (NULL when there is none). */
+static const pinhole_http_route *served_by(const pinhole_http_route *r)
+{
+    if (r->handler)
+        return r;
+    const size_t len = strlen(r->pattern);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (routes[i].handler && strcmp(routes[i].method, r->method) == 0 &&
+            strlen(routes[i].pattern) + 1 == len &&
+            strncmp(routes[i].pattern, r->pattern, len - 1) == 0 && r->pattern[len - 1] == '/')
+            return &routes[i];
+    return NULL;
+}
+
 static int method_matches(const char *want, const char *method)
 {
     return strcmp(want, method) == 0 || (strcmp(want, "GET") == 0 && strcmp(method, "HEAD") == 0);
@@ -91,7 +111,7 @@ int pinhole_http_route_find(const char *path, const char *method, pinhole_http_m
         const size_t used = strlen(m->allow);
         snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "", r->method);
         if (!m->route && method_matches(r->method, method))
-            m->route = r;
+            m->route = served_by(r);
     }
     if (!pattern)
         return PINHOLE_ROUTE_NOT_FOUND;

@@ -1,7 +1,8 @@
 /* The HTTP API's routes and roles, as one table: for every endpoint its path pattern, method,
  * the role it needs, the body it takes (limit and content type) and its handler. Matching a
  * request and granting roles from a bearer token are pure functions, unit-tested on their own
- * (tests/test_http.c). docs/api.md documents every route. */
+ * (tests/server/http/test_http.c); who may call what is checked over loopback, route by route and
+ * token by token (tests/server/http/test_access.c). docs/api.md documents every route. */
 #ifndef PINHOLE_SERVER_HTTP_ROUTES_H
 #define PINHOLE_SERVER_HTTP_ROUTES_H
 
@@ -40,10 +41,12 @@ typedef struct pinhole_http_route {
     pinhole_http_body body;   /* PINHOLE_BODY_NONE for no body */
     const char *content_type; /* what the body must be, when there is one */
     int collection;           /* 1 when {id} names a collection that must exist */
+    /* NULL for an alias: a pattern ending in '/' served by the route of the same method without
+     * that slash (its role, body and handler: an alias never grants more) */
     pinhole_http_handler handler;
 } pinhole_http_route;
 
-/** Every route, in table order; *n receives their number. */
+/** Every route, in table order (aliases included); *n receives their number. */
 const pinhole_http_route *pinhole_http_routes(size_t *n);
 
 /** The result of matching a request line. */
@@ -61,8 +64,8 @@ enum {
 };
 
 /** Match path (without query string) and method against the table. Returns PINHOLE_ROUTE_FOUND
- * with m->route set, or PINHOLE_ROUTE_NOT_FOUND, or PINHOLE_ROUTE_METHOD_NOT_ALLOWED with m->allow
- * set. */
+ * with m->route set (for an alias, the route that serves it), or PINHOLE_ROUTE_NOT_FOUND, or
+ * PINHOLE_ROUTE_METHOD_NOT_ALLOWED with m->allow set. */
 int pinhole_http_route_find(const char *path, const char *method, pinhole_http_match *m);
 
 /** The roles granted by an Authorization header value (NULL when absent): compares the token's

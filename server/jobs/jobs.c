@@ -324,6 +324,31 @@ static json_t *time_json(double t)
     return isnan(t) ? json_null() : json_real(t);
 }
 
+/* A stored job as the API shows it; the result when the record holds one. */
+static json_t *record_json(const pinhole_job_record *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(r->id));
+    json_object_set_new(o, "collection_id", json_integer(r->collection_id));
+    json_object_set_new(o, "type", json_string(r->type));
+    json_object_set_new(o, "from", json_integer(r->from));
+    json_object_set_new(o, "to", json_integer(r->to));
+    json_t *params = r->params ? json_loads(r->params, 0, NULL) : NULL;
+    json_object_set_new(o, "params", params ? params : json_object());
+    json_object_set_new(o, "status", json_string(pinhole_job_state_name(r->state)));
+    json_object_set_new(o, "progress", json_real(r->progress));
+    json_object_set_new(o, "created", time_json(r->created));
+    json_object_set_new(o, "started", time_json(r->started));
+    json_object_set_new(o, "finished", time_json(r->finished));
+    if (r->result) {
+        json_t *res = json_loads(r->result, 0, NULL);
+        json_object_set_new(o, "result", res ? res : json_null());
+    }
+    if (r->error)
+        json_object_set_new(o, "error", json_string(r->error));
+    return o;
+}
+
 int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
 {
     *out = NULL;
@@ -333,28 +358,32 @@ int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
     pthread_mutex_unlock(&J->db_mu);
     if (rc != PINHOLE_OK)
         return rc == PINHOLE_ENOTFOUND || rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(r.id));
-    json_object_set_new(o, "collection_id", json_integer(r.collection_id));
-    json_object_set_new(o, "type", json_string(r.type));
-    json_object_set_new(o, "from", json_integer(r.from));
-    json_object_set_new(o, "to", json_integer(r.to));
-    json_t *params = r.params ? json_loads(r.params, 0, NULL) : NULL;
-    json_object_set_new(o, "params", params ? params : json_object());
-    json_object_set_new(o, "status", json_string(pinhole_job_state_name(r.state)));
-    json_object_set_new(o, "progress", json_real(r.progress));
-    json_object_set_new(o, "created", time_json(r.created));
-    json_object_set_new(o, "started", time_json(r.started));
-    json_object_set_new(o, "finished", time_json(r.finished));
-    if (r.result) {
-        json_t *res = json_loads(r.result, 0, NULL);
-        json_object_set_new(o, "result", res ? res : json_null());
-    }
-    if (r.error)
-        json_object_set_new(o, "error", json_string(r.error));
+    *out = record_json(&r);
     pinhole_job_record_free(&r);
-    *out = o;
-    return PINHOLE_OK;
+    return *out ? PINHOLE_OK : PINHOLE_ENOMEM;
+}
+
+int pinhole_jobs_list(pinhole_jobs *J, int64_t collection, uint64_t offset, uint32_t limit,
+                      json_t **out)
+{
+    *out = NULL;
+    pinhole_job_record *a;
+    size_t n;
+    uint64_t total;
+    pthread_mutex_lock(&J->db_mu);
+    int rc = pinhole_store_job_list(J->store, collection, offset, limit, &a, &n, &total);
+    pthread_mutex_unlock(&J->db_mu);
+    if (rc != PINHOLE_OK)
+        return rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
+    json_t *jobs = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(jobs, record_json(&a[i]));
+        pinhole_job_record_free(&a[i]);
+    }
+    free(a);
+    *out = json_pack("{s:o, s:I, s:I, s:I}", "jobs", jobs, "total", (json_int_t)total, "offset",
+                     (json_int_t)offset, "limit", (json_int_t)limit);
+    return *out ? PINHOLE_OK : PINHOLE_ENOMEM;
 }
 
 int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)

@@ -118,6 +118,12 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
  * Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out);
 
+/** A page of jobs, newest first, as {"jobs": [job as pinhole_jobs_get() gives it, without
+ * "result"], "total", "offset", "limit"}: the jobs of collection (all when collection < 0) after
+ * skipping offset, at most limit. Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_jobs_list(pinhole_jobs *J, int64_t collection, uint64_t offset, uint32_t limit,
+                      json_t **out);
+
 /** Cancel a job: a queued job becomes "canceled" at once, a running one is asked to stop and
  * becomes "canceled" when it does. A finished job is left as it is. Errors: PINHOLE_ENOTFOUND,
  * PINHOLE_EDB. */

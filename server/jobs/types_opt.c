@@ -1,4 +1,4 @@
-/* Job types over the optimization and learning modules (issue 8): nearest_correlation, maxcut,
+/* Job types over the optimization and learning modules: nearest_correlation, maxcut,
  * single_location and two_layer. Their inputs come in the job's parameters, not from reports. */
 #include "common/error.h"
 #include "server/analytics/burer_monteiro.h"
@@ -238,8 +238,8 @@ int pinhole_job_two_layer(const pinhole_job_data *d, const json_t *params, pinho
         pinhole_param_uint(params, "steps", 10000, 100000000, &steps) ||
         pinhole_param_uint(params, "seed", 1, UINT64_MAX >> 1, &seed) ||
         pinhole_param_uint(params, "lp_directions", 0, JOB_MAX_LP_DIRECTIONS, &directions) ||
-        pinhole_param_double(params, "step", 0.1, &step) || (oo && !json_is_boolean(oo)) ||
-        (double)steps * n * width * c > JOB_MAX_OPS ||
+        pinhole_param_double(params, "step", PINHOLE_TWO_LAYER_STEP, &step) ||
+        (oo && !json_is_boolean(oo)) || (double)steps * n * width * c > JOB_MAX_OPS ||
         (double)directions * (n + 1) > JOB_MAX_LP_NONZEROS) {
         free(t);
         snprintf(err, errlen,

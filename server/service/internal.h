@@ -1,4 +1,5 @@
-/* The service core's state, shared by its files (the .c files of server/service/) and by no one else. */
+/* The service core's state, shared by its files (the .c files of server/service/) and by no one
+ * else. */
 #ifndef PINHOLE_SERVER_SERVICE_INTERNAL_H
 #define PINHOLE_SERVER_SERVICE_INTERNAL_H
 

@@ -41,6 +41,8 @@ typedef struct pinhole_store_backend {
     int (*job_request_cancel)(pinhole_store *s, int64_t id);
     int (*job_state)(pinhole_store *s, int64_t id, pinhole_job_state *st);
     int (*job_get)(pinhole_store *s, int64_t id, pinhole_job_record *r);
+    int (*job_list)(pinhole_store *s, int64_t collection, uint64_t offset, uint32_t limit,
+                    pinhole_job_record **out, size_t *n, uint64_t *total);
 } pinhole_store_backend;
 
 /* The first member of every backend's handle. */

@@ -184,3 +184,15 @@ int pinhole_store_job_get(pinhole_store *s, int64_t id, pinhole_job_record *r)
 {
     return s->backend->job_get(s, id, r);
 }
+
+int pinhole_store_job_list(pinhole_store *s, int64_t collection, uint64_t offset, uint32_t limit,
+                           pinhole_job_record **out, size_t *n, uint64_t *total)
+{
+    if (!s->backend->job_list) { /* a backend that does not list jobs */
+        *out = NULL;
+        *n = 0;
+        *total = 0;
+        return PINHOLE_EUNSUPPORTED;
+    }
+    return s->backend->job_list(s, collection, offset, limit, out, n, total);
+}

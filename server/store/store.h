@@ -235,6 +235,14 @@ int pinhole_store_job_request_cancel(pinhole_store *s, int64_t id);
 /** The state of job id. Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
 int pinhole_store_job_state(pinhole_store *s, int64_t id, pinhole_job_state *st);
 
+/** A page of jobs, newest first: those of collection (every collection when collection < 0),
+ * skipping the offset newest, at most limit of them, into a new array *out of *n records (free each
+ * with pinhole_job_record_free, then the array with free(); *out is NULL when *n == 0) without
+ * their results (result NULL; get one job for it); *total receives the number of jobs that match.
+ * Errors: PINHOLE_EDB, PINHOLE_ENOMEM, PINHOLE_EUNSUPPORTED (a backend without job lists). */
+int pinhole_store_job_list(pinhole_store *s, int64_t collection, uint64_t offset, uint32_t limit,
+                           pinhole_job_record **out, size_t *n, uint64_t *total);
+
 /** The whole job id into *r (free with pinhole_job_record_free). Errors: PINHOLE_ENOTFOUND,
  * PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_store_job_get(pinhole_store *s, int64_t id, pinhole_job_record *r);

@@ -1,4 +1,4 @@
-/* Client encoding rate of the PGR randomizer on one core (issue: foundation). Prints one JSON line.
+/* Client encoding rate of the PGR randomizer on one core. Prints one JSON line.
  * usage: bench_encode [k] [epsilon] [reports] */
 #include "client/pgr.h"
 #include "common/clock.h"

@@ -28,6 +28,7 @@ typedef struct pinhole_idset {
 /** An empty set with a fresh random hash key. Errors: PINHOLE_ENOMEM. */
 int pinhole_idset_init(pinhole_idset *s);
 
+/** Free the table and zero *s; safe on a zeroed set. */
 void pinhole_idset_free(pinhole_idset *s);
 
 /** The keyed hash of (collection, id), never 0 or 1. */

@@ -237,3 +237,58 @@ int pinhole_sqlite_job_get(pinhole_store *base, int64_t id, pinhole_job_record *
     sqlite3_finalize(q);
     return rc;
 }
+
+int pinhole_sqlite_job_list(pinhole_store *base, int64_t collection, uint64_t offset,
+                            uint32_t limit, pinhole_job_record **out, size_t *n, uint64_t *total)
+{
+    sqlite3 *db = sqlite_of(base)->db;
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    /* the result column is left out of lists (NULL): results can be large */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM jobs WHERE ?1 < 0 OR collection_id = ?1", -1,
+                           &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, collection);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return PINHOLE_EDB;
+    }
+    *total = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (limit == 0 || offset >= *total)
+        return PINHOLE_OK;
+    if (sqlite3_prepare_v2(
+            db,
+            "SELECT id, collection_id, type, t_from, t_to, params, status, progress,"
+            " time_limit, created, started, finished, NULL, error FROM jobs"
+            " WHERE ?1 < 0 OR collection_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+            -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, collection);
+    sqlite3_bind_int64(q, 2, limit);
+    sqlite3_bind_int64(q, 3, offset > INT64_MAX ? INT64_MAX : (int64_t)offset);
+    pinhole_job_record *a = calloc(limit, sizeof *a);
+    int rc = a ? PINHOLE_OK : PINHOLE_ENOMEM, step = SQLITE_DONE;
+    size_t m = 0;
+    while (rc == PINHOLE_OK && m < limit && (step = sqlite3_step(q)) == SQLITE_ROW)
+        if ((rc = read_job(q, &a[m])) == PINHOLE_OK)
+            m++;
+    sqlite3_finalize(q);
+    if (rc == PINHOLE_OK && step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = PINHOLE_EDB;
+    if (rc != PINHOLE_OK) {
+        for (size_t i = 0; i < m; i++)
+            pinhole_job_record_free(&a[i]);
+        free(a);
+        return rc;
+    }
+    if (m == 0) {
+        free(a);
+        a = NULL;
+    }
+    *out = a;
+    *n = m;
+    return PINHOLE_OK;
+}

@@ -216,4 +216,5 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .job_request_cancel = pinhole_sqlite_job_request_cancel,
     .job_state = pinhole_sqlite_job_state,
     .job_get = pinhole_sqlite_job_get,
+    .job_list = pinhole_sqlite_job_list,
 };

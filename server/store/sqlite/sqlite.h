@@ -95,6 +95,8 @@ int pinhole_sqlite_buckets(pinhole_store *s, int64_t collection, int64_t from_bu
 int pinhole_sqlite_report_total(pinhole_store *s, int64_t collection, uint64_t *n);
 int pinhole_sqlite_check(pinhole_store *s, uint64_t *problems, char *msg, size_t msglen);
 int pinhole_sqlite_jobs_recover(pinhole_store *s, double now, int max_attempts);
+int pinhole_sqlite_job_list(pinhole_store *s, int64_t collection, uint64_t offset, uint32_t limit,
+                            pinhole_job_record **out, size_t *n, uint64_t *total);
 int pinhole_sqlite_job_enqueue(pinhole_store *s, const pinhole_job_record *r, int64_t *id);
 int pinhole_sqlite_job_claim(pinhole_store *s, double now, pinhole_job_record *r);
 int pinhole_sqlite_job_progress(pinhole_store *s, int64_t id, double fraction);

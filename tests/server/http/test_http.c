@@ -99,11 +99,61 @@ Test(http, wrong_methods_are_405_with_allow)
     pinhole_http_match m;
     cr_assert_str_eq(route("/v1/collections", "PUT", &m), "405 GET, POST");
     cr_assert_str_eq(route("/v1/collections/1/reports", "GET", &m), "405 POST");
-    cr_assert_str_eq(route("/v1/collections/1/jobs", "GET", &m), "405 POST");
+    cr_assert_str_eq(route("/v1/collections/1/jobs", "PUT", &m), "405 POST, GET");
+    cr_assert_str_eq(route("/v1/jobs", "POST", &m), "405 GET");
     cr_assert_str_eq(route("/v1/jobs/1", "POST", &m), "405 GET, DELETE");
     cr_assert_str_eq(route("/v1/collections/1", "DELETE", &m), "405 GET");
     cr_assert_str_eq(route("/healthz", "POST", &m), "405 GET");
     cr_assert_str_eq(route("/ui/index.html", "POST", &m), "405 GET");
+}
+
+/* An alias (a row without a handler) is served by the route of its method without the final
+ * slash: it exists, and so the alias can grant no role, body or handler of its own. */
+Test(http, aliases_are_served_by_their_route)
+{
+    size_t n, aliases = 0;
+    const pinhole_http_route *r = pinhole_http_routes(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].handler)
+            continue;
+        aliases++;
+        char path[96];
+        size_t o = 0;
+        for (const char *p = r[i].pattern; *p && o + 3 < sizeof path;) {
+            if (strncmp(p, "{id}", 4) == 0) {
+                path[o++] = '5';
+                p += 4;
+            } else {
+                path[o++] = *p++;
+            }
+        }
+        path[o] = '\0';
+        pinhole_http_match m;
+        cr_assert_eq(pinhole_http_route_find(path, r[i].method, &m), PINHOLE_ROUTE_FOUND, "%s",
+                     path);
+        cr_assert_not_null(m.route->handler, "%s", path);
+        cr_assert_eq(strlen(m.route->pattern) + 1, strlen(r[i].pattern), "%s", path);
+        cr_assert_eq(strncmp(m.route->pattern, r[i].pattern, strlen(m.route->pattern)), 0);
+        path[o - 1] = '\0'; /* the route itself, without the slash */
+        pinhole_http_match canonical;
+        cr_assert_eq(pinhole_http_route_find(path, r[i].method, &canonical), PINHOLE_ROUTE_FOUND);
+        cr_assert_eq(canonical.route, m.route);
+    }
+    cr_assert_geq(aliases, 1);
+
+    /* a trailing slash after a collection's id names the same collection, as it always did */
+    pinhole_http_match m, canonical;
+    cr_assert_str_eq(route("/v1/collections/42/", "GET", &m), "/v1/collections/{id}");
+    cr_assert_eq(m.id, 42);
+    cr_assert_eq(pinhole_http_route_find("/v1/collections/42", "GET", &canonical),
+                 PINHOLE_ROUTE_FOUND);
+    cr_assert_eq(m.route, canonical.route);
+    cr_assert_str_eq(route("/v1/collections/1/", "POST", &m), "405 GET");
+    /* no other path takes a trailing slash */
+    const char *const paths[] = {"/v1/collections/7/reports/", "/v1/collections/7/histogram/",
+                                 "/v1/collections/7//", "/v1/jobs/1/", "/v1/keys/"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        cr_assert_str_eq(route(paths[i], "GET", &m), "404", "%s", paths[i]);
 }
 
 /* Every route's pattern appears in docs/api.md. */

@@ -262,3 +262,59 @@ Test(contract, job_queue)
     cr_assert_eq(state(s, d), PINHOLE_JOB_QUEUED);
     pinhole_store_close(s);
 }
+
+/* Job lists: newest first, by collection or all, a page at a time, without results, with the
+ * total that matches. */
+Test(contract, job_list_pages)
+{
+    pinhole_store *s = open_store();
+    pinhole_job_record *a;
+    size_t n;
+    uint64_t total;
+    /* collections 901 and 902 hold no jobs of other tests (a store URL may be shared) */
+    cr_assert_eq(pinhole_store_job_list(s, 901, 0, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(n == 0 && total == 0 && a == NULL);
+    int64_t id[5];
+    for (int i = 0; i < 5; i++) {
+        pinhole_job_record r = {.collection_id = i % 2 ? 902 : 901,
+                                .from = 0,
+                                .to = 100,
+                                .params = "{}",
+                                .time_limit = 30,
+                                .created = 900 + i};
+        strcpy(r.type, "project");
+        cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id[i]), PINHOLE_OK);
+    }
+    /* id[0] finishes with a result, which lists leave out */
+    cr_assert_eq(pinhole_store_job_finish(s, id[0], PINHOLE_JOB_DONE, 1001, "{\"x\":1}", NULL),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_list(s, -1, 0, 100, &a, &n, &total), PINHOLE_OK);
+    cr_assert_geq(total, 5);
+    cr_assert_geq(n, 5);
+    for (size_t i = 1; i < n; i++)
+        cr_assert_gt(a[i - 1].id, a[i].id, "newest first");
+    for (size_t i = 0; i < n; i++)
+        pinhole_job_record_free(&a[i]);
+    free(a);
+    cr_assert_eq(pinhole_store_job_list(s, 902, 1, 2, &a, &n, &total), PINHOLE_OK);
+    cr_assert_eq(total, 2);
+    cr_assert_eq(n, 1);
+    cr_assert(a[0].id == id[1], "newest first, after skipping one");
+    for (size_t i = 0; i < n; i++)
+        pinhole_job_record_free(&a[i]);
+    free(a);
+    cr_assert_eq(pinhole_store_job_list(s, 901, 0, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(total == 3 && n == 3);
+    cr_assert(a[0].id == id[4] && a[1].id == id[2] && a[2].id == id[0]);
+    cr_assert_eq(a[2].state, PINHOLE_JOB_DONE);
+    cr_assert_null(a[2].result);
+    cr_assert(a[2].finished == 1001 && a[0].created == 904);
+    for (size_t i = 0; i < n; i++)
+        pinhole_job_record_free(&a[i]);
+    free(a);
+    cr_assert_eq(pinhole_store_job_list(s, 902, 5, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(total == 2 && n == 0 && a == NULL);
+    cr_assert_eq(pinhole_store_job_list(s, 907, 0, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(total == 0 && n == 0);
+    pinhole_store_close(s);
+}
