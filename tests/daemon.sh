@@ -4,8 +4,8 @@
 # the log; a token given in the environment is wiped from /proc/PID/environ; a database file
 # readable by others draws a warning at start; every log line is a JSON object with ts, level and
 # event, with one line per request (route pattern, status, bytes, duration, no client address)
-# and per job state change; SIGHUP reopens the log file (rotation) and the server keeps serving; SIGTERM logs a clean
-# stop; the config-signing key rotates (prepare, activate at restart, retire).
+# and per job state change; SIGHUP reopens the log file (rotation) and reads the token files again
+# (the old token stops working) while the server keeps serving; SIGTERM logs a clean stop; the config-signing key rotates (prepare, activate at restart, retire).
 # usage: daemon.sh PINHOLE-SERVER
 set -eu
 server=$1
@@ -22,6 +22,7 @@ umask 022
 start() {
     rm -f "$tmp/port"
     PINHOLE_UPLOADER_TOKEN=up-secret-in-env "$server" --db "$tmp/d.db" --port 0 \
+        --analyst-token-file "$tmp/ana.token" \
         --port-file "$tmp/port" --log-file "$tmp/log" 2>"$tmp/stderr" &
     pid=$!
     i=0
@@ -37,6 +38,8 @@ stop() {
 }
 mode() { stat -c %a "$1"; }
 
+echo ana-old >"$tmp/ana.token"
+chmod 600 "$tmp/ana.token"
 start
 admin=$(sed -n 's/^admin //p' "$tmp/d.db.tokens")
 [ -n "$admin" ] || fail "no generated admin token in $tmp/d.db.tokens"
@@ -65,6 +68,15 @@ while [ ! -s "$tmp/log" ]; do
     i=$((i + 1)); [ $i -lt 500 ] || fail "SIGHUP did not reopen the log"; sleep 0.01
 done
 curl -sf "$url/healthz" >/dev/null || fail "the server stopped serving after SIGHUP"
+# token rotation: a new analyst token file takes effect at SIGHUP, the old token stops working
+echo ana-rotated >"$tmp/ana.token"
+kill -HUP "$pid"
+i=0
+until curl -sf -H 'Authorization: Bearer ana-rotated' "$url/v1/collections" >/dev/null; do
+    i=$((i + 1)); [ $i -lt 300 ] || fail "SIGHUP did not reload the analyst token file"; sleep 0.01
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer ana-old' \
+    "$url/v1/collections")" = 401 ] || fail "the old analyst token still works after SIGHUP"
 stop
 [ "$(mode "$tmp/log")" = 600 ] || fail "the reopened log is mode $(mode "$tmp/log")"
 [ -s "$tmp/stderr" ] && fail "stderr is not empty: $(cat "$tmp/stderr")"

@@ -33,7 +33,8 @@ static void usage(FILE *f)
         "  PINHOLE_UPLOADER_TOKEN; prefer token files). Without an admin or analyst token a "
         "random\n"
         "  one is made for this run and written to generated_tokens_file (mode 0600).\n"
-        "SIGHUP reopens log_file; SIGTERM and SIGINT stop the server.\n");
+        "SIGHUP reopens log_file and reads the token files again; SIGTERM and SIGINT stop\n"
+        "  the server.\n");
 }
 
 static int hash_token(void)
@@ -297,9 +298,27 @@ int main(int argc, char **argv)
         sigwait(&set, &sig);
         if (sig != SIGHUP)
             break;
-        /* log rotation: reopen the file (tokens are read at start only) */
+        /* log rotation: reopen the file; token rotation: read the token files again (all or
+         * nothing: when one cannot be read, every old token stays) */
         const int ok = pinhole_log_reopen() == PINHOLE_OK;
-        pinhole_log(ok ? PINHOLE_LOG_INFO : PINHOLE_LOG_ERROR, "sighup", "blog_reopened", ok, NULL);
+        static pinhole_daemon_config fresh;
+        static const char *const key[3] = {"admin_token_file", "analyst_token_file",
+                                           "uploader_token_file"};
+        fresh = cfg;
+        int files = 0, tokens_ok = 1;
+        for (int r = 0; r < 3 && tokens_ok; r++)
+            if (cfg.token_path[r][0]) {
+                files++;
+                tokens_ok = pinhole_daemon_config_set(&fresh, key[r], cfg.token_path[r], err,
+                                                      sizeof err) == PINHOLE_OK;
+            }
+        if (tokens_ok && files)
+            pinhole_server_set_tokens(srv, &fresh.server);
+        sodium_memzero(&fresh.server, sizeof fresh.server);
+        pinhole_log(ok && tokens_ok ? PINHOLE_LOG_INFO : PINHOLE_LOG_ERROR, "sighup",
+                    "blog_reopened", ok, "utoken_files_reloaded",
+                    (unsigned long long)(tokens_ok ? files : 0), "serror", tokens_ok ? NULL : err,
+                    NULL);
     }
     pinhole_log(PINHOLE_LOG_INFO, "stopping", "ssignal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 "snote", "draining requests, committing the queue", NULL);

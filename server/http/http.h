@@ -39,7 +39,8 @@ extern const char *const pinhole_http_reason_name[RS_COUNT];
 struct pinhole_server {
     pinhole_server_options opt;
     struct MHD_Daemon *d;
-    struct pinhole_gate *gate; /* accepts, waits for request heads, hands connections to d */
+    struct pinhole_gate *gate;   /* accepts, waits for request heads, hands connections to d */
+    pthread_rwlock_t token_lock; /* the token hashes of opt (pinhole_server_set_tokens) */
     uint16_t port;
     pinhole_service *svc;                /* registry, readers, writer, jobs (server/service) */
     _Atomic uint64_t status[600];        /* responses by HTTP status */

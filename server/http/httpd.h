@@ -63,6 +63,10 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out);
 /** The TCP port the server listens on (the chosen one when options asked for 0). */
 uint16_t pinhole_server_port(const pinhole_server *s);
 
+/** Replace the tokens (the *_hash and have_* fields of o) of a running server, atomically for the
+ * requests that check them (SIGHUP reloads token files). */
+void pinhole_server_set_tokens(pinhole_server *s, const pinhole_server_options *o);
+
 /** Graceful stop: stop accepting connections, let requests in flight finish (up to grace
  * seconds), commit everything queued, answer the waiting clients, close the daemon and the
  * store (after its closing upkeep, pinhole_store_maintain) and free the server. */

@@ -303,6 +303,7 @@ static void free_server(pinhole_server *s)
 {
     pinhole_service_close(s->svc);
     pthread_mutex_destroy(&s->qmu);
+    pthread_rwlock_destroy(&s->token_lock);
     pthread_cond_destroy(&s->qcv);
     free(s);
 }
@@ -321,6 +322,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         s->opt.threads = 1;
     s->started = pinhole_clock_mono();
     pthread_mutex_init(&s->qmu, NULL);
+    pthread_rwlock_init(&s->token_lock, NULL);
     pthread_cond_init(&s->qcv, NULL);
     /* a reader per pool thread, one for the query thread, one per job worker (the job loader) */
     const pinhole_service_options so = {.store_url = s->opt.db_path,
