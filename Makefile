@@ -3,9 +3,10 @@
 # suite in a normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+CLIENT_BUILD ?= build-client
 PACKAGES := $(shell grep -v '^\#' .ci/packages)
 
-.PHONY: all deps build asan test test-fast test-long demo bench clean format
+.PHONY: all deps build asan client test test-fast test-long demo bench clean format
 
 all: build
 
@@ -26,7 +27,14 @@ $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=debugoptimized
 
 $(ASAN_BUILD)/build.ninja:
-	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	CC=clang CXX=clang++ meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+# libpinhole alone (-Dserver=false): what an NDK or Xcode build needs, libsodium only.
+$(CLIENT_BUILD)/build.ninja:
+	meson setup $(CLIENT_BUILD) --buildtype=release -Dserver=false
+
+client: deps $(CLIENT_BUILD)/build.ninja
+	ninja -C $(CLIENT_BUILD)
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -34,11 +42,12 @@ build: deps $(BUILD)/build.ninja
 asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
-# Every suite in the normal build, then again under ASan+UBSan (clang).
-test: build asan
+# Every suite in the normal build, then again under ASan+UBSan (clang), then the client-only build's.
+test: build asan client
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --timeout-multiplier 3
+	meson test -C $(CLIENT_BUILD) --print-errorlogs --num-processes 2
 	./tests/portability.sh
 	./tests/browser/run.sh $(BUILD)
 
@@ -59,4 +68,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLIENT_BUILD)

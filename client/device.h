@@ -27,4 +27,11 @@ int pinhole_device_report(const pinhole_config *mech, const pinhole_report *head
                           pinhole_rng *rng, pinhole_rng *id_rng, uint8_t *out, size_t cap,
                           size_t *written);
 
+/** As pinhole_device_report(), for a memoized report: the permanent randomized response drawn
+ * from perm (the device's memo stream of (collection, value)) and a mechanism's instantaneous
+ * step, if it has one, from inst (fresh randomness): pinhole_encode_memoized(). Same errors. */
+int pinhole_device_report_memoized(const pinhole_config *mech, const pinhole_report *header,
+                                   uint64_t value, pinhole_rng *perm, pinhole_rng *inst,
+                                   pinhole_rng *id_rng, uint8_t *out, size_t cap, size_t *written);
+
 #endif

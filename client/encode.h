@@ -18,4 +18,13 @@
 int pinhole_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, uint8_t *payload,
                    size_t len);
 
+/** As pinhole_encode(), for a memoized report: the permanent randomized response is drawn from
+ * perm (the device's memo stream of (collection, value)) and a mechanism's instantaneous step,
+ * if it has one (SUE/RAPPOR with epsilon_permanent > epsilon), from inst (fresh randomness), so
+ * that the payload varies from report to report as in RAPPOR (Erlingsson, Pihur, Korolova, CCS
+ * 2014, §3). Mechanisms without an instantaneous step draw from perm only: their memoized payload
+ * repeats. Same errors as pinhole_encode(). */
+int pinhole_encode_memoized(const pinhole_config *c, uint64_t value, pinhole_rng *perm,
+                            pinhole_rng *inst, uint8_t *payload, size_t len);
+
 #endif

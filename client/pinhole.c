@@ -1,5 +1,5 @@
 /* libpinhole's public calls: init, collections, the device's privacy policy and memoization, and
- * reports written into the caller's buffer. */
+ * reports written into the caller's buffer (<pinhole/pinhole.h>). */
 #include "client/pinhole.h"
 #include "client/device.h"
 #include "common/bytes.h"
@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char MEMO_CONTEXT[] = "pinhole-memo-v1"; /* 15 bytes, without the NUL */
@@ -78,10 +79,75 @@ int pinhole_collection_init_params(pinhole_collection *col, pinhole_mechanism_id
     return pinhole_collection_init_config(col, &cfg);
 }
 
-void pinhole_collection_free(pinhole_collection *col)
+void pinhole_collection_clear(pinhole_collection *col)
 {
     pinhole_config_free(&col->mech);
     memset(col, 0, sizeof *col);
+}
+
+/* The end of a pinhole_collection_new_*(): keep col in *out, or free it if its init failed (the
+ * init has then released what it held). */
+static int adopt(pinhole_collection *col, int rc, pinhole_collection **out)
+{
+    if (rc != PINHOLE_OK)
+        free(col);
+    else
+        *out = col;
+    return rc;
+}
+
+int pinhole_collection_new_signed(pinhole_collection **out, const uint8_t *signed_config,
+                                  size_t len, const uint8_t *server_pk)
+{
+    *out = NULL;
+    pinhole_collection *col = malloc(sizeof *col);
+    if (!col)
+        return PINHOLE_ENOMEM;
+    return adopt(col, pinhole_collection_init_signed(col, signed_config, len, server_pk), out);
+}
+
+int pinhole_collection_new_params(pinhole_collection **out, pinhole_mechanism_id mechanism,
+                                  uint64_t k, double epsilon)
+{
+    *out = NULL;
+    pinhole_collection *col = malloc(sizeof *col);
+    if (!col)
+        return PINHOLE_ENOMEM;
+    return adopt(col, pinhole_collection_init_params(col, mechanism, k, epsilon), out);
+}
+
+void pinhole_collection_free(pinhole_collection *col)
+{
+    if (!col)
+        return;
+    pinhole_collection_clear(col);
+    free(col);
+}
+
+uint64_t pinhole_collection_id(const pinhole_collection *col)
+{
+    return col->config.collection_id;
+}
+
+pinhole_mechanism_id pinhole_collection_mechanism(const pinhole_collection *col)
+{
+    return col->mech.mechanism;
+}
+
+uint64_t pinhole_collection_k(const pinhole_collection *col)
+{
+    return col->mech.k;
+}
+
+double pinhole_collection_epsilon(const pinhole_collection *col)
+{
+    return col->config.params.epsilon;
+}
+
+double pinhole_collection_epsilon_permanent(const pinhole_collection *col)
+{
+    const double p = col->config.params.epsilon_permanent;
+    return col->mech.mechanism == PINHOLE_MECH_SUE && p > 0 ? p : col->config.params.epsilon;
 }
 
 size_t pinhole_collection_reportbytes(const pinhole_collection *col)
@@ -92,6 +158,11 @@ size_t pinhole_collection_reportbytes(const pinhole_collection *col)
 size_t pinhole_collection_sealedbytes(const pinhole_collection *col)
 {
     return pinhole_collection_reportbytes(col) + PINHOLE_SEALBYTES;
+}
+
+int pinhole_collection_has_labels(const pinhole_collection *col)
+{
+    return col->config.has_labels;
 }
 
 /* ---- the device ---- */
@@ -105,7 +176,6 @@ int pinhole_client_init(pinhole_client *cl, const pinhole_policy *policy,
                         const uint8_t *device_secret)
 {
     memset(cl, 0, sizeof *cl);
-    atomic_flag_clear(&cl->lock);
     if (policy) {
         if (bad_epsilon_bound(policy->max_epsilon) || bad_epsilon_bound(policy->budget_epsilon))
             return PINHOLE_EINVAL;
@@ -118,25 +188,52 @@ int pinhole_client_init(pinhole_client *cl, const pinhole_policy *policy,
         memcpy(cl->secret, device_secret, PINHOLE_DEVICE_SECRETBYTES);
         cl->has_secret = 1;
     }
+    if (pthread_mutex_init(&cl->lock, NULL) != 0) {
+        sodium_memzero(cl, sizeof *cl);
+        return PINHOLE_ENOMEM;
+    }
     return PINHOLE_OK;
 }
 
-void pinhole_client_wipe(pinhole_client *cl)
+void pinhole_client_clear(pinhole_client *cl)
 {
-    sodium_memzero(cl->secret, sizeof cl->secret);
-    cl->has_secret = 0;
+    pthread_mutex_destroy(&cl->lock);
+    sodium_memzero(cl, sizeof *cl);
+}
+
+int pinhole_client_new(pinhole_client **out, const pinhole_policy *policy,
+                       const uint8_t *device_secret)
+{
+    *out = NULL;
+    pinhole_client *cl = malloc(sizeof *cl);
+    if (!cl)
+        return PINHOLE_ENOMEM;
+    int rc = pinhole_client_init(cl, policy, device_secret);
+    if (rc != PINHOLE_OK) {
+        free(cl);
+        return rc;
+    }
+    *out = cl;
+    return PINHOLE_OK;
+}
+
+void pinhole_client_free(pinhole_client *cl)
+{
+    if (!cl)
+        return;
+    pinhole_client_clear(cl);
+    free(cl);
 }
 
 /* Charge epsilon to the budget of the period holding unix_seconds: load, check, store, under the
- * client's lock so that concurrent reports cannot both spend the last of the budget. */
+ * client's mutex so that concurrent reports cannot both spend the last of the budget. */
 static int charge_budget(pinhole_client *cl, double epsilon, uint64_t unix_seconds)
 {
     const pinhole_policy *p = &cl->policy;
     if (p->budget_epsilon <= 0)
         return PINHOLE_OK;
     const uint64_t period = unix_seconds / p->budget_period;
-    while (atomic_flag_test_and_set_explicit(&cl->lock, memory_order_acquire))
-        ; /* held only for two callbacks */
+    pthread_mutex_lock(&cl->lock);
     double spent = 0;
     int rc = p->load(p->ctx, period, &spent);
     if (rc == PINHOLE_OK && (!isfinite(spent) || spent < 0))
@@ -145,7 +242,7 @@ static int charge_budget(pinhole_client *cl, double epsilon, uint64_t unix_secon
         rc = PINHOLE_EPOLICY;
     if (rc == PINHOLE_OK)
         rc = p->store(p->ctx, period, spent + epsilon);
-    atomic_flag_clear_explicit(&cl->lock, memory_order_release);
+    pthread_mutex_unlock(&cl->lock);
     return rc > 0 ? PINHOLE_EIO : rc;
 }
 
@@ -194,14 +291,21 @@ int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col, uin
     if (cl->policy.max_epsilon > 0 && eps > cl->policy.max_epsilon)
         return PINHOLE_EPOLICY;
 
-    pinhole_rng rng;
+    pinhole_rng rng, inst;
     report_rng(cl, col, value, memoize, &rng);
     pinhole_report header = {.collection_id = col->config.collection_id,
                              .time = unix_seconds / col->config.time_precision};
     memcpy(header.fingerprint, col->fingerprint, sizeof header.fingerprint);
     /* the report id comes from the OS even when the payload is memoized */
     size_t len = 0;
-    int rc = pinhole_device_report(c, &header, value, &rng, NULL, out, cap, &len);
+    int rc;
+    if (memoize) { /* the permanent response memoized, an instantaneous step fresh */
+        pinhole_rng_init_system(&inst);
+        rc = pinhole_device_report_memoized(c, &header, value, &rng, &inst, NULL, out, cap, &len);
+        pinhole_rng_wipe(&inst);
+    } else {
+        rc = pinhole_device_report(c, &header, value, &rng, NULL, out, cap, &len);
+    }
     pinhole_rng_wipe(&rng);
     if (rc == PINHOLE_OK)
         rc = charge_budget(cl, eps, unix_seconds);
@@ -214,9 +318,8 @@ int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col, uin
 }
 
 int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_collection *col, uint64_t value,
-                                 uint64_t unix_seconds, unsigned flags,
-                                 const uint8_t server_pk[PINHOLE_SEAL_PUBLICKEYBYTES], uint8_t *out,
-                                 size_t cap, size_t *written)
+                                 uint64_t unix_seconds, unsigned flags, const uint8_t *server_pk,
+                                 uint8_t *out, size_t cap, size_t *written)
 {
     if (cap < pinhole_collection_sealedbytes(col))
         return PINHOLE_EBUFSIZE;

@@ -22,18 +22,30 @@ static void floyd_step(uint64_t value, uint64_t j, uint64_t t, uint8_t *bits)
     set_bit(bits, get_bit(bits, a) ? b : a);
 }
 
-int pinhole_ss_encode_draws(const pinhole_ss *g, uint64_t value, int include, const uint64_t *draws,
-                            uint8_t *bits)
+static int rng_bernoulli(void *rng, uint64_t T)
+{
+    return pinhole_rng_bernoulli(rng, T);
+}
+
+static uint64_t rng_uniform(void *rng, uint64_t n)
+{
+    return pinhole_rng_uniform64(rng, n);
+}
+
+int pinhole_ss_encode_with(const pinhole_ss *g, uint64_t value, const pinhole_draws *d,
+                           uint8_t *bits)
 {
     if (value >= g->k)
         return PINHOLE_ERANGE;
+    const int include = d->bernoulli(d->ctx, g->threshold);
     const uint64_t N = g->k - 1, m = g->d - (include ? 1 : 0);
-    for (uint64_t i = 0; i < m; i++)
-        if (draws[i] > N - m + i)
-            return PINHOLE_ERANGE;
     memset(bits, 0, (size_t)((g->k + 7) / 8));
-    for (uint64_t i = 0; i < m; i++)
-        floyd_step(value, N - m + i, draws[i], bits);
+    for (uint64_t j = N - m; j < N; j++) {
+        const uint64_t t = d->uniform(d->ctx, j + 1);
+        if (t > j)
+            return PINHOLE_ERANGE; /* a draw source out of its range */
+        floyd_step(value, j, t, bits);
+    }
     if (include)
         set_bit(bits, value);
     return PINHOLE_OK;
@@ -41,14 +53,6 @@ int pinhole_ss_encode_draws(const pinhole_ss *g, uint64_t value, int include, co
 
 int pinhole_ss_encode(const pinhole_ss *g, uint64_t value, pinhole_rng *rng, uint8_t *bits)
 {
-    if (value >= g->k)
-        return PINHOLE_ERANGE;
-    const int include = pinhole_rng_bernoulli(rng, g->threshold);
-    const uint64_t N = g->k - 1, m = g->d - (include ? 1 : 0);
-    memset(bits, 0, (size_t)((g->k + 7) / 8));
-    for (uint64_t j = N - m; j < N; j++)
-        floyd_step(value, j, pinhole_rng_uniform64(rng, j + 1), bits);
-    if (include)
-        set_bit(bits, value);
-    return PINHOLE_OK;
+    const pinhole_draws d = {rng_bernoulli, rng_uniform, rng};
+    return pinhole_ss_encode_with(g, value, &d, bits);
 }

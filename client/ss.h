@@ -2,6 +2,7 @@
 #ifndef PINHOLE_CLIENT_SS_H
 #define PINHOLE_CLIENT_SS_H
 
+#include "client/draws.h"
 #include "common/rng.h"
 #include "common/ss.h"
 
@@ -13,10 +14,11 @@
  * O(d + k/8) time, no allocation. Errors: PINHOLE_ERANGE if value >= k. */
 int pinhole_ss_encode(const pinhole_ss *g, uint64_t value, pinhole_rng *rng, uint8_t *bits);
 
-/** Deterministic core: include (0/1) and Floyd's draws: for m = d - include items and N = k - 1,
- * draws[i] is uniform in [0, N - m + i + 1) for i < m. Errors: PINHOLE_ERANGE (value >= k or a
- * draw out of its range). */
-int pinhole_ss_encode_draws(const pinhole_ss *g, uint64_t value, int include, const uint64_t *draws,
-                            uint8_t *bits);
+/** The randomizer with its draws from d: the inclusion of v (a Bernoulli draw with threshold),
+ * then Floyd's draws (uniform in [0, j + 1)). What pinhole_ss_encode() runs with an rng, and what
+ * the exact-privacy tests run with an enumerator. Errors: PINHOLE_ERANGE (value >= k, or a draw
+ * out of its range; bits are then unspecified). */
+int pinhole_ss_encode_with(const pinhole_ss *g, uint64_t value, const pinhole_draws *d,
+                           uint8_t *bits);
 
 #endif

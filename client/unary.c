@@ -1,39 +1,23 @@
 /* Unary encoding randomizers: one exact Bernoulli draw per bit, the true bit drawn separately. */
 #include "client/unary.h"
-#include "common/bytes.h"
 #include "common/error.h"
 
-#include <sodium.h>
 #include <string.h>
 
-static inline uint8_t next_byte(pinhole_rng *rng)
+static int lazy_bernoulli(void *rng, uint64_t T)
 {
-    if (rng->pos < PINHOLE_RNG_BUFBYTES)
-        return rng->buf[rng->pos++];
-    uint8_t b;
-    pinhole_rng_bytes(rng, &b, 1);
-    return b;
+    return pinhole_rng_bernoulli_lazy(rng, T);
 }
 
-/* 1 with probability T/2^64 exactly: u < T for a uniform 64-bit u read most significant byte
- * first, stopping at the first byte that differs from T's (1 + 1/255 bytes on average). */
-static inline int lazy_bernoulli(pinhole_rng *rng, uint64_t T)
-{
-    for (int s = 56; s >= 0; s -= 8) {
-        const uint8_t b = next_byte(rng), t = (uint8_t)(T >> s);
-        if (b != t)
-            return b < t;
-    }
-    return 0;
-}
-
-static void encode(const pinhole_unary *u, uint64_t value, pinhole_rng *perm, pinhole_rng *irr,
-                   uint8_t *bits)
+/* The report: bit v of the permanent response drawn with t_true, every other bit with t_noise
+ * (from perm), then, with an instantaneous step, each bit kept with t_irr (from inst). */
+static inline void encode(const pinhole_unary *u, uint64_t value, const pinhole_draws *perm,
+                          const pinhole_draws *inst, uint8_t *bits)
 {
     memset(bits, 0, (size_t)((u->k + 7) / 8));
     for (uint64_t i = 0; i < u->k; i++) {
-        int b = lazy_bernoulli(perm, i == value ? u->t_true : u->t_noise);
-        if (u->t_irr && !lazy_bernoulli(irr, u->t_irr))
+        int b = perm->bernoulli(perm->ctx, i == value ? u->t_true : u->t_noise);
+        if (u->t_irr && !inst->bernoulli(inst->ctx, u->t_irr))
             b = !b;
         bits[i >> 3] |= (uint8_t)(b << (i & 7));
     }
@@ -41,32 +25,35 @@ static void encode(const pinhole_unary *u, uint64_t value, pinhole_rng *perm, pi
 
 int pinhole_unary_encode(const pinhole_unary *u, uint64_t value, pinhole_rng *rng, uint8_t *bits)
 {
-    if (value >= u->k)
-        return PINHOLE_ERANGE;
-    encode(u, value, rng, rng, bits);
-    return PINHOLE_OK;
+    return pinhole_unary_encode_split(u, value, rng, rng, bits);
 }
 
-int pinhole_unary_encode_memo(const pinhole_unary *u, uint64_t value, const uint8_t secret[32],
-                              pinhole_rng *rng, uint8_t *bits)
+int pinhole_unary_encode_split(const pinhole_unary *u, uint64_t value, pinhole_rng *perm,
+                               pinhole_rng *inst, uint8_t *bits)
+{
+    const pinhole_draws p = {lazy_bernoulli, NULL, perm}, i = {lazy_bernoulli, NULL, inst};
+    return pinhole_unary_encode_with(u, value, &p, &i, bits);
+}
+
+int pinhole_unary_encode_with(const pinhole_unary *u, uint64_t value, const pinhole_draws *perm,
+                              const pinhole_draws *inst, uint8_t *bits)
 {
     if (value >= u->k)
         return PINHOLE_ERANGE;
-    /* key of the permanent response: BLAKE2b-256 keyed by the secret over a label, the
-     * parameters and the value, so it is fixed per (device, collection parameters, value) */
-    static const char label[] = "pinhole/rappor-permanent/v1";
-    uint8_t msg[sizeof label + 24], key[32];
-    memcpy(msg, label, sizeof label);
-    pinhole_store_le(msg + sizeof label, u->k, 8);
-    pinhole_store_le(msg + sizeof label + 8, u->t_true, 8);
-    pinhole_store_le(msg + sizeof label + 16, value, 8);
-    crypto_generichash(key, sizeof key, msg, sizeof msg, secret, 32);
-    pinhole_rng perm;
-    pinhole_rng_init_key(&perm, key);
-    sodium_memzero(key, sizeof key);
-    encode(u, value, &perm, rng, bits);
-    pinhole_rng_wipe(&perm);
+    encode(u, value, perm, inst, bits);
     return PINHOLE_OK;
+}
+
+/* draws from an array of 64-bit uniforms, one per draw */
+typedef struct uniforms {
+    const uint64_t *u;
+    uint64_t next;
+} uniforms;
+
+static int uniform_below(void *ctx, uint64_t T)
+{
+    uniforms *d = ctx;
+    return d->u[d->next++] < T;
 }
 
 int pinhole_unary_encode_draws(const pinhole_unary *u, uint64_t value, const uint64_t *perm,
@@ -74,12 +61,8 @@ int pinhole_unary_encode_draws(const pinhole_unary *u, uint64_t value, const uin
 {
     if (value >= u->k)
         return PINHOLE_ERANGE;
-    memset(bits, 0, (size_t)((u->k + 7) / 8));
-    for (uint64_t i = 0; i < u->k; i++) {
-        int b = perm[i] < (i == value ? u->t_true : u->t_noise);
-        if (u->t_irr && !(irr[i] < u->t_irr))
-            b = !b;
-        bits[i >> 3] |= (uint8_t)(b << (i & 7));
-    }
+    uniforms p = {perm, 0}, i = {irr, 0};
+    const pinhole_draws dp = {uniform_below, NULL, &p}, di = {uniform_below, NULL, &i};
+    encode(u, value, &dp, &di, bits);
     return PINHOLE_OK;
 }

@@ -4,6 +4,7 @@
 #ifndef PINHOLE_CLIENT_UNARY_H
 #define PINHOLE_CLIENT_UNARY_H
 
+#include "client/draws.h"
 #include "common/rng.h"
 #include "common/unary.h"
 
@@ -17,16 +18,24 @@
  * Errors: PINHOLE_ERANGE if value >= k. */
 int pinhole_unary_encode(const pinhole_unary *u, uint64_t value, pinhole_rng *rng, uint8_t *bits);
 
-/** RAPPOR's longitudinal report: the permanent response is memoized by deriving its randomness
- * from the device's 32-byte secret and the value (BLAKE2b keyed by the secret), so a device always
- * gets the same permanent bits for the same value; the instantaneous response uses rng.
+/** RAPPOR's longitudinal report: as pinhole_unary_encode(), the permanent response drawn from
+ * perm (memoized: the device's stream of (collection, value), so that a device always gets the
+ * same permanent bits for the same value) and the instantaneous response from inst (fresh).
  * Errors: PINHOLE_ERANGE if value >= k. */
-int pinhole_unary_encode_memo(const pinhole_unary *u, uint64_t value, const uint8_t secret[32],
-                              pinhole_rng *rng, uint8_t *bits);
+int pinhole_unary_encode_split(const pinhole_unary *u, uint64_t value, pinhole_rng *perm,
+                               pinhole_rng *inst, uint8_t *bits);
+
+/** The randomizer with its draws from perm (the permanent response) and inst (the instantaneous
+ * one): what pinhole_unary_encode_split() runs with the rngs' lazy Bernoulli draws
+ * (pinhole_rng_bernoulli_lazy), and what the exact-privacy tests run with an enumerator.
+ * Errors: PINHOLE_ERANGE if value >= k. */
+int pinhole_unary_encode_with(const pinhole_unary *u, uint64_t value, const pinhole_draws *perm,
+                              const pinhole_draws *inst, uint8_t *bits);
 
 /** Deterministic core: the report for value given each position's 64-bit uniforms, perm[i] for
  * the permanent response and irr[i] for the instantaneous one (irr ignored, may be NULL, without
- * it). Errors: PINHOLE_ERANGE if value >= k. */
+ * it). The same code as the randomizer, with each Bernoulli draw u < T taking its u from the
+ * arrays instead of the rng. Errors: PINHOLE_ERANGE if value >= k. */
 int pinhole_unary_encode_draws(const pinhole_unary *u, uint64_t value, const uint64_t *perm,
                                const uint64_t *irr, uint8_t *bits);
 

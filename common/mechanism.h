@@ -19,22 +19,13 @@
 #include "common/ss.h"
 #include "common/unary.h"
 
+#include <pinhole/pinhole.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum pinhole_mechanism_id {
-    PINHOLE_MECH_PGR = 1,  /* Projective Geometry Response (Feldman et al., ICML 2022) */
-    PINHOLE_MECH_GRR = 2,  /* generalized randomized response, k-RR (common/grr.h) */
-    PINHOLE_MECH_OUE = 3,  /* optimized unary encoding (common/unary.h) */
-    PINHOLE_MECH_SUE = 4,  /* symmetric unary encoding / basic RAPPOR (common/unary.h) */
-    PINHOLE_MECH_OLH = 5,  /* optimized local hashing with a public seed pool (common/olh.h) */
-    PINHOLE_MECH_HR = 6,   /* Hadamard response (common/hr.h) */
-    PINHOLE_MECH_SS = 7,   /* Subset Selection (common/ss.h) */
-    PINHOLE_MECH_HPGR = 8, /* hybrid PGR, blocks of a smaller projective space (common/hpgr.h) */
-} pinhole_mechanism_id;
-
-/* Largest payload of any mechanism, in bytes (unary encodings need k bits). */
-#define PINHOLE_PAYLOAD_MAXBYTES (1u << 20)
+/* pinhole_mechanism_id and PINHOLE_PAYLOAD_MAXBYTES (the largest payload of any mechanism: unary
+ * encodings need k bits) are in the public header. */
 
 typedef struct pinhole_config_params {
     pinhole_mechanism_id mechanism;

@@ -54,6 +54,25 @@ static inline int pinhole_rng_bernoulli(pinhole_rng *rng, uint64_t threshold)
     return pinhole_rng_u64(rng) < threshold;
 }
 
+/** Bernoulli draw as pinhole_rng_bernoulli(), 1 with probability threshold / 2^64 exactly, reading
+ * the 64-bit uniform most significant byte first and only until its first byte that differs from
+ * the threshold's (1 + 1/255 bytes on average instead of 8): u < threshold is decided by that
+ * byte. For the unary encodings, which draw one Bernoulli per item. */
+static inline int pinhole_rng_bernoulli_lazy(pinhole_rng *rng, uint64_t threshold)
+{
+    for (int s = 56; s >= 0; s -= 8) {
+        uint8_t b;
+        if (rng->pos < PINHOLE_RNG_BUFBYTES)
+            b = rng->buf[rng->pos++];
+        else
+            pinhole_rng_bytes(rng, &b, 1);
+        const uint8_t t = (uint8_t)(threshold >> s);
+        if (b != t)
+            return b < t;
+    }
+    return 0;
+}
+
 /** Uniform double in [0, 1) with 53 random bits (for simulations, never for privacy choices). */
 double pinhole_rng_unit(pinhole_rng *rng);
 

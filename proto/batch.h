@@ -14,13 +14,13 @@
 #ifndef PINHOLE_PROTO_BATCH_H
 #define PINHOLE_PROTO_BATCH_H
 
+#include <pinhole/pinhole.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define PINHOLE_BATCH_VERSION 1u
-#define PINHOLE_BATCH_HEADERBYTES 8u
-#define PINHOLE_BATCH_ITEMHEADERBYTES 4u /* the u32 length before each item */
-#define PINHOLE_BATCH_MAXCOUNT 65536u    /* most reports in one batch */
+/* PINHOLE_BATCH_HEADERBYTES, PINHOLE_BATCH_ITEMHEADERBYTES, PINHOLE_BATCH_MAXCOUNT: public header.
+ */
 
 typedef enum pinhole_batch_kind {
     PINHOLE_BATCH_PLAIN = 0,  /* items are encoded reports, at most PINHOLE_REPORT_MAXBYTES each */

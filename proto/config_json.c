@@ -11,17 +11,17 @@ char *pinhole_collection_config_to_json(const pinhole_collection_config *cfg, in
 {
     int e = PINHOLE_EINVAL;
     char *text = NULL;
-    uint8_t bytes[PINHOLE_CONFIG_BYTES];
+    uint8_t bytes[PINHOLE_CONFIG_V2BYTES];
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(cfg->params.mechanism);
     if (ops && cfg->collection_id <= INT64_MAX && cfg->params.k <= INT64_MAX &&
         cfg->params.block <= INT64_MAX &&
         pinhole_collection_config_encode(cfg, bytes) == PINHOLE_OK) {
-        json_t *o = json_pack(
-            "{s:i, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:I}", "version", (int)PINHOLE_CONFIG_VERSION,
-            "collection_id", (json_int_t)cfg->collection_id, "mechanism", ops->name, "k",
-            (json_int_t)cfg->params.k, "epsilon", cfg->params.epsilon, "q",
-            (json_int_t)cfg->params.q, "t", (json_int_t)cfg->params.t, "time_precision",
-            (json_int_t)cfg->time_precision, "min_reports", (json_int_t)cfg->min_reports);
+        json_t *o =
+            json_pack("{s:i, s:I, s:s, s:I, s:f, s:I, s:I, s:I, s:I}", "version", (int)bytes[0],
+                      "collection_id", (json_int_t)cfg->collection_id, "mechanism", ops->name, "k",
+                      (json_int_t)cfg->params.k, "epsilon", cfg->params.epsilon, "q",
+                      (json_int_t)cfg->params.q, "t", (json_int_t)cfg->params.t, "time_precision",
+                      (json_int_t)cfg->time_precision, "min_reports", (json_int_t)cfg->min_reports);
         /* the mechanisms' extra parameters appear only when set */
         const pinhole_config_params *p = &cfg->params;
         char key_hex[17];
@@ -34,6 +34,12 @@ char *pinhole_collection_config_to_json(const pinhole_collection_config *cfg, in
             json_object_set_new(o, "pool_key", json_string(key_hex));
         if (o && p->block != 0)
             json_object_set_new(o, "block", json_integer((json_int_t)p->block));
+        char hash_hex[2 * PINHOLE_LABELS_HASHBYTES + 1];
+        sodium_bin2hex(hash_hex, sizeof hash_hex, cfg->labels_hash, sizeof cfg->labels_hash);
+        if (o && cfg->has_labels)
+            json_object_set_new(o, "labels_hash", json_string(hash_hex));
+        if (o && cfg->has_labels && cfg->other_item != PINHOLE_NO_OTHER_ITEM)
+            json_object_set_new(o, "other_item", json_integer((json_int_t)cfg->other_item));
         if (o)
             text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
         json_decref(o);
@@ -56,9 +62,14 @@ static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *out)
 
 static int from_object(json_t *o, pinhole_collection_config *cfg)
 {
-    static const char *const keys[] = {
-        "version",        "collection_id", "mechanism",         "k",    "epsilon",  "q",    "t",
-        "time_precision", "min_reports",   "epsilon_permanent", "pool", "pool_key", "block"};
+    static const char *const keys[] = {"version",     "collection_id",
+                                       "mechanism",   "k",
+                                       "epsilon",     "q",
+                                       "t",           "time_precision",
+                                       "min_reports", "epsilon_permanent",
+                                       "pool",        "pool_key",
+                                       "block",       "labels_hash",
+                                       "other_item"};
     const size_t required =
         9; /* the first nine; the mechanisms' extra parameters may be left out */
     if (!json_is_object(o))
@@ -79,8 +90,13 @@ static int from_object(json_t *o, pinhole_collection_config *cfg)
     uint64_t version, id, k, q, t, prec, minr;
     if (get_uint(o, "version", UINT32_MAX, &version) != PINHOLE_OK)
         return PINHOLE_EFORMAT;
-    if (version != PINHOLE_CONFIG_VERSION)
+    if (version != PINHOLE_CONFIG_V1 && version != PINHOLE_CONFIG_V2)
         return PINHOLE_EVERSION;
+    /* version 2 has the labels hash (and may have the other item); version 1 neither */
+    json_t *labels_hash = json_object_get(o, "labels_hash"),
+           *other = json_object_get(o, "other_item");
+    if ((version == PINHOLE_CONFIG_V2) != (labels_hash != NULL) || (other && !labels_hash))
+        return PINHOLE_EFORMAT;
     json_t *mech = json_object_get(o, "mechanism");
     json_t *eps = json_object_get(o, "epsilon");
     if (get_uint(o, "collection_id", INT64_MAX, &id) || get_uint(o, "k", INT64_MAX, &k) ||
@@ -121,11 +137,25 @@ static int from_object(json_t *o, pinhole_collection_config *cfg)
     c.params.epsilon_permanent = perm ? json_number_value(perm) : 0;
     c.params.pool = (uint32_t)pool;
     c.params.block = block;
+    if (labels_hash) {
+        const char *hex = json_string_value(labels_hash);
+        size_t got = 0;
+        c.has_labels = 1;
+        c.other_item = PINHOLE_NO_OTHER_ITEM;
+        if (!hex || strlen(hex) != 2 * PINHOLE_LABELS_HASHBYTES ||
+            sodium_hex2bin(c.labels_hash, sizeof c.labels_hash, hex, strlen(hex), NULL, &got,
+                           NULL) != 0 ||
+            got != sizeof c.labels_hash)
+            return PINHOLE_EFORMAT;
+        if (other && get_uint(o, "other_item", INT64_MAX, &c.other_item))
+            return PINHOLE_EFORMAT;
+    }
     /* the binary form is the reference: run its decoder's checks on the encoding */
-    uint8_t bytes[PINHOLE_CONFIG_BYTES];
+    uint8_t bytes[PINHOLE_CONFIG_V2BYTES];
     if (pinhole_collection_config_encode(&c, bytes) != PINHOLE_OK)
         return PINHOLE_EFORMAT;
-    return pinhole_collection_config_decode(bytes, sizeof bytes, cfg);
+    return pinhole_collection_config_decode(bytes, pinhole_collection_config_encoded_bytes(&c),
+                                            cfg);
 }
 
 int pinhole_collection_config_from_json(const char *text, size_t len,

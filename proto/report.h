@@ -17,11 +17,8 @@
 #include <stdint.h>
 
 #define PINHOLE_REPORT_VERSION 1u
-#define PINHOLE_FINGERPRINT_BYTES 16u /* BLAKE2b-128 of the collection config (proto/config.h) */
-#define PINHOLE_REPORT_IDBYTES 16u    /* random report id, unique per (collection, report) */
-#define PINHOLE_REPORT_HEADERBYTES 56u
-/* Largest encoded report: the header plus the largest payload of any mechanism. */
-#define PINHOLE_REPORT_MAXBYTES (PINHOLE_REPORT_HEADERBYTES + PINHOLE_PAYLOAD_MAXBYTES)
+/* PINHOLE_FINGERPRINT_BYTES, PINHOLE_REPORT_IDBYTES, PINHOLE_REPORT_HEADERBYTES and
+ * PINHOLE_REPORT_MAXBYTES (the header plus the largest payload) are in <pinhole/pinhole.h>. */
 
 typedef struct pinhole_report {
     uint8_t version;   /* PINHOLE_REPORT_VERSION */
@@ -36,9 +33,6 @@ typedef struct pinhole_report {
 
 /** Bytes of the report header, PINHOLE_REPORT_HEADERBYTES (56). */
 size_t pinhole_report_headerbytes(void);
-
-/** Largest encoded report in bytes, PINHOLE_REPORT_MAXBYTES. */
-size_t pinhole_report_maxbytes(void);
 
 /** Encoded size in bytes of a report whose payload has payload_len bytes (56 + payload_len). */
 size_t pinhole_report_bytes(size_t payload_len);

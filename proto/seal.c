@@ -12,6 +12,11 @@ size_t pinhole_sealbytes(void)
 {
     return PINHOLE_SEALBYTES;
 }
+size_t pinhole_seal_publickeybytes(void)
+{
+    return PINHOLE_SEAL_PUBLICKEYBYTES;
+}
+
 size_t pinhole_sealed_maxbytes(void)
 {
     return PINHOLE_SEALED_MAXBYTES;

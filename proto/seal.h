@@ -11,14 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PINHOLE_SEALBYTES 48u /* crypto_box_SEALBYTES: ephemeral public key + MAC */
-#define PINHOLE_SEAL_PUBLICKEYBYTES 32u
+/* PINHOLE_SEALBYTES, PINHOLE_SEAL_PUBLICKEYBYTES, PINHOLE_SEALED_MAXBYTES and their functions are
+ * in <pinhole/pinhole.h>. */
 #define PINHOLE_SEAL_SECRETKEYBYTES 32u
-#define PINHOLE_SEALED_MAXBYTES (PINHOLE_REPORT_MAXBYTES + PINHOLE_SEALBYTES)
-
-/** PINHOLE_SEALBYTES and PINHOLE_SEALED_MAXBYTES as functions. */
-size_t pinhole_sealbytes(void);
-size_t pinhole_sealed_maxbytes(void);
 
 /** X25519 key pair for sealing (crypto_box_keypair). */
 void pinhole_seal_keypair(uint8_t pk[PINHOLE_SEAL_PUBLICKEYBYTES],

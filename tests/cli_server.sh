@@ -1,7 +1,7 @@
 #!/bin/sh
 # The CLI against a running server: pinhole encode -> pinhole submit --reports (plain and sealed),
 # pinhole submit --users (simulated devices), retries acknowledged as duplicates, pinhole query's
-# table, and the server's refusals reaching the CLI as errors.
+# table, the server's refusals reaching the CLI as errors, and labels (encode --labels).
 # usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE
 set -eu
 server=$1 cli=$2 counts=$3
@@ -92,6 +92,27 @@ grep -q "significant: fdr:ALPHA" "$tmp/out" || fail "the significance refusal do
 PINHOLE_TOKEN=up "$cli" query --url "$url" --collection 1 >"$tmp/out" 2>&1 &&
     fail "the uploader token read a histogram"
 grep -q "HTTP 403" "$tmp/out" || fail "no 403 for the uploader token"
+# labels: the config commits to them; encode maps label lines to items; unknown labels refused
+[ "$(post adm '{"name": "drinks", "epsilon": 2, "labels": ["tea", "coffee", "water"]}')" = 201 ] ||
+    fail "create collection 3"
+curl -sf "$url/v1/collections/3/config" -o "$tmp/cfg3"
+[ "$(wc -c <"$tmp/cfg3")" -eq 176 ] || fail "the labelled config is not 176 bytes"
+curl -sf "$url/v1/collections/3/labels" -o "$tmp/labels3"
+printf 'tea\ncoffee\nwater\ntea\n' >"$tmp/drinks"
+"$cli" encode --config "$tmp/cfg3" --verify-key "$sign" --labels "$tmp/labels3" \
+    --out "$tmp/drinks.bin" "$tmp/drinks" 2>"$tmp/out" || fail "encode labels"
+PINHOLE_TOKEN=up "$cli" submit --url "$url" --collection 3 --reports "$tmp/drinks.bin" \
+    >"$tmp/out" 2>&1 || fail "submit labelled"
+grep -q "4 accepted" "$tmp/out" || fail "labelled reports not all accepted"
+printf 'tea\nmilk\n' >"$tmp/unknown"
+if "$cli" encode --config "$tmp/cfg3" --verify-key "$sign" --labels "$tmp/labels3" \
+    --out "$tmp/x.bin" "$tmp/unknown" 2>"$tmp/out"; then fail "an unknown label was encoded"; fi
+grep -q "line 2: 'milk': not a label of the collection" "$tmp/out" || fail "unknown label message"
+printf 'x' >>"$tmp/labels3"
+if "$cli" encode --config "$tmp/cfg3" --verify-key "$sign" --labels "$tmp/labels3" \
+    --out "$tmp/x.bin" "$tmp/drinks" 2>"$tmp/out"; then fail "an altered label list was used"; fi
+grep -q "not the label list" "$tmp/out" || fail "altered list message"
+
 kill -TERM $pid
 wait $pid || fail "server did not stop cleanly"
 pid=

@@ -1,5 +1,7 @@
 /* Brute-force references and statistics shared by the suites. */
 #include "tests/helpers.h"
+#include "client/pgr.h"
+#include "common/error.h"
 
 #include <stdlib.h>
 
@@ -42,4 +44,36 @@ double chi_square(const uint64_t *observed, const double *prob, uint64_t cells, 
         x2 += d * d / e;
     }
     return x2;
+}
+
+int pgr_output_distribution(const pinhole_pgr *g, uint64_t v, long double *P)
+{
+    const uint32_t q = g->q, t = g->t;
+    const long double p0 = (long double)g->threshold / 18446744073709551616.0L; /* P[s = 0] */
+    uint64_t nfree = 1;
+    for (uint32_t i = 0; i + 1 < t; i++)
+        nfree *= q;
+    for (uint64_t y = 0; y < g->K; y++)
+        P[y] = 0;
+    uint32_t fc[PINHOLE_T_MAX];
+    for (uint32_t s = 0; s < q; s++) {
+        /* s = 0: the all-zero draw is rejected, the other nfree - 1 equally likely */
+        const long double w =
+            s == 0 ? p0 / (long double)(nfree - 1) : (1 - p0) / (q - 1) / (long double)nfree;
+        for (uint64_t f = 0; f < nfree; f++) {
+            uint64_t x = f;
+            for (uint32_t i = 0; i + 1 < t; i++) {
+                fc[i] = (uint32_t)(x % q);
+                x /= q;
+            }
+            uint64_t y;
+            const int rc = pinhole_pgr_encode_draws(g, v, s, fc, &y);
+            if (rc == PINHOLE_EINVAL && s == 0 && f == 0)
+                continue;
+            if (rc != PINHOLE_OK || y >= g->K)
+                return -1;
+            P[y] += w;
+        }
+    }
+    return 0;
 }

@@ -1,11 +1,13 @@
 #!/bin/sh
-# Portability: build the client and proto tests (tests/portable/) for a 32-bit target (i686) and a
-# big-endian one (s390x) with Debian's cross compilers, run them (s390x under qemu-user), and
-# compare the seeded randomizer's report digests with the host's bit for bit.
+# Portability: build the client and proto tests (tests/portable/) for a 32-bit target (i686), a
+# big-endian one (s390x) and the phones' ARM targets, aarch64 (arm64) and armhf (32-bit ARM), with
+# Debian's cross compilers, run them (all but i686 under qemu-user), and compare the seeded
+# randomizer's report digests with the host's bit for bit.
 #
-# Needs gcc-12-i686-linux-gnu, gcc-12-s390x-linux-gnu and qemu-user (in .ci/packages; installed here
-# when missing and run as root). libsodium for each target comes from Debian's own packages
-# (libsodium-dev:i386 / :s390x), fetched with apt-get into a private cache without touching the
+# Needs gcc-12-i686-linux-gnu, gcc-12-s390x-linux-gnu, gcc-12-aarch64-linux-gnu,
+# gcc-12-arm-linux-gnueabihf and qemu-user (in .ci/packages; installed here when missing and run as
+# root). libsodium for each target comes from Debian's own packages
+# (libsodium-dev:i386 / :s390x / :arm64 / :armhf), fetched with apt-get into a private cache without touching the
 # system's dpkg architectures and unpacked with dpkg-deb (no root needed). A target whose tools or
 # library cannot be had is skipped with a message saying what is missing.
 # Exit status: 0 if every available target passed, 1 on any failure.
@@ -18,7 +20,7 @@ CACHE="${PINHOLE_PORTABILITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pinhole-port
 
 # every source of common/ and client/ (libpinhole's own; the build lists them in */meson.build)
 COMMON=$(ls common/*.c | tr '\n' ' ')
-PROTO="proto/report.c proto/batch.c proto/config.c proto/seal.c"
+PROTO="proto/report.c proto/batch.c proto/config.c proto/seal.c proto/labels.c"
 CLIENT=$(ls client/*.c | tr '\n' ' ')
 TESTS="test_vectors test_proto test_client"
 
@@ -58,8 +60,8 @@ target_sodium() {
 }
 
 # The host's digests, with the host compiler, for comparison.
-cc -std=c11 -O1 -D_POSIX_C_SOURCE=200809L -I"$SRC" -o "$WORK/digest-host" \
-    tests/portable/report_digest.c $COMMON $PROTO $CLIENT -lsodium -lm
+cc -std=c11 -O1 -D_POSIX_C_SOURCE=200809L -I"$SRC" -I"$SRC/client/include" -o "$WORK/digest-host" \
+    tests/portable/report_digest.c $COMMON $PROTO $CLIENT -lsodium -lm -lpthread
 "$WORK/digest-host" >"$WORK/digest-host.txt"
 
 failed=0
@@ -70,7 +72,7 @@ run_target() { # run_target NAME ARCH TRIPLET RUNNER...
     target_sodium "$arch" || return 0
     gcc="$triplet-gcc-12"
     sodium_a="$(find "$CACHE/$arch" -name libsodium.a | head -1)"
-    cflags="-std=c11 -O1 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I$SRC -I$CACHE/$arch/usr/include"
+    cflags="-std=c11 -O1 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I$SRC -I$SRC/client/include -I$CACHE/$arch/usr/include"
     libs="$sodium_a -lm -lpthread"
     objs=""
     for f in $COMMON $PROTO $CLIENT tests/portable/check.c; do
@@ -115,6 +117,9 @@ else
 fi
 # 64-bit big-endian under qemu-user.
 run_target s390x s390x s390x-linux-gnu qemu-s390x
+# ARM phones: 64-bit arm64 and 32-bit armhf (hard-float EABI) under qemu-user.
+run_target aarch64 arm64 aarch64-linux-gnu qemu-aarch64
+run_target armhf armhf arm-linux-gnueabihf qemu-arm
 
 echo "portability: $ran target(s) run"
 exit $failed

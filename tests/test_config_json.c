@@ -3,6 +3,8 @@
 #include "proto/config_json.h"
 
 #include <criterion/criterion.h>
+
+#define HASH64 "34f9bab0b119143cf98de140da11551f8d59f9da7fc4d65eceda8cf2a63c2fcb"
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,27 @@ Test(config_json, round_trip_is_exact)
     pinhole_collection_config_fingerprint(&b, fb);
     cr_assert_arr_eq(fa, fb, 16);
     free(text);
+    /* version 2: the labels hash and the other item survive the round trip */
+    a.has_labels = 1;
+    for (int i = 0; i < 32; i++)
+        a.labels_hash[i] = (uint8_t)(7 * i + 1);
+    a.other_item = 74285;
+    text = pinhole_collection_config_to_json(&a, &err);
+    cr_assert_eq(err, PINHOLE_OK);
+    cr_assert(strstr(text, "\"version\":2") && strstr(text, "\"other_item\":74285"), "%s", text);
+    cr_assert_eq(pinhole_collection_config_from_json(text, strlen(text), &b), PINHOLE_OK, "%s", text);
+    cr_assert(b.has_labels && b.other_item == 74285);
+    cr_assert_arr_eq(b.labels_hash, a.labels_hash, 32);
+    pinhole_collection_config_fingerprint(&a, fa);
+    pinhole_collection_config_fingerprint(&b, fb);
+    cr_assert_arr_eq(fa, fb, 16);
+    free(text);
+    a.other_item = PINHOLE_NO_OTHER_ITEM; /* none: left out of the JSON */
+    text = pinhole_collection_config_to_json(&a, &err);
+    cr_assert(!strstr(text, "other_item"), "%s", text);
+    cr_assert_eq(pinhole_collection_config_from_json(text, strlen(text), &b), PINHOLE_OK, "%s", text);
+    cr_assert_eq(b.other_item, PINHOLE_NO_OTHER_ITEM);
+    free(text);
 }
 
 Test(config_json, exact_text)
@@ -91,9 +114,25 @@ Test(config_json, refusals)
                        "\"epsilon\":4,\"q\":4294967296,\"t\":3,\"time_precision\":3600,"
                        "\"min_reports\":0}"),
                  PINHOLE_EFORMAT);
-    cr_assert_eq(parse("{\"version\":2,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+    cr_assert_eq(parse("{\"version\":3,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
                        "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
                  PINHOLE_EVERSION);
+    /* version 2 needs the labels hash, version 1 must not have it */
+    cr_assert_eq(parse("{\"version\":2,\"collection_id\":7,\"mechanism\":\"pgr\",\"k\":1024,"
+                       "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"grr\",\"k\":4,"
+                       "\"epsilon\":1,\"q\":0,\"t\":0,\"time_precision\":1,\"min_reports\":0,"
+                       "\"labels_hash\":\"" HASH64 "\"}"),
+                 PINHOLE_EFORMAT);
+    cr_assert_eq(parse("{\"version\":2,\"collection_id\":7,\"mechanism\":\"grr\",\"k\":4,"
+                       "\"epsilon\":1,\"q\":0,\"t\":0,\"time_precision\":1,\"min_reports\":0,"
+                       "\"labels_hash\":\"" HASH64 "\",\"other_item\":4}"),
+                 PINHOLE_EFORMAT); /* other item >= k */
+    cr_assert_eq(parse("{\"version\":2,\"collection_id\":7,\"mechanism\":\"grr\",\"k\":4,"
+                       "\"epsilon\":1,\"q\":0,\"t\":0,\"time_precision\":1,\"min_reports\":0,"
+                       "\"labels_hash\":\"abcd\"}"),
+                 PINHOLE_EFORMAT); /* short hash */
     cr_assert_eq(parse("{\"version\":1,\"collection_id\":7,\"mechanism\":\"nope\",\"k\":1024,"
                        "\"epsilon\":4,\"q\":67,\"t\":3,\"time_precision\":3600,\"min_reports\":0}"),
                  PINHOLE_EUNSUPPORTED);

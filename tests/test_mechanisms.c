@@ -318,33 +318,37 @@ Test(mechanisms, unary_true_bit, .init = setup)
     cr_assert_eq(u.t_true, UINT64_C(1) << 63);
 }
 
-/* RAPPOR memoization: the same device secret and value give the same permanent response. */
-Test(mechanisms, rappor_memoized, .init = setup)
+/* RAPPOR's split draws: one permanent stream gives one permanent response whatever the
+ * instantaneous stream (without an instantaneous step); over devices the bit of v is 1 with
+ * probability p. */
+Test(mechanisms, rappor_split, .init = setup)
 {
     pinhole_unary u;
     cr_assert_eq(pinhole_sue_init(&u, 64, 2, 0), PINHOLE_OK); /* no instantaneous response */
-    uint8_t s1[32] = {1}, s2[32] = {2}, a[8], b[8], c[8];
-    pinhole_rng r1, r2;
-    pinhole_rng_init_seeded(&r1, 1);
-    pinhole_rng_init_seeded(&r2, 2);
-    cr_assert_eq(pinhole_unary_encode_memo(&u, 9, s1, &r1, a), PINHOLE_OK);
-    cr_assert_eq(pinhole_unary_encode_memo(&u, 9, s1, &r2, b), PINHOLE_OK);
+    uint8_t a[8], b[8], c[8];
+    pinhole_rng p1, p1b, p2, r1, r2;
+    pinhole_rng_init_seeded(&p1, 1);
+    pinhole_rng_init_seeded(&p1b, 1);
+    pinhole_rng_init_seeded(&p2, 2);
+    pinhole_rng_init_seeded(&r1, 11);
+    pinhole_rng_init_seeded(&r2, 12);
+    cr_assert_eq(pinhole_unary_encode_split(&u, 9, &p1, &r1, a), PINHOLE_OK);
+    cr_assert_eq(pinhole_unary_encode_split(&u, 9, &p1b, &r2, b), PINHOLE_OK);
     cr_assert_arr_eq(a, b, 8);
-    cr_assert_eq(pinhole_unary_encode_memo(&u, 9, s2, &r2, c), PINHOLE_OK);
+    cr_assert_eq(pinhole_unary_encode_split(&u, 9, &p2, &r2, c), PINHOLE_OK);
     cr_assert(memcmp(a, c, 8) != 0);
     /* with an instantaneous response the bit of v is 1 with probability p over devices */
     cr_assert_eq(pinhole_sue_init(&u, 64, 1, 3), PINHOLE_OK);
     int ones = 0;
     const int N = 40000;
     for (int i = 0; i < N; i++) {
-        uint8_t sec[32] = {0};
-        memcpy(sec, &i, sizeof i);
-        cr_assert_eq(pinhole_unary_encode_memo(&u, 9, sec, &r1, a), PINHOLE_OK);
+        pinhole_rng_init_seeded(&p1, 1000 + (uint64_t)i);
+        cr_assert_eq(pinhole_unary_encode_split(&u, 9, &p1, &r1, a), PINHOLE_OK);
         ones += (a[1] >> 1) & 1;
     }
     cr_assert(fabs((double)ones / N - u.p) < 4.5 * sqrt(u.p * (1 - u.p) / N), "%g vs %g",
               (double)ones / N, u.p);
-    cr_assert_eq(pinhole_unary_encode_memo(&u, 64, s1, &r1, a), PINHOLE_ERANGE);
+    cr_assert_eq(pinhole_unary_encode_split(&u, 64, &p1, &r1, a), PINHOLE_ERANGE);
 }
 
 /* Malformed payloads are refused and add nothing. */

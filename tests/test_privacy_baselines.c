@@ -1,5 +1,8 @@
-/* Exact privacy of every baseline randomizer: the output distribution enumerated from its
- * deterministic core and integer thresholds, for small k, checked against the realized epsilon. */
+/* Exact privacy of every baseline randomizer: the output distribution enumerated for small k and
+ * checked against the realized epsilon. The unary encodings and Subset Selection run as apps run
+ * them, their draws taken from an enumerator of every outcome weighted by the thresholds and
+ * ranges the code asks for (client/draws.h); the others through the deterministic core their
+ * randomizer calls, weighted from the thresholds in their parameters. */
 #include "client/grr.h"
 #include "client/hpgr.h"
 #include "client/hr.h"
@@ -80,31 +83,77 @@ Test(privacy, grr)
     }
 }
 
-/* unary: each position's uniform lies below (u = 0) or not below (u = 2^64 - 1) its threshold */
+/* Every path of draws of one run, depth first: each draw takes the choice of the current path
+ * (first outcome when the path is new there), records its arity and multiplies the path's
+ * probability by the outcome's, from the threshold or range the code passed. */
+enum { MAXDEPTH = 64 };
+typedef struct path {
+    uint64_t choice[MAXDEPTH], arity[MAXDEPTH];
+    int len, depth;
+    long double weight;
+} path;
+
+static uint64_t path_take(path *p, uint64_t arity)
+{
+    const int d = p->depth++;
+    cr_assert(d < MAXDEPTH, "too many draws");
+    if (d >= p->len) {
+        p->choice[d] = 0;
+        p->len = d + 1;
+    }
+    p->arity[d] = arity;
+    return p->choice[d];
+}
+
+static int path_bernoulli(void *ctx, uint64_t T)
+{
+    path *p = ctx;
+    const int one = path_take(p, 2) == 0;
+    p->weight *= one ? pinhole_threshold_prob(T) : pinhole_threshold_comp(T);
+    return one;
+}
+
+static uint64_t path_uniform(void *ctx, uint64_t n)
+{
+    path *p = ctx;
+    cr_assert(n >= 1 && n <= 64, "range %llu", (unsigned long long)n);
+    p->weight /= n;
+    return path_take(p, n);
+}
+
+/* Start a run of the current path; after it, path_next moves to the next path (0: all done). */
+static void path_start(path *p)
+{
+    p->depth = 0;
+    p->weight = 1;
+}
+
+static int path_next(path *p)
+{
+    p->len = p->depth; /* the draws this run made */
+    while (p->len > 0) {
+        const int d = p->len - 1;
+        if (++p->choice[d] < p->arity[d])
+            return 1;
+        p->len--;
+    }
+    return 0;
+}
+
+/* unary: P[output | v] over every path of the code's draws (k <= 8, so the output is one byte) */
 static void unary_dist(const pinhole_unary *u)
 {
-    const uint64_t k = u->k;
-    const unsigned stages = u->t_irr ? 2 : 1, nb = stages * (unsigned)k;
-    uint64_t perm[KMAX], irr[KMAX];
-    uint8_t bits[4];
     clear();
-    for (uint64_t v = 0; v < k; v++)
-        for (uint32_t m = 0; m < (1u << nb); m++) {
-            long double w = 1;
-            for (uint64_t i = 0; i < k; i++) {
-                const int lo = (m >> i) & 1;
-                perm[i] = lo ? 0 : UINT64_MAX;
-                const uint64_t T = i == v ? u->t_true : u->t_noise;
-                w *= lo ? pinhole_threshold_prob(T) : pinhole_threshold_comp(T);
-                if (stages == 2) {
-                    const int lo2 = (m >> (k + i)) & 1;
-                    irr[i] = lo2 ? 0 : UINT64_MAX;
-                    w *= lo2 ? pinhole_threshold_prob(u->t_irr) : pinhole_threshold_comp(u->t_irr);
-                }
-            }
-            cr_assert_eq(pinhole_unary_encode_draws(u, v, perm, irr, bits), PINHOLE_OK);
-            dist[v][bits[0]] += w;
-        }
+    for (uint64_t v = 0; v < u->k; v++) {
+        path p = {.len = 0};
+        const pinhole_draws d = {path_bernoulli, path_uniform, &p};
+        do {
+            uint8_t bits[1];
+            path_start(&p);
+            cr_assert_eq(pinhole_unary_encode_with(u, v, &d, &d, bits), PINHOLE_OK);
+            dist[v][bits[0]] += p.weight;
+        } while (path_next(&p));
+    }
 }
 
 Test(privacy, oue)
@@ -214,26 +263,23 @@ Test(privacy, hadamard)
         }
 }
 
-/* all Floyd draw sequences for m items out of N: draws[i] in [0, N - m + i + 1) */
-static void ss_rec(const pinhole_ss *g, uint64_t v, int inc, uint64_t m, uint64_t i,
-                   uint64_t *draws, long double w)
+/* Subset Selection: P[output | v] over every path of the code's draws (k <= 6) */
+static void ss_dist(const pinhole_ss *g)
 {
-    const uint64_t N = g->k - 1;
-    if (i == m) {
-        uint8_t bits[2] = {0, 0};
-        cr_assert_eq(pinhole_ss_encode_draws(g, v, inc, draws, bits), PINHOLE_OK);
-        unsigned y = bits[0] | (unsigned)bits[1] << 8, pc = 0;
-        for (unsigned x = y; x; x &= x - 1)
-            pc++;
-        cr_assert_eq(pc, g->d);
-        cr_assert_eq((y >> v) & 1, (unsigned)inc);
-        dist[v][y] += w;
-        return;
-    }
-    const uint64_t range = N - m + i + 1;
-    for (uint64_t t = 0; t < range; t++) {
-        draws[i] = t;
-        ss_rec(g, v, inc, m, i + 1, draws, w / range);
+    clear();
+    for (uint64_t v = 0; v < g->k; v++) {
+        path p = {.len = 0};
+        const pinhole_draws d = {path_bernoulli, path_uniform, &p};
+        do {
+            uint8_t bits[1];
+            path_start(&p);
+            cr_assert_eq(pinhole_ss_encode_with(g, v, &d, bits), PINHOLE_OK);
+            unsigned pc = 0;
+            for (unsigned x = bits[0]; x; x &= x - 1)
+                pc++;
+            cr_assert_eq(pc, g->d);
+            dist[v][bits[0]] += p.weight;
+        } while (path_next(&p));
     }
 }
 
@@ -242,12 +288,7 @@ Test(privacy, subset_selection)
     for (size_t e = 0; e < NEPS; e++) {
         pinhole_ss g;
         cr_assert_eq(pinhole_ss_init(&g, 6, EPS[e]), PINHOLE_OK);
-        clear();
-        uint64_t draws[8];
-        for (uint64_t v = 0; v < g.k; v++) {
-            ss_rec(&g, v, 1, g.d - 1, 0, draws, pinhole_threshold_prob(g.threshold));
-            ss_rec(&g, v, 0, g.d, 0, draws, pinhole_threshold_comp(g.threshold));
-        }
+        ss_dist(&g);
         check(g.k, 64, EPS[e], g.epsilon_realized, "ss");
         /* every subset of size d is equally likely given inclusion: uniform Floyd */
         const long double a = dist[0][(1u << g.d) - 1];

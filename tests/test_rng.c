@@ -64,3 +64,31 @@ Test(rng, bernoulli_threshold)
     cr_assert_eq(never, 0);
     cr_assert_eq(always, 1000);
 }
+
+/* The lazy Bernoulli draw of the unary encodings decides u < threshold exactly, u being the next
+ * 8 stream bytes read most significant first: checked against the full comparison on a copy of
+ * the stream, for thresholds equal to u in their first 0..8 bytes (where the lazy read goes
+ * deepest) and random ones. */
+Test(rng, bernoulli_lazy_is_exact)
+{
+    pinhole_rng rng, copy, thresholds;
+    pinhole_rng_init_seeded(&rng, 77);
+    pinhole_rng_init_seeded(&thresholds, 78);
+    for (int i = 0; i < 200000; i++) {
+        copy = rng;
+        uint8_t b[8];
+        pinhole_rng_bytes(&copy, b, 8);
+        uint64_t u = 0;
+        for (int j = 0; j < 8; j++)
+            u = u << 8 | b[j];
+        const int same = i % 9; /* leading bytes shared with u */
+        uint64_t T = pinhole_rng_u64(&thresholds);
+        if (same == 8)
+            T = u + (uint64_t)(i % 3) - 1; /* u - 1, u, u + 1 */
+        else if (same > 0)
+            T = (u & ~(UINT64_MAX >> (8 * same))) | (T & (UINT64_MAX >> (8 * same)));
+        const int got = pinhole_rng_bernoulli_lazy(&rng, T);
+        cr_assert_eq(got, u < T, "draw %d: u %016llx T %016llx", i, (unsigned long long)u,
+                     (unsigned long long)T);
+    }
+}

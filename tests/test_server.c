@@ -301,6 +301,29 @@ Test(http, estimates_equal_the_offline_estimator)
     cli_collection_free(&c);
 }
 
+/* Poll GET /v1/jobs/{job} until it is done (up to 6 s) and return its result (a new reference). */
+static json_t *job_result(json_int_t job)
+{
+    char path[64], *body;
+    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
+    json_t *res = NULL;
+    for (int tries = 0; tries < 300 && !res; tries++) {
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+        json_t *o = json_loads(body, 0, NULL);
+        free(body);
+        const char *st = json_string_value(json_object_get(o, "status"));
+        if (strcmp(st, "done") == 0)
+            res = json_incref(json_object_get(o, "result"));
+        else
+            cr_assert(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "job %s", st);
+        json_decref(o);
+        if (!res)
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    cr_assert_not_null(res);
+    return res;
+}
+
 /* ?significant= returns the items that pass the test, as the library computes it on the same
  * estimates (null standard error sqrt(variance(n, 0))), and says which test and how many passed;
  * ?items= returns the named items in that order with their ranks. */
@@ -394,6 +417,79 @@ Test(http, significant_items_and_selection)
 }
 
 /* Inline modules of the histogram, the timeline, analytics jobs over HTTP, the dashboard files. */
+/* A raw GET: status, body and its length. */
+static long get_bytes(const char *path, char **body, size_t *len)
+{
+    cli_http h;
+    cr_assert_eq(cli_http_init(&h, base, NULL), 0);
+    cli_response r;
+    cr_assert_eq(cli_http_request(&h, "GET", path, NULL, NULL, 0, &r), 0, "%s", r.error);
+    cli_http_free(&h);
+    *body = r.body;
+    *len = r.len;
+    return r.status;
+}
+
+/* A labelled collection's config commits to its labels: a version 2 signed config (176 bytes)
+ * the client library verifies, and the label list at .../labels, which the library checks
+ * against it and maps to items; a collection without labels keeps its 136-byte config and has
+ * no list. */
+Test(http, labels_are_committed_and_served)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char path[128], *body, *keys;
+    size_t len, klen;
+    cr_assert_eq(get_bytes("/v1/keys", &keys, &klen), 200);
+    json_t *k = json_loads(keys, 0, NULL);
+    uint8_t sign_pk[PINHOLE_CONFIG_PUBLICKEYBYTES];
+    cr_assert_eq(pinhole_hex_decode(json_string_value(json_object_get(k, "config_signing_key")),
+                                    sign_pk, sizeof sign_pk, NULL),
+                 PINHOLE_OK);
+    json_decref(k);
+    free(keys);
+    snprintf(path, sizeof path, "/v1/collections/%llu/config", (unsigned long long)id);
+    cr_assert_eq(get_bytes(path, &body, &len), 200);
+    cr_assert_eq(len, PINHOLE_CONFIG_SIGNED_MAXBYTES);
+    pinhole_collection *col = NULL;
+    cr_assert_eq(pinhole_collection_new_signed(&col, (const uint8_t *)body, len, sign_pk),
+                 PINHOLE_OK);
+    free(body);
+    cr_assert(pinhole_collection_has_labels(col));
+    snprintf(path, sizeof path, "/v1/collections/%llu/labels", (unsigned long long)id);
+    cr_assert_eq(get_bytes(path, &body, &len), 200);
+    pinhole_labels *lab = NULL;
+    cr_assert_eq(pinhole_labels_new(&lab, col, (const uint8_t *)body, len), PINHOLE_OK);
+    free(body);
+    uint64_t item = 0;
+    cr_assert_eq(pinhole_labels_index(lab, "say \"hi\", ok", 12, &item), PINHOLE_OK);
+    cr_assert_eq(item, 11);
+    cr_assert_eq(pinhole_labels_index(lab, "blue", 4, &item), PINHOLE_OK);
+    cr_assert_eq(item, 2);
+    cr_assert_eq(pinhole_labels_index(lab, "mauve", 5, &item), PINHOLE_ENOTFOUND);
+    pinhole_labels_free(lab);
+    pinhole_collection_free(col);
+    /* reports made from the labelled config are accepted as usual */
+    cli_collection c;
+    fetch(id, &c);
+    cr_assert(c.wire.has_labels);
+    batch b = make_batch(&c, 50, 9, 0);
+    json_t *o = post_batch(id, &b, 200);
+    cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 50);
+    json_decref(o);
+    free_batch(&b);
+    cli_collection_free(&c);
+    /* no labels: version 1, no list */
+    const uint64_t plain = create("{\"name\": \"plain\", \"epsilon\": 2, \"k\": 8}");
+    snprintf(path, sizeof path, "/v1/collections/%llu/config", (unsigned long long)plain);
+    cr_assert_eq(get_bytes(path, &body, &len), 200);
+    cr_assert_eq(len, PINHOLE_CONFIG_SIGNEDBYTES);
+    free(body);
+    snprintf(path, sizeof path, "/v1/collections/%llu/labels", (unsigned long long)plain);
+    cr_assert_eq(get_bytes(path, &body, &len), 404);
+    free(body);
+}
+
 Test(http, modules_timeline_jobs_and_dashboard)
 {
     start(30, 8u << 20, 1000000, NULL);
@@ -463,22 +559,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     free(body);
     const json_int_t job = json_integer_value(json_object_get(o, "id"));
     json_decref(o);
-    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
-    json_t *res = NULL;
-    for (int tries = 0; tries < 300 && !res; tries++) {
-        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-        o = json_loads(body, 0, NULL);
-        free(body);
-        const char *st = json_string_value(json_object_get(o, "status"));
-        if (strcmp(st, "done") == 0)
-            res = json_incref(json_object_get(o, "result"));
-        else
-            cr_assert(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "job %s", st);
-        json_decref(o);
-        if (!res)
-            nanosleep(&(struct timespec){0, 20000000}, NULL);
-    }
-    cr_assert_not_null(res);
+    json_t *res = job_result(job);
     json_array_foreach(json_object_get(res, "items"), i, it)
     {
         const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
@@ -505,6 +586,33 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req("analyst-token", "DELETE", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req(NULL, "GET", "/v1/jobs/1", NULL, NULL, 0, NULL), 401);
+    /* offline solvers go to /v1/jobs and read no collection; collection jobs are refused there */
+    const char *cut = "{\"type\": \"maxcut\", \"params\": {\"weights\": [[0, 1, 1], [1, 0, 1], "
+                      "[1, 1, 0]], \"seed\": 1}}",
+               *ranged = "{\"type\": \"maxcut\", \"from\": 0}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", cut, strlen(cut), &body),
+                 422);
+    cr_assert(strstr(body, "job-path") && strstr(body, "/v1/jobs"), "%s", body);
+    free(body);
+    const char *multi = "{\"type\": \"multi_attribute\"}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", multi, strlen(multi), NULL),
+                 422, "multi_attribute names its collections: it goes to /v1/jobs");
+    cr_assert_eq(req(NULL, "POST", "/v1/jobs", "application/json", cut, strlen(cut), NULL), 401);
+    cr_assert_eq(req("analyst-token", "POST", "/v1/jobs", "application/json", jb, strlen(jb), NULL),
+                 422);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", ranged, strlen(ranged), NULL),
+        400);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", cut, strlen(cut), &body), 202,
+        "%s", body);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert(json_is_null(json_object_get(o, "collection_id")));
+    res = job_result(json_integer_value(json_object_get(o, "id")));
+    json_decref(o);
+    cr_assert_float_eq(json_number_value(json_object_get(res, "cut_value")), 2, 1e-12);
+    json_decref(res);
 
     /* job lists: newest first, a page at a time, without results; by collection or all */
     for (int j = 0; j < 2; j++) {
@@ -531,7 +639,8 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs", NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     free(body);
-    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
+    /* all jobs: the collection's three and the offline maxcut */
+    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 4);
     cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 20);
     json_decref(o);
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?limit=0", NULL, NULL, 0, NULL), 400);

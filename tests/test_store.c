@@ -333,3 +333,62 @@ Test(store, files_are_created_private)
     pinhole_server_collection_free(&c);
     umask(old);
 }
+
+/* A labelled collection's config commits to its labels, across a reopen; one stored before
+ * configs could commit to labels (its stored fingerprint that of the version 1 config) keeps its
+ * version 1 config and fingerprint, so its devices' reports stay valid; any other fingerprint is
+ * refused. */
+Test(store, labels_commitment_and_stores_from_before_it)
+{
+    pinhole_store *s;
+    pinhole_server_collection c, *all = NULL;
+    size_t n = 0;
+    static const char *const labels[] = {"north", "south", "east", "west"};
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_GRR, .k = 4, .epsilon = 1};
+    cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_create_collection(s, &c, "dirs", &p, 60, 0, labels), PINHOLE_OK);
+    cr_assert(c.wire.has_labels && c.labels_list != NULL);
+    uint8_t v2fp[PINHOLE_FINGERPRINT_BYTES], v1fp[PINHOLE_FINGERPRINT_BYTES];
+    memcpy(v2fp, c.fingerprint, sizeof v2fp);
+    pinhole_collection_config v1 = c.wire;
+    v1.has_labels = 0;
+    cr_assert_eq(pinhole_collection_config_fingerprint(&v1, v1fp), PINHOLE_OK);
+    cr_assert(memcmp(v1fp, v2fp, sizeof v1fp) != 0);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+
+    cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 1);
+    cr_assert(all[0].wire.has_labels && memcmp(all[0].fingerprint, v2fp, sizeof v2fp) == 0);
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    pinhole_store_close(s);
+
+    /* as an older server stored it */
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE collections SET fingerprint = ?", -1, &q, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_blob(q, 1, v1fp, sizeof v1fp, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert(!all[0].wire.has_labels && all[0].labels_list == NULL);
+    cr_assert(memcmp(all[0].fingerprint, v1fp, sizeof v1fp) == 0);
+    cr_assert(all[0].label != NULL, "the labels themselves stay");
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    pinhole_store_close(s);
+
+    /* neither fingerprint: the parameters changed under it */
+    cr_assert_eq(
+        sqlite3_exec(db, "UPDATE collections SET fingerprint = zeroblob(16)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_EDB);
+    pinhole_store_close(s);
+}

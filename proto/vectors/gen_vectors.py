@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 out = []
+NO_OTHER = 0xFFFFFFFFFFFFFFFF
 
 
 def emit(name, **fields):
@@ -30,9 +31,27 @@ def report(version, mech, plen, cid, fp, rid, time, payload, reserved=0):
 
 
 def config(cid, mech, k, eps_bits, q, t, prec, minr, version=1, reserved=0, perm_bits=0, pool=0,
-           pool_key=0, block=0):
-    return struct.pack("<BBHQQQIIIIQIQQ", version, mech, reserved, cid, k, eps_bits, q, t, prec, minr,
-                       perm_bits, pool, pool_key, block)
+           pool_key=0, block=0, labels_hash=None, other=NO_OTHER):
+    if labels_hash is not None:  # version 2: the labels hash and the "other" item follow
+        version = 2 if version == 1 else version
+    b = struct.pack("<BBHQQQIIIIQIQQ", version, mech, reserved, cid, k, eps_bits, q, t, prec, minr,
+                    perm_bits, pool, pool_key, block)
+    if labels_hash is not None:
+        b += labels_hash + struct.pack("<Q", other)
+    return b
+
+
+def labels_list(labels):
+    """The canonical label list: u64 count, then each label as u32 length and its bytes."""
+    b = struct.pack("<Q", len(labels))
+    for label in labels:
+        raw = label.encode("utf-8")
+        b += struct.pack("<I", len(raw)) + raw
+    return b
+
+
+def labels_hash(lst):
+    return hashlib.blake2b(b"pinhole-labels-v1" + lst, digest_size=32).digest()
 
 
 def f64(x):
@@ -54,26 +73,37 @@ configs = [
     ("config.pgr-extras", dict(collection_id=3, mechanism=1, k=100, epsilon=2.0, q=7, t=3,
                                time_precision=60, min_reports=5, epsilon_permanent=0.5,
                                pool=1024, pool_key=0xFEDCBA9876543210, block=64)),
+    ("config.labels-k4", dict(collection_id=9, mechanism=2, k=4, epsilon=1.0, q=0, t=0,
+                              time_precision=86400, min_reports=0,
+                              labels=["alpha", "beta", "été", "other"], other=3)),
+    ("config.labels-no-other", dict(collection_id=10, mechanism=2, k=2, epsilon=2.0, q=0, t=0,
+                                    time_precision=1, min_reports=0, labels=["yes", "no"])),
 ]
+LABELS = {}
 encoded_cfg = {}
 for name, c in configs:
     extras = dict(perm_bits=f64(c.get("epsilon_permanent", 0.0)), pool=c.get("pool", 0),
                   pool_key=c.get("pool_key", 0), block=c.get("block", 0))
+    v2 = {}
+    if "labels" in c:
+        LABELS[name] = labels_list(c["labels"])
+        extras.update(labels_hash=labels_hash(LABELS[name]), other=c.get("other", NO_OTHER))
+        v2 = dict(labels_hash=extras["labels_hash"], other_item=extras["other"])
     b = config(c["collection_id"], c["mechanism"], c["k"], f64(c["epsilon"]), c["q"], c["t"],
                c["time_precision"], c["min_reports"], **extras)
-    assert len(b) == 72
+    assert len(b) == (112 if v2 else 72)
     encoded_cfg[name] = b
     emit(name, collection_id=c["collection_id"], mechanism=c["mechanism"], k=c["k"],
          epsilon_bits="%016x" % f64(c["epsilon"]), q=c["q"], t=c["t"],
          time_precision=c["time_precision"], min_reports=c["min_reports"],
          epsilon_permanent_bits="%016x" % extras["perm_bits"], pool=extras["pool"],
-         pool_key=extras["pool_key"], block=extras["block"], encoded=b,
+         pool_key=extras["pool_key"], block=extras["block"], **v2, encoded=b,
          fingerprint=fingerprint(b))
 
 good = encoded_cfg["config.pgr-k1024"]
 bad_configs = [
     ("config.err-empty", b"", "ETRUNCATED"),
-    ("config.err-version", bytes([2]) + good[1:], "EVERSION"),
+    ("config.err-version", bytes([3]) + good[1:], "EVERSION"),
     ("config.err-version-short", bytes([0]), "EVERSION"),
     ("config.err-short", good[:71], "ETRUNCATED"),
     ("config.err-long", good + b"\x00", "ETOOBIG"),
@@ -96,6 +126,12 @@ bad_configs = [
                                           perm_bits=0x8000000000000000), "EFORMAT"),
     ("config.err-perm-nan", config(7, 1, 1024, f64(4.0), 67, 3, 3600, 0,
                                    perm_bits=0x7FF8000000000000), "EFORMAT"),
+    # version 2 (labels)
+    ("config.err-v2-short", encoded_cfg["config.labels-k4"][:72], "ETRUNCATED"),
+    ("config.err-v1-as-v2", bytes([2]) + good[1:], "ETRUNCATED"),
+    ("config.err-v2-long", encoded_cfg["config.labels-k4"] + b"\x00", "ETOOBIG"),
+    ("config.err-other-item", config(9, 2, 4, f64(1.0), 0, 0, 86400, 0, labels_hash=bytes(32),
+                                     other=4), "EFORMAT"),
 ]
 for name, b, err in bad_configs:
     emit(name, encoded=b, error=err)
@@ -114,6 +150,29 @@ altered[12] ^= 1  # k changed after signing
 emit("signed.err-altered-config", public_key=pk, signed=bytes(altered), error="ESIGNATURE")
 emit("signed.err-short", public_key=pk, signed=(good + sig)[:135], error="ETRUNCATED")
 emit("signed.err-long", public_key=pk, signed=good + sig + b"\x00", error="ETOOBIG")
+lab = encoded_cfg["config.labels-k4"]
+sig2 = sk.sign(b"pinhole-config-v1-sig" + lab)
+emit("signed.labels-k4", seed=seed, public_key=pk, config="config.labels-k4", signed=lab + sig2)
+emit("signed.err-labels-short", public_key=pk, signed=(lab + sig2)[:175], error="ETRUNCATED")
+emit("signed.err-labels-hash", public_key=pk,
+     signed=lab[:80] + bytes([lab[80] ^ 1]) + lab[81:] + sig2, error="ESIGNATURE")
+
+# ---- label lists: canonical form and hash ----
+for name in ("config.labels-k4", "config.labels-no-other"):
+    lst = LABELS[name]
+    emit("labels." + name[len("config."):], config=name, k=struct.unpack("<Q", lst[:8])[0],
+         list=lst, hash=labels_hash(lst))
+k4 = LABELS["config.labels-k4"]
+bad_labels = [
+    ("labels.err-short", k4[:7], "ETRUNCATED"),
+    ("labels.err-count0", struct.pack("<Q", 0), "EFORMAT"),
+    ("labels.err-empty-label", struct.pack("<QI", 1, 0), "EFORMAT"),
+    ("labels.err-label-too-long", struct.pack("<QI", 1, 1025) + b"x" * 1025, "EFORMAT"),
+    ("labels.err-cut", k4[:-1], "ETRUNCATED"),
+    ("labels.err-trailing", k4 + b"\x00", "ETOOBIG"),
+]
+for name, b, err in bad_labels:
+    emit(name, list=b, error=err)
 
 # ---- reports ----
 fp = fingerprint(good)

@@ -27,6 +27,7 @@ int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+int cli_analyze_multi(int argc, char **argv); /* analyze_multi.c, in pinhole-optimize */
 int cli_analyze(int argc, char **argv);
 /** `analyze maxcut|nearest-correlation|single-location|two-layer` (server/cli/analyze_opt.c): the
  * entry point of `pinhole-optimize`, which `pinhole analyze` runs for these jobs (argv[1] = job).

@@ -30,8 +30,8 @@ typedef struct cli_config_args {
     "  --k K --epsilon E [--mechanism NAME] [--q Q] [--t T] [--collection ID] [--precision "       \
     "SECONDS]\n"                                                                                   \
     "                   [--min-reports N]     parameters (q, t: the planner's by default)\n"       \
-    "  --config FILE --verify-key HEX         a signed config (136 bytes), verified with the\n"    \
-    "                                         server's Ed25519 public key (64 hex digits)\n"       \
+    "  --config FILE --verify-key HEX         a signed config (136 or 176 bytes), verified with\n"    \
+    "                                         the server's Ed25519 public key (64 hex digits)\n"       \
     "  --config-json FILE                     a JSON config (docs/protocol.md 4.4), trusted\n"
 
 /* The table rows (server/cli/cli_options.h) of these options, values stored into *c, for a

@@ -23,11 +23,14 @@ static void encode_usage(FILE *f)
         "  --time UNIX      the time the reports stand for (default: now)\n"
         "  --seal-key HEX   seal each report to the server's X25519 public key (64 hex digits)\n"
         "  --secret HEX     device secret (64 hex digits): memoized reports (the same value\n"
-        "                   always gives the same payload)\n");
+        "                   always gives the same payload)\n"
+        "  --labels FILE    the collection's label list (GET /v1/collections/ID/labels), checked\n"
+        "                   against its config: then each line of VALUES is a label\n");
 }
 
-/* Parse the next value line of text; 1 with *v, 0 at the end, -1 on a bad line. */
-static int next_value(char **cursor, uint64_t *line, uint64_t *v)
+/* Parse the next value line of text (an item index, or with labels a label); 1 with *v, 0 at the
+ * end, -1 on a bad line. */
+static int next_value(char **cursor, uint64_t *line, const pinhole_labels *lab, uint64_t *v)
 {
     for (;;) {
         char *s = *cursor;
@@ -46,6 +49,15 @@ static int next_value(char **cursor, uint64_t *line, uint64_t *v)
             s[--n] = '\0';
         if (n == 0)
             continue;
+        if (lab) {
+            const int rc = pinhole_labels_index(lab, s, n, v);
+            if (rc != PINHOLE_OK)
+                fprintf(stderr, "pinhole encode: line %llu: '%s': %s\n", (unsigned long long)*line,
+                        s,
+                        rc == PINHOLE_ENOTFOUND ? "not a label of the collection"
+                                                : pinhole_strerror(rc));
+            return rc == PINHOLE_OK ? 1 : -1;
+        }
         char name[48];
         snprintf(name, sizeof name, "line %llu", (unsigned long long)*line);
         return cli_parse_u64(name, s, v) ? -1 : 1;
@@ -55,13 +67,15 @@ static int next_value(char **cursor, uint64_t *line, uint64_t *v)
 int cli_encode(int argc, char **argv)
 {
     cli_config_args ca = {.cmd = "encode"};
-    const char *out = NULL, *values = "-", *seal_hex = NULL, *secret_hex = NULL;
+    const char *out = NULL, *values = "-", *seal_hex = NULL, *secret_hex = NULL,
+               *labels_file = NULL;
     uint64_t now = (uint64_t)time(NULL);
     const cli_opt opts[] = {CLI_CONFIG_OPTS(&ca),
                             CLI_OPT("out", CLI_OPT_STRING, &out),
                             CLI_OPT("time", CLI_OPT_U64, &now),
                             CLI_OPT("seal-key", CLI_OPT_STRING, &seal_hex),
                             CLI_OPT("secret", CLI_OPT_STRING, &secret_hex),
+                            CLI_OPT("labels", CLI_OPT_STRING, &labels_file),
                             {0}};
     size_t npos = 0;
     const cli_command cmd = {.name = "encode",
@@ -84,9 +98,10 @@ int cli_encode(int argc, char **argv)
     pinhole_client_init(&cl, NULL, secret_hex ? secret : NULL);
     const unsigned flags = secret_hex ? PINHOLE_REPORT_MEMOIZE : 0;
 
-    uint8_t *text = NULL;
-    size_t text_len;
+    uint8_t *text = NULL, *list = NULL;
+    size_t text_len, list_len;
     int status = CLI_FAIL;
+    pinhole_labels *lab = NULL;
     const size_t item_max =
         seal_hex ? pinhole_collection_sealedbytes(&col) : pinhole_collection_reportbytes(&col);
     /* reports per batch: the count limit, or fewer when reports are large (unary payloads of k
@@ -104,6 +119,19 @@ int cli_encode(int argc, char **argv)
     }
     if (cli_read_file("encode", values, &text, &text_len))
         goto done;
+    if (labels_file) {
+        if (cli_read_file("encode", labels_file, &list, &list_len))
+            goto done;
+        const int rc = pinhole_labels_new(&lab, &col, list, list_len);
+        if (rc != PINHOLE_OK) {
+            fprintf(stderr, "pinhole encode: %s: %s\n", labels_file,
+                    rc == PINHOLE_ENOTFOUND    ? "the collection's config commits to no labels"
+                    : rc == PINHOLE_ESIGNATURE ? "not the label list the collection's config "
+                                                 "commits to"
+                                               : pinhole_strerror(rc));
+            goto done;
+        }
+    }
     f = out && strcmp(out, "-") != 0 ? fopen(out, "wb") : stdout;
     if (!f) {
         perror(out);
@@ -116,7 +144,7 @@ int cli_encode(int argc, char **argv)
         pinhole_batch_writer w;
         pinhole_batch_writer_init(&w, seal_hex ? PINHOLE_BATCH_SEALED : PINHOLE_BATCH_PLAIN, batch,
                                   batch_cap);
-        while (w.count < per_batch && (more = next_value(&cursor, &line, &v)) == 1) {
+        while (w.count < per_batch && (more = next_value(&cursor, &line, lab, &v)) == 1) {
             size_t n = 0;
             int rc = seal_hex ? pinhole_client_report_sealed(&cl, &col, v, now, flags, seal_pk,
                                                              item, item_max, &n)
@@ -162,10 +190,12 @@ done:
     if (f && f != stdout)
         fclose(f);
     free(text);
+    free(list);
+    pinhole_labels_free(lab);
     free(item);
     free(batch);
-    pinhole_client_wipe(&cl);
+    pinhole_client_clear(&cl);
     sodium_memzero(secret, sizeof secret);
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
     return status;
 }

@@ -59,7 +59,7 @@ int cli_inspect(int argc, char **argv)
     uint8_t *data;
     size_t len;
     if (cli_read_file("inspect", path, &data, &len)) {
-        pinhole_collection_free(&col);
+        pinhole_collection_clear(&col);
         return CLI_FAIL;
     }
     uint8_t *opened = malloc(PINHOLE_REPORT_MAXBYTES);
@@ -128,6 +128,6 @@ int cli_inspect(int argc, char **argv)
         status = CLI_FAIL;
     free(opened);
     free(data);
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
     return status;
 }

@@ -68,7 +68,7 @@ int cli_sign_config(int argc, char **argv)
     const int r = cli_parse(&cmd, argc, argv);
     if (r != 0)
         return r > 0 ? CLI_OK : CLI_USAGE;
-    uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES], signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    uint8_t sk[PINHOLE_CONFIG_SECRETKEYBYTES], signed_cfg[PINHOLE_CONFIG_SIGNED_MAXBYTES];
     pinhole_collection_config cfg;
     if (!key_hex) {
         fprintf(stderr, "pinhole sign-config: --sign-key is required\n");
@@ -83,7 +83,8 @@ int cli_sign_config(int argc, char **argv)
         fprintf(stderr, "pinhole sign-config: %s\n", pinhole_strerror(rc));
         return CLI_FAIL;
     }
-    if (cli_write_file("sign-config", out, signed_cfg, sizeof signed_cfg))
+    if (cli_write_file("sign-config", out, signed_cfg,
+                       pinhole_collection_config_signed_bytes(&cfg)))
         return CLI_FAIL;
     if (json) {
         char *text = pinhole_collection_config_to_json(&cfg, &rc);

@@ -1,6 +1,6 @@
 /* The collections resource: list, create, describe (GET /v1/collections[/{id}]), the signed
- * config clients fetch (.../config), the reports per time bucket (.../timeline), and the
- * server's public keys (GET /v1/keys). */
+ * config clients fetch (.../config) and its label list (.../labels), the reports per time bucket
+ * (.../timeline), and the server's public keys (GET /v1/keys). */
 #include "common/error.h"
 #include "common/explain.h"
 #include "proto/config_json.h"
@@ -95,7 +95,8 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
  * ?format=json its JSON form with the signed bytes in hex. */
 enum MHD_Result pinhole_http_config(request *rq)
 {
-    uint8_t signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    uint8_t signed_cfg[PINHOLE_CONFIG_SIGNED_MAXBYTES];
+    const size_t signed_len = pinhole_collection_config_signed_bytes(&rq->coll->wire);
     if (pinhole_collection_config_sign(&rq->coll->wire, pinhole_service_keys(rq->srv->svc)->sign_sk,
                                        signed_cfg) != PINHOLE_OK)
         return pinhole_http_problem(rq, PROBLEM_CONFIG,
@@ -105,8 +106,8 @@ enum MHD_Result pinhole_http_config(request *rq)
         char *text = pinhole_collection_config_to_json(&rq->coll->wire, NULL);
         json_t *cfg = text ? json_loads(text, 0, NULL) : NULL;
         free(text);
-        char hex[2 * PINHOLE_CONFIG_SIGNEDBYTES + 1], pk[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];
-        sodium_bin2hex(hex, sizeof hex, signed_cfg, sizeof signed_cfg);
+        char hex[2 * PINHOLE_CONFIG_SIGNED_MAXBYTES + 1], pk[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];
+        sodium_bin2hex(hex, sizeof hex, signed_cfg, signed_len);
         sodium_bin2hex(pk, sizeof pk, pinhole_service_keys(rq->srv->svc)->sign_pk,
                        sizeof pinhole_service_keys(rq->srv->svc)->sign_pk);
         return pinhole_http_send_json(
@@ -115,11 +116,27 @@ enum MHD_Result pinhole_http_config(request *rq)
                 : NULL,
             NULL, NULL);
     }
-    char *buf = malloc(sizeof signed_cfg);
+    char *buf = malloc(signed_len);
     if (!buf)
         return MHD_NO;
-    memcpy(buf, signed_cfg, sizeof signed_cfg);
-    return pinhole_http_send(rq, MHD_HTTP_OK, "application/octet-stream", buf, sizeof signed_cfg,
+    memcpy(buf, signed_cfg, signed_len);
+    return pinhole_http_send(rq, MHD_HTTP_OK, "application/octet-stream", buf, signed_len, NULL,
+                             NULL);
+}
+
+/* The collection's canonical label list (docs/protocol.md §4.5), which its signed config commits
+ * to; 404 not-found when the config commits to none. */
+enum MHD_Result pinhole_http_labels(request *rq)
+{
+    const pinhole_server_collection *c = rq->coll;
+    if (!c->labels_list)
+        return pinhole_http_problem(rq, PROBLEM_NOT_FOUND,
+                                    "the collection's config commits to no label list");
+    char *buf = malloc(c->labels_list_len);
+    if (!buf)
+        return MHD_NO;
+    memcpy(buf, c->labels_list, c->labels_list_len);
+    return pinhole_http_send(rq, MHD_HTTP_OK, "application/octet-stream", buf, c->labels_list_len,
                              NULL, NULL);
 }
 

@@ -135,10 +135,12 @@ enum MHD_Result pinhole_http_collection_list(request *rq);   /* collections.c */
 enum MHD_Result pinhole_http_collection_create(request *rq); /* collections.c */
 enum MHD_Result pinhole_http_collection_get(request *rq);    /* collections.c */
 enum MHD_Result pinhole_http_config(request *rq);            /* collections.c */
+enum MHD_Result pinhole_http_labels(request *rq);            /* collections.c */
 enum MHD_Result pinhole_http_timeline(request *rq);          /* collections.c */
 enum MHD_Result pinhole_http_reports(request *rq);           /* reports.c */
 enum MHD_Result pinhole_http_histogram(request *rq);         /* histogram.c */
 enum MHD_Result pinhole_http_job_create(request *rq);        /* jobs.c */
+enum MHD_Result pinhole_http_job_offline(request *rq);       /* jobs.c */
 enum MHD_Result pinhole_http_job_get(request *rq);           /* jobs.c */
 enum MHD_Result pinhole_http_job_list(request *rq);          /* jobs.c */
 enum MHD_Result pinhole_http_job_cancel(request *rq);        /* jobs.c */

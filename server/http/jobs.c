@@ -1,6 +1,7 @@
-/* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job, GET /v1/jobs/{id}
- * reads it, DELETE /v1/jobs/{id} cancels it, GET /v1/jobs and /v1/collections/{id}/jobs list them
- * a page at a time (server/jobs). */
+/* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job over a collection's
+ * reports, POST /v1/jobs an offline solver (a job type that reads no single collection), GET
+ * /v1/jobs/{id} reads either, DELETE /v1/jobs/{id} cancels it, GET /v1/jobs and
+ * /v1/collections/{id}/jobs list them a page at a time (server/jobs). */
 #include "common/error.h"
 #include "server/http/http.h"
 
@@ -9,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?}: 202 and Location. */
-enum MHD_Result pinhole_http_job_create(request *rq)
+/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?} (collection given) or POST
+ * /v1/jobs {"type", "params"?} (coll NULL): 202 and Location. */
+static enum MHD_Result job_create(request *rq, const pinhole_server_collection *coll)
 {
     pinhole_server *s = rq->srv;
     json_error_t jerr;
@@ -27,15 +29,28 @@ enum MHD_Result pinhole_http_job_create(request *rq)
         unknown |= strcmp(key, "type") && strcmp(key, "from") && strcmp(key, "to") &&
                    strcmp(key, "params");
     }
+    if (!coll && (from || to))
+        unknown = 1;
     if (!json_is_object(body) || !json_is_string(type) || (params && !json_is_object(params)) ||
         (from && !json_is_integer(from)) || (to && !json_is_integer(to)) || unknown) {
         json_decref(body);
-        return pinhole_http_problem(
-            rq, PROBLEM_MALFORMED_JSON,
-            "expected {\"type\": string, \"from\"?: Unix seconds, \"to\"?: Unix "
-            "seconds, \"params\"?: object}");
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON,
+                                    coll ? "expected {\"type\": string, \"from\"?: Unix seconds, "
+                                           "\"to\"?: Unix seconds, \"params\"?: object}"
+                                         : "expected {\"type\": string, \"params\"?: object}");
     }
-    if (!pinhole_job_type_find(json_string_value(type))) {
+    const pinhole_job_type *jt = pinhole_job_type_find(json_string_value(type));
+    if (jt && jt->needs_data != PINHOLE_JOB_ANYWHERE &&
+        pinhole_job_type_per_collection(jt->needs_data) != (coll != NULL)) {
+        snprintf(err, sizeof err,
+                 coll ? "%s reads no single collection (an offline solver, or one naming its "
+                        "collections in params); POST it to /v1/jobs"
+                      : "%s reads a collection's reports; POST it to /v1/collections/{id}/jobs",
+                 jt->name);
+        json_decref(body);
+        return pinhole_http_problem(rq, PROBLEM_JOB_PATH, err);
+    }
+    if (!jt) {
         size_t nt;
         const pinhole_job_type *all = pinhole_job_types(&nt);
         int m = snprintf(err, sizeof err, "unknown job type; known:");
@@ -52,7 +67,7 @@ enum MHD_Result pinhole_http_job_create(request *rq)
     int64_t id;
     const int64_t f = from ? json_integer_value(from) : 0,
                   t = to ? json_integer_value(to) : INT64_MAX;
-    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), rq->coll->id,
+    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), coll ? coll->id : 0,
                                          json_string_value(type), f, t, params, &id)
                    : PINHOLE_EINVAL;
     json_decref(body);
@@ -68,6 +83,16 @@ enum MHD_Result pinhole_http_job_create(request *rq)
     char loc[64];
     snprintf(loc, sizeof loc, "/v1/jobs/%" PRId64, id);
     return pinhole_http_send_json(rq, MHD_HTTP_ACCEPTED, job, MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+enum MHD_Result pinhole_http_job_create(request *rq)
+{
+    return job_create(rq, rq->coll);
+}
+
+enum MHD_Result pinhole_http_job_offline(request *rq)
+{
+    return job_create(rq, NULL);
 }
 
 /* GET /v1/jobs/{id}: status, progress, result or error; DELETE cancels. */

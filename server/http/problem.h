@@ -37,6 +37,7 @@ typedef enum pinhole_problem {
     PROBLEM_HEADER_TOO_LARGE,
     PROBLEM_BAD_REQUEST,
     PROBLEM_VERSION_NOT_SUPPORTED,
+    PROBLEM_JOB_PATH,
     PROBLEM_COUNT
 } pinhole_problem;
 

@@ -38,6 +38,7 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_BAD_REQUEST] = {"bad-request", "Bad Request", 400},
     [PROBLEM_VERSION_NOT_SUPPORTED] = {"http-version-not-supported", "HTTP Version Not Supported",
                                        505},
+    [PROBLEM_JOB_PATH] = {"job-path", "Wrong Path For This Job Type", 422},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)

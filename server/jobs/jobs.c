@@ -99,6 +99,15 @@ int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data 
     return type->run(type->needs_data ? data : NULL, params, &ctl, result, err, errlen);
 }
 
+int pinhole_job_load(pinhole_job_ctl *ctl, int64_t collection_id, int64_t from, int64_t to,
+                     pinhole_job_data *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!ctl->J) /* run inline (pinhole_job_run_inline): no loader */
+        return PINHOLE_ENOTFOUND;
+    return ctl->J->opt.loader(ctl->J->opt.loader_ctx, collection_id, from, to, 0, out);
+}
+
 static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
 {
     char err[512] = "";
@@ -120,7 +129,7 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
     if (!type || !json_is_object(params)) {
         rc = PINHOLE_EINVAL;
         snprintf(err, sizeof err, "unknown job type or unreadable parameters");
-    } else if (type->needs_data &&
+    } else if (pinhole_job_type_per_collection(type->needs_data) &&
                (rc = J->opt.loader(J->opt.loader_ctx, job->collection_id, job->from, job->to,
                                    type->needs_data == 2, &data)) != PINHOLE_OK) {
         snprintf(err, sizeof err, "cannot read the collection's counts: %s",
@@ -128,7 +137,8 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
                                          "(their count vectors would pass 512 MiB); narrow it"
                                        : pinhole_strerror(rc));
     } else {
-        rc = type->run(type->needs_data ? &data : NULL, params, &ctl, &result, err, sizeof err);
+        rc = type->run(pinhole_job_type_per_collection(type->needs_data) ? &data : NULL, params,
+                       &ctl, &result, err, sizeof err);
     }
     char *text = rc == PINHOLE_OK && result ? json_dumps(result, JSON_COMPACT) : NULL;
     if (rc == PINHOLE_OK && !text) {
@@ -329,7 +339,9 @@ static json_t *record_json(const pinhole_job_record *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(r->id));
-    json_object_set_new(o, "collection_id", json_integer(r->collection_id));
+    /* collection 0: an offline solver's job (collection ids start at 1) */
+    json_object_set_new(o, "collection_id",
+                        r->collection_id ? json_integer(r->collection_id) : json_null());
     json_object_set_new(o, "type", json_string(r->type));
     json_object_set_new(o, "from", json_integer(r->from));
     json_object_set_new(o, "to", json_integer(r->to));

@@ -238,15 +238,18 @@ static const pinhole_job_type types[] = {
     {"stream", 2, job_stream, "estimates over time by SGD over the time buckets",
      "top eta project"},
     {"nearest_correlation", 0, pinhole_job_nearest_correlation, "nearest correlation matrix (SDP)",
-     "matrix rank max_iter seed"},
+     "matrix weights method rank max_iter seed"},
     {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding",
      "weights rank max_iter seed rounds"},
     {"single_location", 0, pinhole_job_single_location, "attention on single-location regression",
      "d L steps batch seed risk_samples gamma noise step lambda0 lambda_decay"},
     {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)",
      "data width steps seed lp_directions step output_only"},
-    {"sleep", 0, job_sleep, "wait params.seconds, for checking the runner (cancel, time limits)",
-     "seconds"},
+    {"multi_attribute", PINHOLE_JOB_NAMED, pinhole_job_multi_attribute,
+     "marginals, pairwise joints and correlation matrix of a multi-attribute collection",
+     "attributes collections from to correlation repair"},
+    {"sleep", PINHOLE_JOB_ANYWHERE, job_sleep,
+     "wait params.seconds, for checking the runner (cancel, time limits)", "seconds"},
 };
 
 const pinhole_job_type *pinhole_job_types(size_t *n)
@@ -273,7 +276,7 @@ int pinhole_job_params_check(const pinhole_job_type *type, const json_t *params,
         (void)v;
         const size_t n = strlen(key);
         const char *p = type->params;
-        int known = strcmp(key, "time_limit") == 0;
+        int known = !p || strcmp(key, "time_limit") == 0; /* no list: not checked */
         while (!known && n && (p = strstr(p, key)) != NULL) {
             known = (p == type->params || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0');
             p += n;

@@ -1,6 +1,9 @@
 /* The server's collection: configured from its parameters, labels indexed. */
 #include "server/store/collection.h"
 #include "common/error.h"
+#include "proto/labels.h"
+
+#include <sodium.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +13,46 @@ void pinhole_server_collection_free(pinhole_server_collection *c)
     pinhole_config_free(&c->cfg);
     free(c->labels_blob);
     free(c->label);
+    free(c->labels_list);
     memset(c, 0, sizeof *c);
+}
+
+/* The wire config commits to the labels (or to none): the canonical list, kept to serve, and its
+ * hash in a version 2 config; the fingerprint follows. Labels the canonical form cannot hold (an
+ * empty one) leave a version 1 config. */
+static int commit_labels(pinhole_server_collection *c, int commit)
+{
+    free(c->labels_list);
+    c->labels_list = NULL;
+    c->labels_list_len = 0;
+    c->wire.has_labels = 0;
+    const size_t n = commit && c->label
+                         ? pinhole_labels_encoded_bytes((const char *const *)c->label, c->params.k)
+                         : 0;
+    if (n > 0) {
+        c->labels_list = malloc(n);
+        if (!c->labels_list)
+            return PINHOLE_ENOMEM;
+        pinhole_labels_encode((const char *const *)c->label, c->params.k, c->labels_list, n,
+                              &c->labels_list_len);
+        c->wire.has_labels = 1;
+        pinhole_labels_hash(c->labels_list, n, c->wire.labels_hash);
+        c->wire.other_item = PINHOLE_NO_OTHER_ITEM;
+    }
+    return pinhole_collection_config_fingerprint(&c->wire, c->fingerprint);
+}
+
+int pinhole_server_collection_match_fingerprint(pinhole_server_collection *c,
+                                                const uint8_t stored[PINHOLE_FINGERPRINT_BYTES])
+{
+    if (sodium_memcmp(stored, c->fingerprint, PINHOLE_FINGERPRINT_BYTES) == 0)
+        return PINHOLE_OK;
+    if (!c->wire.has_labels || commit_labels(c, 0) != PINHOLE_OK ||
+        sodium_memcmp(stored, c->fingerprint, PINHOLE_FINGERPRINT_BYTES) != 0) {
+        commit_labels(c, 1);
+        return PINHOLE_EMISMATCH;
+    }
+    return PINHOLE_OK; /* stored before labels were committed: keeps its version 1 config */
 }
 
 /* Point label[v] at the k NUL-terminated strings of labels_blob[0..len); PINHOLE_EFORMAT unless
@@ -43,7 +85,9 @@ int pinhole_server_collection_set_labels(pinhole_server_collection *c, const voi
     if (!c->labels_blob)
         return PINHOLE_ENOMEM;
     memcpy(c->labels_blob, blob, len);
-    const int rc = index_labels(c, len);
+    int rc = index_labels(c, len);
+    if (rc == PINHOLE_OK)
+        rc = commit_labels(c, 1);
     if (rc != PINHOLE_OK) {
         free(c->labels_blob);
         free(c->label);
@@ -107,7 +151,7 @@ int pinhole_server_collection_init(pinhole_server_collection *c, int64_t id, con
             return rc;
         }
     }
-    if ((rc = pinhole_collection_config_fingerprint(&c->wire, c->fingerprint)) != PINHOLE_OK) {
+    if ((rc = commit_labels(c, 1)) != PINHOLE_OK) {
         pinhole_server_collection_free(c);
         return rc;
     }

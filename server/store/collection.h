@@ -31,27 +31,41 @@ typedef struct pinhole_server_collection {
     uint32_t time_precision;        /* seconds per time unit of a report; 1..2^31 */
     uint32_t min_reports;           /* histogram refused while fewer reports are stored */
     uint8_t fingerprint[PINHOLE_FINGERPRINT_BYTES]; /* of the canonical config (proto/config.h) */
-    char *labels_blob;  /* k labels, each NUL-terminated, back to back; NULL when none */
-    const char **label; /* label[v] points into labels_blob; NULL when none */
-    int64_t created;    /* Unix seconds */
+    char *labels_blob;      /* k labels, each NUL-terminated, back to back; NULL when none */
+    const char **label;     /* label[v] points into labels_blob; NULL when none */
+    uint8_t *labels_list;   /* the canonical label list (proto/labels.h) the wire config commits
+                               to, served to clients; NULL when wire is a version 1 config */
+    size_t labels_list_len; /* its bytes */
+    int64_t created;        /* Unix seconds */
 } pinhole_server_collection;
 
 /** Fill c from parameters: configures the mechanism, builds the canonical config and its
  * fingerprint (proto/config.h; the id is part of both). labels (may be NULL) are k NUL-terminated
- * strings, copied. Errors: PINHOLE_EINVAL (bad parameters, time_precision 0, name too long),
- * PINHOLE_ETOOBIG (k above PINHOLE_K_SERVER_MAX or the mechanism's count vector above
- * PINHOLE_COUNTS_LEN_MAX entries), PINHOLE_EUNSUPPORTED, PINHOLE_EOVERFLOW, PINHOLE_ENOMEM. Free
- * with pinhole_server_collection_free(). */
+ * strings, copied; the config then commits to them (a version 2 config with the labels hash,
+ * docs/protocol.md §4.5) unless one is empty, which the canonical list cannot hold. Errors:
+ * PINHOLE_EINVAL (bad parameters, time_precision 0, name too long), PINHOLE_ETOOBIG (k above
+ * PINHOLE_K_SERVER_MAX or the mechanism's count vector above PINHOLE_COUNTS_LEN_MAX entries),
+ * PINHOLE_EUNSUPPORTED, PINHOLE_EOVERFLOW, PINHOLE_ENOMEM. Free with
+ * pinhole_server_collection_free(). */
 int pinhole_server_collection_init(pinhole_server_collection *c, int64_t id, const char *name,
                                    const pinhole_config_params *p, uint32_t time_precision,
                                    uint32_t min_reports, const char *const *labels,
                                    int64_t created);
 
 /** Give c the labels stored as blob[0..len) (k NUL-terminated strings back to back, as
- * labels_blob holds them; copied). Errors: PINHOLE_EFORMAT (not exactly k strings),
- * PINHOLE_ENOMEM. On error c keeps no labels. */
+ * labels_blob holds them; copied); the config commits to them as in
+ * pinhole_server_collection_init() and the fingerprint follows. Errors: PINHOLE_EFORMAT (not
+ * exactly k strings), PINHOLE_ENOMEM. On error c keeps no labels. */
 int pinhole_server_collection_set_labels(pinhole_server_collection *c, const void *blob,
                                          size_t len);
+
+/** Check a stored fingerprint against c (labels set): it must be c's own fingerprint, whose
+ * version 2 config commits to the labels, or, for a collection stored before configs could
+ * commit to labels, the fingerprint of its version 1 config, which c then keeps (so that its
+ * devices' configs and reports stay valid). Errors: PINHOLE_EMISMATCH (neither: the parameters
+ * changed under the stored fingerprint). */
+int pinhole_server_collection_match_fingerprint(pinhole_server_collection *c,
+                                                const uint8_t stored[PINHOLE_FINGERPRINT_BYTES]);
 
 /** Bytes of c->labels_blob (0 when the collection has no labels). */
 size_t pinhole_server_collection_labels_len(const pinhole_server_collection *c);

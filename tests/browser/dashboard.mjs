@@ -1,11 +1,11 @@
 // Browser test of the analyst dashboard: Debian's chromium, headless, driven by playwright-core.
-// usage: node dashboard.mjs BASE_URL ANALYST_TOKEN COLLECTION_ID FROM TO SCREENSHOT.png
+// usage: node dashboard.mjs BASE_URL ANALYST_TOKEN COLLECTION_ID FROM TO SCREENSHOT.png [MULTI_JOB_ID]
 // The server must hold reports in at least two time buckets; FROM..TO selects the first part.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 
-const [base, token, coll, fromS, toS, shot] = process.argv.slice(2);
+const [base, token, coll, fromS, toS, shot, multiJob] = process.argv.slice(2);
 const from = Number(fromS), to = Number(toS);
 
 async function api(path) {
@@ -214,6 +214,33 @@ try {
   assert.ok((await page.$eval('#status', (e) => e.textContent)).startsWith('403'), 'the error is shown');
   assert.ok((await page.$eval('#hist tbody', (e) => e.textContent)).includes('No estimates to show'));
 
+  // last: a multi_attribute job: marginals with intervals, the joint table, both heatmaps as the API's
+  if (multiJob) {
+    let j;
+    for (let i = 0; i < 300; i++) {
+      j = await api('/v1/jobs/' + multiJob);
+      if (j.status !== 'queued' && j.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(j.status, 'done', 'the multi_attribute job: ' + (j.error || j.status));
+    await page.fill('#multi-job', String(multiJob));
+    await page.click('#multi-load');
+    await page.waitForFunction(() => Number(document.body.dataset.multiLoaded || 0) > 0, null, { timeout: 30000 });
+    assert.equal(await page.$eval('#multi-status', (e) => e.textContent), '');
+    const marg = await page.$$eval('#multi-marg tbody tr', (trs) => trs.map((tr) => [
+      tr.querySelector('.value').textContent, tr.querySelector('.estimate').textContent, tr.querySelector('.interval').textContent]));
+    const want = [];
+    j.result.marginals.forEach((m, a) => m.estimate.forEach((e, v) => want.push([
+      a === 1 ? ['no', 'yes'][v] : String(v), e.toFixed(4), '[' + m.lower[v].toFixed(4) + ', ' + m.upper[v].toFixed(4) + ']'])));
+    assert.deepEqual(marg, want, 'marginals with labels and intervals as the API');
+    const joint = await page.$$eval('#multi-joint td.cell', (tds) => tds.map((t) => t.textContent));
+    assert.deepEqual(joint, j.result.joints[0].consistent.flat().map((x) => x.toFixed(4)), 'the first joint table');
+    for (const [id, m] of [['#multi-corr', j.result.correlation.estimate], ['#multi-rep', j.result.repaired.matrix]]) {
+      const v = await page.$$eval(id + ' rect', (rs) => rs.map((r) => Number(r.dataset.value)));
+      assert.deepEqual(v, m.flat(), id + ': one cell per matrix entry, in order');
+    }
+    assert.match(await page.$eval('#multi-rep-cert', (e) => e.textContent), /certified/);
+  }
   assert.deepEqual(external, [], 'no request leaves the server (no CDN)');
   await page.screenshot({ path: shot, fullPage: true });
   console.log('dashboard: top 20 of ' + all.n + ' reports and of ' + part.n + ' in the range, ' + sig.significance.passed +

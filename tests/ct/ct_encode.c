@@ -44,8 +44,8 @@ static int run_client(int memoize)
         bad |= pinhole_client_report(&cl, &col, value, 1000, memoize ? PINHOLE_REPORT_MEMOIZE : 0,
                                      buf, sizeof buf, &n) != PINHOLE_OK;
     }
-    pinhole_client_wipe(&cl);
-    pinhole_collection_free(&col);
+    pinhole_client_clear(&cl);
+    pinhole_collection_clear(&col);
     return bad;
 }
 

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     pinhole_collection_config cfg, again;
     if (pinhole_collection_config_decode(data, size, &cfg) == PINHOLE_OK) {
-        uint8_t out[PINHOLE_CONFIG_BYTES], fp[PINHOLE_FINGERPRINT_BYTES];
+        uint8_t out[PINHOLE_CONFIG_V2BYTES], fp[PINHOLE_FINGERPRINT_BYTES];
         if (pinhole_collection_config_encode(&cfg, out) != PINHOLE_OK ||
             memcmp(out, data, size) != 0 ||
             pinhole_collection_config_fingerprint(&cfg, fp) != PINHOLE_OK)
@@ -40,9 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     (void)pinhole_collection_config_verify(data, size, pk, &cfg);
     if (pinhole_collection_config_from_json((const char *)data, size, &cfg) == PINHOLE_OK) {
-        uint8_t out[PINHOLE_CONFIG_BYTES];
+        uint8_t out[PINHOLE_CONFIG_V2BYTES];
         if (pinhole_collection_config_encode(&cfg, out) != PINHOLE_OK ||
-            pinhole_collection_config_decode(out, sizeof out, &again) != PINHOLE_OK)
+            pinhole_collection_config_decode(out, pinhole_collection_config_encoded_bytes(&cfg),
+                                             &again) != PINHOLE_OK)
             abort();
     }
     return 0;

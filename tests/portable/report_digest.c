@@ -54,7 +54,7 @@ int main(void)
                col.mech.u.pgr.q, col.mech.u.pgr.t, col.mech.payload_bits, hex);
         printf("info: k=%llu threshold=%016llx\n", (unsigned long long)cases[i].k,
                (unsigned long long)col.mech.u.pgr.threshold);
-        pinhole_collection_free(&col);
+        pinhole_collection_clear(&col);
     }
     return bad;
 }

@@ -4,6 +4,7 @@
 #include "common/bytes.h"
 #include "common/projective.h"
 #include "common/rng.h"
+#include "proto/labels.h"
 #include "tests/portable/check.h"
 
 #include <math.h>
@@ -96,7 +97,7 @@ static void test_report_roundtrip(void)
     CHECK_EQ_INT(
         pinhole_client_report(&cl, &col, 1, now, PINHOLE_REPORT_MEMOIZE, buf, sizeof buf, &n),
         PINHOLE_EINVAL, "memoize without a secret");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 static void test_signed(void)
@@ -128,14 +129,14 @@ static void test_signed(void)
     pinhole_collection_config_fingerprint(&cfg8, fp8);
     CHECK_EQ_INT(pinhole_report_check(&r, 99, fp8, PINHOLE_MECH_PGR, col.mech.payload_bits),
                  PINHOLE_EMISMATCH, "k = 16 report, k = 8 collection");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
     CHECK_EQ_INT(pinhole_collection_init_signed(&col, sig, sizeof sig, pk2), PINHOLE_ESIGNATURE,
                  "wrong key");
     sig[20] ^= 4; /* epsilon changed after signing */
     CHECK_EQ_INT(pinhole_collection_init_signed(&col, sig, sizeof sig, pk), PINHOLE_ESIGNATURE,
                  "altered");
     CHECK_EQ_INT(col.mech.k, 0, "nothing built");
-    pinhole_collection_free(&col); /* safe after a failed init */
+    pinhole_collection_clear(&col); /* safe after a failed init */
     /* a signed config whose parameters do not build (q = 6 is no prime power) */
     cfg.params.q = 6;
     pinhole_collection_config_sign(&cfg, sk, sig);
@@ -199,7 +200,7 @@ static void test_policy(void)
     st.corrupt = 1;
     CHECK_EQ_INT(pinhole_client_report(&cl, &col, 1, day + 86403, 0, buf, sizeof buf, &n),
                  PINHOLE_EFORMAT, "corrupt store: refused");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 typedef struct race {
@@ -245,7 +246,7 @@ static void test_budget_threads(void)
     }
     CHECK_EQ_INT(ok, 150, "reports within the budget");
     CHECK(st.spent[0] == 75.0, "spent %g", st.spent[0]);
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 static void test_memoize(void)
@@ -289,9 +290,162 @@ static void test_memoize(void)
     const double f = (double)inside / DEVICES, sd = sqrt(g->s_in * (1 - g->s_in) / DEVICES);
     CHECK(fabs(f - g->s_in) < 5 * sd, "inside fraction %.4f vs s_in %.4f (5 sd = %.4f)", f, g->s_in,
           5 * sd);
-    pinhole_client_wipe(&cl);
+    pinhole_client_clear(&cl);
     CHECK(all_zero(cl.secret, sizeof cl.secret) && !cl.has_secret, "secret wiped");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
+}
+
+/* RAPPOR through the functions apps call: 1000 memoized reports of one value from one device
+ * (SUE, k = 64, epsilon 1 per report, epsilon_permanent 4) share one permanent response B while
+ * each report draws a fresh instantaneous response: bit i of a report is B_i kept with
+ * probability q = t_irr / 2^64, flipped otherwise. B is estimated by the majority of each bit
+ * (q > 0.6, so a majority of 1000 errs with probability < 1e-9); then every bit count lies within
+ * 5 sd of its binomial mean, the total of flips within 5 sd of 64000 (1 - q), the 1000 payloads
+ * are distinct (a collision of two 64-bit reports each carrying ~50 bits of noise is ~1e-9), a
+ * second client with the same secret has the same B and one with another secret does not. */
+static void rappor_counts(pinhole_client *cl, const pinhole_collection *col, unsigned counts[64],
+                          unsigned *distinct)
+{
+    enum { N = 1000 };
+    static uint8_t payloads[N][8];
+    uint8_t out[PINHOLE_REPORT_HEADERBYTES + 8];
+    size_t n = 0;
+    memset(counts, 0, 64 * sizeof counts[0]);
+    for (int r = 0; r < N; r++) {
+        CHECK_EQ_INT(pinhole_client_report(cl, col, 9, 1700000000 + (uint64_t)r,
+                                           PINHOLE_REPORT_MEMOIZE, out, sizeof out, &n),
+                     PINHOLE_OK, "memoized RAPPOR report");
+        memcpy(payloads[r], out + PINHOLE_REPORT_HEADERBYTES, 8);
+        for (int i = 0; i < 64; i++)
+            counts[i] += (payloads[r][i / 8] >> (i % 8)) & 1;
+    }
+    *distinct = 0;
+    for (int r = 0; r < N; r++) {
+        int seen = 0;
+        for (int o = 0; o < r && !seen; o++)
+            seen = memcmp(payloads[r], payloads[o], 8) == 0;
+        *distinct += !seen;
+    }
+}
+
+static void test_rappor_instantaneous(void)
+{
+    uint8_t sk[64], pk[32], signed_cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    pinhole_collection_config_keypair(pk, sk);
+    pinhole_config_params p = {
+        .mechanism = PINHOLE_MECH_SUE, .k = 64, .epsilon = 1.0, .epsilon_permanent = 4.0};
+    pinhole_collection_config cfg;
+    CHECK_EQ_INT(pinhole_collection_config_make(&cfg, 5, &p, 1, 0), PINHOLE_OK, "config");
+    CHECK_EQ_INT(pinhole_collection_config_sign(&cfg, sk, signed_cfg), PINHOLE_OK, "sign");
+    pinhole_collection *col = NULL;
+    CHECK_EQ_INT(pinhole_collection_new_signed(&col, signed_cfg, sizeof signed_cfg, pk), PINHOLE_OK,
+                 "collection");
+    if (!col)
+        return;
+    CHECK(pinhole_collection_epsilon_permanent(col) >= 4.0 - 1e-9 &&
+              pinhole_collection_epsilon_permanent(col) <= 4.0,
+          "epsilon_permanent %g", pinhole_collection_epsilon_permanent(col));
+    const double q = ldexp((double)col->mech.u.unary.t_irr, -64);
+    CHECK(q > 0.6 && q < 1, "keep probability %g", q);
+    uint8_t secret[PINHOLE_DEVICE_SECRETBYTES], other[PINHOLE_DEVICE_SECRETBYTES];
+    memset(secret, 0x5a, sizeof secret);
+    memset(other, 0xa5, sizeof other);
+    pinhole_client *cl = NULL, *again = NULL, *stranger = NULL;
+    pinhole_client_new(&cl, NULL, secret);
+    pinhole_client_new(&again, NULL, secret);
+    pinhole_client_new(&stranger, NULL, other);
+    unsigned counts[64], counts2[64], counts3[64], distinct = 0, d2, d3;
+    rappor_counts(cl, col, counts, &distinct);
+    rappor_counts(again, col, counts2, &d2);
+    rappor_counts(stranger, col, counts3, &d3);
+    const double N = 1000, sd_bit = sqrt(N * q * (1 - q));
+    double flips = 0;
+    int same_b = 1, other_b = 1, bits_ok = 1;
+    for (int i = 0; i < 64; i++) {
+        const int b = counts[i] > N / 2;
+        const double mean = b ? N * q : N * (1 - q);
+        bits_ok &= fabs(counts[i] - mean) < 5 * sd_bit;
+        flips += b ? N - counts[i] : counts[i];
+        same_b &= (counts2[i] > N / 2) == b;
+        other_b &= (counts3[i] > N / 2) == b;
+    }
+    CHECK(bits_ok, "every bit count within 5 sd (%.1f) of its binomial mean", 5 * sd_bit);
+    const double mean_flips = 64 * N * (1 - q), sd_flips = sqrt(64 * N * q * (1 - q));
+    CHECK(fabs(flips - mean_flips) < 5 * sd_flips, "flips %.0f vs %.1f (5 sd = %.1f)", flips,
+          mean_flips, 5 * sd_flips);
+    CHECK_EQ_INT(distinct, 1000, "distinct payloads of 1000 memoized reports");
+    CHECK(same_b, "the same secret gives the same permanent response");
+    CHECK(!other_b, "another secret gives another permanent response");
+    pinhole_client_free(cl);
+    pinhole_client_free(again);
+    pinhole_client_free(stranger);
+    pinhole_collection_free(col);
+}
+
+/* A signed config committing to labels[0..n) (its k = k), with the "other" item given. */
+static pinhole_collection *labelled(const char *const *labels, uint64_t n, uint64_t k,
+                                    uint64_t other, uint8_t *list, size_t cap, size_t *len)
+{
+    uint8_t pk[32], sk[64], signed_cfg[PINHOLE_CONFIG_SIGNED_MAXBYTES];
+    pinhole_collection_config_keypair(pk, sk);
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_GRR, .k = k, .epsilon = 1.0};
+    pinhole_collection_config cfg;
+    CHECK_EQ_INT(pinhole_collection_config_make(&cfg, 11, &p, 1, 0), PINHOLE_OK, "config");
+    CHECK_EQ_INT(pinhole_labels_encode(labels, n, list, cap, len), PINHOLE_OK, "list");
+    cfg.has_labels = 1;
+    pinhole_labels_hash(list, *len, cfg.labels_hash);
+    cfg.other_item = other;
+    CHECK_EQ_INT(pinhole_collection_config_sign(&cfg, sk, signed_cfg), PINHOLE_OK, "sign");
+    pinhole_collection *col = NULL;
+    CHECK_EQ_INT(
+        pinhole_collection_new_signed(&col, signed_cfg, pinhole_collection_config_signed_bytes(&cfg), pk),
+        PINHOLE_OK, "labelled collection");
+    return col;
+}
+
+static void test_labels(void)
+{
+    uint8_t list[256];
+    size_t len = 0;
+    uint64_t item = 0;
+    pinhole_labels *lab = NULL;
+    /* no other item: an unknown label is an error */
+    static const char *const yes_no[] = {"yes", "no"};
+    pinhole_collection *col =
+        labelled(yes_no, 2, 2, PINHOLE_NO_OTHER_ITEM, list, sizeof list, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, list, len), PINHOLE_OK, "labels");
+    CHECK_EQ_INT(pinhole_labels_index(lab, "no", 2, &item), PINHOLE_OK, "no");
+    CHECK_EQ_INT(item, 1, "no is item 1");
+    CHECK_EQ_INT(pinhole_labels_index(lab, "maybe", 5, &item), PINHOLE_ENOTFOUND, "unknown");
+    CHECK_EQ_INT(pinhole_labels_index(lab, "yes\0", 4, &item), PINHOLE_ENOTFOUND, "exact bytes");
+    pinhole_labels_free(lab);
+    pinhole_collection_free(col);
+    /* a repeated label, and a list of the wrong length, are refused even when signed */
+    static const char *const twice[] = {"a", "b", "a"};
+    col = labelled(twice, 3, 3, 0, list, sizeof list, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, list, len), PINHOLE_EFORMAT, "repeated label");
+    pinhole_collection_free(col);
+    col = labelled(yes_no, 2, 3, PINHOLE_NO_OTHER_ITEM, list, sizeof list, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, list, len), PINHOLE_EFORMAT, "2 labels for k = 3");
+    pinhole_collection_free(col);
+    /* many labels: every one maps back to its item */
+    enum { K = 300 };
+    static char names[K][8];
+    const char *ptrs[K];
+    for (int i = 0; i < K; i++) {
+        snprintf(names[i], sizeof names[i], "w%d", (i * 7919) % 1000);
+        ptrs[i] = names[i];
+    }
+    static uint8_t big[K * 12 + 8];
+    col = labelled(ptrs, K, K, PINHOLE_NO_OTHER_ITEM, big, sizeof big, &len);
+    CHECK_EQ_INT(pinhole_labels_new(&lab, col, big, len), PINHOLE_OK, "300 labels");
+    int all = 1;
+    for (int i = 0; i < K && lab; i++)
+        all &= pinhole_labels_index(lab, names[i], strlen(names[i]), &item) == PINHOLE_OK &&
+               item == (uint64_t)i;
+    CHECK(all, "every label maps to its item");
+    pinhole_labels_free(lab);
+    pinhole_collection_free(col);
 }
 
 static void test_sealed(void)
@@ -318,7 +472,7 @@ static void test_sealed(void)
     CHECK_EQ_INT(
         pinhole_report_check(&r, 0, col.fingerprint, PINHOLE_MECH_PGR, col.mech.payload_bits),
         PINHOLE_OK, "check opened");
-    pinhole_collection_free(&col);
+    pinhole_collection_clear(&col);
 }
 
 static void test_every_mechanism(void)
@@ -358,7 +512,7 @@ static void test_every_mechanism(void)
         }
         CHECK(ok, "%s: reports decode and check (payload %u bits)", all[m].name,
               col.mech.payload_bits);
-        pinhole_collection_free(&col);
+        pinhole_collection_clear(&col);
     }
 }
 
@@ -369,6 +523,8 @@ int main(void)
     test_policy();
     test_budget_threads();
     test_memoize();
+    test_rappor_instantaneous();
+    test_labels();
     test_sealed();
     test_every_mechanism();
     return check_summary("test_client");

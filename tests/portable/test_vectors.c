@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "proto/batch.h"
 #include "proto/config.h"
+#include "proto/labels.h"
 #include "proto/report.h"
 #include "proto/seal.h"
 #include "tests/portable/check.h"
@@ -13,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAXKEYS = 16, MAXSECTIONS = 256 };
+enum { MAXKEYS = 24, MAXSECTIONS = 256 };
 
 typedef struct section {
     char *name;
@@ -157,10 +158,21 @@ static void check_config(const section *s)
     CHECK_EQ_INT(cfg.params.pool, get_u64(s, "pool", 10), s->name);
     CHECK_EQ_INT(cfg.params.pool_key == get_u64(s, "pool_key", 10), 1, s->name);
     CHECK_EQ_INT(cfg.params.block == get_u64(s, "block", 10), 1, s->name);
-    uint8_t again[PINHOLE_CONFIG_BYTES];
+    if (get(s, "labels_hash")) { /* version 2 */
+        size_t hlen;
+        uint8_t *h = get_hex(s, "labels_hash", &hlen);
+        CHECK(cfg.has_labels && hlen == sizeof cfg.labels_hash &&
+                  memcmp(h, cfg.labels_hash, hlen) == 0,
+              "%s: labels hash", s->name);
+        CHECK(cfg.other_item == get_u64(s, "other_item", 10), "%s: other item", s->name);
+        free(h);
+    } else {
+        CHECK(!cfg.has_labels, "%s: labels in a version 1 config", s->name);
+    }
+    uint8_t again[PINHOLE_CONFIG_V2BYTES];
     CHECK_EQ_INT(pinhole_collection_config_encode(&cfg, again), PINHOLE_OK, s->name);
-    CHECK(len == PINHOLE_CONFIG_BYTES && memcmp(again, enc, len) == 0, "%s: re-encoding differs",
-          s->name);
+    CHECK(len == pinhole_collection_config_encoded_bytes(&cfg) && memcmp(again, enc, len) == 0,
+          "%s: re-encoding differs", s->name);
     uint8_t *fp = get_hex(s, "fingerprint", &fplen), got[PINHOLE_FINGERPRINT_BYTES];
     CHECK_EQ_INT(pinhole_collection_config_fingerprint(&cfg, got), PINHOLE_OK, s->name);
     CHECK(fplen == sizeof got && memcmp(fp, got, sizeof got) == 0, "%s: fingerprint differs",
@@ -184,11 +196,12 @@ static void check_signed(const section *s)
         /* Ed25519 is deterministic: our signature with the same seed is byte-identical */
         size_t seedlen;
         uint8_t *seed = get_hex(s, "seed", &seedlen);
-        uint8_t mypk[32], mysk[64], mine[PINHOLE_CONFIG_SIGNEDBYTES];
+        uint8_t mypk[32], mysk[64], mine[PINHOLE_CONFIG_SIGNED_MAXBYTES];
         crypto_sign_seed_keypair(mypk, mysk, seed);
         CHECK(memcmp(mypk, pk, 32) == 0, "%s: public key from seed differs", s->name);
         CHECK_EQ_INT(pinhole_collection_config_sign(&cfg, mysk, mine), PINHOLE_OK, s->name);
-        CHECK(len == sizeof mine && memcmp(mine, sig, len) == 0, "%s: signature differs", s->name);
+        CHECK(len == pinhole_collection_config_signed_bytes(&cfg) && memcmp(mine, sig, len) == 0,
+              "%s: signature differs", s->name);
         const section *c = find(get(s, "config"));
         CHECK(c != NULL, "%s: config section missing", s->name);
         if (c) {
@@ -201,6 +214,37 @@ static void check_signed(const section *s)
     }
     free(sig);
     free(pk);
+}
+
+/* A label list: its framing and count, and its hash, which the named config carries. */
+static void check_labels(const section *s)
+{
+    size_t len;
+    uint8_t *list = get_hex(s, "list", &len);
+    const char *err = get(s, "error");
+    uint64_t k = 0;
+    int rc = pinhole_labels_check(list, len, &k);
+    if (err) {
+        CHECK_EQ_INT(rc, error_code(err), s->name);
+        free(list);
+        return;
+    }
+    CHECK_EQ_INT(rc, PINHOLE_OK, s->name);
+    CHECK(k == get_u64(s, "k", 10), "%s: k", s->name);
+    size_t hlen;
+    uint8_t *h = get_hex(s, "hash", &hlen), got[PINHOLE_LABELS_HASHBYTES];
+    pinhole_labels_hash(list, len, got);
+    CHECK(hlen == sizeof got && memcmp(h, got, hlen) == 0, "%s: hash differs", s->name);
+    const section *c = find(get(s, "config"));
+    CHECK(c != NULL, "%s: config section missing", s->name);
+    if (c) {
+        size_t chlen;
+        uint8_t *ch = get_hex(c, "labels_hash", &chlen);
+        CHECK(chlen == hlen && memcmp(ch, h, hlen) == 0, "%s: the config's hash", s->name);
+        free(ch);
+    }
+    free(h);
+    free(list);
 }
 
 static void check_report(const section *s)
@@ -333,7 +377,7 @@ int main(int argc, char **argv)
     fclose(f);
     text[n] = '\0';
     CHECK_EQ_INT(parse(text), 0, "vector file syntax");
-    int counts[5] = {0};
+    int counts[6] = {0};
     for (int i = 0; i < nsections; i++) {
         const section *s = &sections[i];
         if (starts(s->name, "config."))
@@ -346,12 +390,15 @@ int main(int argc, char **argv)
             check_batch(s), counts[3]++;
         else if (starts(s->name, "seal."))
             check_seal(s), counts[4]++;
+        else if (starts(s->name, "labels."))
+            check_labels(s), counts[5]++;
         else
             CHECK(0, "unknown vector kind %s", s->name);
     }
-    printf("vectors: %d config, %d signed, %d report, %d batch, %d seal\n", counts[0], counts[1],
-           counts[2], counts[3], counts[4]);
-    CHECK(counts[0] >= 4 && counts[1] >= 1 && counts[2] >= 3 && counts[3] >= 2 && counts[4] >= 1,
+    printf("vectors: %d config, %d signed, %d report, %d batch, %d seal, %d labels\n", counts[0],
+           counts[1], counts[2], counts[3], counts[4], counts[5]);
+    CHECK(counts[0] >= 4 && counts[1] >= 1 && counts[2] >= 3 && counts[3] >= 2 && counts[4] >= 1 &&
+              counts[5] >= 2,
           "too few vectors");
     return check_summary("test_vectors");
 }

@@ -115,12 +115,6 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
             break;
         }
         len++;
-        const void *fp = sqlite3_column_blob(q, 9);
-        if (sqlite3_column_bytes(q, 9) != PINHOLE_FINGERPRINT_BYTES ||
-            sodium_memcmp(fp, c->fingerprint, PINHOLE_FINGERPRINT_BYTES) != 0) {
-            rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
-            break;
-        }
         const int lb = sqlite3_column_bytes(q, 10);
         if (sqlite3_column_type(q, 10) == SQLITE_BLOB && lb > 0) {
             rc = pinhole_server_collection_set_labels(c, sqlite3_column_blob(q, 10), (size_t)lb);
@@ -128,6 +122,13 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
                 rc = rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
                 break;
             }
+        }
+        /* the labels first: the config commits to them (or, stored before it could, not) */
+        if (sqlite3_column_bytes(q, 9) != PINHOLE_FINGERPRINT_BYTES ||
+            pinhole_server_collection_match_fingerprint(c, sqlite3_column_blob(q, 9)) !=
+                PINHOLE_OK) {
+            rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
+            break;
         }
     }
     if (rc == PINHOLE_OK && step != SQLITE_DONE)

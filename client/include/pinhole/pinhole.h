@@ -1,0 +1,364 @@
+/* libpinhole's public API: the embeddable client of Pinhole's local-differential-privacy
+ * collections, usable from C (C99 or later), C++ and Objective-C. This header is self-contained:
+ * it includes no other Pinhole header, and every type in it is either opaque (collections,
+ * clients, outboxes) or a struct of plain fields.
+ *
+ * Flow: pinhole_init(); a collection from the server's signed config, verified with the server's
+ * Ed25519 key (pinhole_collection_new_signed), or from local parameters
+ * (pinhole_collection_new_params); a client holding the device's privacy policy and optional
+ * device secret (pinhole_client_new); then for each value one report (pinhole_client_report, or
+ * pinhole_client_report_sealed to the server's X25519 key) written into a caller-owned buffer of
+ * pinhole_collection_reportbytes() / pinhole_collection_sealedbytes() bytes; reports go into an
+ * outbox (pinhole_outbox_*) whose batches the app POSTs to the server. Reporting allocates
+ * nothing. Errors are negative PINHOLE_E* codes; pinhole_strerror() names them.
+ * Guide: docs/client.md; wire format: docs/protocol.md.
+ *
+ * Thread safety: after pinhole_init() has returned PINHOLE_OK every function is thread-safe on
+ * distinct objects; a collection is read-only after it is made and may be shared; a client may be
+ * shared (its privacy-budget accounting is serialized by a mutex held while the budget callbacks
+ * run); an outbox is not thread-safe (one thread, or the app's own lock). */
+#ifndef PINHOLE_PINHOLE_H
+#define PINHOLE_PINHOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* PINHOLE_API marks what the shared library exports; everything else in it is hidden. */
+#if defined(_WIN32)
+#define PINHOLE_API
+#elif defined(__GNUC__) || defined(__clang__)
+#define PINHOLE_API __attribute__((visibility("default")))
+#else
+#define PINHOLE_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PINHOLE_VERSION_STRING "0.1.0"
+#define PINHOLE_LIBRARY_VERSION_MAJOR 0 /* the soname's number: changes when the ABI breaks */
+#define PINHOLE_LIBRARY_VERSION_MINOR 1
+
+/* ---- error codes: 0 for success, negative for errors ---- */
+enum {
+    PINHOLE_OK = 0,
+    PINHOLE_EINVAL = -1,       /* an argument is out of range (epsilon, k, q, t, value ...) */
+    PINHOLE_ENOMEM = -2,       /* an allocation failed */
+    PINHOLE_EOVERFLOW = -3,    /* a size (K, counts, bits) would exceed what the type holds */
+    PINHOLE_ERANGE = -4,       /* a value or report index lies outside the domain */
+    PINHOLE_ENOREPORTS = -5,   /* an estimate was asked from zero reports */
+    PINHOLE_EFORMAT = -6,      /* malformed input (file, bytes) */
+    PINHOLE_EIO = -7,          /* a file or stream could not be read or written */
+    PINHOLE_EUNSUPPORTED = -8, /* the mechanism or operation is not available here */
+    PINHOLE_ETRUNCATED = -9,   /* input ended before its declared length */
+    PINHOLE_EVERSION = -10,    /* unknown wire-format version */
+    PINHOLE_EMISMATCH = -11,   /* a report made for other parameters (fingerprint differs) */
+    PINHOLE_ESIGNATURE = -12,  /* a signature or seal did not verify */
+    PINHOLE_EPOLICY = -13,     /* refused by the privacy policy (epsilon cap, budget) */
+    PINHOLE_EBUFSIZE = -14,    /* the caller's buffer is too small */
+    PINHOLE_ECANCELED = -15,   /* the operation was cancelled */
+    PINHOLE_ENOTFOUND = -16,   /* no such collection, job or item */
+    PINHOLE_ETIMEOUT = -17,    /* a time limit was reached */
+    PINHOLE_EDB = -18,         /* the database failed (SQLite error) */
+    PINHOLE_ETOOBIG = -19,     /* input longer than declared, or over a size or count limit */
+    PINHOLE_ELAST =
+        PINHOLE_ETOOBIG, /* the most negative code in use (keep last; tests walk the range) */
+};
+
+/** Human-readable English text for a PINHOLE_* code (0 or negative). Never NULL; unknown codes give
+ * "unknown error". Thread-safe (returns a static string). */
+PINHOLE_API const char *pinhole_strerror(int code);
+
+/* ---- mechanisms (the frequency oracles; docs/mechanisms.md) ---- */
+typedef enum pinhole_mechanism_id {
+    PINHOLE_MECH_PGR = 1,  /* Projective Geometry Response (Feldman et al., ICML 2022) */
+    PINHOLE_MECH_GRR = 2,  /* generalized randomized response, k-RR */
+    PINHOLE_MECH_OUE = 3,  /* optimized unary encoding */
+    PINHOLE_MECH_SUE = 4,  /* symmetric unary encoding / basic RAPPOR */
+    PINHOLE_MECH_OLH = 5,  /* optimized local hashing with a public seed pool */
+    PINHOLE_MECH_HR = 6,   /* Hadamard response */
+    PINHOLE_MECH_SS = 7,   /* Subset Selection */
+    PINHOLE_MECH_HPGR = 8, /* hybrid PGR, blocks of a smaller projective space */
+} pinhole_mechanism_id;
+
+/* ---- sizes in bytes (also as functions below, so that bindings never hard-code them) ---- */
+#define PINHOLE_PAYLOAD_MAXBYTES (1u << 20) /* largest payload of any mechanism */
+#define PINHOLE_REPORT_HEADERBYTES 56u      /* an encoded report is 56 + payload bytes */
+#define PINHOLE_REPORT_MAXBYTES (PINHOLE_REPORT_HEADERBYTES + PINHOLE_PAYLOAD_MAXBYTES)
+#define PINHOLE_FINGERPRINT_BYTES 16u   /* BLAKE2b-128 of the collection config */
+#define PINHOLE_REPORT_IDBYTES 16u      /* random report id, unique per (collection, report) */
+#define PINHOLE_SEALBYTES 48u           /* crypto_box_SEALBYTES: ephemeral public key + MAC */
+#define PINHOLE_SEAL_PUBLICKEYBYTES 32u /* X25519 key reports are sealed to */
+#define PINHOLE_SEALED_MAXBYTES (PINHOLE_REPORT_MAXBYTES + PINHOLE_SEALBYTES)
+#define PINHOLE_CONFIG_BYTES 72u /* canonical config, version 1 (a collection without labels) */
+#define PINHOLE_CONFIG_V2BYTES                                                                     \
+    112u                            /* version 2: + the hash of the label list, the "other" item   \
+                                     */
+#define PINHOLE_CONFIG_SIGBYTES 64u /* Ed25519 */
+#define PINHOLE_CONFIG_SIGNEDBYTES (PINHOLE_CONFIG_BYTES + PINHOLE_CONFIG_SIGBYTES) /* 136 */
+#define PINHOLE_CONFIG_SIGNED_MAXBYTES                                                             \
+    (PINHOLE_CONFIG_V2BYTES + PINHOLE_CONFIG_SIGBYTES) /* 176                                      \
+                                                        */
+#define PINHOLE_LABELS_HASHBYTES 32u      /* BLAKE2b-256 of a collection's canonical label list */
+#define PINHOLE_LABEL_MAXBYTES 1024u      /* longest label */
+#define PINHOLE_CONFIG_PUBLICKEYBYTES 32u /* Ed25519 key configs are signed with */
+#define PINHOLE_DEVICE_SECRETBYTES 32u    /* the device secret of memoized reports */
+#define PINHOLE_BATCH_HEADERBYTES 8u
+#define PINHOLE_BATCH_ITEMHEADERBYTES 4u /* the u32 length before each item */
+#define PINHOLE_BATCH_MAXCOUNT 65536u    /* most reports in one batch */
+
+/** Initialise the library (libsodium's sodium_init()); call once before anything else; calling it
+ * again is harmless. Errors: PINHOLE_EUNSUPPORTED if libsodium cannot initialise (no usable
+ * random source). */
+PINHOLE_API int pinhole_init(void);
+
+/** PINHOLE_VERSION_STRING, and the library's ABI version numbers, as functions. */
+PINHOLE_API const char *pinhole_version_string(void);
+PINHOLE_API int pinhole_library_version_major(void);
+PINHOLE_API int pinhole_library_version_minor(void);
+
+/** The size macros above as functions: PINHOLE_DEVICE_SECRETBYTES, PINHOLE_REPORT_MAXBYTES,
+ * PINHOLE_SEALBYTES, PINHOLE_SEALED_MAXBYTES, PINHOLE_CONFIG_SIGNEDBYTES,
+ * PINHOLE_CONFIG_PUBLICKEYBYTES, PINHOLE_SEAL_PUBLICKEYBYTES. */
+PINHOLE_API size_t pinhole_device_secretbytes(void);
+PINHOLE_API size_t pinhole_report_maxbytes(void);
+PINHOLE_API size_t pinhole_sealbytes(void);
+PINHOLE_API size_t pinhole_sealed_maxbytes(void);
+PINHOLE_API size_t pinhole_collection_config_signedbytes(void);
+PINHOLE_API size_t pinhole_collection_config_publickeybytes(void);
+PINHOLE_API size_t pinhole_seal_publickeybytes(void);
+
+/* ---- bytes and keys ---- */
+
+/** Decode the hexadecimal string hex (upper or lower case, nothing else, even length) into
+ * out[0..cap); *written receives the byte count (may be NULL). The server's keys arrive as hex
+ * (GET /v1/keys). Errors: PINHOLE_EINVAL (hex NULL), PINHOLE_EFORMAT (a character that is not a hex
+ * digit, or an odd length), PINHOLE_EBUFSIZE (more than cap bytes; out is then unspecified). */
+PINHOLE_API int pinhole_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *written);
+
+/** Write in[0..len) as lower-case hex and a terminating NUL into out[0..cap).
+ * Errors: PINHOLE_EBUFSIZE (cap < 2 len + 1), PINHOLE_EOVERFLOW (2 len + 1 overflows). */
+PINHOLE_API int pinhole_hex_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+
+/** Fill out[0..PINHOLE_DEVICE_SECRETBYTES) with a fresh device secret from the operating system's
+ * random source (randombytes_buf). Generate it once per device and keep it in the platform's
+ * keystore; pass it to pinhole_client_new() on every start. */
+PINHOLE_API void pinhole_device_secret_generate(uint8_t *out);
+
+/* ---- collections ---- */
+
+/** A collection's parameters and built mechanism: opaque, read-only once made. */
+typedef struct pinhole_collection pinhole_collection;
+
+/** Make a collection from the server's signed config (PINHOLE_CONFIG_SIGNEDBYTES bytes, as served
+ * by GET /v1/collections/{id}/config), verified against the server's Ed25519 public key
+ * (server_pk, PINHOLE_CONFIG_PUBLICKEYBYTES bytes) before anything is built. *out receives it;
+ * free it with pinhole_collection_free(). Allocates the mechanism's tables (PGR: about 6q bytes).
+ * Errors: PINHOLE_ETRUNCATED / PINHOLE_ETOOBIG (wrong length), PINHOLE_ESIGNATURE (the signature
+ * does not verify), PINHOLE_EVERSION / PINHOLE_EFORMAT / PINHOLE_EUNSUPPORTED (a config this
+ * library cannot read), PINHOLE_EINVAL / PINHOLE_EOVERFLOW (parameters it cannot build),
+ * PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_collection_new_signed(pinhole_collection **out,
+                                              const uint8_t *signed_config, size_t len,
+                                              const uint8_t *server_pk);
+
+/** Make a local collection from (mechanism, k, epsilon) alone: collection id 0, time precision
+ * 1 s, the planner's parameters. For simulations and tests; a server collection has a signed
+ * config. Errors: PINHOLE_EUNSUPPORTED (unknown mechanism), PINHOLE_EINVAL (k < 2, epsilon not
+ * finite and >= 1e-6), PINHOLE_EOVERFLOW, PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_collection_new_params(pinhole_collection **out,
+                                              pinhole_mechanism_id mechanism, uint64_t k,
+                                              double epsilon);
+
+/** Release a collection; NULL is allowed. */
+PINHOLE_API void pinhole_collection_free(pinhole_collection *col);
+
+/** The collection's id (0 for a local one), mechanism, domain size k (items 0..k-1) and epsilon
+ * of one report. */
+PINHOLE_API uint64_t pinhole_collection_id(const pinhole_collection *col);
+PINHOLE_API pinhole_mechanism_id pinhole_collection_mechanism(const pinhole_collection *col);
+PINHOLE_API uint64_t pinhole_collection_k(const pinhole_collection *col);
+PINHOLE_API double pinhole_collection_epsilon(const pinhole_collection *col);
+
+/** Epsilon of the collection's permanent randomized response, which bounds every memoized report
+ * of one value together: the SUE/RAPPOR parameter when the collection has an instantaneous step,
+ * else the epsilon of one report. */
+PINHOLE_API double pinhole_collection_epsilon_permanent(const pinhole_collection *col);
+
+/** Bytes of one encoded report of this collection, 56 + payload bytes. */
+PINHOLE_API size_t pinhole_collection_reportbytes(const pinhole_collection *col);
+
+/** Bytes of one sealed report of this collection, pinhole_collection_reportbytes() + 48. */
+PINHOLE_API size_t pinhole_collection_sealedbytes(const pinhole_collection *col);
+
+/* ---- the device: privacy policy and memoization ---- */
+
+/** Load the epsilon already spent in budget period `period` (an integer: unix seconds divided by
+ * the policy's period length) into *spent; a period never stored is 0. Return PINHOLE_OK or a
+ * negative PINHOLE_E* code (the report is then refused with that code). */
+typedef int (*pinhole_budget_load_fn)(void *ctx, uint64_t period, double *spent);
+
+/** Persist the epsilon spent in `period`. Called before the report is released: if it fails
+ * (negative return), the report is refused with that code, so a crash never leaks an uncounted
+ * report. */
+typedef int (*pinhole_budget_store_fn)(void *ctx, uint64_t period, double spent);
+
+typedef struct pinhole_policy {
+    double max_epsilon;            /* largest epsilon of one report; 0 = no cap */
+    double budget_epsilon;         /* total epsilon per period; 0 = no budget */
+    uint64_t budget_period;        /* period length in seconds (e.g. 86400); needed with a budget */
+    pinhole_budget_load_fn load;   /* needed with a budget */
+    pinhole_budget_store_fn store; /* needed with a budget */
+    void *ctx;                     /* passed to load and store */
+} pinhole_policy;
+
+/** The device: its privacy policy, device secret and budget lock. Opaque. */
+typedef struct pinhole_client pinhole_client;
+
+/** Make a client with a privacy policy (NULL = no cap, no budget) and an optional device secret
+ * of PINHOLE_DEVICE_SECRETBYTES for memoized reports (NULL = none; the app keeps the secret, e.g.
+ * in the platform keystore, and passes the same bytes on every start). The budget callbacks run
+ * under the client's mutex, one report at a time: other threads reporting through the same client
+ * wait (sleeping) while they run, and a callback must not report through the same client.
+ * Errors: PINHOLE_EINVAL (max_epsilon or budget_epsilon negative or not finite; a budget without
+ * a period or without both callbacks), PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_client_new(pinhole_client **out, const pinhole_policy *policy,
+                                   const uint8_t *device_secret);
+
+/** Erase the device secret (sodium_memzero) and release the client; NULL is allowed. */
+PINHOLE_API void pinhole_client_free(pinhole_client *cl);
+
+/** Flags of pinhole_client_report(). */
+enum {
+    PINHOLE_REPORT_MEMOIZE = 1, /* reuse the permanent randomized response of (collection, value) */
+};
+
+/** Randomize value (0 <= value < k) for the collection and write the encoded report into
+ * out[0..cap); *written receives its size (pinhole_collection_reportbytes()). unix_seconds is the
+ * time the report stands for; it is stored as unix_seconds / time_precision. The report id is 16
+ * fresh random bytes. With PINHOLE_REPORT_MEMOIZE (needs a device secret) the permanent randomized
+ * response of (collection, value) is reused: the randomizer's permanent step runs on a ChaCha20
+ * stream keyed by BLAKE2b(key = device secret, "pinhole-memo-v1" || fingerprint || value); a
+ * mechanism with an instantaneous step (SUE/RAPPOR with epsilon_permanent above epsilon) then
+ * draws a fresh instantaneous response on top from the operating system, as RAPPOR does, so
+ * memoized reports of one value vary (docs/client.md, "Longitudinal reports").
+ * The privacy policy is applied first: the collection's epsilon above max_epsilon, or above what
+ * is left of the period's budget, refuses the report with PINHOLE_EPOLICY (nothing is written,
+ * nothing is charged). A report is charged its collection's epsilon (memoized ones too).
+ * Errors: PINHOLE_ERANGE (value >= k), PINHOLE_EPOLICY, PINHOLE_EINVAL (MEMOIZE without a device
+ * secret, unknown flags), PINHOLE_EBUFSIZE (cap too small), the budget callbacks' codes (a
+ * positive one becomes PINHOLE_EIO), PINHOLE_EFORMAT (load gave a negative or non-finite amount),
+ * PINHOLE_EUNSUPPORTED (no randomizer for the mechanism). No allocation. */
+PINHOLE_API int pinhole_client_report(pinhole_client *cl, const pinhole_collection *col,
+                                      uint64_t value, uint64_t unix_seconds, unsigned flags,
+                                      uint8_t *out, size_t cap, size_t *written);
+
+/** As pinhole_client_report(), then sealed to the server's X25519 public key (server_pk,
+ * PINHOLE_SEAL_PUBLICKEYBYTES; crypto_box_seal): out receives pinhole_collection_sealedbytes()
+ * bytes. Errors: those of pinhole_client_report(), and PINHOLE_ESIGNATURE (server_pk is not a
+ * usable key). */
+PINHOLE_API int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_collection *col,
+                                             uint64_t value, uint64_t unix_seconds, unsigned flags,
+                                             const uint8_t *server_pk, uint8_t *out, size_t cap,
+                                             size_t *written);
+
+/* ---- labels: the collection's item names ---- */
+
+/** Whether the collection's signed config commits to a label list (a version 2 config). */
+PINHOLE_API int pinhole_collection_has_labels(const pinhole_collection *col);
+
+/** A collection's labels, verified and indexed: opaque, read-only once made (share it). */
+typedef struct pinhole_labels pinhole_labels;
+
+/** Verify the collection's label list (the canonical list of docs/protocol.md §4.5, as served by
+ * GET /v1/collections/{id}/labels) against the hash the collection's signed config commits to,
+ * and index it; the list is copied. Costs O(k log k) time and about 48 k bytes plus the list.
+ * Errors: PINHOLE_ENOTFOUND (the collection has no labels), PINHOLE_EINVAL (list NULL),
+ * PINHOLE_ESIGNATURE (the list is not the one the config commits to), PINHOLE_ETRUNCATED /
+ * PINHOLE_ETOOBIG / PINHOLE_EFORMAT (a malformed list, not k labels, a repeated label),
+ * PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_labels_new(pinhole_labels **out, const pinhole_collection *col,
+                                   const uint8_t *list, size_t len);
+
+/** Release the labels; NULL is allowed. */
+PINHOLE_API void pinhole_labels_free(pinhole_labels *lab);
+
+/** Number of labels, the collection's k. */
+PINHOLE_API uint64_t pinhole_labels_count(const pinhole_labels *lab);
+
+/** The item of the label label[0..len) (bytes, compared exactly; no NUL needed) into *item: its
+ * index, or the collection's designated "other" item for a label not in the list if the
+ * collection has one. O(log k). Errors: PINHOLE_ENOTFOUND (not a label of the collection, and no
+ * "other" item), PINHOLE_EINVAL (label NULL). */
+PINHOLE_API int pinhole_labels_index(const pinhole_labels *lab, const char *label, size_t len,
+                                     uint64_t *item);
+
+/** The label of item: *label points into the labels (not NUL-terminated), *len its bytes.
+ * Errors: PINHOLE_ERANGE (item >= k). */
+PINHOLE_API int pinhole_labels_get(const pinhole_labels *lab, uint64_t item, const char **label,
+                                   size_t *len);
+
+/* ---- the outbox: batches to POST ---- */
+
+/** Reports of one collection waiting to be posted, grouped into batches (docs/protocol.md §3) of
+ * at most max_batch_bytes each and at most PINHOLE_BATCH_MAXCOUNT reports and 16 distinct time
+ * units (the server's limit per batch). Opaque; not thread-safe. The exchange (docs/client.md):
+ *     while (pinhole_outbox_next(ob, &body, &len)) {
+ *         status = POST body to /v1/collections/{id}/reports as application/octet-stream
+ *                  (0 when no HTTP answer came: no network, timeout, connection reset)
+ *         if (pinhole_http_should_retry(status)) break;  // same bytes later: safe, the server
+ *                                                        // acknowledges repeats as duplicates
+ *         pinhole_outbox_done(ob);                       // 2xx, or an answer a retry cannot change
+ *     }
+ * The batch bytes are also what to save to storage for a POST after a restart. */
+typedef struct pinhole_outbox pinhole_outbox;
+
+/** Flags of pinhole_outbox_new(). */
+enum {
+    PINHOLE_OUTBOX_SEALED = 1, /* the reports are sealed (pinhole_client_report_sealed) */
+};
+
+/** Make an outbox for reports of col (plain, or sealed with PINHOLE_OUTBOX_SEALED), batches of at
+ * most max_batch_bytes bytes (keep it at or below the server's max_body_bytes, 8 MiB by default;
+ * 64 KiB suits a phone). The outbox keeps col's id and time precision, not col itself.
+ * Errors: PINHOLE_EINVAL (unknown flags; max_batch_bytes below one report's batch,
+ * 8 + 4 + pinhole_collection_reportbytes() or _sealedbytes()), PINHOLE_ENOMEM. */
+PINHOLE_API int pinhole_outbox_new(pinhole_outbox **out, const pinhole_collection *col,
+                                   unsigned flags, size_t max_batch_bytes);
+
+/** Release the outbox and every report in it; NULL is allowed. */
+PINHOLE_API void pinhole_outbox_free(pinhole_outbox *ob);
+
+/** Copy one report (as written by pinhole_client_report(), or _sealed() for a sealed outbox)
+ * made for unix_seconds into the outbox. A report that does not fit the open batch (size, count,
+ * or a 17th time unit) starts a new one. Errors: PINHOLE_EINVAL (report NULL, len 0),
+ * PINHOLE_ETOOBIG (longer than the batch kind allows, or than one batch of max_batch_bytes),
+ * PINHOLE_ENOMEM (the outbox is unchanged). */
+PINHOLE_API int pinhole_outbox_add(pinhole_outbox *ob, const uint8_t *report, size_t len,
+                                   uint64_t unix_seconds);
+
+/** Reports in the outbox, and the bytes of their batches. */
+PINHOLE_API size_t pinhole_outbox_pending(const pinhole_outbox *ob);
+PINHOLE_API size_t pinhole_outbox_pending_bytes(const pinhole_outbox *ob);
+
+/** The oldest batch to POST: *body and *len receive its bytes (owned by the outbox, valid until
+ * pinhole_outbox_done() or _free(); adding reports does not move them). Returns 1, or 0 with
+ * *body NULL and *len 0 when the outbox is empty. Until pinhole_outbox_done() it returns the same
+ * batch, byte for byte. */
+PINHOLE_API int pinhole_outbox_next(pinhole_outbox *ob, const uint8_t **body, size_t *len);
+
+/** Drop the batch pinhole_outbox_next() returned, once the server has answered it for good. */
+PINHOLE_API void pinhole_outbox_done(pinhole_outbox *ob);
+
+/** The retry rule for an answer to a report POST: 1 (keep the batch, POST the same bytes again
+ * later, after Retry-After if the answer has one) for 0 (no HTTP answer), 408, 429, 500, 502, 503
+ * and 504; 0 (pinhole_outbox_done) for everything else: 2xx (stored; reports the server refused
+ * are listed in its answer and would be refused again), 400, 401, 403, 404, 413, 415, 422. */
+PINHOLE_API int pinhole_http_should_retry(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
