@@ -453,6 +453,37 @@ Test(jobs, errors)
     json_t *bad = json_pack("{s:s}", "time_limit", "soon");
     cr_assert_eq(pinhole_jobs_submit(J, 1, "sleep", 0, 1, bad, &id), PINHOLE_EINVAL);
     json_decref(bad);
+    /* a parameter the type does not have (a typo would run with the default) */
+    const char *typos[][2] = {{"reconstruct", "topp"},
+                              {"reconstruct", "to"},
+                              {"mle", "max_iteration"},
+                              {"maxcut", "ma"},
+                              {"sleep", "second"}};
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+        json_t *t = json_pack("{s:i}", typos[i][1], 1);
+        cr_assert_eq(pinhole_jobs_submit(J, 1, typos[i][0], 0, 1, t, &id), PINHOLE_EINVAL, "%s %s",
+                     typos[i][0], typos[i][1]);
+        json_decref(t);
+    }
+    char err[256];
+    json_t *t = json_pack("{s:i}", "topp", 1);
+    cr_assert_eq(pinhole_job_params_check(pinhole_job_type_find("reconstruct"), t, err, sizeof err),
+                 PINHOLE_EINVAL);
+    cr_assert(strstr(err, "'topp'") && strstr(err, "known: top, time_limit"), "%s", err);
+    json_decref(t);
+    /* and every parameter a type lists is accepted, with time_limit */
+    size_t nt;
+    const pinhole_job_type *all = pinhole_job_types(&nt);
+    for (size_t i = 0; i < nt; i++) {
+        json_t *o = json_pack("{s:i}", "time_limit", 5);
+        char names[256];
+        snprintf(names, sizeof names, "%s", all[i].params);
+        for (char *save, *w = strtok_r(names, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            json_object_set_new(o, w, json_integer(1));
+        cr_assert_eq(pinhole_job_params_check(&all[i], o, err, sizeof err), PINHOLE_OK, "%s: %s",
+                     all[i].name, err);
+        json_decref(o);
+    }
     json_t *job;
     cr_assert_eq(pinhole_jobs_get(J, 12345, &job), PINHOLE_ENOTFOUND);
     cr_assert_eq(pinhole_jobs_cancel(J, 12345), PINHOLE_ENOTFOUND);

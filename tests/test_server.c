@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -34,10 +35,19 @@
 static char dir[64], dbpath[128], base[64];
 static pinhole_server *srv;
 
+static double head_timeout = 10; /* seconds; tests may lower it before start() */
+static unsigned per_address = 64;
+static size_t body_bytes_per_address = (size_t)64 << 20;
+static unsigned connection_limit = 1024;
+
 static void start(unsigned timeout, size_t max_body, size_t queue, const char *uploader)
 {
     pinhole_server_options o;
     pinhole_server_options_default(&o);
+    o.head_timeout = head_timeout;
+    o.connections_per_address = per_address;
+    o.body_buffer_bytes_per_address = body_bytes_per_address;
+    o.connection_limit = connection_limit;
     o.port = 0;
     o.connection_timeout = timeout;
     o.max_body_bytes = max_body;
@@ -264,7 +274,8 @@ Test(http, estimates_equal_the_offline_estimator)
 
     /* The labels come back with ?labels=true, in item order. */
     snprintf(path, sizeof path, "/v1/collections/%llu?labels=true", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 401); /* not anonymously */
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     free(body);
     cr_assert_eq(json_array_size(json_object_get(o, "labels")), 12);
@@ -561,6 +572,12 @@ Test(http, modules_timeline_jobs_and_dashboard)
                *typo = "{\"type\": \"reconstruct\", \"parms\": {}}";
     cr_assert_eq(req("analyst-token", "POST", path, "application/json", typo, strlen(typo), NULL),
                  400);
+    const char *typo_param = "{\"type\": \"reconstruct\", \"params\": {\"topp\": 5}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", typo_param,
+                     strlen(typo_param), &body),
+                 400);
+    cr_assert(strstr(body, "unknown parameter 'topp'"), "%s", body);
+    free(body);
     cr_assert_eq(req("analyst-token", "POST", path, "application/json", bad, strlen(bad), NULL),
                  422);
     cr_assert_eq(
@@ -689,7 +706,7 @@ Test(http, retries_are_acknowledged_and_replays_dropped)
     json_decref(o);
     char path[96], *body;
     snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 200);
     json_decref(o);
@@ -879,7 +896,7 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     free(after);
     char gpath[64];
     snprintf(gpath, sizeof gpath, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", gpath, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req("analyst-token", "GET", gpath, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 150);
     json_decref(o);
@@ -924,6 +941,71 @@ Test(http, slow_clients_are_dropped)
     close(fd);
     cr_assert_geq(got, 0, "the connection was not closed within 10 s");
     cr_assert_lt(waited, 5, "closed after %.2f s with a 1 s timeout", waited);
+}
+
+/* A head trickling in a byte at a time (each byte resets the inactivity timeout) is cut at the
+ * head deadline with a 408 problem, and the server serves others meanwhile. */
+Test(http, trickling_head_is_cut_at_the_deadline)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    const char *head = "POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    const double t0 = pinhole_clock_mono();
+    const int fd = raw_send(head, strlen(head));
+    char buf[1024];
+    long got = -1;
+    for (int i = 0; i < 40 && got < 0; i++) { /* a byte every 0.1 s, for up to 4 s */
+        if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
+            break;
+        cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+        struct timeval tv = {0, 100000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            got = n;
+        }
+    }
+    const double waited = pinhole_clock_mono() - t0;
+    close(fd);
+    cr_assert_gt(got, 0, "no answer within 4 s to a head trickling in");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+    cr_assert_lt(waited, 2.5, "cut after %.2f s with a 1 s head deadline", waited);
+}
+
+/* Past the per-address cap a connection is answered at once: 503, Retry-After, problem+json. */
+Test(http, connections_per_address_are_capped)
+{
+    per_address = 4;
+    start(30, 8u << 20, 1000000, NULL);
+    int fd[4];
+    for (int i = 0; i < 4; i++)
+        fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 23); /* heads left incomplete */
+    const double t0 = pinhole_clock_mono();
+    const char *keys = "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n";
+    const int extra = raw_send(keys, strlen(keys));
+    char buf[1024];
+    const long got = raw_drain(extra, 5, buf, sizeof buf);
+    close(extra);
+    cr_assert_gt(got, 0);
+    cr_assert_lt(pinhole_clock_mono() - t0, 1, "the refusal took %.2f s",
+                 pinhole_clock_mono() - t0);
+    cr_assert(strncmp(buf, "HTTP/1.1 503", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "Retry-After: 1\r\n") && strstr(buf, "application/problem+json") &&
+                  strstr(buf, "too-many-connections"),
+              "%s", buf);
+    char *body;
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 503); /* the cap holds */
+    free(body);
+    close(fd[0]); /* one fewer: the next is served */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"address\"} 2\n"), "%s",
+              body);
+    free(body);
+    for (int i = 1; i < 4; i++)
+        close(fd[i]);
 }
 
 Test(http, uploader_token_when_configured)
@@ -1080,4 +1162,183 @@ Test(http, graceful_stop_keeps_everything_acknowledged)
     pinhole_store_close(s);
     free_batch(&b);
     cli_collection_free(&c);
+}
+
+/* HTTP framing: one byte after a well-formed batch is malformed framing (400), not a batch too
+ * large; HTTP/1.1 without Host is a 400; Content-Length with Transfer-Encoding is refused and the
+ * connection closed, so a request smuggled behind it is never answered. Nothing is stored. */
+Test(http, framing_errors_are_400_and_close)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 20, 5, 0);
+    uint8_t *more = malloc(b.len + 1);
+    memcpy(more, b.buf, b.len);
+    more[b.len] = 0;
+    char path[64], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "POST", path, "application/octet-stream", more, b.len + 1, &body), 400,
+                 "%s", body);
+    cr_assert(strstr(body, "malformed-batch"), "%s", body);
+    free(body);
+    free(more);
+
+    char buf[4096];
+    int fd = raw_send("GET /healthz HTTP/1.1\r\n\r\n", 25);
+    cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0);
+    close(fd);
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+
+    /* what libmicrohttpd would answer with an HTML page: problem+json from the gate */
+    const char *framing[][2] = {
+        {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/1.1 505"},
+        {"POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+         "HTTP/1.1 400"},
+        {"POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+         "Content-Length: 6\r\n\r\nhello",
+         "HTTP/1.1 400"},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "HTTP/1.1 400"},
+        {"GET  HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
+    };
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
+        fd = raw_send(framing[i][0], strlen(framing[i][0]));
+        cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0, "%s", framing[i][0]);
+        close(fd);
+        cr_assert(strncmp(buf, framing[i][1], 12) == 0, "%s -> %s", framing[i][0], buf);
+        cr_assert(strstr(buf, "application/problem+json"), "%s -> %s", framing[i][0], buf);
+    }
+
+    char smuggle[512];
+    const int n = snprintf(smuggle, sizeof smuggle,
+                           "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream"
+                           "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                           "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                           path);
+    fd = raw_send(smuggle, (size_t)n);
+    const long got = raw_drain(fd, 5, buf, sizeof buf);
+    close(fd);
+    cr_assert_gt(got, 0, "no answer, or the connection stayed open");
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+    cr_assert_null(strstr(buf + 12, "HTTP/1.1"), "the request behind it was answered: %s", buf);
+
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "\"reports\":0"), "%s", body);
+    free(body);
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+/* Bodies held almost complete pin memory only up to the per-address bound: past it a request is
+ * answered 429 (Retry-After, problem+json) before its body is read, and once the holder goes the
+ * next is taken. */
+Test(http, buffered_body_bytes_are_bounded)
+{
+    body_bytes_per_address = 100000;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "application/octet-stream\r\nContent-Length: 80000\r\n\r\n0123456789",
+                     (unsigned long long)id);
+    const int holder = raw_send(head, (size_t)n); /* 80,000 bytes reserved, 10 sent */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    n = snprintf(head, sizeof head,
+                 "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 "application/octet-stream\r\nContent-Length: 30000\r\n\r\n",
+                 (unsigned long long)id);
+    int fd = raw_send(head, (size_t)n);
+    char buf[2048];
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const ssize_t got = recv(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    cr_assert_gt(got, 0, "no answer within 2 s");
+    buf[got] = '\0';
+    cr_assert(strncmp(buf, "HTTP/1.1 429", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "Retry-After: 1") && strstr(buf, "application/problem+json"), "%s", buf);
+    close(holder);
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 50, 3, 0);
+    json_decref(post_batch(id, &b, 200)); /* the holder's bytes are given back */
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+/* At the connection limit, the connection that has waited longest for its head is closed (408)
+ * to let in one that sends its request at once; when every connection is past its head, /healthz
+ * and /metrics are still answered (an operator must see the server under overload) and
+ * everything else gets 503 with Retry-After. */
+Test(http, limits_evict_idle_heads_and_serve_operations)
+{
+    connection_limit = 4;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    int idle[4];
+    for (int i = 0; i < 4; i++)
+        idle[i] = raw_send("GET /healthz HTTP/1.1\r\n", 23); /* heads left incomplete */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, NULL), 200);
+    char buf[1024];
+    cr_assert_gt(raw_drain(idle[0], 2, buf, sizeof buf), 0, "the oldest was not closed");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0 && strstr(buf, "application/problem+json"),
+              "%s", buf);
+    for (int i = 0; i < 4; i++)
+        close(idle[i]);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+
+    char head[256];
+    const int n = snprintf(head, sizeof head,
+                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                           "application/octet-stream\r\nContent-Length: 1000\r\n\r\n01234",
+                           (unsigned long long)id);
+    int busy[4];
+    for (int i = 0; i < 4; i++) /* past their heads: with the daemon, not evictable */
+        busy[i] = raw_send(head, (size_t)n);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    char *body;
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"evicted\"} 1\n"), "%s",
+              body);
+    free(body);
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 503);
+    cr_assert(strstr(body, "too-many-connections"), "%s", body);
+    free(body);
+    for (int i = 0; i < 4; i++)
+        close(busy[i]);
+}
+
+/* A body trickling in below min_body_rate is cut once head_timeout has passed. */
+Test(http, slow_body_is_cut)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char head[256];
+    const int n = snprintf(head, sizeof head,
+                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                           "application/octet-stream\r\nContent-Length: 100000\r\n\r\n",
+                           (unsigned long long)id);
+    const int fd = raw_send(head, (size_t)n);
+    const double t0 = pinhole_clock_mono();
+    int cut = 0;
+    for (int i = 0; i < 40 && !cut; i++) { /* 10 bytes every 0.1 s: 100 B/s, for up to 4 s */
+        cut = send(fd, "0123456789", 10, MSG_NOSIGNAL) != 10;
+        char b[64];
+        struct timeval tv = {0, 100000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t r = recv(fd, b, sizeof b, 0);
+        cut |= r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+    close(fd);
+    cr_assert(cut, "a 100 B/s body was still being read after 4 s");
+    cr_assert_lt(pinhole_clock_mono() - t0, 3.5);
 }

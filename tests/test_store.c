@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,6 +308,30 @@ Test(store, writer_queue_full_then_drains)
     cr_assert_eq(atomic_load(&w.stats.accepted), 2);
     pinhole_store_close(s);
     pinhole_server_collection_free(&c);
+}
+
+/* The database holds the server's secret keys: it is created 0600 whatever the umask, and so are
+ * its -wal and -shm files. */
+Test(store, files_are_created_private)
+{
+    const mode_t old = umask(022);
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    pinhole_server_keys k;
+    cr_assert_eq(pinhole_store_server_keys(s, &k), PINHOLE_OK);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[160];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        cr_assert_eq(stat(p, &sb), 0, "%s", p);
+        cr_assert_eq(sb.st_mode & 0777, 0600, "%s is mode %o", p, (unsigned)(sb.st_mode & 0777));
+    }
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+    umask(old);
 }
 
 /* A labelled collection's config commits to its labels, across a reopen; one stored before

@@ -98,6 +98,23 @@ int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collectio
     json_object_foreach(root, key, v)
     {
         uint64_t x;
+        /* A member of the wrong JSON type is a malformed request (400); a value of the right type
+         * out of range is an invalid collection (422). */
+        const int is = (strcmp(key, "name") == 0 || strcmp(key, "mechanism") == 0) ? 's'
+                       : strcmp(key, "epsilon") == 0                               ? 'n'
+                       : (strcmp(key, "k") == 0 || strcmp(key, "q") == 0 || strcmp(key, "t") == 0 ||
+                          strcmp(key, "time_precision") == 0 || strcmp(key, "min_reports") == 0)
+                           ? 'i'
+                           : 0;
+        if ((is == 's' && !json_is_string(v)) || (is == 'n' && !json_is_number(v)) ||
+            (is == 'i' && !json_is_integer(v))) {
+            rc = fail(err, errlen, PINHOLE_EFORMAT,
+                      is == 's'   ? "%s: must be a JSON string"
+                      : is == 'n' ? "%s: must be a JSON number"
+                                  : "%s: must be a JSON integer",
+                      key);
+            goto out;
+        }
         if (strcmp(key, "name") == 0) {
             if (!json_is_string(v) || json_string_length(v) > PINHOLE_COLLECTION_NAME_MAX ||
                 strlen(json_string_value(v)) != json_string_length(v)) {

@@ -40,6 +40,8 @@ extern const char *const pinhole_http_reason_name[RS_COUNT];
 struct pinhole_server {
     pinhole_server_options opt;
     struct MHD_Daemon *d;
+    struct pinhole_gate *gate;   /* accepts, waits for request heads, hands connections to d */
+    pthread_rwlock_t token_lock; /* the token hashes of opt (pinhole_server_set_tokens) */
     uint16_t port;
     pinhole_service *svc;                /* registry, readers, writer, jobs (server/service) */
     _Atomic uint64_t status[600];        /* responses by HTTP status */
@@ -65,12 +67,20 @@ typedef struct request {
     const pinhole_server_collection *coll; /* when the route names a collection */
     uint8_t *body;
     size_t len, cap, limit;
+    size_t reserved; /* body buffer bytes reserved at the gate (pinhole_gate_reserve) */
+    struct sockaddr_storage client;
     int too_large;
-    int phase; /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
+    int too_many_bodies; /* the body-buffer bounds refused it: answered 429 once it is read */
+    int phase;           /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
     int submit_error;
     int answered; /* a response was queued at the first callback */
-    int defer;    /* responses go to out (built off the pool thread) instead of to the connection */
-    struct {      /* a response built while deferred, queued once resumed */
+    /* for the request's log line (completed() in server.c) */
+    char method[8];
+    double t0;           /* monotonic seconds at the first callback */
+    unsigned log_status; /* the status answered, 0 when none */
+    size_t log_bytes;    /* its body bytes */
+    int defer; /* responses go to out (built off the pool thread) instead of to the connection */
+    struct {   /* a response built while deferred, queued once resumed */
         unsigned status;
         const char *type; /* static string */
         char *body;

@@ -59,6 +59,11 @@ static enum MHD_Result job_create(request *rq, const pinhole_server_collection *
         json_decref(body);
         return pinhole_http_problem(rq, PROBLEM_UNKNOWN_JOB_TYPE, err);
     }
+    if (pinhole_job_params_check(pinhole_job_type_find(json_string_value(type)), params, err,
+                                 sizeof err) != PINHOLE_OK) {
+        json_decref(body);
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON, err);
+    }
     int64_t id;
     const int64_t f = from ? json_integer_value(from) : 0,
                   t = to ? json_integer_value(to) : INT64_MAX;

@@ -1,6 +1,7 @@
 /* Health and metrics: GET /healthz (the store's state) and GET /metrics (Prometheus text). */
 #include "common/clock.h"
 #include "common/error.h"
+#include "server/http/gate.h"
 #include "server/http/http.h"
 
 #include <inttypes.h>
@@ -137,6 +138,28 @@ enum MHD_Result pinhole_http_metrics(request *rq)
             "# HELP pinhole_collections Collections defined.\n"
             "# TYPE pinhole_collections gauge\npinhole_collections %zu\n",
             pinhole_service_collection_count(s->svc));
+    pinhole_gate_stats gs;
+    pinhole_gate_get_stats(s->gate, &gs);
+    mprintf(&t,
+            "# HELP pinhole_connections_refused_total Connections answered and closed before a "
+            "request: limit (connection_limit), address (connections_per_address), head_timeout "
+            "(408), head_too_large (431), evicted (408: the oldest connection still without a "
+            "request, closed at the limit to make room).\n"
+            "# TYPE pinhole_connections_refused_total counter\n"
+            "pinhole_connections_refused_total{reason=\"limit\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"address\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"head_timeout\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"head_too_large\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"evicted\"} %llu\n",
+            gs.refused_limit, gs.refused_address, gs.head_timeouts, gs.head_too_large, gs.evicted);
+    mprintf(&t,
+            "# HELP pinhole_body_buffer_bytes Request body bytes buffered (reserved) now.\n"
+            "# TYPE pinhole_body_buffer_bytes gauge\npinhole_body_buffer_bytes %zu\n"
+            "# HELP pinhole_body_buffer_refused_total Requests answered 429 because their body "
+            "would pass body_buffer_bytes or body_buffer_bytes_per_address.\n"
+            "# TYPE pinhole_body_buffer_refused_total counter\n"
+            "pinhole_body_buffer_refused_total %llu\n",
+            gs.body_bytes, gs.refused_body_bytes);
     if (t.oom) {
         free(t.p);
         return MHD_NO;

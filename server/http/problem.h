@@ -32,6 +32,11 @@ typedef enum pinhole_problem {
     PROBLEM_UNKNOWN_JOB_TYPE,
     PROBLEM_INVALID_JOB,
     PROBLEM_UNKNOWN_JOB,
+    PROBLEM_TOO_MANY_CONNECTIONS, /* written by the connection gate (gate.c) */
+    PROBLEM_REQUEST_TIMEOUT,
+    PROBLEM_HEADER_TOO_LARGE,
+    PROBLEM_BAD_REQUEST,
+    PROBLEM_VERSION_NOT_SUPPORTED,
     PROBLEM_JOB_PATH,
     PROBLEM_COUNT
 } pinhole_problem;

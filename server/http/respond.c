@@ -32,6 +32,12 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_UNKNOWN_JOB_TYPE] = {"unknown-job-type", "Unknown Job Type", 422},
     [PROBLEM_INVALID_JOB] = {"invalid-job", "Invalid Job", 422},
     [PROBLEM_UNKNOWN_JOB] = {"unknown-job", "Unknown Job", 404},
+    [PROBLEM_TOO_MANY_CONNECTIONS] = {"too-many-connections", "Service Unavailable", 503},
+    [PROBLEM_REQUEST_TIMEOUT] = {"request-timeout", "Request Timeout", 408},
+    [PROBLEM_HEADER_TOO_LARGE] = {"header-too-large", "Request Header Fields Too Large", 431},
+    [PROBLEM_BAD_REQUEST] = {"bad-request", "Bad Request", 400},
+    [PROBLEM_VERSION_NOT_SUPPORTED] = {"http-version-not-supported", "HTTP Version Not Supported",
+                                       505},
     [PROBLEM_JOB_PATH] = {"job-path", "Wrong Path For This Job Type", 422},
 };
 
@@ -55,6 +61,8 @@ const char *const pinhole_http_reason_name[RS_COUNT] = {
 enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type, char *buf,
                                   size_t len, const char *h1, const char *v1)
 {
+    rq->log_status = status;
+    rq->log_bytes = len;
     if (rq->defer) { /* keep it for the pool thread that resumes the connection */
         rq->out.status = status;
         rq->out.type = type;

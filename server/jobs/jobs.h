@@ -84,10 +84,24 @@ typedef struct pinhole_job_type {
     int needs_data;   /* PINHOLE_JOB_NO_DATA, _COUNTS, _BUCKETS or _NAMED */
     pinhole_job_fn run;
     const char *summary; /* one line for listings */
+    const char *params;  /* the members params may have, space-separated ("time_limit" is
+                          * every type's) */
 } pinhole_job_type;
+
+/** Check that every member of params (a JSON object, or NULL) is one type accepts. Errors:
+ * PINHOLE_EINVAL (an unknown member: err names it and the known ones). */
+int pinhole_job_params_check(const pinhole_job_type *type, const json_t *params, char *err,
+                             size_t errlen);
 
 /** The job type called name, or NULL. */
 const pinhole_job_type *pinhole_job_type_find(const char *name);
+
+/** Run a job type on this thread, without a runner or database: the job stops (PINHOLE_ECANCELED)
+ * at its first progress check after seconds (0: at the first check, so only the parameters are
+ * read and checked). data is used when the type needs it. As pinhole_job_fn otherwise. */
+int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data *data,
+                           const json_t *params, double seconds, json_t **result, char *err,
+                           size_t errlen);
 
 /** All job types; *n receives their number. */
 const pinhole_job_type *pinhole_job_types(size_t *n);
@@ -115,7 +129,8 @@ void pinhole_jobs_close(pinhole_jobs *J);
 /** Queue a job. collection_id is 0 for an offline solver (a type with needs_data 0), whose job
  * JSON then has "collection_id": null. params may be NULL (= {}); it may hold "time_limit"
  * (seconds, capped at the runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an
- * object, bad time limit, from > to), PINHOLE_EDB. *id receives the job id. */
+ * object or with a member the type does not have (pinhole_job_params_check), bad time limit,
+ * from > to), PINHOLE_EDB. *id receives the job id. */
 int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
                         int64_t to, const json_t *params, int64_t *id);
 

@@ -227,19 +227,29 @@ static int job_sleep(const pinhole_job_data *d, const json_t *params, pinhole_jo
 }
 
 static const pinhole_job_type types[] = {
-    {"reconstruct", 1, job_reconstruct, "unbiased estimates of every item with standard errors"},
-    {"project", 1, job_project, "estimates and their projection onto the probability simplex"},
-    {"mle", 1, job_mle, "estimates and the maximum-likelihood histogram (PGR)"},
-    {"topk_prob", 1, job_topk_prob, "each item's probability of being in the top k"},
-    {"stream", 2, job_stream, "estimates over time by SGD over the time buckets"},
-    {"nearest_correlation", 0, pinhole_job_nearest_correlation, "nearest correlation matrix (SDP)"},
-    {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding"},
-    {"single_location", 0, pinhole_job_single_location, "attention on single-location regression"},
-    {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)"},
+    {"reconstruct", 1, job_reconstruct, "unbiased estimates of every item with standard errors",
+     "top"},
+    {"project", 1, job_project, "estimates and their projection onto the probability simplex",
+     "top"},
+    {"mle", 1, job_mle, "estimates and the maximum-likelihood histogram (PGR)",
+     "top max_iterations"},
+    {"topk_prob", 1, job_topk_prob, "each item's probability of being in the top k",
+     "top k samples noise seed"},
+    {"stream", 2, job_stream, "estimates over time by SGD over the time buckets",
+     "top eta project"},
+    {"nearest_correlation", 0, pinhole_job_nearest_correlation, "nearest correlation matrix (SDP)",
+     "matrix weights method rank max_iter seed"},
+    {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding",
+     "weights rank max_iter seed rounds"},
+    {"single_location", 0, pinhole_job_single_location, "attention on single-location regression",
+     "d L steps batch seed risk_samples gamma noise step lambda0 lambda_decay"},
+    {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)",
+     "data width steps seed lp_directions step output_only"},
     {"multi_attribute", PINHOLE_JOB_NAMED, pinhole_job_multi_attribute,
-     "marginals, pairwise joints and correlation matrix of a multi-attribute collection"},
+     "marginals, pairwise joints and correlation matrix of a multi-attribute collection",
+     "attributes collections from to correlation repair"},
     {"sleep", PINHOLE_JOB_ANYWHERE, job_sleep,
-     "wait params.seconds, for checking the runner (cancel, time limits)"},
+     "wait params.seconds, for checking the runner (cancel, time limits)", "seconds"},
 };
 
 const pinhole_job_type *pinhole_job_types(size_t *n)
@@ -254,4 +264,28 @@ const pinhole_job_type *pinhole_job_type_find(const char *name)
         if (strcmp(types[i].name, name) == 0)
             return &types[i];
     return NULL;
+}
+
+int pinhole_job_params_check(const pinhole_job_type *type, const json_t *params, char *err,
+                             size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)params, key, v)
+    {
+        (void)v;
+        const size_t n = strlen(key);
+        const char *p = type->params;
+        int known = !p || strcmp(key, "time_limit") == 0; /* no list: not checked */
+        while (!known && n && (p = strstr(p, key)) != NULL) {
+            known = (p == type->params || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0');
+            p += n;
+        }
+        if (!known) {
+            snprintf(err, errlen, "unknown parameter '%.64s' for a %s job; known: %s, time_limit",
+                     key, type->name, type->params);
+            return PINHOLE_EINVAL;
+        }
+    }
+    return PINHOLE_OK;
 }

@@ -44,9 +44,12 @@ int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_serv
     *n = 0;
     *arena = NULL;
     pinhole_batch_reader br;
-    int rc = pinhole_batch_reader_init(&br, body, len);
+    size_t framed = 0;
+    int rc = pinhole_batch_reader_init_prefix(&br, body, len, &framed);
     if (rc != PINHOLE_OK)
         return rc;
+    if (framed != len) /* bytes after the last item: broken framing, not a batch too large */
+        return PINHOLE_EFORMAT;
     const uint32_t count = pinhole_batch_reader_count(&br);
     if (count == 0)
         return PINHOLE_EFORMAT;

@@ -22,6 +22,8 @@ typedef struct pinhole_store_backend {
     int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
     int (*set_window)(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
+    int (*signing_key)(pinhole_store *s, pinhole_signing_key_op op,
+                       uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]); /* or NULL */
     int (*ingest_prepare)(pinhole_store *s);
     int (*ingest)(pinhole_store *s, pinhole_ingest_report *r, size_t n);
     int (*counts)(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,

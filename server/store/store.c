@@ -86,6 +86,13 @@ int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
     return s->backend->server_keys(s, k);
 }
 
+int pinhole_store_signing_key(pinhole_store *s, pinhole_signing_key_op op,
+                              uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3])
+{
+    return s->backend->signing_key ? s->backend->signing_key(s, op, pk, have)
+                                   : PINHOLE_EUNSUPPORTED;
+}
+
 int pinhole_store_ingest_prepare(pinhole_store *s)
 {
     return s->backend->ingest_prepare(s);

@@ -97,6 +97,21 @@ typedef struct pinhole_server_keys {
 /** Load the server's keys, generating and storing them when absent. Errors: PINHOLE_EDB. */
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k);
 
+/** Signing-key rotation with an overlap (docs/operations.md, "Rotating the signing key"). */
+typedef enum pinhole_signing_key_op {
+    PINHOLE_SIGNING_KEY_SHOW,     /* change nothing */
+    PINHOLE_SIGNING_KEY_PREPARE,  /* make the next key (kept if one is prepared already) */
+    PINHOLE_SIGNING_KEY_ACTIVATE, /* next becomes current, current becomes previous */
+    PINHOLE_SIGNING_KEY_RETIRE,   /* forget the previous key */
+} pinhole_signing_key_op;
+
+/** The signing public keys after op: pk[0] current, pk[1] next, pk[2] previous; have[i] says
+ * which exist. Changes are one transaction and take effect when the server next starts.
+ * Errors: PINHOLE_ENOTFOUND (ACTIVATE without a prepared key), PINHOLE_EUNSUPPORTED (a backend
+ * without rotation), PINHOLE_EDB. */
+int pinhole_store_signing_key(pinhole_store *s, pinhole_signing_key_op op,
+                              uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
+
 /* ---- ingest ---- */
 
 /** Outcome of one report in an ingest. */

@@ -163,7 +163,7 @@ try {
   assert.deepEqual(js.significance, sig.significance);
 
   // 8. search by label: the items whose label contains the text, with their ranks
-  const labels = (await (await fetch(base + '/v1/collections/' + coll + '?labels=true')).json()).labels;
+  const labels = (await api('/v1/collections/' + coll + '?labels=true')).labels;
   const hits = [];
   labels.forEach((l, v) => { if (hits.length < 100 && l.toLowerCase().includes('ould')) hits.push(v); });
   assert.ok(hits.length > 1);

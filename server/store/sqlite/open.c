@@ -3,10 +3,12 @@
 #include "common/error.h"
 #include "server/store/sqlite/sqlite.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Application id in the database header, so the server refuses to write into a foreign file. */
 #define PINHOLE_APPLICATION_ID 0x50484e31 /* "PHN1" */
@@ -145,6 +147,13 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
     s->readonly = opt->readonly;
     int flags = SQLITE_OPEN_NOMUTEX |
                 (opt->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    /* The file holds the server's secret keys: a new one is made 0600 (whatever the umask), and
+     * SQLite gives its -wal and -shm files the database file's mode. */
+    const int fd = opt->readonly || strcmp(path, ":memory:") == 0
+                       ? -1
+                       : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(s->db, opt->busy_ms > 0 ? opt->busy_ms : 5000);
@@ -243,6 +252,7 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .load_collections = pinhole_sqlite_load_collections,
     .set_window = pinhole_sqlite_set_window,
     .server_keys = pinhole_sqlite_server_keys,
+    .signing_key = pinhole_sqlite_signing_key,
     .ingest_prepare = pinhole_sqlite_ingest_prepare,
     .ingest = pinhole_sqlite_ingest,
     .counts = pinhole_sqlite_counts,

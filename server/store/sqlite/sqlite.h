@@ -85,6 +85,8 @@ int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection
 int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 int pinhole_sqlite_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
 int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
+int pinhole_sqlite_signing_key(pinhole_store *s, pinhole_signing_key_op op,
+                               uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
 int pinhole_sqlite_ingest_prepare(pinhole_store *s);
 int pinhole_sqlite_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
 int pinhole_sqlite_counts(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,

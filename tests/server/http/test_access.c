@@ -110,8 +110,8 @@ static const row common_rows[] = {
     {"GET", "/v1/collections", NULL, NULL, "uu.f.", 200},
     {"HEAD", "/v1/collections", NULL, NULL, "uu.f.", 200}, /* HEAD is served as GET */
     {"POST", "/v1/collections", JSON, "{", "uuff.", 400},
-    {"GET", "/v1/collections/1", NULL, NULL, ".....", 200},
-    {"GET", "/v1/collections/1/", NULL, NULL, ".....", 200},
+    {"GET", "/v1/collections/1", NULL, NULL, "uu.f.", 200}, /* anonymously: config, keys only */
+    {"GET", "/v1/collections/1/", NULL, NULL, "uu.f.", 200},
     {"GET", "/v1/collections/1/config", NULL, NULL, ".....", 200},
     /* an unknown query parameter: 400 once past the token (403 would not tell it from a refusal) */
     {"GET", "/v1/collections/1/histogram?x=1", NULL, NULL, "uu.f.", 400},
