@@ -49,11 +49,11 @@ kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 pid=
 wait || true # the clients fail once the server is gone
-acked=$(cat "$tmp"/ack.* | sort -u | wc -l)
+acked=$(cut -d" " -f1 "$tmp"/ack.* | sort -u | wc -l)
 
 start # recovery: the server reopens the database (WAL replay) and serves it
 curl -sf "$url/healthz" >/dev/null || fail "restarted server does not answer"
-stored=$(curl -sf "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')
+stored=$(curl -sf -H "Authorization: Bearer ana" "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')
 kill -TERM "$pid"
 wait "$pid" || fail "the server did not stop cleanly"
 pid=
@@ -63,7 +63,7 @@ if [ "$db" = "$tmp/d.db" ]; then
 else
     psql "$db" -Atc "SELECT replace(report_id::text, '-', '') FROM reports" | sort >"$tmp/stored"
 fi
-cat "$tmp"/ack.* | sort -u >"$tmp/acked"
+cut -d" " -f1 "$tmp"/ack.* | sort -u >"$tmp/acked"
 missing=$(comm -23 "$tmp/acked" "$tmp/stored" | wc -l)
 [ "$missing" -eq 0 ] || fail "$missing acknowledged reports are missing after the kill"
 [ "$(wc -l <"$tmp/stored")" -eq "$stored" ] || fail "the server counts $stored reports"

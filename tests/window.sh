@@ -44,7 +44,7 @@ for f in old ahead; do
 done
 curl -sf "$url/metrics" | grep -q 'pinhole_reports_rejected_total{reason="window"} 200' ||
     fail "the window refusals are not counted"
-[ "$(curl -sf "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')" = 100 ] ||
+[ "$(curl -sf -H "Authorization: Bearer ana" "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')" = 100 ] ||
     fail "refused reports were stored"
 kill -TERM $pid; wait $pid; pid=
 echo "ok: 100 reports of now accepted; 100 three days old and 100 a day ahead refused (window)"
