@@ -10,7 +10,8 @@
  * - mle: the maximum-likelihood histogram given the PGR report counts and the channel, by EM
  *   (multiplicative updates, i.e. entropic mirror descent with unit step on the negative
  *   log-likelihood; Dempster, Laird, Rubin 1977; Vardi, Shepp, Kaufman, JASA 1985 for the
- *   Poisson/multinomial form). Each iteration costs two PGR incidence products (pgr_channel.h).
+ *   Poisson/multinomial form). Each iteration costs two PGR incidence products (pgr_channel.h),
+ *   each one run of the reconstruction's dynamic program on doubles.
  *
  * Why the iterations are safe. Bolte & Pauwels ("Curiosities and counterexamples in smooth convex
  * optimization", Math. Programming 2022) build C^k convex functions on which gradient descent with
@@ -23,13 +24,15 @@
  * grows. EM also certifies its answer: the gap below bounds the log-likelihood still missing.
  * The projection is a closed form and needs no such argument.
  *
- * Thread-safe: no global state. Caller-owned outputs; scratch memory is allocated per call. */
+ * Thread-safe: no global state. Caller-owned outputs; scratch memory is allocated per call (the
+ * dynamic program's in the workspace the options pass, when they pass one). */
 #ifndef PINHOLE_SERVER_ANALYTICS_CONSISTENCY_H
 #define PINHOLE_SERVER_ANALYTICS_CONSISTENCY_H
 
 #include "common/mechanism.h"
 #include "common/pgr.h"
 #include "server/analytics/progress.h"
+#include "server/estimate/pgr.h"
 
 #include <stdint.h>
 
@@ -54,6 +57,8 @@ typedef struct pinhole_mle_options {
     const double *init;      /* k starting counts, all > 0 (scaled to sum n); NULL = the
                                 projected unbiased estimate mixed with 10% uniform */
     int plain_em;            /* 1: EM steps only (eta = 1); 0: adaptive eta (default) */
+    pinhole_pgr_workspace *workspace; /* the reconstruction's tables and buffers to use and keep
+                                       * (server/estimate/pgr.h); NULL = a temporary one */
 } pinhole_mle_options;
 
 typedef struct pinhole_mle_result {
