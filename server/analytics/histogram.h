@@ -5,8 +5,10 @@
 #define PINHOLE_SERVER_ANALYTICS_HISTOGRAM_H
 
 #include "common/mechanism.h"
+#include "server/analytics/consistency.h"
 #include "server/analytics/noise.h"
 #include "server/analytics/progress.h"
+#include "server/estimate/pgr.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -26,7 +28,9 @@ typedef struct pinhole_histogram_options {
     uint64_t topk;           /* k of the top-k probabilities; 0 = not computed */
     uint64_t topk_samples;   /* Monte Carlo samples; 0 = 1000 */
     pinhole_noise topk_noise;
-    uint64_t seed; /* of the top-k sampling */
+    uint64_t seed;                    /* of the top-k sampling */
+    pinhole_pgr_workspace *workspace; /* the reconstruction's tables and buffers, kept by the
+                                       * caller's worker (server/estimate/pgr.h); NULL = none */
 } pinhole_histogram_options;
 
 typedef struct pinhole_histogram {
@@ -37,6 +41,8 @@ typedef struct pinhole_histogram {
     double *consistent; /* k consistent counts, or NULL when not asked */
     double *topk_prob;  /* k probabilities of being in the top topk, or NULL when not asked */
     uint64_t *order;    /* k item indices by decreasing estimate (ties by index) */
+    int has_mle;        /* 1 when consistent is the MLE: mle then describes its run */
+    pinhole_mle_result mle;
 } pinhole_histogram;
 
 /** Compute the histogram of n reports summarised in counts[0..c->counts_len) with the modules

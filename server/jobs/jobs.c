@@ -22,9 +22,10 @@
 typedef struct worker {
     struct pinhole_jobs *J;
     pthread_t thread;
-    int64_t job;       /* running job id, 0 when idle (guarded by J->mu) */
-    int claiming;      /* between taking a job in the database and setting job (J->mu) */
-    atomic_int cancel; /* set by pinhole_jobs_cancel() for the running job */
+    int64_t job;               /* running job id, 0 when idle (guarded by J->mu) */
+    int claiming;              /* between taking a job in the database and setting job (J->mu) */
+    atomic_int cancel;         /* set by pinhole_jobs_cancel() for the running job */
+    pinhole_pgr_workspace *ws; /* the worker thread's reconstruction workspace (its own) */
 } worker;
 
 struct pinhole_jobs {
@@ -205,6 +206,7 @@ static void run_one(pinhole_jobs *J, worker *w, sqlite3 *db, int64_t id, int64_t
                                          "(their count vectors would pass 512 MiB); narrow it"
                                        : pinhole_strerror(rc));
     } else {
+        data.workspace = w->ws;
         rc = type->run(type->needs_data ? &data : NULL, params, &ctl, &result, err, sizeof err);
     }
     char *text = rc == PINHOLE_OK && result ? json_dumps(result, JSON_COMPACT) : NULL;
@@ -254,6 +256,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     pinhole_jobs *J = w->J;
     sqlite3 *db = open_db(J->db_path);
+    w->ws = pinhole_pgr_workspace_new(); /* NULL: each job takes a temporary one */
     pthread_mutex_lock(&J->mu);
     while (db && !atomic_load(&J->stop)) {
         int64_t id = 0, coll = 0, from = 0, to = 0;
@@ -287,6 +290,8 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&J->mu);
     sqlite3_close(db);
+    pinhole_pgr_workspace_free(w->ws);
+    w->ws = NULL;
     return NULL;
 }
 
