@@ -156,4 +156,19 @@ int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_collection *c
                                  const uint8_t server_pk[PINHOLE_SEAL_PUBLICKEYBYTES], uint8_t *out,
                                  size_t cap, size_t *written);
 
+/** Many reports in one call: reports of values[0..n) (each 0 <= values[i] < k) for the collection,
+ * written back to back into out, pinhole_collection_reportbytes() bytes each; *written receives
+ * n times that. Every draw of the batch (and the report ids) comes from one ChaCha20 keystream
+ * keyed from the OS generator, and PGR uses its batch randomizer; each report has the
+ * distribution pinhole_client_report() gives its value. The policy applies to the batch: the
+ * collection's epsilon above max_epsilon refuses it, and n times epsilon is charged to the period
+ * of unix_seconds at once or not at all (PINHOLE_EPOLICY). flags must be 0 (memoized reports go
+ * one by one). Constant time in the values; no allocation.
+ * Errors: PINHOLE_ERANGE (some value >= k), PINHOLE_EPOLICY, PINHOLE_EINVAL (flags),
+ * PINHOLE_EBUFSIZE (cap below n reports), the budget callbacks' codes, PINHOLE_EUNSUPPORTED;
+ * on error nothing is charged (unless the budget's store failed) and out is zeroed. */
+int pinhole_client_report_batch(pinhole_client *cl, const pinhole_collection *col,
+                                const uint64_t *values, size_t n, uint64_t unix_seconds,
+                                unsigned flags, uint8_t *out, size_t cap, size_t *written);
+
 #endif
