@@ -194,6 +194,11 @@ Test(reconstruct_fast, q27)
 {
     check_q(27, 127);
 }
+/* q = 53: fourteen vectors per row for 64-bit counts and doubles (one 14-accumulator pass) */
+Test(reconstruct_fast, q53)
+{
+    check_q(53, 153);
+}
 
 /* Larger q on a sample. Primes (the contiguous-add kernel with several vector passes per row):
  * t = 3 with every point an item, and t = 4 (two DP levels, as in the epsilon = 5 benchmark) with
@@ -212,6 +217,7 @@ Test(reconstruct_fast, large_q_sampled)
         {53, 4, 8, 148877},
         {49, 3, 16, 49 * 49 + 49 + 1},     /* 7^2: digit-wise subtraction tables */
         {125, 3, 10, 125 * 125 + 125 + 1}, /* 5^3: two low digits, one high */
+        {109, 3, 10, 109 * 109 + 109 + 1}, /* 32-bit counts: fourteen vectors per row */
         {81, 3, 12, 81 * 81},              /* 3^4 */
         {64, 3, 12, 64 * 64 + 64 + 1},     /* 2^6: XOR */
         {128, 3, 10, 128 * 128 + 128 + 1}, /* 2^7 */
