@@ -72,18 +72,17 @@ typedef struct pinhole_mle_result {
  * y[0..K), n = sum y, by entropic mirror ascent on the log-likelihood L: with w = M^T (y / M x) / n
  * (the gradient over n; sum_v x_v w_v = n), x_v <- n x_v w_v^eta / sum_u x_u w_u^eta. eta = 1 is
  * the EM step, which never lowers L (Dempster, Laird, Rubin 1977). eta starts at 1, doubles after
- * each step (up to 64) and is halved (never below 1) while a trial step would lower L, so L never
- * decreases; plain_em keeps eta = 1. The gap n (max_v w_v - 1) bounds max L - L (concavity); the
- * run stops when gap <= tolerance n or after max_iterations steps. Each step costs two incidence
- * products (plus one per halving).
- * trace (may be NULL) receives the log-likelihood before each iteration and after the last:
- * max_iterations + 1 entries must fit; res (may be NULL) gets the summary. Progress is reported
- * as the share of max_iterations used. When k = K and the unbiased estimate lies in the simplex,
- * it is the maximizer (the model is saturated and M is invertible).
- * Errors: PINHOLE_ENOREPORTS (n == 0), PINHOLE_EINVAL (opt->init not all finite and > 0, or its
- * sum not finite),
- * PINHOLE_ENOMEM, PINHOLE_EOVERFLOW (sum y overflows), PINHOLE_ECANCELED (x then holds the last
- * iterate, still a histogram; res is not written). */
+ * each step once the last three were taken at their first trial (up to 64), and is halved (never
+ * below 1) while a trial step would lower L, so L never decreases; plain_em keeps eta = 1. The gap
+ * n (max_v w_v - 1) bounds max L - L (concavity); the run stops when gap <= tolerance n or after
+ * max_iterations steps. Each step costs two incidence products (plus one per halving). trace (may
+ * be NULL) receives the log-likelihood before each iteration and after the last: max_iterations + 1
+ * entries must fit; res (may be NULL) gets the summary. Progress is reported as the share of
+ * max_iterations used. When k = K and the unbiased estimate lies in the simplex, it is the
+ * maximizer (the model is saturated and M is invertible). Errors: PINHOLE_ENOREPORTS (n == 0),
+ * PINHOLE_EINVAL (opt->init not all finite and > 0, or its sum not finite), PINHOLE_ENOMEM,
+ * PINHOLE_EOVERFLOW (sum y overflows), PINHOLE_ECANCELED (x then holds the last iterate, still a
+ * histogram; res is not written). */
 int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_options *opt,
                     double *x, double *trace, pinhole_mle_result *res,
                     const pinhole_progress *progress);

@@ -87,7 +87,15 @@ static int run(uint64_t k, double eps, uint32_t q, unsigned threads, uint64_t re
     double best = 1e300, checksum = 0;
     double *wall = malloc(repeat * sizeof *wall), *cpu = malloc(repeat * sizeof *cpu);
     double *flt = malloc(repeat * sizeof *flt);
+#ifdef PINHOLE_PGR_HAVE_WORKSPACE
     pinhole_pgr_workspace *ws = kept ? pinhole_pgr_workspace_new() : NULL;
+#else /* a tree before the workspace: fresh calls only */
+    if (kept) {
+        fprintf(stderr, "bench_reconstruct: no workspace in this build\n");
+        return 2;
+    }
+    void *ws = NULL;
+#endif
     double *kept_est = kept ? malloc(k * sizeof *kept_est) : NULL;
     if (!wall || !cpu || !flt || (kept && (!ws || !kept_est)))
         rc = PINHOLE_ENOMEM;
@@ -97,11 +105,16 @@ static int run(uint64_t k, double eps, uint32_t q, unsigned threads, uint64_t re
         const double t0 = now(), c0 = cpu_now();
         uint64_t *T = NULL;
         double *est = kept_est;
+#ifdef PINHOLE_PGR_HAVE_WORKSPACE
         const pinhole_pgr_reconstruct_options opt = {
             .method = method, .threads = threads, .workspace = ws};
         if (kept) {
             rc = pinhole_pgr_reconstruct_estimate(&g, y, est, &opt);
         } else {
+#else
+        const pinhole_pgr_reconstruct_options opt = {.method = method, .threads = threads};
+        {
+#endif
             T = malloc(k * sizeof *T);
             est = malloc(k * sizeof *est);
             if (!T || !est) {
@@ -128,7 +141,9 @@ static int run(uint64_t k, double eps, uint32_t q, unsigned threads, uint64_t re
         if (s < best)
             best = s;
     }
+#ifdef PINHOLE_PGR_HAVE_WORKSPACE
     pinhole_pgr_workspace_free(ws);
+#endif
     free(kept_est);
     double first = 0, first_flt = 0, med = 0, med_cpu = 0, med_flt = 0;
     if (done > 0) {
