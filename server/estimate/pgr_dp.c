@@ -272,7 +272,7 @@ typedef uint64_t u64x4 __attribute__((vector_size(32)));
 
 /* The sum and the OR of all counts four lanes at a time (cloned for AVX2): when every count is
  * below 2^(63 - log2 K) no partial sum can have overflowed; else a checked sum. */
-DP_CLONES int pinhole_pgr_sum_counts(const uint64_t *y, uint64_t K, uint64_t *n)
+DP_CLONES static int sum_counts(const uint64_t *y, uint64_t K, uint64_t *n)
 {
     u64x4 all4 = {0}, s4 = {0};
     uint64_t h = 0;
@@ -302,6 +302,11 @@ DP_CLONES int pinhole_pgr_sum_counts(const uint64_t *y, uint64_t K, uint64_t *n)
     }
     *n = s;
     return PINHOLE_OK;
+}
+
+int pinhole_pgr_sum_counts(const uint64_t *y, uint64_t K, uint64_t *n)
+{
+    return sum_counts(y, K, n); /* cloned functions stay static: clang emits no external clone */
 }
 
 pinhole_pgr_workspace *pinhole_pgr_workspace_new(void)
