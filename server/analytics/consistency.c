@@ -224,12 +224,37 @@ static void mirror_step(const double *f, const double *w, uint64_t k, double eta
         unsigned squarings = 0;
         for (double e = 1; e < eta; e *= 2)
             squarings++;
-        for (uint64_t v = 0; v < k; v++) {
-            double p = w[v];
-            for (unsigned i = 0; i < squarings; i++)
-                p *= p;
-            s += fn[v] = f[v] * p;
+            /* one loop per exponent, the squarings unrolled */
+#define MIRROR_LOOP(POWER)                                                                         \
+    for (uint64_t v = 0; v < k; v++) {                                                             \
+        double p = w[v];                                                                           \
+        POWER;                                                                                     \
+        s += fn[v] = f[v] * p;                                                                     \
+    }
+        switch (squarings) {
+        case 0:
+            MIRROR_LOOP((void)0);
+            break;
+        case 1:
+            MIRROR_LOOP(p *= p);
+            break;
+        case 2:
+            MIRROR_LOOP(p *= p; p *= p);
+            break;
+        case 3:
+            MIRROR_LOOP(p *= p; p *= p; p *= p);
+            break;
+        case 4:
+            MIRROR_LOOP(p *= p; p *= p; p *= p; p *= p);
+            break;
+        case 5:
+            MIRROR_LOOP(p *= p; p *= p; p *= p; p *= p; p *= p);
+            break;
+        default: /* eta = 64 */
+            MIRROR_LOOP(p *= p; p *= p; p *= p; p *= p; p *= p; p *= p);
+            break;
         }
+#undef MIRROR_LOOP
     } else {
         double top = -INFINITY;
         for (uint64_t v = 0; v < k; v++) {
@@ -259,7 +284,7 @@ int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_o
     }
     if (n == 0)
         return PINHOLE_ENOREPORTS;
-    const double nd = (double)n;
+    const double nd = (double)n, inv_n = 1 / nd;
     double init_sum = 0;
     if (opt && opt->init) {
         for (uint64_t v = 0; v < k; v++) {
@@ -309,7 +334,7 @@ int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_o
             goto out;
         double wmax = 0, wmin = INFINITY;
         for (uint64_t v = 0; v < k; v++) {
-            w[v] = (m.alpha * U + (m.beta - m.alpha) * w[v]) / nd;
+            w[v] = (m.alpha * U + (m.beta - m.alpha) * w[v]) * inv_n;
             wmax = w[v] > wmax ? w[v] : wmax;
             wmin = w[v] < wmin ? w[v] : wmin;
         }
