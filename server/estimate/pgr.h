@@ -22,6 +22,7 @@ typedef enum pinhole_pgr_method {
  * to the largest problem it has served (about 2 K counts of the widest type used) and holds its
  * pool's threads until pinhole_pgr_workspace_free(). */
 typedef struct pinhole_pgr_workspace pinhole_pgr_workspace;
+#define PINHOLE_PGR_HAVE_WORKSPACE 1 /* for code that also builds against older trees */
 
 /** A new, empty workspace (nothing allocated until first use), or NULL when out of memory. */
 pinhole_pgr_workspace *pinhole_pgr_workspace_new(void);
