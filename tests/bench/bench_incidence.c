@@ -1,5 +1,6 @@
 /* One PGR incidence product on doubles (server/analytics/pgr_channel.h), for instruction counts
- * under callgrind and for timing. Prints one JSON line with a checksum of the result.
+ * under callgrind (--toggle-collect=pinhole_pgr_incidence*: one thread) and for timing. Prints one
+ * JSON line with a checksum of the result. Builds against trees before the shared program too.
  * usage: bench_incidence [k] [epsilon] [q] */
 #include "common/error.h"
 #include "server/analytics/pgr_channel.h"
@@ -27,7 +28,12 @@ int main(int argc, char **argv)
         in[h] = (double)(h % 17);
     struct timespec a, b;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
-    if ((rc = pinhole_pgr_incidence(&g, in, out)) != PINHOLE_OK) {
+#ifdef PINHOLE_PGR_HAVE_WORKSPACE /* one thread, so callgrind's toggle sees all the work */
+    rc = pinhole_pgr_incidence_ex(&g, in, out, g.K, NULL, 1);
+#else
+    rc = pinhole_pgr_incidence(&g, in, out);
+#endif
+    if (rc != PINHOLE_OK) {
         fprintf(stderr, "bench_incidence: %s\n", pinhole_strerror(rc));
         return 1;
     }

@@ -8,7 +8,7 @@ the machine's load average is printed before and after.
 
 usage: bench_table.py --build BUILD --base-build BASE_BUILD [--rounds R] [--quick]
 BASE_BUILD holds a build of the baseline tree with this tree's benchmark harnesses
-(tests/bench/bench_reconstruct.c and bench_encode.c build against both)."""
+(tests/bench/bench_reconstruct.c, bench_encode.c and bench_incidence.c build against both)."""
 import argparse
 import json
 import os
@@ -152,7 +152,7 @@ def main():
     if os.path.exists(inc(old)) and os.path.exists(inc(new)):
         rows.append(("  one incidence product on doubles, instructions (callgrind, k 74286, eps 4)",
                      callgrind([inc(old), "74286", "4"], ["pinhole_pgr_incidence"]),
-                     callgrind([inc(new), "74286", "4"], ["pinhole_pgr_incidence"]), ""))
+                     callgrind([inc(new), "74286", "4"], ["pinhole_pgr_incidence_ex"]), ""))
 
     print("load average after: %s" % load(), flush=True)
     w = max(len(r[0]) for r in rows)
