@@ -182,7 +182,8 @@ static int job_stream(const pinhole_job_data *d, const json_t *params, pinhole_j
         }
         if (bk->n == 0)
             continue;
-        if ((rc = pinhole_estimate(&d->cfg, bk->counts, bk->n, h, hv)) == PINHOLE_OK)
+        if ((rc = pinhole_estimate_ex(&d->cfg, bk->counts, bk->n, h, hv, d->workspace)) ==
+            PINHOLE_OK)
             rc = pinhole_stream_update(&s, h, hv, (double)bk->n);
         json_array_append_new(
             buckets, json_pack("{s:I, s:I}", "time", (json_int_t)bk->time, "n", (json_int_t)bk->n));
