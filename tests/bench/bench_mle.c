@@ -7,6 +7,7 @@
  * Defaults: the SUBTLEX-US word counts (k = 74,286), 700,000 users drawn from them, epsilon 4,
  * 200 iterations (the inline cap), R = 3 runs (first and median wall time printed), seed 2026. */
 #include "client/encode.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/analytics/consistency.h"
@@ -19,21 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int by_double(const void *a, const void *b)
 {
@@ -141,10 +127,10 @@ int main(int argc, char **argv)
         pinhole_histogram_free(&h);
         const pinhole_histogram_options ho = {
             .consistency = PINHOLE_CONSISTENCY_MLE, .mle_iterations = iterations, .workspace = ws};
-        const double t0 = now(), c0 = cpu_now();
+        const double t0 = pinhole_clock_mono(), c0 = pinhole_clock_cpu();
         rc = pinhole_histogram_compute(&c, counts, users, &ho, &h, NULL);
-        wall[r] = now() - t0;
-        cpu = cpu_now() - c0;
+        wall[r] = pinhole_clock_mono() - t0;
+        cpu = pinhole_clock_cpu() - c0;
     }
     if (rc == PINHOLE_OK)
         rc = pinhole_simplex_project(h.estimate, k, (double)users, proj, NULL);
