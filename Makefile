@@ -65,12 +65,20 @@ demo: build
 demo-cluster: build
 	./tests/pg/demo_cluster.sh $(BUILD) $(or $(USERS),300000)
 
+# Every performance figure in one table (docs/BENCHMARKS.md, "make bench"): this tree against a
+# baseline built from BENCH_BASE (the commit before the reconstruction workspace, the batch
+# encoder and the shared MLE program), instruction counts by callgrind, wall medians of alternating
+# runs. BENCH_ROUNDS alternating rounds; about 10 minutes on 2 cores.
+BENCH_BASE ?= f1d91ae
+BENCH_BASE_DIR ?= build-bench-base
+BENCH_ROUNDS ?= 5
 bench: build
-	./$(BUILD)/tests/bench/bench_encode
-	./$(BUILD)/tests/bench/bench_reconstruct
+	tests/bench/bench_base.sh $(BENCH_BASE) $(BENCH_BASE_DIR)
+	python3 tests/bench/bench_table.py --build $(BUILD) --base-build $(BENCH_BASE_DIR)/build \
+	  --rounds $(BENCH_ROUNDS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(CLIENT_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLIENT_BUILD) $(BENCH_BASE_DIR)

@@ -260,6 +260,19 @@ Test(jobs, analytics_job_types)
         sum += c;
     }
     cr_assert_float_eq(sum, 2000, 1e-6);
+    /* and its run: the iterations, log-likelihood, certified gap and convergence of the same run
+     * made directly */
+    double xm[13];
+    pinhole_mle_result mr;
+    const pinhole_mle_options mo = {.max_iterations = 50};
+    cr_assert_eq(pinhole_mle(&d.cfg, d.counts, &mo, xm, NULL, &mr, NULL), PINHOLE_OK);
+    const json_t *run = json_object_get(res, "mle");
+    cr_assert(json_is_object(run));
+    cr_assert_eq(json_integer_value(json_object_get(run, "iterations")), (json_int_t)mr.iterations);
+    cr_assert_eq(json_real_value(json_object_get(run, "loglik")), mr.loglik);
+    cr_assert_eq(json_real_value(json_object_get(run, "gap")), mr.gap);
+    cr_assert_eq(json_is_true(json_object_get(run, "converged")), mr.converged);
+    cr_assert_eq(mr.converged, mr.gap <= 1e-6 * 2000);
     json_decref(res);
 
     /* stream with eta_t = 1/t over two equal buckets: the mean of the bucket estimates, which for

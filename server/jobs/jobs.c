@@ -19,10 +19,11 @@
 typedef struct worker {
     struct pinhole_jobs *J;
     pthread_t thread;
-    pinhole_store *store; /* the worker's own handle: claims, progress, results */
-    int64_t job;          /* running job id, 0 when idle (guarded by J->mu) */
-    int claiming;         /* between taking a job in the store and setting job (J->mu) */
-    atomic_int cancel;    /* set by pinhole_jobs_cancel() for the running job */
+    pinhole_store *store;      /* the worker's own handle: claims, progress, results */
+    int64_t job;               /* running job id, 0 when idle (guarded by J->mu) */
+    int claiming;              /* between taking a job in the store and setting job (J->mu) */
+    atomic_int cancel;         /* set by pinhole_jobs_cancel() for the running job */
+    pinhole_pgr_workspace *ws; /* the worker thread's reconstruction workspace (its own) */
 } worker;
 
 struct pinhole_jobs {
@@ -137,6 +138,7 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
                                          "(their count vectors would pass 512 MiB); narrow it"
                                        : pinhole_strerror(rc));
     } else {
+        data.workspace = w->ws;
         rc = type->run(pinhole_job_type_per_collection(type->needs_data) ? &data : NULL, params,
                        &ctl, &result, err, sizeof err);
     }
@@ -185,6 +187,7 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     pinhole_jobs *J = w->J;
+    w->ws = pinhole_pgr_workspace_new(); /* NULL: each job takes a temporary one */
     pthread_mutex_lock(&J->mu);
     while (w->store && !atomic_load(&J->stop)) {
         pinhole_job_record job;
@@ -211,6 +214,8 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&J->mu);
     }
     pthread_mutex_unlock(&J->mu);
+    pinhole_pgr_workspace_free(w->ws);
+    w->ws = NULL;
     return NULL;
 }
 

@@ -9,6 +9,7 @@
 #define PINHOLE_SERVER_JOBS_H
 
 #include "common/mechanism.h"
+#include "server/estimate/pgr.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -28,6 +29,9 @@ typedef struct pinhole_job_data {
     char **labels;      /* cfg.k item labels (malloc'd strings), or NULL */
     uint64_t nbuckets;  /* time buckets with reports, in time order (only when asked) */
     pinhole_job_bucket *buckets;
+    pinhole_pgr_workspace *workspace; /* the running worker's reconstruction workspace, kept
+                                       * across its jobs (set by the runner; not owned, not freed
+                                       * with the data) */
 } pinhole_job_data;
 
 /** Free what a loader filled in; safe on a zeroed struct. */

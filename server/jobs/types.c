@@ -40,6 +40,14 @@ static json_t *histogram_json(const pinhole_job_data *d, const pinhole_histogram
                               pinhole_histogram_item_json(h, v, d->labels ? d->labels[v] : NULL));
     }
     json_object_set_new(o, "items", items);
+    if (h->has_mle &&
+        json_object_set_new(o, "mle",
+                            json_pack("{s:I, s:f, s:f, s:b}", "iterations",
+                                      (json_int_t)h->mle.iterations, "loglik", h->mle.loglik, "gap",
+                                      h->mle.gap, "converged", h->mle.converged)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -58,6 +66,7 @@ static int run_histogram(const pinhole_job_data *d, const json_t *params, pinhol
         return PINHOLE_EINVAL;
     }
     const pinhole_progress pr = {pinhole_job_progress_fn, ctl};
+    ho->workspace = d->workspace;
     pinhole_histogram h = {0};
     int rc = pinhole_job_progress(ctl, 0)
                  ? PINHOLE_ECANCELED
@@ -173,7 +182,8 @@ static int job_stream(const pinhole_job_data *d, const json_t *params, pinhole_j
         }
         if (bk->n == 0)
             continue;
-        if ((rc = pinhole_estimate(&d->cfg, bk->counts, bk->n, h, hv)) == PINHOLE_OK)
+        if ((rc = pinhole_estimate_ex(&d->cfg, bk->counts, bk->n, h, hv, d->workspace)) ==
+            PINHOLE_OK)
             rc = pinhole_stream_update(&s, h, hv, (double)bk->n);
         json_array_append_new(
             buckets, json_pack("{s:I, s:I}", "time", (json_int_t)bk->time, "n", (json_int_t)bk->n));

@@ -3,7 +3,8 @@
  * Objective-C, so the header must stay valid in all of them: no C11-only types, extern "C".
  * Checks: sizes as functions, error texts, hex helpers, a signed config from the test vectors
  * (proto/vectors/v1.txt), every mechanism through pinhole_client_report, the budget mutex with
- * slow callbacks under concurrent reports, the outbox, and labels (proto/vectors/v1.txt). */
+ * slow callbacks under concurrent reports, batches of reports, the outbox, and labels
+ * (proto/vectors/v1.txt). */
 #include <pinhole/pinhole.h>
 
 #include <pthread.h>
@@ -47,7 +48,8 @@ static void test_sizes_and_errors(void)
     CHECK(pinhole_report_maxbytes() == PINHOLE_REPORT_MAXBYTES, "report max");
     CHECK(pinhole_sealbytes() == 48 && PINHOLE_SEALBYTES == 48, "seal");
     CHECK(pinhole_sealed_maxbytes() == PINHOLE_SEALED_MAXBYTES, "sealed max");
-    CHECK(pinhole_collection_config_signedbytes() == 136 && PINHOLE_CONFIG_SIGNEDBYTES == 136, "signed");
+    CHECK(pinhole_collection_config_signedbytes() == 136 && PINHOLE_CONFIG_SIGNEDBYTES == 136,
+          "signed");
     CHECK(pinhole_collection_config_publickeybytes() == 32, "config pk");
     CHECK(pinhole_seal_publickeybytes() == 32, "seal pk");
     for (int code = 0; code >= PINHOLE_ELAST; code--)
@@ -259,6 +261,109 @@ static void test_budget_threads(void)
     pinhole_client_free(cl);
 }
 
+/* pinhole_client_report_batch: n reports back to back, each as pinhole_client_report() frames
+ * it (same header but for its own report id), the budget charged n epsilon at once or not at
+ * all, bad input refusing the whole batch; each report goes into a plain outbox. */
+typedef struct mem_store {
+    double spent;
+    int stores;
+} mem_store;
+
+static int mem_load(void *ctx, uint64_t period, double *spent)
+{
+    (void)period;
+    *spent = ((mem_store *)ctx)->spent;
+    return PINHOLE_OK;
+}
+
+static int mem_write(void *ctx, uint64_t period, double spent)
+{
+    (void)period;
+    ((mem_store *)ctx)->spent = spent;
+    ((mem_store *)ctx)->stores++;
+    return PINHOLE_OK;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+static void test_report_batch(void)
+{
+    mem_store st;
+    memset(&st, 0, sizeof st);
+    pinhole_policy p;
+    memset(&p, 0, sizeof p);
+    p.budget_epsilon = 50;
+    p.budget_period = 86400;
+    p.load = mem_load;
+    p.store = mem_write;
+    p.ctx = &st;
+    static const pinhole_mechanism_id mechs[] = {PINHOLE_MECH_PGR, PINHOLE_MECH_GRR,
+                                                 PINHOLE_MECH_SUE};
+    for (size_t m = 0; m < sizeof mechs / sizeof mechs[0]; m++) {
+        pinhole_client *cl = NULL;
+        pinhole_collection *col = NULL;
+        st.spent = 0;
+        st.stores = 0;
+        CHECK(pinhole_client_new(&cl, &p, NULL) == PINHOLE_OK, "client");
+        CHECK(pinhole_collection_new_params(&col, mechs[m], 64, 2.0) == PINHOLE_OK, "collection");
+        if (!cl || !col)
+            return;
+        enum { N = 20 };
+        const size_t rb = pinhole_collection_reportbytes(col);
+        uint8_t out[N * (PINHOLE_REPORT_HEADERBYTES + 8)], one[PINHOLE_REPORT_HEADERBYTES + 8];
+        uint64_t values[N];
+        for (int i = 0; i < N; i++)
+            values[i] = (uint64_t)(i * 7) % 64;
+        size_t written = 1, n1 = 0;
+        CHECK(rb <= sizeof one, "room");
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1700000000, 0, out, sizeof out,
+                                          &written) == PINHOLE_OK,
+              "batch");
+        CHECK(written == N * rb, "n reports written");
+        CHECK(st.spent == 2.0 * N && st.stores == 1, "n epsilon charged once");
+        CHECK(pinhole_client_report(cl, col, 3, 1700000000, 0, one, sizeof one, &n1) == PINHOLE_OK,
+              "one report");
+        pinhole_outbox *ob = NULL;
+        CHECK(pinhole_outbox_new(&ob, col, 0, 65536) == PINHOLE_OK, "outbox");
+        for (int i = 0; i < N; i++) {
+            const uint8_t *r = out + (size_t)i * rb;
+            /* version .. fingerprint (0..32) and time (48..56) as the single path writes them */
+            CHECK(n1 == rb && memcmp(r, one, 32) == 0 && memcmp(r + 48, one + 48, 8) == 0,
+                  "the single report's header");
+            CHECK(i == 0 || memcmp(r + 32, r - rb + 32, PINHOLE_REPORT_IDBYTES) != 0,
+                  "fresh report ids");
+            CHECK(ob && pinhole_outbox_add(ob, r, rb, 1700000000) == PINHOLE_OK, "into the outbox");
+        }
+        CHECK(ob && pinhole_outbox_pending(ob) == N, "every report pending");
+        pinhole_outbox_free(ob);
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1700000000, 0, out, N * rb - 1,
+                                          &written) == PINHOLE_EBUFSIZE,
+              "cap below n reports");
+        /* 20 more would spend 40 > 50 - 42: refused whole, nothing charged, nothing left */
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1700000000, 0, out, sizeof out,
+                                          &written) == PINHOLE_EPOLICY,
+              "over the budget");
+        CHECK(written == 0 && st.spent == 2.0 * N + 2.0 && all_zero(out, N * rb),
+              "nothing charged, nothing left");
+        values[5] = 64;
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1800000000, 0, out, sizeof out,
+                                          &written) == PINHOLE_ERANGE,
+              "a value = k");
+        CHECK(pinhole_client_report_batch(cl, col, values, 1, 1800000000, PINHOLE_REPORT_MEMOIZE,
+                                          out, sizeof out, &written) == PINHOLE_EINVAL,
+              "flags must be 0");
+        CHECK(st.spent == 2.0 * N + 2.0, "refusals charge nothing");
+        pinhole_collection_free(col);
+        pinhole_client_free(cl);
+    }
+}
+
 /* Labels: the list verified against the signed config's hash, label -> item, the "other" item. */
 static void test_labels(void)
 {
@@ -422,6 +527,7 @@ int main(void)
     test_signed();
     test_mechanisms();
     test_budget_threads();
+    test_report_batch();
     test_outbox();
     test_labels();
     printf("public_api (%s): %d checks, %d failed\n",

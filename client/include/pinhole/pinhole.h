@@ -264,6 +264,26 @@ PINHOLE_API int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_c
                                              const uint8_t *server_pk, uint8_t *out, size_t cap,
                                              size_t *written);
 
+/** Many reports in one call: the plain reports of values[0..n) (each 0 <= values[i] < k) for the
+ * collection, written back to back into out[0..cap), pinhole_collection_reportbytes() bytes each;
+ * *written receives n times that (0 on error). Each report has the distribution
+ * pinhole_client_report() gives its value, and its own random report id; all the draws of the
+ * batch (and the report ids) come from one ChaCha20 keystream keyed from the operating system's
+ * random source, and PGR uses its batch randomizer (one field inversion per 64 reports). The
+ * policy applies to the batch as a whole: the collection's epsilon above max_epsilon refuses it,
+ * and n times epsilon is charged to the budget period of unix_seconds at once, or the batch is
+ * refused (PINHOLE_EPOLICY). flags must be 0: memoized and sealed reports go one by one. Constant
+ * time in the values; no allocation.
+ * Errors: PINHOLE_ERANGE (some value >= k), PINHOLE_EPOLICY, PINHOLE_EINVAL (flags not 0),
+ * PINHOLE_EBUFSIZE (cap below n reports), the budget callbacks' codes (a positive one becomes
+ * PINHOLE_EIO), PINHOLE_EFORMAT (load gave a negative or non-finite amount),
+ * PINHOLE_EUNSUPPORTED (no randomizer for the mechanism). On error nothing is charged (unless the
+ * budget's store callback failed) and no report is left in out (what was written is zeroed). */
+PINHOLE_API int pinhole_client_report_batch(pinhole_client *cl, const pinhole_collection *col,
+                                            const uint64_t *values, size_t n, uint64_t unix_seconds,
+                                            unsigned flags, uint8_t *out, size_t cap,
+                                            size_t *written);
+
 /* ---- labels: the collection's item names ---- */
 
 /** Whether the collection's signed config commits to a label list (a version 2 config). */
