@@ -46,7 +46,7 @@ int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const ui
     if (rc == PINHOLE_OK && base_id > UINT64_MAX - mc->npairs)
         rc = PINHOLE_EINVAL;
     if (rc != PINHOLE_OK) {
-        pinhole_multi_free(mc);
+        pinhole_multi_clear(mc);
         return rc;
     }
     mc->base_id = base_id;
@@ -58,7 +58,7 @@ int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const ui
         if (rc == PINHOLE_OK)
             rc = pinhole_collection_init_config(&mc->pairs[p], &cfg);
         if (rc != PINHOLE_OK) {
-            pinhole_multi_free(mc);
+            pinhole_multi_clear(mc);
             return rc;
         }
     }
@@ -80,11 +80,11 @@ int pinhole_multi_init_signed(pinhole_multi *mc, uint32_t d, const uint32_t *k,
             rc = PINHOLE_EINVAL;
     }
     if (rc != PINHOLE_OK)
-        pinhole_multi_free(mc);
+        pinhole_multi_clear(mc);
     return rc;
 }
 
-void pinhole_multi_free(pinhole_multi *mc)
+void pinhole_multi_clear(pinhole_multi *mc)
 {
     for (uint32_t p = 0; mc->pairs && p < mc->npairs; p++)
         pinhole_collection_clear(&mc->pairs[p]);

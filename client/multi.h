@@ -28,7 +28,7 @@ typedef struct pinhole_multi {
 /** A multi-attribute collection of d attributes with k[0..d) categories, each pair p = (j, l),
  * j < l, in lexicographic order, an ordinary collection with id base_id + p over k_j k_l cells
  * (cell x_j k_l + x_l), mechanism `mechanism` and the whole epsilon (d = 1: one collection over
- * k_0). Allocates the pairs' mechanisms; free with pinhole_multi_free().
+ * k_0). Allocates the pairs' mechanisms; free with pinhole_multi_clear().
  * Errors: PINHOLE_EINVAL (d = 0 or > 64, a k outside 2..256, a product k_j k_l > 4096, base_id +
  * npairs overflowing), PINHOLE_ENOMEM, and those of pinhole_collection_init_config() (epsilon).
  * On error nothing needs freeing. */
@@ -47,7 +47,7 @@ int pinhole_multi_init_signed(pinhole_multi *mc, uint32_t d, const uint32_t *k,
                               const uint8_t server_pk[PINHOLE_CONFIG_PUBLICKEYBYTES]);
 
 /** Release the pairs' collections; safe on a zeroed struct and after a failed init. */
-void pinhole_multi_free(pinhole_multi *mc);
+void pinhole_multi_clear(pinhole_multi *mc);
 
 /** The attributes (*j, *l) of pair p (j < l; j = l = 0 when d = 1). Errors: PINHOLE_ERANGE (p >=
  * npairs). */

@@ -20,6 +20,9 @@ typedef struct pinhole_store_backend {
                              const pinhole_config_params *p, uint32_t time_precision,
                              uint32_t min_reports, const char *const *labels);
     int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+    int (*create_multi)(pinhole_store *s, const char *name, const char *spec, int64_t created,
+                        int64_t *id);
+    int (*load_multis)(pinhole_store *s, pinhole_multi_record **out, size_t *n);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
     int (*ingest_prepare)(pinhole_store *s);
     int (*ingest)(pinhole_store *s, pinhole_ingest_report *r, size_t n);

@@ -73,6 +73,24 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection *
     return s->backend->load_collections(s, out, n);
 }
 
+void pinhole_multi_record_free(pinhole_multi_record *r)
+{
+    free(r->name);
+    free(r->spec);
+    r->name = r->spec = NULL;
+}
+
+int pinhole_store_create_multi(pinhole_store *s, const char *name, const char *spec,
+                               int64_t created, int64_t *id)
+{
+    return s->backend->create_multi(s, name, spec, created, id);
+}
+
+int pinhole_store_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n)
+{
+    return s->backend->load_multis(s, out, n);
+}
+
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
 {
     return s->backend->server_keys(s, k);

@@ -83,6 +83,9 @@ int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection
                                      uint32_t time_precision, uint32_t min_reports,
                                      const char *const *labels);
 int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+int pinhole_sqlite_create_multi(pinhole_store *s, const char *name, const char *spec,
+                                int64_t created, int64_t *id);
+int pinhole_sqlite_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
 int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
 int pinhole_sqlite_ingest_prepare(pinhole_store *s);
 int pinhole_sqlite_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
