@@ -166,3 +166,65 @@ int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint
         *pair = p;
     return rc;
 }
+
+/* ---- the public handles (<pinhole/pinhole.h>) ---- */
+
+/* *out = mc when its init returned PINHOLE_OK (rc_alloc), else mc is freed and rc_alloc returned
+ * (a failed init leaves nothing to clear). */
+static int multi_new(pinhole_multi **out, int rc_alloc, pinhole_multi *mc)
+{
+    if (rc_alloc != PINHOLE_OK) {
+        free(mc);
+        return rc_alloc;
+    }
+    *out = mc;
+    return PINHOLE_OK;
+}
+
+int pinhole_multi_new_signed(pinhole_multi **out, uint32_t d, const uint32_t *k,
+                             const uint8_t *const *signed_configs, const uint8_t *server_pk)
+{
+    *out = NULL;
+    pinhole_multi *mc = malloc(sizeof *mc);
+    if (!mc)
+        return PINHOLE_ENOMEM;
+    return multi_new(out, pinhole_multi_init_signed(mc, d, k, signed_configs, server_pk), mc);
+}
+
+int pinhole_multi_new_params(pinhole_multi **out, uint64_t base_id, uint32_t d, const uint32_t *k,
+                             pinhole_mechanism_id mechanism, double epsilon)
+{
+    *out = NULL;
+    pinhole_multi *mc = malloc(sizeof *mc);
+    if (!mc)
+        return PINHOLE_ENOMEM;
+    return multi_new(out, pinhole_multi_init(mc, base_id, d, k, mechanism, epsilon), mc);
+}
+
+void pinhole_multi_free(pinhole_multi *mc)
+{
+    if (!mc)
+        return;
+    pinhole_multi_clear(mc);
+    free(mc);
+}
+
+uint32_t pinhole_multi_pairs(const pinhole_multi *mc)
+{
+    return mc->npairs;
+}
+
+const pinhole_collection *pinhole_multi_collection(const pinhole_multi *mc, uint32_t p)
+{
+    return p < mc->npairs ? &mc->pairs[p] : NULL;
+}
+
+size_t pinhole_multi_reportbytes(const pinhole_multi *mc)
+{
+    size_t m = 0;
+    for (uint32_t p = 0; p < mc->npairs; p++) {
+        const size_t b = pinhole_collection_reportbytes(&mc->pairs[p]);
+        m = b > m ? b : m;
+    }
+    return m;
+}
