@@ -147,9 +147,10 @@ int pinhole_multi_draw_pair(const pinhole_client *cl, const pinhole_multi *mc, u
     return PINHOLE_OK;
 }
 
-int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
-                         uint64_t unix_seconds, unsigned flags, uint8_t *out, size_t cap,
-                         size_t *written, uint32_t *pair)
+/* pinhole_multi_report(), sealed to server_pk when it is not NULL. */
+static int multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
+                        uint64_t unix_seconds, unsigned flags, const uint8_t *server_pk,
+                        uint8_t *out, size_t cap, size_t *written, uint32_t *pair)
 {
     for (uint32_t j = 0; j < mc->d; j++)
         if (values[j] >= mc->k[j])
@@ -161,10 +162,27 @@ int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint
     uint64_t cell;
     rc = pinhole_multi_cell(mc, p, values, &cell);
     if (rc == PINHOLE_OK)
-        rc = pinhole_client_report(cl, &mc->pairs[p], cell, unix_seconds, flags, out, cap, written);
+        rc = server_pk ? pinhole_client_report_sealed(cl, &mc->pairs[p], cell, unix_seconds, flags,
+                                                      server_pk, out, cap, written)
+                       : pinhole_client_report(cl, &mc->pairs[p], cell, unix_seconds, flags, out,
+                                               cap, written);
     if (rc == PINHOLE_OK && pair)
         *pair = p;
     return rc;
+}
+
+int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
+                         uint64_t unix_seconds, unsigned flags, uint8_t *out, size_t cap,
+                         size_t *written, uint32_t *pair)
+{
+    return multi_report(cl, mc, values, unix_seconds, flags, NULL, out, cap, written, pair);
+}
+
+int pinhole_multi_report_sealed(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
+                                uint64_t unix_seconds, unsigned flags, const uint8_t *server_pk,
+                                uint8_t *out, size_t cap, size_t *written, uint32_t *pair)
+{
+    return multi_report(cl, mc, values, unix_seconds, flags, server_pk, out, cap, written, pair);
 }
 
 /* ---- the public handles (<pinhole/pinhole.h>) ---- */

@@ -464,6 +464,16 @@ static void test_multi(void)
     CHECK(pinhole_multi_report(cl, mc, x, 1000, PINHOLE_REPORT_MEMOIZE, out, sizeof out, &written,
                                NULL) == PINHOLE_EINVAL,
           "memoize needs a device secret");
+    uint8_t seal_pk[PINHOLE_SEAL_PUBLICKEYBYTES] = {9}; /* X25519's base point: a usable key */
+    CHECK(pinhole_multi_report_sealed(cl, mc, x, 1000, 0, seal_pk, out, sizeof out, &written,
+                                      &pair) == PINHOLE_OK &&
+              pair < 3 &&
+              written ==
+                  pinhole_collection_sealedbytes(pinhole_multi_collection(mc, pair < 3 ? pair : 0)),
+          "sealed: the pair's sealed size");
+    CHECK(pinhole_multi_report_sealed(cl, mc, x, 1000, 0, seal_pk, out, 10, &written, &pair) ==
+              PINHOLE_EBUFSIZE,
+          "sealed: a short buffer");
     pinhole_client_free(cl);
     pinhole_multi_free(mc);
 

@@ -324,6 +324,16 @@ PINHOLE_API int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc
                                      const uint32_t *values, uint64_t unix_seconds, unsigned flags,
                                      uint8_t *out, size_t cap, size_t *written, uint32_t *pair);
 
+/** As pinhole_multi_report(), then sealed to the server's X25519 public key (server_pk,
+ * PINHOLE_SEAL_PUBLICKEYBYTES) as pinhole_client_report_sealed() does: out receives the drawn
+ * pair's pinhole_collection_sealedbytes() bytes (at most pinhole_multi_reportbytes() + 48).
+ * Errors: those of pinhole_multi_report(), and PINHOLE_ESIGNATURE (server_pk is not a usable
+ * key). */
+PINHOLE_API int pinhole_multi_report_sealed(pinhole_client *cl, const pinhole_multi *mc,
+                                            const uint32_t *values, uint64_t unix_seconds,
+                                            unsigned flags, const uint8_t *server_pk, uint8_t *out,
+                                            size_t cap, size_t *written, uint32_t *pair);
+
 /* ---- labels: the collection's item names ---- */
 
 /** Whether the collection's signed config commits to a label list (a version 2 config). */
