@@ -46,7 +46,7 @@ int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const ui
     if (rc == PINHOLE_OK && base_id > UINT64_MAX - mc->npairs)
         rc = PINHOLE_EINVAL;
     if (rc != PINHOLE_OK) {
-        pinhole_multi_free(mc);
+        pinhole_multi_clear(mc);
         return rc;
     }
     mc->base_id = base_id;
@@ -58,7 +58,7 @@ int pinhole_multi_init(pinhole_multi *mc, uint64_t base_id, uint32_t d, const ui
         if (rc == PINHOLE_OK)
             rc = pinhole_collection_init_config(&mc->pairs[p], &cfg);
         if (rc != PINHOLE_OK) {
-            pinhole_multi_free(mc);
+            pinhole_multi_clear(mc);
             return rc;
         }
     }
@@ -80,11 +80,11 @@ int pinhole_multi_init_signed(pinhole_multi *mc, uint32_t d, const uint32_t *k,
             rc = PINHOLE_EINVAL;
     }
     if (rc != PINHOLE_OK)
-        pinhole_multi_free(mc);
+        pinhole_multi_clear(mc);
     return rc;
 }
 
-void pinhole_multi_free(pinhole_multi *mc)
+void pinhole_multi_clear(pinhole_multi *mc)
 {
     for (uint32_t p = 0; mc->pairs && p < mc->npairs; p++)
         pinhole_collection_clear(&mc->pairs[p]);
@@ -147,9 +147,10 @@ int pinhole_multi_draw_pair(const pinhole_client *cl, const pinhole_multi *mc, u
     return PINHOLE_OK;
 }
 
-int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
-                         uint64_t unix_seconds, unsigned flags, uint8_t *out, size_t cap,
-                         size_t *written, uint32_t *pair)
+/* pinhole_multi_report(), sealed to server_pk when it is not NULL. */
+static int multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
+                        uint64_t unix_seconds, unsigned flags, const uint8_t *server_pk,
+                        uint8_t *out, size_t cap, size_t *written, uint32_t *pair)
 {
     for (uint32_t j = 0; j < mc->d; j++)
         if (values[j] >= mc->k[j])
@@ -161,8 +162,87 @@ int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint
     uint64_t cell;
     rc = pinhole_multi_cell(mc, p, values, &cell);
     if (rc == PINHOLE_OK)
-        rc = pinhole_client_report(cl, &mc->pairs[p], cell, unix_seconds, flags, out, cap, written);
+        rc = server_pk ? pinhole_client_report_sealed(cl, &mc->pairs[p], cell, unix_seconds, flags,
+                                                      server_pk, out, cap, written)
+                       : pinhole_client_report(cl, &mc->pairs[p], cell, unix_seconds, flags, out,
+                                               cap, written);
     if (rc == PINHOLE_OK && pair)
         *pair = p;
     return rc;
+}
+
+int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
+                         uint64_t unix_seconds, unsigned flags, uint8_t *out, size_t cap,
+                         size_t *written, uint32_t *pair)
+{
+    return multi_report(cl, mc, values, unix_seconds, flags, NULL, out, cap, written, pair);
+}
+
+int pinhole_multi_report_sealed(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
+                                uint64_t unix_seconds, unsigned flags, const uint8_t *server_pk,
+                                uint8_t *out, size_t cap, size_t *written, uint32_t *pair)
+{
+    return multi_report(cl, mc, values, unix_seconds, flags, server_pk, out, cap, written, pair);
+}
+
+/* ---- the public handles (<pinhole/pinhole.h>) ---- */
+
+/* *out = mc when its init returned PINHOLE_OK (rc_alloc), else mc is freed and rc_alloc returned
+ * (a failed init leaves nothing to clear). */
+static int multi_new(pinhole_multi **out, int rc_alloc, pinhole_multi *mc)
+{
+    if (rc_alloc != PINHOLE_OK) {
+        free(mc);
+        return rc_alloc;
+    }
+    *out = mc;
+    return PINHOLE_OK;
+}
+
+int pinhole_multi_new_signed(pinhole_multi **out, uint32_t d, const uint32_t *k,
+                             const uint8_t *const *signed_configs, const uint8_t *server_pk)
+{
+    *out = NULL;
+    pinhole_multi *mc = malloc(sizeof *mc);
+    if (!mc)
+        return PINHOLE_ENOMEM;
+    return multi_new(out, pinhole_multi_init_signed(mc, d, k, signed_configs, server_pk), mc);
+}
+
+int pinhole_multi_new_params(pinhole_multi **out, uint64_t base_id, uint32_t d, const uint32_t *k,
+                             pinhole_mechanism_id mechanism, double epsilon)
+{
+    *out = NULL;
+    pinhole_multi *mc = malloc(sizeof *mc);
+    if (!mc)
+        return PINHOLE_ENOMEM;
+    return multi_new(out, pinhole_multi_init(mc, base_id, d, k, mechanism, epsilon), mc);
+}
+
+void pinhole_multi_free(pinhole_multi *mc)
+{
+    if (!mc)
+        return;
+    pinhole_multi_clear(mc);
+    free(mc);
+}
+
+uint32_t pinhole_multi_pairs(const pinhole_multi *mc)
+{
+    return mc->npairs;
+}
+
+const pinhole_collection *pinhole_multi_collection(const pinhole_multi *mc, uint32_t p)
+{
+    return p < mc->npairs ? &mc->pairs[p] : NULL;
+}
+
+size_t pinhole_multi_reportbytes(const pinhole_multi *mc)
+{
+    size_t m = 0;
+    for (uint32_t p = 0; p < mc->npairs; p++) {
+        const size_t b = pinhole_collection_reportbytes(&mc->pairs[p]);
+        m = b > m ? b : m;
+    }
+    return m;
 }

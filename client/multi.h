@@ -16,19 +16,20 @@
 #define PINHOLE_MULTI_KMAX 256u     /* categories per attribute */
 #define PINHOLE_MULTI_CELLMAX 4096u /* cells of one pair's product domain, k_j k_l */
 
-typedef struct pinhole_multi {
+struct pinhole_multi {
     uint32_t d;                     /* attributes */
     uint32_t k[PINHOLE_MULTI_DMAX]; /* categories of each attribute, 2..256 */
     uint32_t npairs;                /* d(d-1)/2 pairs, or 1 when d = 1 */
     uint64_t base_id; /* pair p is the collection base_id + p (pinhole_multi_init; 0 when built
                        * from signed configs, whose ids are the server's) */
     pinhole_collection *pairs; /* npairs collections over the product domains */
-} pinhole_multi;
+};
 
 /** A multi-attribute collection of d attributes with k[0..d) categories, each pair p = (j, l),
  * j < l, in lexicographic order, an ordinary collection with id base_id + p over k_j k_l cells
  * (cell x_j k_l + x_l), mechanism `mechanism` and the whole epsilon (d = 1: one collection over
- * k_0). Allocates the pairs' mechanisms; free with pinhole_multi_free().
+ * k_0), caller-allocated (pinhole_multi_new_params() in the public API allocates it).
+ * Allocates the pairs' mechanisms; release with pinhole_multi_clear().
  * Errors: PINHOLE_EINVAL (d = 0 or > 64, a k outside 2..256, a product k_j k_l > 4096, base_id +
  * npairs overflowing), PINHOLE_ENOMEM, and those of pinhole_collection_init_config() (epsilon).
  * On error nothing needs freeing. */
@@ -47,11 +48,10 @@ int pinhole_multi_init_signed(pinhole_multi *mc, uint32_t d, const uint32_t *k,
                               const uint8_t server_pk[PINHOLE_CONFIG_PUBLICKEYBYTES]);
 
 /** Release the pairs' collections; safe on a zeroed struct and after a failed init. */
-void pinhole_multi_free(pinhole_multi *mc);
+void pinhole_multi_clear(pinhole_multi *mc);
 
-/** The attributes (*j, *l) of pair p (j < l; j = l = 0 when d = 1). Errors: PINHOLE_ERANGE (p >=
- * npairs). */
-int pinhole_multi_pair(const pinhole_multi *mc, uint32_t p, uint32_t *j, uint32_t *l);
+/* pinhole_multi_pair(), pinhole_multi_report() and the handles' new/free functions are public
+ * (<pinhole/pinhole.h>). */
 
 /** The cell of pair p that values[0..d) fall in: values[j] k_l + values[l] (values[0] when d = 1).
  * Errors: PINHOLE_ERANGE (p >= npairs, or values[j] >= k_j for an attribute of the pair). */
@@ -64,15 +64,5 @@ int pinhole_multi_cell(const pinhole_multi *mc, uint32_t p, const uint32_t *valu
  * Errors: PINHOLE_EINVAL (MEMOIZE without a device secret, unknown flags). */
 int pinhole_multi_draw_pair(const pinhole_client *cl, const pinhole_multi *mc, unsigned flags,
                             uint32_t *pair);
-
-/** The device's report of values[0..d): a pair from pinhole_multi_draw_pair(), then its cell
- * reported through the pair's collection by pinhole_client_report() (privacy policy, budget and
- * memoization as there; the report is charged the collection's epsilon once). *pair (may be NULL)
- * receives the pair; the report carries its collection id. Every value is range-checked, also
- * those of attributes outside the pair. Errors: PINHOLE_ERANGE (a values[j] >= k_j), those of
- * pinhole_multi_draw_pair() and of pinhole_client_report(). */
-int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc, const uint32_t *values,
-                         uint64_t unix_seconds, unsigned flags, uint8_t *out, size_t cap,
-                         size_t *written, uint32_t *pair);
 
 #endif

@@ -137,7 +137,7 @@ Test(analytics_multi, consistency_keeps_totals)
     }
     pinhole_multi_est_free(&e);
     free_counts(&mc, counts);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }
 
 /* R = 50 replications of n = 12,000 devices at epsilon = 2, seed 1818 (under a second, about
@@ -219,7 +219,7 @@ Test(analytics_multi, unbiased_with_calibrated_errors, .timeout = 600)
     cr_assert_lt(fabs(m - tm), 4 * sd / sqrt(R), "marginal: mean %g, truth %g", m, tm);
     cr_assert(err > 0.7 * sd && err < 1.3 * sd, "marginal: standard error %g, sd %g", err, sd);
     free_counts(&mc, counts);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }
 
 Test(analytics_multi, errors)
@@ -242,7 +242,7 @@ Test(analytics_multi, errors)
     cr_assert_eq(pinhole_multi_correlation(&e, NULL, NULL, &c), PINHOLE_EINVAL, "d = 1");
     pinhole_multi_est_free(&e);
     free_counts(&mc, counts);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
     const uint32_t k2[] = {3, 3};
     cr_assert_eq(pinhole_multi_init(&mc, 1, 2, k2, PINHOLE_MECH_GRR, 1.0), PINHOLE_OK);
     counts = alloc_counts(&mc);
@@ -250,5 +250,5 @@ Test(analytics_multi, errors)
     cr_assert_eq(pinhole_multi_estimate(&mc, (const uint64_t *const *)counts, &e),
                  PINHOLE_EUNSUPPORTED);
     free_counts(&mc, counts);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }

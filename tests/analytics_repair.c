@@ -211,5 +211,5 @@ Test(repair, from_a_collection)
     for (uint32_t p = 0; p < mc.npairs; p++)
         free(counts[p]);
     free(counts);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The CLI against a running server: pinhole encode -> pinhole submit --reports (plain and sealed),
 # pinhole submit --users (simulated devices), retries acknowledged as duplicates, pinhole query's
-# table, the server's refusals reaching the CLI as errors, and labels (encode --labels).
+# table, the server's refusals reaching the CLI as errors, labels (encode --labels), and the
+# tables of a multi-attribute collection's analysis.
 # usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE [postgresql]
 # With `postgresql` the server stores into the database PINHOLE_PG_URI names (tests/pg/cluster.sh
 # run sets it), else into a temporary SQLite file.
@@ -116,6 +117,33 @@ printf 'x' >>"$tmp/labels3"
 if "$cli" encode --config "$tmp/cfg3" --verify-key "$sign" --labels "$tmp/labels3" \
     --out "$tmp/x.bin" "$tmp/drinks" 2>"$tmp/out"; then fail "an altered label list was used"; fi
 grep -q "not the label list" "$tmp/out" || fail "altered list message"
+
+# a multi-attribute collection of two attributes (2 x 3 cells: one pair collection), its pair's
+# reports encoded from cells, and pinhole query's tables of the parent's analysis
+multi=$(curl -s -H "Authorization: Bearer adm" -H 'Content-Type: application/json' \
+    -d '{"name": "survey", "epsilon": 2, "min_reports": 10, "attributes": [{"name": "smoker",
+    "k": 2, "kind": "binary"}, {"name": "age", "k": 3, "labels": ["young", "mid", "old"]}]}' \
+    "$url/v1/collections")
+parent=$(echo "$multi" | sed 's/^{"id":\([0-9]*\),.*/\1/')
+pair=$(echo "$multi" | sed 's/.*"pairs":\[{"attributes":\[0,1\],"collection":\([0-9]*\).*/\1/')
+[ "$pair" = $((parent - 1)) ] || fail "multi-attribute collection: $multi"
+curl -sf "$url/v1/collections/$pair/config" -o "$tmp/cfgm"
+seq 0 1999 | awk '{ x = $1 % 2; print 3 * x + (x ? 2 : ($1 % 3 == 0)) }' >"$tmp/cells"
+"$cli" encode --config "$tmp/cfgm" --verify-key "$sign" --out "$tmp/multi" "$tmp/cells" 2>/dev/null
+"$cli" submit --url "$url" --collection "$pair" --reports "$tmp/multi" >"$tmp/out" 2>&1 ||
+    fail "submit multi"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection "$parent" >"$tmp/out" 2>&1 ||
+    fail "query of a multi-attribute collection"
+grep -q "multi-attribute collection $parent (survey): d = 2, epsilon = 2, n = 2000 reports" \
+    "$tmp/out" || fail "query multi: header"
+grep -q "^    young  " "$tmp/out" || fail "query multi: labels"
+grep -q "joint of attributes 0 (rows) and 1 (columns): collection $pair, 2000 reports" \
+    "$tmp/out" || fail "query multi: joint"
+grep -q "^repaired (nearest correlation matrix" "$tmp/out" || fail "query multi: repair"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection "$parent" --format json >"$tmp/out" \
+    2>&1 || fail "query multi json"
+grep -q '"reports": *2000' "$tmp/out" || grep -q '"reports":2000' "$tmp/out" ||
+    fail "query multi json: reports"
 
 kill -TERM $pid
 wait $pid || fail "server did not stop cleanly"

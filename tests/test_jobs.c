@@ -99,7 +99,7 @@ static int multi_data(int64_t coll, pinhole_job_data *out)
     for (int q = 0; q < 3; q++)
         if (q != p)
             free(counts[q]);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
     return PINHOLE_OK;
 }
 
@@ -679,6 +679,6 @@ Test(jobs, multi_attribute)
     pinhole_multi_est_free(&e);
     for (int p = 0; p < 3; p++)
         free(counts[p]);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
     pinhole_jobs_close(J);
 }

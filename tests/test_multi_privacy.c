@@ -125,7 +125,7 @@ static void check_collection(uint32_t d, const uint32_t *k, double eps)
         }
         pinhole_client_clear(&cl);
     }
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }
 
 Test(multi_privacy, exact_ratio_tiny_domains)
@@ -163,7 +163,7 @@ Test(multi_privacy, fresh_pairs_uniform_for_every_tuple)
         }
         cr_assert_lt(chi_square(seen, prob, 3, 6000), 27.6, "tuple %u", i);
     }
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }
 
 Test(multi_privacy, errors)
@@ -177,7 +177,7 @@ Test(multi_privacy, errors)
     cr_assert_eq(pinhole_multi_init(&mc, UINT64_MAX - 1, 3, ok, PINHOLE_MECH_PGR, 1),
                  PINHOLE_EINVAL);
     cr_assert_eq(pinhole_multi_init(&mc, 0, 3, ok, PINHOLE_MECH_PGR, NAN), PINHOLE_EINVAL);
-    pinhole_multi_free(&mc); /* safe after a failed init */
+    pinhole_multi_clear(&mc); /* safe after a failed init */
     cr_assert_eq(pinhole_multi_init(&mc, 0, 3, ok, PINHOLE_MECH_PGR, 1), PINHOLE_OK);
     uint32_t j, l;
     cr_assert_eq(pinhole_multi_pair(&mc, 2, &j, &l), PINHOLE_OK);
@@ -201,7 +201,7 @@ Test(multi_privacy, errors)
         pinhole_multi_report(&cl, &mc, y, 0, PINHOLE_REPORT_MEMOIZE, out, sizeof out, &len, &p),
         PINHOLE_EINVAL, "memoize without a device secret");
     cr_assert_eq(pinhole_multi_report(&cl, &mc, y, 0, 0, out, 10, &len, &p), PINHOLE_EBUFSIZE);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }
 
 /* From the server's signed configs: any ids in pair order, each verified; a config of the wrong
@@ -234,12 +234,12 @@ Test(multi_privacy, from_signed_configs)
         cr_assert_eq(mc.pairs[p].config.collection_id, ids[p]);
         cr_assert(mc.pairs[p].verified);
     }
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
     const uint8_t *swapped[3] = {signed_cfg[1], signed_cfg[0], signed_cfg[2]};
     cr_assert_eq(pinhole_multi_init_signed(&mc, 3, k, swapped, pk), PINHOLE_EINVAL, "k of a pair");
     const uint8_t *other_eps[3] = {signed_cfg[0], signed_cfg[1], signed_cfg[3]};
     cr_assert_eq(pinhole_multi_init_signed(&mc, 3, k, other_eps, pk), PINHOLE_EINVAL, "epsilon");
     signed_cfg[1][PINHOLE_CONFIG_BYTES] ^= 1;
     cr_assert_eq(pinhole_multi_init_signed(&mc, 3, k, ptr, pk), PINHOLE_ESIGNATURE);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }

@@ -1,8 +1,10 @@
 /* The HTTP server end to end over loopback (127.0.0.1), with the real client library: estimates
  * equal the offline estimator's on the same reports; retries and replays; bad input of every kind
  * gets its status and changes nothing stored; slow clients are dropped; a full writer queue
- * answers 429 with Retry-After; the uploader token when configured. */
+ * answers 429 with Retry-After; the uploader token when configured; a multi-attribute collection
+ * made in one request, reported to through the library's multi-attribute reports and analysed. */
 #include "client/device.h"
+#include "client/multi.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
@@ -1341,4 +1343,173 @@ Test(http, slow_body_is_cut)
     close(fd);
     cr_assert(cut, "a 100 B/s body was still being read after 4 s");
     cr_assert_lt(pinhole_clock_mono() - t0, 3.5);
+}
+
+/* A multi-attribute collection as one resource: POST /v1/collections with attributes makes the
+ * pair collections and the parent; the parent lists its pairs and their config URLs, from which
+ * the client library builds its devices (pinhole_multi_init_signed); devices report through
+ * pinhole_multi_report to the pair collections; the parent's multi_attribute job gives exactly
+ * the result of the same job naming the pairs at /v1/jobs; the parent survives a restart and
+ * shares the collections' ids. */
+Test(http, multi_attribute_collection_end_to_end)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const char *mspec = "{\"name\": \"survey\", \"epsilon\": 2, \"min_reports\": 10, "
+                        "\"attributes\": [{\"name\": \"smoker\", \"k\": 2, \"kind\": \"binary\"}, "
+                        "{\"name\": \"age\", \"k\": 3}, {\"name\": \"income\", \"k\": 4, "
+                        "\"labels\": [\"low\", \"mid\", \"high\", \"top\"]}]}";
+    const uint64_t before = create("{\"epsilon\": 1, \"k\": 5}");
+    const uint64_t parent = create(mspec);
+    char path[96], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)parent);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    json_t *po = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_str_eq(json_string_value(json_object_get(po, "kind")), "multi_attribute");
+    cr_assert_eq(json_integer_value(json_object_get(po, "d")), 3);
+    const json_t *pairs = json_object_get(po, "pairs");
+    cr_assert_eq(json_array_size(pairs), 3);
+    const uint32_t K[3] = {2, 3, 4}, pj[3] = {0, 0, 1}, pl[3] = {1, 2, 2};
+    uint64_t pid[3];
+    uint8_t cfg[3][PINHOLE_CONFIG_SIGNEDBYTES];
+    const uint8_t *cfgs[3] = {cfg[0], cfg[1], cfg[2]};
+    for (int p = 0; p < 3; p++) {
+        const json_t *pr = json_array_get(pairs, p);
+        pid[p] = (uint64_t)json_integer_value(json_object_get(pr, "collection"));
+        cr_assert_eq(pid[p], before + 1 + p, "the pairs are made first, the parent after");
+        cr_assert_eq(json_integer_value(json_array_get(json_object_get(pr, "attributes"), 0)),
+                     pj[p]);
+        cr_assert_eq(json_integer_value(json_object_get(pr, "k")), K[pj[p]] * K[pl[p]]);
+        size_t len;
+        cr_assert_eq(get_bytes(json_string_value(json_object_get(pr, "config")), &body, &len), 200);
+        cr_assert_eq(len, sizeof cfg[p]);
+        memcpy(cfg[p], body, len);
+        free(body);
+    }
+    cr_assert_eq(parent, before + 4);
+    /* the server's signing key, then the devices' view of the collection */
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 200);
+    json_t *keys = json_loads(body, 0, NULL);
+    free(body);
+    uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES];
+    cr_assert_eq(sodium_hex2bin(pk, sizeof pk,
+                                json_string_value(json_object_get(keys, "config_signing_key")),
+                                2 * sizeof pk, NULL, NULL, NULL),
+                 0);
+    json_decref(keys);
+    pinhole_multi mc;
+    cr_assert_eq(pinhole_multi_init_signed(&mc, 3, K, cfgs, pk), PINHOLE_OK);
+    pinhole_client cl;
+    cr_assert_eq(pinhole_client_init(&cl, NULL, NULL), PINHOLE_OK);
+    enum { N = 3000 };
+    batch b[3];
+    pinhole_batch_writer w[3];
+    for (int p = 0; p < 3; p++) {
+        b[p].len = pinhole_batch_bytes(N, PINHOLE_REPORT_MAXBYTES);
+        b[p].buf = malloc(b[p].len);
+        b[p].payloads = NULL;
+        cr_assert_eq(pinhole_batch_writer_init(&w[p], PINHOLE_BATCH_PLAIN, b[p].buf, b[p].len),
+                     PINHOLE_OK);
+    }
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 77);
+    const uint64_t now = (uint64_t)pinhole_clock_wall();
+    for (int i = 0; i < N; i++) {
+        const uint32_t z = pinhole_rng_u32(&rng) % 4;
+        const uint32_t x[3] = {z >= 2, z < 3 ? z : 2, (z + pinhole_rng_u32(&rng) % 2) % 4};
+        uint8_t out[PINHOLE_REPORT_MAXBYTES];
+        size_t len;
+        uint32_t p;
+        cr_assert_eq(pinhole_multi_report(&cl, &mc, x, now, 0, out, sizeof out, &len, &p),
+                     PINHOLE_OK);
+        cr_assert_eq(pinhole_batch_writer_add(&w[p], out, len), PINHOLE_OK);
+    }
+    for (int p = 0; p < 3; p++) {
+        pinhole_batch_writer_finish(&w[p], &b[p].len);
+        json_decref(post_batch(pid[p], &b[p], 200));
+        free_batch(&b[p]);
+    }
+    pinhole_client_clear(&cl);
+    pinhole_multi_clear(&mc);
+    /* the parent is no collection of its own: no config, no reports */
+    snprintf(path, sizeof path, "/v1/collections/%llu/config", (unsigned long long)parent);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 404);
+    /* its analysis: the multi_attribute job under it, the same as naming the pairs */
+    snprintf(path, sizeof path, "/v1/collections/%llu/jobs", (unsigned long long)parent);
+    const char *hist = "{\"type\": \"histogram\"}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", hist, strlen(hist), NULL),
+                 422);
+    const char *named = "{\"type\": \"multi_attribute\", \"params\": {\"collections\": [1]}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", named, strlen(named), NULL),
+                 422);
+    const char *job = "{\"type\": \"multi_attribute\", \"params\": {\"repair\": {\"method\": "
+                      "\"newton\", \"weighted\": false}}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", job, strlen(job), &body),
+                 202, "%s", body);
+    json_t *jo = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(jo, "collection_id")), (json_int_t)parent);
+    json_t *r1 = job_result(json_integer_value(json_object_get(jo, "id")));
+    json_decref(jo);
+    json_t *direct = json_pack("{s:s, s:{s:O, s:[I,I,I], s:{s:s, s:b}}}", "type", "multi_attribute",
+                               "params", "attributes", json_object_get(po, "attributes"),
+                               "collections", (json_int_t)pid[0], (json_int_t)pid[1],
+                               (json_int_t)pid[2], "repair", "method", "newton", "weighted", 0);
+    char *dtext = json_dumps(direct, 0);
+    json_decref(direct);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", dtext, strlen(dtext), &body),
+        202);
+    free(dtext);
+    jo = json_loads(body, 0, NULL);
+    free(body);
+    json_t *r2 = job_result(json_integer_value(json_object_get(jo, "id")));
+    json_decref(jo);
+    cr_assert(json_equal(r1, r2), "the parent's job equals the job naming its pairs");
+    cr_assert_eq(json_integer_value(json_object_get(r1, "reports")), N);
+    cr_assert_not_null(json_object_get(json_object_get(r1, "repaired"), "matrix"));
+    json_decref(r1);
+    json_decref(r2);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    jo = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(jo, "total")), 1, "one job under the parent");
+    json_decref(jo);
+    /* bad attributes are refused, nothing made */
+    const char *bad = "{\"epsilon\": 1, \"attributes\": [{\"k\": 1}]}";
+    cr_assert_eq(
+        req("admin-token", "POST", "/v1/collections", "application/json", bad, strlen(bad), NULL),
+        422);
+    const char *unk = "{\"epsilon\": 1, \"k\": 4, \"attributes\": [{\"k\": 2}]}";
+    cr_assert_eq(
+        req("admin-token", "POST", "/v1/collections", "application/json", unk, strlen(unk), NULL),
+        400);
+    /* after a restart: the parent is served, and the next collection's id follows it */
+    pinhole_server_stop(srv, 2);
+    srv = NULL;
+    start(30, 8u << 20, 1000000, NULL);
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)parent);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    json_t *again = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(again, "reports")), N);
+    const char *same[] = {"name", "created", "epsilon", "attributes"};
+    for (int i = 0; i < 4; i++)
+        cr_assert(json_equal(json_object_get(again, same[i]), json_object_get(po, same[i])), "%s",
+                  same[i]);
+    for (int p = 0; p < 3; p++)
+        cr_assert_eq(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(again, "pairs"), p), "collection")),
+                     (json_int_t)pid[p]);
+    json_decref(again);
+    json_decref(po);
+    cr_assert_eq(create("{\"epsilon\": 1, \"k\": 5}"), parent + 1);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/collections", NULL, NULL, 0, &body), 200);
+    jo = json_loads(body, 0, NULL);
+    free(body);
+    const json_t *ml = json_object_get(jo, "multi_attribute_collections");
+    cr_assert_eq(json_array_size(ml), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(ml, 0), "id")),
+                 (json_int_t)parent);
+    json_decref(jo);
 }

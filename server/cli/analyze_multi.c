@@ -206,6 +206,6 @@ int cli_analyze_multi(int argc, char **argv)
     }
     free(counts);
     free(truth);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
     return rc == PINHOLE_OK ? CLI_OK : CLI_FAIL;
 }

@@ -21,6 +21,9 @@ static void query_usage(FILE *f)
         "  --significant  only the items whose test of count = 0 passes across all k items:\n"
         "                 fdr:ALPHA (Benjamini-Hochberg) or bonferroni:ALPHA (docs/analytics.md)\n"
         "  --format F     table (default), csv or json (the server's answer as is)\n"
+        "  Of a multi-attribute collection: its analysis (the multi_attribute job run under it):\n"
+        "  marginals, pairwise joints, correlation matrix before and after repair, as tables\n"
+        "  or (--format json) the job's result.\n"
         "  The analyst token comes from PINHOLE_TOKEN.\n");
 }
 
@@ -125,6 +128,26 @@ int cli_query(int argc, char **argv)
         return CLI_USAGE;
     }
     char path[384];
+    snprintf(path, sizeof path, "/v1/collections/%" PRIu64, coll);
+    cli_response d;
+    if (cli_http_request(&h, "GET", path, NULL, NULL, 0, &d) == 0 && d.status == 200) {
+        json_t *parent = json_loads(d.body, 0, NULL);
+        const char *kind = json_string_value(json_object_get(parent, "kind"));
+        if (kind && strcmp(kind, "multi_attribute") == 0) {
+            free(d.body);
+            int rc = CLI_USAGE;
+            if (csv || sig)
+                fprintf(stderr, "pinhole query: a multi-attribute collection is printed as "
+                                "tables or JSON (no --format csv, no --significant)\n");
+            else
+                rc = cli_query_multi(&h, parent, json, have_from, from, have_to, to);
+            json_decref(parent);
+            cli_http_free(&h);
+            return rc;
+        }
+        json_decref(parent);
+    }
+    free(d.body);
     int n = snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, coll,
                      top);
     if (have_from)

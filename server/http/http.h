@@ -65,6 +65,7 @@ typedef struct request {
     struct MHD_Connection *conn;
     pinhole_http_match match;              /* the route and the path's {id} or {asset} */
     const pinhole_server_collection *coll; /* when the route names a collection */
+    const pinhole_multi_record *multi;     /* or a multi-attribute collection (route value 2) */
     uint8_t *body;
     size_t len, cap, limit;
     size_t reserved; /* body buffer bytes reserved at the gate (pinhole_gate_reserve) */
@@ -145,8 +146,16 @@ enum MHD_Result pinhole_http_job_offline(request *rq);       /* jobs.c */
 enum MHD_Result pinhole_http_job_get(request *rq);           /* jobs.c */
 enum MHD_Result pinhole_http_job_list(request *rq);          /* jobs.c */
 enum MHD_Result pinhole_http_job_cancel(request *rq);        /* jobs.c */
+enum MHD_Result pinhole_http_multi_create(request *rq, const json_t *body); /* multi.c */
+enum MHD_Result pinhole_http_multi_get(request *rq);                        /* multi.c */
 enum MHD_Result pinhole_http_root(request *rq);              /* ui.c */
 enum MHD_Result pinhole_http_ui(request *rq);                /* ui.c */
+
+/* multi.c: the params of the multi_attribute job under parent: the client's (params, may be NULL)
+ * with the parent's attributes and pair collections, and from/to (may be NULL). A new reference,
+ * NULL when out of memory or the parent's stored spec is unreadable. */
+json_t *pinhole_http_multi_job_params(const pinhole_multi_record *parent, const json_t *params,
+                                      const json_t *from, const json_t *to);
 
 /* histogram.c: start the query thread (PINHOLE_ENOMEM when it cannot), and stop it after it
  * answered every queued query (safe when not started). */

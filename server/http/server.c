@@ -104,9 +104,15 @@ static int begin_request(request *rq, const char *url, const char *method, const
         return 0;
     if (route->collection) {
         rq->coll = pinhole_service_collection(s->svc, rq->match.id);
-        if (!rq->coll) {
-            *res =
-                pinhole_http_problem(rq, PROBLEM_UNKNOWN_COLLECTION, "no collection has this id");
+        if (!rq->coll)
+            rq->multi = pinhole_service_multi(s->svc, rq->match.id);
+        if (!rq->coll && (!rq->multi || route->collection != 2)) {
+            *res = pinhole_http_problem(
+                rq, PROBLEM_UNKNOWN_COLLECTION,
+                rq->multi ? "this id is a multi-attribute collection: its pair collections "
+                            "(listed by GET /v1/collections/{id}) take configs, reports and "
+                            "queries"
+                          : "no collection has this id");
             return 0;
         }
     }

@@ -29,13 +29,9 @@ static void request_free(request *r)
         free(r->scores[j]);
 }
 
-/* The attributes and options; 0, or -1 with err filled. */
-static int parse(const json_t *p, request *r, char *err, size_t errlen)
+/* The attributes into r (d, k, npairs, nominal, scores); 0, or -1 with err filled. */
+static int parse_attributes(const json_t *attrs, request *r, char *err, size_t errlen)
 {
-    const json_t *attrs = json_object_get(p, "attributes"),
-                 *cols = json_object_get(p, "collections");
-    const json_t *from = json_object_get(p, "from"), *to = json_object_get(p, "to");
-    const json_t *corr = json_object_get(p, "correlation"), *rep = json_object_get(p, "repair");
     memset(r, 0, sizeof *r);
     r->d = (uint32_t)json_array_size(attrs);
     if (!json_is_array(attrs) || r->d == 0 || r->d > PINHOLE_MULTI_DMAX) {
@@ -80,7 +76,44 @@ static int parse(const json_t *p, request *r, char *err, size_t errlen)
                 snprintf(err, errlen, "attributes %u and %u: k_j k_l must be <= 4096", l, j);
                 return -1;
             }
+        const json_t *name = json_object_get(a, "name"), *labels = json_object_get(a, "labels");
+        if (name && !json_is_string(name)) {
+            snprintf(err, errlen, "attribute %u: name must be a string", j);
+            return -1;
+        }
+        int labels_ok = !labels || (json_is_array(labels) && json_array_size(labels) == r->k[j]);
+        for (uint32_t c = 0; labels_ok && labels && c < r->k[j]; c++)
+            labels_ok = json_is_string(json_array_get(labels, c));
+        if (!labels_ok) {
+            snprintf(err, errlen, "attribute %u: labels must be k strings", j);
+            return -1;
+        }
     }
+    return 0;
+}
+
+int pinhole_job_multi_attributes(const json_t *attrs, uint32_t *d, uint32_t *k, char *err,
+                                 size_t errlen)
+{
+    request r;
+    const int rc = parse_attributes(attrs, &r, err, errlen);
+    request_free(&r);
+    if (rc != 0)
+        return PINHOLE_EINVAL;
+    *d = r.d;
+    memcpy(k, r.k, r.d * sizeof *k);
+    return PINHOLE_OK;
+}
+
+/* The attributes and options; 0, or -1 with err filled. */
+static int parse(const json_t *p, request *r, char *err, size_t errlen)
+{
+    const json_t *attrs = json_object_get(p, "attributes"),
+                 *cols = json_object_get(p, "collections");
+    const json_t *from = json_object_get(p, "from"), *to = json_object_get(p, "to");
+    const json_t *corr = json_object_get(p, "correlation"), *rep = json_object_get(p, "repair");
+    if (parse_attributes(attrs, r, err, errlen) != 0)
+        return -1;
     if (!json_is_array(cols) || json_array_size(cols) != r->npairs) {
         snprintf(err, errlen,
                  "collections must list the %u pair collections' ids, pairs (0,1), (0,2), ..., "

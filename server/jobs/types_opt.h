@@ -22,6 +22,13 @@
 /** A rows x cols row-major matrix as a JSON array of rows (a new reference). */
 json_t *pinhole_job_matrix_json(const double *a, uint32_t rows, uint32_t cols);
 
+/** Check a multi-attribute collection's attributes, a JSON array of 1 to 64 objects {k (2..256),
+ * name? (string), labels? (k strings), kind? (ordinal, nominal, binary with k = 2), scores? (k
+ * finite numbers)} with every product k_j k_l <= 4096: *d and k[0..d) receive them. Errors:
+ * PINHOLE_EINVAL with the reason in err. */
+int pinhole_job_multi_attributes(const json_t *attrs, uint32_t *d, uint32_t *k, char *err,
+                                 size_t errlen);
+
 /** multi_attribute (server/jobs/types_multi.c): the marginals, pairwise joints, correlation matrix
  * and its repair of a multi-attribute collection whose pair collections params names
  * (docs/multi-attribute.md). Reads them through pinhole_job_load(). */

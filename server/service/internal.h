@@ -22,6 +22,8 @@ struct pinhole_service {
     pthread_rwlock_t coll_lock;
     pinhole_server_collection **coll; /* sorted by id (ids only grow) */
     size_t ncoll, capcoll;
+    pinhole_multi_record **multi; /* multi-attribute parents, sorted by id, same lock */
+    size_t nmulti, capmulti;
     /* the admin handle: collection creation, keys, disk size */
     pthread_mutex_t admin_mu;
     pinhole_store *admin;
@@ -45,8 +47,22 @@ int pinhole_service_registry_sync(pinhole_service *s);
 /* registry.c: free every collection. */
 void pinhole_service_registry_free(pinhole_service *s);
 
+/* multi.c: load the stored parent records into the registry. Errors: those of
+ * pinhole_store_load_multis. */
+int pinhole_service_multi_load(pinhole_service *s);
+
+/* multi.c: free every parent record. */
+void pinhole_service_multi_free(pinhole_service *s);
+
 /* readers.c: a free read handle (waiting for one), or NULL when it cannot be opened. */
 reader_slot *pinhole_service_reader_get(pinhole_service *s);
+
+/* multi.c: load the stored parent records into the registry. Errors: those of
+ * pinhole_store_load_multis. */
+int pinhole_service_multi_load(pinhole_service *s);
+
+/* multi.c: free every parent record. */
+void pinhole_service_multi_free(pinhole_service *s);
 
 /* readers.c: give a handle back. */
 void pinhole_service_reader_put(pinhole_service *s, reader_slot *r);

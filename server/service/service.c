@@ -9,6 +9,7 @@
 static void free_service(pinhole_service *s)
 {
     pinhole_service_registry_free(s);
+    pinhole_service_multi_free(s);
     for (unsigned i = 0; i < s->nreaders; i++)
         pinhole_store_close(s->readers[i].store);
     free(s->readers);
@@ -77,7 +78,8 @@ int pinhole_service_open(pinhole_service **out, const pinhole_service_options *o
     s->writer_started = 1;
     if ((rc = pinhole_store_open(&s->admin, s->store_url, &s->opt.writer.store)) != PINHOLE_OK ||
         (rc = pinhole_store_server_keys(s->admin, &s->keys)) != PINHOLE_OK ||
-        (rc = load_collections(s)) != PINHOLE_OK)
+        (rc = load_collections(s)) != PINHOLE_OK ||
+        (rc = pinhole_service_multi_load(s)) != PINHOLE_OK)
         goto fail;
     const pinhole_jobs_options jo = {.store_url = s->store_url,
                                      .workers = s->opt.job_workers,

@@ -61,6 +61,24 @@ int pinhole_service_create_collection(pinhole_service *s, const char *name,
                                       const pinhole_collection_window *w,
                                       const pinhole_server_collection **out);
 
+/* ---- multi-attribute collections (server/service/multi.c) ---- */
+
+/** The multi-attribute parent record with this id, or NULL. Records live until
+ * pinhole_service_close(). */
+const pinhole_multi_record *pinhole_service_multi(pinhole_service *s, int64_t id);
+
+/** Number of parent records; numbered 0.. in id order for pinhole_service_multi_at. */
+size_t pinhole_service_multi_count(pinhole_service *s);
+
+/** The i-th parent record by id (i below pinhole_service_multi_count), or NULL. */
+const pinhole_multi_record *pinhole_service_multi_at(pinhole_service *s, size_t i);
+
+/** Store a parent record (pinhole_store_create_multi; its pair collections are created first by
+ * the caller) and serve it; *out receives it. Errors: PINHOLE_EDB, PINHOLE_ENOMEM (then it is
+ * stored and served after a restart). */
+int pinhole_service_create_multi(pinhole_service *s, const char *name, const char *spec,
+                                 const pinhole_multi_record **out);
+
 /** The server's keys (read-only). */
 const pinhole_server_keys *pinhole_service_keys(pinhole_service *s);
 

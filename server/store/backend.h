@@ -21,6 +21,9 @@ typedef struct pinhole_store_backend {
                              uint32_t min_reports, const char *const *labels);
     int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
     int (*set_window)(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+    int (*create_multi)(pinhole_store *s, const char *name, const char *spec, int64_t created,
+                        int64_t *id);
+    int (*load_multis)(pinhole_store *s, pinhole_multi_record **out, size_t *n);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
     int (*signing_key)(pinhole_store *s, pinhole_signing_key_op op,
                        uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]); /* or NULL */

@@ -81,6 +81,31 @@ int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collect
     return s->backend->set_window(s, id, w);
 }
 
+void pinhole_multi_record_free(pinhole_multi_record *r)
+{
+    free(r->name);
+    free(r->spec);
+    r->name = r->spec = NULL;
+}
+
+int pinhole_store_create_multi(pinhole_store *s, const char *name, const char *spec,
+                               int64_t created, int64_t *id)
+{
+    if (!s->backend->create_multi)
+        return PINHOLE_EUNSUPPORTED; /* a backend without multi-attribute collections */
+    return s->backend->create_multi(s, name, spec, created, id);
+}
+
+int pinhole_store_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n)
+{
+    if (!s->backend->load_multis) { /* a backend without multi-attribute collections has none */
+        *out = NULL;
+        *n = 0;
+        return PINHOLE_OK;
+    }
+    return s->backend->load_multis(s, out, n);
+}
+
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
 {
     return s->backend->server_keys(s, k);

@@ -67,7 +67,8 @@ uint64_t pinhole_store_disk_bytes(pinhole_store *s);
 
 /* ---- collections ---- */
 
-/** Create a collection: validate, reserve its id, fill *c (fingerprint for that id), store it in
+/** Create a collection: validate, reserve its id (one above every collection and multi-attribute
+ * parent id so far), fill *c (fingerprint for that id), store it in
  * one transaction. created is Unix seconds. Errors as pinhole_server_collection_init and
  * PINHOLE_EDB. On error *c needs no freeing. */
 int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection *c,
@@ -84,6 +85,30 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection *
 /** Store the report window and retention of collection id (loaded into c->window from then on;
  * a new collection has the PINHOLE_DEFAULT_* window). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
 int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+/* ---- multi-attribute collections ---- */
+
+/** A stored multi-attribute collection: a parent record over ordinary pair collections
+ * (docs/multi-attribute.md). Its id is drawn from the collections' ids (no collection has it). */
+typedef struct pinhole_multi_record {
+    int64_t id;
+    char *name;      /* malloc'd */
+    char *spec;      /* JSON object text (malloc'd): attributes, pair collection ids, epsilon */
+    int64_t created; /* Unix seconds */
+} pinhole_multi_record;
+
+/** Free the strings of a record; safe on a zeroed one. */
+void pinhole_multi_record_free(pinhole_multi_record *r);
+
+/** Store a multi-attribute collection's parent record (name, spec as above, created in Unix
+ * seconds) under a new id, one above every collection and parent id so far; *id receives it.
+ * Errors: PINHOLE_EDB, PINHOLE_EUNSUPPORTED (a backend without multi-attribute collections). */
+int pinhole_store_create_multi(pinhole_store *s, const char *name, const char *spec,
+                               int64_t created, int64_t *id);
+
+/** Load every parent record, ordered by id, into a fresh array *out of *n entries (free each with
+ * pinhole_multi_record_free, then the array with free(); NULL when *n is 0). Errors: PINHOLE_EDB,
+ * PINHOLE_ENOMEM. */
+int pinhole_store_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
 
 /* ---- server keys ---- */
 

@@ -301,7 +301,7 @@ static void run_epsilon(double eps, uint64_t seed)
     for (uint32_t p = 0; p < mc.npairs; p++)
         free(counts[p]);
     free(counts);
-    pinhole_multi_free(&mc);
+    pinhole_multi_clear(&mc);
 }
 
 /* tridiag(-1, 2, -1) of order n: Newton, then Burer-Monteiro with its defaults. */

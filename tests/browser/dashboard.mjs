@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 
-const [base, token, coll, fromS, toS, shot, multiJob] = process.argv.slice(2);
+const [base, token, coll, fromS, toS, shot, multiColl] = process.argv.slice(2);
 const from = Number(fromS), to = Number(toS);
 
 async function api(path) {
@@ -214,19 +214,22 @@ try {
   assert.ok((await page.$eval('#status', (e) => e.textContent)).startsWith('403'), 'the error is shown');
   assert.ok((await page.$eval('#hist tbody', (e) => e.textContent)).includes('No estimates to show'));
 
-  // last: a multi_attribute job: marginals with intervals, the joint table, both heatmaps as the API's
-  if (multiJob) {
-    let j;
-    for (let i = 0; i < 300; i++) {
-      j = await api('/v1/jobs/' + multiJob);
-      if (j.status !== 'queued' && j.status !== 'running') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(j.status, 'done', 'the multi_attribute job: ' + (j.error || j.status));
-    await page.fill('#multi-job', String(multiJob));
-    await page.click('#multi-load');
+  // last: a multi-attribute collection's analysis, run from the dashboard (the multi_attribute job
+  // under it): marginals with intervals, the joint table, both heatmaps as the API's
+  if (multiColl) {
+    const parent = await api('/v1/collections/' + multiColl);
+    assert.equal(parent.kind, 'multi_attribute');
+    assert.deepEqual(parent.pairs.map((p) => p.collection), [2, 3, 4], 'the pairs, in pair order');
+    await page.fill('#multi-coll', String(multiColl));
+    await page.click('#multi-run');
     await page.waitForFunction(() => Number(document.body.dataset.multiLoaded || 0) > 0, null, { timeout: 30000 });
     assert.equal(await page.$eval('#multi-status', (e) => e.textContent), '');
+    const listed = await api('/v1/collections/' + multiColl + '/jobs?limit=1');
+    assert.equal(listed.total, 1, 'one analysis job under the collection');
+    const j = await api('/v1/jobs/' + listed.jobs[0].id);
+    assert.equal(j.status, 'done', 'the multi_attribute job: ' + (j.error || j.status));
+    assert.equal(j.collection_id, Number(multiColl));
+    assert.equal(await page.$eval('#multi-job', (e) => e.value), String(j.id), 'the job shown is the one run');
     const marg = await page.$$eval('#multi-marg tbody tr', (trs) => trs.map((tr) => [
       tr.querySelector('.value').textContent, tr.querySelector('.estimate').textContent, tr.querySelector('.interval').textContent]));
     const want = [];

@@ -516,6 +516,90 @@ static void test_outbox(void)
     pinhole_collection_free(col);
 }
 
+/* The multi-attribute device API: pairs and their collections, the report of a tuple through the
+ * pair drawn, and the handle made from a signed config (the vector's k = 1024 is 32 x 32). */
+static void test_multi(void)
+{
+    const uint32_t k[3] = {2, 3, 4};
+    pinhole_multi *mc = NULL;
+    pinhole_multi_free(NULL);
+    CHECK(pinhole_multi_new_params(&mc, 10, 0, k, PINHOLE_MECH_PGR, 1.0) == PINHOLE_EINVAL && !mc,
+          "d = 0");
+    CHECK(pinhole_multi_new_params(&mc, 10, 3, k, PINHOLE_MECH_PGR, 1.0) == PINHOLE_OK && mc,
+          "made");
+    if (!mc)
+        return;
+    CHECK(pinhole_multi_pairs(mc) == 3, "3 pairs");
+    uint32_t j = 9, l = 9;
+    CHECK(pinhole_multi_pair(mc, 2, &j, &l) == PINHOLE_OK && j == 1 && l == 2, "pair 2 = (1, 2)");
+    CHECK(pinhole_multi_pair(mc, 3, &j, &l) == PINHOLE_ERANGE, "no pair 3");
+    CHECK(pinhole_multi_collection(mc, 3) == NULL, "no collection 3");
+    size_t most = 0;
+    for (uint32_t p = 0; p < 3; p++) {
+        const pinhole_collection *c = pinhole_multi_collection(mc, p);
+        CHECK(pinhole_collection_id(c) == 10 + p, "pair ids from base_id");
+        const uint64_t cells[3] = {6, 8, 12};
+        CHECK(pinhole_collection_k(c) == cells[p], "product domain");
+        if (pinhole_collection_reportbytes(c) > most)
+            most = pinhole_collection_reportbytes(c);
+    }
+    CHECK(pinhole_multi_reportbytes(mc) == most, "the largest report");
+    pinhole_client *cl = NULL;
+    CHECK(pinhole_client_new(&cl, NULL, NULL) == PINHOLE_OK, "client");
+    uint8_t out[256];
+    size_t written = 0;
+    uint32_t pair = 9, seen[3] = {0, 0, 0};
+    const uint32_t x[3] = {1, 2, 3}, bad[3] = {1, 2, 4};
+    for (int i = 0; i < 300; i++) {
+        CHECK(pinhole_multi_report(cl, mc, x, 1000, 0, out, sizeof out, &written, &pair) ==
+                      PINHOLE_OK &&
+                  pair < 3,
+              "report");
+        if (pair < 3) {
+            seen[pair]++;
+            CHECK(written == pinhole_collection_reportbytes(pinhole_multi_collection(mc, pair)),
+                  "the pair's report size");
+        }
+    }
+    CHECK(seen[0] && seen[1] && seen[2], "every pair drawn in 300 reports");
+    CHECK(pinhole_multi_report(cl, mc, bad, 1000, 0, out, sizeof out, &written, &pair) ==
+              PINHOLE_ERANGE,
+          "a value out of its domain");
+    CHECK(pinhole_multi_report(cl, mc, x, 1000, PINHOLE_REPORT_MEMOIZE, out, sizeof out, &written,
+                               NULL) == PINHOLE_EINVAL,
+          "memoize needs a device secret");
+    uint8_t seal_pk[PINHOLE_SEAL_PUBLICKEYBYTES] = {9}; /* X25519's base point: a usable key */
+    CHECK(pinhole_multi_report_sealed(cl, mc, x, 1000, 0, seal_pk, out, sizeof out, &written,
+                                      &pair) == PINHOLE_OK &&
+              pair < 3 &&
+              written ==
+                  pinhole_collection_sealedbytes(pinhole_multi_collection(mc, pair < 3 ? pair : 0)),
+          "sealed: the pair's sealed size");
+    CHECK(pinhole_multi_report_sealed(cl, mc, x, 1000, 0, seal_pk, out, 10, &written, &pair) ==
+              PINHOLE_EBUFSIZE,
+          "sealed: a short buffer");
+    pinhole_client_free(cl);
+    pinhole_multi_free(mc);
+
+    uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES], cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    size_t n = 0;
+    pinhole_hex_decode(VECTOR_PK, pk, sizeof pk, &n);
+    pinhole_hex_decode(VECTOR_SIGNED, cfg, sizeof cfg, &n);
+    const uint8_t *cfgs[1] = {cfg};
+    const uint32_t k32[2] = {32, 32}, k16[2] = {16, 32};
+    mc = NULL;
+    CHECK(pinhole_multi_new_signed(&mc, 2, k16, cfgs, pk) == PINHOLE_EINVAL && !mc,
+          "k = 1024 is not 16 x 32");
+    CHECK(pinhole_multi_new_signed(&mc, 2, k32, cfgs, pk) == PINHOLE_OK && mc, "verified");
+    if (mc)
+        CHECK(pinhole_collection_id(pinhole_multi_collection(mc, 0)) == 7, "the server's id");
+    pinhole_multi_free(mc);
+    cfg[10] ^= 1;
+    mc = NULL;
+    CHECK(pinhole_multi_new_signed(&mc, 2, k32, cfgs, pk) == PINHOLE_ESIGNATURE && !mc,
+          "a tampered config");
+}
+
 int main(void)
 {
     if (pinhole_init() != PINHOLE_OK) {
@@ -530,6 +614,7 @@ int main(void)
     test_report_batch();
     test_outbox();
     test_labels();
+    test_multi();
     printf("public_api (%s): %d checks, %d failed\n",
 #ifdef __cplusplus
            "C++",

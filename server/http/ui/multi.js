@@ -1,5 +1,5 @@
-// Dashboard section for multi-attribute collections: the result of a multi_attribute job
-// (docs/multi-attribute.md) — marginals and pairwise joints as tables with 95% intervals, and the
+// Dashboard section for multi-attribute collections: a collection's analysis (the multi_attribute
+// job run under it, docs/multi-attribute.md) or any multi_attribute job's result — marginals and pairwise joints as tables with 95% intervals, and the
 // correlation matrix before and after repair as heatmaps whose cells carry their intervals.
 'use strict';
 (function () {
@@ -7,11 +7,30 @@
   const f3 = (x) => (x === undefined || x === null ? '—' : Number(x).toFixed(3));
   const f4 = (x) => Number(x).toFixed(4);
 
-  async function job(id) {
+  async function call(path, init) {
     const tok = el('token').value.trim();
-    const r = await fetch('/v1/jobs/' + encodeURIComponent(id), { headers: { 'Authorization': 'Bearer ' + tok } });
+    const r = await fetch(path, Object.assign({ headers: { 'Authorization': 'Bearer ' + tok, 'Content-Type': 'application/json' } }, init || {}));
     const body = await r.json();
     if (!r.ok) throw new Error(r.status + ': ' + (body.detail || body.title || r.statusText));
+    return body;
+  }
+
+  // Post the collection's multi_attribute job and wait (up to 10 minutes) until it ends; its id.
+  async function analyse(coll) {
+    const j = await call('/v1/collections/' + encodeURIComponent(coll) + '/jobs',
+      { method: 'POST', body: JSON.stringify({ type: 'multi_attribute' }) });
+    el('multi-status').textContent = 'job ' + j.id + ' running…';
+    for (let i = 0; i < 6000; i++) {
+      const s = await call('/v1/jobs/' + j.id);
+      if (s.status !== 'queued' && s.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    el('multi-job').value = String(j.id);
+    return j.id;
+  }
+
+  async function job(id) {
+    const body = await call('/v1/jobs/' + encodeURIComponent(id));
     if (body.type !== 'multi_attribute') throw new Error('job ' + id + ' is a ' + body.type + ' job, not multi_attribute');
     if (body.status !== 'done') throw new Error('job ' + id + ' is ' + body.status + (body.error ? ': ' + body.error : ''));
     return body;
@@ -104,11 +123,13 @@
     }
   }
 
-  async function show() {
+  async function show(fromCollection) {
     const st = el('multi-status');
     st.textContent = '';
     try {
-      const j = await job(el('multi-job').value.trim());
+      const id = fromCollection === true ? await analyse(el('multi-coll').value.trim()) : el('multi-job').value.trim();
+      st.textContent = '';
+      const j = await job(id);
       const res = j.result, params = j.params || {};
       showMarginals(res, params);
       const sel = el('multi-pair');
@@ -137,5 +158,6 @@
     }
   }
 
-  el('multi-load').addEventListener('click', show);
+  el('multi-load').addEventListener('click', () => show(false));
+  el('multi-run').addEventListener('click', () => show(true));
 })();

@@ -175,6 +175,59 @@ int pg_load_collections(pinhole_store *base, pinhole_server_collection **out, si
     return PINHOLE_OK;
 }
 
+/* A multi-attribute collection's parent record; its id is drawn from the collections' identity, so
+ * no collection ever has it. */
+int pg_create_multi(pinhole_store *base, const char *name, const char *spec, int64_t created,
+                    int64_t *id)
+{
+    pg_store *s = pg_of(base);
+    char when[24];
+    snprintf(when, sizeof when, "%" PRId64, created);
+    const char *v[3] = {name, spec, when};
+    PGresult *res = pg_run(s,
+                           "INSERT INTO multi_collections(id, name, spec, created) VALUES"
+                           " (nextval(pg_get_serial_sequence('collections', 'id')), $1, $2, $3)"
+                           " RETURNING id",
+                           3, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    *id = pg_int(res, 0, 0);
+    PQclear(res);
+    return PINHOLE_OK;
+}
+
+int pg_load_multis(pinhole_store *base, pinhole_multi_record **out, size_t *n)
+{
+    pg_store *s = pg_of(base);
+    *out = NULL;
+    *n = 0;
+    PGresult *res = pg_run(s, "SELECT id, name, spec, created FROM multi_collections ORDER BY id",
+                           0, NULL, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    const int rows = PQntuples(res);
+    pinhole_multi_record *arr = calloc(rows ? (size_t)rows : 1, sizeof *arr);
+    int rc = arr ? PINHOLE_OK : PINHOLE_ENOMEM;
+    for (int i = 0; i < rows && rc == PINHOLE_OK; i++) {
+        arr[i].id = pg_int(res, i, 0);
+        arr[i].created = pg_int(res, i, 3);
+        arr[i].name = strdup(PQgetvalue(res, i, 1));
+        arr[i].spec = strdup(PQgetvalue(res, i, 2));
+        if (!arr[i].name || !arr[i].spec)
+            rc = PINHOLE_ENOMEM;
+    }
+    PQclear(res);
+    if (rc != PINHOLE_OK) {
+        for (int i = 0; arr && i < rows; i++)
+            pinhole_multi_record_free(&arr[i]);
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = (size_t)rows;
+    return PINHOLE_OK;
+}
+
 /* Load key pair `name`, or make one with keypair() and store it; a replica that loses the race
  * to store it first loads the winner's. */
 static int key_pair(pg_store *s, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,

@@ -52,6 +52,8 @@ static const char *const schema_v1 =
     " lease_expires double precision);"
     "CREATE INDEX jobs_by_collection ON jobs(collection_id, id);"
     "CREATE INDEX jobs_open ON jobs(id) WHERE status IN ('queued', 'running');"
+    "CREATE TABLE multi_collections(id bigint PRIMARY KEY, name text NOT NULL, spec text NOT NULL,"
+    " created bigint NOT NULL);"
     "INSERT INTO schema_version(version) VALUES (1);";
 
 /* ---- helpers ---- */
@@ -559,6 +561,8 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .create_collection = pg_create_collection,
     .load_collections = pg_load_collections,
     .set_window = pg_set_window,
+    .create_multi = pg_create_multi,
+    .load_multis = pg_load_multis,
     .server_keys = pg_server_keys,
     .ingest_prepare = pg_ingest_prepare,
     .ingest = pg_ingest,

@@ -124,6 +124,9 @@ int pg_create_collection(pinhole_store *s, pinhole_server_collection *c, const c
                          uint32_t min_reports, const char *const *labels);
 int pg_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 int pg_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+int pg_create_multi(pinhole_store *s, const char *name, const char *spec, int64_t created,
+                    int64_t *id);
+int pg_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
 int pg_server_keys(pinhole_store *s, pinhole_server_keys *k);
 int pg_ingest_prepare(pinhole_store *s);
 int pg_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);

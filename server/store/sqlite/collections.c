@@ -7,6 +7,84 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The next id of a collection or a multi-attribute parent: one id space for both, so that
+ * /v1/collections/{id} names one of them. */
+#define NEXT_ID                                                                                    \
+    "(SELECT coalesce(max(m), 0) + 1 FROM (SELECT max(id) AS m FROM collections UNION ALL "        \
+    "SELECT max(id) FROM multi_collections))"
+
+int pinhole_sqlite_create_multi(pinhole_store *base, const char *name, const char *spec,
+                                int64_t created, int64_t *id)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO multi_collections(id, name, spec, created) VALUES(" NEXT_ID
+                           ",?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, created);
+    const int step = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE)
+        return PINHOLE_EDB;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return PINHOLE_OK;
+}
+
+int pinhole_sqlite_load_multis(pinhole_store *base, pinhole_multi_record **out, size_t *n)
+{
+    sqlite_store *s = sqlite_of(base);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, spec, created FROM multi_collections ORDER BY id", -1,
+                           &q, NULL) != SQLITE_OK)
+        /* a read-only handle on a store made before multi-attribute collections has no table */
+        return sqlite3_errcode(s->db) == SQLITE_ERROR ? PINHOLE_OK : PINHOLE_EDB;
+    pinhole_multi_record *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = PINHOLE_OK, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 8;
+            pinhole_multi_record *bigger = realloc(arr, cap * sizeof *arr);
+            if (!bigger) {
+                rc = PINHOLE_ENOMEM;
+                break;
+            }
+            arr = bigger;
+        }
+        const char *nm = (const char *)sqlite3_column_text(q, 1),
+                   *sp = (const char *)sqlite3_column_text(q, 2);
+        pinhole_multi_record *r = &arr[len];
+        r->id = sqlite3_column_int64(q, 0);
+        r->created = sqlite3_column_int64(q, 3);
+        r->name = nm ? strdup(nm) : NULL;
+        r->spec = sp ? strdup(sp) : NULL;
+        len++;
+        if (!r->name || !r->spec) {
+            rc = PINHOLE_ENOMEM;
+            break;
+        }
+    }
+    if (rc == PINHOLE_OK && step != SQLITE_DONE)
+        rc = PINHOLE_EDB;
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK) {
+        for (size_t i = 0; i < len; i++)
+            pinhole_multi_record_free(&arr[i]);
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = len;
+    return PINHOLE_OK;
+}
+
 int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collection *c,
                                      const char *name, const pinhole_config_params *p,
                                      uint32_t time_precision, uint32_t min_reports,
@@ -22,9 +100,9 @@ int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collect
     if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
         goto fail;
     if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO collections(name, mechanism, epsilon, k, q, t, "
+                           "INSERT INTO collections(id, name, mechanism, epsilon, k, q, t, "
                            "time_precision, min_reports, fingerprint, labels, created) "
-                           "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                           "VALUES(" NEXT_ID ",?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK)
         goto rollback;
     sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);

@@ -19,6 +19,8 @@ static const char *const schema =
     " k INTEGER NOT NULL, q INTEGER NOT NULL, t INTEGER NOT NULL, time_precision INTEGER NOT NULL,"
     " min_reports INTEGER NOT NULL, fingerprint BLOB NOT NULL, labels BLOB, created INTEGER NOT "
     "NULL);"
+    "CREATE TABLE IF NOT EXISTS multi_collections(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " spec TEXT NOT NULL, created INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS reports(seq INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
     " report_id BLOB NOT NULL, bucket INTEGER NOT NULL, payload BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS buckets(collection INTEGER NOT NULL, bucket INTEGER NOT NULL,"
@@ -251,6 +253,8 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .create_collection = pinhole_sqlite_create_collection,
     .load_collections = pinhole_sqlite_load_collections,
     .set_window = pinhole_sqlite_set_window,
+    .create_multi = pinhole_sqlite_create_multi,
+    .load_multis = pinhole_sqlite_load_multis,
     .server_keys = pinhole_sqlite_server_keys,
     .signing_key = pinhole_sqlite_signing_key,
     .ingest_prepare = pinhole_sqlite_ingest_prepare,

@@ -84,6 +84,9 @@ int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection
                                      const char *const *labels);
 int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 int pinhole_sqlite_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+int pinhole_sqlite_create_multi(pinhole_store *s, const char *name, const char *spec,
+                                int64_t created, int64_t *id);
+int pinhole_sqlite_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
 int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
 int pinhole_sqlite_signing_key(pinhole_store *s, pinhole_signing_key_op op,
                                uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
