@@ -16,6 +16,7 @@ typedef struct pinhole_store_backend {
     void (*close)(pinhole_store *s);
     int (*maintain)(pinhole_store *s, pinhole_store_upkeep when, int *did);
     uint64_t (*disk_bytes)(pinhole_store *s);
+    void (*gc_stats)(pinhole_store *s, pinhole_store_gc_stats *out);
     int (*create_collection)(pinhole_store *s, pinhole_server_collection *c, const char *name,
                              const pinhole_config_params *p, uint32_t time_precision,
                              uint32_t min_reports, const char *const *labels);

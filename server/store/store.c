@@ -58,6 +58,12 @@ int pinhole_store_maintain(pinhole_store *s, pinhole_store_upkeep when, int *did
     return s->backend->maintain(s, when, did ? did : &dummy);
 }
 
+void pinhole_store_gc_read(pinhole_store *s, pinhole_store_gc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    s->backend->gc_stats(s, out);
+}
+
 uint64_t pinhole_store_disk_bytes(pinhole_store *s)
 {
     return s->backend->disk_bytes(s);

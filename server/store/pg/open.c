@@ -1,5 +1,6 @@
 /* The PostgreSQL backend: connection, versioned schema, helpers, and the upkeep that makes
  * tomorrow's day partitions and drops the days that left every collection's report window. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "server/store/pg/pg.h"
 
@@ -322,6 +323,16 @@ static int retire_day(pg_store *s, int64_t day)
     const char *v[1] = {d};
     if (pg_exec(s, "BEGIN", 0, NULL) != PINHOLE_OK)
         return PINHOLE_EDB;
+    /* what goes: its rows (kept ones move, they are not removed) and its size on disk */
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM \"reports_d%" PRId64 "\" r JOIN collections c"
+             " ON c.id = r.collection AND NOT c.keep_reports),"
+             " pg_total_relation_size('\"reports_d%" PRId64 "\"')",
+             day, day);
+    PGresult *size = pg_run(s, sql, 0, NULL, PGRES_TUPLES_OK);
+    const uint64_t rows = size ? (uint64_t)pg_int(size, 0, 0) : 0,
+                   bytes = size ? (uint64_t)pg_int(size, 0, 1) : 0;
+    PQclear(size);
     snprintf(sql, sizeof sql,
              "INSERT INTO reports_kept(collection, report_id, bucket, payload)"
              " SELECT r.collection, r.report_id, r.bucket, r.payload FROM \"reports_d%" PRId64
@@ -339,6 +350,10 @@ static int retire_day(pg_store *s, int64_t day)
         rc = pg_exec(s, "COMMIT", 0, NULL);
     if (rc != PINHOLE_OK)
         PQclear(PQexec(s->conn, "ROLLBACK"));
+    else {
+        atomic_fetch_add_explicit(&s->gc_rows, rows, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->gc_bytes, bytes, memory_order_relaxed);
+    }
     return rc;
 }
 
@@ -517,12 +532,16 @@ static int collect(pg_store *s, int *did)
         rc = PINHOLE_EDB;
         goto out;
     }
+    atomic_store_explicit(&s->gc_pass_since, pinhole_clock_wall(), memory_order_relaxed);
     for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++) {
         const int64_t day = pg_int(res, i, 0);
         if (day <= horizon && (rc = retire_day(s, day)) == PINHOLE_OK)
             *did = 1;
     }
     PQclear(res);
+    atomic_store_explicit(&s->gc_pass_since, 0.0, memory_order_relaxed);
+    if (rc == PINHOLE_OK)
+        atomic_fetch_add_explicit(&s->gc_passes, 1, memory_order_relaxed);
 out:
     PQclear(
         PQexecParams(s->conn, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, v, NULL, NULL, 0));
@@ -535,6 +554,16 @@ static int pg_maintain(pinhole_store *base, pinhole_store_upkeep when, int *did)
     if (when != PINHOLE_UPKEEP_PERIODIC || s->readonly)
         return PINHOLE_OK;
     return collect(s, did);
+}
+
+static void pg_gc_stats(pinhole_store *base, pinhole_store_gc_stats *st)
+{
+    pg_store *s = pg_of(base);
+    const double since = atomic_load_explicit(&s->gc_pass_since, memory_order_relaxed);
+    st->rows_removed = atomic_load_explicit(&s->gc_rows, memory_order_relaxed);
+    st->bytes_removed = atomic_load_explicit(&s->gc_bytes, memory_order_relaxed);
+    st->passes = atomic_load_explicit(&s->gc_passes, memory_order_relaxed);
+    st->lag_seconds = since > 0 ? pinhole_clock_wall() - since : 0;
 }
 
 static uint64_t pg_disk_bytes(pinhole_store *base)
@@ -556,6 +585,7 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .close = pg_close,
     .maintain = pg_maintain,
     .disk_bytes = pg_disk_bytes,
+    .gc_stats = pg_gc_stats,
     .create_collection = pg_create_collection,
     .load_collections = pg_load_collections,
     .set_window = pg_set_window,

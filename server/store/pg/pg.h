@@ -35,6 +35,7 @@
 #include "server/store/backend.h"
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,9 @@ typedef struct pg_store {
     char sqlstate[6]; /* SQLSTATE of the latest failed statement ("" when none) */
     double lease_s;   /* job lease, seconds */
     struct pg_ingest_scratch *scratch;
+    /* the garbage collector's counters (read by other threads: pinhole_store_gc_read) */
+    _Atomic uint64_t gc_rows, gc_bytes, gc_passes;
+    _Atomic double gc_pass_since; /* wall-clock start of the pass under way, 0 when none */
 } pg_store;
 
 static inline pg_store *pg_of(pinhole_store *s)
