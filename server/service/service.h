@@ -85,6 +85,9 @@ int pinhole_service_submit(pinhole_service *s, pinhole_ingest_batch *b);
 /** The writer's counters. */
 pinhole_writer_stats *pinhole_service_writer_stats(pinhole_service *s);
 
+/** The garbage collector's counters (pinhole_writer_gc_read). */
+void pinhole_service_gc_read(pinhole_service *s, pinhole_store_gc_stats *out);
+
 /** Bytes the store occupies on disk (pinhole_store_disk_bytes). */
 uint64_t pinhole_service_disk_bytes(pinhole_service *s);
 
