@@ -772,6 +772,76 @@ Test(backends, thirty_days_into_a_seven_day_window_stay_bounded)
     free(r);
 }
 
+/* Rows of one counting query on either backend (the same SQL serves both here). */
+static long long rows_of(const char *sql)
+{
+#ifdef PINHOLE_WITH_POSTGRESQL
+    if (on_pg)
+        return pg_count(sql);
+#endif
+    return (long long)sqlite_count(sql);
+}
+
+/* DELETE of a collection: it disappears at once (no longer loaded, a second delete finds
+ * nothing), even when the process dies right after marking it; the garbage collector of the next
+ * process removes its reports, counts, buckets and jobs and the collection itself, and leaves the
+ * other collection whole. */
+Test(backends, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
+{
+    pinhole_store *s;
+    pinhole_server_collection a, b;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &a);
+    make_collection(s, &b);
+    const uint8_t pay = 5;
+    pinhole_ingest_report r[20];
+    for (int i = 0; i < 20; i++)
+        report(&r[i], i < 10 ? &a : &b, (uint8_t)i, 100 + i % 3, &pay);
+    cr_assert_eq(pinhole_store_ingest(s, r, 20), PINHOLE_OK);
+    pinhole_job_record job = {.collection_id = a.id, .time_limit = 10, .created = 1};
+    strcpy(job.type, "histogram");
+    job.params = "{}";
+    int64_t jid;
+    cr_assert_eq(pinhole_store_job_enqueue(s, &job, &jid), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_store_delete_collection(s, b.id + 100), PINHOLE_ENOTFOUND);
+    pinhole_store_close(s); /* as if the process died now: nothing removed yet but the mark */
+    char sql[4][160];
+    snprintf(sql[0], sizeof sql[0], "SELECT count(*) FROM reports WHERE collection = %lld",
+             (long long)a.id);
+    snprintf(sql[1], sizeof sql[1], "SELECT count(*) FROM buckets WHERE collection = %lld",
+             (long long)a.id);
+    snprintf(sql[2], sizeof sql[2], "SELECT count(*) FROM counts WHERE collection = %lld",
+             (long long)a.id);
+    snprintf(sql[3], sizeof sql[3],
+             "SELECT (SELECT count(*) FROM jobs WHERE collection_id = %lld)"
+             " + (SELECT count(*) FROM collections WHERE id = %lld)",
+             (long long)a.id, (long long)a.id);
+    cr_assert_eq(rows_of(sql[0]), 10);
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_server_collection *cs;
+    size_t nc;
+    cr_assert_eq(pinhole_store_load_collections(s, &cs, &nc), PINHOLE_OK);
+    cr_assert_eq(nc, 1);
+    cr_assert_eq(cs[0].id, b.id);
+    pinhole_server_collection_free(&cs[0]);
+    free(cs);
+    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(rows_of(sql[i]), 0, "%s", sql[i]);
+    pinhole_store_gc_stats st;
+    pinhole_store_gc_read(s, &st);
+    cr_assert_eq(st.rows_removed, 10);
+    uint64_t n;
+    cr_assert_eq(pinhole_store_report_total(s, b.id, &n), PINHOLE_OK);
+    cr_assert_eq(n, 10);
+    assert_consistent(s);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&a);
+    pinhole_server_collection_free(&b);
+}
+
 /* ---- the writer's flush policy ---- */
 
 typedef struct flushed {

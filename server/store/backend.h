@@ -22,6 +22,7 @@ typedef struct pinhole_store_backend {
                              uint32_t min_reports, const char *const *labels);
     int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
     int (*set_window)(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+    int (*delete_collection)(pinhole_store *s, int64_t id);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
     int (*ingest_prepare)(pinhole_store *s);
     int (*ingest)(pinhole_store *s, pinhole_ingest_report *r, size_t n);

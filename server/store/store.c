@@ -87,6 +87,11 @@ int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collect
     return s->backend->set_window(s, id, w);
 }
 
+int pinhole_store_delete_collection(pinhole_store *s, int64_t id)
+{
+    return s->backend->delete_collection(s, id);
+}
+
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
 {
     return s->backend->server_keys(s, k);

@@ -103,6 +103,12 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection *
  * a new collection has the PINHOLE_DEFAULT_* window). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
 int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
 
+/** Delete collection id and everything under it (reports, counts, jobs). It disappears at once:
+ * marked `deleting` in one transaction, it is no longer loaded; the garbage collector
+ * (PINHOLE_UPKEEP_PERIODIC) then removes its rows in small transactions, and finishes after a
+ * crash or restart. Errors: PINHOLE_ENOTFOUND (none, or already being deleted), PINHOLE_EDB. */
+int pinhole_store_delete_collection(pinhole_store *s, int64_t id);
+
 /* ---- server keys ---- */
 
 /** The server's long-term keys: Ed25519 for signing collection configs, X25519 for opening sealed

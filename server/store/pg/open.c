@@ -487,6 +487,52 @@ static int compact(pg_store *s, int *did)
     return rc;
 }
 
+/* Delete the collections marked `deleting` and everything under them, each statement its own
+ * small transaction of at most 5,000 rows (every key starts with the collection), so a crash leaves
+ * the rest for the next pass. */
+static int drop_collections(pg_store *s, int *did)
+{
+    /* reports is partitioned (a ctid is unique per partition only): its key instead */
+    static const char *const sql[] = {
+        "DELETE FROM reports WHERE (collection, report_id, day) IN (SELECT collection, report_id,"
+        " day FROM reports WHERE collection = $1 LIMIT 5000)",
+        "DELETE FROM reports_kept WHERE ctid = ANY(ARRAY(SELECT ctid FROM reports_kept"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM count_deltas WHERE ctid = ANY(ARRAY(SELECT ctid FROM count_deltas"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM counts WHERE ctid = ANY(ARRAY(SELECT ctid FROM counts"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM buckets WHERE ctid = ANY(ARRAY(SELECT ctid FROM buckets"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM jobs WHERE collection_id = $1",
+        "DELETE FROM collections WHERE id = $1",
+    };
+    PGresult *res =
+        pg_run(s, "SELECT id FROM collections WHERE deleting ORDER BY id", 0, NULL, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    int rc = PINHOLE_OK;
+    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++) {
+        const char *v[1] = {PQgetvalue(res, i, 0)};
+        for (size_t k = 0; k < sizeof sql / sizeof *sql && rc == PINHOLE_OK;) {
+            PGresult *d = pg_run(s, sql[k], 1, v, PGRES_COMMAND_OK);
+            if (!d) {
+                rc = PINHOLE_EDB;
+                break;
+            }
+            const uint64_t n = strtoull(PQcmdTuples(d), NULL, 10);
+            PQclear(d);
+            if (k < 2)
+                atomic_fetch_add_explicit(&s->gc_rows, n, memory_order_relaxed);
+            *did = 1;
+            if (n < 5000 || k >= 5)
+                k++; /* this table is done with */
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
 /* The garbage collector's pass, by at most one process at a time (a try-lock): fold the count
  * deltas into the chunks, make the day partitions up to two days ahead, retire the days before
  * every collection's report window (plus one day of margin; nothing while some collection has no
@@ -504,6 +550,8 @@ static int collect(pg_store *s, int *did)
     if (!mine)
         return PINHOLE_OK;
     int rc = compact(s, did);
+    if (rc == PINHOLE_OK)
+        rc = drop_collections(s, did);
     if (rc != PINHOLE_OK)
         goto out;
     rc = PINHOLE_EDB;
@@ -589,6 +637,7 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .create_collection = pg_create_collection,
     .load_collections = pg_load_collections,
     .set_window = pg_set_window,
+    .delete_collection = pg_delete_collection,
     .server_keys = pg_server_keys,
     .ingest_prepare = pg_ingest_prepare,
     .ingest = pg_ingest,

@@ -127,6 +127,7 @@ int pg_create_collection(pinhole_store *s, pinhole_server_collection *c, const c
                          const pinhole_config_params *p, uint32_t time_precision,
                          uint32_t min_reports, const char *const *labels);
 int pg_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+int pg_delete_collection(pinhole_store *s, int64_t id);
 int pg_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
 int pg_server_keys(pinhole_store *s, pinhole_server_keys *k);
 int pg_ingest_prepare(pinhole_store *s);

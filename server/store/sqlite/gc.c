@@ -8,6 +8,7 @@
 #include "server/store/sqlite/sqlite.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdatomic.h>
 
 /* Rows a deletion transaction looks at, and transactions per periodic pass (about 64 ms of work
@@ -105,16 +106,15 @@ int pinhole_sqlite_gc_index(sqlite_store *s)
     return PINHOLE_OK;
 }
 
-/* The seq ending the next batch after s->gc.seq: the GC_BATCH_ROWS-th row on, or the pass's end. */
-static int64_t batch_end(sqlite_store *s)
+/* The seq ending the next batch after seq: the GC_BATCH_ROWS-th row on, or end. */
+static int64_t next_end(sqlite_store *s, int64_t seq, int64_t end)
 {
     sqlite3_stmt *q;
-    int64_t end = s->gc.end;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT seq FROM reports WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?",
                            -1, &q, NULL) != SQLITE_OK)
         return end;
-    sqlite3_bind_int64(q, 1, s->gc.seq);
+    sqlite3_bind_int64(q, 1, seq);
     sqlite3_bind_int64(q, 2, GC_BATCH_ROWS - 1);
     if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) < end)
         end = sqlite3_column_int64(q, 0);
@@ -189,8 +189,110 @@ static int start_pass(sqlite_store *s)
     return ok ? PINHOLE_OK : PINHOLE_EDB;
 }
 
+/* Run sql with ?1..?3 = a, b, c inside the open transaction: the rows it changed, or -1. */
+static int64_t exec3(sqlite_store *s, const char *sql, int64_t a, int64_t b, int64_t c)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    const int n = sqlite3_bind_parameter_count(q);
+    const int64_t v[3] = {a, b, c};
+    for (int i = 0; i < n && i < 3; i++)
+        sqlite3_bind_int64(q, i + 1, v[i]);
+    const int step = sqlite3_step(q);
+    int64_t out = -1;
+    if (step == SQLITE_ROW)
+        out = sqlite3_column_int64(q, 0);
+    else if (step == SQLITE_DONE)
+        out = sqlite3_changes(s->db);
+    sqlite3_finalize(q);
+    return out;
+}
+
+/* One step of deleting the collections marked `deleting`, in one small transaction: its reports
+ * GC_BATCH_ROWS rows of the log at a time, then the reports added since the pass began, its
+ * counts and buckets 64 buckets at a time, then its jobs and itself. 1 when a step ran, 0 when
+ * no collection is being deleted, PINHOLE_EDB. */
+static int drop_step(sqlite_store *s)
+{
+    if (!s->gc.dropping) {
+        const int64_t id = exec3(s,
+                                 "SELECT coalesce((SELECT id FROM collections WHERE deleting = 1"
+                                 " ORDER BY id LIMIT 1), 0)",
+                                 0, 0, 0);
+        if (id <= 0)
+            return id < 0 ? PINHOLE_EDB : 0;
+        s->gc.dropping = id;
+        s->gc.dseq = exec3(s, "SELECT coalesce(min(seq), 1) - 1 FROM reports", 0, 0, 0);
+        s->gc.dend = exec3(s, "SELECT coalesce(max(seq), 0) FROM reports", 0, 0, 0);
+        if (s->gc.dseq < 0 || s->gc.dend < 0) {
+            s->gc.dropping = 0;
+            return PINHOLE_EDB;
+        }
+    }
+    const int64_t id = s->gc.dropping;
+    if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
+        return PINHOLE_EDB;
+    int64_t rows = 0, bytes = 0, next = s->gc.dseq, n = 0;
+    int done = 0, bad = 0;
+    if (s->gc.dseq < s->gc.dend) {
+        next = next_end(s, s->gc.dseq, s->gc.dend);
+        static const char *const where = " FROM reports WHERE seq > ?1 AND seq <= ?2 AND collection = ?3";
+        char sql[200];
+        snprintf(sql, sizeof sql, "SELECT coalesce(sum(length(payload) + length(report_id)), 0)%s",
+                 where);
+        bytes = exec3(s, sql, s->gc.dseq, next, id);
+        snprintf(sql, sizeof sql, "DELETE%s", where);
+        rows = exec3(s, sql, s->gc.dseq, next, id);
+        bad = bytes < 0 || rows < 0;
+    } else {
+        /* the tail of the log (reports committed while the pass ran), then counts and buckets */
+        bytes = exec3(s,
+                      "SELECT coalesce(sum(length(payload) + length(report_id)), 0) FROM reports"
+                      " WHERE seq > ?1 AND collection = ?2",
+                      s->gc.dend, id, 0);
+        rows = exec3(s, "DELETE FROM reports WHERE seq > ?1 AND collection = ?2", s->gc.dend, id, 0);
+        n = exec3(s,
+                  "DELETE FROM counts WHERE collection = ?1 AND bucket IN (SELECT bucket FROM"
+                  " buckets WHERE collection = ?1 ORDER BY bucket LIMIT 64)",
+                  id, 0, 0);
+        const int64_t nb = exec3(s,
+                                 "DELETE FROM buckets WHERE collection = ?1 AND bucket IN (SELECT"
+                                 " bucket FROM buckets WHERE collection = ?1 ORDER BY bucket"
+                                 " LIMIT 64)",
+                                 id, 0, 0);
+        bad = bytes < 0 || rows < 0 || n < 0 || nb < 0;
+        if (!bad && nb == 0) { /* the last step: what is left of it */
+            bad = exec3(s, "DELETE FROM counts WHERE collection = ?1", id, 0, 0) < 0 ||
+                  exec3(s, "DELETE FROM jobs WHERE collection_id = ?1", id, 0, 0) < 0 ||
+                  exec3(s, "DELETE FROM collections WHERE id = ?1", id, 0, 0) < 0;
+            done = 1;
+        }
+    }
+    if (bad || pinhole_sqlite_step_done(s->stmt[SQ_COMMIT]) != PINHOLE_OK) {
+        if (!sqlite3_get_autocommit(s->db))
+            pinhole_sqlite_step_done(s->stmt[SQ_ROLLBACK]);
+        s->gc.dropping = 0; /* start again from the stored state */
+        return PINHOLE_EDB;
+    }
+    atomic_fetch_add_explicit(&s->gc.rows, (uint64_t)rows, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->gc.bytes, (uint64_t)bytes, memory_order_relaxed);
+    s->gc.dseq = next;
+    if (done)
+        s->gc.dropping = 0;
+    return 1;
+}
+
 int pinhole_sqlite_gc_collect(sqlite_store *s, int *did)
 {
+    for (int i = 0; i < GC_BATCHES_PER_CALL; i++) {
+        const int step = drop_step(s);
+        if (step < 0)
+            return step;
+        if (step == 0)
+            break;
+        *did = 1;
+    }
     int64_t horizon, retired;
     const int bounded = horizon_now(s, &horizon);
     if (bounded < 0)
@@ -226,7 +328,7 @@ int pinhole_sqlite_gc_collect(sqlite_store *s, int *did)
     }
     for (int i = 0; i < GC_BATCHES_PER_CALL && s->gc.active; i++) {
         const uint64_t before = atomic_load_explicit(&s->gc.rows, memory_order_relaxed);
-        if ((rc = delete_batch(s, batch_end(s), retired)) != PINHOLE_OK)
+        if ((rc = delete_batch(s, next_end(s, s->gc.seq, s->gc.end), retired)) != PINHOLE_OK)
             return rc;
         if (atomic_load_explicit(&s->gc.rows, memory_order_relaxed) != before)
             *did = 1;

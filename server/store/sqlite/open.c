@@ -257,6 +257,7 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .create_collection = pinhole_sqlite_create_collection,
     .load_collections = pinhole_sqlite_load_collections,
     .set_window = pinhole_sqlite_set_window,
+    .delete_collection = pinhole_sqlite_delete_collection,
     .server_keys = pinhole_sqlite_server_keys,
     .ingest_prepare = pinhole_sqlite_ingest_prepare,
     .ingest = pinhole_sqlite_ingest,

@@ -73,6 +73,8 @@ typedef struct sqlite_store {
         double next_check;   /* monotonic */
         int started, active; /* a deletion pass was started by this handle / is under way */
         int64_t seq, end;    /* the pass has looked at the rows up to seq, and stops at end */
+        int64_t dropping;    /* the collection being deleted by the deletion pass (0: none) */
+        int64_t dseq, dend;  /* that pass's rows looked at, and its end */
         _Atomic uint64_t rows, bytes, passes;
         _Atomic uint64_t index_ids, index_bytes; /* the id index, after each transaction */
         _Atomic double pass_since; /* wall-clock start of the pass under way, 0 when none */
@@ -118,6 +120,7 @@ int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection
                                      uint32_t time_precision, uint32_t min_reports,
                                      const char *const *labels);
 int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+int pinhole_sqlite_delete_collection(pinhole_store *s, int64_t id);
 int pinhole_sqlite_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
 int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
 int pinhole_sqlite_ingest_prepare(pinhole_store *s);
