@@ -507,8 +507,8 @@ static int drop_collections(pg_store *s, int *did)
         "DELETE FROM jobs WHERE collection_id = $1",
         "DELETE FROM collections WHERE id = $1",
     };
-    PGresult *res =
-        pg_run(s, "SELECT id FROM collections WHERE deleting ORDER BY id", 0, NULL, PGRES_TUPLES_OK);
+    PGresult *res = pg_run(s, "SELECT id FROM collections WHERE deleting ORDER BY id", 0, NULL,
+                           PGRES_TUPLES_OK);
     if (!res)
         return PINHOLE_EDB;
     int rc = PINHOLE_OK;

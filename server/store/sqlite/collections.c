@@ -187,8 +187,9 @@ int pinhole_sqlite_delete_collection(pinhole_store *base, int64_t id)
 {
     sqlite_store *s = sqlite_of(base);
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "UPDATE collections SET deleting = 1 WHERE id = ? AND deleting = 0",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE collections SET deleting = 1 WHERE id = ? AND deleting = 0", -1,
+                           &q, NULL) != SQLITE_OK)
         return PINHOLE_EDB;
     sqlite3_bind_int64(q, 1, id);
     const int rc = sqlite3_step(q) == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;

@@ -211,7 +211,8 @@ static int64_t exec3(sqlite_store *s, const char *sql, int64_t a, int64_t b, int
 
 /* One step of deleting the collections marked `deleting`, in one small transaction: its reports
  * GC_BATCH_ROWS rows of the log at a time, then the reports added since the pass began, its
- * counts and buckets 64 buckets at a time, then its jobs and itself. 1 when a step ran, 0 when
+ * counts and buckets 64 buckets at a time, then its jobs; its row stays as a tombstone (deleting =
+ * 2), so that its id is never given again (ids are max + 1). 1 when a step ran, 0 when
  * no collection is being deleted, PINHOLE_EDB. */
 static int drop_step(sqlite_store *s)
 {
@@ -237,7 +238,8 @@ static int drop_step(sqlite_store *s)
     int done = 0, bad = 0;
     if (s->gc.dseq < s->gc.dend) {
         next = next_end(s, s->gc.dseq, s->gc.dend);
-        static const char *const where = " FROM reports WHERE seq > ?1 AND seq <= ?2 AND collection = ?3";
+        static const char *const where =
+            " FROM reports WHERE seq > ?1 AND seq <= ?2 AND collection = ?3";
         char sql[200];
         snprintf(sql, sizeof sql, "SELECT coalesce(sum(length(payload) + length(report_id)), 0)%s",
                  where);
@@ -251,7 +253,8 @@ static int drop_step(sqlite_store *s)
                       "SELECT coalesce(sum(length(payload) + length(report_id)), 0) FROM reports"
                       " WHERE seq > ?1 AND collection = ?2",
                       s->gc.dend, id, 0);
-        rows = exec3(s, "DELETE FROM reports WHERE seq > ?1 AND collection = ?2", s->gc.dend, id, 0);
+        rows =
+            exec3(s, "DELETE FROM reports WHERE seq > ?1 AND collection = ?2", s->gc.dend, id, 0);
         n = exec3(s,
                   "DELETE FROM counts WHERE collection = ?1 AND bucket IN (SELECT bucket FROM"
                   " buckets WHERE collection = ?1 ORDER BY bucket LIMIT 64)",
@@ -265,7 +268,7 @@ static int drop_step(sqlite_store *s)
         if (!bad && nb == 0) { /* the last step: what is left of it */
             bad = exec3(s, "DELETE FROM counts WHERE collection = ?1", id, 0, 0) < 0 ||
                   exec3(s, "DELETE FROM jobs WHERE collection_id = ?1", id, 0, 0) < 0 ||
-                  exec3(s, "DELETE FROM collections WHERE id = ?1", id, 0, 0) < 0;
+                  exec3(s, "UPDATE collections SET deleting = 2 WHERE id = ?1", id, 0, 0) < 0;
             done = 1;
         }
     }

@@ -3,7 +3,8 @@
  *
  * Tables, in one database file in WAL mode:
  *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
- *               labels, created)
+ *               labels, created, max_report_age, max_clock_skew, keep_reports, deleting)
+ *       deleting: 0 live, 1 being deleted by the garbage collector, 2 deleted (a tombstone)
  *   reports(seq, collection, report_id, bucket, payload)     an append-only log; (collection,
  *       report_id) is unique, enforced by the in-memory index of the ingesting handle (idset.h)
  *   buckets(collection, bucket, n)                            reports per time bucket
