@@ -640,6 +640,12 @@ Test(backends, old_days_are_retired_whole)
     cr_assert_eq(pg_count("SELECT count(*) FROM retired_days"), 2);
     cr_assert_eq(pg_count("SELECT count(*) FROM reports"), 4);
     cr_assert_eq(pg_count("SELECT count(*) FROM reports_kept"), 2);
+    pinhole_store_gc_stats st; /* the reports of "drop" on the two retired days; kept ones moved */
+    pinhole_store_gc_read(s, &st);
+    cr_assert_eq(st.rows_removed, 2);
+    cr_assert_gt(st.bytes_removed, 0);
+    cr_assert_eq(st.passes, 1);
+    cr_assert_eq(st.lag_seconds, 0);
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_class WHERE relname = 'reports_d%lld'",
              (long long)(today - 10));
