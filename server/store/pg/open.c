@@ -505,7 +505,11 @@ static int drop_collections(pg_store *s, int *did)
         "DELETE FROM buckets WHERE ctid = ANY(ARRAY(SELECT ctid FROM buckets"
         " WHERE collection = $1 LIMIT 5000))",
         "DELETE FROM jobs WHERE collection_id = $1",
-        "DELETE FROM collections WHERE id = $1",
+        /* last, and only once nothing came in meanwhile (a replica still serving it for up to a
+         * second): else the next pass starts over */
+        "DELETE FROM collections WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM reports"
+        " WHERE collection = $1) AND NOT EXISTS (SELECT 1 FROM count_deltas WHERE collection = $1)"
+        " AND NOT EXISTS (SELECT 1 FROM buckets WHERE collection = $1)",
     };
     PGresult *res = pg_run(s, "SELECT id FROM collections WHERE deleting ORDER BY id", 0, NULL,
                            PGRES_TUPLES_OK);
