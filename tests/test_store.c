@@ -228,7 +228,8 @@ Test(store, idset_finds_every_added_id)
     uint8_t id[16] = {0};
     for (int64_t i = 0; i < 200000; i++) { /* grows through several doublings */
         memcpy(id, &i, sizeof i);
-        cr_assert_eq(pinhole_idset_add(&set, pinhole_idset_hash(&set, 1, id), i), 0);
+        cr_assert_eq(pinhole_idset_add(&set, pinhole_idset_hash(&set, 1, id), i, 20000 + i % 10),
+                     0);
     }
     for (int64_t i = 0; i < 200000; i += 997) {
         memcpy(id, &i, sizeof i);
@@ -241,6 +242,23 @@ Test(store, idset_finds_every_added_id)
         pos = 0; /* the same id in another collection is another key */
         while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 2, id), &pos, &row))
             cr_assert_neq(row, i);
+    }
+    /* dropping days 20000..20007 leaves the ids of days 20008 and 20009 (a fifth), in a table
+     * shrunk to fit them: 40,000 / 0.7 -> 65,536 slots */
+    const size_t before = pinhole_idset_bytes(&set);
+    cr_assert_eq(pinhole_idset_drop_days(&set, 20007), 160000);
+    cr_assert_eq(set.used, 40000);
+    cr_assert_eq(pinhole_idset_bytes(&set), 65536 * sizeof(pinhole_idset_slot));
+    cr_assert_lt(pinhole_idset_bytes(&set), before);
+    cr_assert_eq(pinhole_idset_drop_days(&set, 20007), 0);
+    for (int64_t i = 0; i < 200000; i += 7) {
+        memcpy(id, &i, sizeof i);
+        size_t pos = 0;
+        int64_t row, found = -1;
+        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 1, id), &pos, &row))
+            if (row == i)
+                found = row;
+        cr_assert_eq(found, i % 10 >= 8 ? i : -1, "id %lld", (long long)i);
     }
     pinhole_idset_free(&set);
 }

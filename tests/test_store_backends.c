@@ -555,7 +555,9 @@ Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
     /* back to the first schema: what every earlier server made */
     tamper("ALTER TABLE collections DROP COLUMN max_report_age;"
            " ALTER TABLE collections DROP COLUMN max_clock_skew;"
-           " ALTER TABLE collections DROP COLUMN keep_reports; PRAGMA user_version = 0;",
+           " ALTER TABLE collections DROP COLUMN keep_reports;"
+           " ALTER TABLE collections DROP COLUMN deleting; DROP TABLE gc_state;"
+           " PRAGMA user_version = 0;",
            NULL);
     pinhole_store_options ro = {.readonly = 1}; /* read-only: loads it as it is */
     cr_assert_eq(pinhole_store_open(&s, url, &ro), PINHOLE_OK);
@@ -579,7 +581,7 @@ Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
     cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(q, 0), 1);
+    cr_assert_eq(sqlite3_column_int(q, 0), 2);
     sqlite3_finalize(q);
     sqlite3_close(db);
     pinhole_server_collection_free(&c);
@@ -638,6 +640,12 @@ Test(backends, old_days_are_retired_whole)
     cr_assert_eq(pg_count("SELECT count(*) FROM retired_days"), 2);
     cr_assert_eq(pg_count("SELECT count(*) FROM reports"), 4);
     cr_assert_eq(pg_count("SELECT count(*) FROM reports_kept"), 2);
+    pinhole_store_gc_stats st; /* the reports of "drop" on the two retired days; kept ones moved */
+    pinhole_store_gc_read(s, &st);
+    cr_assert_eq(st.rows_removed, 2);
+    cr_assert_gt(st.bytes_removed, 0);
+    cr_assert_eq(st.passes, 1);
+    cr_assert_eq(st.lag_seconds, 0);
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_class WHERE relname = 'reports_d%lld'",
              (long long)(today - 10));
@@ -665,6 +673,186 @@ Test(backends, old_days_are_retired_whole)
     pinhole_server_collection_free(&a);
     pinhole_server_collection_free(&b);
 #endif
+}
+
+/* The count of one SQL query on the SQLite file behind the store's back. */
+static int64_t sqlite_count(const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    const int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Reports spread over 30 simulated days into a 7-day window (the wall clock moved a day at a
+ * time): the replay index and the reports table hold at most the window's days (today - 7 ..
+ * today: 8 days, the day of margin retired), counts of every day stay, a retry of a live report
+ * is still a duplicate, a report of a retired day is refused, the check passes, and a reopened
+ * handle (a restart) loads only the live ids. SQLite: PostgreSQL retires by the database's own
+ * clock (old_days_are_retired_whole). */
+Test(backends, thirty_days_into_a_seven_day_window_stay_bounded)
+{
+    if (on_pg)
+        cr_skip_test("PostgreSQL's clock is the database's");
+    enum { DAYS = 30, PER_DAY = 300 };
+    pinhole_store *s;
+    pinhole_server_collection a, b;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
+    cr_assert_eq(pinhole_store_create_collection(s, &a, "drop", &p, 86400, 0, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_create_collection(s, &b, "keep", &p, 86400, 0, NULL), PINHOLE_OK);
+    const pinhole_collection_window w = {.max_report_age = 7 * 86400, .max_clock_skew = 3600},
+                                    wk = {.max_report_age = 86400, .keep_reports = 1};
+    cr_assert_eq(pinhole_store_set_window(s, a.id, &w), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_set_window(s, b.id, &wk), PINHOLE_OK);
+    pinhole_server_collection_free(&a); /* reloaded below, with their windows */
+    pinhole_server_collection_free(&b);
+    pinhole_server_collection *cs;
+    size_t nc;
+    cr_assert_eq(pinhole_store_load_collections(s, &cs, &nc), PINHOLE_OK);
+    cr_assert_eq(nc, 2);
+    const int64_t today = (int64_t)(pinhole_clock_wall() / 86400);
+    const uint8_t pay = 3;
+    pinhole_ingest_report *r = calloc(PER_DAY + 1, sizeof *r);
+    cr_assert_not_null(r);
+    pinhole_store_gc_stats st;
+    uint64_t max_ids = 0;
+    for (int d = 0; d < DAYS; d++) {
+        pinhole_clock_set_offset((double)(d - DAYS + 1) * 86400); /* day today - 29 .. today */
+        const int64_t day = today - DAYS + 1 + d;
+        for (int i = 0; i < PER_DAY; i++) {
+            report(&r[i], &cs[0], 0, day, &pay);
+            memcpy(r[i].id, &(uint32_t[]){(uint32_t)(d * PER_DAY + i)}, 4);
+        }
+        report(&r[PER_DAY], &cs[1], 0, day, &pay);
+        memcpy(r[PER_DAY].id, &(uint32_t[]){(uint32_t)d}, 4);
+        cr_assert_eq(pinhole_store_ingest(s, r, PER_DAY + 1), PINHOLE_OK);
+        for (int i = 0; i <= PER_DAY; i++)
+            cr_assert_eq(r[i].status, PINHOLE_REPORT_ACCEPTED, "day %d report %d", d, i);
+        cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_AFTER_COMMIT, NULL), PINHOLE_OK);
+        cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
+        pinhole_store_gc_read(s, &st);
+        if (st.index_ids > max_ids)
+            max_ids = st.index_ids;
+    }
+    /* days today - 7 .. today live: 8 days of each collection's reports in the index */
+    cr_assert_eq(st.index_ids, 8 * (PER_DAY + 1));
+    cr_assert_leq(max_ids, 9 * (PER_DAY + 1)); /* a day's ingest before its retirement */
+    cr_assert_eq(st.index_bytes, (size_t)(1u << 16) * 16); /* shrunk back to the least table */
+    cr_assert_eq(sqlite_count("SELECT count(*) FROM reports WHERE collection = 1"), 8 * PER_DAY);
+    cr_assert_eq(sqlite_count("SELECT count(*) FROM reports WHERE collection = 2"), DAYS);
+    cr_assert_eq(st.rows_removed, (DAYS - 8) * PER_DAY);
+    cr_assert_eq(st.bytes_removed, (DAYS - 8) * PER_DAY * (16 + 1));
+    cr_assert_eq(st.lag_seconds, 0);
+    uint64_t n;
+    cr_assert_eq(pinhole_store_report_total(s, cs[0].id, &n), PINHOLE_OK);
+    cr_assert_eq(n, DAYS * PER_DAY); /* counts stay */
+    assert_consistent(s);
+    /* a retry of a live report: duplicate; a new one of a retired day: refused */
+    pinhole_ingest_report late[2];
+    report(&late[0], &cs[0], 0, today, &pay);
+    memcpy(late[0].id, &(uint32_t[]){(uint32_t)((DAYS - 1) * PER_DAY)}, 4);
+    report(&late[1], &cs[0], 0xee, today - 8, &pay);
+    cr_assert_eq(pinhole_store_ingest(s, late, 2), PINHOLE_OK);
+    cr_assert_eq(late[0].status, PINHOLE_REPORT_DUPLICATE);
+    cr_assert_eq(late[1].status, PINHOLE_REPORT_REJECTED);
+    cr_assert_eq(late[1].error, PINHOLE_ERANGE);
+    pinhole_store_close(s);
+    /* a restart loads the live ids only */
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_ingest_prepare(s), PINHOLE_OK);
+    pinhole_store_gc_read(s, &st);
+    cr_assert_eq(st.index_ids, 8 * (PER_DAY + 1));
+    cr_assert_eq(pinhole_store_ingest(s, late, 1), PINHOLE_OK);
+    cr_assert_eq(late[0].status, PINHOLE_REPORT_DUPLICATE);
+    pinhole_store_close(s);
+    pinhole_clock_set_offset(0);
+    for (size_t i = 0; i < nc; i++)
+        pinhole_server_collection_free(&cs[i]);
+    free(cs);
+    free(r);
+}
+
+/* Rows of one counting query on either backend (the same SQL serves both here). */
+static long long rows_of(const char *sql)
+{
+#ifdef PINHOLE_WITH_POSTGRESQL
+    if (on_pg)
+        return pg_count(sql);
+#endif
+    return (long long)sqlite_count(sql);
+}
+
+/* DELETE of a collection: it disappears at once (no longer loaded, a second delete finds
+ * nothing), even when the process dies right after marking it; the garbage collector of the next
+ * process removes its reports, counts, buckets and jobs and the collection itself, and leaves the
+ * other collection whole. */
+Test(backends, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
+{
+    pinhole_store *s;
+    pinhole_server_collection a, b;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &b);
+    make_collection(s, &a); /* the newest: its id must not come back */
+    const uint8_t pay = 5;
+    pinhole_ingest_report r[20];
+    for (int i = 0; i < 20; i++)
+        report(&r[i], i < 10 ? &a : &b, (uint8_t)i, 100 + i % 3, &pay);
+    cr_assert_eq(pinhole_store_ingest(s, r, 20), PINHOLE_OK);
+    pinhole_job_record job = {.collection_id = a.id, .time_limit = 10, .created = 1};
+    strcpy(job.type, "histogram");
+    job.params = "{}";
+    int64_t jid;
+    cr_assert_eq(pinhole_store_job_enqueue(s, &job, &jid), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_store_delete_collection(s, a.id + 100), PINHOLE_ENOTFOUND);
+    pinhole_store_close(s); /* as if the process died now: nothing removed yet but the mark */
+    char sql[4][160];
+    snprintf(sql[0], sizeof sql[0], "SELECT count(*) FROM reports WHERE collection = %lld",
+             (long long)a.id);
+    snprintf(sql[1], sizeof sql[1], "SELECT count(*) FROM buckets WHERE collection = %lld",
+             (long long)a.id);
+    snprintf(sql[2], sizeof sql[2], "SELECT count(*) FROM counts WHERE collection = %lld",
+             (long long)a.id);
+    snprintf(sql[3], sizeof sql[3], "SELECT count(*) FROM jobs WHERE collection_id = %lld",
+             (long long)a.id);
+    cr_assert_eq(rows_of(sql[0]), 10);
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_server_collection *cs;
+    size_t nc;
+    cr_assert_eq(pinhole_store_load_collections(s, &cs, &nc), PINHOLE_OK);
+    cr_assert_eq(nc, 1);
+    cr_assert_eq(cs[0].id, b.id);
+    pinhole_server_collection_free(&cs[0]);
+    free(cs);
+    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(rows_of(sql[i]), 0, "%s", sql[i]);
+    /* the collection itself: gone (PostgreSQL's identity never gives an id twice), or a tombstone
+     * keeping its id from being given again (SQLite gives max + 1) */
+    snprintf(sql[0], sizeof sql[0], "SELECT count(*) FROM collections WHERE id = %lld%s",
+             (long long)a.id, on_pg ? "" : " AND deleting = 2");
+    cr_assert_eq(rows_of(sql[0]), on_pg ? 0 : 1);
+    pinhole_server_collection c;
+    make_collection(s, &c);
+    cr_assert_gt(c.id, a.id);
+    pinhole_server_collection_free(&c);
+    pinhole_store_gc_stats st;
+    pinhole_store_gc_read(s, &st);
+    cr_assert_eq(st.rows_removed, 10);
+    uint64_t n;
+    cr_assert_eq(pinhole_store_report_total(s, b.id, &n), PINHOLE_OK);
+    cr_assert_eq(n, 10);
+    assert_consistent(s);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&a);
+    pinhole_server_collection_free(&b);
 }
 
 /* ---- the writer's flush policy ---- */

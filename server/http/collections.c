@@ -32,6 +32,20 @@ enum MHD_Result pinhole_http_collection_get(request *rq)
         NULL, NULL);
 }
 
+/* DELETE /v1/collections/{id} (admin): gone from the API at once, its rows removed by the garbage
+ * collector in the background. 204. */
+enum MHD_Result pinhole_http_collection_delete(request *rq)
+{
+    const int rc = pinhole_service_delete_collection(rq->srv->svc, rq->coll->id);
+    if (rc == PINHOLE_ENOTFOUND)
+        return pinhole_http_problem(rq, PROBLEM_UNKNOWN_COLLECTION, NULL);
+    if (rc == PINHOLE_ENOMEM)
+        return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR, "the collection could not be deleted");
+    return pinhole_http_send(rq, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, NULL, NULL);
+}
+
 enum MHD_Result pinhole_http_collection_list(request *rq)
 {
     pinhole_server *s = rq->srv;

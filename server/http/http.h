@@ -136,6 +136,7 @@ enum MHD_Result pinhole_http_keys(request *rq);              /* collections.c */
 enum MHD_Result pinhole_http_collection_list(request *rq);   /* collections.c */
 enum MHD_Result pinhole_http_collection_create(request *rq); /* collections.c */
 enum MHD_Result pinhole_http_collection_get(request *rq);    /* collections.c */
+enum MHD_Result pinhole_http_collection_delete(request *rq); /* collections.c */
 enum MHD_Result pinhole_http_config(request *rq);            /* collections.c */
 enum MHD_Result pinhole_http_labels(request *rq);            /* collections.c */
 enum MHD_Result pinhole_http_timeline(request *rq);          /* collections.c */

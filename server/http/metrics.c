@@ -134,6 +134,25 @@ enum MHD_Result pinhole_http_metrics(request *rq)
             "# HELP pinhole_uptime_seconds Seconds since the server started.\n"
             "# TYPE pinhole_uptime_seconds gauge\npinhole_uptime_seconds %.3f\n",
             disk_bytes, ld(&s->connections), ld(&s->waiting), pinhole_clock_mono() - s->started);
+    pinhole_store_gc_stats gc;
+    pinhole_service_gc_read(s->svc, &gc);
+    mprintf(&t,
+            "# HELP pinhole_gc_rows_removed_total Raw reports the garbage collector removed.\n"
+            "# TYPE pinhole_gc_rows_removed_total counter\npinhole_gc_rows_removed_total %" PRIu64
+            "\n# HELP pinhole_gc_bytes_removed_total Bytes the garbage collector freed (SQLite:"
+            " report ids and payloads; PostgreSQL: dropped day partitions).\n"
+            "# TYPE pinhole_gc_bytes_removed_total counter\npinhole_gc_bytes_removed_total %" PRIu64
+            "\n# HELP pinhole_gc_passes_total Retirements of old days completed.\n"
+            "# TYPE pinhole_gc_passes_total counter\npinhole_gc_passes_total %" PRIu64 "\n"
+            "# HELP pinhole_gc_lag_seconds How long the garbage collector's pass under way has"
+            " run; 0 when caught up.\n# TYPE pinhole_gc_lag_seconds gauge\n"
+            "pinhole_gc_lag_seconds %.3f\n"
+            "# HELP pinhole_replay_index_ids Report ids in the in-memory replay index (SQLite).\n"
+            "# TYPE pinhole_replay_index_ids gauge\npinhole_replay_index_ids %" PRIu64 "\n"
+            "# HELP pinhole_replay_index_bytes Memory of the replay index (SQLite).\n"
+            "# TYPE pinhole_replay_index_bytes gauge\npinhole_replay_index_bytes %" PRIu64 "\n",
+            gc.rows_removed, gc.bytes_removed, gc.passes, gc.lag_seconds, gc.index_ids,
+            gc.index_bytes);
     mprintf(&t,
             "# HELP pinhole_collections Collections defined.\n"
             "# TYPE pinhole_collections gauge\npinhole_collections %zu\n",

@@ -79,7 +79,8 @@ enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type
         free(buf);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (type) /* none on a 204 */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (h1)
         MHD_add_response_header(r, h1, v1);

@@ -19,6 +19,8 @@ static const pinhole_http_route routes[] = {
      pinhole_http_collection_create},
     {"/v1/collections/{id}", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 2,
      pinhole_http_collection_get},
+    {"/v1/collections/{id}", "DELETE", PINHOLE_ROLE_ADMIN, PINHOLE_BODY_NONE, NULL, 1,
+     pinhole_http_collection_delete},
     {"/v1/collections/{id}/reports", "POST", PINHOLE_ROLE_UPLOADER, PINHOLE_BODY_REPORTS, OCTETS, 1,
      pinhole_http_reports},
     {"/v1/collections/{id}/histogram", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,

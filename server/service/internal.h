@@ -24,6 +24,10 @@ struct pinhole_service {
     size_t ncoll, capcoll;
     pinhole_multi_record **multi; /* multi-attribute parents, sorted by id, same lock */
     size_t nmulti, capmulti;
+    /* deleted collections: out of the registry, kept (pointers handed out stay valid) until
+     * close */
+    pinhole_server_collection **dead;
+    size_t ndead, capdead;
     /* the admin handle: collection creation, keys, disk size */
     pthread_mutex_t admin_mu;
     pinhole_store *admin;
@@ -43,6 +47,10 @@ int pinhole_service_registry_add(pinhole_service *s, pinhole_server_collection *
 /* sync.c: add the collections other server processes created in the same store (reloaded at
  * most once a second; a no-op in between). Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_service_registry_sync(pinhole_service *s);
+
+/* registry.c: take the collection at index i out of the registry (kept until close).
+ * PINHOLE_ENOMEM. Caller holds the write lock. */
+int pinhole_service_registry_remove_at(pinhole_service *s, size_t i);
 
 /* registry.c: free every collection. */
 void pinhole_service_registry_free(pinhole_service *s);

@@ -3,6 +3,7 @@
 #include "server/service/internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* The collection with this id in the registry as it stands, or NULL. */
 static const pinhole_server_collection *lookup(pinhole_service *s, int64_t id)
@@ -66,8 +67,50 @@ int pinhole_service_registry_add(pinhole_service *s, pinhole_server_collection *
     return PINHOLE_OK;
 }
 
+int pinhole_service_registry_remove_at(pinhole_service *s, size_t i)
+{
+    if (s->ndead == s->capdead) {
+        const size_t cap = s->capdead ? 2 * s->capdead : 8;
+        pinhole_server_collection **a = realloc(s->dead, cap * sizeof *a);
+        if (!a)
+            return PINHOLE_ENOMEM;
+        s->dead = a;
+        s->capdead = cap;
+    }
+    s->dead[s->ndead++] = s->coll[i];
+    memmove(s->coll + i, s->coll + i + 1, (s->ncoll - i - 1) * sizeof *s->coll);
+    s->ncoll--;
+    return PINHOLE_OK;
+}
+
+int pinhole_service_delete_collection(pinhole_service *s, int64_t id)
+{
+    pthread_mutex_lock(&s->admin_mu);
+    int rc = pinhole_store_delete_collection(s->admin, id);
+    pthread_mutex_unlock(&s->admin_mu);
+    if (rc != PINHOLE_OK && rc != PINHOLE_ENOTFOUND)
+        return rc;
+    int found = 0;
+    pthread_rwlock_wrlock(&s->coll_lock);
+    for (size_t i = 0; i < s->ncoll && !found; i++)
+        if (s->coll[i]->id == id) {
+            found = 1;
+            if (pinhole_service_registry_remove_at(s, i) != PINHOLE_OK)
+                rc = PINHOLE_ENOMEM;
+        }
+    pthread_rwlock_unlock(&s->coll_lock);
+    return rc;
+}
+
 void pinhole_service_registry_free(pinhole_service *s)
 {
+    for (size_t i = 0; i < s->ndead; i++) {
+        pinhole_server_collection_free(s->dead[i]);
+        free(s->dead[i]);
+    }
+    free(s->dead);
+    s->dead = NULL;
+    s->ndead = s->capdead = 0;
     for (size_t i = 0; i < s->ncoll; i++) {
         pinhole_server_collection_free(s->coll[i]);
         free(s->coll[i]);

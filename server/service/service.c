@@ -128,6 +128,11 @@ pinhole_writer_stats *pinhole_service_writer_stats(pinhole_service *s)
     return &s->writer.stats;
 }
 
+void pinhole_service_gc_read(pinhole_service *s, pinhole_store_gc_stats *out)
+{
+    pinhole_writer_gc_read(&s->writer, out);
+}
+
 uint64_t pinhole_service_disk_bytes(pinhole_service *s)
 {
     pthread_mutex_lock(&s->admin_mu);

@@ -51,6 +51,11 @@ size_t pinhole_service_collection_count(pinhole_service *s);
 /** The i-th collection by id (i below pinhole_service_collection_count), or NULL. */
 const pinhole_server_collection *pinhole_service_collection_at(pinhole_service *s, size_t i);
 
+/** Delete collection id (pinhole_store_delete_collection): it is no longer served from now on (the
+ * garbage collector removes its rows in the background); pointers to it stay valid until
+ * pinhole_service_close(). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_service_delete_collection(pinhole_service *s, int64_t id);
+
 /** Create and store a collection (pinhole_store_create_collection) with the report window w (NULL:
  * the defaults; pinhole_store_set_window) and serve it; *out receives it.
  * Errors: as pinhole_server_collection_init (PINHOLE_EINVAL, PINHOLE_ETOOBIG, ...), PINHOLE_EDB,
@@ -102,6 +107,9 @@ int pinhole_service_submit(pinhole_service *s, pinhole_ingest_batch *b);
 
 /** The writer's counters. */
 pinhole_writer_stats *pinhole_service_writer_stats(pinhole_service *s);
+
+/** The garbage collector's counters (pinhole_writer_gc_read). */
+void pinhole_service_gc_read(pinhole_service *s, pinhole_store_gc_stats *out);
 
 /** Bytes the store occupies on disk (pinhole_store_disk_bytes). */
 uint64_t pinhole_service_disk_bytes(pinhole_service *s);

@@ -46,9 +46,23 @@ int pinhole_service_registry_sync(pinhole_service *s)
     pinhole_server_collection *all = NULL;
     size_t n = 0;
     int rc = pinhole_store_load_collections(s->admin, &all, &n);
-    pthread_mutex_unlock(&s->admin_mu);
-    if (rc != PINHOLE_OK)
+    if (rc != PINHOLE_OK) {
+        pthread_mutex_unlock(&s->admin_mu);
         return rc;
+    }
+    /* collections another process deleted leave the registry (all[] is sorted by id); still
+     * under admin_mu, so that none this process creates meanwhile is taken for one */
+    pthread_rwlock_wrlock(&s->coll_lock);
+    for (size_t j = 0, i = 0; j < s->ncoll && rc == PINHOLE_OK;) {
+        while (i < n && all[i].id < s->coll[j]->id)
+            i++;
+        if (i < n && all[i].id == s->coll[j]->id)
+            j++;
+        else
+            rc = pinhole_service_registry_remove_at(s, j);
+    }
+    pthread_rwlock_unlock(&s->coll_lock);
+    pthread_mutex_unlock(&s->admin_mu);
     for (size_t i = 0; i < n; i++) {
         pinhole_server_collection *c = NULL;
         if (!pinhole_service_collection(s, all[i].id) && (c = malloc(sizeof *c))) {

@@ -16,6 +16,7 @@ typedef struct pinhole_store_backend {
     void (*close)(pinhole_store *s);
     int (*maintain)(pinhole_store *s, pinhole_store_upkeep when, int *did);
     uint64_t (*disk_bytes)(pinhole_store *s);
+    void (*gc_stats)(pinhole_store *s, pinhole_store_gc_stats *out);
     int (*create_collection)(pinhole_store *s, pinhole_server_collection *c, const char *name,
                              const pinhole_config_params *p, uint32_t time_precision,
                              uint32_t min_reports, const char *const *labels);
@@ -24,6 +25,7 @@ typedef struct pinhole_store_backend {
     int (*create_multi)(pinhole_store *s, const char *name, const char *spec, int64_t created,
                         int64_t *id);
     int (*load_multis)(pinhole_store *s, pinhole_multi_record **out, size_t *n);
+    int (*delete_collection)(pinhole_store *s, int64_t id);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
     int (*signing_key)(pinhole_store *s, pinhole_signing_key_op op,
                        uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]); /* or NULL */

@@ -58,6 +58,12 @@ int pinhole_store_maintain(pinhole_store *s, pinhole_store_upkeep when, int *did
     return s->backend->maintain(s, when, did ? did : &dummy);
 }
 
+void pinhole_store_gc_read(pinhole_store *s, pinhole_store_gc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    s->backend->gc_stats(s, out);
+}
+
 uint64_t pinhole_store_disk_bytes(pinhole_store *s)
 {
     return s->backend->disk_bytes(s);
@@ -104,6 +110,11 @@ int pinhole_store_load_multis(pinhole_store *s, pinhole_multi_record **out, size
         return PINHOLE_OK;
     }
     return s->backend->load_multis(s, out, n);
+}
+
+int pinhole_store_delete_collection(pinhole_store *s, int64_t id)
+{
+    return s->backend->delete_collection(s, id);
 }
 
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)

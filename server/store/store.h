@@ -62,6 +62,24 @@ typedef enum pinhole_store_upkeep {
  * Errors: PINHOLE_EDB. */
 int pinhole_store_maintain(pinhole_store *s, pinhole_store_upkeep when, int *did);
 
+/** What the garbage collector has done since the handle was opened (counters of the handle that
+ * runs PINHOLE_UPKEEP_PERIODIC). */
+typedef struct pinhole_store_gc_stats {
+    uint64_t
+        rows_removed; /* raw reports deleted (SQLite) or in dropped day partitions (PostgreSQL) */
+    uint64_t bytes_removed; /* their bytes: report id and payload (SQLite), the partitions' on-disk
+                               size (PostgreSQL) */
+    uint64_t passes;        /* retirements of old days completed */
+    double lag_seconds;     /* how long the pass under way has been running; 0 when caught up */
+    uint64_t index_ids;     /* report ids in the in-memory replay index of the handle (SQLite's
+                               ingesting handle; 0 elsewhere) */
+    uint64_t index_bytes;   /* memory of that index */
+} pinhole_store_gc_stats;
+
+/** The garbage collector's counters of handle s (thread-safe: may be read while another thread
+ * runs the upkeep on s). */
+void pinhole_store_gc_read(pinhole_store *s, pinhole_store_gc_stats *out);
+
 /** Bytes the store occupies on disk (SQLite: the file plus its WAL); 0 when unknown. */
 uint64_t pinhole_store_disk_bytes(pinhole_store *s);
 
@@ -109,6 +127,12 @@ int pinhole_store_create_multi(pinhole_store *s, const char *name, const char *s
  * pinhole_multi_record_free, then the array with free(); NULL when *n is 0). Errors: PINHOLE_EDB,
  * PINHOLE_ENOMEM. */
 int pinhole_store_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
+
+/** Delete collection id and everything under it (reports, counts, jobs). It disappears at once:
+ * marked `deleting` in one transaction, it is no longer loaded; the garbage collector
+ * (PINHOLE_UPKEEP_PERIODIC) then removes its rows in small transactions, and finishes after a
+ * crash or restart. Errors: PINHOLE_ENOTFOUND (none, or already being deleted), PINHOLE_EDB. */
+int pinhole_store_delete_collection(pinhole_store *s, int64_t id);
 
 /* ---- server keys ---- */
 

@@ -232,6 +232,18 @@ int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch)
     return PINHOLE_OK;
 }
 
+void pinhole_writer_gc_read(pinhole_writer *w, pinhole_store_gc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!w->started)
+        return;
+    pinhole_store_gc_stats ingest;
+    pinhole_store_gc_read(w->upkeep, out);
+    pinhole_store_gc_read(w->store, &ingest);
+    out->index_ids = ingest.index_ids;
+    out->index_bytes = ingest.index_bytes;
+}
+
 void pinhole_writer_stop(pinhole_writer *w)
 {
     if (!w->started)

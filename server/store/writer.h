@@ -84,6 +84,10 @@ int pinhole_writer_start(pinhole_writer *w, const char *url, const pinhole_write
  */
 int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch);
 
+/** The garbage collector's counters (pinhole_store_gc_read): those of the upkeep handle, with the
+ * replay index of the ingesting one. Thread-safe while the writer runs; all zero otherwise. */
+void pinhole_writer_gc_read(pinhole_writer *w, pinhole_store_gc_stats *out);
+
 /** Stop: refuse new batches, commit every queued one (their done() callbacks run), join the
  * threads, run the store's closing upkeep (SQLite: the WAL truncated) and close. Safe to call once
  * after a successful start.

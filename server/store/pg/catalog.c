@@ -143,6 +143,22 @@ int pg_set_window(pinhole_store *base, int64_t id, const pinhole_collection_wind
     return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
 }
 
+int pg_delete_collection(pinhole_store *base, int64_t id)
+{
+    char cid[24];
+    snprintf(cid, sizeof cid, "%" PRId64, id);
+    const char *v[1] = {cid};
+    PGresult *res = pg_run(pg_of(base),
+                           "UPDATE collections SET deleting = true WHERE id = $1 AND NOT deleting"
+                           " RETURNING id",
+                           1, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    const int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+}
+
 int pg_load_collections(pinhole_store *base, pinhole_server_collection **out, size_t *n)
 {
     pg_store *s = pg_of(base);

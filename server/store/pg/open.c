@@ -1,5 +1,6 @@
 /* The PostgreSQL backend: connection, versioned schema, helpers, and the upkeep that makes
  * tomorrow's day partitions and drops the days that left every collection's report window. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "server/store/pg/pg.h"
 
@@ -324,6 +325,16 @@ static int retire_day(pg_store *s, int64_t day)
     const char *v[1] = {d};
     if (pg_exec(s, "BEGIN", 0, NULL) != PINHOLE_OK)
         return PINHOLE_EDB;
+    /* what goes: its rows (kept ones move, they are not removed) and its size on disk */
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM \"reports_d%" PRId64 "\" r JOIN collections c"
+             " ON c.id = r.collection AND NOT c.keep_reports),"
+             " pg_total_relation_size('\"reports_d%" PRId64 "\"')",
+             day, day);
+    PGresult *size = pg_run(s, sql, 0, NULL, PGRES_TUPLES_OK);
+    const uint64_t rows = size ? (uint64_t)pg_int(size, 0, 0) : 0,
+                   bytes = size ? (uint64_t)pg_int(size, 0, 1) : 0;
+    PQclear(size);
     snprintf(sql, sizeof sql,
              "INSERT INTO reports_kept(collection, report_id, bucket, payload)"
              " SELECT r.collection, r.report_id, r.bucket, r.payload FROM \"reports_d%" PRId64
@@ -341,6 +352,10 @@ static int retire_day(pg_store *s, int64_t day)
         rc = pg_exec(s, "COMMIT", 0, NULL);
     if (rc != PINHOLE_OK)
         PQclear(PQexec(s->conn, "ROLLBACK"));
+    else {
+        atomic_fetch_add_explicit(&s->gc_rows, rows, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->gc_bytes, bytes, memory_order_relaxed);
+    }
     return rc;
 }
 
@@ -474,6 +489,56 @@ static int compact(pg_store *s, int *did)
     return rc;
 }
 
+/* Delete the collections marked `deleting` and everything under them, each statement its own
+ * small transaction of at most 5,000 rows (every key starts with the collection), so a crash leaves
+ * the rest for the next pass. */
+static int drop_collections(pg_store *s, int *did)
+{
+    /* reports is partitioned (a ctid is unique per partition only): its key instead */
+    static const char *const sql[] = {
+        "DELETE FROM reports WHERE (collection, report_id, day) IN (SELECT collection, report_id,"
+        " day FROM reports WHERE collection = $1 LIMIT 5000)",
+        "DELETE FROM reports_kept WHERE ctid = ANY(ARRAY(SELECT ctid FROM reports_kept"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM count_deltas WHERE ctid = ANY(ARRAY(SELECT ctid FROM count_deltas"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM counts WHERE ctid = ANY(ARRAY(SELECT ctid FROM counts"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM buckets WHERE ctid = ANY(ARRAY(SELECT ctid FROM buckets"
+        " WHERE collection = $1 LIMIT 5000))",
+        "DELETE FROM jobs WHERE collection_id = $1",
+        /* last, and only once nothing came in meanwhile (a replica still serving it for up to a
+         * second): else the next pass starts over */
+        "DELETE FROM collections WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM reports"
+        " WHERE collection = $1) AND NOT EXISTS (SELECT 1 FROM count_deltas WHERE collection = $1)"
+        " AND NOT EXISTS (SELECT 1 FROM buckets WHERE collection = $1)",
+    };
+    PGresult *res = pg_run(s, "SELECT id FROM collections WHERE deleting ORDER BY id", 0, NULL,
+                           PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    int rc = PINHOLE_OK;
+    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++) {
+        const char *v[1] = {PQgetvalue(res, i, 0)};
+        for (size_t k = 0; k < sizeof sql / sizeof *sql && rc == PINHOLE_OK;) {
+            PGresult *d = pg_run(s, sql[k], 1, v, PGRES_COMMAND_OK);
+            if (!d) {
+                rc = PINHOLE_EDB;
+                break;
+            }
+            const uint64_t n = strtoull(PQcmdTuples(d), NULL, 10);
+            PQclear(d);
+            if (k < 2)
+                atomic_fetch_add_explicit(&s->gc_rows, n, memory_order_relaxed);
+            *did = 1;
+            if (n < 5000 || k >= 5)
+                k++; /* this table is done with */
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
 /* The garbage collector's pass, by at most one process at a time (a try-lock): fold the count
  * deltas into the chunks, make the day partitions up to two days ahead, retire the days before
  * every collection's report window (plus one day of margin; nothing while some collection has no
@@ -491,6 +556,8 @@ static int collect(pg_store *s, int *did)
     if (!mine)
         return PINHOLE_OK;
     int rc = compact(s, did);
+    if (rc == PINHOLE_OK)
+        rc = drop_collections(s, did);
     if (rc != PINHOLE_OK)
         goto out;
     rc = PINHOLE_EDB;
@@ -519,12 +586,16 @@ static int collect(pg_store *s, int *did)
         rc = PINHOLE_EDB;
         goto out;
     }
+    atomic_store_explicit(&s->gc_pass_since, pinhole_clock_wall(), memory_order_relaxed);
     for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++) {
         const int64_t day = pg_int(res, i, 0);
         if (day <= horizon && (rc = retire_day(s, day)) == PINHOLE_OK)
             *did = 1;
     }
     PQclear(res);
+    atomic_store_explicit(&s->gc_pass_since, 0.0, memory_order_relaxed);
+    if (rc == PINHOLE_OK)
+        atomic_fetch_add_explicit(&s->gc_passes, 1, memory_order_relaxed);
 out:
     PQclear(
         PQexecParams(s->conn, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, v, NULL, NULL, 0));
@@ -537,6 +608,16 @@ static int pg_maintain(pinhole_store *base, pinhole_store_upkeep when, int *did)
     if (when != PINHOLE_UPKEEP_PERIODIC || s->readonly)
         return PINHOLE_OK;
     return collect(s, did);
+}
+
+static void pg_gc_stats(pinhole_store *base, pinhole_store_gc_stats *st)
+{
+    pg_store *s = pg_of(base);
+    const double since = atomic_load_explicit(&s->gc_pass_since, memory_order_relaxed);
+    st->rows_removed = atomic_load_explicit(&s->gc_rows, memory_order_relaxed);
+    st->bytes_removed = atomic_load_explicit(&s->gc_bytes, memory_order_relaxed);
+    st->passes = atomic_load_explicit(&s->gc_passes, memory_order_relaxed);
+    st->lag_seconds = since > 0 ? pinhole_clock_wall() - since : 0;
 }
 
 static uint64_t pg_disk_bytes(pinhole_store *base)
@@ -558,11 +639,13 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .close = pg_close,
     .maintain = pg_maintain,
     .disk_bytes = pg_disk_bytes,
+    .gc_stats = pg_gc_stats,
     .create_collection = pg_create_collection,
     .load_collections = pg_load_collections,
     .set_window = pg_set_window,
     .create_multi = pg_create_multi,
     .load_multis = pg_load_multis,
+    .delete_collection = pg_delete_collection,
     .server_keys = pg_server_keys,
     .ingest_prepare = pg_ingest_prepare,
     .ingest = pg_ingest,

@@ -35,6 +35,7 @@
 #include "server/store/backend.h"
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,9 @@ typedef struct pg_store {
     char sqlstate[6]; /* SQLSTATE of the latest failed statement ("" when none) */
     double lease_s;   /* job lease, seconds */
     struct pg_ingest_scratch *scratch;
+    /* the garbage collector's counters (read by other threads: pinhole_store_gc_read) */
+    _Atomic uint64_t gc_rows, gc_bytes, gc_passes;
+    _Atomic double gc_pass_since; /* wall-clock start of the pass under way, 0 when none */
 } pg_store;
 
 static inline pg_store *pg_of(pinhole_store *s)
@@ -123,6 +127,7 @@ int pg_create_collection(pinhole_store *s, pinhole_server_collection *c, const c
                          const pinhole_config_params *p, uint32_t time_precision,
                          uint32_t min_reports, const char *const *labels);
 int pg_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+int pg_delete_collection(pinhole_store *s, int64_t id);
 int pg_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
 int pg_create_multi(pinhole_store *s, const char *name, const char *spec, int64_t created,
                     int64_t *id);

@@ -158,6 +158,12 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
     if (sqlite3_prepare_v2(s->db,
                            "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
                            "min_reports, fingerprint, labels, created, max_report_age, "
+                           "max_clock_skew, keep_reports FROM collections WHERE deleting = 0"
+                           " ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
+                           "min_reports, fingerprint, labels, created, max_report_age, "
                            "max_clock_skew, keep_reports FROM collections ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK &&
         sqlite3_prepare_v2(s->db,
@@ -252,5 +258,21 @@ int pinhole_sqlite_set_window(pinhole_store *base, int64_t id, const pinhole_col
     sqlite3_finalize(q);
     if (step != SQLITE_DONE)
         return PINHOLE_EDB;
+    return sqlite3_changes(s->db) == 1 ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+}
+
+int pinhole_sqlite_delete_collection(pinhole_store *base, int64_t id)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE collections SET deleting = 1 WHERE id = ? AND deleting = 0", -1,
+                           &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, id);
+    const int rc = sqlite3_step(q) == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK)
+        return rc;
     return sqlite3_changes(s->db) == 1 ? PINHOLE_OK : PINHOLE_ENOTFOUND;
 }

@@ -39,12 +39,15 @@ static const char *const schema =
 
 /* The schema's version (PRAGMA user_version): 0 is the first schema above, as made by every
  * server before versioning; each step below brings a file one version up, in a transaction. */
-#define SQLITE_SCHEMA_VERSION 1
+#define SQLITE_SCHEMA_VERSION 2
 static const char *const upgrade[SQLITE_SCHEMA_VERSION] = {
     /* 0 -> 1: the report window and retention of each collection (existing ones: none) */
     "ALTER TABLE collections ADD COLUMN max_report_age INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE collections ADD COLUMN max_clock_skew INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE collections ADD COLUMN keep_reports INTEGER NOT NULL DEFAULT 0;",
+    /* 1 -> 2: the garbage collector's state, collections being deleted */
+    "CREATE TABLE gc_state(id INTEGER PRIMARY KEY CHECK(id = 1), retired_day INTEGER NOT NULL);"
+    "ALTER TABLE collections ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* The file's schema version, or -1. */
@@ -106,6 +109,7 @@ static const char *const stmt_sql[SQ_COUNT] = {
     [SQ_TOTAL] = "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = ?",
     [SQ_BUCKETS] = "SELECT bucket, n FROM buckets WHERE collection = ? AND bucket BETWEEN ? AND ?"
                    " AND n > 0 ORDER BY bucket",
+    [SQ_RETIRED] = "SELECT retired_day FROM gc_state WHERE id = 1",
 };
 
 int pinhole_sqlite_step_done(sqlite3_stmt *q)
@@ -147,6 +151,8 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
     }
     strcpy(s->path, path);
     s->readonly = opt->readonly;
+    s->ids_horizon = INT64_MIN;
+    s->gc.checked_day = INT64_MIN;
     int flags = SQLITE_OPEN_NOMUTEX |
                 (opt->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     /* The file holds the server's secret keys: a new one is made 0600 (whatever the umask), and
@@ -190,7 +196,8 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
         sqlite3_wal_hook(s->db, wal_hook, s);
     }
     for (int i = 0; i < SQ_COUNT; i++) {
-        if (opt->readonly && i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT)
+        if (opt->readonly &&
+            ((i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT) || i == SQ_RETIRED))
             continue; /* writing statements are not prepared on read-only connections */
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK)
@@ -208,6 +215,13 @@ static int sqlite_maintain(pinhole_store *base, pinhole_store_upkeep when, int *
     sqlite_store *s = sqlite_of(base);
     if (s->readonly)
         return PINHOLE_OK;
+    int rc = PINHOLE_OK;
+    if (when == PINHOLE_UPKEEP_AFTER_COMMIT)
+        rc = pinhole_sqlite_gc_index(s);
+    else if (when == PINHOLE_UPKEEP_PERIODIC)
+        rc = pinhole_sqlite_gc_collect(s, did);
+    if (rc != PINHOLE_OK)
+        return rc;
     /* Under continuous load the periodic passive checkpoints never catch up with the end of the
      * WAL, and SQLite restarts the WAL only once a checkpoint has. So when it has grown past
      * PINHOLE_SQLITE_WAL_RESTART_FRAMES, the ingesting handle itself checkpoints between two
@@ -216,11 +230,11 @@ static int sqlite_maintain(pinhole_store *base, pinhole_store_upkeep when, int *
     if (when == PINHOLE_UPKEEP_AFTER_COMMIT && s->wal_frames <= PINHOLE_SQLITE_WAL_RESTART_FRAMES)
         return PINHOLE_OK;
     int log = 0, ckpt = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
-                                             when == PINHOLE_UPKEEP_CLOSING
-                                                 ? SQLITE_CHECKPOINT_TRUNCATE
-                                                 : SQLITE_CHECKPOINT_PASSIVE, /* never blocks */
-                                             &log, &ckpt);
+    rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+                                   when == PINHOLE_UPKEEP_CLOSING
+                                       ? SQLITE_CHECKPOINT_TRUNCATE
+                                       : SQLITE_CHECKPOINT_PASSIVE, /* never blocks */
+                                   &log, &ckpt);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         return PINHOLE_EDB;
     if (when == PINHOLE_UPKEEP_AFTER_COMMIT)
@@ -250,11 +264,13 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .close = sqlite_close,
     .maintain = sqlite_maintain,
     .disk_bytes = sqlite_disk_bytes,
+    .gc_stats = pinhole_sqlite_gc_stats,
     .create_collection = pinhole_sqlite_create_collection,
     .load_collections = pinhole_sqlite_load_collections,
     .set_window = pinhole_sqlite_set_window,
     .create_multi = pinhole_sqlite_create_multi,
     .load_multis = pinhole_sqlite_load_multis,
+    .delete_collection = pinhole_sqlite_delete_collection,
     .server_keys = pinhole_sqlite_server_keys,
     .signing_key = pinhole_sqlite_signing_key,
     .ingest_prepare = pinhole_sqlite_ingest_prepare,

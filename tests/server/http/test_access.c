@@ -132,6 +132,7 @@ static const row common_rows[] = {
     /* the route and the method are checked before the token, the collection after it */
     {"GET", "/v1/nothing", NULL, NULL, ".....", 404},
     {"DELETE", "/v1/collections", NULL, NULL, ".....", 405},
+    {"DELETE", "/v1/collections/9", NULL, NULL, "uuff.", 404}, /* admin only; 9 does not exist */
     {"GET", "/v1/collections/9/histogram", NULL, NULL, "uu.f.", 404},
     {"POST", "/v1/collections/9/jobs", JSON, "{", "uu.f.", 404},
     /* the media type after the token */
