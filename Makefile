@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 CLIENT_BUILD ?= build-client
 PACKAGES := $(shell grep -v '^\#' .ci/packages)
 
-.PHONY: all deps build asan client test test-fast test-long demo bench clean format
+.PHONY: all deps build asan client test test-fast test-long demo demo-cluster bench clean format
 
 all: build
 
@@ -60,12 +60,25 @@ test-long: build
 demo: build
 	./$(BUILD)/server/pinhole demo --users 1000000 --epsilon 4 --seed 2026 --top 20
 
+# The same demo on a local PostgreSQL with three server replicas (tests/pg/demo_cluster.sh starts
+# and stops a throwaway PostgreSQL and the replicas): 300,000 simulated devices by default.
+demo-cluster: build
+	./tests/pg/demo_cluster.sh $(BUILD) $(or $(USERS),300000)
+
+# Every performance figure in one table (docs/BENCHMARKS.md, "make bench"): this tree against a
+# baseline built from BENCH_BASE (the commit before the reconstruction workspace, the batch
+# encoder and the shared MLE program), instruction counts by callgrind, wall medians of alternating
+# runs. BENCH_ROUNDS alternating rounds; about 10 minutes on 2 cores.
+BENCH_BASE ?= f1d91ae
+BENCH_BASE_DIR ?= build-bench-base
+BENCH_ROUNDS ?= 5
 bench: build
-	./$(BUILD)/tests/bench/bench_encode
-	./$(BUILD)/tests/bench/bench_reconstruct
+	tests/bench/bench_base.sh $(BENCH_BASE) $(BENCH_BASE_DIR)
+	python3 tests/bench/bench_table.py --build $(BUILD) --base-build $(BENCH_BASE_DIR)/build \
+	  --rounds $(BENCH_ROUNDS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(CLIENT_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLIENT_BUILD) $(BENCH_BASE_DIR)

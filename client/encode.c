@@ -86,3 +86,34 @@ int pinhole_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, ui
 {
     return pinhole_encode_memoized(c, value, rng, rng, payload, len);
 }
+
+int pinhole_encode_batch(const pinhole_config *c, const uint64_t *values, size_t n,
+                         pinhole_rng *rng, uint8_t *payloads, size_t stride)
+{
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= pinhole_ct_lt64(values[i], c->k) ^ ~(uint64_t)0;
+    pinhole_ct_declassify(&bad, sizeof bad); /* whether all values are valid is public */
+    if (bad)
+        return PINHOLE_ERANGE;
+    if (stride < c->payload_bytes)
+        return PINHOLE_EBUFSIZE;
+    if (c->mechanism != PINHOLE_MECH_PGR) {
+        for (size_t i = 0; i < n; i++) {
+            const int rc = pinhole_encode(c, values[i], rng, payloads + i * stride, stride);
+            if (rc != PINHOLE_OK)
+                return rc;
+        }
+        return PINHOLE_OK;
+    }
+    uint64_t h[PINHOLE_ENCODE_BATCH];
+    for (size_t i0 = 0; i0 < n; i0 += PINHOLE_ENCODE_BATCH) {
+        const size_t m = n - i0 < PINHOLE_ENCODE_BATCH ? n - i0 : PINHOLE_ENCODE_BATCH;
+        const int rc = pinhole_pgr_encode_batch(&c->u.pgr, values + i0, m, rng, h);
+        if (rc != PINHOLE_OK)
+            return rc;
+        for (size_t i = 0; i < m; i++)
+            pinhole_store_le(payloads + (i0 + i) * stride, h[i], c->payload_bytes);
+    }
+    return PINHOLE_OK;
+}

@@ -27,4 +27,13 @@ int pinhole_encode(const pinhole_config *c, uint64_t value, pinhole_rng *rng, ui
 int pinhole_encode_memoized(const pinhole_config *c, uint64_t value, pinhole_rng *perm,
                             pinhole_rng *inst, uint8_t *payload, size_t len);
 
+/** Randomize n values: the payload of values[i] goes to payloads + i stride (stride >=
+ * c->payload_bytes), each as pinhole_encode() writes it, drawn from rng in order. PGR takes the
+ * batch path (client/pgr.h: the same reports as n pinhole_encode() calls on the same rng, for
+ * fewer instructions); other mechanisms call pinhole_encode() per value. Constant time in the
+ * values as pinhole_encode(); no allocation. Errors: PINHOLE_ERANGE (some value >= k: nothing is
+ * written), PINHOLE_EBUFSIZE (stride too small), PINHOLE_EUNSUPPORTED. */
+int pinhole_encode_batch(const pinhole_config *c, const uint64_t *values, size_t n,
+                         pinhole_rng *rng, uint8_t *payloads, size_t stride);
+
 #endif

@@ -23,4 +23,19 @@ int pinhole_pgr_encode(const pinhole_pgr *g, uint64_t value, pinhole_rng *rng, u
 int pinhole_pgr_encode_draws(const pinhole_pgr *g, uint64_t value, uint32_t s,
                              const uint32_t *free_coords, uint64_t *report);
 
+#include <stddef.h>
+
+#define PINHOLE_ENCODE_BATCH 64 /* reports that pinhole_pgr_encode_batch() finishes together */
+
+/** Randomize n values at once: reports[i] is the report of values[i] (0 <= values[i] < g->k), the
+ * same as n calls of pinhole_pgr_encode() with rng in order would give (the keystream is read the
+ * same way, straight from rng's buffer), so each report has exactly the single path's
+ * distribution. Faster: the keystream is read inline and the inversions that canonicalize the
+ * reports are shared by groups of PINHOLE_ENCODE_BATCH (one field inversion and three products
+ * per report, Montgomery's trick). Constant time in the values as pinhole_pgr_encode(); no
+ * allocation (about 2 KiB of stack). Errors: PINHOLE_ERANGE if some value >= k (nothing is drawn
+ * or written). */
+int pinhole_pgr_encode_batch(const pinhole_pgr *g, const uint64_t *values, size_t n,
+                             pinhole_rng *rng, uint64_t *reports);
+
 #endif

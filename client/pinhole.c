@@ -2,6 +2,7 @@
  * reports written into the caller's buffer (<pinhole/pinhole.h>). */
 #include "client/pinhole.h"
 #include "client/device.h"
+#include "client/encode.h"
 #include "common/bytes.h"
 #include "common/ct.h"
 #include "common/rng.h"
@@ -334,4 +335,45 @@ int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_collection *c
     if (rc != PINHOLE_OK)
         sodium_memzero(out, cap < n + PINHOLE_SEALBYTES ? cap : n + PINHOLE_SEALBYTES);
     return rc;
+}
+
+int pinhole_client_report_batch(pinhole_client *cl, const pinhole_collection *col,
+                                const uint64_t *values, size_t n, uint64_t unix_seconds,
+                                unsigned flags, uint8_t *out, size_t cap, size_t *written)
+{
+    *written = 0;
+    if (flags != 0)
+        return PINHOLE_EINVAL;
+    const pinhole_config *c = &col->mech;
+    const size_t rb = pinhole_report_bytes(c->payload_bytes);
+    if (n > SIZE_MAX / rb || cap < n * rb)
+        return PINHOLE_EBUFSIZE;
+    const double eps = col->config.params.epsilon;
+    if (cl->policy.max_epsilon > 0 && eps > cl->policy.max_epsilon)
+        return PINHOLE_EPOLICY;
+    pinhole_rng rng;
+    pinhole_rng_init_system(&rng); /* one keystream for every draw of the batch */
+    int rc = pinhole_encode_batch(c, values, n, &rng, out + PINHOLE_REPORT_HEADERBYTES, rb);
+    if (rc == PINHOLE_OK)
+        rc = charge_budget(cl, eps * (double)n, unix_seconds);
+    for (size_t i = 0; i < n && rc == PINHOLE_OK; i++) {
+        uint8_t *o = out + i * rb;
+        pinhole_report r = {.version = PINHOLE_REPORT_VERSION,
+                            .mechanism = (uint8_t)c->mechanism,
+                            .collection_id = col->config.collection_id,
+                            .time = unix_seconds / col->config.time_precision,
+                            .payload = o + PINHOLE_REPORT_HEADERBYTES,
+                            .payload_len = c->payload_bytes};
+        memcpy(r.fingerprint, col->fingerprint, sizeof r.fingerprint);
+        pinhole_rng_bytes(&rng, r.report_id, sizeof r.report_id); /* fresh keystream bytes */
+        size_t w = 0;
+        rc = pinhole_report_encode(&r, o, rb, &w);
+    }
+    pinhole_rng_wipe(&rng);
+    if (rc != PINHOLE_OK) {
+        sodium_memzero(out, cap < n * rb ? cap : n * rb);
+        return rc;
+    }
+    *written = n * rb;
+    return PINHOLE_OK;
 }

@@ -1,6 +1,11 @@
 /* Monotonic and wall-clock time (common/clock.h). */
 #include "common/clock.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
+
+static _Atomic int_least64_t offset_ns; /* pinhole_clock_set_offset */
+
 static double seconds(clockid_t id)
 {
     struct timespec ts;
@@ -15,7 +20,13 @@ double pinhole_clock_mono(void)
 
 double pinhole_clock_wall(void)
 {
-    return seconds(CLOCK_REALTIME);
+    return seconds(CLOCK_REALTIME) +
+           (double)atomic_load_explicit(&offset_ns, memory_order_relaxed) * 1e-9;
+}
+
+void pinhole_clock_set_offset(double s)
+{
+    atomic_store_explicit(&offset_ns, (int_least64_t)(s * 1e9), memory_order_relaxed);
 }
 
 double pinhole_clock_cpu(void)

@@ -14,6 +14,11 @@ double pinhole_clock_mono(void);
  * for timestamps. */
 double pinhole_clock_wall(void);
 
+/** Test and benchmark hook: from now on pinhole_clock_wall() runs `seconds` ahead of the real
+ * clock (0 restores it; thread-safe). Lets a test or a benchmark simulate days passing; a server
+ * never calls it. */
+void pinhole_clock_set_offset(double seconds);
+
 /** CPU seconds used by the process so far (CLOCK_PROCESS_CPUTIME_ID). Use for benchmarks. */
 double pinhole_clock_cpu(void);
 

@@ -44,6 +44,9 @@ const char *pinhole_strerror(int code)
         return "database error";
     case PINHOLE_ETOOBIG:
         return "input too large or trailing bytes";
+    case PINHOLE_EWINDOW:
+        return "report time outside the collection's report window (too old, or ahead of the "
+               "server's clock)";
     default:
         return "unknown error";
     }

@@ -48,4 +48,12 @@ set +e; $P analyze consistency --in "$D/bad.tsv" 2>"$D/bad.err"; rc=$?; set -e
 grep -q "bad.tsv:2:" "$D/bad.err" || fail "bad file: no line number"
 set +e; $P analyze consistency --in "$D/missing.tsv" 2>/dev/null; rc=$?; set -e
 [ "$rc" = 1 ] || fail "missing file: exit $rc"
+# multi-attribute: a small simulated collection, its correlation matrix and a certified repair
+$P analyze multi --categories 2,3,3 --devices 20000 --epsilon 2 --seed 3 >"$D/multi.out" || fail "multi: exit $?"
+grep -q "^correlation" "$D/multi.out" || fail "multi: no correlation matrix"
+grep -q "(certified)" "$D/multi.out" || fail "multi: repair not certified"
+$P analyze multi --categories 2,3,3 --devices 20000 --epsilon 2 --seed 3 --unweighted | grep -q "Newton" ||
+    fail "multi --unweighted: not the Newton method"
+set +e; $P analyze multi --categories 2 2>/dev/null; rc=$?; set -e
+[ "$rc" = 2 ] || fail "multi with one attribute: exit $rc"
 echo "analyze_cli: ok"

@@ -1,17 +1,22 @@
 #!/bin/sh
 # The CLI against a running server: pinhole encode -> pinhole submit --reports (plain and sealed),
 # pinhole submit --users (simulated devices), retries acknowledged as duplicates, pinhole query's
-# table, the server's refusals reaching the CLI as errors, and labels (encode --labels).
-# usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE
+# table, the server's refusals reaching the CLI as errors, labels (encode --labels), and the
+# tables of a multi-attribute collection's analysis.
+# usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE [postgresql]
+# With `postgresql` the server stores into the database PINHOLE_PG_URI names (tests/pg/cluster.sh
+# run sets it), else into a temporary SQLite file.
 set -eu
 server=$1 cli=$2 counts=$3
 tmp=$(mktemp -d /tmp/pinhole-cli-server.XXXXXX)
+db="$tmp/d.db"
+[ "${4:-}" = postgresql ] && db="$PINHOLE_PG_URI"
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; exit 1; }
 
 PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up "$server" \
-    --db "$tmp/d.db" --port 0 --port-file "$tmp/port" 2>"$tmp/log" &
+    --database "$db" --port 0 --port-file "$tmp/port" 2>"$tmp/log" &
 pid=$!
 i=0
 while [ ! -s "$tmp/port" ]; do i=$((i + 1)); [ $i -lt 1000 ] || fail "no server"; sleep 0.01; done
@@ -129,6 +134,33 @@ PINHOLE_TOKEN=ana "$cli" query --url "$url" --discovery 1 --collection 1 >"$tmp/
 PINHOLE_TOKEN=ana "$cli" query --url "$url" --discovery 9 >"$tmp/out" 2>&1 &&
     fail "an unknown discovery collection answered"
 grep -q "HTTP 404: no discovery collection has this id" "$tmp/out" || fail "unknown discovery"
+
+# a multi-attribute collection of two attributes (2 x 3 cells: one pair collection), its pair's
+# reports encoded from cells, and pinhole query's tables of the parent's analysis
+multi=$(curl -s -H "Authorization: Bearer adm" -H 'Content-Type: application/json' \
+    -d '{"name": "survey", "epsilon": 2, "min_reports": 10, "attributes": [{"name": "smoker",
+    "k": 2, "kind": "binary"}, {"name": "age", "k": 3, "labels": ["young", "mid", "old"]}]}' \
+    "$url/v1/collections")
+parent=$(echo "$multi" | sed 's/^{"id":\([0-9]*\),.*/\1/')
+pair=$(echo "$multi" | sed 's/.*"pairs":\[{"attributes":\[0,1\],"collection":\([0-9]*\).*/\1/')
+[ "$pair" = $((parent - 1)) ] || fail "multi-attribute collection: $multi"
+curl -sf "$url/v1/collections/$pair/config" -o "$tmp/cfgm"
+seq 0 1999 | awk '{ x = $1 % 2; print 3 * x + (x ? 2 : ($1 % 3 == 0)) }' >"$tmp/cells"
+"$cli" encode --config "$tmp/cfgm" --verify-key "$sign" --out "$tmp/multi" "$tmp/cells" 2>/dev/null
+"$cli" submit --url "$url" --collection "$pair" --reports "$tmp/multi" >"$tmp/out" 2>&1 ||
+    fail "submit multi"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection "$parent" >"$tmp/out" 2>&1 ||
+    fail "query of a multi-attribute collection"
+grep -q "multi-attribute collection $parent (survey): d = 2, epsilon = 2, n = 2000 reports" \
+    "$tmp/out" || fail "query multi: header"
+grep -q "^    young  " "$tmp/out" || fail "query multi: labels"
+grep -q "joint of attributes 0 (rows) and 1 (columns): collection $pair, 2000 reports" \
+    "$tmp/out" || fail "query multi: joint"
+grep -q "^repaired (nearest correlation matrix" "$tmp/out" || fail "query multi: repair"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection "$parent" --format json >"$tmp/out" \
+    2>&1 || fail "query multi json"
+grep -q '"reports": *2000' "$tmp/out" || grep -q '"reports":2000' "$tmp/out" ||
+    fail "query multi json: reports"
 
 kill -TERM $pid
 wait $pid || fail "server did not stop cleanly"

@@ -46,7 +46,7 @@ double chi_square(const uint64_t *observed, const double *prob, uint64_t cells, 
     return x2;
 }
 
-int pgr_exact_distribution(const pinhole_pgr *g, uint64_t value, long double *P)
+int pgr_output_distribution(const pinhole_pgr *g, uint64_t v, long double *P)
 {
     const uint32_t q = g->q, t = g->t;
     const long double p0 = (long double)g->threshold / 18446744073709551616.0L; /* P[s = 0] */
@@ -67,7 +67,7 @@ int pgr_exact_distribution(const pinhole_pgr *g, uint64_t value, long double *P)
                 x /= q;
             }
             uint64_t y;
-            int rc = pinhole_pgr_encode_draws(g, value, s, fc, &y);
+            const int rc = pinhole_pgr_encode_draws(g, v, s, fc, &y);
             if (rc == PINHOLE_EINVAL && s == 0 && f == 0)
                 continue;
             if (rc != PINHOLE_OK || y >= g->K)

@@ -18,12 +18,11 @@ uint32_t *brute_hyperplanes(const pinhole_pgr *g);
  * O(K t). */
 uint64_t brute_total(const pinhole_pgr *g, const uint32_t *H, const uint64_t *y, uint64_t v);
 
-/** The exact output distribution P[report = y | value] of the PGR randomizer as coded, y < K, into
- * P[0..K): every draw pinhole_pgr_encode() can make (the Bernoulli threshold, the dot value s, the
- * free coordinates) enumerated through pinhole_pgr_encode_draws(), the core it runs. O(q^t).
- * Returns 0, or -1 if a draw other than the all-zero one is rejected or a report is out of range.
- */
-int pgr_exact_distribution(const pinhole_pgr *g, uint64_t value, long double *P);
+/** The exact output distribution of the PGR randomizer as coded for value v: P[0..K) receives
+ * P[report = y | v], computed by enumerating every draw pinhole_pgr_encode() can make (the
+ * Bernoulli threshold, the dot value s, the free coordinates) through pinhole_pgr_encode_draws(),
+ * the core it runs. Returns 0, or -1 if a draw fails other than by the rejected all-zero draw. */
+int pgr_output_distribution(const pinhole_pgr *g, uint64_t v, long double *P);
 
 /** Chi-square statistic of observed counts against expected probabilities over n cells. */
 double chi_square(const uint64_t *observed, const double *prob, uint64_t cells, uint64_t total);

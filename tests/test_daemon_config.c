@@ -26,6 +26,12 @@ static void same(const pinhole_daemon_config *a, const pinhole_daemon_config *b)
     cr_assert_eq(x->connection_limit, y->connection_limit);
     cr_assert_eq(x->connection_timeout, y->connection_timeout);
     cr_assert_eq(x->connection_memory, y->connection_memory);
+    cr_assert(x->head_timeout == y->head_timeout);
+    cr_assert_eq(x->connections_per_address, y->connections_per_address);
+    cr_assert_eq(x->log_client_address, y->log_client_address);
+    cr_assert_eq(x->min_body_rate, y->min_body_rate);
+    cr_assert_eq(x->body_buffer_bytes, y->body_buffer_bytes);
+    cr_assert_eq(x->body_buffer_bytes_per_address, y->body_buffer_bytes_per_address);
     cr_assert_eq(x->max_body_bytes, y->max_body_bytes);
     cr_assert_eq(x->max_admin_body_bytes, y->max_admin_body_bytes);
     cr_assert_eq(x->max_batch_reports, y->max_batch_reports);
@@ -43,6 +49,9 @@ static void same(const pinhole_daemon_config *a, const pinhole_daemon_config *b)
                  y->have_admin + y->have_analyst + y->have_uploader);
     cr_assert_str_eq(a->port_file, b->port_file);
     cr_assert(a->shutdown_grace == b->shutdown_grace);
+    cr_assert_str_eq(a->log_file, b->log_file);
+    cr_assert_eq(a->log_level, b->log_level);
+    cr_assert_str_eq(a->generated_tokens_file, b->generated_tokens_file);
 }
 
 Test(daemon_config, example_file_states_every_default)
@@ -74,6 +83,7 @@ Test(daemon_config, bad_values_are_refused)
                             {"checkpoint_interval", "0"},
                             {"admin_token_hash", "abc"},
                             {"colour", "blue"},
+                            {"log_level", "verbose"},
                             {"max_body_bytes", "12x"},
                             {"connection_timeout", ""}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

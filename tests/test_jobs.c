@@ -5,6 +5,8 @@
 #include "server/analytics/consistency.h"
 #include "server/analytics/two_layer.h"
 #include "server/estimate/estimate.h"
+#include "server/analytics/corr_repair.h"
+#include "server/analytics/multi.h"
 #include "server/jobs/jobs.h"
 
 #include <criterion/criterion.h>
@@ -58,12 +60,57 @@ static int make_data(pinhole_job_data *out, int buckets)
     return PINHOLE_OK;
 }
 
+/* Collections 101, 102, 103: the pairs (0,1), (0,2), (1,2) of a multi-attribute collection with
+ * k = 2, 3, 4 at epsilon 1, 6000 simulated devices (seed 5), each with one latent factor. */
+#define MULTI_BASE 101
+static const uint32_t multi_k[3] = {2, 3, 4};
+
+static void multi_counts(pinhole_multi *mc, uint64_t **counts)
+{
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 5);
+    for (int u = 0; u < 6000; u++) {
+        const double z = pinhole_rng_normal(&rng);
+        uint32_t x[3];
+        for (int j = 0; j < 3; j++) {
+            const double v = 0.9 * z + 0.5 * pinhole_rng_normal(&rng) + multi_k[j] / 2.0;
+            x[j] = v < 0 ? 0 : v >= multi_k[j] ? multi_k[j] - 1 : (uint32_t)v;
+        }
+        cr_assert_eq(pinhole_multi_simulate(mc, x, &rng, counts), PINHOLE_OK);
+    }
+}
+
+static int multi_data(int64_t coll, pinhole_job_data *out)
+{
+    memset(out, 0, sizeof *out);
+    pinhole_multi mc;
+    cr_assert_eq(pinhole_multi_init(&mc, MULTI_BASE, 3, multi_k, PINHOLE_MECH_PGR, 1.0),
+                 PINHOLE_OK);
+    uint64_t *counts[3];
+    for (int p = 0; p < 3; p++)
+        counts[p] = calloc(mc.pairs[p].mech.counts_len, sizeof **counts);
+    multi_counts(&mc, counts);
+    const int p = (int)(coll - MULTI_BASE);
+    pinhole_config_params par = mc.pairs[p].config.params;
+    cr_assert_eq(pinhole_config_init(&out->cfg, &par), PINHOLE_OK);
+    out->counts = counts[p];
+    for (uint64_t h = 0; h < out->cfg.counts_len; h++)
+        out->n += counts[p][h];
+    for (int q = 0; q < 3; q++)
+        if (q != p)
+            free(counts[q]);
+    pinhole_multi_clear(&mc);
+    return PINHOLE_OK;
+}
+
 static int loader(void *ctx, int64_t coll, int64_t from, int64_t to, int buckets,
                   pinhole_job_data *out)
 {
     (void)ctx;
     (void)from;
     (void)to;
+    if (coll >= MULTI_BASE && coll < MULTI_BASE + 3)
+        return multi_data(coll, out);
     if (coll != 1)
         return PINHOLE_ENOTFOUND;
     return make_data(out, buckets);
@@ -213,6 +260,19 @@ Test(jobs, analytics_job_types)
         sum += c;
     }
     cr_assert_float_eq(sum, 2000, 1e-6);
+    /* and its run: the iterations, log-likelihood, certified gap and convergence of the same run
+     * made directly */
+    double xm[13];
+    pinhole_mle_result mr;
+    const pinhole_mle_options mo = {.max_iterations = 50};
+    cr_assert_eq(pinhole_mle(&d.cfg, d.counts, &mo, xm, NULL, &mr, NULL), PINHOLE_OK);
+    const json_t *run = json_object_get(res, "mle");
+    cr_assert(json_is_object(run));
+    cr_assert_eq(json_integer_value(json_object_get(run, "iterations")), (json_int_t)mr.iterations);
+    cr_assert_eq(json_real_value(json_object_get(run, "loglik")), mr.loglik);
+    cr_assert_eq(json_real_value(json_object_get(run, "gap")), mr.gap);
+    cr_assert_eq(json_is_true(json_object_get(run, "converged")), mr.converged);
+    cr_assert_eq(mr.converged, mr.gap <= 1e-6 * 2000);
     json_decref(res);
 
     /* stream with eta_t = 1/t over two equal buckets: the mean of the bucket estimates, which for
@@ -260,6 +320,20 @@ Test(jobs, optimization_job_types)
     cr_assert_float_eq(X(0, 3), 0.106775049026, 1e-6);
     cr_assert_float_eq(X(1, 2), -0.656232694806, 1e-6);
 #undef X
+    cr_assert_str_eq(json_string_value(json_object_get(res, "method")), "newton");
+    cr_assert(json_is_true(json_object_get(res, "certified")));
+    json_decref(res);
+    /* with weights: Burer-Monteiro; all-ones weights give the same matrix */
+    a = json_pack("[[i,i,i,i],[i,i,i,i],[i,i,i,i],[i,i,i,i]]", 2, -1, 0, 0, -1, 2, -1, 0, 0, -1, 2,
+                  -1, 0, 0, -1, 2);
+    json_t *ones = json_pack("[[i,i,i,i],[i,i,i,i],[i,i,i,i],[i,i,i,i]]", 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                             1, 1, 1, 1, 1, 1, 1);
+    res = run_free_job(J, "nearest_correlation",
+                       json_pack("{s:o, s:o, s:i}", "matrix", a, "weights", ones, "seed", 7));
+    cr_assert_str_eq(json_string_value(json_object_get(res, "method")), "burer_monteiro");
+    cr_assert_float_eq(
+        json_real_value(json_array_get(json_array_get(json_object_get(res, "matrix"), 0), 1)),
+        -0.808412498149, 1e-6);
     json_decref(res);
 
     /* two_layer through the job equals the library call with the same data and options */
@@ -392,6 +466,37 @@ Test(jobs, errors)
     json_t *bad = json_pack("{s:s}", "time_limit", "soon");
     cr_assert_eq(pinhole_jobs_submit(J, 1, "sleep", 0, 1, bad, &id), PINHOLE_EINVAL);
     json_decref(bad);
+    /* a parameter the type does not have (a typo would run with the default) */
+    const char *typos[][2] = {{"reconstruct", "topp"},
+                              {"reconstruct", "to"},
+                              {"mle", "max_iteration"},
+                              {"maxcut", "ma"},
+                              {"sleep", "second"}};
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+        json_t *t = json_pack("{s:i}", typos[i][1], 1);
+        cr_assert_eq(pinhole_jobs_submit(J, 1, typos[i][0], 0, 1, t, &id), PINHOLE_EINVAL, "%s %s",
+                     typos[i][0], typos[i][1]);
+        json_decref(t);
+    }
+    char err[256];
+    json_t *t = json_pack("{s:i}", "topp", 1);
+    cr_assert_eq(pinhole_job_params_check(pinhole_job_type_find("reconstruct"), t, err, sizeof err),
+                 PINHOLE_EINVAL);
+    cr_assert(strstr(err, "'topp'") && strstr(err, "known: top, time_limit"), "%s", err);
+    json_decref(t);
+    /* and every parameter a type lists is accepted, with time_limit */
+    size_t nt;
+    const pinhole_job_type *all = pinhole_job_types(&nt);
+    for (size_t i = 0; i < nt; i++) {
+        json_t *o = json_pack("{s:i}", "time_limit", 5);
+        char names[256];
+        snprintf(names, sizeof names, "%s", all[i].params);
+        for (char *save, *w = strtok_r(names, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            json_object_set_new(o, w, json_integer(1));
+        cr_assert_eq(pinhole_job_params_check(&all[i], o, err, sizeof err), PINHOLE_OK, "%s: %s",
+                     all[i].name, err);
+        json_decref(o);
+    }
     json_t *job;
     cr_assert_eq(pinhole_jobs_get(J, 12345, &job), PINHOLE_ENOTFOUND);
     cr_assert_eq(pinhole_jobs_cancel(J, 12345), PINHOLE_ENOTFOUND);
@@ -493,5 +598,87 @@ Test(jobs, rerun_after_crash_and_shutdown)
     cr_assert_float_eq(json_real_value(json_object_get(json_object_get(job, "result"), "slept")),
                        0.05, 1e-12);
     json_decref(job);
+    pinhole_jobs_close(J);
+}
+
+static double jm(const json_t *m, uint32_t i, uint32_t j)
+{
+    return json_real_value(json_array_get(json_array_get(m, i), j));
+}
+
+/* The multi_attribute job equals the library on the same counts, and its repair reproduces a
+ * direct nearest_correlation job on the matrix it reports. */
+Test(jobs, multi_attribute)
+{
+    pinhole_jobs *J = open_runner();
+    pinhole_multi mc;
+    cr_assert_eq(pinhole_multi_init(&mc, MULTI_BASE, 3, multi_k, PINHOLE_MECH_PGR, 1.0),
+                 PINHOLE_OK);
+    uint64_t *counts[3];
+    for (int p = 0; p < 3; p++)
+        counts[p] = calloc(mc.pairs[p].mech.counts_len, sizeof **counts);
+    multi_counts(&mc, counts);
+    pinhole_multi_est e;
+    pinhole_multi_corr c;
+    cr_assert_eq(pinhole_multi_estimate(&mc, (const uint64_t *const *)counts, &e), PINHOLE_OK);
+    cr_assert_eq(pinhole_multi_correlation(&e, NULL, NULL, &c), PINHOLE_OK);
+    double x[9];
+    pinhole_repair_result rr;
+    cr_assert_eq(pinhole_multi_repair(&c, 1, NULL, x, &rr), PINHOLE_OK);
+
+    json_t *attrs = json_pack("[{s:i, s:s}, {s:i}, {s:i, s:s}]", "k", 2, "name", "smoker", "k", 3,
+                              "k", 4, "kind", "ordinal");
+    json_t *res = run_free_job(
+        J, "multi_attribute",
+        json_pack("{s:O, s:[i,i,i]}", "attributes", attrs, "collections", 101, 102, 103));
+    cr_assert_eq(json_integer_value(json_object_get(res, "reports")), 6000);
+    const json_t *m2 = json_array_get(json_object_get(res, "marginals"), 2);
+    for (uint32_t a = 0; a < 4; a++)
+        cr_assert_eq(json_real_value(json_array_get(json_object_get(m2, "estimate"), a)),
+                     e.marg[2][a]);
+    const json_t *j01 = json_array_get(json_object_get(res, "joints"), 0);
+    cr_assert_eq(jm(json_object_get(j01, "consistent"), 1, 2), e.t[0].joint[1 * 3 + 2]);
+    const json_t *corr = json_object_get(res, "correlation");
+    cr_assert_eq(jm(json_object_get(corr, "estimate"), 0, 2), c.r[2]);
+    cr_assert_eq(jm(json_object_get(corr, "stderr"), 1, 2), c.se[5]);
+    const json_t *rep = json_object_get(res, "repaired");
+    cr_assert_str_eq(json_string_value(json_object_get(rep, "method")), "burer_monteiro");
+    for (uint32_t i = 0; i < 9; i++)
+        cr_assert_eq(jm(json_object_get(rep, "matrix"), i / 3, i % 3), x[i]);
+
+    /* unweighted: the repair equals a nearest_correlation job on the reported matrix */
+    json_t *un = run_free_job(J, "multi_attribute",
+                              json_pack("{s:O, s:[i,i,i], s:{s:b}}", "attributes", attrs,
+                                        "collections", 101, 102, 103, "repair", "weighted", 0));
+    const json_t *est = json_object_get(json_object_get(un, "correlation"), "estimate");
+    json_t *direct = run_free_job(J, "nearest_correlation", json_pack("{s:O}", "matrix", est));
+    const json_t *ru = json_object_get(un, "repaired");
+    cr_assert_str_eq(json_string_value(json_object_get(ru, "method")), "newton");
+    cr_assert(json_is_true(json_object_get(ru, "certified")));
+    for (uint32_t i = 0; i < 9; i++)
+        cr_assert_eq(jm(json_object_get(ru, "matrix"), i / 3, i % 3),
+                     jm(json_object_get(direct, "matrix"), i / 3, i % 3));
+    json_decref(direct);
+    json_decref(un);
+    json_decref(res);
+
+    /* collections out of order fail with a message naming the pair */
+    int64_t id;
+    json_t *bad = json_pack("{s:O, s:[i,i,i]}", "attributes", attrs, "collections", 101, 103, 102);
+    cr_assert_eq(pinhole_jobs_submit(J, 0, "multi_attribute", 0, 100, bad, &id), PINHOLE_OK);
+    json_decref(bad);
+    cr_assert_eq(pinhole_jobs_wait(J, id, 60), PINHOLE_OK);
+    json_t *job;
+    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
+    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "failed");
+    cr_assert(strstr(json_string_value(json_object_get(job, "error")), "pair 1"), "%s",
+              json_string_value(json_object_get(job, "error")));
+    json_decref(job);
+    json_decref(attrs);
+    pinhole_multi_corr_free(&c);
+    pinhole_multi_est_free(&e);
+    for (int p = 0; p < 3; p++)
+        free(counts[p]);
+    pinhole_multi_clear(&mc);
     pinhole_jobs_close(J);
 }

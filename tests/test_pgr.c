@@ -117,6 +117,77 @@ Test(pgr, chi_square_fixed_value)
     pinhole_pgr_free(&g);
 }
 
+/* The batch path gives exactly the reports of the single path on the same keystream, for prime and
+ * extension fields, q = 2, and batch sizes around the inversion group; the generator is left in
+ * the same state; a value out of range refuses the whole batch. */
+Test(pgr, batch_equals_single_path)
+{
+    static const struct {
+        uint64_t k;
+        double eps;
+        uint32_t q, t;
+    } cases[] = {{74286, 4, 0, 0}, {13, 1, 3, 3},  {21, 2, 4, 3},  {7, 1, 2, 3},
+                 {800, 3, 9, 4},   {500, 3, 8, 4}, {5000, 5, 0, 0}};
+    static const size_t sizes[] = {0, 1, 63, 64, 65, 1000};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        pinhole_pgr g;
+        cr_assert_eq(pinhole_pgr_init(&g, cases[c].k, cases[c].eps, cases[c].q, cases[c].t),
+                     PINHOLE_OK);
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            const size_t n = sizes[z];
+            uint64_t values[1000], batch[1000], single[1000];
+            pinhole_rng vr, a, b;
+            pinhole_rng_init_seeded(&vr, 100 + z);
+            for (size_t i = 0; i < n; i++)
+                values[i] = pinhole_rng_uniform64(&vr, g.k);
+            pinhole_rng_init_seeded(&a, 7 + c);
+            pinhole_rng_init_seeded(&b, 7 + c);
+            cr_assert_eq(pinhole_pgr_encode_batch(&g, values, n, &a, batch), PINHOLE_OK);
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(pinhole_pgr_encode(&g, values[i], &b, &single[i]), PINHOLE_OK);
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(batch[i], single[i], "q=%u t=%u n=%zu i=%zu", g.q, g.t, n, i);
+            cr_assert(a.pos == b.pos && a.block == b.block, "the generators diverged");
+        }
+        uint64_t values[3] = {0, g.k, 1}, out[3] = {5, 5, 5};
+        pinhole_rng r;
+        pinhole_rng_init_seeded(&r, 1);
+        const uint32_t pos = r.pos;
+        cr_assert_eq(pinhole_pgr_encode_batch(&g, values, 3, &r, out), PINHOLE_ERANGE);
+        cr_assert(out[0] == 5 && out[2] == 5 && r.pos == pos, "nothing drawn or written");
+        pinhole_pgr_free(&g);
+    }
+}
+
+/* The batch path's reports of one value follow the channel: the chi-square test of
+ * chi_square_fixed_value on 260,000 batch reports (fixed seed, another stream). */
+Test(pgr, chi_square_batch)
+{
+    pinhole_pgr g;
+    cr_assert_eq(pinhole_pgr_init(&g, 13, 1.0, 3, 3), PINHOLE_OK);
+    uint64_t obs[13] = {0};
+    double p[13];
+    uint32_t v[3], h[3];
+    pinhole_pspace_vector(&g.S, 5, v);
+    for (uint64_t i = 0; i < 13; i++) {
+        pinhole_pspace_vector(&g.S, i, h);
+        p[i] = pinhole_pspace_dot(&g.F, v, h, 3) == 0 ? g.s_in / (double)g.c_set
+                                                      : (1 - g.s_in) / (double)(g.K - g.c_set);
+    }
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 6);
+    uint64_t values[1000], reps[1000];
+    for (int i = 0; i < 1000; i++)
+        values[i] = 5;
+    for (int r = 0; r < 260; r++) {
+        cr_assert_eq(pinhole_pgr_encode_batch(&g, values, 1000, &rng, reps), PINHOLE_OK);
+        for (int i = 0; i < 1000; i++)
+            obs[reps[i]]++;
+    }
+    cr_assert_lt(chi_square(obs, p, 13, 260000), 32.91);
+    pinhole_pgr_free(&g);
+}
+
 /* Unbiasedness (mean of R runs within 4 standard errors for every item) and variance (empirical
  * variance averaged over items within 10% of the exact formula averaged over items). */
 static void check_unbiased(uint64_t k, double eps, uint32_t q, uint32_t t, int runs, uint64_t seed)

@@ -1,5 +1,5 @@
 /* Exact privacy of the PGR randomizer as coded: its output distribution P[y | v] is computed by
- * enumerating every draw the randomizer can make (pgr_exact_distribution, tests/helpers.c) through
+ * enumerating every draw the randomizer can make (pgr_output_distribution, tests/helpers.c) through
  * pinhole_pgr_encode_draws(), the same core pinhole_pgr_encode() runs.
  * Then max over y, v, v' of P[y|v]/P[y|v'] <= e^(realized eps) <= e^eps (1 + 1e-9). */
 #include "client/pgr.h"
@@ -20,8 +20,8 @@ static void check_exact_privacy(uint32_t q, uint32_t t, double eps, uint64_t pad
     const uint64_t K = g.K;
     long double *P = calloc(k * K, sizeof *P);
     for (uint64_t v = 0; v < k; v++) {
-        cr_assert_eq(pgr_exact_distribution(&g, v, P + v * K), 0,
-                     "only the zero draw is rejected, every report is < K");
+        cr_assert_eq(pgr_output_distribution(&g, v, P + v * K), 0,
+                     "only the zero draw is rejected, and every report is < K");
         long double total = 0;
         for (uint64_t y = 0; y < K; y++)
             total += P[v * K + y];

@@ -38,15 +38,20 @@ static void fill(uint64_t *y, uint64_t K, int kind, pinhole_rng *rng)
         y[pinhole_rng_uniform64(rng, K)] = 1 + pinhole_rng_uniform(rng, 1000);
 }
 
-static void check_qt(uint32_t q, uint32_t t, uint64_t k, pinhole_rng *rng)
+/* ws: a workspace shared by every call of a check_q() run, so it is reused across geometries,
+ * count widths and value types */
+static void check_qt(uint32_t q, uint32_t t, uint64_t k, pinhole_rng *rng,
+                     pinhole_pgr_workspace *ws)
 {
     pinhole_pgr g;
     cr_assert_eq(pinhole_pgr_init(&g, k, 3.0, q, t), PINHOLE_OK, "init q=%u t=%u", q, t);
     const uint64_t K = g.K;
     uint64_t *y = malloc(K * sizeof *y), *T = malloc(k * sizeof *T), *T2 = malloc(k * sizeof *T2);
     uint64_t *ref = malloc(k * sizeof *ref), *idx = malloc(k * sizeof *idx);
+    double *est = malloc(k * sizeof *est), *est2 = malloc(k * sizeof *est2);
+    double *yd = malloc(K * sizeof *yd), *Td = malloc(K * sizeof *Td);
     uint32_t *H = brute_hyperplanes(&g);
-    cr_assert(y && T && T2 && ref && idx && H);
+    cr_assert(y && T && T2 && ref && idx && H && est && est2 && yd && Td);
     for (int kind = 0; kind < Y_KINDS; kind++) {
         fill(y, K, kind, rng);
         uint64_t m = k;
@@ -80,7 +85,10 @@ static void check_qt(uint32_t q, uint32_t t, uint64_t k, pinhole_rng *rng)
             if (w > 0 && kind != Y_RANDOM_SMALL)
                 break;
             for (unsigned th = 1; th <= 3; th += 2) {
-                pinhole_pgr_reconstruct_options opt = {PINHOLE_PGR_DP, th, widths[w]};
+                pinhole_pgr_reconstruct_options opt = {.method = PINHOLE_PGR_DP,
+                                                       .threads = th,
+                                                       .count_bits = widths[w],
+                                                       .workspace = th == 3 ? ws : NULL};
                 uint64_t *out = th == 1 ? T : T2;
                 cr_assert_eq(pinhole_pgr_reconstruct_ex(&g, y, out, &opt), PINHOLE_OK,
                              "q=%u t=%u kind=%d bits=%u threads=%u", q, t, kind, widths[w], th);
@@ -95,7 +103,30 @@ static void check_qt(uint32_t q, uint32_t t, uint64_t k, pinhole_rng *rng)
                 cr_assert_eq(T[v], T2[v], "q=%u t=%u threads 1 vs 3 differ at v=%llu", q, t,
                              (unsigned long long)v);
         }
+        /* the estimates written by the gather are bit for bit those of pinhole_pgr_estimate() */
+        uint64_t n = 0;
+        for (uint64_t h = 0; h < K; h++)
+            n += y[h];
+        if (n > 0) {
+            const pinhole_pgr_reconstruct_options eo = {.method = PINHOLE_PGR_DP, .workspace = ws};
+            cr_assert_eq(pinhole_pgr_reconstruct_estimate(&g, y, est, &eo), PINHOLE_OK);
+            cr_assert_eq(pinhole_pgr_estimate(&g, T, n, est2), PINHOLE_OK);
+            cr_assert_arr_eq(est, est2, k * sizeof *est, "q=%u t=%u kind=%d", q, t, kind);
+        }
+        /* the same program on doubles, for all K points: exact on integers below 2^53 */
+        if (kind != Y_NEAR_2_40 || K < 2048) {
+            for (uint64_t h = 0; h < K; h++)
+                yd[h] = (double)y[h];
+            cr_assert_eq(pinhole_pgr_dp_f64(&g, yd, Td, K, 2, ws), PINHOLE_OK);
+            for (uint64_t v = 0; v < k; v++)
+                cr_assert_eq(Td[v], (double)T[v], "f64 q=%u t=%u kind=%d v=%llu", q, t, kind,
+                             (unsigned long long)v);
+        }
     }
+    free(est);
+    free(est2);
+    free(yd);
+    free(Td);
     free(y);
     free(T);
     free(T2);
@@ -109,15 +140,18 @@ static void check_q(uint32_t q, uint64_t seed)
 {
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, seed);
+    pinhole_pgr_workspace *ws = pinhole_pgr_workspace_new();
+    cr_assert(ws);
     for (uint32_t t = 2;; t++) {
         pinhole_pspace S;
         cr_assert_eq(pinhole_pspace_init(&S, q, t), PINHOLE_OK);
         if (S.K > KMAX)
             break;
-        check_qt(q, t, S.K, &rng); /* every point an item */
-        if (S.K > 3)
-            check_qt(q, t, S.K - 1 - pinhole_rng_uniform64(&rng, S.K / 2), &rng); /* padding */
+        check_qt(q, t, S.K, &rng, ws); /* every point an item */
+        if (S.K > 3)                   /* padding */
+            check_qt(q, t, S.K - 1 - pinhole_rng_uniform64(&rng, S.K / 2), &rng, ws);
     }
+    pinhole_pgr_workspace_free(ws);
 }
 
 Test(reconstruct_fast, q2)
@@ -160,6 +194,11 @@ Test(reconstruct_fast, q27)
 {
     check_q(27, 127);
 }
+/* q = 53: fourteen vectors per row for 64-bit counts and doubles (one 14-accumulator pass) */
+Test(reconstruct_fast, q53)
+{
+    check_q(53, 153);
+}
 
 /* Larger q on a sample. Primes (the contiguous-add kernel with several vector passes per row):
  * t = 3 with every point an item, and t = 4 (two DP levels, as in the epsilon = 5 benchmark) with
@@ -178,6 +217,7 @@ Test(reconstruct_fast, large_q_sampled)
         {53, 4, 8, 148877},
         {49, 3, 16, 49 * 49 + 49 + 1},     /* 7^2: digit-wise subtraction tables */
         {125, 3, 10, 125 * 125 + 125 + 1}, /* 5^3: two low digits, one high */
+        {109, 3, 10, 109 * 109 + 109 + 1}, /* 32-bit counts: fourteen vectors per row */
         {81, 3, 12, 81 * 81},              /* 3^4 */
         {64, 3, 12, 64 * 64 + 64 + 1},     /* 2^6: XOR */
         {128, 3, 10, 128 * 128 + 128 + 1}, /* 2^7 */
@@ -217,7 +257,8 @@ Test(reconstruct_fast, errors)
     uint64_t *y = calloc(g.K, sizeof *y), T[100];
     cr_assert(y);
     y[3] = 70000; /* n >= 2^16: 16-bit counts refused */
-    pinhole_pgr_reconstruct_options opt = {PINHOLE_PGR_DP, 1, 16};
+    pinhole_pgr_reconstruct_options opt = {
+        .method = PINHOLE_PGR_DP, .threads = 1, .count_bits = 16};
     cr_assert_eq(pinhole_pgr_reconstruct_ex(&g, y, T, &opt), PINHOLE_EINVAL);
     opt.count_bits = 24;
     cr_assert_eq(pinhole_pgr_reconstruct_ex(&g, y, T, &opt), PINHOLE_EINVAL);

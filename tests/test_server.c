@@ -1,8 +1,10 @@
 /* The HTTP server end to end over loopback (127.0.0.1), with the real client library: estimates
  * equal the offline estimator's on the same reports; retries and replays; bad input of every kind
  * gets its status and changes nothing stored; slow clients are dropped; a full writer queue
- * answers 429 with Retry-After; the uploader token when configured. */
+ * answers 429 with Retry-After; the uploader token when configured; a multi-attribute collection
+ * made in one request, reported to through the library's multi-attribute reports and analysed. */
 #include "client/device.h"
+#include "client/multi.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
@@ -17,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -34,10 +37,19 @@
 static char dir[64], dbpath[128], base[64];
 static pinhole_server *srv;
 
+static double head_timeout = 10; /* seconds; tests may lower it before start() */
+static unsigned per_address = 64;
+static size_t body_bytes_per_address = (size_t)64 << 20;
+static unsigned connection_limit = 1024;
+
 static void start(unsigned timeout, size_t max_body, size_t queue, const char *uploader)
 {
     pinhole_server_options o;
     pinhole_server_options_default(&o);
+    o.head_timeout = head_timeout;
+    o.connections_per_address = per_address;
+    o.body_buffer_bytes_per_address = body_bytes_per_address;
+    o.connection_limit = connection_limit;
     o.port = 0;
     o.connection_timeout = timeout;
     o.max_body_bytes = max_body;
@@ -264,7 +276,8 @@ Test(http, estimates_equal_the_offline_estimator)
 
     /* The labels come back with ?labels=true, in item order. */
     snprintf(path, sizeof path, "/v1/collections/%llu?labels=true", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 401); /* not anonymously */
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     free(body);
     cr_assert_eq(json_array_size(json_object_get(o, "labels")), 12);
@@ -288,6 +301,29 @@ Test(http, estimates_equal_the_offline_estimator)
         free_batch(&b[i]);
     free(counts);
     cli_collection_free(&c);
+}
+
+/* Poll GET /v1/jobs/{job} until it is done (up to 6 s) and return its result (a new reference). */
+static json_t *job_result(json_int_t job)
+{
+    char path[64], *body;
+    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
+    json_t *res = NULL;
+    for (int tries = 0; tries < 300 && !res; tries++) {
+        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+        json_t *o = json_loads(body, 0, NULL);
+        free(body);
+        const char *st = json_string_value(json_object_get(o, "status"));
+        if (strcmp(st, "done") == 0)
+            res = json_incref(json_object_get(o, "result"));
+        else
+            cr_assert(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "job %s", st);
+        json_decref(o);
+        if (!res)
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    cr_assert_not_null(res);
+    return res;
 }
 
 /* ?significant= returns the items that pass the test, as the library computes it on the same
@@ -525,22 +561,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     free(body);
     const json_int_t job = json_integer_value(json_object_get(o, "id"));
     json_decref(o);
-    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
-    json_t *res = NULL;
-    for (int tries = 0; tries < 300 && !res; tries++) {
-        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-        o = json_loads(body, 0, NULL);
-        free(body);
-        const char *st = json_string_value(json_object_get(o, "status"));
-        if (strcmp(st, "done") == 0)
-            res = json_incref(json_object_get(o, "result"));
-        else
-            cr_assert(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "job %s", st);
-        json_decref(o);
-        if (!res)
-            nanosleep(&(struct timespec){0, 20000000}, NULL);
-    }
-    cr_assert_not_null(res);
+    json_t *res = job_result(job);
     json_array_foreach(json_object_get(res, "items"), i, it)
     {
         const uint64_t v = (uint64_t)json_integer_value(json_object_get(it, "item"));
@@ -553,6 +574,12 @@ Test(http, modules_timeline_jobs_and_dashboard)
                *typo = "{\"type\": \"reconstruct\", \"parms\": {}}";
     cr_assert_eq(req("analyst-token", "POST", path, "application/json", typo, strlen(typo), NULL),
                  400);
+    const char *typo_param = "{\"type\": \"reconstruct\", \"params\": {\"topp\": 5}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", typo_param,
+                     strlen(typo_param), &body),
+                 400);
+    cr_assert(strstr(body, "unknown parameter 'topp'"), "%s", body);
+    free(body);
     cr_assert_eq(req("analyst-token", "POST", path, "application/json", bad, strlen(bad), NULL),
                  422);
     cr_assert_eq(
@@ -561,6 +588,33 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req("analyst-token", "DELETE", "/v1/jobs/987654", NULL, NULL, 0, NULL), 404);
     cr_assert_eq(req(NULL, "GET", "/v1/jobs/1", NULL, NULL, 0, NULL), 401);
+    /* offline solvers go to /v1/jobs and read no collection; collection jobs are refused there */
+    const char *cut = "{\"type\": \"maxcut\", \"params\": {\"weights\": [[0, 1, 1], [1, 0, 1], "
+                      "[1, 1, 0]], \"seed\": 1}}",
+               *ranged = "{\"type\": \"maxcut\", \"from\": 0}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", cut, strlen(cut), &body),
+                 422);
+    cr_assert(strstr(body, "job-path") && strstr(body, "/v1/jobs"), "%s", body);
+    free(body);
+    const char *multi = "{\"type\": \"multi_attribute\"}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", multi, strlen(multi), NULL),
+                 422, "multi_attribute names its collections: it goes to /v1/jobs");
+    cr_assert_eq(req(NULL, "POST", "/v1/jobs", "application/json", cut, strlen(cut), NULL), 401);
+    cr_assert_eq(req("analyst-token", "POST", "/v1/jobs", "application/json", jb, strlen(jb), NULL),
+                 422);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", ranged, strlen(ranged), NULL),
+        400);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", cut, strlen(cut), &body), 202,
+        "%s", body);
+    o = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert(json_is_null(json_object_get(o, "collection_id")));
+    res = job_result(json_integer_value(json_object_get(o, "id")));
+    json_decref(o);
+    cr_assert_float_eq(json_number_value(json_object_get(res, "cut_value")), 2, 1e-12);
+    json_decref(res);
 
     /* job lists: newest first, a page at a time, without results; by collection or all */
     for (int j = 0; j < 2; j++) {
@@ -587,7 +641,8 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs", NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     free(body);
-    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
+    /* all jobs: the collection's three and the offline maxcut */
+    cr_assert_eq(json_integer_value(json_object_get(o, "total")), 4);
     cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 20);
     json_decref(o);
     cr_assert_eq(req("analyst-token", "GET", "/v1/jobs?limit=0", NULL, NULL, 0, NULL), 400);
@@ -653,7 +708,7 @@ Test(http, retries_are_acknowledged_and_replays_dropped)
     json_decref(o);
     char path[96], *body;
     snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 200);
     json_decref(o);
@@ -661,6 +716,12 @@ Test(http, retries_are_acknowledged_and_replays_dropped)
     cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
     cr_assert(strstr(body, "pinhole_reports_duplicate_total 200\n"), "%s", body);
     cr_assert(strstr(body, "pinhole_reports_rejected_total{reason=\"replay\"} 200\n"), "%s", body);
+    /* no collection with a window bound here: nothing retired; the replay index holds the ids */
+    cr_assert(strstr(body, "\npinhole_gc_rows_removed_total 0\n"), "%s", body);
+    cr_assert(strstr(body, "\npinhole_gc_lag_seconds 0.000\n"), "%s", body);
+    const char *ids = strstr(body, "\npinhole_replay_index_ids ");
+    cr_assert_not_null(ids, "%s", body);
+    cr_assert_geq(strtoull(ids + 26, NULL, 10), 200);
     free(body);
     free_batch(&b);
     free_batch(&r);
@@ -696,6 +757,50 @@ static long raw_drain(int fd, double timeout, char *buf, size_t cap)
     }
     buf[got] = '\0';
     return (long)got;
+}
+
+/* DELETE /v1/collections/{id}: admin only; the collection is gone from the API at once (404 on
+ * every route of it, out of the list), the other one untouched; its 200 reports are removed by
+ * the garbage collector within a periodic upkeep (5 s) and show in /metrics. */
+Test(http, deleted_collection_is_gone_at_once_and_collected, .timeout = 60)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec), other = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 200, 4, 0);
+    json_decref(post_batch(id, &b, 200));
+    char path[96], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "DELETE", path, NULL, NULL, 0, NULL), 403);
+    cr_assert_eq(req("admin-token", "DELETE", path, NULL, NULL, 0, &body), 204, "%s", body);
+    free(body);
+    cr_assert_eq(req("admin-token", "DELETE", path, NULL, NULL, 0, NULL), 404);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 404);
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/histogram", path);
+    cr_assert_eq(req("analyst-token", "GET", sub, NULL, NULL, 0, NULL), 404);
+    json_decref(post_batch(id, &b, 404));
+    cr_assert_eq(req("analyst-token", "GET", "/v1/collections", NULL, NULL, 0, &body), 200);
+    json_t *o = json_loads(body, 0, NULL);
+    free(body);
+    json_t *list = json_object_get(o, "collections");
+    cr_assert_eq(json_array_size(list), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(list, 0), "id")),
+                 (json_int_t)other);
+    json_decref(o);
+    int done = 0;
+    for (int i = 0; i < 150 && !done; i++) { /* up to 15 s: the upkeep runs every 5 s */
+        char *m;
+        req(NULL, "GET", "/metrics", NULL, NULL, 0, &m);
+        done = strstr(m, "\npinhole_gc_rows_removed_total 200\n") != NULL;
+        free(m);
+        if (!done)
+            nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
+    cr_assert(done, "the garbage collector did not remove the 200 reports");
+    free_batch(&b);
+    cli_collection_free(&c);
 }
 
 Test(http, bad_input_gets_its_status_and_changes_nothing)
@@ -843,7 +948,7 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     free(after);
     char gpath[64];
     snprintf(gpath, sizeof gpath, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req(NULL, "GET", gpath, NULL, NULL, 0, &body), 200);
+    cr_assert_eq(req("analyst-token", "GET", gpath, NULL, NULL, 0, &body), 200);
     o = json_loads(body, 0, NULL);
     cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 150);
     json_decref(o);
@@ -888,6 +993,71 @@ Test(http, slow_clients_are_dropped)
     close(fd);
     cr_assert_geq(got, 0, "the connection was not closed within 10 s");
     cr_assert_lt(waited, 5, "closed after %.2f s with a 1 s timeout", waited);
+}
+
+/* A head trickling in a byte at a time (each byte resets the inactivity timeout) is cut at the
+ * head deadline with a 408 problem, and the server serves others meanwhile. */
+Test(http, trickling_head_is_cut_at_the_deadline)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    const char *head = "POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    const double t0 = pinhole_clock_mono();
+    const int fd = raw_send(head, strlen(head));
+    char buf[1024];
+    long got = -1;
+    for (int i = 0; i < 40 && got < 0; i++) { /* a byte every 0.1 s, for up to 4 s */
+        if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
+            break;
+        cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+        struct timeval tv = {0, 100000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            got = n;
+        }
+    }
+    const double waited = pinhole_clock_mono() - t0;
+    close(fd);
+    cr_assert_gt(got, 0, "no answer within 4 s to a head trickling in");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+    cr_assert_lt(waited, 2.5, "cut after %.2f s with a 1 s head deadline", waited);
+}
+
+/* Past the per-address cap a connection is answered at once: 503, Retry-After, problem+json. */
+Test(http, connections_per_address_are_capped)
+{
+    per_address = 4;
+    start(30, 8u << 20, 1000000, NULL);
+    int fd[4];
+    for (int i = 0; i < 4; i++)
+        fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 23); /* heads left incomplete */
+    const double t0 = pinhole_clock_mono();
+    const char *keys = "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n";
+    const int extra = raw_send(keys, strlen(keys));
+    char buf[1024];
+    const long got = raw_drain(extra, 5, buf, sizeof buf);
+    close(extra);
+    cr_assert_gt(got, 0);
+    cr_assert_lt(pinhole_clock_mono() - t0, 1, "the refusal took %.2f s",
+                 pinhole_clock_mono() - t0);
+    cr_assert(strncmp(buf, "HTTP/1.1 503", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "Retry-After: 1\r\n") && strstr(buf, "application/problem+json") &&
+                  strstr(buf, "too-many-connections"),
+              "%s", buf);
+    char *body;
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 503); /* the cap holds */
+    free(body);
+    close(fd[0]); /* one fewer: the next is served */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"address\"} 2\n"), "%s",
+              body);
+    free(body);
+    for (int i = 1; i < 4; i++)
+        close(fd[i]);
 }
 
 Test(http, uploader_token_when_configured)
@@ -1044,4 +1214,352 @@ Test(http, graceful_stop_keeps_everything_acknowledged)
     pinhole_store_close(s);
     free_batch(&b);
     cli_collection_free(&c);
+}
+
+/* HTTP framing: one byte after a well-formed batch is malformed framing (400), not a batch too
+ * large; HTTP/1.1 without Host is a 400; Content-Length with Transfer-Encoding is refused and the
+ * connection closed, so a request smuggled behind it is never answered. Nothing is stored. */
+Test(http, framing_errors_are_400_and_close)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 20, 5, 0);
+    uint8_t *more = malloc(b.len + 1);
+    memcpy(more, b.buf, b.len);
+    more[b.len] = 0;
+    char path[64], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    cr_assert_eq(req(NULL, "POST", path, "application/octet-stream", more, b.len + 1, &body), 400,
+                 "%s", body);
+    cr_assert(strstr(body, "malformed-batch"), "%s", body);
+    free(body);
+    free(more);
+
+    char buf[4096];
+    int fd = raw_send("GET /healthz HTTP/1.1\r\n\r\n", 25);
+    cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0);
+    close(fd);
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+
+    /* what libmicrohttpd would answer with an HTML page: problem+json from the gate */
+    const char *framing[][2] = {
+        {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", "HTTP/1.1 505"},
+        {"POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+         "HTTP/1.1 400"},
+        {"POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+         "Content-Length: 6\r\n\r\nhello",
+         "HTTP/1.1 400"},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "HTTP/1.1 400"},
+        {"GET  HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
+    };
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
+        fd = raw_send(framing[i][0], strlen(framing[i][0]));
+        cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0, "%s", framing[i][0]);
+        close(fd);
+        cr_assert(strncmp(buf, framing[i][1], 12) == 0, "%s -> %s", framing[i][0], buf);
+        cr_assert(strstr(buf, "application/problem+json"), "%s -> %s", framing[i][0], buf);
+    }
+
+    char smuggle[512];
+    const int n = snprintf(smuggle, sizeof smuggle,
+                           "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream"
+                           "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                           "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                           path);
+    fd = raw_send(smuggle, (size_t)n);
+    const long got = raw_drain(fd, 5, buf, sizeof buf);
+    close(fd);
+    cr_assert_gt(got, 0, "no answer, or the connection stayed open");
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
+    cr_assert_null(strstr(buf + 12, "HTTP/1.1"), "the request behind it was answered: %s", buf);
+
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "\"reports\":0"), "%s", body);
+    free(body);
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+/* Bodies held almost complete pin memory only up to the per-address bound: past it a request is
+ * answered 429 (Retry-After, problem+json) before its body is read, and once the holder goes the
+ * next is taken. */
+Test(http, buffered_body_bytes_are_bounded)
+{
+    body_bytes_per_address = 100000;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "application/octet-stream\r\nContent-Length: 80000\r\n\r\n0123456789",
+                     (unsigned long long)id);
+    const int holder = raw_send(head, (size_t)n); /* 80,000 bytes reserved, 10 sent */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    n = snprintf(head, sizeof head,
+                 "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 "application/octet-stream\r\nContent-Length: 30000\r\n\r\n",
+                 (unsigned long long)id);
+    int fd = raw_send(head, (size_t)n);
+    char buf[2048];
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const ssize_t got = recv(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    cr_assert_gt(got, 0, "no answer within 2 s");
+    buf[got] = '\0';
+    cr_assert(strncmp(buf, "HTTP/1.1 429", 12) == 0, "%s", buf);
+    cr_assert(strstr(buf, "Retry-After: 1") && strstr(buf, "application/problem+json"), "%s", buf);
+    close(holder);
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+    cli_collection c;
+    fetch(id, &c);
+    batch b = make_batch(&c, 50, 3, 0);
+    json_decref(post_batch(id, &b, 200)); /* the holder's bytes are given back */
+    free_batch(&b);
+    cli_collection_free(&c);
+}
+
+/* At the connection limit, the connection that has waited longest for its head is closed (408)
+ * to let in one that sends its request at once; when every connection is past its head, /healthz
+ * and /metrics are still answered (an operator must see the server under overload) and
+ * everything else gets 503 with Retry-After. */
+Test(http, limits_evict_idle_heads_and_serve_operations)
+{
+    connection_limit = 4;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    int idle[4];
+    for (int i = 0; i < 4; i++)
+        idle[i] = raw_send("GET /healthz HTTP/1.1\r\n", 23); /* heads left incomplete */
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, NULL), 200);
+    char buf[1024];
+    cr_assert_gt(raw_drain(idle[0], 2, buf, sizeof buf), 0, "the oldest was not closed");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0 && strstr(buf, "application/problem+json"),
+              "%s", buf);
+    for (int i = 0; i < 4; i++)
+        close(idle[i]);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+
+    char head[256];
+    const int n = snprintf(head, sizeof head,
+                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                           "application/octet-stream\r\nContent-Length: 1000\r\n\r\n01234",
+                           (unsigned long long)id);
+    int busy[4];
+    for (int i = 0; i < 4; i++) /* past their heads: with the daemon, not evictable */
+        busy[i] = raw_send(head, (size_t)n);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    char *body;
+    cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    cr_assert(strstr(body, "pinhole_connections_refused_total{reason=\"evicted\"} 1\n"), "%s",
+              body);
+    free(body);
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 503);
+    cr_assert(strstr(body, "too-many-connections"), "%s", body);
+    free(body);
+    for (int i = 0; i < 4; i++)
+        close(busy[i]);
+}
+
+/* A body trickling in below min_body_rate is cut once head_timeout has passed. */
+Test(http, slow_body_is_cut)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    const uint64_t id = create(spec);
+    char head[256];
+    const int n = snprintf(head, sizeof head,
+                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                           "application/octet-stream\r\nContent-Length: 100000\r\n\r\n",
+                           (unsigned long long)id);
+    const int fd = raw_send(head, (size_t)n);
+    const double t0 = pinhole_clock_mono();
+    int cut = 0;
+    for (int i = 0; i < 40 && !cut; i++) { /* 10 bytes every 0.1 s: 100 B/s, for up to 4 s */
+        cut = send(fd, "0123456789", 10, MSG_NOSIGNAL) != 10;
+        char b[64];
+        struct timeval tv = {0, 100000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const ssize_t r = recv(fd, b, sizeof b, 0);
+        cut |= r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+    close(fd);
+    cr_assert(cut, "a 100 B/s body was still being read after 4 s");
+    cr_assert_lt(pinhole_clock_mono() - t0, 3.5);
+}
+
+/* A multi-attribute collection as one resource: POST /v1/collections with attributes makes the
+ * pair collections and the parent; the parent lists its pairs and their config URLs, from which
+ * the client library builds its devices (pinhole_multi_init_signed); devices report through
+ * pinhole_multi_report to the pair collections; the parent's multi_attribute job gives exactly
+ * the result of the same job naming the pairs at /v1/jobs; the parent survives a restart and
+ * shares the collections' ids. */
+Test(http, multi_attribute_collection_end_to_end)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const char *mspec = "{\"name\": \"survey\", \"epsilon\": 2, \"min_reports\": 10, "
+                        "\"attributes\": [{\"name\": \"smoker\", \"k\": 2, \"kind\": \"binary\"}, "
+                        "{\"name\": \"age\", \"k\": 3}, {\"name\": \"income\", \"k\": 4, "
+                        "\"labels\": [\"low\", \"mid\", \"high\", \"top\"]}]}";
+    const uint64_t before = create("{\"epsilon\": 1, \"k\": 5}");
+    const uint64_t parent = create(mspec);
+    char path[96], *body;
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)parent);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    json_t *po = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_str_eq(json_string_value(json_object_get(po, "kind")), "multi_attribute");
+    cr_assert_eq(json_integer_value(json_object_get(po, "d")), 3);
+    const json_t *pairs = json_object_get(po, "pairs");
+    cr_assert_eq(json_array_size(pairs), 3);
+    const uint32_t K[3] = {2, 3, 4}, pj[3] = {0, 0, 1}, pl[3] = {1, 2, 2};
+    uint64_t pid[3];
+    uint8_t cfg[3][PINHOLE_CONFIG_SIGNEDBYTES];
+    const uint8_t *cfgs[3] = {cfg[0], cfg[1], cfg[2]};
+    for (int p = 0; p < 3; p++) {
+        const json_t *pr = json_array_get(pairs, p);
+        pid[p] = (uint64_t)json_integer_value(json_object_get(pr, "collection"));
+        cr_assert_eq(pid[p], before + 1 + p, "the pairs are made first, the parent after");
+        cr_assert_eq(json_integer_value(json_array_get(json_object_get(pr, "attributes"), 0)),
+                     pj[p]);
+        cr_assert_eq(json_integer_value(json_object_get(pr, "k")), K[pj[p]] * K[pl[p]]);
+        size_t len;
+        cr_assert_eq(get_bytes(json_string_value(json_object_get(pr, "config")), &body, &len), 200);
+        cr_assert_eq(len, sizeof cfg[p]);
+        memcpy(cfg[p], body, len);
+        free(body);
+    }
+    cr_assert_eq(parent, before + 4);
+    /* the server's signing key, then the devices' view of the collection */
+    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 200);
+    json_t *keys = json_loads(body, 0, NULL);
+    free(body);
+    uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES];
+    cr_assert_eq(sodium_hex2bin(pk, sizeof pk,
+                                json_string_value(json_object_get(keys, "config_signing_key")),
+                                2 * sizeof pk, NULL, NULL, NULL),
+                 0);
+    json_decref(keys);
+    pinhole_multi mc;
+    cr_assert_eq(pinhole_multi_init_signed(&mc, 3, K, cfgs, pk), PINHOLE_OK);
+    pinhole_client cl;
+    cr_assert_eq(pinhole_client_init(&cl, NULL, NULL), PINHOLE_OK);
+    enum { N = 3000 };
+    batch b[3];
+    pinhole_batch_writer w[3];
+    for (int p = 0; p < 3; p++) {
+        b[p].len = pinhole_batch_bytes(N, PINHOLE_REPORT_MAXBYTES);
+        b[p].buf = malloc(b[p].len);
+        b[p].payloads = NULL;
+        cr_assert_eq(pinhole_batch_writer_init(&w[p], PINHOLE_BATCH_PLAIN, b[p].buf, b[p].len),
+                     PINHOLE_OK);
+    }
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 77);
+    const uint64_t now = (uint64_t)pinhole_clock_wall();
+    for (int i = 0; i < N; i++) {
+        const uint32_t z = pinhole_rng_u32(&rng) % 4;
+        const uint32_t x[3] = {z >= 2, z < 3 ? z : 2, (z + pinhole_rng_u32(&rng) % 2) % 4};
+        uint8_t out[PINHOLE_REPORT_MAXBYTES];
+        size_t len;
+        uint32_t p;
+        cr_assert_eq(pinhole_multi_report(&cl, &mc, x, now, 0, out, sizeof out, &len, &p),
+                     PINHOLE_OK);
+        cr_assert_eq(pinhole_batch_writer_add(&w[p], out, len), PINHOLE_OK);
+    }
+    for (int p = 0; p < 3; p++) {
+        pinhole_batch_writer_finish(&w[p], &b[p].len);
+        json_decref(post_batch(pid[p], &b[p], 200));
+        free_batch(&b[p]);
+    }
+    pinhole_client_clear(&cl);
+    pinhole_multi_clear(&mc);
+    /* the parent is no collection of its own: no config, no reports */
+    snprintf(path, sizeof path, "/v1/collections/%llu/config", (unsigned long long)parent);
+    cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 404);
+    /* its analysis: the multi_attribute job under it, the same as naming the pairs */
+    snprintf(path, sizeof path, "/v1/collections/%llu/jobs", (unsigned long long)parent);
+    const char *hist = "{\"type\": \"histogram\"}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", hist, strlen(hist), NULL),
+                 422);
+    const char *named = "{\"type\": \"multi_attribute\", \"params\": {\"collections\": [1]}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", named, strlen(named), NULL),
+                 422);
+    const char *job = "{\"type\": \"multi_attribute\", \"params\": {\"repair\": {\"method\": "
+                      "\"newton\", \"weighted\": false}}}";
+    cr_assert_eq(req("analyst-token", "POST", path, "application/json", job, strlen(job), &body),
+                 202, "%s", body);
+    json_t *jo = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(jo, "collection_id")), (json_int_t)parent);
+    json_t *r1 = job_result(json_integer_value(json_object_get(jo, "id")));
+    json_decref(jo);
+    json_t *direct = json_pack("{s:s, s:{s:O, s:[I,I,I], s:{s:s, s:b}}}", "type", "multi_attribute",
+                               "params", "attributes", json_object_get(po, "attributes"),
+                               "collections", (json_int_t)pid[0], (json_int_t)pid[1],
+                               (json_int_t)pid[2], "repair", "method", "newton", "weighted", 0);
+    char *dtext = json_dumps(direct, 0);
+    json_decref(direct);
+    cr_assert_eq(
+        req("analyst-token", "POST", "/v1/jobs", "application/json", dtext, strlen(dtext), &body),
+        202);
+    free(dtext);
+    jo = json_loads(body, 0, NULL);
+    free(body);
+    json_t *r2 = job_result(json_integer_value(json_object_get(jo, "id")));
+    json_decref(jo);
+    cr_assert(json_equal(r1, r2), "the parent's job equals the job naming its pairs");
+    cr_assert_eq(json_integer_value(json_object_get(r1, "reports")), N);
+    cr_assert_not_null(json_object_get(json_object_get(r1, "repaired"), "matrix"));
+    json_decref(r1);
+    json_decref(r2);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    jo = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(jo, "total")), 1, "one job under the parent");
+    json_decref(jo);
+    /* bad attributes are refused, nothing made */
+    const char *bad = "{\"epsilon\": 1, \"attributes\": [{\"k\": 1}]}";
+    cr_assert_eq(
+        req("admin-token", "POST", "/v1/collections", "application/json", bad, strlen(bad), NULL),
+        422);
+    const char *unk = "{\"epsilon\": 1, \"k\": 4, \"attributes\": [{\"k\": 2}]}";
+    cr_assert_eq(
+        req("admin-token", "POST", "/v1/collections", "application/json", unk, strlen(unk), NULL),
+        400);
+    /* after a restart: the parent is served, and the next collection's id follows it */
+    pinhole_server_stop(srv, 2);
+    srv = NULL;
+    start(30, 8u << 20, 1000000, NULL);
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)parent);
+    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
+    json_t *again = json_loads(body, 0, NULL);
+    free(body);
+    cr_assert_eq(json_integer_value(json_object_get(again, "reports")), N);
+    const char *same[] = {"name", "created", "epsilon", "attributes"};
+    for (int i = 0; i < 4; i++)
+        cr_assert(json_equal(json_object_get(again, same[i]), json_object_get(po, same[i])), "%s",
+                  same[i]);
+    for (int p = 0; p < 3; p++)
+        cr_assert_eq(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(again, "pairs"), p), "collection")),
+                     (json_int_t)pid[p]);
+    json_decref(again);
+    json_decref(po);
+    cr_assert_eq(create("{\"epsilon\": 1, \"k\": 5}"), parent + 1);
+    cr_assert_eq(req("analyst-token", "GET", "/v1/collections", NULL, NULL, 0, &body), 200);
+    jo = json_loads(body, 0, NULL);
+    free(body);
+    const json_t *ml = json_object_get(jo, "multi_attribute_collections");
+    cr_assert_eq(json_array_size(ml), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(ml, 0), "id")),
+                 (json_int_t)parent);
+    json_decref(jo);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,7 +228,8 @@ Test(store, idset_finds_every_added_id)
     uint8_t id[16] = {0};
     for (int64_t i = 0; i < 200000; i++) { /* grows through several doublings */
         memcpy(id, &i, sizeof i);
-        cr_assert_eq(pinhole_idset_add(&set, pinhole_idset_hash(&set, 1, id), i), 0);
+        cr_assert_eq(pinhole_idset_add(&set, pinhole_idset_hash(&set, 1, id), i, 20000 + i % 10),
+                     0);
     }
     for (int64_t i = 0; i < 200000; i += 997) {
         memcpy(id, &i, sizeof i);
@@ -240,6 +242,23 @@ Test(store, idset_finds_every_added_id)
         pos = 0; /* the same id in another collection is another key */
         while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 2, id), &pos, &row))
             cr_assert_neq(row, i);
+    }
+    /* dropping days 20000..20007 leaves the ids of days 20008 and 20009 (a fifth), in a table
+     * shrunk to fit them: 40,000 / 0.7 -> 65,536 slots */
+    const size_t before = pinhole_idset_bytes(&set);
+    cr_assert_eq(pinhole_idset_drop_days(&set, 20007), 160000);
+    cr_assert_eq(set.used, 40000);
+    cr_assert_eq(pinhole_idset_bytes(&set), 65536 * sizeof(pinhole_idset_slot));
+    cr_assert_lt(pinhole_idset_bytes(&set), before);
+    cr_assert_eq(pinhole_idset_drop_days(&set, 20007), 0);
+    for (int64_t i = 0; i < 200000; i += 7) {
+        memcpy(id, &i, sizeof i);
+        size_t pos = 0;
+        int64_t row, found = -1;
+        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 1, id), &pos, &row))
+            if (row == i)
+                found = row;
+        cr_assert_eq(found, i % 10 >= 8 ? i : -1, "id %lld", (long long)i);
     }
     pinhole_idset_free(&set);
 }
@@ -307,6 +326,30 @@ Test(store, writer_queue_full_then_drains)
     cr_assert_eq(atomic_load(&w.stats.accepted), 2);
     pinhole_store_close(s);
     pinhole_server_collection_free(&c);
+}
+
+/* The database holds the server's secret keys: it is created 0600 whatever the umask, and so are
+ * its -wal and -shm files. */
+Test(store, files_are_created_private)
+{
+    const mode_t old = umask(022);
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, path, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    pinhole_server_keys k;
+    cr_assert_eq(pinhole_store_server_keys(s, &k), PINHOLE_OK);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[160];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+        cr_assert_eq(stat(p, &sb), 0, "%s", p);
+        cr_assert_eq(sb.st_mode & 0777, 0600, "%s is mode %o", p, (unsigned)(sb.st_mode & 0777));
+    }
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+    umask(old);
 }
 
 /* A labelled collection's config commits to its labels, across a reopen; one stored before

@@ -221,7 +221,7 @@ static int bm_run(uint32_t n, pinhole_bm_cost_fn cost, void *ctx, const pinhole_
         !(opt->grad_tol >= 0) || !isfinite(opt->grad_tol))
         return PINHOLE_EINVAL;
     const uint32_t p0 = opt->rank ? opt->rank : default_rank(n);
-    const uint32_t max_escapes = opt->escapes ? opt->escapes : n;
+    const uint32_t max_escapes = opt->keep_rank ? 0 : opt->escapes ? opt->escapes : n;
     const uint32_t max_iter = opt->max_iter ? opt->max_iter : 20000;
     const double tol = opt->grad_tol > 0 ? opt->grad_tol : 1e-10;
     const uint32_t P = p0 + max_escapes < n ? p0 + max_escapes : n;
@@ -360,8 +360,7 @@ int pinhole_bm_solve(uint32_t n, pinhole_bm_cost_fn cost, void *ctx, const pinho
     return bm_run(n, cost, ctx, opt, x_out, res, NULL, NULL);
 }
 
-/* A symmetric finite n x n matrix (to 1e-12 relative)? */
-static int check_symmetric(uint32_t n, const double *a)
+int pinhole_check_symmetric(uint32_t n, const double *a)
 {
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t j = i; j < n; j++) {
@@ -395,7 +394,7 @@ int pinhole_nearest_correlation(uint32_t n, const double *a, const pinhole_bm_op
 {
     if (n == 0 || n > PINHOLE_BM_MAXN || !a || !x_out || !res)
         return PINHOLE_EINVAL;
-    int rc = check_symmetric(n, a);
+    int rc = pinhole_check_symmetric(n, a);
     if (rc)
         return rc;
     return pinhole_bm_solve(n, ncm_cost, (void *)a, opt, x_out, res);
@@ -435,7 +434,7 @@ int pinhole_maxcut(uint32_t n, const double *w, const pinhole_bm_options *opt, u
         opt = &defaults;
     if (n == 0 || n > PINHOLE_BM_MAXN || !w || !side_out || !res)
         return PINHOLE_EINVAL;
-    int rc = check_symmetric(n, w);
+    int rc = pinhole_check_symmetric(n, w);
     if (rc)
         return rc;
     if (rounds == 0)

@@ -43,6 +43,9 @@ typedef struct pinhole_bm_options {
     uint32_t max_iter; /* gradient steps in all; 0 = 20000 */
     double grad_tol;   /* stop when ||Riemannian gradient||_F <= grad_tol; 0 = 1e-10 */
     uint32_t escapes; /* rank-increase rounds allowed when the certificate fails; 0 = until p = n */
+    int keep_rank;    /* nonzero: never raise the rank (a rank-p factor model); the certificate
+                       * is still computed and its gap_bound still bounds f(X) - f* of the full
+                       * problem, hence of the rank-p one */
     uint64_t seed;    /* seed of the random initial V (pinhole_rng_init_seeded) */
     pinhole_progress_fn progress; /* called every 10 iterations with f(X); may be NULL */
     void *progress_ctx;
@@ -96,6 +99,10 @@ typedef struct pinhole_maxcut_result {
  * res->bm describe the last iterate. */
 int pinhole_maxcut(uint32_t n, const double *w, const pinhole_bm_options *opt, uint32_t rounds,
                    int8_t *side_out, double *x_out, pinhole_maxcut_result *res);
+
+/** PINHOLE_OK if the n x n matrix a (row-major) is finite and symmetric to 1e-12 relative
+ * (|a_ij - a_ji| <= 1e-12 max(1, |a_ij| + |a_ji|)), else PINHOLE_EINVAL. */
+int pinhole_check_symmetric(uint32_t n, const double *a);
 
 /** Smallest eigenvalue (and, if vec != NULL, a unit eigenvector) of the symmetric n x n matrix s
  * (row-major; only the upper triangle is read), by LAPACK's dsyevr. Errors: PINHOLE_EINVAL,

@@ -10,7 +10,8 @@
  * - mle: the maximum-likelihood histogram given the PGR report counts and the channel, by EM
  *   (multiplicative updates, i.e. entropic mirror descent with unit step on the negative
  *   log-likelihood; Dempster, Laird, Rubin 1977; Vardi, Shepp, Kaufman, JASA 1985 for the
- *   Poisson/multinomial form). Each iteration costs two PGR incidence products (pgr_channel.h).
+ *   Poisson/multinomial form). Each iteration costs two PGR incidence products (pgr_channel.h),
+ *   each one run of the reconstruction's dynamic program on doubles.
  *
  * Why the iterations are safe. Bolte & Pauwels ("Curiosities and counterexamples in smooth convex
  * optimization", Math. Programming 2022) build C^k convex functions on which gradient descent with
@@ -23,13 +24,15 @@
  * grows. EM also certifies its answer: the gap below bounds the log-likelihood still missing.
  * The projection is a closed form and needs no such argument.
  *
- * Thread-safe: no global state. Caller-owned outputs; scratch memory is allocated per call. */
+ * Thread-safe: no global state. Caller-owned outputs; scratch memory is allocated per call (the
+ * dynamic program's in the workspace the options pass, when they pass one). */
 #ifndef PINHOLE_SERVER_ANALYTICS_CONSISTENCY_H
 #define PINHOLE_SERVER_ANALYTICS_CONSISTENCY_H
 
 #include "common/mechanism.h"
 #include "common/pgr.h"
 #include "server/analytics/progress.h"
+#include "server/estimate/pgr.h"
 
 #include <stdint.h>
 
@@ -54,6 +57,8 @@ typedef struct pinhole_mle_options {
     const double *init;      /* k starting counts, all > 0 (scaled to sum n); NULL = the
                                 projected unbiased estimate mixed with 10% uniform */
     int plain_em;            /* 1: EM steps only (eta = 1); 0: adaptive eta (default) */
+    pinhole_pgr_workspace *workspace; /* the reconstruction's tables and buffers to use and keep
+                                       * (server/estimate/pgr.h); NULL = a temporary one */
 } pinhole_mle_options;
 
 typedef struct pinhole_mle_result {
@@ -67,18 +72,17 @@ typedef struct pinhole_mle_result {
  * y[0..K), n = sum y, by entropic mirror ascent on the log-likelihood L: with w = M^T (y / M x) / n
  * (the gradient over n; sum_v x_v w_v = n), x_v <- n x_v w_v^eta / sum_u x_u w_u^eta. eta = 1 is
  * the EM step, which never lowers L (Dempster, Laird, Rubin 1977). eta starts at 1, doubles after
- * each step (up to 64) and is halved (never below 1) while a trial step would lower L, so L never
- * decreases; plain_em keeps eta = 1. The gap n (max_v w_v - 1) bounds max L - L (concavity); the
- * run stops when gap <= tolerance n or after max_iterations steps. Each step costs two incidence
- * products (plus one per halving).
- * trace (may be NULL) receives the log-likelihood before each iteration and after the last:
- * max_iterations + 1 entries must fit; res (may be NULL) gets the summary. Progress is reported
- * as the share of max_iterations used. When k = K and the unbiased estimate lies in the simplex,
- * it is the maximizer (the model is saturated and M is invertible).
- * Errors: PINHOLE_ENOREPORTS (n == 0), PINHOLE_EINVAL (opt->init not all finite and > 0, or its
- * sum not finite),
- * PINHOLE_ENOMEM, PINHOLE_EOVERFLOW (sum y overflows), PINHOLE_ECANCELED (x then holds the last
- * iterate, still a histogram; res is not written). */
+ * each step once the last three were taken at their first trial (up to 64), and is halved (never
+ * below 1) while a trial step would lower L, so L never decreases; plain_em keeps eta = 1. The gap
+ * n (max_v w_v - 1) bounds max L - L (concavity); the run stops when gap <= tolerance n or after
+ * max_iterations steps. Each step costs two incidence products (plus one per halving). trace (may
+ * be NULL) receives the log-likelihood before each iteration and after the last: max_iterations + 1
+ * entries must fit; res (may be NULL) gets the summary. Progress is reported as the share of
+ * max_iterations used. When k = K and the unbiased estimate lies in the simplex, it is the
+ * maximizer (the model is saturated and M is invertible). Errors: PINHOLE_ENOREPORTS (n == 0),
+ * PINHOLE_EINVAL (opt->init not all finite and > 0, or its sum not finite), PINHOLE_ENOMEM,
+ * PINHOLE_EOVERFLOW (sum y overflows), PINHOLE_ECANCELED (x then holds the last iterate, still a
+ * histogram; res is not written). */
 int pinhole_pgr_mle(const pinhole_pgr *g, const uint64_t *y, const pinhole_mle_options *opt,
                     double *x, double *trace, pinhole_mle_result *res,
                     const pinhole_progress *progress);

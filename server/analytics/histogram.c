@@ -39,7 +39,7 @@ int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, u
     h->order = malloc(k * sizeof *h->order);
     if (!h->estimate || !h->variance || !h->order)
         return PINHOLE_ENOMEM;
-    int rc = pinhole_estimate(c, counts, n, h->estimate, h->variance);
+    int rc = pinhole_estimate_ex(c, counts, n, h->estimate, h->variance, opt->workspace);
     if (rc == PINHOLE_OK)
         rc = pinhole_estimate_rank(h->estimate, k, h->order);
     if (rc != PINHOLE_OK)
@@ -64,8 +64,10 @@ int pinhole_histogram_compute(const pinhole_config *c, const uint64_t *counts, u
         if (opt->consistency == PINHOLE_CONSISTENCY_PROJECT) {
             rc = pinhole_simplex_project(h->estimate, k, (double)n, h->consistent, NULL);
         } else if (opt->consistency == PINHOLE_CONSISTENCY_MLE) {
-            const pinhole_mle_options mo = {.max_iterations = opt->mle_iterations};
-            rc = pinhole_mle(c, counts, &mo, h->consistent, NULL, NULL, progress);
+            const pinhole_mle_options mo = {.max_iterations = opt->mle_iterations,
+                                            .workspace = opt->workspace};
+            rc = pinhole_mle(c, counts, &mo, h->consistent, NULL, &h->mle, progress);
+            h->has_mle = rc == PINHOLE_OK;
         } else {
             rc = PINHOLE_EINVAL;
         }

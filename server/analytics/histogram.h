@@ -5,9 +5,11 @@
 #define PINHOLE_SERVER_ANALYTICS_HISTOGRAM_H
 
 #include "common/mechanism.h"
+#include "server/analytics/consistency.h"
 #include "server/analytics/noise.h"
 #include "server/analytics/progress.h"
 #include "server/analytics/significance.h"
+#include "server/estimate/pgr.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -29,6 +31,8 @@ typedef struct pinhole_histogram_options {
     pinhole_noise topk_noise;
     uint64_t seed;                     /* of the top-k sampling */
     pinhole_significance significance; /* per-item tests of count = 0; method NONE = not run */
+    pinhole_pgr_workspace *workspace;  /* the reconstruction's tables and buffers, kept by the
+                                        * caller's worker (server/estimate/pgr.h); NULL = none */
 } pinhole_histogram_options;
 
 typedef struct pinhole_histogram {
@@ -48,6 +52,8 @@ typedef struct pinhole_histogram {
     double *p_value;
     double null_stderr;
     uint64_t passed;
+    int has_mle; /* 1 when consistent is the MLE: mle then describes its run */
+    pinhole_mle_result mle;
 } pinhole_histogram;
 
 /** Compute the histogram of n reports summarised in counts[0..c->counts_len) with the modules

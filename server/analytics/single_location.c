@@ -140,6 +140,10 @@ static int train(uint32_t d, uint32_t L, const source *src, const pinhole_sl_opt
     random_unit(&rng, v, d);
     double lambda = lambda0, window = 0;
     uint64_t t = 0, in_window = 0;
+    /* The progress callback also decides whether to stop: call it about every 10^6 multiply-adds
+     * of the step (B L d each), so that a stop takes effect promptly even for large d L. */
+    const uint64_t check_every =
+        (uint64_t)B * L * d >= 1000000 ? 1 : 1000000 / ((uint64_t)B * L * d);
     rc = PINHOLE_OK;
     for (; t < steps; t++) {
         lambda = lambda0 / (1 + decay * (double)t);
@@ -180,7 +184,7 @@ static int train(uint32_t d, uint32_t L, const source *src, const pinhole_sl_opt
             rc = PINHOLE_EINVAL; /* the data drove the iterate to NaN/inf */
             goto done;
         }
-        if (opt->progress && (t + 1) % 1000 == 0 &&
+        if (opt->progress && ((t + 1) % 1000 == 0 || (t + 1) % check_every == 0) &&
             opt->progress(opt->progress_ctx, t + 1, steps, window / in_window)) {
             t++;
             rc = PINHOLE_ECANCELED;

@@ -47,7 +47,8 @@ typedef struct pinhole_sl_options {
     double lambda0;      /* initial temperature; 0 = 2 */
     double lambda_decay; /* lambda_t = lambda0 / (1 + lambda_decay t); 0 = 1e-4, < 0 = none */
     uint64_t seed;       /* seed of the initial k, v (uniform on the sphere) and of the batches */
-    pinhole_progress_fn progress; /* called every 1000 steps with the batch loss; may be NULL */
+    pinhole_progress_fn progress; /* called every 1000 steps (and about every 10^6 B L d
+                                   multiply-adds when fewer) with the batch loss; may be NULL */
     void *progress_ctx;
 } pinhole_sl_options;
 

@@ -551,7 +551,8 @@ int cli_analyze(int argc, char **argv)
         return help ? CLI_OK : CLI_USAGE;
     }
     if (!strcmp(argv[1], "nearest-correlation") || !strcmp(argv[1], "maxcut") ||
-        !strcmp(argv[1], "two-layer") || !strcmp(argv[1], "single-location"))
+        !strcmp(argv[1], "two-layer") || !strcmp(argv[1], "single-location") ||
+        !strcmp(argv[1], "multi"))
         return run_optimize(argc, argv);
     opts o = {
         .module = argv[1],

@@ -34,6 +34,9 @@ static void analyze_usage(FILE *f)
         "S])\n"
         "                       [--steps T] [--batch B] [--step ETA] [--lambda0 L0] [--decay C]\n"
         "                       projected SGD of the attention predictor (online when no --data)\n"
+        "  multi                [--categories K1,K2,...] [--devices N] [--epsilon E] [--rho R]\n"
+        "                       [--unweighted] [--rank R]  a simulated multi-attribute collection\n"
+        "                       (docs/multi-attribute.md)\n"
         "common: --seed S (default 1), --rank P, --max-iter I (SDP jobs), --quiet\n"
         "files: numbers separated by spaces/tabs/commas, one row per line, '#' comments.\n"
         "  --matrix: n rows of n numbers (symmetric). two-layer --data: rows x_1 .. x_d y (y = "
@@ -526,7 +529,8 @@ int cli_analyze_opt(int argc, char **argv)
     static const cli_subcommand jobs[] = {{"nearest-correlation", job_ncm},
                                           {"maxcut", job_maxcut},
                                           {"two-layer", job_two_layer},
-                                          {"single-location", job_single_location}};
+                                          {"single-location", job_single_location},
+                                          {"multi", cli_analyze_multi}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         analyze_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;

@@ -33,6 +33,7 @@ int cli_discover(int argc, char **argv);
 /** `pinhole demo --discover`: the same through the wire format in-process (signed round configs,
  * the app's report call, the server's checks). argv[0] is "--discover". CLI_* exit code. */
 int cli_demo_discover(int argc, char **argv);
+int cli_analyze_multi(int argc, char **argv); /* analyze_multi.c, in pinhole-optimize */
 int cli_analyze(int argc, char **argv);
 /** `analyze maxcut|nearest-correlation|single-location|two-layer` (server/cli/analyze_opt.c): the
  * entry point of `pinhole-optimize`, which `pinhole analyze` runs for these jobs (argv[1] = job).
@@ -46,6 +47,12 @@ int cli_sign_config(int argc, char **argv);
 int cli_submit(int argc, char **argv);
 /** `pinhole query`: print a collection's histogram (server/cli/query.c). CLI_* exit code. */
 int cli_query(int argc, char **argv);
+/* query_multi.c: pinhole query of a multi-attribute collection (parent: its GET answer): its
+ * multi_attribute job under it, printed as tables (or its result as JSON). */
+struct cli_http;
+struct json_t;
+int cli_query_multi(struct cli_http *h, const struct json_t *parent, int json_format, int have_from,
+                    uint64_t from, int have_to, uint64_t to);
 /** `pinhole demo`: the whole system end to end (server/cli/demo.c). CLI_* exit code. */
 int cli_demo(int argc, char **argv);
 

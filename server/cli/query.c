@@ -21,6 +21,9 @@ static void query_usage(FILE *f)
         "  --significant  only the items whose test of count = 0 passes across all k items:\n"
         "                 fdr:ALPHA (Benjamini-Hochberg) or bonferroni:ALPHA (docs/analytics.md)\n"
         "  --format F     table (default), csv or json (the server's answer as is)\n"
+        "  Of a multi-attribute collection: its analysis (the multi_attribute job run under it):\n"
+        "  marginals, pairwise joints, correlation matrix before and after repair, as tables\n"
+        "  or (--format json) the job's result.\n"
         "usage: pinhole query --url URL --discovery ID [--format F]\n"
         "  A discovery collection: its rounds and, once its final round closed, the strings it\n"
         "  discovered with estimated count, standard error and 95%% interval.\n"
@@ -207,6 +210,27 @@ int cli_query(int argc, char **argv)
         return CLI_USAGE;
     }
     char path[384];
+    cli_response d = {0};
+    snprintf(path, sizeof path, "/v1/collections/%" PRIu64, coll);
+    if (!have_disc && cli_http_request(&h, "GET", path, NULL, NULL, 0, &d) == 0 &&
+        d.status == 200) {
+        json_t *parent = json_loads(d.body, 0, NULL);
+        const char *kind = json_string_value(json_object_get(parent, "kind"));
+        if (kind && strcmp(kind, "multi_attribute") == 0) {
+            free(d.body);
+            int rc = CLI_USAGE;
+            if (csv || sig)
+                fprintf(stderr, "pinhole query: a multi-attribute collection is printed as "
+                                "tables or JSON (no --format csv, no --significant)\n");
+            else
+                rc = cli_query_multi(&h, parent, json, have_from, from, have_to, to);
+            json_decref(parent);
+            cli_http_free(&h);
+            return rc;
+        }
+        json_decref(parent);
+    }
+    free(d.body);
     int n = have_disc ? snprintf(path, sizeof path, "/v1/discoveries/%" PRIu64, disc)
                       : snprintf(path, sizeof path,
                                  "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, coll, top);

@@ -35,7 +35,7 @@ static void submit_usage(FILE *f)
             "  --time T           report time in Unix seconds (default now)\n"
             "  --server-key HEX   pin the server's Ed25519 config-signing key (default: trust the\n"
             "                     key the server presents at GET /v1/keys)\n"
-            "  --ack-log FILE     append the hex id of every acknowledged report to FILE\n"
+            "  --ack-log FILE     append every acknowledged report to FILE: hex id, time, hex payload\n"
             "The token (uploader, when the server requires one) comes from PINHOLE_TOKEN.\n");
 }
 

@@ -135,8 +135,16 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(w->mu);
             char hex[33];
             for (uint64_t i = 0; i < m; i++) {
+                pinhole_report r = {
+                    .time = u->time, .payload = payloads + i * pb, .payload_len = (uint32_t)pb};
+                if (!sim && pinhole_report_decode(u->file + u->offset[first + i], u->len[first + i],
+                                                  &r) != PINHOLE_OK)
+                    continue; /* the server would have refused it */
                 sodium_bin2hex(hex, sizeof hex, ids + 16 * i, 16);
-                fprintf(u->ack_log, "%s\n", hex);
+                fprintf(u->ack_log, "%s %llu ", hex, (unsigned long long)r.time);
+                for (uint32_t j = 0; j < r.payload_len; j++)
+                    fprintf(u->ack_log, "%02x", r.payload[j]);
+                fputc('\n', u->ack_log);
             }
             fflush(u->ack_log);
             pthread_mutex_unlock(w->mu);

@@ -32,7 +32,8 @@ typedef struct cli_upload {
     unsigned retries;     /* per batch */
     int seal;             /* seal each report to the server's X25519 key */
     uint64_t time;        /* report time in the collection's precision units */
-    FILE *ack_log;        /* when not NULL: hex id of every acknowledged report, one a line */
+    FILE *ack_log;        /* when not NULL: every acknowledged report, one a line: hex id, time, hex
+                           * payload (unsealed reports only) */
     /* out (simulation only: truth[k] true counts, counts[counts_len] the acknowledged reports'
      * count vector, both allocated by cli_upload_run, free() them) */
     uint64_t *truth, *counts;

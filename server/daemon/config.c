@@ -1,6 +1,7 @@
 /* pinhole-server settings from flags and config files, validated key by key. */
 #include "server/daemon/config.h"
 #include "common/error.h"
+#include "server/log/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,7 @@ void pinhole_daemon_config_default(pinhole_daemon_config *c)
     memset(c, 0, sizeof *c);
     pinhole_server_options_default(&c->server);
     c->shutdown_grace = 10;
+    c->log_level = PINHOLE_LOG_INFO;
 }
 
 static int parse_uint(const char *s, unsigned long long lo, unsigned long long hi,
@@ -77,6 +79,11 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
     UINT_KEY("connection_limit", 1, 1000000, o->connection_limit)
     UINT_KEY("connection_timeout", 1, 86400, o->connection_timeout)
     UINT_KEY("connection_memory", 4096, 1u << 30, o->connection_memory)
+    UINT_KEY("connections_per_address", 1, 1000000, o->connections_per_address)
+    UINT_KEY("log_client_address", 0, 1, o->log_client_address)
+    UINT_KEY("min_body_rate", 0, 1u << 30, o->min_body_rate)
+    UINT_KEY("body_buffer_bytes", 1024, 1ull << 40, o->body_buffer_bytes)
+    UINT_KEY("body_buffer_bytes_per_address", 1024, 1ull << 40, o->body_buffer_bytes_per_address)
     UINT_KEY("max_body_bytes", 64, 1ull << 32, o->max_body_bytes)
     UINT_KEY("max_admin_body_bytes", 1024, 1ull << 32, o->max_admin_body_bytes)
     UINT_KEY("max_batch_reports", 1, 10000000, o->max_batch_reports)
@@ -86,6 +93,8 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
     UINT_KEY("cache_mib", 1, 1 << 20, o->writer.store.cache_mib)
     UINT_KEY("writer_queue_reports", 1, 1ull << 32, o->writer.max_queue_reports)
     UINT_KEY("writer_txn_reports", 1, 1ull << 32, o->writer.max_txn_reports)
+    UINT_KEY("flush_reports", 0, 1ull << 32, o->writer.flush_reports)
+    UINT_KEY("flush_ms", 0, 10000, o->writer.flush_ms)
 #undef UINT_KEY
     if (strcmp(key, "listen") == 0) {
         if (strlen(v) >= sizeof o->listen)
@@ -93,7 +102,7 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
         strcpy(o->listen, v);
         return PINHOLE_OK;
     }
-    if (strcmp(key, "db") == 0) {
+    if (strcmp(key, "database") == 0 || strcmp(key, "db") == 0) { /* a path or postgresql:// URL */
         if (strlen(v) == 0 || strlen(v) >= sizeof o->db_path)
             goto bad;
         strcpy(o->db_path, v);
@@ -105,6 +114,20 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
         strcpy(c->port_file, v);
         return PINHOLE_OK;
     }
+    if (strcmp(key, "log_file") == 0 || strcmp(key, "generated_tokens_file") == 0) {
+        char *dst = key[0] == 'l' ? c->log_file : c->generated_tokens_file;
+        if (strlen(v) >= sizeof c->log_file)
+            goto bad;
+        strcpy(dst, v);
+        return PINHOLE_OK;
+    }
+    if (strcmp(key, "log_level") == 0) {
+        const int l = pinhole_log_level_parse(v);
+        if (l < 0)
+            goto bad;
+        c->log_level = l;
+        return PINHOLE_OK;
+    }
     if (strcmp(key, "synchronous") == 0) {
         if (strcmp(v, "full") == 0)
             o->writer.store.synchronous_normal = 0;
@@ -114,12 +137,15 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
             goto bad;
         return PINHOLE_OK;
     }
-    if (strcmp(key, "checkpoint_interval") == 0 || strcmp(key, "shutdown_grace") == 0) {
+    if (strcmp(key, "checkpoint_interval") == 0 || strcmp(key, "shutdown_grace") == 0 ||
+        strcmp(key, "head_timeout") == 0) {
         char *end;
         const double d = strtod(v, &end);
         if (end == v || *end != '\0' || !isfinite(d) || d <= 0 || d > 86400)
             goto bad;
-        *(key[0] == 'c' ? &o->writer.checkpoint_interval : &c->shutdown_grace) = d;
+        *(key[0] == 'c'   ? &o->writer.checkpoint_interval
+          : key[0] == 'h' ? &o->head_timeout
+                          : &c->shutdown_grace) = d;
         return PINHOLE_OK;
     }
     struct {
@@ -137,10 +163,15 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
             if (pinhole_token_hash_parse(v, roles[r].hash) != 0)
                 goto bad;
             *roles[r].have = 1;
+            c->token_path[r][0] = '\0';
             return PINHOLE_OK;
         }
         if (strcmp(key + n, "_token_file") == 0) {
-            int rc = token_file(v, roles[r].hash, roles[r].have);
+            int rc = strlen(v) < sizeof c->token_path[r]
+                         ? token_file(v, roles[r].hash, roles[r].have)
+                         : PINHOLE_EINVAL;
+            if (rc == PINHOLE_OK)
+                strcpy(c->token_path[r], v);
             if (rc != PINHOLE_OK && errlen)
                 snprintf(err, errlen,
                          "%s: cannot read a token (1 to 256 visible characters) from %s", key_in,
@@ -165,11 +196,25 @@ int pinhole_daemon_config_file(pinhole_daemon_config *c, const char *path, char 
             snprintf(err, errlen, "cannot open %s", path);
         return PINHOLE_EIO;
     }
+    const int rc = pinhole_daemon_config_stream(c, f, path, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int pinhole_daemon_config_stream(pinhole_daemon_config *c, FILE *f, const char *path, char *err,
+                                 size_t errlen)
+{
     char line[4200];
     unsigned lineno = 0;
     int rc = PINHOLE_OK;
     while (rc == PINHOLE_OK && fgets(line, sizeof line, f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            if (errlen)
+                snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+            rc = PINHOLE_EINVAL;
+            break;
+        }
         char *p = line + strspn(line, " \t");
         p[strcspn(p, "#\r\n")] = '\0';
         size_t n = strlen(p);
@@ -195,6 +240,5 @@ int pinhole_daemon_config_file(pinhole_daemon_config *c, const char *path, char 
         if (rc != PINHOLE_OK && errlen)
             snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
     }
-    fclose(f);
     return rc;
 }

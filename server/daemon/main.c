@@ -2,12 +2,16 @@
 #include "common/error.h"
 #include "server/daemon/config.h"
 #include "server/http/httpd.h"
+#include "server/log/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -16,16 +20,22 @@ static void usage(FILE *f)
         f,
         "usage: pinhole-server [--config FILE] [--KEY VALUE ...]   run the server\n"
         "       pinhole-server hash-token < TOKEN                  print a token's hash\n"
-        "       pinhole-server check [--db FILE]                   integrity check and recount\n"
+        "       pinhole-server check [--database FILE|URL]         integrity check and recount\n"
+        "       pinhole-server signing-key show|prepare|activate|retire [--database FILE]\n"
+        "                                   rotate the config-signing key (docs/operations.md)\n"
         "Keys (defaults in docs/pinhole-server.conf): listen, port, threads, connection_limit,\n"
         "  connection_timeout, connection_memory, max_body_bytes, max_admin_body_bytes,\n"
-        "  max_batch_reports, retry_after, job_workers, job_time_limit, db, synchronous, "
+        "  max_batch_reports, retry_after, job_workers, job_time_limit, database (an SQLite file,\n"
+        "  or a postgresql:// URL; also db), synchronous, "
         "cache_mib, writer_queue_reports,\n"
-        "  writer_txn_reports, checkpoint_interval, shutdown_grace, port_file,\n"
-        "  {admin,analyst,uploader}_token_{hash,file}.\n"
-        "Tokens may also come from the environment: PINHOLE_ADMIN_TOKEN, PINHOLE_ANALYST_TOKEN,\n"
-        "  PINHOLE_UPLOADER_TOKEN. Without an admin or analyst token a random one is made for\n"
-        "  this run and printed on stderr.\n");
+        "  writer_txn_reports, checkpoint_interval, shutdown_grace, port_file, log_file,\n"
+        "  log_level, generated_tokens_file, {admin,analyst,uploader}_token_{hash,file}.\n"
+        "Tokens may also come from the environment (PINHOLE_ADMIN_TOKEN, PINHOLE_ANALYST_TOKEN,\n"
+        "  PINHOLE_UPLOADER_TOKEN; prefer token files). Without an admin or analyst token a "
+        "random\n"
+        "  one is made for this run and written to generated_tokens_file (mode 0600).\n"
+        "SIGHUP reopens log_file and reads the token files again; SIGTERM and SIGINT stop\n"
+        "  the server.\n");
 }
 
 static int hash_token(void)
@@ -48,7 +58,7 @@ static int check(int argc, char **argv)
 {
     const char *db = "pinhole.db";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+        if ((strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--database") == 0) && i + 1 < argc)
             db = argv[++i];
         else {
             usage(stderr);
@@ -79,32 +89,118 @@ static int check(int argc, char **argv)
     return 0;
 }
 
-/* Tokens from the environment, or a fresh random one for a role left without any. */
-static void tokens(pinhole_server_options *o)
+static int signing_key(int argc, char **argv)
 {
+    static const char *const ops[] = {"show", "prepare", "activate", "retire"};
+    const char *db = "pinhole.db";
+    int op = -1;
+    for (int i = 0; argc > 1 && i < 4; i++)
+        if (strcmp(argv[1], ops[i]) == 0)
+            op = i;
+    if (op < 0 || !(argc == 2 || (argc == 4 && (strcmp(argv[2], "--db") == 0 ||
+                                                strcmp(argv[2], "--database") == 0)))) {
+        usage(stderr);
+        return 2;
+    }
+    if (argc == 4)
+        db = argv[3];
+    pinhole_store *s;
+    if ((!strstr(db, "://") && access(db, W_OK) != 0) ||
+        pinhole_store_open(&s, db, NULL) != PINHOLE_OK) {
+        fprintf(stderr, "pinhole-server signing-key: cannot open %s as a Pinhole database\n", db);
+        return 1;
+    }
+    uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES];
+    int have[3];
+    const int rc = pinhole_store_signing_key(s, (pinhole_signing_key_op)op, pk, have);
+    pinhole_store_close(s);
+    if (rc != PINHOLE_OK) {
+        fprintf(stderr, "pinhole-server signing-key %s: %s\n", ops[op],
+                rc == PINHOLE_ENOTFOUND ? "no next key prepared (run prepare first)"
+                                        : pinhole_strerror(rc));
+        return 1;
+    }
+    static const char *const role[3] = {"current", "next", "previous"};
+    for (int i = 0; i < 3; i++) {
+        char hex[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];
+        sodium_bin2hex(hex, sizeof hex, pk[i], sizeof pk[i]);
+        printf("%-8s %s\n", role[i], have[i] ? hex : "-");
+    }
+    if (op >= 2)
+        printf("restart the server for the change to take effect\n");
+    return 0;
+}
+
+/* Tokens from the environment (wiped from this process's memory once hashed, so they no longer
+ * show in /proc/PID/environ), or a fresh random one for a role left without any, written to a
+ * 0600 file and never to the log. Returns 0, or -1 when the token file cannot be written. */
+static int tokens(pinhole_daemon_config *cfg)
+{
+    pinhole_server_options *o = &cfg->server;
     struct {
         const char *env, *role;
         uint8_t *hash;
         int *have;
     } t[] = {{"PINHOLE_ADMIN_TOKEN", "admin", o->admin_hash, &o->have_admin},
              {"PINHOLE_ANALYST_TOKEN", "analyst", o->analyst_hash, &o->have_analyst},
-             {"PINHOLE_UPLOADER_TOKEN", NULL, o->uploader_hash, &o->have_uploader}};
+             {"PINHOLE_UPLOADER_TOKEN", "uploader", o->uploader_hash, &o->have_uploader}};
+    char made[2][64] = {"", ""};
     for (size_t i = 0; i < 3; i++) {
-        const char *v = getenv(t[i].env);
-        if (v && *v && !*t[i].have) {
-            pinhole_token_hash(v, strlen(v), t[i].hash);
-            *t[i].have = 1;
+        char *v = getenv(t[i].env);
+        if (v && *v) {
+            if (!*t[i].have) {
+                pinhole_token_hash(v, strlen(v), t[i].hash);
+                *t[i].have = 1;
+            }
+            pinhole_log(PINHOLE_LOG_WARN, "token_from_environment", "svariable", t[i].env, "snote",
+                        "other processes of this user may read it; prefer a token file", NULL);
+            sodium_memzero(v, strlen(v)); /* the process's copy, which /proc/PID/environ shows */
         }
-        if (!*t[i].have && t[i].role) {
+        if (!*t[i].have && i < 2) {
             uint8_t raw[24];
-            char tok[2 * sizeof raw + 1];
             randombytes_buf(raw, sizeof raw);
-            sodium_bin2hex(tok, sizeof tok, raw, sizeof raw);
-            pinhole_token_hash(tok, strlen(tok), t[i].hash);
+            sodium_bin2hex(made[i], sizeof made[i], raw, sizeof raw);
+            pinhole_token_hash(made[i], strlen(made[i]), t[i].hash);
             *t[i].have = 1;
-            fprintf(stderr, "pinhole-server: no %s token configured; this run's %s token: %s\n",
-                    t[i].role, t[i].role, tok);
         }
+    }
+    if (!made[0][0] && !made[1][0])
+        return 0;
+    char path[sizeof cfg->generated_tokens_file + 8];
+    if (cfg->generated_tokens_file[0])
+        snprintf(path, sizeof path, "%s", cfg->generated_tokens_file);
+    else
+        snprintf(path, sizeof path, "%s.tokens", o->db_path);
+    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+    int ok = f != NULL;
+    for (size_t i = 0; ok && i < 2; i++)
+        if (made[i][0])
+            ok = fprintf(f, "%s %s\n", t[i].role, made[i]) > 0;
+    ok = f ? fclose(f) == 0 && ok : 0;
+    if (!f && fd >= 0)
+        close(fd);
+    sodium_memzero(made, sizeof made);
+    if (!ok) {
+        pinhole_log(PINHOLE_LOG_ERROR, "generated_tokens", "sfile", path, "serror", strerror(errno),
+                    NULL);
+        return -1;
+    }
+    pinhole_log(PINHOLE_LOG_WARN, "generated_tokens", "sfile", path, "snote",
+                "no admin or analyst token configured: random ones for this run are in the file",
+                NULL);
+    return 0;
+}
+
+/* Warn about a secret-holding file that others than its owner may read. */
+static void check_private(const char *path, const char *what)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (sb.st_mode & 077)) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "%03o", (unsigned)(sb.st_mode & 0777));
+        pinhole_log(PINHOLE_LOG_WARN, "file_mode", "sfile", path, "swhat", what, "smode", mode,
+                    "snote", "readable by others than its owner; chmod 600 it", NULL);
     }
 }
 
@@ -118,6 +214,8 @@ int main(int argc, char **argv)
         return hash_token();
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return check(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "signing-key") == 0)
+        return signing_key(argc - 1, argv + 1);
     pinhole_daemon_config cfg;
     pinhole_daemon_config_default(&cfg);
     char err[512];
@@ -149,23 +247,32 @@ int main(int argc, char **argv)
         }
         i++;
     }
-    tokens(&cfg.server);
+    pinhole_log_set_level((pinhole_log_level)cfg.log_level);
+    if (pinhole_log_open(cfg.log_file) != PINHOLE_OK) {
+        fprintf(stderr, "pinhole-server: cannot open the log file %s\n", cfg.log_file);
+        return 2;
+    }
+    if (tokens(&cfg) != 0)
+        return 2;
 
     /* Signals go to sigwait() below only: block them before any thread starts. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     pinhole_server *srv;
     int rc = pinhole_server_start(&cfg.server, &srv);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole-server: cannot start on %s:%u with database %s: %s\n",
-                cfg.server.listen, cfg.server.port, cfg.server.db_path,
-                rc == PINHOLE_EUNSUPPORTED ? "the HTTP daemon did not start (address in use?)"
-                                           : pinhole_strerror(rc));
+        pinhole_log(PINHOLE_LOG_ERROR, "start_failed", "slisten", cfg.server.listen, "uport",
+                    (unsigned long long)cfg.server.port, "sdb", cfg.server.db_path, "serror",
+                    rc == PINHOLE_EUNSUPPORTED ? "the HTTP daemon did not start (address in use?)"
+                                               : pinhole_strerror(rc),
+                    NULL);
+        pinhole_log_close();
         return 1;
     }
     const unsigned port = pinhole_server_port(srv);
@@ -174,16 +281,62 @@ int main(int argc, char **argv)
         snprintf(tmp, sizeof tmp, "%s.tmp", cfg.port_file);
         FILE *f = fopen(tmp, "w");
         if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, cfg.port_file) != 0)
-            fprintf(stderr, "pinhole-server: cannot write the port file %s\n", cfg.port_file);
+            pinhole_log(PINHOLE_LOG_ERROR, "port_file", "sfile", cfg.port_file, NULL);
     }
-    fprintf(stderr, "pinhole-server: listening on http://%s:%u/, database %s (synchronous=%s)\n",
-            cfg.server.listen, port, cfg.server.db_path,
-            cfg.server.writer.store.synchronous_normal ? "NORMAL" : "FULL");
+    char side[sizeof cfg.server.db_path + 8];
+    check_private(cfg.server.db_path, "database (holds the server's secret keys)");
+    for (int i = 0; i < 2; i++) {
+        snprintf(side, sizeof side, "%s%s", cfg.server.db_path, i ? "-shm" : "-wal");
+        check_private(side, "database");
+    }
+    for (int i = 0; i < 3; i++)
+        if (cfg.token_path[i][0])
+            check_private(cfg.token_path[i], "token file");
+    pinhole_log(PINHOLE_LOG_INFO, "listening", "slisten", cfg.server.listen, "uport",
+                (unsigned long long)port, "sdb", cfg.server.db_path, "ssynchronous",
+                cfg.server.writer.store.synchronous_normal ? "normal" : "full", NULL);
     int sig = 0;
-    sigwait(&set, &sig);
-    fprintf(stderr, "pinhole-server: %s: stopping (draining requests, committing the queue)\n",
-            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    for (;;) {
+        sigwait(&set, &sig);
+        if (sig != SIGHUP)
+            break;
+        /* log rotation: reopen the file; token rotation: read the token files again (all or
+         * nothing: when one cannot be read, every old token stays) */
+        const int ok = pinhole_log_reopen() == PINHOLE_OK;
+        static pinhole_daemon_config fresh;
+        static const char *const key[3] = {"admin_token_file", "analyst_token_file",
+                                           "uploader_token_file"};
+        fresh = cfg;
+        int files = 0, tokens_ok = 1;
+        for (int r = 0; r < 3 && tokens_ok; r++)
+            if (cfg.token_path[r][0]) {
+                files++;
+                tokens_ok = pinhole_daemon_config_set(&fresh, key[r], cfg.token_path[r], err,
+                                                      sizeof err) == PINHOLE_OK;
+            }
+        if (tokens_ok && files)
+            pinhole_server_set_tokens(srv, &fresh.server);
+        sodium_memzero(&fresh.server, sizeof fresh.server);
+        pinhole_log(ok && tokens_ok ? PINHOLE_LOG_INFO : PINHOLE_LOG_ERROR, "sighup",
+                    "blog_reopened", ok, "utoken_files_reloaded",
+                    (unsigned long long)(tokens_ok ? files : 0), "serror", tokens_ok ? NULL : err,
+                    NULL);
+    }
+    pinhole_log(PINHOLE_LOG_INFO, "stopping", "ssignal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                "snote", "draining requests, committing the queue", NULL);
     pinhole_server_stop(srv, cfg.shutdown_grace);
-    fprintf(stderr, "pinhole-server: stopped cleanly\n");
+    /* The final checkpoint folds the WAL into the database file and truncates it; when it could
+     * not (disk full, I/O error), the file alone is not a complete copy: say so. */
+    struct stat sb;
+    snprintf(side, sizeof side, "%s-wal", cfg.server.db_path);
+    if (stat(side, &sb) == 0 && sb.st_size > 0)
+        pinhole_log(PINHOLE_LOG_WARN, "stopped", "bclean", 0, "swal", side, "uwal_bytes",
+                    (unsigned long long)sb.st_size, "snote",
+                    "the WAL could not be checkpointed: copy or move the database together with "
+                    "its -wal file, never the database file alone",
+                    NULL);
+    else
+        pinhole_log(PINHOLE_LOG_INFO, "stopped", "bclean", 1, NULL);
+    pinhole_log_close();
     return 0;
 }

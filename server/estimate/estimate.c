@@ -20,7 +20,8 @@ static int pgr_accumulate(const pinhole_config *c, const uint8_t *payload, uint6
     return PINHOLE_OK;
 }
 
-static int pgr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+static int pgr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                        pinhole_pgr_workspace *ws)
 {
     const pinhole_pgr *g = &c->u.pgr;
     uint64_t sum = 0;
@@ -28,14 +29,8 @@ static int pgr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_
         sum += counts[h];
     if (sum != n)
         return PINHOLE_EINVAL;
-    uint64_t *T = malloc(g->k * sizeof *T);
-    if (!T)
-        return PINHOLE_ENOMEM;
-    int rc = pinhole_pgr_reconstruct(g, counts, T, PINHOLE_PGR_AUTO);
-    if (rc == PINHOLE_OK)
-        rc = pinhole_pgr_estimate(g, T, n, count);
-    free(T);
-    return rc;
+    const pinhole_pgr_reconstruct_options opt = {.workspace = ws};
+    return pinhole_pgr_reconstruct_estimate(g, counts, count, &opt);
 }
 
 /* integer reports (k-RR, OLH, Hadamard response, HPGR): one count per report value */
@@ -54,41 +49,53 @@ static int bits_accumulate(const pinhole_config *c, const uint8_t *payload, uint
     return pinhole_bits_accumulate(c->k, payload, counts);
 }
 
-static int grr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+static int grr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                        pinhole_pgr_workspace *ws)
 {
+    (void)ws;
     return pinhole_grr_estimate(&c->u.grr, counts, n, count);
 }
 
 static int unary_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n,
-                          double *count)
+                          double *count, pinhole_pgr_workspace *ws)
 {
+    (void)ws;
     return pinhole_bits_estimate(c->k, c->u.unary.p, c->u.unary.r, counts, n, count);
 }
 
-static int ss_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+static int ss_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                       pinhole_pgr_workspace *ws)
 {
+    (void)ws;
     return pinhole_bits_estimate(c->k, c->u.ss.p, c->u.ss.r, counts, n, count);
 }
 
-static int olh_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+static int olh_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                        pinhole_pgr_workspace *ws)
 {
+    (void)ws;
     return pinhole_olh_estimate(&c->u.olh, counts, n, count);
 }
 
-static int hr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+static int hr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                       pinhole_pgr_workspace *ws)
 {
+    (void)ws;
     return pinhole_hr_estimate(&c->u.hr, counts, n, count);
 }
 
-static int hpgr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count)
+static int hpgr_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                         pinhole_pgr_workspace *ws)
 {
+    (void)ws;
     return pinhole_hpgr_estimate(&c->u.hpgr, counts, n, count);
 }
 
 static const struct {
     pinhole_mechanism_id id;
     int (*accumulate)(const pinhole_config *, const uint8_t *, uint64_t *);
-    int (*estimate)(const pinhole_config *, const uint64_t *, uint64_t, double *);
+    int (*estimate)(const pinhole_config *, const uint64_t *, uint64_t, double *,
+                    pinhole_pgr_workspace *);
 } table[] = {
     {PINHOLE_MECH_PGR, pgr_accumulate, pgr_estimate},
     {PINHOLE_MECH_GRR, int_accumulate, grr_estimate},
@@ -114,12 +121,18 @@ int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t l
 int pinhole_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
                      double *variance)
 {
+    return pinhole_estimate_ex(c, counts, n, count, variance, NULL);
+}
+
+int pinhole_estimate_ex(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                        double *variance, pinhole_pgr_workspace *ws)
+{
     if (n == 0)
         return PINHOLE_ENOREPORTS;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (table[i].id != c->mechanism)
             continue;
-        int rc = table[i].estimate(c, counts, n, count);
+        int rc = table[i].estimate(c, counts, n, count, ws);
         if (rc != PINHOLE_OK || !variance)
             return rc;
         for (uint64_t v = 0; v < c->k; v++) {

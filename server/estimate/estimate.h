@@ -4,6 +4,7 @@
 #define PINHOLE_SERVER_ESTIMATE_H
 
 #include "common/mechanism.h"
+#include "server/estimate/pgr.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,12 @@ int pinhole_accumulate(const pinhole_config *c, const uint8_t *payload, size_t l
  * PINHOLE_ENOMEM, PINHOLE_EUNSUPPORTED. */
 int pinhole_estimate(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
                      double *variance);
+
+/** pinhole_estimate() with the reconstruction's workspace (server/estimate/pgr.h) to use and keep
+ * (PGR; NULL or any other mechanism: none), so that a worker that keeps one reconstructs without
+ * allocating. Same errors. */
+int pinhole_estimate_ex(const pinhole_config *c, const uint64_t *counts, uint64_t n, double *count,
+                        double *variance, pinhole_pgr_workspace *ws);
 
 /** Order items by decreasing estimate (ties by increasing item index): order[0..k) receives the
  * item indices. Thread-safe. Errors: PINHOLE_ENOMEM. */

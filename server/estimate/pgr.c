@@ -58,18 +58,19 @@ static int reconstruct_enum(const pinhole_pgr *g, const uint64_t *y, uint64_t *T
     return PINHOLE_OK;
 }
 
-int pinhole_pgr_reconstruct_ex(const pinhole_pgr *g, const uint64_t *y, uint64_t *T,
-                               const pinhole_pgr_reconstruct_options *opt)
+/* T (or, when est is not NULL, the estimates) by the method and threads the options ask for. */
+static int reconstruct(const pinhole_pgr *g, const uint64_t *y, uint64_t *T, double *est,
+                       const pinhole_pgr_reconstruct_options *opt)
 {
     const pinhole_pgr_reconstruct_options def = {0};
     if (!opt)
         opt = &def;
     uint64_t n = 0;
-    for (uint64_t h = 0; h < g->K; h++) {
-        if (y[h] > UINT64_MAX - n)
-            return PINHOLE_EOVERFLOW;
-        n += y[h];
-    }
+    int rc = pinhole_pgr_sum_counts(y, g->K, &n);
+    if (rc != PINHOLE_OK)
+        return rc;
+    if (est && n == 0)
+        return PINHOLE_ENOREPORTS;
     unsigned bits = opt->count_bits;
     if (bits == 0)
         bits = n <= UINT16_MAX ? 16 : n <= UINT32_MAX ? 32 : 64;
@@ -88,12 +89,32 @@ int pinhole_pgr_reconstruct_ex(const pinhole_pgr *g, const uint64_t *y, uint64_t
     }
     switch (method) {
     case PINHOLE_PGR_DP:
-        return pinhole_pgr_dp(g, y, n, T, threads, bits);
+        return pinhole_pgr_dp(g, y, n, T, est, threads, bits, opt->workspace);
     case PINHOLE_PGR_ENUM:
-        return reconstruct_enum(g, y, T);
+        if (!est)
+            return reconstruct_enum(g, y, T);
+        if (!(T = malloc(g->k * sizeof *T)))
+            return PINHOLE_ENOMEM;
+        rc = reconstruct_enum(g, y, T);
+        if (rc == PINHOLE_OK)
+            rc = pinhole_pgr_estimate(g, T, n, est);
+        free(T);
+        return rc;
     default:
         return PINHOLE_EINVAL;
     }
+}
+
+int pinhole_pgr_reconstruct_ex(const pinhole_pgr *g, const uint64_t *y, uint64_t *T,
+                               const pinhole_pgr_reconstruct_options *opt)
+{
+    return reconstruct(g, y, T, NULL, opt);
+}
+
+int pinhole_pgr_reconstruct_estimate(const pinhole_pgr *g, const uint64_t *y, double *est,
+                                     const pinhole_pgr_reconstruct_options *opt)
+{
+    return reconstruct(g, y, NULL, est, opt);
 }
 
 int pinhole_pgr_reconstruct(const pinhole_pgr *g, const uint64_t *y, uint64_t *T,

@@ -7,7 +7,11 @@
  * with prefix a and <u[t-m..t), b> = z, and s_j != 0 is the slot's scale. A parent slot is (child
  * slot j', direction e): e = 0 is b = (0, b'), e != 0 is b = (1, g b') with e = (g s')^-1, and then
  *   H_parent[e][u] = sum_d H_child(a d)[u - d e]
- * for every e at once: a sum along the lines of a q x q array. The zero prefix needs z = 0 only. */
+ * for every e at once: a sum along the lines of a q x q array. The zero prefix needs z = 0 only.
+ *
+ * One template (pgr_dp_template.h) serves every value type: 16-, 32- and 64-bit counts for the
+ * reconstruction, doubles for the likelihood methods (the channel product of analytics). Tables and
+ * buffers live in a pinhole_pgr_workspace that callers may keep across calls. */
 #include "server/estimate/pgr_dp.h"
 #include "common/error.h"
 #include "server/estimate/pool.h"
@@ -37,6 +41,40 @@ enum { MODE_ROT, MODE_PERM, MODE_XOR, MODE_SPLIT };
 #else
 #define DP_CLONES
 #endif
+#if defined(__GNUC__) || defined(__clang__)
+#define DP_INLINE __attribute__((always_inline))
+#define DP_OPAQUE(p) __asm__("" : "+r"(p)) /* p's value hidden from the optimizer */
+#else
+#define DP_INLINE
+#define DP_OPAQUE(p) ((void)0)
+#endif
+
+/* Everything a reconstruction allocates, kept between calls: the tables of one geometry (q, t),
+ * the kernel's offsets, the level buffers, the per-thread scratch and the thread pool. */
+struct pinhole_pgr_workspace {
+    uint32_t q, t, p, mdeg; /* geometry the tables below describe (q = 0: none) */
+    int mode;
+    uint32_t ql;
+    uint16_t *neg, *subl, *subh, *perm;
+    uint32_t *pos; /* the gather table: T[v] = L[pos[v]], v < K (see gather_table) */
+    uint32_t *off; /* MODE_ROT offsets for q = off_q and row width off_W */
+    uint32_t off_q, off_W;
+    void *scratch, *buf[2], *z[2];
+    size_t scratch_cap, buf_cap[2], z_cap[2];
+    pinhole_pool pool;
+    unsigned pool_threads; /* threads asked of the pool (0: no pool yet) */
+};
+
+/* *p holds at least need bytes (old contents are not kept). */
+static int ws_grow(void **p, size_t *cap, size_t need)
+{
+    if (*cap >= need && *p)
+        return PINHOLE_OK;
+    free(*p);
+    *p = malloc(need ? need : 1);
+    *cap = *p ? need : 0;
+    return *p ? PINHOLE_OK : PINHOLE_ENOMEM;
+}
 
 typedef struct dp_ctx {
     const pinhole_gf *F;
@@ -52,44 +90,58 @@ typedef struct dp_ctx {
     uint32_t W, QP;    /* scratch row widths (elements) */
     size_t scratch_bytes;
     unsigned char *scratch; /* one scratch area per thread */
-    const uint64_t *y;
+    const void *y;          /* the K inputs (WT) */
     /* the current step, level m -> m + 1 */
     uint32_t m;
-    const void *src; /* level m rows (unused for m = 1: read from y) */
-    const uint64_t *zsrc;
+    const void *src;  /* level m rows (unused for m = 1: read from y) */
+    const void *zsrc; /* zero-prefix values of level m (WT) */
     void *dst;
-    uint64_t *zdst;
+    void *zdst;
     uint64_t items, chunk;
     atomic_uint_fast64_t next;
-    /* the end: level t - 1 -> T */
-    const uint32_t *slot;   /* canonical suffix of length t - 1 -> its slot */
-    const uint16_t *sinv;   /* -> log of the inverse of the slot's scale */
-    uint16_t *negexp;       /* negexp[i] = -generator^i, i < 2 (q - 1) */
-    const uint32_t *nz_idx; /* nonzero r of length t - 2 -> canonical index of r / lead(r) */
-    const uint16_t *nz_g;   /* -> lead(r) */
-    uint64_t *T;
-    uint64_t k;
+    /* the end: level t - 1 (with Z folded in) -> T */
+    const uint32_t *pos; /* T[v] = L[pos[v]] */
+    void *T;             /* the k outputs (WT), unless est */
+    double *est;         /* integer counts only: k estimates (T - rn) / gap in place of T */
+    double rn, gap;
+    uint64_t k; /* outputs: v in [0, k) */
 } dp_ctx;
 
+#define GATHER_AHEAD 16 /* items between the prefetch of a read of the end step and the read */
+
+#define CT_TO_DOUBLE(x) ((double)(int64_t)(x)) /* counts stay below 2^63 on this path */
+#define WT uint64_t
 #define CT uint16_t
 #define FN(x) x##_u16
-#include "server/estimate/pgr_dp_impl.h"
+#include "server/estimate/pgr_dp_template.h"
 #undef CT
 #undef FN
 #define CT uint32_t
 #define FN(x) x##_u32
-#include "server/estimate/pgr_dp_impl.h"
+#include "server/estimate/pgr_dp_template.h"
 #undef CT
 #undef FN
 #define CT uint64_t
 #define FN(x) x##_u64
-#include "server/estimate/pgr_dp_impl.h"
+#include "server/estimate/pgr_dp_template.h"
 #undef CT
 #undef FN
+#undef WT
+#undef CT_TO_DOUBLE
+#undef CT_TO_DOUBLE
+#define CT_TO_DOUBLE(x) (x)
+#define WT double
+#define CT double
+#define FN(x) x##_f64
+#include "server/estimate/pgr_dp_template.h"
+#undef CT
+#undef FN
+#undef WT
+#undef CT_TO_DOUBLE
 
 /* Slot maps of canonical suffixes of length t - 1 and the (lead, canonical index) of nonzero
  * vectors of length t - 2, built level by level in O(K / q). */
-static int build_maps(dp_ctx *c, uint32_t **slot_out, uint16_t **sinv_out, uint32_t **nzi_out,
+static int build_maps(const dp_ctx *c, uint32_t **slot_out, uint16_t **sinv_out, uint32_t **nzi_out,
                       uint16_t **nzg_out)
 {
     const pinhole_gf *F = c->F;
@@ -167,102 +219,270 @@ nomem:
     return PINHOLE_ENOMEM;
 }
 
-int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t *T,
-                   unsigned threads, unsigned count_bits)
+/* The end step's gather table of the geometry: T[v] = f(zero, v, 0) = Z[s] + L[s q + w] is read
+ * at pos[v] = s q + w once Z is folded into the rows of level t - 1, for every point v < K. For
+ * v = (0, b''): s = the slot of b'', w = 0. For v = (1, r), r = Pn q + x of length t - 1, r = g b''
+ * with b'' canonical of slot s and inverse scale si: w = -x g^-1 si; r = 0 is the zero slot, whose
+ * row holds 0 past its first entry. Field products through the log tables (lsinv holds log si,
+ * negexp[i] = -generator^i). NULL when out of memory. */
+static uint32_t *gather_table(const dp_ctx *c)
 {
-    if (count_bits != 16 && count_bits != 32 && count_bits != 64)
-        return PINHOLE_EINVAL;
-    if (count_bits < 64 && n >> count_bits)
-        return PINHOLE_EINVAL;
+    const pinhole_gf *F = c->F;
+    const uint32_t q = c->q;
+    const uint64_t Pt1 = c->P[c->t - 1], K = c->P[c->t];
+    uint32_t *slot = NULL, *nzi = NULL;
+    uint16_t *lsinv = NULL, *nzg = NULL;
+    uint32_t *pos = malloc(K * sizeof *pos);
+    uint16_t *negexp = malloc(2 * (size_t)(q - 1) * sizeof *negexp);
+    if (!pos || !negexp || build_maps(c, &slot, &lsinv, &nzi, &nzg) != PINHOLE_OK) {
+        free(pos);
+        free(negexp);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < 2 * (q - 1); i++)
+        negexp[i] = (uint16_t)pinhole_gf_neg(F, F->exp[i]);
+    for (uint64_t i = 0; i < Pt1; i++)
+        lsinv[i] = F->log[lsinv[i]];
+    const uint16_t *lg = F->log, *ex = F->exp;
+    uint64_t v = 0;
+    for (; v < Pt1; v++) /* v = (0, b'') */
+        pos[v] = (uint32_t)((uint64_t)slot[v] * q);
+    pos[v++] = (uint32_t)(Pt1 * q + 1);     /* v = (1, 0..0): the zero slot */
+    for (uint32_t x = 1; x < q; x++, v++) { /* r = (0..0, x): g = x, b'' = (0..0, 1), slot 0 */
+        const uint32_t lgi = (q - 1 - lg[x]) % (q - 1);
+        pos[v] = (uint32_t)((uint64_t)slot[0] * q + negexp[lgi + lsinv[0]]);
+    }
+    for (uint64_t Pn = 1; v < K; Pn++) {
+        const uint32_t lgi = (q - 1 - lg[nzg[Pn]]) % (q - 1);
+        const uint64_t base = (uint64_t)q * nzi[Pn] + 1;
+        for (uint32_t x = 0; x < q; x++, v++) {
+            const uint64_t i2 = base + (x ? ex[lg[x] + lgi] : 0);
+            pos[v] = (uint32_t)((uint64_t)slot[i2] * q + negexp[lgi + lsinv[i2]]);
+        }
+    }
+    free(slot);
+    free(lsinv);
+    free(nzi);
+    free(nzg);
+    free(negexp);
+    return pos;
+}
+
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+
+/* The sum and the OR of all counts four lanes at a time (cloned for AVX2): when every count is
+ * below 2^(63 - log2 K) no partial sum can have overflowed; else a checked sum. */
+DP_CLONES static int sum_counts(const uint64_t *y, uint64_t K, uint64_t *n)
+{
+    u64x4 all4 = {0}, s4 = {0};
+    uint64_t h = 0;
+    for (; h + 4 <= K; h += 4) {
+        u64x4 w;
+        memcpy(&w, y + h, sizeof w);
+        all4 |= w;
+        s4 += w;
+    }
+    uint64_t all = all4[0] | all4[1] | all4[2] | all4[3], s = s4[0] + s4[1] + s4[2] + s4[3];
+    for (; h < K; h++) {
+        all |= y[h];
+        s += y[h];
+    }
+    unsigned kb = 1;
+    while (kb < 64 && (K >> kb) != 0)
+        kb++;
+    if (kb < 63 && (all >> (63 - kb)) == 0) {
+        *n = s;
+        return PINHOLE_OK;
+    }
+    s = 0;
+    for (h = 0; h < K; h++) {
+        if (y[h] > UINT64_MAX - s)
+            return PINHOLE_EOVERFLOW;
+        s += y[h];
+    }
+    *n = s;
+    return PINHOLE_OK;
+}
+
+int pinhole_pgr_sum_counts(const uint64_t *y, uint64_t K, uint64_t *n)
+{
+    return sum_counts(y, K, n); /* cloned functions stay static: clang emits no external clone */
+}
+
+pinhole_pgr_workspace *pinhole_pgr_workspace_new(void)
+{
+    return calloc(1, sizeof(pinhole_pgr_workspace));
+}
+
+static void ws_free_geometry(pinhole_pgr_workspace *ws)
+{
+    free(ws->neg);
+    free(ws->subl);
+    free(ws->subh);
+    free(ws->perm);
+    free(ws->pos);
+    ws->neg = ws->subl = ws->subh = ws->perm = NULL;
+    ws->pos = NULL;
+    ws->q = 0;
+}
+
+void pinhole_pgr_workspace_free(pinhole_pgr_workspace *ws)
+{
+    if (!ws)
+        return;
+    ws_free_geometry(ws);
+    free(ws->off);
+    free(ws->scratch);
+    free(ws->buf[0]);
+    free(ws->buf[1]);
+    free(ws->z[0]);
+    free(ws->z[1]);
+    if (ws->pool_threads)
+        pinhole_pool_free(&ws->pool);
+    free(ws);
+}
+
+/* The tables of g's geometry in ws (built unless ws already holds them). */
+static int ws_geometry(pinhole_pgr_workspace *ws, const pinhole_pgr *g)
+{
     const uint32_t q = g->q, t = g->t;
-    /* slots of level t - 1 and the largest level must be addressable */
-    /* a level holds less than 8 K counts; slots of level t - 1 are 32-bit */
-    if (g->S.npts[t - 1] + 1 > UINT32_MAX || (double)g->K * 64 > (double)SIZE_MAX)
-        return PINHOLE_EOVERFLOW;
+    if (ws->q == q && ws->t == t && ws->p == g->F.p && ws->mdeg == g->F.m)
+        return PINHOLE_OK;
+    ws_free_geometry(ws);
     dp_ctx c;
     memset(&c, 0, sizeof c);
     c.F = &g->F;
     c.q = q;
     c.t = t;
     c.P = g->S.npts;
-    c.y = y;
-    c.T = T;
-    c.k = g->k;
     if (g->F.m == 1)
-        c.mode = MODE_ROT;
+        ws->mode = MODE_ROT;
     else if (q <= PERM_TABLE_QMAX)
-        c.mode = MODE_PERM;
+        ws->mode = MODE_PERM;
     else if (g->F.p == 2)
-        c.mode = MODE_XOR;
+        ws->mode = MODE_XOR;
     else
-        c.mode = MODE_SPLIT;
-    int rc = PINHOLE_ENOMEM;
-    uint32_t *slot = NULL, *nzi = NULL;
-    uint16_t *sinv = NULL, *nzg = NULL;
-    c.neg = malloc(q * sizeof *c.neg);
-    if (!c.neg)
-        goto out;
+        ws->mode = MODE_SPLIT;
+    ws->neg = malloc(q * sizeof *ws->neg);
+    if (!ws->neg)
+        goto nomem;
     for (uint32_t a = 0; a < q; a++)
-        c.neg[a] = (uint16_t)pinhole_gf_neg(c.F, a);
-    if (c.mode == MODE_SPLIT) { /* digit-wise subtraction in two halves of the digits */
-        c.ql = g->F.pw[(g->F.m + 1) / 2];
-        const uint32_t ql = c.ql, qh = q / ql;
-        c.subl = malloc((size_t)ql * ql * sizeof *c.subl);
-        c.subh = malloc((size_t)qh * qh * sizeof *c.subh);
-        if (!c.subl || !c.subh)
-            goto out;
+        ws->neg[a] = (uint16_t)pinhole_gf_neg(c.F, a);
+    if (ws->mode == MODE_SPLIT) { /* digit-wise subtraction in two halves of the digits */
+        ws->ql = g->F.pw[(g->F.m + 1) / 2];
+        const uint32_t ql = ws->ql, qh = q / ql;
+        ws->subl = malloc((size_t)ql * ql * sizeof *ws->subl);
+        ws->subh = malloc((size_t)qh * qh * sizeof *ws->subh);
+        if (!ws->subl || !ws->subh)
+            goto nomem;
         for (uint32_t a = 0; a < ql; a++)
             for (uint32_t b = 0; b < ql; b++)
-                c.subl[(size_t)a * ql + b] = (uint16_t)pinhole_gf_sub(c.F, b, a);
+                ws->subl[(size_t)a * ql + b] = (uint16_t)pinhole_gf_sub(c.F, b, a);
         for (uint32_t a = 0; a < qh; a++)
             for (uint32_t b = 0; b < qh; b++)
-                c.subh[(size_t)a * qh + b] = (uint16_t)(pinhole_gf_sub(c.F, b * ql, a * ql) / ql);
+                ws->subh[(size_t)a * qh + b] = (uint16_t)(pinhole_gf_sub(c.F, b * ql, a * ql) / ql);
     }
-    if (c.mode == MODE_PERM) {
-        c.perm = malloc((size_t)q * q * q * sizeof *c.perm);
-        if (!c.perm)
-            goto out;
+    if (ws->mode == MODE_PERM) {
+        ws->perm = malloc((size_t)q * q * q * sizeof *ws->perm);
+        if (!ws->perm)
+            goto nomem;
         for (uint32_t e = 0; e < q; e++)
             for (uint32_t u = 0; u < q; u++)
                 for (uint32_t d = 0; d < q; d++)
-                    c.perm[((size_t)e * q + u) * q + d] =
+                    ws->perm[((size_t)e * q + u) * q + d] =
                         (uint16_t)(d * q + pinhole_gf_sub(c.F, u, pinhole_gf_mul(c.F, d, e)));
     }
-    if ((rc = build_maps(&c, &slot, &sinv, &nzi, &nzg)) != PINHOLE_OK)
-        goto out;
-    for (uint64_t i = 0; i < c.P[t - 1]; i++)
-        sinv[i] = c.F->log[sinv[i]];
-    c.negexp = malloc(2 * (size_t)(q - 1) * sizeof *c.negexp);
-    if (!c.negexp) {
-        rc = PINHOLE_ENOMEM;
-        goto out;
+    if (!(ws->pos = gather_table(&c)))
+        goto nomem;
+    ws->q = q;
+    ws->t = t;
+    ws->p = g->F.p;
+    ws->mdeg = g->F.m;
+    return PINHOLE_OK;
+nomem:
+    ws_free_geometry(ws);
+    return PINHOLE_ENOMEM;
+}
+
+/* A context for g on the workspace's tables and a pool of the given size. */
+static int dp_setup(dp_ctx *c, const pinhole_pgr *g, pinhole_pgr_workspace *ws, unsigned threads)
+{
+    /* positions in level t - 1 (about K) must be 32-bit; a level holds less than 8 K values */
+    if ((g->S.npts[g->t - 1] + 1) * g->q >= UINT32_MAX || (double)g->K * 64 > (double)SIZE_MAX)
+        return PINHOLE_EOVERFLOW;
+    int rc = ws_geometry(ws, g);
+    if (rc != PINHOLE_OK)
+        return rc;
+    if (threads == 0)
+        threads = 1;
+    if (ws->pool_threads != threads) {
+        if (ws->pool_threads)
+            pinhole_pool_free(&ws->pool);
+        ws->pool_threads = 0;
+        if ((rc = pinhole_pool_init(&ws->pool, threads)) != PINHOLE_OK)
+            return rc;
+        ws->pool_threads = threads;
     }
-    for (uint32_t i = 0; i < 2 * (q - 1); i++)
-        c.negexp[i] = c.neg[c.F->exp[i]];
-    c.slot = slot;
-    c.sinv = sinv;
-    c.nz_idx = nzi;
-    c.nz_g = nzg;
-    pinhole_pool pool;
-    if ((rc = pinhole_pool_init(&pool, threads)) != PINHOLE_OK)
-        goto out;
-    atomic_init(&c.next, 0);
-    rc = count_bits == 16   ? run_u16(&c, &pool)
-         : count_bits == 32 ? run_u32(&c, &pool)
-                            : run_u64(&c, &pool);
-    pinhole_pool_free(&pool);
-out:
-    free(c.neg);
-    free(c.negexp);
-    free(c.subl);
-    free(c.subh);
-    free(c.perm);
-    free(c.off);
-    free(c.scratch);
-    free(slot);
-    free(sinv);
-    free(nzi);
-    free(nzg);
+    memset(c, 0, sizeof *c);
+    c->F = &g->F;
+    c->q = g->q;
+    c->t = g->t;
+    c->P = g->S.npts;
+    c->mode = ws->mode;
+    c->ql = ws->ql;
+    c->subl = ws->subl;
+    c->subh = ws->subh;
+    c->neg = ws->neg;
+    c->perm = ws->perm;
+    c->pos = ws->pos;
+    atomic_init(&c->next, 0);
+    return PINHOLE_OK;
+}
+
+int pinhole_pgr_dp(const pinhole_pgr *g, const uint64_t *y, uint64_t n, uint64_t *T, double *est,
+                   unsigned threads, unsigned count_bits, pinhole_pgr_workspace *ws)
+{
+    if (count_bits != 16 && count_bits != 32 && count_bits != 64)
+        return PINHOLE_EINVAL;
+    if (count_bits < 64 && n >> count_bits)
+        return PINHOLE_EINVAL;
+    pinhole_pgr_workspace *own = NULL;
+    if (!ws && !(ws = own = pinhole_pgr_workspace_new()))
+        return PINHOLE_ENOMEM;
+    dp_ctx c;
+    int rc = dp_setup(&c, g, ws, threads);
+    if (rc == PINHOLE_OK) {
+        c.y = y;
+        c.T = T;
+        c.est = est;
+        c.rn = g->r * (double)n;
+        c.gap = g->gap;
+        c.k = g->k;
+        rc = count_bits == 16   ? run_u16(&c, ws)
+             : count_bits == 32 ? run_u32(&c, ws)
+                                : run_u64(&c, ws);
+    }
+    pinhole_pgr_workspace_free(own);
+    return rc;
+}
+
+int pinhole_pgr_dp_f64(const pinhole_pgr *g, const double *in, double *out, uint64_t nout,
+                       unsigned threads, pinhole_pgr_workspace *ws)
+{
+    if (nout > g->K)
+        return PINHOLE_EINVAL;
+    pinhole_pgr_workspace *own = NULL;
+    if (!ws && !(ws = own = pinhole_pgr_workspace_new()))
+        return PINHOLE_ENOMEM;
+    dp_ctx c;
+    int rc = dp_setup(&c, g, ws, threads);
+    if (rc == PINHOLE_OK) {
+        c.y = in;
+        c.T = out;
+        c.k = nout;
+        rc = run_f64(&c, ws);
+    }
+    pinhole_pgr_workspace_free(own);
     return rc;
 }
 
@@ -275,21 +495,23 @@ int pinhole_pgr_sum_lines(uint32_t q, const uint32_t *h, uint32_t *out)
     memset(&c, 0, sizeof c);
     c.q = q;
     c.mode = MODE_ROT;
-    if (setup_rot_u32(&c) != PINHOLE_OK)
+    pinhole_pgr_workspace ws;
+    memset(&ws, 0, sizeof ws);
+    if (setup_rot_u32(&c, &ws) != PINHOLE_OK)
         return PINHOLE_ENOMEM;
     uint32_t *R = malloc((size_t)q * (c.W + c.QP) * sizeof *R);
     if (!R) {
-        free(c.off);
+        free(ws.off);
         return PINHOLE_ENOMEM;
     }
     uint32_t *O = R + (size_t)q * c.W;
     for (uint32_t d = 0; d < q; d++)
         for (uint32_t x = 0; x < c.W; x++)
             R[(size_t)d * c.W + x] = h[(size_t)d * q + x % q];
-    radon_rot_u32(R, c.off, O, q, c.QP);
+    radon_rot_u32(R, c.off, O, c.QP, O + (size_t)(q - 1) * c.QP, q, c.QP);
     for (uint32_t e = 0; e < q; e++)
         memcpy(out + (size_t)e * q, O + (size_t)e * c.QP, q * sizeof *out);
     free(R);
-    free(c.off);
+    free(ws.off);
     return PINHOLE_OK;
 }

@@ -77,6 +77,8 @@ int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collectio
     spec->params.mechanism = PINHOLE_MECH_PGR;
     spec->time_precision = PINHOLE_DEFAULT_TIME_PRECISION;
     spec->min_reports = PINHOLE_DEFAULT_MIN_REPORTS;
+    spec->window = (pinhole_collection_window){.max_report_age = PINHOLE_DEFAULT_MAX_REPORT_AGE,
+                                               .max_clock_skew = PINHOLE_DEFAULT_MAX_CLOCK_SKEW};
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
@@ -96,6 +98,23 @@ int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collectio
     json_object_foreach(root, key, v)
     {
         uint64_t x;
+        /* A member of the wrong JSON type is a malformed request (400); a value of the right type
+         * out of range is an invalid collection (422). */
+        const int is = (strcmp(key, "name") == 0 || strcmp(key, "mechanism") == 0) ? 's'
+                       : strcmp(key, "epsilon") == 0                               ? 'n'
+                       : (strcmp(key, "k") == 0 || strcmp(key, "q") == 0 || strcmp(key, "t") == 0 ||
+                          strcmp(key, "time_precision") == 0 || strcmp(key, "min_reports") == 0)
+                           ? 'i'
+                           : 0;
+        if ((is == 's' && !json_is_string(v)) || (is == 'n' && !json_is_number(v)) ||
+            (is == 'i' && !json_is_integer(v))) {
+            rc = fail(err, errlen, PINHOLE_EFORMAT,
+                      is == 's'   ? "%s: must be a JSON string"
+                      : is == 'n' ? "%s: must be a JSON number"
+                                  : "%s: must be a JSON integer",
+                      key);
+            goto out;
+        }
         if (strcmp(key, "name") == 0) {
             if (!json_is_string(v) || json_string_length(v) > PINHOLE_COLLECTION_NAME_MAX ||
                 strlen(json_string_value(v)) != json_string_length(v)) {
@@ -148,6 +167,19 @@ int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collectio
                 goto out;
             }
             spec->min_reports = (uint32_t)x;
+        } else if (strcmp(key, "max_report_age") == 0 || strcmp(key, "max_clock_skew") == 0) {
+            if (json_u64(v, 0, UINT32_MAX, &x) != 0) {
+                rc = fail(err, errlen, PINHOLE_EINVAL, "%s: seconds, from 0 to 2^32 - 1", key);
+                goto out;
+            }
+            *(key[4] == 'r' ? &spec->window.max_report_age : &spec->window.max_clock_skew) =
+                (uint32_t)x;
+        } else if (strcmp(key, "keep_reports") == 0) {
+            if (!json_is_boolean(v)) {
+                rc = fail(err, errlen, PINHOLE_EFORMAT, "%s: true or false", key);
+                goto out;
+            }
+            spec->window.keep_reports = json_is_true(v);
         } else if (strcmp(key, "labels") == 0) {
             if (!json_is_array(v)) {
                 rc = fail(err, errlen, PINHOLE_EFORMAT, "%s: an array of strings", key);
@@ -186,6 +218,14 @@ json_t *pinhole_api_collection_json(const pinhole_server_collection *c, uint64_t
         "time_precision", (json_int_t)c->time_precision, "min_reports", (json_int_t)c->min_reports,
         "fingerprint", fp, "created", (json_int_t)c->created, "reports", (json_int_t)reports,
         "has_labels", c->label != NULL);
+    if (o &&
+        json_object_update_new(o, json_pack("{s:I, s:I, s:b}", "max_report_age",
+                                            (json_int_t)c->window.max_report_age, "max_clock_skew",
+                                            (json_int_t)c->window.max_clock_skew, "keep_reports",
+                                            c->window.keep_reports)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     if (o && with_labels && c->label) {
         json_t *arr = json_array();
         for (uint64_t v = 0; arr && v < c->params.k; v++)

@@ -23,12 +23,14 @@ typedef struct pinhole_collection_spec {
     pinhole_config_params params;
     uint32_t time_precision; /* seconds per time unit */
     uint32_t min_reports;
-    char **labels; /* k labels (owned) or NULL */
+    char **labels;                    /* k labels (owned) or NULL */
+    pinhole_collection_window window; /* the report window and retention */
 } pinhole_collection_spec;
 
 /** Parse a JSON collection spec:
  *   {"name": "words", "mechanism": "pgr", "epsilon": 4, "k": 74286, "q": 0, "t": 0,
- *    "labels": ["you", "I", ...], "time_precision": 86400, "min_reports": 1000}
+ *    "labels": ["you", "I", ...], "time_precision": 86400, "min_reports": 1000,
+ *    "max_report_age": 604800, "max_clock_skew": 3600, "keep_reports": false}
  * epsilon is required; k is required unless labels are given (then k = their number and a k given
  * too must agree); the rest default (name "collection", mechanism "pgr", q = t = 0 for the
  * planner's choice, the time precision and minimum above). Unknown members are refused.

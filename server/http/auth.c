@@ -2,6 +2,7 @@
 #include "server/http/http.h"
 
 #include <sodium.h>
+#include <string.h>
 
 int pinhole_http_roles(const pinhole_server_options *o, const char *authorization, int *present)
 {
@@ -23,15 +24,34 @@ int pinhole_http_roles(const pinhole_server_options *o, const char *authorizatio
     return roles;
 }
 
+void pinhole_server_set_tokens(pinhole_server *s, const pinhole_server_options *o)
+{
+    pthread_rwlock_wrlock(&s->token_lock);
+    memcpy(s->opt.admin_hash, o->admin_hash, sizeof s->opt.admin_hash);
+    memcpy(s->opt.analyst_hash, o->analyst_hash, sizeof s->opt.analyst_hash);
+    memcpy(s->opt.uploader_hash, o->uploader_hash, sizeof s->opt.uploader_hash);
+    s->opt.have_admin = o->have_admin;
+    s->opt.have_analyst = o->have_analyst;
+    s->opt.have_uploader = o->have_uploader;
+    pthread_rwlock_unlock(&s->token_lock);
+}
+
 int pinhole_http_check_role(request *rq, int need, enum MHD_Result *res)
 {
     const pinhole_server_options *o = &rq->srv->opt;
-    if (need == PINHOLE_ROLE_UPLOADER && !o->have_uploader)
+    pthread_rwlock_rdlock(&rq->srv->token_lock); /* SIGHUP may replace the tokens */
+    const int open_uploads = need == PINHOLE_ROLE_UPLOADER && !o->have_uploader;
+    int present = 0;
+    const int roles =
+        open_uploads
+            ? 0
+            : pinhole_http_roles(o,
+                                 MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                             MHD_HTTP_HEADER_AUTHORIZATION),
+                                 &present);
+    pthread_rwlock_unlock(&rq->srv->token_lock);
+    if (open_uploads)
         return 0; /* uploads are open when no uploader token is configured */
-    int present;
-    const int roles = pinhole_http_roles(
-        o, MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-        &present);
     if (roles & need)
         return 0;
     if (roles)

@@ -22,12 +22,28 @@ static uint64_t stored_reports(pinhole_server *s, int64_t id)
 
 enum MHD_Result pinhole_http_collection_get(request *rq)
 {
+    if (rq->multi)
+        return pinhole_http_multi_get(rq);
     const char *l = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "labels");
     const int with_labels = l && (strcmp(l, "1") == 0 || strcmp(l, "true") == 0);
     return pinhole_http_send_json(
         rq, MHD_HTTP_OK,
         pinhole_api_collection_json(rq->coll, stored_reports(rq->srv, rq->coll->id), with_labels),
         NULL, NULL);
+}
+
+/* DELETE /v1/collections/{id} (admin): gone from the API at once, its rows removed by the garbage
+ * collector in the background. 204. */
+enum MHD_Result pinhole_http_collection_delete(request *rq)
+{
+    const int rc = pinhole_service_delete_collection(rq->srv->svc, rq->coll->id);
+    if (rc == PINHOLE_ENOTFOUND)
+        return pinhole_http_problem(rq, PROBLEM_UNKNOWN_COLLECTION, NULL);
+    if (rc == PINHOLE_ENOMEM)
+        return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR, "the collection could not be deleted");
+    return pinhole_http_send(rq, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, NULL, NULL);
 }
 
 enum MHD_Result pinhole_http_collection_list(request *rq)
@@ -39,8 +55,17 @@ enum MHD_Result pinhole_http_collection_list(request *rq)
         const pinhole_server_collection *c = pinhole_service_collection_at(s->svc, i);
         json_array_append_new(arr, pinhole_api_collection_json(c, stored_reports(s, c->id), 0));
     }
-    return pinhole_http_send_json(rq, MHD_HTTP_OK, json_pack("{s:o}", "collections", arr), NULL,
-                                  NULL);
+    json_t *multi = json_array();
+    const size_t nm = pinhole_service_multi_count(s->svc);
+    for (size_t i = 0; multi && i < nm; i++) {
+        const pinhole_multi_record *r = pinhole_service_multi_at(s->svc, i);
+        json_array_append_new(multi, json_pack("{s:I, s:s, s:I}", "id", (json_int_t)r->id, "name",
+                                               r->name, "created", (json_int_t)r->created));
+    }
+    return pinhole_http_send_json(
+        rq, MHD_HTTP_OK,
+        json_pack("{s:o, s:o}", "collections", arr, "multi_attribute_collections", multi), NULL,
+        NULL);
 }
 
 enum MHD_Result pinhole_http_collection_create(request *rq)
@@ -48,6 +73,13 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
     pinhole_server *s = rq->srv;
     pinhole_collection_spec spec;
     char err[256];
+    json_t *root = json_loadb((const char *)rq->body, rq->len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_object_get(root, "attributes")) {
+        const enum MHD_Result res = pinhole_http_multi_create(rq, root);
+        json_decref(root);
+        return res;
+    }
+    json_decref(root);
     int rc = pinhole_api_parse_collection((const char *)rq->body, rq->len, &spec, err, sizeof err);
     if (rc == PINHOLE_ENOMEM)
         return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
@@ -63,7 +95,8 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
     }
     const pinhole_server_collection *c;
     rc = pinhole_service_create_collection(s->svc, spec.name, &spec.params, spec.time_precision,
-                                           spec.min_reports, (const char *const *)spec.labels, &c);
+                                           spec.min_reports, (const char *const *)spec.labels,
+                                           &spec.window, &c);
     pinhole_collection_spec_free(&spec);
     if (rc == PINHOLE_ENOMEM)
         return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);

@@ -19,8 +19,9 @@ static int past_deadline(void *ctx, double fraction)
     return pinhole_clock_mono() > *(const double *)ctx;
 }
 
-/* The histogram itself, on the query thread: counts of the range, estimate, rendering. */
-static enum MHD_Result compute_histogram(request *rq)
+/* The histogram itself, on the query thread: counts of the range, estimate, rendering. ws: the
+ * query thread's reconstruction workspace (NULL: a temporary one per query). */
+static enum MHD_Result compute_histogram(request *rq, pinhole_pgr_workspace *ws)
 {
     pinhole_server *s = rq->srv;
     const pinhole_server_collection *c = rq->coll;
@@ -40,7 +41,8 @@ static enum MHD_Result compute_histogram(request *rq)
                                           .topk = q.topk,
                                           .topk_samples = 256,
                                           .seed = 1,
-                                          .significance = q.significance};
+                                          .significance = q.significance,
+                                          .workspace = ws};
     uint64_t n = 0;
     int rc = counts ? PINHOLE_OK : PINHOLE_ENOMEM;
     if (rc == PINHOLE_OK && first <= last) {
@@ -95,6 +97,7 @@ static enum MHD_Result compute_histogram(request *rq)
 static void *query_main(void *arg)
 {
     pinhole_server *s = arg;
+    pinhole_pgr_workspace *ws = pinhole_pgr_workspace_new(); /* kept across queries */
     pthread_mutex_lock(&s->qmu);
     for (;;) {
         while (!s->qhead && !s->qstop)
@@ -108,7 +111,7 @@ static void *query_main(void *arg)
         s->qlen--;
         pthread_mutex_unlock(&s->qmu);
         rq->defer = 1;
-        if (compute_histogram(rq) != MHD_YES || !rq->out.set)
+        if (compute_histogram(rq, ws) != MHD_YES || !rq->out.set)
             rq->out.status = 0; /* the resumed callback closes the connection */
         rq->defer = 0;
         rq->phase = 2;
@@ -117,6 +120,7 @@ static void *query_main(void *arg)
         pthread_mutex_lock(&s->qmu);
     }
     pthread_mutex_unlock(&s->qmu);
+    pinhole_pgr_workspace_free(ws);
     return NULL;
 }
 

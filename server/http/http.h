@@ -30,6 +30,7 @@ enum reason {
     RS_BUSY,
     RS_TOO_LARGE,
     RS_STORE,
+    RS_WINDOW,
     RS_COUNT
 };
 
@@ -39,6 +40,8 @@ extern const char *const pinhole_http_reason_name[RS_COUNT];
 struct pinhole_server {
     pinhole_server_options opt;
     struct MHD_Daemon *d;
+    struct pinhole_gate *gate;   /* accepts, waits for request heads, hands connections to d */
+    pthread_rwlock_t token_lock; /* the token hashes of opt (pinhole_server_set_tokens) */
     uint16_t port;
     pinhole_service *svc;                /* registry, readers, writer, jobs (server/service) */
     _Atomic uint64_t status[600];        /* responses by HTTP status */
@@ -62,14 +65,23 @@ typedef struct request {
     struct MHD_Connection *conn;
     pinhole_http_match match;              /* the route and the path's {id} or {asset} */
     const pinhole_server_collection *coll; /* when the route names a collection */
+    const pinhole_multi_record *multi;     /* or a multi-attribute collection (route value 2) */
     uint8_t *body;
     size_t len, cap, limit;
+    size_t reserved; /* body buffer bytes reserved at the gate (pinhole_gate_reserve) */
+    struct sockaddr_storage client;
     int too_large;
-    int phase; /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
+    int too_many_bodies; /* the body-buffer bounds refused it: answered 429 once it is read */
+    int phase;           /* 0 receiving, 1 suspended (writer or query thread), 2 resumed */
     int submit_error;
     int answered; /* a response was queued at the first callback */
-    int defer;    /* responses go to out (built off the pool thread) instead of to the connection */
-    struct {      /* a response built while deferred, queued once resumed */
+    /* for the request's log line (completed() in server.c) */
+    char method[8];
+    double t0;           /* monotonic seconds at the first callback */
+    unsigned log_status; /* the status answered, 0 when none */
+    size_t log_bytes;    /* its body bytes */
+    int defer; /* responses go to out (built off the pool thread) instead of to the connection */
+    struct {   /* a response built while deferred, queued once resumed */
         unsigned status;
         const char *type; /* static string */
         char *body;
@@ -118,27 +130,37 @@ int pinhole_http_check_role(request *rq, int need, enum MHD_Result *res);
 
 /* ---- handlers ---- */
 
-enum MHD_Result pinhole_http_health(request *rq);            /* metrics.c */
-enum MHD_Result pinhole_http_metrics(request *rq);           /* metrics.c */
-enum MHD_Result pinhole_http_keys(request *rq);              /* collections.c */
-enum MHD_Result pinhole_http_collection_list(request *rq);   /* collections.c */
-enum MHD_Result pinhole_http_collection_create(request *rq); /* collections.c */
-enum MHD_Result pinhole_http_collection_get(request *rq);    /* collections.c */
-enum MHD_Result pinhole_http_config(request *rq);            /* collections.c */
-enum MHD_Result pinhole_http_labels(request *rq);            /* collections.c */
-enum MHD_Result pinhole_http_timeline(request *rq);          /* collections.c */
-enum MHD_Result pinhole_http_reports(request *rq);           /* reports.c */
-enum MHD_Result pinhole_http_histogram(request *rq);         /* histogram.c */
-enum MHD_Result pinhole_http_job_create(request *rq);        /* jobs.c */
-enum MHD_Result pinhole_http_job_get(request *rq);           /* jobs.c */
-enum MHD_Result pinhole_http_job_list(request *rq);          /* jobs.c */
-enum MHD_Result pinhole_http_job_cancel(request *rq);        /* jobs.c */
-enum MHD_Result pinhole_http_discovery_list(request *rq);    /* discoveries.c */
-enum MHD_Result pinhole_http_discovery_create(request *rq);  /* discoveries.c */
-enum MHD_Result pinhole_http_discovery_get(request *rq);     /* discoveries.c */
-enum MHD_Result pinhole_http_discovery_config(request *rq);  /* discoveries.c */
-enum MHD_Result pinhole_http_root(request *rq);              /* ui.c */
-enum MHD_Result pinhole_http_ui(request *rq);                /* ui.c */
+enum MHD_Result pinhole_http_health(request *rq);                           /* metrics.c */
+enum MHD_Result pinhole_http_metrics(request *rq);                          /* metrics.c */
+enum MHD_Result pinhole_http_keys(request *rq);                             /* collections.c */
+enum MHD_Result pinhole_http_collection_list(request *rq);                  /* collections.c */
+enum MHD_Result pinhole_http_collection_create(request *rq);                /* collections.c */
+enum MHD_Result pinhole_http_collection_get(request *rq);                   /* collections.c */
+enum MHD_Result pinhole_http_collection_delete(request *rq);                /* collections.c */
+enum MHD_Result pinhole_http_config(request *rq);                           /* collections.c */
+enum MHD_Result pinhole_http_labels(request *rq);                           /* collections.c */
+enum MHD_Result pinhole_http_timeline(request *rq);                         /* collections.c */
+enum MHD_Result pinhole_http_reports(request *rq);                          /* reports.c */
+enum MHD_Result pinhole_http_histogram(request *rq);                        /* histogram.c */
+enum MHD_Result pinhole_http_job_create(request *rq);                       /* jobs.c */
+enum MHD_Result pinhole_http_job_offline(request *rq);                      /* jobs.c */
+enum MHD_Result pinhole_http_job_get(request *rq);                          /* jobs.c */
+enum MHD_Result pinhole_http_job_list(request *rq);                         /* jobs.c */
+enum MHD_Result pinhole_http_job_cancel(request *rq);                       /* jobs.c */
+enum MHD_Result pinhole_http_discovery_list(request *rq);                   /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_create(request *rq);                 /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_get(request *rq);                    /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_config(request *rq);                 /* discoveries.c */
+enum MHD_Result pinhole_http_multi_create(request *rq, const json_t *body); /* multi.c */
+enum MHD_Result pinhole_http_multi_get(request *rq);                        /* multi.c */
+enum MHD_Result pinhole_http_root(request *rq);                             /* ui.c */
+enum MHD_Result pinhole_http_ui(request *rq);                               /* ui.c */
+
+/* multi.c: the params of the multi_attribute job under parent: the client's (params, may be NULL)
+ * with the parent's attributes and pair collections, and from/to (may be NULL). A new reference,
+ * NULL when out of memory or the parent's stored spec is unreadable. */
+json_t *pinhole_http_multi_job_params(const pinhole_multi_record *parent, const json_t *params,
+                                      const json_t *from, const json_t *to);
 
 /* histogram.c: start the query thread (PINHOLE_ENOMEM when it cannot), and stop it after it
  * answered every queued query (safe when not started). */

@@ -20,20 +20,26 @@
 /** Server settings. pinhole_server_options_default() fills every default; docs/pinhole-server.conf
  * documents each one. */
 typedef struct pinhole_server_options {
-    char listen[64];             /* IPv4 address to bind, "127.0.0.1" */
-    uint16_t port;               /* 8080; 0 picks a free port (see pinhole_server_port) */
-    unsigned threads;            /* pool threads, 2 */
-    unsigned connection_limit;   /* simultaneous connections, 1024 */
-    unsigned connection_timeout; /* seconds of inactivity before a connection is closed, 30 */
-    size_t connection_memory;    /* bytes of buffer per connection (headers, I/O), 32768 */
-    size_t max_body_bytes;       /* largest report batch body, 8 MiB */
-    size_t max_admin_body_bytes; /* largest collection spec body (labels), 64 MiB */
-    size_t max_batch_reports;    /* reports in one batch, 65,536 */
-    unsigned retry_after;        /* seconds suggested by 429 and 503 answers, 1 */
-    unsigned job_workers;        /* analytics job worker threads, 1 */
-    unsigned job_time_limit;     /* seconds a job may run at most (its default limit), 600 */
-    char db_path[4096]; /* the store: "pinhole.db" in the working directory (a path or a store
-                          URL, server/store/store.h) */
+    char listen[64];                  /* IPv4 address to bind, "127.0.0.1" */
+    uint16_t port;                    /* 8080; 0 picks a free port (see pinhole_server_port) */
+    unsigned threads;                 /* pool threads, 2 */
+    unsigned connection_limit;        /* simultaneous connections, 1024 */
+    unsigned connection_timeout;      /* seconds of inactivity before a connection is closed, 30 */
+    size_t connection_memory;         /* bytes of buffer per connection (headers, I/O), 32768 */
+    double head_timeout;              /* seconds from accept to a complete request head, 10 */
+    unsigned connections_per_address; /* simultaneous connections from one client address, 64 */
+    int log_client_address;           /* put the client's address in request log lines, 0 */
+    unsigned min_body_rate;   /* bytes/s a body must average once head_timeout has passed, 512 */
+    size_t body_buffer_bytes; /* request body bytes buffered at once, all clients, 512 MiB */
+    size_t body_buffer_bytes_per_address; /* ... from one client address, 64 MiB */
+    size_t max_body_bytes;                /* largest report batch body, 8 MiB */
+    size_t max_admin_body_bytes;          /* largest collection spec body (labels), 64 MiB */
+    size_t max_batch_reports;             /* reports in one batch, 65,536 */
+    unsigned retry_after;                 /* seconds suggested by 429 and 503 answers, 1 */
+    unsigned job_workers;                 /* analytics job worker threads, 1 */
+    unsigned job_time_limit; /* seconds a job may run at most (its default limit), 600 */
+    char db_path[4096];      /* the store: "pinhole.db" in the working directory (a path or a store
+                               URL, server/store/store.h) */
     pinhole_writer_options writer;
     uint8_t admin_hash[PINHOLE_TOKEN_HASH_BYTES];
     uint8_t analyst_hash[PINHOLE_TOKEN_HASH_BYTES];
@@ -56,6 +62,10 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out);
 
 /** The TCP port the server listens on (the chosen one when options asked for 0). */
 uint16_t pinhole_server_port(const pinhole_server *s);
+
+/** Replace the tokens (the *_hash and have_* fields of o) of a running server, atomically for the
+ * requests that check them (SIGHUP reloads token files). */
+void pinhole_server_set_tokens(pinhole_server *s, const pinhole_server_options *o);
 
 /** Graceful stop: stop accepting connections, let requests in flight finish (up to grace
  * seconds), commit everything queued, answer the waiting clients, close the daemon and the

@@ -1,6 +1,7 @@
-/* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job, GET /v1/jobs/{id}
- * reads it, DELETE /v1/jobs/{id} cancels it, GET /v1/jobs and /v1/collections/{id}/jobs list them
- * a page at a time (server/jobs). */
+/* The jobs resource: POST /v1/collections/{id}/jobs queues an analytics job over a collection's
+ * reports, POST /v1/jobs an offline solver (a job type that reads no single collection), GET
+ * /v1/jobs/{id} reads either, DELETE /v1/jobs/{id} cancels it, GET /v1/jobs and
+ * /v1/collections/{id}/jobs list them a page at a time (server/jobs). */
 #include "common/error.h"
 #include "server/http/http.h"
 
@@ -9,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?}: 202 and Location. */
-enum MHD_Result pinhole_http_job_create(request *rq)
+/* POST /v1/collections/{id}/jobs {"type", "from"?, "to"?, "params"?} (collection given, or a
+ * multi-attribute collection in rq->multi: its multi_attribute job) or POST /v1/jobs {"type",
+ * "params"?} (coll NULL): 202 and Location. */
+static enum MHD_Result job_create(request *rq, const pinhole_server_collection *coll)
 {
     pinhole_server *s = rq->srv;
     json_error_t jerr;
@@ -27,15 +30,48 @@ enum MHD_Result pinhole_http_job_create(request *rq)
         unknown |= strcmp(key, "type") && strcmp(key, "from") && strcmp(key, "to") &&
                    strcmp(key, "params");
     }
+    const pinhole_multi_record *parent = coll ? NULL : rq->multi;
+    if (!coll && !parent && (from || to))
+        unknown = 1;
     if (!json_is_object(body) || !json_is_string(type) || (params && !json_is_object(params)) ||
         (from && !json_is_integer(from)) || (to && !json_is_integer(to)) || unknown) {
         json_decref(body);
-        return pinhole_http_problem(
-            rq, PROBLEM_MALFORMED_JSON,
-            "expected {\"type\": string, \"from\"?: Unix seconds, \"to\"?: Unix "
-            "seconds, \"params\"?: object}");
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON,
+                                    coll || parent
+                                        ? "expected {\"type\": string, \"from\"?: Unix seconds, "
+                                          "\"to\"?: Unix seconds, \"params\"?: object}"
+                                        : "expected {\"type\": string, \"params\"?: object}");
     }
-    if (!pinhole_job_type_find(json_string_value(type))) {
+    const pinhole_job_type *jt = pinhole_job_type_find(json_string_value(type));
+    json_t *own = NULL; /* the params of a job under a multi-attribute collection */
+    if (parent) {
+        if (strcmp(json_string_value(type), "multi_attribute") != 0) {
+            json_decref(body);
+            return pinhole_http_problem(
+                rq, PROBLEM_JOB_PATH,
+                "a multi-attribute collection takes the multi_attribute job; post other jobs "
+                "under its pair collections");
+        }
+        if (json_object_get(params, "attributes") || json_object_get(params, "collections") ||
+            json_object_get(params, "from") || json_object_get(params, "to") ||
+            (own = pinhole_http_multi_job_params(parent, params, from, to)) == NULL) {
+            json_decref(body);
+            return pinhole_http_problem(rq, PROBLEM_INVALID_JOB,
+                                        "the attributes, collections and time range come from "
+                                        "the multi-attribute collection and the body's from/to");
+        }
+        params = own;
+    } else if (jt && jt->needs_data != PINHOLE_JOB_ANYWHERE &&
+               pinhole_job_type_per_collection(jt->needs_data) != (coll != NULL)) {
+        snprintf(err, sizeof err,
+                 coll ? "%s reads no single collection (an offline solver, or one naming its "
+                        "collections in params); POST it to /v1/jobs"
+                      : "%s reads a collection's reports; POST it to /v1/collections/{id}/jobs",
+                 jt->name);
+        json_decref(body);
+        return pinhole_http_problem(rq, PROBLEM_JOB_PATH, err);
+    }
+    if (!jt) {
         size_t nt;
         const pinhole_job_type *all = pinhole_job_types(&nt);
         int m = snprintf(err, sizeof err, "unknown job type; known:");
@@ -44,12 +80,19 @@ enum MHD_Result pinhole_http_job_create(request *rq)
         json_decref(body);
         return pinhole_http_problem(rq, PROBLEM_UNKNOWN_JOB_TYPE, err);
     }
+    if (pinhole_job_params_check(pinhole_job_type_find(json_string_value(type)), params, err,
+                                 sizeof err) != PINHOLE_OK) {
+        json_decref(body);
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON, err);
+    }
     int64_t id;
     const int64_t f = from ? json_integer_value(from) : 0,
                   t = to ? json_integer_value(to) : INT64_MAX;
-    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), rq->coll->id,
+    const int64_t owner = coll ? coll->id : parent ? parent->id : 0;
+    int rc = f < t ? pinhole_jobs_submit(pinhole_service_jobs(s->svc), owner,
                                          json_string_value(type), f, t, params, &id)
                    : PINHOLE_EINVAL;
+    json_decref(own);
     json_decref(body);
     if (rc == PINHOLE_EINVAL)
         return pinhole_http_problem(
@@ -63,6 +106,16 @@ enum MHD_Result pinhole_http_job_create(request *rq)
     char loc[64];
     snprintf(loc, sizeof loc, "/v1/jobs/%" PRId64, id);
     return pinhole_http_send_json(rq, MHD_HTTP_ACCEPTED, job, MHD_HTTP_HEADER_LOCATION, loc);
+}
+
+enum MHD_Result pinhole_http_job_create(request *rq)
+{
+    return job_create(rq, rq->coll);
+}
+
+enum MHD_Result pinhole_http_job_offline(request *rq)
+{
+    return job_create(rq, NULL);
 }
 
 /* GET /v1/jobs/{id}: status, progress, result or error; DELETE cancels. */
@@ -119,7 +172,10 @@ enum MHD_Result pinhole_http_job_list(request *rq)
         return pinhole_http_problem(rq, PROBLEM_BAD_QUERY,
                                     "limit: 1 to 100 (default 20); offset: a non-negative integer");
     json_t *page = NULL;
-    const int rc = pinhole_jobs_list(pinhole_service_jobs(s->svc), rq->coll ? rq->coll->id : -1,
+    const int rc = pinhole_jobs_list(pinhole_service_jobs(s->svc),
+                                     rq->coll    ? rq->coll->id
+                                     : rq->multi ? rq->multi->id
+                                                 : -1,
                                      offset, (uint32_t)limit, &page);
     if (rc != PINHOLE_OK)
         return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,

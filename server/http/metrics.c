@@ -1,6 +1,7 @@
 /* Health and metrics: GET /healthz (the store's state) and GET /metrics (Prometheus text). */
 #include "common/clock.h"
 #include "common/error.h"
+#include "server/http/gate.h"
 #include "server/http/http.h"
 
 #include <inttypes.h>
@@ -133,10 +134,51 @@ enum MHD_Result pinhole_http_metrics(request *rq)
             "# HELP pinhole_uptime_seconds Seconds since the server started.\n"
             "# TYPE pinhole_uptime_seconds gauge\npinhole_uptime_seconds %.3f\n",
             disk_bytes, ld(&s->connections), ld(&s->waiting), pinhole_clock_mono() - s->started);
+    pinhole_store_gc_stats gc;
+    pinhole_service_gc_read(s->svc, &gc);
+    mprintf(&t,
+            "# HELP pinhole_gc_rows_removed_total Raw reports the garbage collector removed.\n"
+            "# TYPE pinhole_gc_rows_removed_total counter\npinhole_gc_rows_removed_total %" PRIu64
+            "\n# HELP pinhole_gc_bytes_removed_total Bytes the garbage collector freed (SQLite:"
+            " report ids and payloads; PostgreSQL: dropped day partitions).\n"
+            "# TYPE pinhole_gc_bytes_removed_total counter\npinhole_gc_bytes_removed_total %" PRIu64
+            "\n# HELP pinhole_gc_passes_total Retirements of old days completed.\n"
+            "# TYPE pinhole_gc_passes_total counter\npinhole_gc_passes_total %" PRIu64 "\n"
+            "# HELP pinhole_gc_lag_seconds How long the garbage collector's pass under way has"
+            " run; 0 when caught up.\n# TYPE pinhole_gc_lag_seconds gauge\n"
+            "pinhole_gc_lag_seconds %.3f\n"
+            "# HELP pinhole_replay_index_ids Report ids in the in-memory replay index (SQLite).\n"
+            "# TYPE pinhole_replay_index_ids gauge\npinhole_replay_index_ids %" PRIu64 "\n"
+            "# HELP pinhole_replay_index_bytes Memory of the replay index (SQLite).\n"
+            "# TYPE pinhole_replay_index_bytes gauge\npinhole_replay_index_bytes %" PRIu64 "\n",
+            gc.rows_removed, gc.bytes_removed, gc.passes, gc.lag_seconds, gc.index_ids,
+            gc.index_bytes);
     mprintf(&t,
             "# HELP pinhole_collections Collections defined.\n"
             "# TYPE pinhole_collections gauge\npinhole_collections %zu\n",
             pinhole_service_collection_count(s->svc));
+    pinhole_gate_stats gs;
+    pinhole_gate_get_stats(s->gate, &gs);
+    mprintf(&t,
+            "# HELP pinhole_connections_refused_total Connections answered and closed before a "
+            "request: limit (connection_limit), address (connections_per_address), head_timeout "
+            "(408), head_too_large (431), evicted (408: the oldest connection still without a "
+            "request, closed at the limit to make room).\n"
+            "# TYPE pinhole_connections_refused_total counter\n"
+            "pinhole_connections_refused_total{reason=\"limit\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"address\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"head_timeout\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"head_too_large\"} %llu\n"
+            "pinhole_connections_refused_total{reason=\"evicted\"} %llu\n",
+            gs.refused_limit, gs.refused_address, gs.head_timeouts, gs.head_too_large, gs.evicted);
+    mprintf(&t,
+            "# HELP pinhole_body_buffer_bytes Request body bytes buffered (reserved) now.\n"
+            "# TYPE pinhole_body_buffer_bytes gauge\npinhole_body_buffer_bytes %zu\n"
+            "# HELP pinhole_body_buffer_refused_total Requests answered 429 because their body "
+            "would pass body_buffer_bytes or body_buffer_bytes_per_address.\n"
+            "# TYPE pinhole_body_buffer_refused_total counter\n"
+            "pinhole_body_buffer_refused_total %llu\n",
+            gs.body_bytes, gs.refused_body_bytes);
     if (t.oom) {
         free(t.p);
         return MHD_NO;

@@ -24,6 +24,8 @@ static enum reason reason_of(int error)
         return RS_MISMATCH;
     case PINHOLE_ERANGE:
         return RS_RANGE;
+    case PINHOLE_EWINDOW:
+        return RS_WINDOW;
     default:
         return RS_FORMAT;
     }

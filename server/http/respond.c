@@ -36,6 +36,13 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_INVALID_DISCOVERY] = {"invalid-discovery", "Invalid Discovery Collection", 422},
     [PROBLEM_DISCOVERY_FINISHED] = {"discovery-finished", "Discovery Finished", 409},
     [PROBLEM_ROUND_CLOSED] = {"round-closed", "Round Closed", 409},
+    [PROBLEM_TOO_MANY_CONNECTIONS] = {"too-many-connections", "Service Unavailable", 503},
+    [PROBLEM_REQUEST_TIMEOUT] = {"request-timeout", "Request Timeout", 408},
+    [PROBLEM_HEADER_TOO_LARGE] = {"header-too-large", "Request Header Fields Too Large", 431},
+    [PROBLEM_BAD_REQUEST] = {"bad-request", "Bad Request", 400},
+    [PROBLEM_VERSION_NOT_SUPPORTED] = {"http-version-not-supported", "HTTP Version Not Supported",
+                                       505},
+    [PROBLEM_JOB_PATH] = {"job-path", "Wrong Path For This Job Type", 422},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)
@@ -53,11 +60,13 @@ const char *const pinhole_http_reason_name[RS_COUNT] = {
     [RS_FORMAT] = "format",        [RS_TRUNCATED] = "truncated", [RS_VERSION] = "version",
     [RS_MISMATCH] = "fingerprint", [RS_RANGE] = "time",          [RS_SEAL] = "seal",
     [RS_INVALID] = "payload",      [RS_REPLAY] = "replay",       [RS_BUSY] = "busy",
-    [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error"};
+    [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error",   [RS_WINDOW] = "window"};
 
 enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type, char *buf,
                                   size_t len, const char *h1, const char *v1)
 {
+    rq->log_status = status;
+    rq->log_bytes = len;
     if (rq->defer) { /* keep it for the pool thread that resumes the connection */
         rq->out.status = status;
         rq->out.type = type;
@@ -74,7 +83,8 @@ enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type
         free(buf);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (type) /* none on a 204 */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (h1)
         MHD_add_response_header(r, h1, v1);

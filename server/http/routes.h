@@ -40,7 +40,8 @@ typedef struct pinhole_http_route {
     int role;                 /* PINHOLE_ROLE_* needed, 0 for none */
     pinhole_http_body body;   /* PINHOLE_BODY_NONE for no body */
     const char *content_type; /* what the body must be, when there is one */
-    int collection;           /* 1 when {id} names a collection that must exist */
+    int collection;           /* 1 when {id} names a collection that must exist, 2 when it may
+                                 also name a multi-attribute collection (request.multi) */
     /* NULL for an alias: a pattern ending in '/' served by the route of the same method without
      * that slash (its role, body and handler: an alias never grants more) */
     pinhole_http_handler handler;

@@ -3,7 +3,9 @@
  * handlers live in one file per resource; the service core (server/service) does the work. */
 #include "common/clock.h"
 #include "common/error.h"
+#include "server/http/gate.h"
 #include "server/http/http.h"
+#include "server/log/log.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +25,11 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_limit = 1024;
     o->connection_timeout = 30;
     o->connection_memory = 32768;
+    o->head_timeout = 10;
+    o->connections_per_address = 64;
+    o->body_buffer_bytes = (size_t)512 << 20;
+    o->min_body_rate = 512;
+    o->body_buffer_bytes_per_address = (size_t)64 << 20;
     o->max_body_bytes = 8u << 20;
     o->max_admin_body_bytes = 64u << 20;
     o->max_batch_reports = 65536;
@@ -60,9 +67,27 @@ static size_t body_limit(const pinhole_server *s, pinhole_http_body body)
 /* First callback of a request: the route table decides the handler, the role, whether the path
  * names a collection, and the body's type and limit. Returns 1 to go on receiving, or 0 with *res
  * set when an answer was queued already. */
-static int begin_request(request *rq, const char *url, const char *method, enum MHD_Result *res)
+static int begin_request(request *rq, const char *url, const char *method, const char *version,
+                         enum MHD_Result *res)
 {
     pinhole_server *s = rq->srv;
+    /* Framing the proxies in front must read the same way (RFC 9112 §3.2, §6.1): HTTP/1.1 needs a
+     * Host; a body declared both ways may be read differently upstream (request smuggling), so
+     * it is refused and the connection closed. */
+    struct MHD_Connection *c = rq->conn;
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)) {
+        *res = pinhole_http_problem_ext(rq, PROBLEM_BAD_REQUEST, "HTTP/1.1 requires a Host header",
+                                        NULL, MHD_HTTP_HEADER_CONNECTION, "close");
+        return 0;
+    }
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        *res = pinhole_http_problem_ext(rq, PROBLEM_BAD_REQUEST,
+                                        "Content-Length and Transfer-Encoding together", NULL,
+                                        MHD_HTTP_HEADER_CONNECTION, "close");
+        return 0;
+    }
     const int found = pinhole_http_route_find(url, method, &rq->match);
     if (found == PINHOLE_ROUTE_NOT_FOUND) {
         *res = pinhole_http_problem(rq, PROBLEM_NOT_FOUND, "no such endpoint");
@@ -79,9 +104,15 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
         return 0;
     if (route->collection) {
         rq->coll = pinhole_service_collection(s->svc, rq->match.id);
-        if (!rq->coll) {
-            *res =
-                pinhole_http_problem(rq, PROBLEM_UNKNOWN_COLLECTION, "no collection has this id");
+        if (!rq->coll)
+            rq->multi = pinhole_service_multi(s->svc, rq->match.id);
+        if (!rq->coll && (!rq->multi || route->collection != 2)) {
+            *res = pinhole_http_problem(
+                rq, PROBLEM_UNKNOWN_COLLECTION,
+                rq->multi ? "this id is a multi-attribute collection: its pair collections "
+                            "(listed by GET /v1/collections/{id}) take configs, reports and "
+                            "queries"
+                          : "no collection has this id");
             return 0;
         }
     }
@@ -96,6 +127,21 @@ static int begin_request(request *rq, const char *url, const char *method, enum 
         /* The declared length is checked before any byte of the body is read. */
         const char *cl =
             MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        if (declared && declared <= rq->limit) { /* the whole buffer, before any byte arrives */
+            if (pinhole_gate_reserve(s->gate, (struct sockaddr *)&rq->client, declared) != 0) {
+                *res = pinhole_http_problem_retry(
+                    rq, PROBLEM_BUSY,
+                    "the server holds as many request bodies as it buffers; retry later");
+                return 0;
+            }
+            rq->reserved = declared;
+            if (!(rq->body = malloc(declared))) {
+                *res = pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
+                return 0;
+            }
+            rq->cap = declared;
+        }
         if (cl && strtoull(cl, NULL, 10) > rq->limit) {
             if (route->body == PINHOLE_BODY_REPORTS)
                 pinhole_http_reject(s, RS_TOO_LARGE, 1);
@@ -112,7 +158,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     pinhole_server *s = cls;
     request *rq = *con_cls;
     if (!rq) {
@@ -121,10 +166,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
             return MHD_NO;
         rq->srv = s;
         rq->conn = conn;
+        rq->t0 = pinhole_clock_mono();
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            memcpy(&rq->client, ci->client_addr,
+                   ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                          : sizeof(struct sockaddr_in));
+        snprintf(rq->method, sizeof rq->method, "%s", method);
         *con_cls = rq;
         atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
         enum MHD_Result res = MHD_YES;
-        if (!begin_request(rq, url, method, &res)) {
+        if (!begin_request(rq, url, method, version, &res)) {
             rq->answered = 1; /* answered before the body: whatever follows is ignored */
             return res;
         }
@@ -137,6 +190,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     if (*upload_data_size) {
         const size_t m = *upload_data_size;
         *upload_data_size = 0;
+        if (rq->too_many_bodies)
+            return MHD_YES;
+        /* A body trickling in (each byte resets the inactivity timeout) is cut: after a grace of
+         * head_timeout, it must average min_body_rate. The connection closes without an answer. */
+        const double grace = s->opt.head_timeout, t = pinhole_clock_mono() - rq->t0;
+        if (s->opt.min_body_rate && t > grace &&
+            (double)(rq->len + m) < (double)s->opt.min_body_rate * (t - grace)) {
+            pinhole_log(PINHOLE_LOG_INFO, "slow_body", "sroute", rq->match.route->pattern, "ubytes",
+                        (unsigned long long)(rq->len + m), "fseconds", t, NULL);
+            return MHD_NO;
+        }
         if (rq->too_large || m > rq->limit - rq->len) { /* chunked bodies have no declared size */
             rq->too_large = 1;
             return MHD_YES;
@@ -147,6 +211,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                 cap *= 2;
             if (cap > rq->limit)
                 cap = rq->limit;
+            if (cap > rq->reserved) { /* the body-buffer bounds (chunked bodies grow here) */
+                if (pinhole_gate_reserve(s->gate, (struct sockaddr *)&rq->client,
+                                         cap - rq->reserved) != 0) {
+                    rq->too_many_bodies = 1;
+                    return MHD_YES;
+                }
+                rq->reserved = cap;
+            }
             uint8_t *b = realloc(rq->body, cap ? cap : 1);
             if (!b)
                 return MHD_NO;
@@ -159,6 +231,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     }
     if (rq->phase == 1)
         return MHD_YES; /* spurious call while suspended: nothing to do */
+    if (rq->too_many_bodies)
+        return pinhole_http_problem_retry(
+            rq, PROBLEM_BUSY, "the server holds as many request bodies as it buffers; retry later");
     if (rq->too_large) {
         if (rq->match.route->body == PINHOLE_BODY_REPORTS)
             pinhole_http_reject(s, RS_TOO_LARGE, 1);
@@ -172,13 +247,31 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
-    (void)toe;
     pinhole_server *s = cls;
     request *rq = *con_cls;
     if (!rq)
         return;
+    /* One line per request: the route's pattern, never the path (ids) or, unless configured, the
+     * client's address. */
+    char addr[64] = "";
+    const union MHD_ConnectionInfo *ci =
+        s->opt.log_client_address
+            ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)
+            : NULL;
+    if (ci && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, addr,
+                  sizeof addr);
+    else if (ci && ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, addr,
+                  sizeof addr);
+    pinhole_log(PINHOLE_LOG_INFO, "request", "smethod", rq->method, "sroute",
+                rq->match.route ? rq->match.route->pattern : NULL, "ustatus",
+                (unsigned long long)rq->log_status, "ubytes", (unsigned long long)rq->log_bytes,
+                "fms", (pinhole_clock_mono() - rq->t0) * 1e3, "bcomplete",
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, addr[0] ? "sclient" : NULL, addr, NULL);
     free(rq->body);
+    if (rq->reserved)
+        pinhole_gate_unreserve(s->gate, (struct sockaddr *)&rq->client, rq->reserved);
     free(rq->reports);
     free(rq->arena);
     if (rq->out.set)
@@ -191,13 +284,23 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
                              enum MHD_ConnectionNotificationCode toe)
 {
-    (void)conn;
     (void)socket_context;
     pinhole_server *s = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
-    else
+    } else {
         atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        pinhole_gate_release(s->gate, ci ? ci->client_addr : NULL);
+    }
+}
+
+/* The gate's hand-over: the daemon takes the socket (and closes it, also on failure). */
+static int admit(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    pinhole_server *s = ctx;
+    return MHD_add_connection(s->d, fd, addr, len) == MHD_YES ? 0 : -1;
 }
 
 /* ---- lifecycle ---- */
@@ -206,6 +309,7 @@ static void free_server(pinhole_server *s)
 {
     pinhole_service_close(s->svc);
     pthread_mutex_destroy(&s->qmu);
+    pthread_rwlock_destroy(&s->token_lock);
     pthread_cond_destroy(&s->qcv);
     free(s);
 }
@@ -224,6 +328,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         s->opt.threads = 1;
     s->started = pinhole_clock_mono();
     pthread_mutex_init(&s->qmu, NULL);
+    pthread_rwlock_init(&s->token_lock, NULL);
     pthread_cond_init(&s->qcv, NULL);
     /* a reader per pool thread, one for the query thread, one per job worker (the job loader) */
     const pinhole_service_options so = {.store_url = s->opt.db_path,
@@ -238,22 +343,49 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     }
     if ((rc = pinhole_http_queries_start(s)) != PINHOLE_OK)
         goto fail;
-    const unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
-    s->d = MHD_start_daemon(flags, o->port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)s->opt.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)s->opt.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)s->opt.connection_memory, MHD_OPTION_NOTIFY_COMPLETED,
-                            completed, s, MHD_OPTION_NOTIFY_CONNECTION, connection_event, s,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
-    if (!s->d) {
+    /* The gate owns the listening socket and hands the daemon connections whose request head
+     * has arrived (server/http/gate.h). */
+    const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 1024) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&bound, &blen) != 0) {
+        if (lfd >= 0)
+            close(lfd);
         rc = PINHOLE_EUNSUPPORTED;
         goto fail;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : o->port;
+    s->port = ntohs(bound.sin_port);
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                           MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)s->opt.connection_limit + PINHOLE_GATE_SPARE,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opt.connection_timeout,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->opt.connection_memory,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                            connection_event, s, MHD_OPTION_END);
+    const pinhole_gate_options go = {.listen_fd = lfd,
+                                     .head_timeout = s->opt.head_timeout < s->opt.connection_timeout
+                                                         ? s->opt.head_timeout
+                                                         : s->opt.connection_timeout,
+                                     .head_max = s->opt.connection_memory / 2,
+                                     .max_connections = s->opt.connection_limit,
+                                     .per_address = s->opt.connections_per_address,
+                                     .body_bytes = s->opt.body_buffer_bytes,
+                                     .body_bytes_per_address = s->opt.body_buffer_bytes_per_address,
+                                     .retry_after = s->opt.retry_after,
+                                     .admit = admit,
+                                     .ctx = s};
+    if (!s->d || (rc = pinhole_gate_start(&s->gate, &go)) != PINHOLE_OK) {
+        close(lfd);
+        if (s->d)
+            MHD_stop_daemon(s->d);
+        rc = PINHOLE_EUNSUPPORTED;
+        goto fail;
+    }
     *out = s;
     return PINHOLE_OK;
 fail:
@@ -270,9 +402,7 @@ uint16_t pinhole_server_port(const pinhole_server *s)
 void pinhole_server_stop(pinhole_server *s, double grace)
 {
     /* 1. Stop accepting: the listening socket closes; open connections keep being served. */
-    MHD_socket ls = MHD_quiesce_daemon(s->d);
-    if (ls != MHD_INVALID_SOCKET)
-        close(ls);
+    pinhole_gate_stop(s->gate);
     /* 2. Let requests in flight (receiving, decoding, waiting on the writer) finish. */
     const double until = pinhole_clock_mono() + grace;
     while (atomic_load(&s->inflight) > 0 && pinhole_clock_mono() < until) {
@@ -290,5 +420,6 @@ void pinhole_server_stop(pinhole_server *s, double grace)
     /* 4. Close every connection and the daemon's threads; stop the job workers (a running job is
      * queued again for the next start); then the database. */
     MHD_stop_daemon(s->d);
+    pinhole_gate_free(s->gate);
     free_server(s);
 }

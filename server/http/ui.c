@@ -17,6 +17,8 @@ enum MHD_Result pinhole_http_ui(request *rq)
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'self'; style-src 'self'; script-src 'self'");
     enum MHD_Result ok = MHD_queue_response(rq->conn, MHD_HTTP_OK, r);
+    rq->log_status = MHD_HTTP_OK;
+    rq->log_bytes = a->len;
     MHD_destroy_response(r);
     atomic_fetch_add_explicit(&rq->srv->status[MHD_HTTP_OK], 1, memory_order_relaxed);
     return ok;

@@ -3,6 +3,7 @@
 #include "server/jobs/jobs.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "server/log/log.h"
 #include "server/store/store.h"
 
 #include <math.h>
@@ -18,10 +19,11 @@
 typedef struct worker {
     struct pinhole_jobs *J;
     pthread_t thread;
-    pinhole_store *store; /* the worker's own handle: claims, progress, results */
-    int64_t job;          /* running job id, 0 when idle (guarded by J->mu) */
-    int claiming;         /* between taking a job in the store and setting job (J->mu) */
-    atomic_int cancel;    /* set by pinhole_jobs_cancel() for the running job */
+    pinhole_store *store;      /* the worker's own handle: claims, progress, results */
+    int64_t job;               /* running job id, 0 when idle (guarded by J->mu) */
+    int claiming;              /* between taking a job in the store and setting job (J->mu) */
+    atomic_int cancel;         /* set by pinhole_jobs_cancel() for the running job */
+    pinhole_pgr_workspace *ws; /* the worker thread's reconstruction workspace (its own) */
 } worker;
 
 struct pinhole_jobs {
@@ -76,6 +78,8 @@ int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
         ctl->timed_out = 1;
         return 1;
     }
+    if (!ctl->J) /* run inline (pinhole_job_run_inline): no runner, no queue */
+        return 0;
     if (atomic_load(&ctl->w->cancel) || atomic_load(&ctl->J->stop))
         return 1;
     if (t - ctl->last_write >= 0.5) {
@@ -85,6 +89,24 @@ int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
         pinhole_store_job_progress(ctl->w->store, ctl->id, fraction > 1 ? 1.0 : fraction);
     }
     return 0;
+}
+
+int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data *data,
+                           const json_t *params, double seconds, json_t **result, char *err,
+                           size_t errlen)
+{
+    pinhole_job_ctl ctl = {.deadline = pinhole_clock_mono() + seconds};
+    *result = NULL;
+    return type->run(type->needs_data ? data : NULL, params, &ctl, result, err, errlen);
+}
+
+int pinhole_job_load(pinhole_job_ctl *ctl, int64_t collection_id, int64_t from, int64_t to,
+                     pinhole_job_data *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!ctl->J) /* run inline (pinhole_job_run_inline): no loader */
+        return PINHOLE_ENOTFOUND;
+    return ctl->J->opt.loader(ctl->J->opt.loader_ctx, collection_id, from, to, 0, out);
 }
 
 static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
@@ -99,12 +121,16 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
                            .deadline = pinhole_clock_mono() + job->time_limit,
                            .last_write = -INFINITY};
     int rc;
+    const double started = pinhole_clock_mono();
+    pinhole_job_state state = PINHOLE_JOB_FAILED;
+    pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)job->id, "icollection",
+                (long long)job->collection_id, "stype", job->type, "sstate", "running", NULL);
     const pinhole_job_type *type = pinhole_job_type_find(job->type);
     params = job->params ? json_loads(job->params, 0, NULL) : NULL;
     if (!type || !json_is_object(params)) {
         rc = PINHOLE_EINVAL;
         snprintf(err, sizeof err, "unknown job type or unreadable parameters");
-    } else if (type->needs_data &&
+    } else if (pinhole_job_type_per_collection(type->needs_data) &&
                (rc = J->opt.loader(J->opt.loader_ctx, job->collection_id, job->from, job->to,
                                    type->needs_data == 2, &data)) != PINHOLE_OK) {
         snprintf(err, sizeof err, "cannot read the collection's counts: %s",
@@ -112,10 +138,14 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
                                          "(their count vectors would pass 512 MiB); narrow it"
                                        : pinhole_strerror(rc));
     } else if (type->run) {
-        rc = type->run(type->needs_data ? &data : NULL, params, &ctl, &result, err, sizeof err);
+        data.workspace = w->ws;
+        rc = type->run(pinhole_job_type_per_collection(type->needs_data) ? &data : NULL, params,
+                       &ctl, &result, err, sizeof err);
     } else if (J->opt.host) {
+        data.workspace = w->ws;
         rc = J->opt.host(J->opt.host_ctx, type->name, job->collection_id,
-                         type->needs_data ? &data : NULL, params, &ctl, &result, err, sizeof err);
+                         pinhole_job_type_per_collection(type->needs_data) ? &data : NULL, params,
+                         &ctl, &result, err, sizeof err);
     } else {
         rc = PINHOLE_EUNSUPPORTED;
         snprintf(err, sizeof err, "this job type needs the server");
@@ -127,20 +157,29 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
     }
     const double wall = pinhole_clock_wall();
     if (rc == PINHOLE_OK) {
+        state = PINHOLE_JOB_DONE;
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_DONE, wall, text, NULL);
     } else if (atomic_load(&w->cancel)) {
+        state = PINHOLE_JOB_CANCELED;
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_CANCELED, wall, NULL, NULL);
     } else if (ctl.timed_out || (rc == PINHOLE_ECANCELED && pinhole_clock_mono() > ctl.deadline)) {
         char msg[128];
         snprintf(msg, sizeof msg, "time limit of %g s exceeded", job->time_limit);
+        snprintf(err, sizeof err, "%s", msg);
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_FAILED, wall, NULL, msg);
     } else if (atomic_load(&J->stop)) { /* shutting down: run it again at the next start */
+        state = PINHOLE_JOB_QUEUED;
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_QUEUED, wall, NULL, NULL);
     } else {
         if (!err[0])
             snprintf(err, sizeof err, "%s", pinhole_strerror(rc));
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_FAILED, wall, NULL, err);
     }
+    const int failed = state == PINHOLE_JOB_FAILED;
+    pinhole_log(failed ? PINHOLE_LOG_WARN : PINHOLE_LOG_INFO, "job", "ijob", (long long)job->id,
+                "icollection", (long long)job->collection_id, "stype", job->type, "sstate",
+                pinhole_job_state_name(state), "fseconds", pinhole_clock_mono() - started, "serror",
+                failed ? err : NULL, NULL);
     pthread_mutex_lock(&J->mu);
     w->job = 0;
     atomic_store(&w->cancel, 0);
@@ -156,6 +195,7 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     pinhole_jobs *J = w->J;
+    w->ws = pinhole_pgr_workspace_new(); /* NULL: each job takes a temporary one */
     pthread_mutex_lock(&J->mu);
     while (w->store && !atomic_load(&J->stop)) {
         pinhole_job_record job;
@@ -182,6 +222,8 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&J->mu);
     }
     pthread_mutex_unlock(&J->mu);
+    pinhole_pgr_workspace_free(w->ws);
+    w->ws = NULL;
     return NULL;
 }
 
@@ -254,7 +296,10 @@ void pinhole_jobs_close(pinhole_jobs *J)
 int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
                         int64_t to, const json_t *params, int64_t *id)
 {
-    if (!type || !pinhole_job_type_find(type) || (params && !json_is_object(params)) || from > to)
+    char why[256];
+    if (!type || !pinhole_job_type_find(type) || (params && !json_is_object(params)) || from > to ||
+        pinhole_job_params_check(pinhole_job_type_find(type), params, why, sizeof why) !=
+            PINHOLE_OK)
         return PINHOLE_EINVAL;
     double limit = J->opt.time_limit_s;
     const json_t *tl = params ? json_object_get(params, "time_limit") : NULL;
@@ -279,6 +324,9 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
     pthread_mutex_lock(&J->db_mu);
     int rc = pinhole_store_job_enqueue(J->store, &r, id);
     pthread_mutex_unlock(&J->db_mu);
+    if (rc == PINHOLE_OK)
+        pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)*id, "icollection",
+                    (long long)collection_id, "stype", type, "sstate", "queued", NULL);
     if (rc == PINHOLE_OK) /* without J->mu: a wake-up missed here is caught by the 1 s timed wait */
         pthread_cond_signal(&J->work);
     free(text);
@@ -304,7 +352,9 @@ static json_t *record_json(const pinhole_job_record *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(r->id));
-    json_object_set_new(o, "collection_id", json_integer(r->collection_id));
+    /* collection 0: an offline solver's job (collection ids start at 1) */
+    json_object_set_new(o, "collection_id",
+                        r->collection_id ? json_integer(r->collection_id) : json_null());
     json_object_set_new(o, "type", json_string(r->type));
     json_object_set_new(o, "from", json_integer(r->from));
     json_object_set_new(o, "to", json_integer(r->to));
@@ -375,6 +425,9 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
             if (pinhole_store_job_cancel_queued(J->store, id, pinhole_clock_wall()) != PINHOLE_OK)
                 rc = PINHOLE_EDB;
             pthread_mutex_unlock(&J->db_mu);
+            if (rc == PINHOLE_OK)
+                pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)id, "sstate", "canceled",
+                            NULL);
             pthread_cond_broadcast(&J->done);
         } else if (st == PINHOLE_JOB_RUNNING) {
             int mine = 0, claiming = 0;

@@ -9,6 +9,7 @@
 #define PINHOLE_SERVER_JOBS_H
 
 #include "common/mechanism.h"
+#include "server/estimate/pgr.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -28,6 +29,9 @@ typedef struct pinhole_job_data {
     char **labels;      /* cfg.k item labels (malloc'd strings), or NULL */
     uint64_t nbuckets;  /* time buckets with reports, in time order (only when asked) */
     pinhole_job_bucket *buckets;
+    pinhole_pgr_workspace *workspace; /* the running worker's reconstruction workspace, kept
+                                       * across its jobs (set by the runner; not owned, not freed
+                                       * with the data) */
 } pinhole_job_data;
 
 /** Free what a loader filled in; safe on a zeroed struct. */
@@ -65,15 +69,50 @@ typedef int (*pinhole_job_host_fn)(void *ctx, const char *type, int64_t collecti
                                    const pinhole_job_data *data, const json_t *params,
                                    pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
 
+/** Load another collection's counts over [from, to) through the runner's loader, from inside a
+ * job (PINHOLE_JOB_NAMED types). Errors: the loader's (PINHOLE_ENOTFOUND, ...). Free *out with
+ * pinhole_job_data_free(). */
+int pinhole_job_load(pinhole_job_ctl *ctl, int64_t collection_id, int64_t from, int64_t to,
+                     pinhole_job_data *out);
+
+/* What a job type reads (pinhole_job_type.needs_data). */
+enum {
+    PINHOLE_JOB_NO_DATA = 0,  /* an offline solver: its inputs are all in its parameters */
+    PINHOLE_JOB_COUNTS = 1,   /* the counts of the collection it is posted under */
+    PINHOLE_JOB_BUCKETS = 2,  /* the same, per time bucket */
+    PINHOLE_JOB_NAMED = 3,    /* the collections its parameters name, through pinhole_job_load() */
+    PINHOLE_JOB_ANYWHERE = 4, /* nothing, and posted either way (sleep, for checking the runner) */
+};
+
+/** Whether jobs of this type are posted under one collection (else to /v1/jobs). */
+static inline int pinhole_job_type_per_collection(int needs_data)
+{
+    return needs_data == PINHOLE_JOB_COUNTS || needs_data == PINHOLE_JOB_BUCKETS;
+}
+
 typedef struct pinhole_job_type {
     const char *name;    /* as in the API: "reconstruct", "project", ... */
-    int needs_data;      /* 1 if the job reads the collection's counts */
+    int needs_data;      /* PINHOLE_JOB_NO_DATA, _COUNTS, _BUCKETS or _NAMED */
     pinhole_job_fn run;  /* NULL: the host's job (pinhole_jobs_options.host) */
     const char *summary; /* one line for listings */
+    const char *params;  /* the members params may have, space-separated ("time_limit" is
+                          * every type's) */
 } pinhole_job_type;
+
+/** Check that every member of params (a JSON object, or NULL) is one type accepts. Errors:
+ * PINHOLE_EINVAL (an unknown member: err names it and the known ones). */
+int pinhole_job_params_check(const pinhole_job_type *type, const json_t *params, char *err,
+                             size_t errlen);
 
 /** The job type called name, or NULL. */
 const pinhole_job_type *pinhole_job_type_find(const char *name);
+
+/** Run a job type on this thread, without a runner or database: the job stops (PINHOLE_ECANCELED)
+ * at its first progress check after seconds (0: at the first check, so only the parameters are
+ * read and checked). data is used when the type needs it. As pinhole_job_fn otherwise. */
+int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data *data,
+                           const json_t *params, double seconds, json_t **result, char *err,
+                           size_t errlen);
 
 /** All job types; *n receives their number. */
 const pinhole_job_type *pinhole_job_types(size_t *n);
@@ -100,8 +139,10 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt);
  * open) and close the store handles. Safe on NULL. */
 void pinhole_jobs_close(pinhole_jobs *J);
 
-/** Queue a job. params may be NULL (= {}); it may hold "time_limit" (seconds, capped at the
- * runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an object, bad time limit,
+/** Queue a job. collection_id is 0 for an offline solver (a type with needs_data 0), whose job
+ * JSON then has "collection_id": null. params may be NULL (= {}); it may hold "time_limit"
+ * (seconds, capped at the runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an
+ * object or with a member the type does not have (pinhole_job_params_check), bad time limit,
  * from > to), PINHOLE_EDB. *id receives the job id. */
 int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
                         int64_t to, const json_t *params, int64_t *id);

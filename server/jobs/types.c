@@ -40,6 +40,14 @@ static json_t *histogram_json(const pinhole_job_data *d, const pinhole_histogram
                               pinhole_histogram_item_json(h, v, d->labels ? d->labels[v] : NULL));
     }
     json_object_set_new(o, "items", items);
+    if (h->has_mle &&
+        json_object_set_new(o, "mle",
+                            json_pack("{s:I, s:f, s:f, s:b}", "iterations",
+                                      (json_int_t)h->mle.iterations, "loglik", h->mle.loglik, "gap",
+                                      h->mle.gap, "converged", h->mle.converged)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -58,6 +66,7 @@ static int run_histogram(const pinhole_job_data *d, const json_t *params, pinhol
         return PINHOLE_EINVAL;
     }
     const pinhole_progress pr = {pinhole_job_progress_fn, ctl};
+    ho->workspace = d->workspace;
     pinhole_histogram h = {0};
     int rc = pinhole_job_progress(ctl, 0)
                  ? PINHOLE_ECANCELED
@@ -173,7 +182,8 @@ static int job_stream(const pinhole_job_data *d, const json_t *params, pinhole_j
         }
         if (bk->n == 0)
             continue;
-        if ((rc = pinhole_estimate(&d->cfg, bk->counts, bk->n, h, hv)) == PINHOLE_OK)
+        if ((rc = pinhole_estimate_ex(&d->cfg, bk->counts, bk->n, h, hv, d->workspace)) ==
+            PINHOLE_OK)
             rc = pinhole_stream_update(&s, h, hv, (double)bk->n);
         json_array_append_new(
             buckets, json_pack("{s:I, s:I}", "time", (json_int_t)bk->time, "n", (json_int_t)bk->n));
@@ -227,18 +237,31 @@ static int job_sleep(const pinhole_job_data *d, const json_t *params, pinhole_jo
 }
 
 static const pinhole_job_type types[] = {
-    {"reconstruct", 1, job_reconstruct, "unbiased estimates of every item with standard errors"},
-    {"project", 1, job_project, "estimates and their projection onto the probability simplex"},
-    {"mle", 1, job_mle, "estimates and the maximum-likelihood histogram (PGR)"},
-    {"topk_prob", 1, job_topk_prob, "each item's probability of being in the top k"},
-    {"stream", 2, job_stream, "estimates over time by SGD over the time buckets"},
-    {"nearest_correlation", 0, pinhole_job_nearest_correlation, "nearest correlation matrix (SDP)"},
-    {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding"},
-    {"single_location", 0, pinhole_job_single_location, "attention on single-location regression"},
-    {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)"},
-    {"discovery_round", 1, NULL,
-     "close a discovery collection's open round (this collection) and open the next"},
-    {"sleep", 0, job_sleep, "wait params.seconds, for checking the runner (cancel, time limits)"},
+    {"reconstruct", 1, job_reconstruct, "unbiased estimates of every item with standard errors",
+     "top"},
+    {"project", 1, job_project, "estimates and their projection onto the probability simplex",
+     "top"},
+    {"mle", 1, job_mle, "estimates and the maximum-likelihood histogram (PGR)",
+     "top max_iterations"},
+    {"topk_prob", 1, job_topk_prob, "each item's probability of being in the top k",
+     "top k samples noise seed"},
+    {"stream", 2, job_stream, "estimates over time by SGD over the time buckets",
+     "top eta project"},
+    {"nearest_correlation", 0, pinhole_job_nearest_correlation, "nearest correlation matrix (SDP)",
+     "matrix weights method rank max_iter seed"},
+    {"maxcut", 0, pinhole_job_maxcut, "MaxCut SDP relaxation with Goemans-Williamson rounding",
+     "weights rank max_iter seed rounds"},
+    {"single_location", 0, pinhole_job_single_location, "attention on single-location regression",
+     "d L steps batch seed risk_samples gamma noise step lambda0 lambda_decay"},
+    {"two_layer", 0, pinhole_job_two_layer, "two-layer ReLU network margin (logistic loss)",
+     "data width steps seed lp_directions step output_only"},
+    {"multi_attribute", PINHOLE_JOB_NAMED, pinhole_job_multi_attribute,
+     "marginals, pairwise joints and correlation matrix of a multi-attribute collection",
+     "attributes collections from to correlation repair"},
+    {"discovery_round", PINHOLE_JOB_COUNTS, NULL,
+     "close a discovery collection's open round (this collection) and open the next", ""},
+    {"sleep", PINHOLE_JOB_ANYWHERE, job_sleep,
+     "wait params.seconds, for checking the runner (cancel, time limits)", "seconds"},
 };
 
 const pinhole_job_type *pinhole_job_types(size_t *n)
@@ -253,4 +276,28 @@ const pinhole_job_type *pinhole_job_type_find(const char *name)
         if (strcmp(types[i].name, name) == 0)
             return &types[i];
     return NULL;
+}
+
+int pinhole_job_params_check(const pinhole_job_type *type, const json_t *params, char *err,
+                             size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)params, key, v)
+    {
+        (void)v;
+        const size_t n = strlen(key);
+        const char *p = type->params;
+        int known = !p || strcmp(key, "time_limit") == 0; /* no list: not checked */
+        while (!known && n && (p = strstr(p, key)) != NULL) {
+            known = (p == type->params || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0');
+            p += n;
+        }
+        if (!known) {
+            snprintf(err, errlen, "unknown parameter '%.64s' for a %s job; known: %s, time_limit",
+                     key, type->name, type->params);
+            return PINHOLE_EINVAL;
+        }
+    }
+    return PINHOLE_OK;
 }

@@ -1,7 +1,9 @@
-/* Job types over the optimization and learning modules: nearest_correlation, maxcut,
- * single_location and two_layer. Their inputs come in the job's parameters, not from reports. */
+/* Offline solvers: the job types over the optimization and learning modules, nearest_correlation,
+ * maxcut, single_location and two_layer. Their inputs come in the job's parameters, not from a
+ * collection's reports, so they are posted to /v1/jobs, not under a collection. */
 #include "common/error.h"
 #include "server/analytics/burer_monteiro.h"
+#include "server/analytics/corr_repair.h"
 #include "server/analytics/single_location.h"
 #include "server/analytics/two_layer.h"
 #include "server/jobs/params.h"
@@ -65,13 +67,13 @@ static double *get_matrix(const json_t *m, uint32_t max_rows, uint32_t *rows, ui
     return a;
 }
 
-static json_t *matrix_json(const double *a, uint32_t n)
+json_t *pinhole_job_matrix_json(const double *a, uint32_t rows, uint32_t cols)
 {
     json_t *m = json_array();
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < rows; i++) {
         json_t *row = json_array();
-        for (uint32_t j = 0; j < n; j++)
-            json_array_append_new(row, json_real(a[(size_t)i * n + j]));
+        for (uint32_t j = 0; j < cols; j++)
+            json_array_append_new(row, json_real(a[(size_t)i * cols + j]));
         json_array_append_new(m, row);
     }
     return m;
@@ -100,30 +102,64 @@ static json_t *bm_json(const pinhole_bm_result *r)
                      "iterations", (int)r->iterations);
 }
 
+/* The repair's method by name: "auto" (default), "newton", "burer_monteiro"; -1 if unknown. */
+static int repair_method(const json_t *p)
+{
+    const json_t *m = json_object_get(p, "method");
+    if (!m)
+        return PINHOLE_REPAIR_AUTO;
+    const char *s = json_string_value(m);
+    return !s                             ? -1
+           : !strcmp(s, "auto")           ? PINHOLE_REPAIR_AUTO
+           : !strcmp(s, "newton")         ? PINHOLE_REPAIR_NEWTON
+           : !strcmp(s, "burer_monteiro") ? PINHOLE_REPAIR_BM
+                                          : -1;
+}
+
 int pinhole_job_nearest_correlation(const pinhole_job_data *d, const json_t *params,
                                     pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen)
 {
     (void)d;
-    uint32_t n, c;
-    pinhole_bm_options o;
+    uint32_t n, c, wn = 0, wc = 0;
+    pinhole_bm_options b;
+    const json_t *wj = json_object_get(params, "weights");
     double *a = get_matrix(json_object_get(params, "matrix"), JOB_MAX_SDP_N, &n, &c);
-    if (!a || n != c || bm_options(params, ctl, &o) != 0) {
+    double *w = wj ? get_matrix(wj, JOB_MAX_SDP_N, &wn, &wc) : NULL;
+    const int method = repair_method(params);
+    if (!a || n != c || (wj && (!w || wn != n || wc != n)) || method < 0 ||
+        bm_options(params, ctl, &b) != 0) {
         free(a);
+        free(w);
         snprintf(err, errlen,
-                 "matrix must be a square array of finite numbers (n <= 500); rank, "
-                 "max_iter and seed non-negative integers");
+                 "matrix must be a square array of finite numbers (n <= 500), weights (optional) "
+                 "one of the same size; method auto, newton or burer_monteiro; rank, max_iter and "
+                 "seed non-negative integers");
         return PINHOLE_EINVAL;
     }
+    pinhole_repair_options o = {.method = (pinhole_repair_method)method,
+                                .weights = w,
+                                .rank = b.rank,
+                                .max_iter = b.max_iter,
+                                .seed = b.seed,
+                                .progress = progress_adapter,
+                                .progress_ctx = ctl};
     double *x = malloc((size_t)n * n * sizeof *x);
-    pinhole_bm_result r;
-    int rc = x ? pinhole_nearest_correlation(n, a, &o, x, &r) : PINHOLE_ENOMEM;
+    pinhole_repair_result r;
+    int rc = x ? pinhole_correlation_repair(n, a, &o, x, &r) : PINHOLE_ENOMEM;
     if (rc == PINHOLE_OK) {
-        *result = bm_json(&r);
-        json_object_set_new(*result, "matrix", matrix_json(x, n));
+        *result =
+            json_pack("{s:s, s:f, s:f, s:f, s:i, s:i, s:b}", "method",
+                      r.method == PINHOLE_REPAIR_NEWTON ? "newton" : "burer_monteiro", "value",
+                      r.value, "gap_bound", r.gap_bound, "lambda_min", r.lambda_min, "rank",
+                      (int)r.rank, "iterations", (int)r.iterations, "certified", r.certified);
+        json_object_set_new(*result, "matrix", pinhole_job_matrix_json(x, n, n));
     } else if (rc == PINHOLE_EINVAL) {
-        snprintf(err, errlen, "the matrix must be symmetric");
+        snprintf(err, errlen,
+                 "the matrix (and weights) must be symmetric, weights >= 0, rank <= n; the "
+                 "newton method takes neither weights nor a rank");
     }
     free(a);
+    free(w);
     free(x);
     return rc;
 }

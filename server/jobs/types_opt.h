@@ -1,7 +1,10 @@
-/* Job types over the optimization and learning modules; rows of the registry in types.c. Each is a
- * pinhole_job_fn (server/jobs/jobs.h) reading its input from the parameters (no collection data):
- * - nearest_correlation {matrix: n x n, rank, max_iter, seed} -> the nearest correlation matrix
- *   (Burer-Monteiro, certificate lambda_min); Higham 2002, Boumal et al. 2016.
+/* Offline solvers: the job types over the optimization and learning modules; rows of the registry
+ * in types.c. Each is a pinhole_job_fn (server/jobs/jobs.h) reading its input from the parameters
+ * (no collection data; posted to /v1/jobs):
+ * - nearest_correlation {matrix: n x n, weights?: n x n, method: auto|newton|burer_monteiro, rank,
+ *   max_iter, seed} -> the nearest correlation matrix and its certificate (gap_bound, certified):
+ *   auto is the Newton method of Qi and Sun 2006 without weights at full rank, else
+ *   Burer-Monteiro (Boumal et al. 2016) with the weights (Higham 2002) or at fixed rank.
  * - maxcut {weights: n x n, rounds, rank, max_iter, seed} -> SDP value, bound, rounded cut and
  *   sides (Goemans & Williamson 1995).
  * - single_location {d, L, gamma, noise, steps, batch, step, lambda0, lambda_decay, seed,
@@ -15,6 +18,22 @@
 #define PINHOLE_SERVER_JOBS_TYPES_OPT_H
 
 #include "server/jobs/jobs.h"
+
+/** A rows x cols row-major matrix as a JSON array of rows (a new reference). */
+json_t *pinhole_job_matrix_json(const double *a, uint32_t rows, uint32_t cols);
+
+/** Check a multi-attribute collection's attributes, a JSON array of 1 to 64 objects {k (2..256),
+ * name? (string), labels? (k strings), kind? (ordinal, nominal, binary with k = 2), scores? (k
+ * finite numbers)} with every product k_j k_l <= 4096: *d and k[0..d) receive them. Errors:
+ * PINHOLE_EINVAL with the reason in err. */
+int pinhole_job_multi_attributes(const json_t *attrs, uint32_t *d, uint32_t *k, char *err,
+                                 size_t errlen);
+
+/** multi_attribute (server/jobs/types_multi.c): the marginals, pairwise joints, correlation matrix
+ * and its repair of a multi-attribute collection whose pair collections params names
+ * (docs/multi-attribute.md). Reads them through pinhole_job_load(). */
+int pinhole_job_multi_attribute(const pinhole_job_data *d, const json_t *params,
+                                pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
 
 int pinhole_job_nearest_correlation(const pinhole_job_data *d, const json_t *params,
                                     pinhole_job_ctl *ctl, json_t **result, char *err,

@@ -114,7 +114,7 @@ static int round_collection(pinhole_service *s, const char *name, const pinhole_
         return err;
     char cname[PINHOLE_COLLECTION_NAME_MAX + 1];
     snprintf(cname, sizeof cname, "%.160s, discovery round %u", name, (unsigned)st->round);
-    return pinhole_service_create_collection(s, cname, &rc.oracle.params, 1, 0, NULL, out);
+    return pinhole_service_create_collection(s, cname, &rc.oracle.params, 1, 0, NULL, NULL, out);
 }
 
 int pinhole_service_discovery_create(pinhole_service *s, const char *name,

@@ -1,5 +1,6 @@
 /* Batch body -> checked reports for the store, through the proto/ decoders. */
 #include "server/service/ingest.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "proto/batch.h"
 #include "proto/report.h"
@@ -10,7 +11,7 @@
 
 /* Decode and check one encoded report into out (REJECTED with its error, or PENDING). */
 static void take_report(const pinhole_server_collection *c, const uint8_t *in, size_t len,
-                        pinhole_ingest_report *out)
+                        int64_t now, pinhole_ingest_report *out)
 {
     pinhole_report rep;
     out->coll = c;
@@ -23,6 +24,8 @@ static void take_report(const pinhole_server_collection *c, const uint8_t *in, s
     if (rc == PINHOLE_OK &&
         (rep.time >= (UINT64_C(1) << 62) || rep.time > (uint64_t)INT64_MAX / c->time_precision))
         rc = PINHOLE_ERANGE;
+    if (rc == PINHOLE_OK) /* too old or ahead of our clock: refused, its id never stored */
+        rc = pinhole_collection_window_check(c, rep.time, now);
     out->error = rc;
     if (rc != PINHOLE_OK)
         return;
@@ -41,15 +44,19 @@ int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_serv
     *n = 0;
     *arena = NULL;
     pinhole_batch_reader br;
-    int rc = pinhole_batch_reader_init(&br, body, len);
+    size_t framed = 0;
+    int rc = pinhole_batch_reader_init_prefix(&br, body, len, &framed);
     if (rc != PINHOLE_OK)
         return rc;
+    if (framed != len) /* bytes after the last item: broken framing, not a batch too large */
+        return PINHOLE_EFORMAT;
     const uint32_t count = pinhole_batch_reader_count(&br);
     if (count == 0)
         return PINHOLE_EFORMAT;
     if (count > max_reports)
         return PINHOLE_ETOOBIG;
     const int sealed = br.kind == PINHOLE_BATCH_SEALED;
+    const int64_t now = (int64_t)pinhole_clock_wall();
     pinhole_ingest_report *out = calloc(count, sizeof *out);
     /* Opened reports are shorter than their seals, so the body's size bounds the arena. */
     uint8_t *plain = sealed ? malloc(len) : NULL;
@@ -64,7 +71,7 @@ int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_serv
     size_t item_len;
     for (uint32_t i = 0; pinhole_batch_reader_next(&br, &item, &item_len); i++) {
         if (!sealed) {
-            take_report(c, item, item_len, &out[i]);
+            take_report(c, item, item_len, now, &out[i]);
             continue;
         }
         size_t w = 0;
@@ -76,7 +83,7 @@ int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_serv
             out[i].error = rc;
             continue;
         }
-        take_report(c, plain + used, w, &out[i]);
+        take_report(c, plain + used, w, now, &out[i]);
         used += w;
     }
     /* At most PINHOLE_BATCH_MAX_BUCKETS distinct times per batch: each one costs the writer a

@@ -21,9 +21,11 @@
  * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), pinhole_report_check (PINHOLE_EMISMATCH:
  * other collection, fingerprint or mechanism; PINHOLE_EFORMAT: payload size or padding), and
  * PINHOLE_ERANGE (time at or above 2^62, or a time beyond the batch's first
- * PINHOLE_BATCH_MAX_BUCKETS distinct ones). Every other report is PENDING.
+ * PINHOLE_BATCH_MAX_BUCKETS distinct ones), PINHOLE_EWINDOW (a time outside the collection's
+ * report window at the wall clock's now). Every other report is PENDING.
  * Whole-batch errors (nothing allocated): those of pinhole_batch_reader_init (PINHOLE_ETRUNCATED,
- * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), PINHOLE_EFORMAT (an empty batch),
+ * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), PINHOLE_EFORMAT (an empty batch, or
+ * bytes after its last item),
  * PINHOLE_ETOOBIG (more than max_reports reports), PINHOLE_ENOMEM. */
 int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_server_keys *keys,
                           const uint8_t *body, size_t len, size_t max_reports,

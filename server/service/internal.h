@@ -22,10 +22,17 @@ struct pinhole_service {
     pthread_rwlock_t coll_lock;
     pinhole_server_collection **coll; /* sorted by id (ids only grow) */
     size_t ncoll, capcoll;
+    pinhole_multi_record **multi; /* multi-attribute parents, sorted by id, same lock */
+    size_t nmulti, capmulti;
+    /* deleted collections: out of the registry, kept (pointers handed out stay valid) until
+     * close */
+    pinhole_server_collection **dead;
+    size_t ndead, capdead;
     /* the admin handle: collection creation, keys, disk size */
     pthread_mutex_t admin_mu;
     pinhole_store *admin;
     pinhole_server_keys keys;
+    double last_sync; /* monotonic time of the latest registry sync (sync.c), under admin_mu */
     /* the reader pool */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
@@ -43,11 +50,33 @@ typedef struct svc_discovery svc_discovery;
 /* registry.c: add a collection (owned by the registry from then on). PINHOLE_ENOMEM. */
 int pinhole_service_registry_add(pinhole_service *s, pinhole_server_collection *c);
 
+/* sync.c: add the collections other server processes created in the same store (reloaded at
+ * most once a second; a no-op in between). Errors: PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_service_registry_sync(pinhole_service *s);
+
+/* registry.c: take the collection at index i out of the registry (kept until close).
+ * PINHOLE_ENOMEM. Caller holds the write lock. */
+int pinhole_service_registry_remove_at(pinhole_service *s, size_t i);
+
 /* registry.c: free every collection. */
 void pinhole_service_registry_free(pinhole_service *s);
 
+/* multi.c: load the stored parent records into the registry. Errors: those of
+ * pinhole_store_load_multis. */
+int pinhole_service_multi_load(pinhole_service *s);
+
+/* multi.c: free every parent record. */
+void pinhole_service_multi_free(pinhole_service *s);
+
 /* readers.c: a free read handle (waiting for one), or NULL when it cannot be opened. */
 reader_slot *pinhole_service_reader_get(pinhole_service *s);
+
+/* multi.c: load the stored parent records into the registry. Errors: those of
+ * pinhole_store_load_multis. */
+int pinhole_service_multi_load(pinhole_service *s);
+
+/* multi.c: free every parent record. */
+void pinhole_service_multi_free(pinhole_service *s);
 
 /* readers.c: give a handle back. */
 void pinhole_service_reader_put(pinhole_service *s, reader_slot *r);

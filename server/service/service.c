@@ -11,6 +11,7 @@ static void free_service(pinhole_service *s)
     pinhole_service_registry_free(s);
     pinhole_service_discovery_free(s);
     pthread_mutex_destroy(&s->disc_mu);
+    pinhole_service_multi_free(s);
     for (unsigned i = 0; i < s->nreaders; i++)
         pinhole_store_close(s->readers[i].store);
     free(s->readers);
@@ -81,6 +82,7 @@ int pinhole_service_open(pinhole_service **out, const pinhole_service_options *o
     if ((rc = pinhole_store_open(&s->admin, s->store_url, &s->opt.writer.store)) != PINHOLE_OK ||
         (rc = pinhole_store_server_keys(s->admin, &s->keys)) != PINHOLE_OK ||
         (rc = load_collections(s)) != PINHOLE_OK ||
+        (rc = pinhole_service_multi_load(s)) != PINHOLE_OK ||
         (rc = pinhole_service_discovery_load(s)) != PINHOLE_OK)
         goto fail;
     const pinhole_jobs_options jo = {.store_url = s->store_url,
@@ -130,6 +132,11 @@ int pinhole_service_submit(pinhole_service *s, pinhole_ingest_batch *b)
 pinhole_writer_stats *pinhole_service_writer_stats(pinhole_service *s)
 {
     return &s->writer.stats;
+}
+
+void pinhole_service_gc_read(pinhole_service *s, pinhole_store_gc_stats *out)
+{
+    pinhole_writer_gc_read(&s->writer, out);
 }
 
 uint64_t pinhole_service_disk_bytes(pinhole_service *s)

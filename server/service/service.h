@@ -52,13 +52,38 @@ size_t pinhole_service_collection_count(pinhole_service *s);
 /** The i-th collection by id (i below pinhole_service_collection_count), or NULL. */
 const pinhole_server_collection *pinhole_service_collection_at(pinhole_service *s, size_t i);
 
-/** Create and store a collection (pinhole_store_create_collection) and serve it; *out receives it.
+/** Delete collection id (pinhole_store_delete_collection): it is no longer served from now on (the
+ * garbage collector removes its rows in the background); pointers to it stay valid until
+ * pinhole_service_close(). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_service_delete_collection(pinhole_service *s, int64_t id);
+
+/** Create and store a collection (pinhole_store_create_collection) with the report window w (NULL:
+ * the defaults; pinhole_store_set_window) and serve it; *out receives it.
  * Errors: as pinhole_server_collection_init (PINHOLE_EINVAL, PINHOLE_ETOOBIG, ...), PINHOLE_EDB,
  * PINHOLE_ENOMEM (then it is stored and served after a restart). */
 int pinhole_service_create_collection(pinhole_service *s, const char *name,
                                       const pinhole_config_params *p, uint32_t time_precision,
                                       uint32_t min_reports, const char *const *labels,
+                                      const pinhole_collection_window *w,
                                       const pinhole_server_collection **out);
+
+/* ---- multi-attribute collections (server/service/multi.c) ---- */
+
+/** The multi-attribute parent record with this id, or NULL. Records live until
+ * pinhole_service_close(). */
+const pinhole_multi_record *pinhole_service_multi(pinhole_service *s, int64_t id);
+
+/** Number of parent records; numbered 0.. in id order for pinhole_service_multi_at. */
+size_t pinhole_service_multi_count(pinhole_service *s);
+
+/** The i-th parent record by id (i below pinhole_service_multi_count), or NULL. */
+const pinhole_multi_record *pinhole_service_multi_at(pinhole_service *s, size_t i);
+
+/** Store a parent record (pinhole_store_create_multi; its pair collections are created first by
+ * the caller) and serve it; *out receives it. Errors: PINHOLE_EDB, PINHOLE_ENOMEM (then it is
+ * stored and served after a restart). */
+int pinhole_service_create_multi(pinhole_service *s, const char *name, const char *spec,
+                                 const pinhole_multi_record **out);
 
 /** The server's keys (read-only). */
 const pinhole_server_keys *pinhole_service_keys(pinhole_service *s);
@@ -83,6 +108,9 @@ int pinhole_service_submit(pinhole_service *s, pinhole_ingest_batch *b);
 
 /** The writer's counters. */
 pinhole_writer_stats *pinhole_service_writer_stats(pinhole_service *s);
+
+/** The garbage collector's counters (pinhole_writer_gc_read). */
+void pinhole_service_gc_read(pinhole_service *s, pinhole_store_gc_stats *out);
 
 /** Bytes the store occupies on disk (pinhole_store_disk_bytes). */
 uint64_t pinhole_service_disk_bytes(pinhole_service *s);

@@ -16,11 +16,19 @@ typedef struct pinhole_store_backend {
     void (*close)(pinhole_store *s);
     int (*maintain)(pinhole_store *s, pinhole_store_upkeep when, int *did);
     uint64_t (*disk_bytes)(pinhole_store *s);
+    void (*gc_stats)(pinhole_store *s, pinhole_store_gc_stats *out);
     int (*create_collection)(pinhole_store *s, pinhole_server_collection *c, const char *name,
                              const pinhole_config_params *p, uint32_t time_precision,
                              uint32_t min_reports, const char *const *labels);
     int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+    int (*set_window)(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+    int (*create_multi)(pinhole_store *s, const char *name, const char *spec, int64_t created,
+                        int64_t *id);
+    int (*load_multis)(pinhole_store *s, pinhole_multi_record **out, size_t *n);
+    int (*delete_collection)(pinhole_store *s, int64_t id);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
+    int (*signing_key)(pinhole_store *s, pinhole_signing_key_op op,
+                       uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]); /* or NULL */
     int (*ingest_prepare)(pinhole_store *s);
     int (*ingest)(pinhole_store *s, pinhole_ingest_report *r, size_t n);
     int (*counts)(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,
@@ -55,5 +63,8 @@ struct pinhole_store {
 
 /* The backends built in (server/store/store.c lists them). */
 extern const pinhole_store_backend pinhole_store_sqlite;
+#ifdef PINHOLE_WITH_POSTGRESQL
+extern const pinhole_store_backend pinhole_store_postgresql; /* server/store/pg/ (libpq) */
+#endif
 
 #endif

@@ -131,6 +131,8 @@ int pinhole_server_collection_init(pinhole_server_collection *c, int64_t id, con
     c->time_precision = time_precision;
     c->min_reports = min_reports;
     c->created = created;
+    c->window = (pinhole_collection_window){.max_report_age = PINHOLE_DEFAULT_MAX_REPORT_AGE,
+                                            .max_clock_skew = PINHOLE_DEFAULT_MAX_CLOCK_SKEW};
     if (labels) {
         size_t len = 0;
         for (uint64_t v = 0; v < p->k; v++)
@@ -164,4 +166,16 @@ void pinhole_server_collection_bucket_range(const pinhole_server_collection *c, 
     const int64_t p = c->time_precision;
     *first = from / p + (from % p != 0);                /* ceil(from / p) */
     *last = to == INT64_MAX ? INT64_MAX : (to - 1) / p; /* last b with b p < to */
+}
+
+int pinhole_collection_window_check(const pinhole_server_collection *c, uint64_t time, int64_t now)
+{
+    /* in seconds: the bucket is [start, start + precision); times past 2^62 are refused on
+     * decoding, so start fits in double exactly enough and the comparisons cannot overflow */
+    const double start = (double)time * c->time_precision, end = start + c->time_precision;
+    if (c->window.max_report_age && end <= (double)now - c->window.max_report_age)
+        return PINHOLE_EWINDOW;
+    if (c->window.max_clock_skew && start > (double)now + c->window.max_clock_skew)
+        return PINHOLE_EWINDOW;
+    return PINHOLE_OK;
 }

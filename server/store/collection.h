@@ -22,6 +22,24 @@
  * (estimates, variances, order), 800 MiB at 2^25. */
 #define PINHOLE_K_SERVER_MAX (UINT64_C(1) << 25)
 
+/* Default report window of a collection: none (every time accepted, as before windows existed;
+ * the replay state then grows with the data). Recommended for a service that runs for long:
+ * PINHOLE_RECOMMENDED_* (7 days back, 1 hour ahead). */
+#define PINHOLE_DEFAULT_MAX_REPORT_AGE 0u
+#define PINHOLE_DEFAULT_MAX_CLOCK_SKEW 0u
+#define PINHOLE_RECOMMENDED_MAX_REPORT_AGE (7u * 86400u)
+#define PINHOLE_RECOMMENDED_MAX_CLOCK_SKEW 3600u
+
+/* A collection's report window and retention. A report is accepted only while some second of its
+ * time bucket lies in [now - max_report_age, now + max_clock_skew]; so the replay check needs the
+ * ids of that window only, and raw reports older than it can go (unless keep_reports). */
+typedef struct pinhole_collection_window {
+    uint32_t max_report_age; /* seconds; 0: no lower bound (replay state then grows with data) */
+    uint32_t max_clock_skew; /* seconds a report may lie ahead of the server's clock; 0: no
+                                upper bound */
+    int keep_reports;        /* 1: keep raw reports once outside the window; 0: drop them */
+} pinhole_collection_window;
+
 typedef struct pinhole_server_collection {
     int64_t id;
     char name[PINHOLE_COLLECTION_NAME_MAX + 1];
@@ -37,7 +55,14 @@ typedef struct pinhole_server_collection {
                                to, served to clients; NULL when wire is a version 1 config */
     size_t labels_list_len; /* its bytes */
     int64_t created;        /* Unix seconds */
+    pinhole_collection_window window; /* PINHOLE_DEFAULT_* unless set */
 } pinhole_server_collection;
+
+/** Is a report of time `time` (in c's precision units) inside c's report window at Unix time
+ * now? PINHOLE_OK, or PINHOLE_EWINDOW: the whole bucket [time, time + 1) x time_precision lies
+ * before now - max_report_age (max_report_age nonzero), or its start after now + max_clock_skew
+ * (max_clock_skew nonzero). */
+int pinhole_collection_window_check(const pinhole_server_collection *c, uint64_t time, int64_t now);
 
 /** Fill c from parameters: configures the mechanism, builds the canonical config and its
  * fingerprint (proto/config.h; the id is part of both). labels (may be NULL) are k NUL-terminated

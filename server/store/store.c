@@ -8,6 +8,9 @@
 
 /* Backends with URL schemes first; the last one (schemes NULL) serves plain paths. */
 static const pinhole_store_backend *const backends[] = {
+#ifdef PINHOLE_WITH_POSTGRESQL
+    &pinhole_store_postgresql,
+#endif
     &pinhole_store_sqlite,
 };
 
@@ -55,6 +58,12 @@ int pinhole_store_maintain(pinhole_store *s, pinhole_store_upkeep when, int *did
     return s->backend->maintain(s, when, did ? did : &dummy);
 }
 
+void pinhole_store_gc_read(pinhole_store *s, pinhole_store_gc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    s->backend->gc_stats(s, out);
+}
+
 uint64_t pinhole_store_disk_bytes(pinhole_store *s)
 {
     return s->backend->disk_bytes(s);
@@ -73,9 +82,51 @@ int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection *
     return s->backend->load_collections(s, out, n);
 }
 
+int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w)
+{
+    return s->backend->set_window(s, id, w);
+}
+
+void pinhole_multi_record_free(pinhole_multi_record *r)
+{
+    free(r->name);
+    free(r->spec);
+    r->name = r->spec = NULL;
+}
+
+int pinhole_store_create_multi(pinhole_store *s, const char *name, const char *spec,
+                               int64_t created, int64_t *id)
+{
+    if (!s->backend->create_multi)
+        return PINHOLE_EUNSUPPORTED; /* a backend without multi-attribute collections */
+    return s->backend->create_multi(s, name, spec, created, id);
+}
+
+int pinhole_store_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n)
+{
+    if (!s->backend->load_multis) { /* a backend without multi-attribute collections has none */
+        *out = NULL;
+        *n = 0;
+        return PINHOLE_OK;
+    }
+    return s->backend->load_multis(s, out, n);
+}
+
+int pinhole_store_delete_collection(pinhole_store *s, int64_t id)
+{
+    return s->backend->delete_collection(s, id);
+}
+
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
 {
     return s->backend->server_keys(s, k);
+}
+
+int pinhole_store_signing_key(pinhole_store *s, pinhole_signing_key_op op,
+                              uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3])
+{
+    return s->backend->signing_key ? s->backend->signing_key(s, op, pk, have)
+                                   : PINHOLE_EUNSUPPORTED;
 }
 
 int pinhole_store_ingest_prepare(pinhole_store *s)

@@ -62,12 +62,31 @@ typedef enum pinhole_store_upkeep {
  * Errors: PINHOLE_EDB. */
 int pinhole_store_maintain(pinhole_store *s, pinhole_store_upkeep when, int *did);
 
+/** What the garbage collector has done since the handle was opened (counters of the handle that
+ * runs PINHOLE_UPKEEP_PERIODIC). */
+typedef struct pinhole_store_gc_stats {
+    uint64_t
+        rows_removed; /* raw reports deleted (SQLite) or in dropped day partitions (PostgreSQL) */
+    uint64_t bytes_removed; /* their bytes: report id and payload (SQLite), the partitions' on-disk
+                               size (PostgreSQL) */
+    uint64_t passes;        /* retirements of old days completed */
+    double lag_seconds;     /* how long the pass under way has been running; 0 when caught up */
+    uint64_t index_ids;     /* report ids in the in-memory replay index of the handle (SQLite's
+                               ingesting handle; 0 elsewhere) */
+    uint64_t index_bytes;   /* memory of that index */
+} pinhole_store_gc_stats;
+
+/** The garbage collector's counters of handle s (thread-safe: may be read while another thread
+ * runs the upkeep on s). */
+void pinhole_store_gc_read(pinhole_store *s, pinhole_store_gc_stats *out);
+
 /** Bytes the store occupies on disk (SQLite: the file plus its WAL); 0 when unknown. */
 uint64_t pinhole_store_disk_bytes(pinhole_store *s);
 
 /* ---- collections ---- */
 
-/** Create a collection: validate, reserve its id, fill *c (fingerprint for that id), store it in
+/** Create a collection: validate, reserve its id (one above every collection and multi-attribute
+ * parent id so far), fill *c (fingerprint for that id), store it in
  * one transaction. created is Unix seconds. Errors as pinhole_server_collection_init and
  * PINHOLE_EDB. On error *c needs no freeing. */
 int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection *c,
@@ -81,6 +100,40 @@ int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection 
  * longer matches them), PINHOLE_ENOMEM. */
 int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 
+/** Store the report window and retention of collection id (loaded into c->window from then on;
+ * a new collection has the PINHOLE_DEFAULT_* window). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
+int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+/* ---- multi-attribute collections ---- */
+
+/** A stored multi-attribute collection: a parent record over ordinary pair collections
+ * (docs/multi-attribute.md). Its id is drawn from the collections' ids (no collection has it). */
+typedef struct pinhole_multi_record {
+    int64_t id;
+    char *name;      /* malloc'd */
+    char *spec;      /* JSON object text (malloc'd): attributes, pair collection ids, epsilon */
+    int64_t created; /* Unix seconds */
+} pinhole_multi_record;
+
+/** Free the strings of a record; safe on a zeroed one. */
+void pinhole_multi_record_free(pinhole_multi_record *r);
+
+/** Store a multi-attribute collection's parent record (name, spec as above, created in Unix
+ * seconds) under a new id, one above every collection and parent id so far; *id receives it.
+ * Errors: PINHOLE_EDB, PINHOLE_EUNSUPPORTED (a backend without multi-attribute collections). */
+int pinhole_store_create_multi(pinhole_store *s, const char *name, const char *spec,
+                               int64_t created, int64_t *id);
+
+/** Load every parent record, ordered by id, into a fresh array *out of *n entries (free each with
+ * pinhole_multi_record_free, then the array with free(); NULL when *n is 0). Errors: PINHOLE_EDB,
+ * PINHOLE_ENOMEM. */
+int pinhole_store_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
+
+/** Delete collection id and everything under it (reports, counts, jobs). It disappears at once:
+ * marked `deleting` in one transaction, it is no longer loaded; the garbage collector
+ * (PINHOLE_UPKEEP_PERIODIC) then removes its rows in small transactions, and finishes after a
+ * crash or restart. Errors: PINHOLE_ENOTFOUND (none, or already being deleted), PINHOLE_EDB. */
+int pinhole_store_delete_collection(pinhole_store *s, int64_t id);
+
 /* ---- server keys ---- */
 
 /** The server's long-term keys: Ed25519 for signing collection configs, X25519 for opening sealed
@@ -92,6 +145,21 @@ typedef struct pinhole_server_keys {
 
 /** Load the server's keys, generating and storing them when absent. Errors: PINHOLE_EDB. */
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k);
+
+/** Signing-key rotation with an overlap (docs/operations.md, "Rotating the signing key"). */
+typedef enum pinhole_signing_key_op {
+    PINHOLE_SIGNING_KEY_SHOW,     /* change nothing */
+    PINHOLE_SIGNING_KEY_PREPARE,  /* make the next key (kept if one is prepared already) */
+    PINHOLE_SIGNING_KEY_ACTIVATE, /* next becomes current, current becomes previous */
+    PINHOLE_SIGNING_KEY_RETIRE,   /* forget the previous key */
+} pinhole_signing_key_op;
+
+/** The signing public keys after op: pk[0] current, pk[1] next, pk[2] previous; have[i] says
+ * which exist. Changes are one transaction and take effect when the server next starts.
+ * Errors: PINHOLE_ENOTFOUND (ACTIVATE without a prepared key), PINHOLE_EUNSUPPORTED (a backend
+ * without rotation), PINHOLE_EDB. */
+int pinhole_store_signing_key(pinhole_store *s, pinhole_signing_key_op op,
+                              uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
 
 /* ---- ingest ---- */
 

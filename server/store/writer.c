@@ -101,6 +101,16 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&w->wake, &w->mu);
         if (!w->head)
             break; /* stopping and drained */
+        /* flush policy: let flush_reports gather, for at most flush_ms after the oldest batch */
+        if (w->opt.flush_ms > 0) {
+            const double due = w->head->enqueued + w->opt.flush_ms / 1000;
+            const struct timespec until = pinhole_clock_after(due - pinhole_clock_mono());
+            while (!w->stopping && pinhole_clock_mono() < due &&
+                   atomic_load_explicit(&w->stats.queued_reports, memory_order_relaxed) <
+                       w->opt.flush_reports)
+                if (pthread_cond_timedwait(&w->wake, &w->mu, &until) != 0)
+                    break;
+        }
         /* Take batches up to the transaction size (always at least one). */
         pinhole_ingest_batch *group = w->head, *last = w->head;
         size_t n = last->n, batches = 1;
@@ -220,6 +230,18 @@ int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
     return PINHOLE_OK;
+}
+
+void pinhole_writer_gc_read(pinhole_writer *w, pinhole_store_gc_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!w->started)
+        return;
+    pinhole_store_gc_stats ingest;
+    pinhole_store_gc_read(w->upkeep, out);
+    pinhole_store_gc_read(w->store, &ingest);
+    out->index_ids = ingest.index_ids;
+    out->index_bytes = ingest.index_bytes;
 }
 
 void pinhole_writer_stop(pinhole_writer *w)

@@ -37,6 +37,12 @@ typedef struct pinhole_writer_options {
     size_t max_queue_reports; /* reports waiting beyond which submit refuses (default 1,000,000) */
     size_t max_txn_reports;   /* reports per transaction, at most (default 100,000) */
     double checkpoint_interval; /* seconds between periodic store upkeep (default 5) */
+    /* Flush policy: once a batch is queued, wait up to flush_ms milliseconds for flush_reports
+     * reports to gather before the transaction (default 0: commit at once, group commit only).
+     * Fewer, larger transactions cost a shared database less per report; every report still
+     * waits for its transaction's commit before it is acknowledged. */
+    size_t flush_reports;
+    double flush_ms;
     pinhole_store_options store;
 } pinhole_writer_options;
 
@@ -77,6 +83,10 @@ int pinhole_writer_start(pinhole_writer *w, const char *url, const pinhole_write
  * "busy, retry later"), PINHOLE_ECANCELED (the writer is stopping). On error done() is not called.
  */
 int pinhole_writer_submit(pinhole_writer *w, pinhole_ingest_batch *batch);
+
+/** The garbage collector's counters (pinhole_store_gc_read): those of the upkeep handle, with the
+ * replay index of the ingesting one. Thread-safe while the writer runs; all zero otherwise. */
+void pinhole_writer_gc_read(pinhole_writer *w, pinhole_store_gc_stats *out);
 
 /** Stop: refuse new batches, commit every queued one (their done() callbacks run), join the
  * threads, run the store's closing upkeep (SQLite: the WAL truncated) and close. Safe to call once

@@ -80,7 +80,8 @@ int main(int argc, char **argv)
         const unsigned reps = c.seconds > 1.0 ? 1 : repeat;
         for (unsigned i = 0; i < reps; i++) {
             const double w0 = pinhole_clock_mono(), c0 = pinhole_clock_cpu();
-            const pinhole_pgr_reconstruct_options opt = {PINHOLE_PGR_AUTO, threads, 0};
+            const pinhole_pgr_reconstruct_options opt = {.method = PINHOLE_PGR_AUTO,
+                                                         .threads = threads};
             if (pinhole_pgr_reconstruct_ex(&g, y, T, &opt) != PINHOLE_OK ||
                 pinhole_pgr_estimate(&g, T, n ? n : 1, est) != PINHOLE_OK)
                 return 2;

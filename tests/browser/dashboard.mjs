@@ -1,11 +1,11 @@
 // Browser test of the analyst dashboard: Debian's chromium, headless, driven by playwright-core.
-// usage: node dashboard.mjs BASE_URL ANALYST_TOKEN COLLECTION_ID FROM TO SCREENSHOT.png
+// usage: node dashboard.mjs BASE_URL ANALYST_TOKEN COLLECTION_ID FROM TO SCREENSHOT.png [MULTI_JOB_ID]
 // The server must hold reports in at least two time buckets; FROM..TO selects the first part.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 
-const [base, token, coll, fromS, toS, shot] = process.argv.slice(2);
+const [base, token, coll, fromS, toS, shot, multiColl] = process.argv.slice(2);
 const from = Number(fromS), to = Number(toS);
 
 async function api(path) {
@@ -163,7 +163,7 @@ try {
   assert.deepEqual(js.significance, sig.significance);
 
   // 8. search by label: the items whose label contains the text, with their ranks
-  const labels = (await (await fetch(base + '/v1/collections/' + coll + '?labels=true')).json()).labels;
+  const labels = (await api('/v1/collections/' + coll + '?labels=true')).labels;
   const hits = [];
   labels.forEach((l, v) => { if (hits.length < 100 && l.toLowerCase().includes('ould')) hits.push(v); });
   assert.ok(hits.length > 1);
@@ -226,6 +226,36 @@ try {
   assert.ok((await page.$eval('#status', (e) => e.textContent)).startsWith('403'), 'the error is shown');
   assert.ok((await page.$eval('#hist tbody', (e) => e.textContent)).includes('No estimates to show'));
 
+  // last: a multi-attribute collection's analysis, run from the dashboard (the multi_attribute job
+  // under it): marginals with intervals, the joint table, both heatmaps as the API's
+  if (multiColl) {
+    const parent = await api('/v1/collections/' + multiColl);
+    assert.equal(parent.kind, 'multi_attribute');
+    assert.deepEqual(parent.pairs.map((p) => p.collection), [2, 3, 4], 'the pairs, in pair order');
+    await page.fill('#multi-coll', String(multiColl));
+    await page.click('#multi-run');
+    await page.waitForFunction(() => Number(document.body.dataset.multiLoaded || 0) > 0, null, { timeout: 30000 });
+    assert.equal(await page.$eval('#multi-status', (e) => e.textContent), '');
+    const listed = await api('/v1/collections/' + multiColl + '/jobs?limit=1');
+    assert.equal(listed.total, 1, 'one analysis job under the collection');
+    const j = await api('/v1/jobs/' + listed.jobs[0].id);
+    assert.equal(j.status, 'done', 'the multi_attribute job: ' + (j.error || j.status));
+    assert.equal(j.collection_id, Number(multiColl));
+    assert.equal(await page.$eval('#multi-job', (e) => e.value), String(j.id), 'the job shown is the one run');
+    const marg = await page.$$eval('#multi-marg tbody tr', (trs) => trs.map((tr) => [
+      tr.querySelector('.value').textContent, tr.querySelector('.estimate').textContent, tr.querySelector('.interval').textContent]));
+    const want = [];
+    j.result.marginals.forEach((m, a) => m.estimate.forEach((e, v) => want.push([
+      a === 1 ? ['no', 'yes'][v] : String(v), e.toFixed(4), '[' + m.lower[v].toFixed(4) + ', ' + m.upper[v].toFixed(4) + ']'])));
+    assert.deepEqual(marg, want, 'marginals with labels and intervals as the API');
+    const joint = await page.$$eval('#multi-joint td.cell', (tds) => tds.map((t) => t.textContent));
+    assert.deepEqual(joint, j.result.joints[0].consistent.flat().map((x) => x.toFixed(4)), 'the first joint table');
+    for (const [id, m] of [['#multi-corr', j.result.correlation.estimate], ['#multi-rep', j.result.repaired.matrix]]) {
+      const v = await page.$$eval(id + ' rect', (rs) => rs.map((r) => Number(r.dataset.value)));
+      assert.deepEqual(v, m.flat(), id + ': one cell per matrix entry, in order');
+    }
+    assert.match(await page.$eval('#multi-rep-cert', (e) => e.textContent), /certified/);
+  }
   assert.deepEqual(external, [], 'no request leaves the server (no CDN)');
   await page.screenshot({ path: shot, fullPage: true });
   console.log('dashboard: top 20 of ' + all.n + ' reports and of ' + part.n + ' in the range, ' + sig.significance.passed +

@@ -29,6 +29,45 @@ static int run_pgr(uint64_t k, uint32_t q, uint32_t t)
     return bad;
 }
 
+/* The batch path: 150 values (two full inversion groups and part of a third), all undefined. */
+static int run_pgr_batch(uint64_t k, uint32_t q, uint32_t t)
+{
+    pinhole_pgr g;
+    if (pinhole_pgr_init(&g, k, 2.0, q, t) != PINHOLE_OK)
+        return 1;
+    pinhole_rng rng;
+    pinhole_rng_init_seeded(&rng, 2);
+    uint64_t values[150], reports[150];
+    for (uint64_t i = 0; i < 150; i++)
+        values[i] = (i * 7919) % k;
+    VALGRIND_MAKE_MEM_UNDEFINED(values, sizeof values);
+    int bad = pinhole_pgr_encode_batch(&g, values, 150, &rng, reports) != PINHOLE_OK;
+    for (int i = 0; i < 150; i++)
+        bad |= reports[i] >= g.K; /* declassified */
+    pinhole_pgr_free(&g);
+    return bad;
+}
+
+static int run_client_batch(void)
+{
+    pinhole_collection col;
+    if (pinhole_collection_init_params(&col, PINHOLE_MECH_PGR, 74286, 4.0) != PINHOLE_OK)
+        return 1;
+    pinhole_client cl;
+    pinhole_client_init(&cl, NULL, NULL);
+    static uint8_t buf[100 * 64];
+    uint64_t values[100];
+    for (uint64_t i = 0; i < 100; i++)
+        values[i] = (i * 104729) % 74286;
+    VALGRIND_MAKE_MEM_UNDEFINED(values, sizeof values);
+    size_t n = 0;
+    const int bad = pinhole_client_report_batch(&cl, &col, values, 100, 1000, 0, buf, sizeof buf,
+                                                &n) != PINHOLE_OK;
+    pinhole_client_clear(&cl);
+    pinhole_collection_clear(&col);
+    return bad;
+}
+
 static int run_client(int memoize)
 {
     pinhole_collection col;
@@ -134,11 +173,17 @@ int main(int argc, char **argv)
     bad |= run_pgr(65000, 256, 3);   /* GF(2^8) */
     bad |= run_pgr(700, 9, 4);       /* GF(3^2), odd extension */
     bad |= run_pgr(1u << 20, 2, 21); /* GF(2) */
-    bad |= run_pgr(5000, 65521, 2);  /* largest prime field */
-    bad |= run_client(0);            /* the public API, fresh randomness */
-    bad |= run_client(1);            /* the public API, memoized */
-    bad |= run_discovery(0);         /* a string into an extension round */
-    bad |= run_discovery(1);         /* a string into a final round */
+    bad |= run_pgr_batch(1000, 67, 3);
+    bad |= run_pgr_batch(74286, 5, 8);
+    bad |= run_pgr_batch(65000, 256, 3);
+    bad |= run_pgr_batch(700, 9, 4);
+    bad |= run_pgr_batch(1u << 20, 2, 21);
+    bad |= run_client_batch();
+    bad |= run_pgr(5000, 65521, 2); /* largest prime field */
+    bad |= run_client(0);           /* the public API, fresh randomness */
+    bad |= run_client(1);           /* the public API, memoized */
+    bad |= run_discovery(0);        /* a string into an extension round */
+    bad |= run_discovery(1);        /* a string into a final round */
     printf("ct_encode: %s\n", bad ? "FAILED" : "ran");
     return bad;
 }

@@ -397,9 +397,9 @@ static pinhole_collection *labelled(const char *const *labels, uint64_t n, uint6
     cfg.other_item = other;
     CHECK_EQ_INT(pinhole_collection_config_sign(&cfg, sk, signed_cfg), PINHOLE_OK, "sign");
     pinhole_collection *col = NULL;
-    CHECK_EQ_INT(
-        pinhole_collection_new_signed(&col, signed_cfg, pinhole_collection_config_signed_bytes(&cfg), pk),
-        PINHOLE_OK, "labelled collection");
+    CHECK_EQ_INT(pinhole_collection_new_signed(&col, signed_cfg,
+                                               pinhole_collection_config_signed_bytes(&cfg), pk),
+                 PINHOLE_OK, "labelled collection");
     return col;
 }
 
@@ -516,6 +516,68 @@ static void test_every_mechanism(void)
     }
 }
 
+/* Reports in batches: each decodes and checks like a single report, the ids are fresh, the budget
+ * is charged n epsilon at once or not at all, bad input refuses the whole batch. (The batch
+ * randomizer's reports equal the single path's on the same keystream: tests/test_pgr.c.) */
+static void test_batch(void)
+{
+    pinhole_collection col;
+    CHECK_EQ_INT(pinhole_collection_init_params(&col, PINHOLE_MECH_PGR, 74286, 2.0), PINHOLE_OK,
+                 "collection");
+    store st = {0};
+    pinhole_policy budget = {.budget_epsilon = 300,
+                             .budget_period = 86400,
+                             .load = load_cb,
+                             .store = store_cb,
+                             .ctx = &st};
+    pinhole_client cl;
+    CHECK_EQ_INT(pinhole_client_init(&cl, &budget, NULL), PINHOLE_OK, "client");
+    enum { N = 100 };
+    const size_t rb = pinhole_collection_reportbytes(&col);
+    static uint8_t buf[N * 64];
+    uint64_t values[N];
+    for (int i = 0; i < N; i++)
+        values[i] = (uint64_t)i * 743;
+    size_t n = 0;
+    const uint64_t now = 1700000000;
+    CHECK(rb * N <= sizeof buf, "room for the batch");
+    CHECK_EQ_INT(pinhole_client_report_batch(&cl, &col, values, N, now, 0, buf, sizeof buf, &n),
+                 PINHOLE_OK, "batch");
+    CHECK_EQ_INT(n, N * rb, "written");
+    CHECK(st.n == 1 && st.spent[0] == 200.0 && st.stores == 1, "charged 100 x 2 once");
+    for (int i = 0; i < N; i++) {
+        pinhole_report r;
+        CHECK_EQ_INT(pinhole_report_decode(buf + i * rb, rb, &r), PINHOLE_OK, "decode");
+        CHECK_EQ_INT(
+            pinhole_report_check(&r, 0, col.fingerprint, PINHOLE_MECH_PGR, col.mech.payload_bits),
+            PINHOLE_OK, "check");
+        CHECK(pinhole_load_le(r.payload, r.payload_len) < col.mech.u.pgr.K, "payload < K");
+        CHECK(r.time == now, "time");
+        if (i > 0) {
+            pinhole_report p;
+            pinhole_report_decode(buf + (i - 1) * rb, rb, &p);
+            CHECK(memcmp(r.report_id, p.report_id, 16) != 0, "fresh report ids");
+        }
+    }
+    /* 100 more would spend 400 > 300: refused whole, nothing charged, out erased */
+    CHECK_EQ_INT(pinhole_client_report_batch(&cl, &col, values, N, now, 0, buf, sizeof buf, &n),
+                 PINHOLE_EPOLICY, "over budget");
+    CHECK(st.spent[0] == 200.0 && all_zero(buf, N * rb) && n == 0, "nothing charged, erased");
+    CHECK_EQ_INT(pinhole_client_report_batch(&cl, &col, values, 50, now, 0, buf, sizeof buf, &n),
+                 PINHOLE_OK, "the 50 that fit");
+    values[7] = 74286;
+    CHECK_EQ_INT(
+        pinhole_client_report_batch(&cl, &col, values, 10, now + 86400, 0, buf, sizeof buf, &n),
+        PINHOLE_ERANGE, "a value = k");
+    CHECK_EQ_INT(pinhole_client_report_batch(&cl, &col, values, 5, now, 0, buf, 5 * rb - 1, &n),
+                 PINHOLE_EBUFSIZE, "small buffer");
+    CHECK_EQ_INT(pinhole_client_report_batch(&cl, &col, values, 5, now, PINHOLE_REPORT_MEMOIZE, buf,
+                                             sizeof buf, &n),
+                 PINHOLE_EINVAL, "memoized batches are refused");
+    pinhole_client_clear(&cl);
+    pinhole_collection_clear(&col);
+}
+
 int main(void)
 {
     test_report_roundtrip();
@@ -527,5 +589,6 @@ int main(void)
     test_labels();
     test_sealed();
     test_every_mechanism();
+    test_batch();
     return check_summary("test_client");
 }

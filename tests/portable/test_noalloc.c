@@ -1,7 +1,8 @@
 /* Reporting allocates nothing: malloc, calloc and realloc are wrapped at link time
  * (-Wl,--wrap=...) and counted around pinhole_client_report() and its sealed form, plain and
- * memoized, with a budget, and around pinhole_discovery_report(); collection and round set-up,
- * which do allocate, are outside the window. */
+ * memoized, and pinhole_client_report_batch(), with a budget, and around
+ * pinhole_discovery_report(); collection and round set-up, which do allocate, are outside the
+ * window. */
 #include "client/discovery.h"
 #include "client/pinhole.h"
 #include "tests/portable/check.h"
@@ -86,6 +87,12 @@ int main(void)
         ok &= pinhole_client_report_sealed(&cl, &col, v * 37, 1000 + v, flags, pk, buf, sizeof buf,
                                            &n) == PINHOLE_OK;
     }
+    static uint8_t many[200 * 64];
+    uint64_t values[200];
+    for (int i = 0; i < 200; i++)
+        values[i] = (uint64_t)i * 311;
+    ok &= pinhole_client_report_batch(&cl, &col, values, 200, 5000, 0, many, sizeof many, &n) ==
+          PINHOLE_OK;
     counting = 0;
     CHECK(ok, "every report made");
     CHECK_EQ_INT(allocations, 0, "allocations while reporting");

@@ -3,7 +3,8 @@
  * Objective-C, so the header must stay valid in all of them: no C11-only types, extern "C".
  * Checks: sizes as functions, error texts, hex helpers, a signed config from the test vectors
  * (proto/vectors/v1.txt), every mechanism through pinhole_client_report, the budget mutex with
- * slow callbacks under concurrent reports, the outbox, and labels (proto/vectors/v1.txt). */
+ * slow callbacks under concurrent reports, batches of reports, the outbox, and labels
+ * (proto/vectors/v1.txt). */
 #include <pinhole/pinhole.h>
 
 #include <pthread.h>
@@ -260,6 +261,109 @@ static void test_budget_threads(void)
     pinhole_client_free(cl);
 }
 
+/* pinhole_client_report_batch: n reports back to back, each as pinhole_client_report() frames
+ * it (same header but for its own report id), the budget charged n epsilon at once or not at
+ * all, bad input refusing the whole batch; each report goes into a plain outbox. */
+typedef struct mem_store {
+    double spent;
+    int stores;
+} mem_store;
+
+static int mem_load(void *ctx, uint64_t period, double *spent)
+{
+    (void)period;
+    *spent = ((mem_store *)ctx)->spent;
+    return PINHOLE_OK;
+}
+
+static int mem_write(void *ctx, uint64_t period, double spent)
+{
+    (void)period;
+    ((mem_store *)ctx)->spent = spent;
+    ((mem_store *)ctx)->stores++;
+    return PINHOLE_OK;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+static void test_report_batch(void)
+{
+    mem_store st;
+    memset(&st, 0, sizeof st);
+    pinhole_policy p;
+    memset(&p, 0, sizeof p);
+    p.budget_epsilon = 50;
+    p.budget_period = 86400;
+    p.load = mem_load;
+    p.store = mem_write;
+    p.ctx = &st;
+    static const pinhole_mechanism_id mechs[] = {PINHOLE_MECH_PGR, PINHOLE_MECH_GRR,
+                                                 PINHOLE_MECH_SUE};
+    for (size_t m = 0; m < sizeof mechs / sizeof mechs[0]; m++) {
+        pinhole_client *cl = NULL;
+        pinhole_collection *col = NULL;
+        st.spent = 0;
+        st.stores = 0;
+        CHECK(pinhole_client_new(&cl, &p, NULL) == PINHOLE_OK, "client");
+        CHECK(pinhole_collection_new_params(&col, mechs[m], 64, 2.0) == PINHOLE_OK, "collection");
+        if (!cl || !col)
+            return;
+        enum { N = 20 };
+        const size_t rb = pinhole_collection_reportbytes(col);
+        uint8_t out[N * (PINHOLE_REPORT_HEADERBYTES + 8)], one[PINHOLE_REPORT_HEADERBYTES + 8];
+        uint64_t values[N];
+        for (int i = 0; i < N; i++)
+            values[i] = (uint64_t)(i * 7) % 64;
+        size_t written = 1, n1 = 0;
+        CHECK(rb <= sizeof one, "room");
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1700000000, 0, out, sizeof out,
+                                          &written) == PINHOLE_OK,
+              "batch");
+        CHECK(written == N * rb, "n reports written");
+        CHECK(st.spent == 2.0 * N && st.stores == 1, "n epsilon charged once");
+        CHECK(pinhole_client_report(cl, col, 3, 1700000000, 0, one, sizeof one, &n1) == PINHOLE_OK,
+              "one report");
+        pinhole_outbox *ob = NULL;
+        CHECK(pinhole_outbox_new(&ob, col, 0, 65536) == PINHOLE_OK, "outbox");
+        for (int i = 0; i < N; i++) {
+            const uint8_t *r = out + (size_t)i * rb;
+            /* version .. fingerprint (0..32) and time (48..56) as the single path writes them */
+            CHECK(n1 == rb && memcmp(r, one, 32) == 0 && memcmp(r + 48, one + 48, 8) == 0,
+                  "the single report's header");
+            CHECK(i == 0 || memcmp(r + 32, r - rb + 32, PINHOLE_REPORT_IDBYTES) != 0,
+                  "fresh report ids");
+            CHECK(ob && pinhole_outbox_add(ob, r, rb, 1700000000) == PINHOLE_OK, "into the outbox");
+        }
+        CHECK(ob && pinhole_outbox_pending(ob) == N, "every report pending");
+        pinhole_outbox_free(ob);
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1700000000, 0, out, N * rb - 1,
+                                          &written) == PINHOLE_EBUFSIZE,
+              "cap below n reports");
+        /* 20 more would spend 40 > 50 - 42: refused whole, nothing charged, nothing left */
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1700000000, 0, out, sizeof out,
+                                          &written) == PINHOLE_EPOLICY,
+              "over the budget");
+        CHECK(written == 0 && st.spent == 2.0 * N + 2.0 && all_zero(out, N * rb),
+              "nothing charged, nothing left");
+        values[5] = 64;
+        CHECK(pinhole_client_report_batch(cl, col, values, N, 1800000000, 0, out, sizeof out,
+                                          &written) == PINHOLE_ERANGE,
+              "a value = k");
+        CHECK(pinhole_client_report_batch(cl, col, values, 1, 1800000000, PINHOLE_REPORT_MEMOIZE,
+                                          out, sizeof out, &written) == PINHOLE_EINVAL,
+              "flags must be 0");
+        CHECK(st.spent == 2.0 * N + 2.0, "refusals charge nothing");
+        pinhole_collection_free(col);
+        pinhole_client_free(cl);
+    }
+}
+
 /* Labels: the list verified against the signed config's hash, label -> item, the "other" item. */
 static void test_labels(void)
 {
@@ -435,6 +539,90 @@ static void test_discovery(void)
     pinhole_discovery_round_free(NULL);
 }
 
+/* The multi-attribute device API: pairs and their collections, the report of a tuple through the
+ * pair drawn, and the handle made from a signed config (the vector's k = 1024 is 32 x 32). */
+static void test_multi(void)
+{
+    const uint32_t k[3] = {2, 3, 4};
+    pinhole_multi *mc = NULL;
+    pinhole_multi_free(NULL);
+    CHECK(pinhole_multi_new_params(&mc, 10, 0, k, PINHOLE_MECH_PGR, 1.0) == PINHOLE_EINVAL && !mc,
+          "d = 0");
+    CHECK(pinhole_multi_new_params(&mc, 10, 3, k, PINHOLE_MECH_PGR, 1.0) == PINHOLE_OK && mc,
+          "made");
+    if (!mc)
+        return;
+    CHECK(pinhole_multi_pairs(mc) == 3, "3 pairs");
+    uint32_t j = 9, l = 9;
+    CHECK(pinhole_multi_pair(mc, 2, &j, &l) == PINHOLE_OK && j == 1 && l == 2, "pair 2 = (1, 2)");
+    CHECK(pinhole_multi_pair(mc, 3, &j, &l) == PINHOLE_ERANGE, "no pair 3");
+    CHECK(pinhole_multi_collection(mc, 3) == NULL, "no collection 3");
+    size_t most = 0;
+    for (uint32_t p = 0; p < 3; p++) {
+        const pinhole_collection *c = pinhole_multi_collection(mc, p);
+        CHECK(pinhole_collection_id(c) == 10 + p, "pair ids from base_id");
+        const uint64_t cells[3] = {6, 8, 12};
+        CHECK(pinhole_collection_k(c) == cells[p], "product domain");
+        if (pinhole_collection_reportbytes(c) > most)
+            most = pinhole_collection_reportbytes(c);
+    }
+    CHECK(pinhole_multi_reportbytes(mc) == most, "the largest report");
+    pinhole_client *cl = NULL;
+    CHECK(pinhole_client_new(&cl, NULL, NULL) == PINHOLE_OK, "client");
+    uint8_t out[256];
+    size_t written = 0;
+    uint32_t pair = 9, seen[3] = {0, 0, 0};
+    const uint32_t x[3] = {1, 2, 3}, bad[3] = {1, 2, 4};
+    for (int i = 0; i < 300; i++) {
+        CHECK(pinhole_multi_report(cl, mc, x, 1000, 0, out, sizeof out, &written, &pair) ==
+                      PINHOLE_OK &&
+                  pair < 3,
+              "report");
+        if (pair < 3) {
+            seen[pair]++;
+            CHECK(written == pinhole_collection_reportbytes(pinhole_multi_collection(mc, pair)),
+                  "the pair's report size");
+        }
+    }
+    CHECK(seen[0] && seen[1] && seen[2], "every pair drawn in 300 reports");
+    CHECK(pinhole_multi_report(cl, mc, bad, 1000, 0, out, sizeof out, &written, &pair) ==
+              PINHOLE_ERANGE,
+          "a value out of its domain");
+    CHECK(pinhole_multi_report(cl, mc, x, 1000, PINHOLE_REPORT_MEMOIZE, out, sizeof out, &written,
+                               NULL) == PINHOLE_EINVAL,
+          "memoize needs a device secret");
+    uint8_t seal_pk[PINHOLE_SEAL_PUBLICKEYBYTES] = {9}; /* X25519's base point: a usable key */
+    CHECK(pinhole_multi_report_sealed(cl, mc, x, 1000, 0, seal_pk, out, sizeof out, &written,
+                                      &pair) == PINHOLE_OK &&
+              pair < 3 &&
+              written ==
+                  pinhole_collection_sealedbytes(pinhole_multi_collection(mc, pair < 3 ? pair : 0)),
+          "sealed: the pair's sealed size");
+    CHECK(pinhole_multi_report_sealed(cl, mc, x, 1000, 0, seal_pk, out, 10, &written, &pair) ==
+              PINHOLE_EBUFSIZE,
+          "sealed: a short buffer");
+    pinhole_client_free(cl);
+    pinhole_multi_free(mc);
+
+    uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES], cfg[PINHOLE_CONFIG_SIGNEDBYTES];
+    size_t n = 0;
+    pinhole_hex_decode(VECTOR_PK, pk, sizeof pk, &n);
+    pinhole_hex_decode(VECTOR_SIGNED, cfg, sizeof cfg, &n);
+    const uint8_t *cfgs[1] = {cfg};
+    const uint32_t k32[2] = {32, 32}, k16[2] = {16, 32};
+    mc = NULL;
+    CHECK(pinhole_multi_new_signed(&mc, 2, k16, cfgs, pk) == PINHOLE_EINVAL && !mc,
+          "k = 1024 is not 16 x 32");
+    CHECK(pinhole_multi_new_signed(&mc, 2, k32, cfgs, pk) == PINHOLE_OK && mc, "verified");
+    if (mc)
+        CHECK(pinhole_collection_id(pinhole_multi_collection(mc, 0)) == 7, "the server's id");
+    pinhole_multi_free(mc);
+    cfg[10] ^= 1;
+    mc = NULL;
+    CHECK(pinhole_multi_new_signed(&mc, 2, k32, cfgs, pk) == PINHOLE_ESIGNATURE && !mc,
+          "a tampered config");
+}
+
 int main(void)
 {
     if (pinhole_init() != PINHOLE_OK) {
@@ -446,9 +634,11 @@ int main(void)
     test_signed();
     test_mechanisms();
     test_budget_threads();
+    test_report_batch();
     test_outbox();
     test_labels();
     test_discovery();
+    test_multi();
     printf("public_api (%s): %d checks, %d failed\n",
 #ifdef __cplusplus
            "C++",

@@ -62,8 +62,9 @@ enum {
     PINHOLE_ETIMEOUT = -17,    /* a time limit was reached */
     PINHOLE_EDB = -18,         /* the database failed (SQLite error) */
     PINHOLE_ETOOBIG = -19,     /* input longer than declared, or over a size or count limit */
+    PINHOLE_EWINDOW = -20,     /* a report's time lies outside its collection's report window */
     PINHOLE_ELAST =
-        PINHOLE_ETOOBIG, /* the most negative code in use (keep last; tests walk the range) */
+        PINHOLE_EWINDOW, /* the most negative code in use (keep last; tests walk the range) */
 };
 
 /** Human-readable English text for a PINHOLE_* code (0 or negative). Never NULL; unknown codes give
@@ -262,6 +263,96 @@ PINHOLE_API int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_c
                                              uint64_t value, uint64_t unix_seconds, unsigned flags,
                                              const uint8_t *server_pk, uint8_t *out, size_t cap,
                                              size_t *written);
+
+/** Many reports in one call: the plain reports of values[0..n) (each 0 <= values[i] < k) for the
+ * collection, written back to back into out[0..cap), pinhole_collection_reportbytes() bytes each;
+ * *written receives n times that (0 on error). Each report has the distribution
+ * pinhole_client_report() gives its value, and its own random report id; all the draws of the
+ * batch (and the report ids) come from one ChaCha20 keystream keyed from the operating system's
+ * random source, and PGR uses its batch randomizer (one field inversion per 64 reports). The
+ * policy applies to the batch as a whole: the collection's epsilon above max_epsilon refuses it,
+ * and n times epsilon is charged to the budget period of unix_seconds at once, or the batch is
+ * refused (PINHOLE_EPOLICY). flags must be 0: memoized and sealed reports go one by one. Constant
+ * time in the values; no allocation.
+ * Errors: PINHOLE_ERANGE (some value >= k), PINHOLE_EPOLICY, PINHOLE_EINVAL (flags not 0),
+ * PINHOLE_EBUFSIZE (cap below n reports), the budget callbacks' codes (a positive one becomes
+ * PINHOLE_EIO), PINHOLE_EFORMAT (load gave a negative or non-finite amount),
+ * PINHOLE_EUNSUPPORTED (no randomizer for the mechanism). On error nothing is charged (unless the
+ * budget's store callback failed) and no report is left in out (what was written is zeroed). */
+PINHOLE_API int pinhole_client_report_batch(pinhole_client *cl, const pinhole_collection *col,
+                                            const uint64_t *values, size_t n, uint64_t unix_seconds,
+                                            unsigned flags, uint8_t *out, size_t cap,
+                                            size_t *written);
+/* ---- multi-attribute collections: d attributes per device, one sampled pair reported ---- */
+
+/** A multi-attribute collection as a device sees it (docs/multi-attribute.md): d categorical
+ * attributes, attribute j taking values 0..k[j]-1; each pair (j, l), j < l, numbered p = 0, 1, ...
+ * in lexicographic order (one "pair", attribute 0, when d = 1), is an ordinary collection over the
+ * k_j k_l cells of its product domain. Opaque, read-only once made (share it). */
+typedef struct pinhole_multi pinhole_multi;
+
+/** Make a multi-attribute collection from the server's signed configs of its pair collections:
+ * signed_configs[p], PINHOLE_CONFIG_SIGNEDBYTES bytes each, the config of pair p (as served at the
+ * "config" URL of pair p in GET /v1/collections/{id} of the multi-attribute collection), each
+ * verified against the server's Ed25519 key server_pk (PINHOLE_CONFIG_PUBLICKEYBYTES) and checked
+ * against the attributes (its k is k_j k_l; mechanism and epsilon as pair 0's). k[0..d) are the
+ * attributes' domain sizes. *out receives it; free with pinhole_multi_free().
+ * Errors: PINHOLE_EINVAL (d = 0 or > 64, a k outside 2..256, a product k_j k_l > 4096, a config
+ * whose k, mechanism or epsilon does not fit), those of pinhole_collection_new_signed()
+ * (PINHOLE_ESIGNATURE for a bad signature), PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_multi_new_signed(pinhole_multi **out, uint32_t d, const uint32_t *k,
+                                         const uint8_t *const *signed_configs,
+                                         const uint8_t *server_pk);
+
+/** Make a local multi-attribute collection (for simulations and tests): pair p is a local
+ * collection with id base_id + p over k_j k_l cells, mechanism and the whole epsilon. Errors:
+ * PINHOLE_EINVAL (as above, or base_id + pairs overflowing), those of
+ * pinhole_collection_new_params(), PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_multi_new_params(pinhole_multi **out, uint64_t base_id, uint32_t d,
+                                         const uint32_t *k, pinhole_mechanism_id mechanism,
+                                         double epsilon);
+
+/** Release a multi-attribute collection; NULL is allowed. */
+PINHOLE_API void pinhole_multi_free(pinhole_multi *mc);
+
+/** Number of pairs: d(d-1)/2, or 1 when d = 1. */
+PINHOLE_API uint32_t pinhole_multi_pairs(const pinhole_multi *mc);
+
+/** The attributes (*j, *l) of pair p (j < l; j = l = 0 when d = 1). Errors: PINHOLE_ERANGE (p >=
+ * the number of pairs). */
+PINHOLE_API int pinhole_multi_pair(const pinhole_multi *mc, uint32_t p, uint32_t *j, uint32_t *l);
+
+/** Pair p's collection (owned by mc): its id says where a report of that pair is POSTed
+ * (pinhole_collection_id), its pinhole_collection_reportbytes() the report's size. NULL when p >=
+ * the number of pairs. */
+PINHOLE_API const pinhole_collection *pinhole_multi_collection(const pinhole_multi *mc, uint32_t p);
+
+/** The largest report of any pair, bytes: a buffer this big holds any pinhole_multi_report(). */
+PINHOLE_API size_t pinhole_multi_reportbytes(const pinhole_multi *mc);
+
+/** The device's report of its d-tuple values[0..d): a pair p drawn independently of the values
+ * (uniformly, by the operating system's random source; with PINHOLE_REPORT_MEMOIZE, which needs a
+ * device secret, derived from the device secret and pair 0's fingerprint, so a device reports the
+ * same pair every time), then the cell values[j] k_l + values[l] of that pair reported through
+ * pair p's collection by pinhole_client_report() (privacy policy, budget and memoization as there:
+ * the report is charged the collection's epsilon once, and is epsilon-LDP for the whole tuple).
+ * *pair (may be NULL) receives p; the report carries pair p's collection id. Every value is
+ * range-checked, also those of attributes outside the pair. Errors: PINHOLE_ERANGE (a values[j] >=
+ * k[j]), PINHOLE_EINVAL (MEMOIZE without a device secret, unknown flags), and those of
+ * pinhole_client_report() (PINHOLE_EPOLICY, PINHOLE_EBUFSIZE, ...). No allocation. */
+PINHOLE_API int pinhole_multi_report(pinhole_client *cl, const pinhole_multi *mc,
+                                     const uint32_t *values, uint64_t unix_seconds, unsigned flags,
+                                     uint8_t *out, size_t cap, size_t *written, uint32_t *pair);
+
+/** As pinhole_multi_report(), then sealed to the server's X25519 public key (server_pk,
+ * PINHOLE_SEAL_PUBLICKEYBYTES) as pinhole_client_report_sealed() does: out receives the drawn
+ * pair's pinhole_collection_sealedbytes() bytes (at most pinhole_multi_reportbytes() + 48).
+ * Errors: those of pinhole_multi_report(), and PINHOLE_ESIGNATURE (server_pk is not a usable
+ * key). */
+PINHOLE_API int pinhole_multi_report_sealed(pinhole_client *cl, const pinhole_multi *mc,
+                                            const uint32_t *values, uint64_t unix_seconds,
+                                            unsigned flags, const uint8_t *server_pk, uint8_t *out,
+                                            size_t cap, size_t *written, uint32_t *pair);
 
 /* ---- labels: the collection's item names ---- */
 

@@ -40,8 +40,19 @@ static uint64_t check_bucket(sqlite_store *s, const pinhole_server_collection *c
     return bad;
 }
 
-static int check_collection(sqlite_store *s, const pinhole_server_collection *c, uint64_t *problems,
-                            char *msg, size_t msglen)
+/* Bind the filter "the bucket is compared" (?2 .. ?4 of LIVE_SQL): every bucket of a collection
+ * that keeps its reports, else those of days the garbage collector has not retired. */
+#define LIVE_SQL "(?2 OR ((bucket + 1) * ?3 - 1) / 86400 > ?4)"
+static void bind_live(sqlite3_stmt *q, const pinhole_server_collection *c, int64_t retired)
+{
+    sqlite3_bind_int64(q, 1, c->id);
+    sqlite3_bind_int(q, 2, c->window.keep_reports != 0);
+    sqlite3_bind_int64(q, 3, c->time_precision);
+    sqlite3_bind_int64(q, 4, retired);
+}
+
+static int check_collection(sqlite_store *s, const pinhole_server_collection *c, int64_t retired,
+                            uint64_t *problems, char *msg, size_t msglen)
 {
     const uint64_t len = c->cfg.counts_len;
     uint64_t *recount = calloc(len, sizeof *recount), *stored = malloc(len * sizeof *stored);
@@ -54,13 +65,14 @@ static int check_collection(sqlite_store *s, const pinhole_server_collection *c,
         rc = PINHOLE_ENOMEM;
         goto out;
     }
-    if (sqlite3_prepare_v2(
-            s->db, "SELECT bucket, payload FROM reports WHERE collection = ? ORDER BY bucket", -1,
-            &q, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT bucket, payload FROM reports WHERE collection = ?1 AND " LIVE_SQL
+                           " ORDER BY bucket",
+                           -1, &q, NULL) != SQLITE_OK) {
         rc = PINHOLE_EDB;
         goto out;
     }
-    sqlite3_bind_int64(q, 1, c->id);
+    bind_live(q, c, retired);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         const int64_t b = sqlite3_column_int64(q, 0);
         if (have && b != bucket) {
@@ -93,10 +105,11 @@ static int check_collection(sqlite_store *s, const pinhole_server_collection *c,
     /* Rows for buckets that hold no report at all would have escaped the loop above. */
     int64_t brows = -1, crows = -1;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT (SELECT count(*) FROM buckets WHERE collection = ?1),"
-                           " (SELECT count(*) FROM counts WHERE collection = ?1)",
+                           "SELECT (SELECT count(*) FROM buckets WHERE collection = ?1"
+                           " AND " LIVE_SQL "), (SELECT count(*) FROM counts WHERE"
+                           " collection = ?1 AND " LIVE_SQL ")",
                            -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, c->id);
+        bind_live(q, c, retired);
         if (sqlite3_step(q) == SQLITE_ROW) {
             brows = sqlite3_column_int64(q, 0);
             crows = sqlite3_column_int64(q, 1);
@@ -156,8 +169,11 @@ int pinhole_sqlite_check(pinhole_store *base, uint64_t *problems, char *msg, siz
         }
         sqlite3_finalize(q);
     }
+    int64_t retired = INT64_MIN; /* the reports of retired days are gone (gc.c), counts stay */
+    if (rc == PINHOLE_OK)
+        rc = pinhole_sqlite_retired(s, &retired);
     for (size_t i = 0; i < nc && rc == PINHOLE_OK; i++)
-        rc = check_collection(s, &cs[i], problems, msg, msglen);
+        rc = check_collection(s, &cs[i], retired, problems, msg, msglen);
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     for (size_t i = 0; i < nc; i++)
         pinhole_server_collection_free(&cs[i]);

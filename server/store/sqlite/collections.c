@@ -7,6 +7,84 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The next id of a collection or a multi-attribute parent: one id space for both, so that
+ * /v1/collections/{id} names one of them. */
+#define NEXT_ID                                                                                    \
+    "(SELECT coalesce(max(m), 0) + 1 FROM (SELECT max(id) AS m FROM collections UNION ALL "        \
+    "SELECT max(id) FROM multi_collections))"
+
+int pinhole_sqlite_create_multi(pinhole_store *base, const char *name, const char *spec,
+                                int64_t created, int64_t *id)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO multi_collections(id, name, spec, created) VALUES(" NEXT_ID
+                           ",?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, created);
+    const int step = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE)
+        return PINHOLE_EDB;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return PINHOLE_OK;
+}
+
+int pinhole_sqlite_load_multis(pinhole_store *base, pinhole_multi_record **out, size_t *n)
+{
+    sqlite_store *s = sqlite_of(base);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, spec, created FROM multi_collections ORDER BY id", -1,
+                           &q, NULL) != SQLITE_OK)
+        /* a read-only handle on a store made before multi-attribute collections has no table */
+        return sqlite3_errcode(s->db) == SQLITE_ERROR ? PINHOLE_OK : PINHOLE_EDB;
+    pinhole_multi_record *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = PINHOLE_OK, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 8;
+            pinhole_multi_record *bigger = realloc(arr, cap * sizeof *arr);
+            if (!bigger) {
+                rc = PINHOLE_ENOMEM;
+                break;
+            }
+            arr = bigger;
+        }
+        const char *nm = (const char *)sqlite3_column_text(q, 1),
+                   *sp = (const char *)sqlite3_column_text(q, 2);
+        pinhole_multi_record *r = &arr[len];
+        r->id = sqlite3_column_int64(q, 0);
+        r->created = sqlite3_column_int64(q, 3);
+        r->name = nm ? strdup(nm) : NULL;
+        r->spec = sp ? strdup(sp) : NULL;
+        len++;
+        if (!r->name || !r->spec) {
+            rc = PINHOLE_ENOMEM;
+            break;
+        }
+    }
+    if (rc == PINHOLE_OK && step != SQLITE_DONE)
+        rc = PINHOLE_EDB;
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK) {
+        for (size_t i = 0; i < len; i++)
+            pinhole_multi_record_free(&arr[i]);
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = len;
+    return PINHOLE_OK;
+}
+
 int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collection *c,
                                      const char *name, const pinhole_config_params *p,
                                      uint32_t time_precision, uint32_t min_reports,
@@ -22,9 +100,9 @@ int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collect
     if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
         goto fail;
     if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO collections(name, mechanism, epsilon, k, q, t, "
+                           "INSERT INTO collections(id, name, mechanism, epsilon, k, q, t, "
                            "time_precision, min_reports, fingerprint, labels, created) "
-                           "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                           "VALUES(" NEXT_ID ",?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK)
         goto rollback;
     sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
@@ -76,11 +154,24 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
     *out = NULL;
     *n = 0;
     sqlite3_stmt *q;
+    /* a file not upgraded yet (opened read-only, say) has no window columns: the defaults */
     if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
+                           "min_reports, fingerprint, labels, created, max_report_age, "
+                           "max_clock_skew, keep_reports FROM collections WHERE deleting = 0"
+                           " ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
+                           "min_reports, fingerprint, labels, created, max_report_age, "
+                           "max_clock_skew, keep_reports FROM collections ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(s->db,
                            "SELECT id, name, mechanism, epsilon, k, q, t, time_precision, "
                            "min_reports, fingerprint, labels, created FROM collections ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         return PINHOLE_EDB;
+    const int windowed = sqlite3_column_count(q) == 15;
     pinhole_server_collection *arr = NULL;
     size_t len = 0, cap = 0;
     int rc = PINHOLE_OK, step;
@@ -115,6 +206,11 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
             break;
         }
         len++;
+        if (windowed)
+            c->window =
+                (pinhole_collection_window){.max_report_age = (uint32_t)sqlite3_column_int64(q, 12),
+                                            .max_clock_skew = (uint32_t)sqlite3_column_int64(q, 13),
+                                            .keep_reports = sqlite3_column_int(q, 14) != 0};
         const int lb = sqlite3_column_bytes(q, 10);
         if (sqlite3_column_type(q, 10) == SQLITE_BLOB && lb > 0) {
             rc = pinhole_server_collection_set_labels(c, sqlite3_column_blob(q, 10), (size_t)lb);
@@ -143,4 +239,40 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
     *out = arr;
     *n = len;
     return PINHOLE_OK;
+}
+
+int pinhole_sqlite_set_window(pinhole_store *base, int64_t id, const pinhole_collection_window *w)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE collections SET max_report_age = ?, max_clock_skew = ?,"
+                           " keep_reports = ? WHERE id = ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, w->max_report_age);
+    sqlite3_bind_int64(q, 2, w->max_clock_skew);
+    sqlite3_bind_int(q, 3, w->keep_reports != 0);
+    sqlite3_bind_int64(q, 4, id);
+    const int step = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE)
+        return PINHOLE_EDB;
+    return sqlite3_changes(s->db) == 1 ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+}
+
+int pinhole_sqlite_delete_collection(pinhole_store *base, int64_t id)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE collections SET deleting = 1 WHERE id = ? AND deleting = 0", -1,
+                           &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, id);
+    const int rc = sqlite3_step(q) == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK)
+        return rc;
+    return sqlite3_changes(s->db) == 1 ? PINHOLE_OK : PINHOLE_ENOTFOUND;
 }

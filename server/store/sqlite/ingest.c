@@ -146,7 +146,7 @@ static struct sqlite_delta *delta_for(sqlite_store *s, sqlite_ingest_scratch *sc
 }
 
 /* (Re)build the index of stored report ids from the reports table: one scan, 23-46 bytes of
- * memory per stored report. */
+ * memory per report of a day not retired (the others are refused, their ids are not needed). */
 static int load_ids(sqlite_store *s)
 {
     if (s->ids) {
@@ -160,10 +160,13 @@ static int load_ids(sqlite_store *s)
         return PINHOLE_ENOMEM;
     }
     sqlite3_stmt *q = NULL;
-    int rc = PINHOLE_OK, step = SQLITE_DONE;
-    /* Size the table once: the largest seq bounds the row count (the log only appends). */
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(seq), 0) FROM reports", -1, &q, NULL) !=
-        SQLITE_OK) {
+    int rc = pinhole_sqlite_retired(s, &s->ids_horizon), step = SQLITE_DONE;
+    if (rc != PINHOLE_OK)
+        goto out;
+    /* Size the table once: the span of seq bounds the row count (the log only appends, the garbage
+     * collector deletes mostly from its start). */
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(seq) - min(seq) + 1, 0) FROM reports", -1,
+                           &q, NULL) != SQLITE_OK) {
         rc = PINHOLE_EDB;
         goto out;
     }
@@ -174,8 +177,10 @@ static int load_ids(sqlite_store *s)
         rc = PINHOLE_ENOMEM;
         goto out;
     }
-    if (sqlite3_prepare_v2(s->db, "SELECT seq, collection, report_id FROM reports", -1, &q, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT r.seq, r.collection, r.report_id, r.bucket, c.time_precision"
+                           " FROM reports r JOIN collections c ON c.id = r.collection",
+                           -1, &q, NULL) != SQLITE_OK) {
         rc = PINHOLE_EDB;
         goto out;
     }
@@ -183,7 +188,7 @@ static int load_ids(sqlite_store *s)
      * prefetch their home slots, so the cache misses overlap instead of queueing. */
     enum { BLOCK = 64 };
     uint64_t hash[BLOCK];
-    int64_t row[BLOCK];
+    int64_t row[BLOCK], day[BLOCK];
     size_t nb = 0;
     for (;;) {
         step = sqlite3_step(q);
@@ -192,6 +197,10 @@ static int load_ids(sqlite_store *s)
                 rc = PINHOLE_EDB;
                 break;
             }
+            day[nb] = pinhole_sqlite_day_of((uint32_t)sqlite3_column_int64(q, 4),
+                                            sqlite3_column_int64(q, 3));
+            if (day[nb] <= s->ids_horizon)
+                continue;
             hash[nb] =
                 pinhole_idset_hash(s->ids, sqlite3_column_int64(q, 1), sqlite3_column_blob(q, 2));
             row[nb] = sqlite3_column_int64(q, 0);
@@ -200,7 +209,7 @@ static int load_ids(sqlite_store *s)
                 continue;
         }
         for (size_t i = 0; i < nb && rc == PINHOLE_OK; i++)
-            if (pinhole_idset_add(s->ids, hash[i], row[i]) < 0)
+            if (pinhole_idset_add(s->ids, hash[i], row[i], day[i]) < 0)
                 rc = PINHOLE_ENOMEM;
         nb = 0;
         if (step != SQLITE_ROW || rc != PINHOLE_OK)
@@ -219,7 +228,8 @@ out:
 }
 
 /* Is there a stored report with r's collection and id? 1 with *same telling whether its bucket and
- * payload equal r's, 0 when none, PINHOLE_EDB on error. */
+ * payload equal r's, 0 when none, PINHOLE_EDB on error. A candidate whose row the garbage
+ * collector deleted is no match (its day is retired: the index drops it soon). */
 static int find_stored(sqlite_store *s, const pinhole_ingest_report *r, uint64_t hash, int *same)
 {
     size_t pos = 0;
@@ -227,7 +237,12 @@ static int find_stored(sqlite_store *s, const pinhole_ingest_report *r, uint64_t
     while (pinhole_idset_next(s->ids, hash, &pos, &rowid)) {
         sqlite3_stmt *sel = s->stmt[SQ_SELECT];
         sqlite3_bind_int64(sel, 1, rowid);
-        if (sqlite3_step(sel) != SQLITE_ROW) {
+        const int step = sqlite3_step(sel);
+        if (step == SQLITE_DONE) {
+            sqlite3_reset(sel);
+            continue;
+        }
+        if (step != SQLITE_ROW) {
             sqlite3_reset(sel);
             return PINHOLE_EDB;
         }
@@ -259,6 +274,12 @@ static int ingest_one(sqlite_store *s, sqlite_ingest_scratch *sc, pinhole_ingest
         r->error = same ? PINHOLE_OK : PINHOLE_EMISMATCH;
         return PINHOLE_OK;
     }
+    const int64_t day = pinhole_sqlite_day_of(c->time_precision, r->bucket);
+    if (day <= s->ids_horizon) { /* its day's ids are gone: it cannot be checked for replay */
+        r->status = PINHOLE_REPORT_REJECTED;
+        r->error = PINHOLE_ERANGE;
+        return PINHOLE_OK;
+    }
     int rc;
     struct sqlite_delta *d = delta_for(s, sc, c, r->bucket, &rc);
     if (!d)
@@ -276,7 +297,7 @@ static int ingest_one(sqlite_store *s, sqlite_ingest_scratch *sc, pinhole_ingest
     sqlite3_bind_blob(ins, 4, r->payload, (int)r->payload_len, SQLITE_STATIC);
     if (pinhole_sqlite_step_done(ins) != PINHOLE_OK)
         return PINHOLE_EDB; /* the transaction is rolled back, the delta cleared */
-    if (pinhole_idset_add(s->ids, hash, sqlite3_last_insert_rowid(s->db)) < 0)
+    if (pinhole_idset_add(s->ids, hash, sqlite3_last_insert_rowid(s->db), day) < 0)
         return PINHOLE_ENOMEM;
     d->n++;
     r->status = PINHOLE_REPORT_ACCEPTED;
@@ -285,7 +306,9 @@ static int ingest_one(sqlite_store *s, sqlite_ingest_scratch *sc, pinhole_ingest
 
 int pinhole_sqlite_ingest_prepare(pinhole_store *base)
 {
-    return load_ids(sqlite_of(base));
+    const int rc = load_ids(sqlite_of(base));
+    pinhole_sqlite_gc_index_size(sqlite_of(base));
+    return rc;
 }
 
 int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t n)
@@ -298,6 +321,7 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
         return rc;
     if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
         return PINHOLE_EDB;
+    rc = pinhole_sqlite_gc_follow(s); /* under the write lock: the deletions follow a retirement */
     /* Hash every id first, then look each up while the slot of one a few reports ahead is being
      * fetched: the index is larger than the caches, so its lookups are cache misses. */
     if (n > sc->hcap) {
@@ -329,6 +353,7 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
     }
     if (rc == PINHOLE_OK && pinhole_sqlite_step_done(s->stmt[SQ_COMMIT]) != PINHOLE_OK)
         rc = PINHOLE_EDB;
+    pinhole_sqlite_gc_index_size(s);
     if (rc != PINHOLE_OK) {
         if (!sqlite3_get_autocommit(s->db))
             pinhole_sqlite_step_done(s->stmt[SQ_ROLLBACK]);

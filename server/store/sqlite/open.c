@@ -3,10 +3,12 @@
 #include "common/error.h"
 #include "server/store/sqlite/sqlite.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Application id in the database header, so the server refuses to write into a foreign file. */
 #define PINHOLE_APPLICATION_ID 0x50484e31 /* "PHN1" */
@@ -17,6 +19,8 @@ static const char *const schema =
     " k INTEGER NOT NULL, q INTEGER NOT NULL, t INTEGER NOT NULL, time_precision INTEGER NOT NULL,"
     " min_reports INTEGER NOT NULL, fingerprint BLOB NOT NULL, labels BLOB, created INTEGER NOT "
     "NULL);"
+    "CREATE TABLE IF NOT EXISTS multi_collections(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " spec TEXT NOT NULL, created INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS reports(seq INTEGER PRIMARY KEY, collection INTEGER NOT NULL,"
     " report_id BLOB NOT NULL, bucket INTEGER NOT NULL, payload BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS buckets(collection INTEGER NOT NULL, bucket INTEGER NOT NULL,"
@@ -38,6 +42,59 @@ static const char *const schema =
     "NULL,"
     " collection INTEGER NOT NULL, PRIMARY KEY(discovery, round)) WITHOUT ROWID;";
 
+/* The schema's version (PRAGMA user_version): 0 is the first schema above, as made by every
+ * server before versioning; each step below brings a file one version up, in a transaction. */
+#define SQLITE_SCHEMA_VERSION 2
+static const char *const upgrade[SQLITE_SCHEMA_VERSION] = {
+    /* 0 -> 1: the report window and retention of each collection (existing ones: none) */
+    "ALTER TABLE collections ADD COLUMN max_report_age INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE collections ADD COLUMN max_clock_skew INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE collections ADD COLUMN keep_reports INTEGER NOT NULL DEFAULT 0;",
+    /* 1 -> 2: the garbage collector's state, collections being deleted */
+    "CREATE TABLE gc_state(id INTEGER PRIMARY KEY CHECK(id = 1), retired_day INTEGER NOT NULL);"
+    "ALTER TABLE collections ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;",
+};
+
+/* The file's schema version, or -1. */
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *q;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* Bring the schema up to SQLITE_SCHEMA_VERSION, one step per transaction (the version is read
+ * again under the write lock: another connection may have upgraded meanwhile). PINHOLE_OK, or
+ * PINHOLE_EIO (an upgrade failed, or the file comes from a newer server). */
+static int schema_upgrade(sqlite3 *db)
+{
+    for (;;) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return PINHOLE_EIO;
+        const int v = schema_version(db);
+        char set[64];
+        snprintf(set, sizeof set, "PRAGMA user_version=%d;", v + 1);
+        if (v < 0 || v > SQLITE_SCHEMA_VERSION) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return PINHOLE_EIO;
+        }
+        if (v == SQLITE_SCHEMA_VERSION)
+            return sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? PINHOLE_OK
+                                                                             : PINHOLE_EIO;
+        if (sqlite3_exec(db, upgrade[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return PINHOLE_EIO;
+        }
+    }
+}
+
 static const char *const stmt_sql[SQ_COUNT] = {
     [SQ_INSERT] = "INSERT INTO reports(collection, report_id, bucket, payload) VALUES(?,?,?,?)",
     [SQ_SELECT] = "SELECT collection, report_id, bucket, payload FROM reports WHERE seq = ?",
@@ -57,6 +114,7 @@ static const char *const stmt_sql[SQ_COUNT] = {
     [SQ_TOTAL] = "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = ?",
     [SQ_BUCKETS] = "SELECT bucket, n FROM buckets WHERE collection = ? AND bucket BETWEEN ? AND ?"
                    " AND n > 0 ORDER BY bucket",
+    [SQ_RETIRED] = "SELECT retired_day FROM gc_state WHERE id = 1",
 };
 
 int pinhole_sqlite_step_done(sqlite3_stmt *q)
@@ -98,8 +156,17 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
     }
     strcpy(s->path, path);
     s->readonly = opt->readonly;
+    s->ids_horizon = INT64_MIN;
+    s->gc.checked_day = INT64_MIN;
     int flags = SQLITE_OPEN_NOMUTEX |
                 (opt->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    /* The file holds the server's secret keys: a new one is made 0600 (whatever the umask), and
+     * SQLite gives its -wal and -shm files the database file's mode. */
+    const int fd = opt->readonly || strcmp(path, ":memory:") == 0
+                       ? -1
+                       : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(s->db, opt->busy_ms > 0 ? opt->busy_ms : 5000);
@@ -128,12 +195,14 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
             goto fail;
         snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", PINHOLE_APPLICATION_ID);
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+            schema_upgrade(s->db) != PINHOLE_OK)
             goto fail;
         sqlite3_wal_hook(s->db, wal_hook, s);
     }
     for (int i = 0; i < SQ_COUNT; i++) {
-        if (opt->readonly && i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT)
+        if (opt->readonly &&
+            ((i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT) || i == SQ_RETIRED))
             continue; /* writing statements are not prepared on read-only connections */
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK)
@@ -151,6 +220,13 @@ static int sqlite_maintain(pinhole_store *base, pinhole_store_upkeep when, int *
     sqlite_store *s = sqlite_of(base);
     if (s->readonly)
         return PINHOLE_OK;
+    int rc = PINHOLE_OK;
+    if (when == PINHOLE_UPKEEP_AFTER_COMMIT)
+        rc = pinhole_sqlite_gc_index(s);
+    else if (when == PINHOLE_UPKEEP_PERIODIC)
+        rc = pinhole_sqlite_gc_collect(s, did);
+    if (rc != PINHOLE_OK)
+        return rc;
     /* Under continuous load the periodic passive checkpoints never catch up with the end of the
      * WAL, and SQLite restarts the WAL only once a checkpoint has. So when it has grown past
      * PINHOLE_SQLITE_WAL_RESTART_FRAMES, the ingesting handle itself checkpoints between two
@@ -159,11 +235,11 @@ static int sqlite_maintain(pinhole_store *base, pinhole_store_upkeep when, int *
     if (when == PINHOLE_UPKEEP_AFTER_COMMIT && s->wal_frames <= PINHOLE_SQLITE_WAL_RESTART_FRAMES)
         return PINHOLE_OK;
     int log = 0, ckpt = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
-                                             when == PINHOLE_UPKEEP_CLOSING
-                                                 ? SQLITE_CHECKPOINT_TRUNCATE
-                                                 : SQLITE_CHECKPOINT_PASSIVE, /* never blocks */
-                                             &log, &ckpt);
+    rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+                                   when == PINHOLE_UPKEEP_CLOSING
+                                       ? SQLITE_CHECKPOINT_TRUNCATE
+                                       : SQLITE_CHECKPOINT_PASSIVE, /* never blocks */
+                                   &log, &ckpt);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         return PINHOLE_EDB;
     if (when == PINHOLE_UPKEEP_AFTER_COMMIT)
@@ -193,9 +269,15 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .close = sqlite_close,
     .maintain = sqlite_maintain,
     .disk_bytes = sqlite_disk_bytes,
+    .gc_stats = pinhole_sqlite_gc_stats,
     .create_collection = pinhole_sqlite_create_collection,
     .load_collections = pinhole_sqlite_load_collections,
+    .set_window = pinhole_sqlite_set_window,
+    .create_multi = pinhole_sqlite_create_multi,
+    .load_multis = pinhole_sqlite_load_multis,
+    .delete_collection = pinhole_sqlite_delete_collection,
     .server_keys = pinhole_sqlite_server_keys,
+    .signing_key = pinhole_sqlite_signing_key,
     .ingest_prepare = pinhole_sqlite_ingest_prepare,
     .ingest = pinhole_sqlite_ingest,
     .counts = pinhole_sqlite_counts,

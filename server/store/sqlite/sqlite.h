@@ -3,7 +3,8 @@
  *
  * Tables, in one database file in WAL mode:
  *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
- *               labels, created)
+ *               labels, created, max_report_age, max_clock_skew, keep_reports, deleting)
+ *       deleting: 0 live, 1 being deleted by the garbage collector, 2 deleted (a tombstone)
  *   reports(seq, collection, report_id, bucket, payload)     an append-only log; (collection,
  *       report_id) is unique, enforced by the in-memory index of the ingesting handle (idset.h)
  *   buckets(collection, bucket, n)                            reports per time bucket
@@ -11,17 +12,19 @@
  *       chunks of PINHOLE_SQLITE_CHUNK values stored as little-endian uint64 (only chunks holding
  *       a nonzero count exist), so an ingest transaction rewrites only the chunks it touched
  *   server_keys(name, pk, sk)                                 the server's key pairs
+ *   gc_state(id = 1, retired_day)                             the newest retired day (gc.c)
  *   jobs(id, collection_id, type, t_from, t_to, params, status, progress, time_limit, created,
  *        started, finished, result, error, attempts)          the analytics job queue
  *
  * Files: open.c (schema, connections, maintenance), collections.c, keys.c, ingest.c (with the id
- * index), queries.c, check.c, jobs.c. */
+ * index), queries.c, check.c, jobs.c, gc.c (retention). */
 #ifndef PINHOLE_SERVER_STORE_SQLITE_H
 #define PINHOLE_SERVER_STORE_SQLITE_H
 
 #include "server/store/backend.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #define PINHOLE_SQLITE_CHUNK 256u /* count-vector values per stored chunk */
 
@@ -44,6 +47,7 @@ enum {
     SQ_RANGE_N,
     SQ_TOTAL,
     SQ_BUCKETS,
+    SQ_RETIRED,
     SQ_COUNT
 };
 
@@ -64,6 +68,18 @@ typedef struct sqlite_store {
     struct pinhole_idset *ids; /* index of stored report ids, built on first ingest */
     sqlite_ingest_scratch scratch;
     uint64_t wal_frames; /* WAL frames after this connection's last commit (sqlite3_wal_hook) */
+    int64_t ids_horizon; /* ids holds no report of a day <= this; such reports are refused */
+    struct {
+        int64_t checked_day; /* when the windows were last looked at, for the id index */
+        double next_check;   /* monotonic */
+        int started, active; /* a deletion pass was started by this handle / is under way */
+        int64_t seq, end;    /* the pass has looked at the rows up to seq, and stops at end */
+        int64_t dropping;    /* the collection being deleted by the deletion pass (0: none) */
+        int64_t dseq, dend;  /* that pass's rows looked at, and its end */
+        _Atomic uint64_t rows, bytes, passes;
+        _Atomic uint64_t index_ids, index_bytes; /* the id index, after each transaction */
+        _Atomic double pass_since; /* wall-clock start of the pass under way, 0 when none */
+    } gc;
 } sqlite_store;
 
 static inline sqlite_store *sqlite_of(pinhole_store *s)
@@ -77,13 +93,42 @@ int pinhole_sqlite_step_done(sqlite3_stmt *q);
 /* Release the ingest state (id index, scratch) of a handle. */
 void pinhole_sqlite_ingest_free(sqlite_store *s);
 
+/* The Unix day of a report's bucket (of its last second): reports of retired days are refused. */
+int64_t pinhole_sqlite_day_of(uint32_t time_precision, int64_t bucket);
+
+/* The newest retired day (INT64_MIN when none): PINHOLE_OK or PINHOLE_EDB. */
+int pinhole_sqlite_retired(sqlite_store *s, int64_t *day);
+
+/* Inside an ingest transaction: catch up with the days the garbage collector retired (their ids
+ * leave the index, their reports are refused from now on). PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_sqlite_gc_follow(sqlite_store *s);
+
+/* The ingesting handle's part of the garbage collector (between transactions): drop the ids of
+ * days that left every window from the id index. PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_sqlite_gc_index(sqlite_store *s);
+
+/* Publish the id index's size to pinhole_store_gc_read (after each change). */
+void pinhole_sqlite_gc_index_size(sqlite_store *s);
+
+/* The periodic part: retire the days that left every window, then delete their raw reports, a few
+ * small transactions per call; *did set when rows went. PINHOLE_EDB. */
+int pinhole_sqlite_gc_collect(sqlite_store *s, int *did);
+
 /* The operations, by file. */
+void pinhole_sqlite_gc_stats(pinhole_store *s, pinhole_store_gc_stats *st);
 int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection *c,
                                      const char *name, const pinhole_config_params *p,
                                      uint32_t time_precision, uint32_t min_reports,
                                      const char *const *labels);
 int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
+int pinhole_sqlite_delete_collection(pinhole_store *s, int64_t id);
+int pinhole_sqlite_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+int pinhole_sqlite_create_multi(pinhole_store *s, const char *name, const char *spec,
+                                int64_t created, int64_t *id);
+int pinhole_sqlite_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
 int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
+int pinhole_sqlite_signing_key(pinhole_store *s, pinhole_signing_key_op op,
+                               uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
 int pinhole_sqlite_ingest_prepare(pinhole_store *s);
 int pinhole_sqlite_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
 int pinhole_sqlite_counts(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,

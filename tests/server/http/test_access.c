@@ -110,8 +110,8 @@ static const row common_rows[] = {
     {"GET", "/v1/collections", NULL, NULL, "uu.f.", 200},
     {"HEAD", "/v1/collections", NULL, NULL, "uu.f.", 200}, /* HEAD is served as GET */
     {"POST", "/v1/collections", JSON, "{", "uuff.", 400},
-    {"GET", "/v1/collections/1", NULL, NULL, ".....", 200},
-    {"GET", "/v1/collections/1/", NULL, NULL, ".....", 200},
+    {"GET", "/v1/collections/1", NULL, NULL, "uu.f.", 200}, /* anonymously: config, keys only */
+    {"GET", "/v1/collections/1/", NULL, NULL, "uu.f.", 200},
     {"GET", "/v1/collections/1/config", NULL, NULL, ".....", 200},
     /* an unknown query parameter: 400 once past the token (403 would not tell it from a refusal) */
     {"GET", "/v1/collections/1/histogram?x=1", NULL, NULL, "uu.f.", 400},
@@ -127,21 +127,30 @@ static const row common_rows[] = {
     {"GET", "/ui", NULL, NULL, ".....", 302},
     {"GET", "/ui/", NULL, NULL, ".....", 200},
     {"GET", "/ui/app.js", NULL, NULL, ".....", 200},
+    /* collection 3, a multi-attribute collection over collection 2: the routes that take it */
+    {"GET", "/v1/collections/3", NULL, NULL, "uu.f.", 200},
+    {"POST", "/v1/collections/3/jobs", JSON, "{", "uu.f.", 400},
+    {"GET", "/v1/collections/3/jobs", NULL, NULL, "uu.f.", 200},
+    {"GET", "/v1/collections/3/config", NULL, NULL, ".....", 404},
+    {"GET", "/v1/collections/3/histogram", NULL, NULL, "uu.f.", 404},
     /* the route and the method are checked before the token, the collection after it */
     {"GET", "/v1/nothing", NULL, NULL, ".....", 404},
     {"DELETE", "/v1/collections", NULL, NULL, ".....", 405},
+    {"DELETE", "/v1/collections/9", NULL, NULL, "uuff.", 404}, /* admin only; 9 does not exist */
     {"GET", "/v1/collections/9/histogram", NULL, NULL, "uu.f.", 404},
     {"POST", "/v1/collections/9/jobs", JSON, "{", "uu.f.", 404},
     /* the media type after the token */
     {"POST", "/v1/collections", "text/plain", "{", "uuff.", 415},
 };
 
-/* Collection 1, and job 1 (queued behind nothing, sleeping 30 s: it is still there when the
- * rows run). */
+/* Collection 1, the multi-attribute collection 3 of two attributes (its one pair is collection
+ * 2), and job 1 (queued behind nothing, sleeping 30 s: it is still there when the rows run). */
 static void create_collection(void)
 {
     const char *spec = "{\"name\": \"c\", \"epsilon\": 2, \"k\": 8, \"min_reports\": 100}";
     cr_assert_eq(req("admin-token", "POST", "/v1/collections", JSON, spec, NULL), 201);
+    const char *multi = "{\"epsilon\": 2, \"attributes\": [{\"k\": 2}, {\"k\": 3}]}";
+    cr_assert_eq(req("admin-token", "POST", "/v1/collections", JSON, multi, NULL), 201);
     const char *job = "{\"type\": \"sleep\", \"params\": {\"seconds\": 30}}";
     cr_assert_eq(req("analyst-token", "POST", "/v1/collections/1/jobs", JSON, job, NULL), 202);
 }
@@ -165,7 +174,8 @@ Test(access, open_uploads)
     check(common_rows, sizeof common_rows / sizeof common_rows[0]);
     /* no uploader token configured: anyone may post reports, whatever token is sent */
     const row reports[] = {{"POST", "/v1/collections/1/reports", OCTETS, "x", ".....", 400},
-                           {"POST", "/v1/collections/9/reports", OCTETS, "x", ".....", 404}};
+                           {"POST", "/v1/collections/9/reports", OCTETS, "x", ".....", 404},
+                           {"POST", "/v1/collections/3/reports", OCTETS, "x", ".....", 404}};
     check(reports, sizeof reports / sizeof reports[0]);
 }
 
@@ -177,6 +187,7 @@ Test(access, uploader_token)
     /* an uploader token configured: it (or the admin's) is required */
     const row reports[] = {{"POST", "/v1/collections/1/reports", OCTETS, "x", "uuf..", 400},
                            {"POST", "/v1/collections/9/reports", OCTETS, "x", "uuf..", 404},
+                           {"POST", "/v1/collections/3/reports", OCTETS, "x", "uuf..", 404},
                            {"POST", "/v1/collections/1/reports", "text/plain", "x", "uuf..", 415}};
     check(reports, sizeof reports / sizeof reports[0]);
 }

@@ -67,7 +67,6 @@ Test(api, collection_spec_range_errors)
         "{\"epsilon\": -1, \"k\": 4}",
         "{\"epsilon\": 1, \"k\": 1}",             /* k >= 2 */
         "{\"epsilon\": 1, \"k\": 1099511627777}", /* k <= 2^40 */
-        "{\"epsilon\": 1, \"k\": 4.5}",
         "{\"epsilon\": 1, \"k\": 4, \"mechanism\": \"zzz\"}",
         "{\"epsilon\": 1, \"k\": 4, \"time_precision\": 0}",
         "{\"epsilon\": 1, \"k\": 4, \"time_precision\": 2147483649}",
@@ -80,6 +79,20 @@ Test(api, collection_spec_range_errors)
         err[0] = '\0';
         cr_assert_eq(spec(bad[i], &s, err), PINHOLE_EINVAL, "%s", bad[i]);
         cr_assert(err[0] != '\0', "no reason for %s", bad[i]);
+    }
+    /* a member of the wrong JSON type is malformed (400), not out of range (422) */
+    const char *const mistyped[] = {
+        "{\"epsilon\": 1, \"k\": 4.5}",
+        "{\"epsilon\": \"1\", \"k\": 4}",
+        "{\"epsilon\": 1, \"k\": \"4\"}",
+        "{\"epsilon\": 1, \"k\": 4, \"name\": 5}",
+        "{\"epsilon\": 1, \"k\": 4, \"q\": true}",
+        "{\"epsilon\": 1, \"k\": 4, \"mechanism\": 1}",
+    };
+    for (size_t i = 0; i < sizeof mistyped / sizeof mistyped[0]; i++) {
+        err[0] = '\0';
+        cr_assert_eq(spec(mistyped[i], &s, err), PINHOLE_EFORMAT, "%s", mistyped[i]);
+        cr_assert(strstr(err, "must be a JSON"), "%s: %s", mistyped[i], err);
     }
     snprintf(body, sizeof body, "{\"epsilon\": 1, \"k\": 4, \"name\": \"%s\"}", longname);
     cr_assert_eq(spec(body, &s, err), PINHOLE_EINVAL); /* name over 200 bytes */

@@ -45,7 +45,9 @@ Test(http, every_route_matches_its_path)
     cr_assert_str_eq(route("/v1/collections/42", "GET", &m), "/v1/collections/{id}");
     cr_assert_eq(m.id, 42);
     cr_assert(m.route->collection);
-    cr_assert_eq(m.route->role, 0); /* a collection's description is public */
+    /* a collection's description (labels, report count) is the analyst's: anonymously only
+     * what a device needs, the signed config and the public keys */
+    cr_assert_eq(m.route->role, PINHOLE_ROLE_ANALYST);
     cr_assert_str_eq(route("/v1/collections/7/reports", "POST", &m),
                      "/v1/collections/{id}/reports");
     cr_assert_eq(m.id, 7);
@@ -98,9 +100,9 @@ Test(http, wrong_methods_are_405_with_allow)
     cr_assert_str_eq(route("/v1/collections", "PUT", &m), "405 GET, POST");
     cr_assert_str_eq(route("/v1/collections/1/reports", "GET", &m), "405 POST");
     cr_assert_str_eq(route("/v1/collections/1/jobs", "PUT", &m), "405 POST, GET");
-    cr_assert_str_eq(route("/v1/jobs", "POST", &m), "405 GET");
+    cr_assert_str_eq(route("/v1/jobs", "PUT", &m), "405 POST, GET");
     cr_assert_str_eq(route("/v1/jobs/1", "POST", &m), "405 GET, DELETE");
-    cr_assert_str_eq(route("/v1/collections/1", "DELETE", &m), "405 GET");
+    cr_assert_str_eq(route("/v1/collections/1", "PUT", &m), "405 GET, DELETE");
     cr_assert_str_eq(route("/healthz", "POST", &m), "405 GET");
     cr_assert_str_eq(route("/ui/index.html", "POST", &m), "405 GET");
 }

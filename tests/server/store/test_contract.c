@@ -1,7 +1,8 @@
 /* The storage interface's contract (server/store/store.h), through the interface only, so that
  * every backend can be held to it: PINHOLE_TEST_STORE_URL names the store to test (a fresh,
  * empty one; default: a temporary SQLite file). Collections and labels, keys, the four ingest
- * outcomes, counts and buckets over ranges, the check, the job queue, upkeep, URL dispatch. */
+ * outcomes, counts and buckets over ranges, the check, the job queue, upkeep, URL dispatch,
+ * multi-attribute parents. */
 #include "common/error.h"
 #include "server/store/store.h"
 #include "tests/support/reports.h"
@@ -89,6 +90,48 @@ Test(contract, collections_and_keys_persist)
     for (size_t i = 0; i < n; i++)
         pinhole_server_collection_free(&all[i]);
     free(all);
+    pinhole_server_collection_free(&c1);
+    pinhole_server_collection_free(&c2);
+    pinhole_store_close(s);
+}
+
+/* Multi-attribute parents persist, and share one id space with the collections: a parent's id is
+ * above every collection's so far, and the next collection's above it. */
+Test(contract, multi_attribute_parents_share_the_ids)
+{
+    pinhole_store *s = open_store();
+    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 6, .epsilon = 1};
+    pinhole_server_collection c1, c2;
+    cr_assert_eq(pinhole_store_create_collection(s, &c1, "pair", &p, 60, 0, NULL), PINHOLE_OK);
+    int64_t m1, m2;
+    cr_assert_eq(pinhole_store_create_multi(s, "survey", "{\"collections\": [1]}", 1234, &m1),
+                 PINHOLE_OK);
+    cr_assert_gt(m1, c1.id);
+    cr_assert_eq(pinhole_store_create_collection(s, &c2, "next", &p, 60, 0, NULL), PINHOLE_OK);
+    cr_assert_gt(c2.id, m1);
+    cr_assert_eq(pinhole_store_create_multi(s, "other", "{}", 99, &m2), PINHOLE_OK);
+    cr_assert_gt(m2, c2.id);
+    pinhole_store_close(s);
+
+    s = open_store();
+    pinhole_multi_record *all;
+    size_t n;
+    cr_assert_eq(pinhole_store_load_multis(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(all[0].id, m1);
+    cr_assert_str_eq(all[0].name, "survey");
+    cr_assert_str_eq(all[0].spec, "{\"collections\": [1]}");
+    cr_assert_eq(all[0].created, 1234);
+    cr_assert_eq(all[1].id, m2);
+    for (size_t i = 0; i < n; i++)
+        pinhole_multi_record_free(&all[i]);
+    free(all);
+    pinhole_server_collection *cs;
+    cr_assert_eq(pinhole_store_load_collections(s, &cs, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2, "the parents are no collections");
+    for (size_t i = 0; i < n; i++)
+        pinhole_server_collection_free(&cs[i]);
+    free(cs);
     pinhole_server_collection_free(&c1);
     pinhole_server_collection_free(&c2);
     pinhole_store_close(s);

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Attacks from the same network against a live server on loopback (tests/attack.py: slow heads,
+# slow bodies, pinned bodies, a connection flood, malformed requests; about 15 s), then: nothing
+# stored, and the database passes the recount check.
+# usage: attack.sh PINHOLE-SERVER ATTACK-PY
+set -eu
+server=$1 attack=$2
+tmp=$(mktemp -d /tmp/pinhole-attack.XXXXXX)
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+ulimit -n 8192 2>/dev/null || ulimit -n 4096 || true
+echo adm >"$tmp/adm"
+echo ana >"$tmp/ana"
+"$server" --db "$tmp/d.db" --port 0 --port-file "$tmp/port" --admin-token-file "$tmp/adm" \
+    --analyst-token-file "$tmp/ana" --head-timeout 2 --connection-limit 1024 \
+    --body-buffer-bytes 67108864 --body-buffer-bytes-per-address 16777216 \
+    --max-body-bytes 2097152 --log-level warn 2>"$tmp/log" &
+pid=$!
+i=0
+while [ ! -s "$tmp/port" ]; do
+    i=$((i + 1)); [ $i -lt 1000 ] || fail "server did not start"; sleep 0.01
+done
+url=http://127.0.0.1:$(cat "$tmp/port")
+curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
+    -d '{"name": "attack", "epsilon": 2, "k": 100, "min_reports": 0}' "$url/v1/collections" \
+    >/dev/null || fail "cannot create the collection"
+python3 "$attack" "$(cat "$tmp/port")" "$pid" ana || fail "the attacks got through"
+reports=$(curl -sf -H 'Authorization: Bearer ana' "$url/v1/collections/1" |
+    sed 's/.*"reports":\([0-9]*\).*/\1/')
+[ "$reports" = 0 ] || fail "$reports reports were stored"
+kill -TERM "$pid"
+wait "$pid" || fail "the server did not stop cleanly"
+pid=
+"$server" check --db "$tmp/d.db" >/dev/null || fail "check"
+echo "ok: attacks refused, nothing stored"
