@@ -35,6 +35,16 @@ expect 1 "cannot open or read" simulate --counts "$tmp/missing.tsv"
 printf 'a\t5\nb\t7\nc\t0\n' > "$tmp/small.tsv"
 expect 0 "users: 12 \(every token once\)" simulate --counts "$tmp/small.tsv" --seed 3
 expect 0 "K = 151740" simulate --users 20000 --epsilon 4 --seed 1 --top 5
+# discovery: no dictionary given to the server; the frequent words come back with their true counts
+expect 0 "^ +1  you +[0-9]+ +\\[ *[0-9]+, +[0-9]+\\] +[0-9]+$" simulate --discover --devices 300000 --epsilon 6 --seed 1 --top 5
+expect 0 "top-3: recall 100\\.0%" simulate --discover --devices 300000 --epsilon 6 --seed 1 --top 3
+expect 0 "discovered [0-9]+ strings" simulate --discover --method pem --devices 100000 --seed 1 --top 3
+expect 0 "bytes on the wire" demo --discover --devices 50000 --epsilon 6 --seed 2 --top 3
+expect 2 "the baselines have no wire form" demo --discover --method pem
+expect 2 "--method must be" simulate --discover --method bogus
+expect 2 "--depth must be between 1 and 32, got 40" simulate --discover --depth 40
+expect 2 "unknown or ambiguous option --users" simulate --discover --users 5
+expect 1 "cannot read" simulate --discover --counts "$tmp/missing.tsv"
 expect 0 "realized 4[4-9]\.[0-9]+\)" simulate --counts "$tmp/small.tsv" --epsilon 700 --seed 1
 expect 0 "realized 0\.0001\)" simulate --counts "$tmp/small.tsv" --epsilon 1e-4 --seed 1
 expect 2 "t = 40 is larger than needed: the smallest t with K >= k = 3 is 2" simulate --counts "$tmp/small.tsv" --q 2 --t 40

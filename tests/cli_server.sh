@@ -117,6 +117,23 @@ printf 'x' >>"$tmp/labels3"
 if "$cli" encode --config "$tmp/cfg3" --verify-key "$sign" --labels "$tmp/labels3" \
     --out "$tmp/x.bin" "$tmp/drinks" 2>"$tmp/out"; then fail "an altered label list was used"; fi
 grep -q "not the label list" "$tmp/out" || fail "altered list message"
+# a discovery collection: its open round (the rounds themselves: tests/server/http/test_discovery.c)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer adm' \
+    -H 'Content-Type: application/json' -d '{"name": "new words", "epsilon": 4, "devices": 1000}' \
+    "$url/v1/discoveries")" = 201 ] || fail "create discovery collection 1"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --discovery 1 >"$tmp/out" 2>&1 || fail "query discovery"
+grep -q "discovery collection 1 (new words): epsilon = 4, 1000 devices planned" "$tmp/out" ||
+    fail "query discovery: header"
+grep -q "round 0 open (collection 4): 0 of [0-9]* reports; no results yet" "$tmp/out" ||
+    fail "query discovery: open round"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --discovery 1 --format csv >"$tmp/out" 2>&1 ||
+    fail "query discovery csv"
+[ "$(cat "$tmp/out")" = "string,estimate,stderr,low,high,significant" ] || fail "discovery csv"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --discovery 1 --collection 1 >"$tmp/out" 2>&1 &&
+    fail "--discovery with --collection accepted"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --discovery 9 >"$tmp/out" 2>&1 &&
+    fail "an unknown discovery collection answered"
+grep -q "HTTP 404: no discovery collection has this id" "$tmp/out" || fail "unknown discovery"
 
 # a multi-attribute collection of two attributes (2 x 3 cells: one pair collection), its pair's
 # reports encoded from cells, and pinhole query's tables of the parent's analysis

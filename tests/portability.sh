@@ -20,7 +20,7 @@ CACHE="${PINHOLE_PORTABILITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pinhole-port
 
 # every source of common/ and client/ (libpinhole's own; the build lists them in */meson.build)
 COMMON=$(ls common/*.c | tr '\n' ' ')
-PROTO="proto/report.c proto/batch.c proto/config.c proto/seal.c proto/labels.c"
+PROTO="proto/report.c proto/batch.c proto/config.c proto/seal.c proto/labels.c proto/discovery.c"
 CLIENT=$(ls client/*.c | tr '\n' ' ')
 TESTS="test_vectors test_proto test_client"
 

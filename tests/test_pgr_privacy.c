@@ -1,6 +1,6 @@
 /* Exact privacy of the PGR randomizer as coded: its output distribution P[y | v] is computed by
- * enumerating every draw the randomizer can make (the Bernoulli threshold, the dot value s and the
- * free coordinates) through pinhole_pgr_encode_draws(), the same core pinhole_pgr_encode() runs.
+ * enumerating every draw the randomizer can make (pgr_output_distribution, tests/helpers.c) through
+ * pinhole_pgr_encode_draws(), the same core pinhole_pgr_encode() runs.
  * Then max over y, v, v' of P[y|v]/P[y|v'] <= e^(realized eps) <= e^eps (1 + 1e-9). */
 #include "client/pgr.h"
 #include "common/error.h"

@@ -27,6 +27,12 @@ int cli_pick_mechanism(const char *name, uint64_t k, double eps, int *out);
 
 int cli_plan(int argc, char **argv);
 int cli_simulate(int argc, char **argv);
+/** `pinhole simulate --discover`: a discovery collection over a count file (server/cli/discover.c).
+ * argv[0] is "--discover". CLI_* exit code. */
+int cli_discover(int argc, char **argv);
+/** `pinhole demo --discover`: the same through the wire format in-process (signed round configs,
+ * the app's report call, the server's checks). argv[0] is "--discover". CLI_* exit code. */
+int cli_demo_discover(int argc, char **argv);
 int cli_analyze_multi(int argc, char **argv); /* analyze_multi.c, in pinhole-optimize */
 int cli_analyze(int argc, char **argv);
 /** `analyze maxcut|nearest-correlation|single-location|two-layer` (server/cli/analyze_opt.c): the

@@ -42,7 +42,8 @@ static void demo_usage(FILE *f)
             "  --counts FILE    label<TAB>count file (default data/subtlex-us.tsv)\n"
             "  --seal           seal every report to the server's key (slower: one X25519 each)\n"
             "  --keep           keep the temporary directory (database, server log)\n"
-            "The server binary is found next to this one, or at $PINHOLE_SERVER.\n");
+            "The server binary is found next to this one, or at $PINHOLE_SERVER.\n"
+            "pinhole demo --discover ...: discovery of unlisted words, end to end (--help)\n");
 }
 
 static void server_path(char *out, size_t len)
@@ -213,6 +214,8 @@ int cli_demo(int argc, char **argv)
     double eps = 4;
     const char *counts = cli_default_counts();
     int seal = 0, keep = 0;
+    if (argc > 1 && strcmp(argv[1], "--discover") == 0)
+        return cli_demo_discover(argc - 1, argv + 1);
     const cli_opt opts[] = {
         CLI_OPT("users", CLI_OPT_U64, &users, .min = 1000, .why = "the collection's minimum"),
         CLI_OPT("epsilon", CLI_OPT_EPSILON, &eps),

@@ -1,5 +1,5 @@
-/* `pinhole query`: fetch a collection's estimated histogram and print it as a table, CSV or JSON.
- */
+/* `pinhole query`: fetch a collection's estimated histogram, or a discovery collection's
+ * discovered strings, and print it as a table, CSV or JSON. */
 #include "server/cli/cli.h"
 #include "server/cli/cli_options.h"
 #include "server/cli/http_client.h"
@@ -24,7 +24,83 @@ static void query_usage(FILE *f)
         "  Of a multi-attribute collection: its analysis (the multi_attribute job run under it):\n"
         "  marginals, pairwise joints, correlation matrix before and after repair, as tables\n"
         "  or (--format json) the job's result.\n"
+        "usage: pinhole query --url URL --discovery ID [--format F]\n"
+        "  A discovery collection: its rounds and, once its final round closed, the strings it\n"
+        "  discovered with estimated count, standard error and 95%% interval.\n"
         "  The analyst token comes from PINHOLE_TOKEN.\n");
+}
+
+/* A discovery collection's answer (GET /v1/discoveries/{id}) as a table or CSV. */
+static int print_discovery(const char *text, FILE *out, int csv)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    const json_t *log = o ? json_object_get(o, "log") : NULL;
+    if (!json_is_array(log)) {
+        fprintf(stderr, "pinhole: the discovery answer is not what was expected\n");
+        json_decref(o);
+        return -1;
+    }
+    const json_t *res = json_object_get(o, "results");
+    size_t i;
+    const json_t *x;
+    if (csv) {
+        fputs("string,estimate,stderr,low,high,significant\n", out);
+        json_array_foreach(res, i, x)
+        {
+            fputc('"', out);
+            for (const char *c = json_string_value(json_object_get(x, "string")); c && *c; c++)
+                fprintf(out, *c == '"' ? "\"\"" : "%c", *c);
+            fprintf(out, "\",%.17g,%.17g,%.17g,%.17g,%d\n",
+                    json_number_value(json_object_get(x, "estimate")),
+                    json_number_value(json_object_get(x, "stderr")),
+                    json_number_value(json_object_get(x, "low")),
+                    json_number_value(json_object_get(x, "high")),
+                    json_is_true(json_object_get(x, "significant")));
+        }
+        json_decref(o);
+        return 0;
+    }
+    fprintf(
+        out,
+        "discovery collection %" JSON_INTEGER_FORMAT " (%s): epsilon = %g, %" JSON_INTEGER_FORMAT
+        " devices planned, %" JSON_INTEGER_FORMAT " extension rounds + final\n",
+        json_integer_value(json_object_get(o, "id")), json_string_value(json_object_get(o, "name")),
+        json_number_value(json_object_get(o, "epsilon")),
+        json_integer_value(json_object_get(o, "devices")),
+        json_integer_value(json_object_get(o, "rounds")));
+    json_array_foreach(log, i, x)
+        fprintf(out,
+                "  round %" JSON_INTEGER_FORMAT " (%s): %" JSON_INTEGER_FORMAT
+                " candidates, %" JSON_INTEGER_FORMAT " reports, kept %" JSON_INTEGER_FORMAT
+                ", complete %" JSON_INTEGER_FORMAT "\n",
+                json_integer_value(json_object_get(x, "round")),
+                json_string_value(json_object_get(x, "kind")),
+                json_integer_value(json_object_get(x, "candidates")),
+                json_integer_value(json_object_get(x, "devices")),
+                json_integer_value(json_object_get(x, "kept")),
+                json_integer_value(json_object_get(x, "complete")));
+    if (!json_is_true(json_object_get(o, "done"))) {
+        fprintf(out,
+                "round %" JSON_INTEGER_FORMAT " open (collection %" JSON_INTEGER_FORMAT
+                "): %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " reports; no results yet\n",
+                json_integer_value(json_object_get(o, "open_round")),
+                json_integer_value(json_object_get(o, "open_round_collection")),
+                json_integer_value(json_object_get(o, "open_round_reports")),
+                json_integer_value(json_object_get(o, "open_round_wanted")));
+        json_decref(o);
+        return 0;
+    }
+    fprintf(out, "\n%5s  %-32s %12s %10s %27s  %s\n", "rank", "string", "estimate", "std. err.",
+            "95% interval", "significant");
+    json_array_foreach(res, i, x) fprintf(
+        out, "%5zu  %-32s %12.0f %10.0f   [%11.0f, %11.0f]  %s\n", i + 1,
+        json_string_value(json_object_get(x, "string")),
+        json_number_value(json_object_get(x, "estimate")),
+        json_number_value(json_object_get(x, "stderr")),
+        json_number_value(json_object_get(x, "low")), json_number_value(json_object_get(x, "high")),
+        json_is_true(json_object_get(x, "significant")) ? "yes" : "no");
+    json_decref(o);
+    return 0;
 }
 
 int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
@@ -89,10 +165,11 @@ int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
 int cli_query(int argc, char **argv)
 {
     const char *url = NULL, *sig = NULL, *format = "table";
-    uint64_t coll = 0, top = 20, from = 0, to = 0;
-    int have_coll = 0, have_from = 0, have_to = 0;
+    uint64_t coll = 0, top = 20, from = 0, to = 0, disc = 0;
+    int have_coll = 0, have_from = 0, have_to = 0, have_disc = 0;
     const cli_opt opts[] = {CLI_OPT("url", CLI_OPT_STRING, &url),
                             CLI_OPT("collection", CLI_OPT_U64, &coll, .given = &have_coll),
+                            CLI_OPT("discovery", CLI_OPT_U64, &disc, .given = &have_disc),
                             CLI_OPT("top", CLI_OPT_U64, &top),
                             CLI_OPT("from", CLI_OPT_U64, &from, .given = &have_from),
                             CLI_OPT("to", CLI_OPT_U64, &to, .given = &have_to),
@@ -103,8 +180,13 @@ int cli_query(int argc, char **argv)
     const int p = cli_parse(&cmd, argc, argv);
     if (p != 0)
         return p > 0 ? CLI_OK : CLI_USAGE;
-    if (!url || !have_coll) {
-        fprintf(stderr, "pinhole query: --url and --collection are required\n");
+    if (!url || have_coll == have_disc) {
+        fprintf(stderr,
+                "pinhole query: --url and one of --collection and --discovery are required\n");
+        return CLI_USAGE;
+    }
+    if (have_disc && (have_from || have_to || sig)) {
+        fprintf(stderr, "pinhole query: --from, --to and --significant are for --collection\n");
         return CLI_USAGE;
     }
     const int csv = strcmp(format, "csv") == 0, json = strcmp(format, "json") == 0;
@@ -128,9 +210,10 @@ int cli_query(int argc, char **argv)
         return CLI_USAGE;
     }
     char path[384];
+    cli_response d = {0};
     snprintf(path, sizeof path, "/v1/collections/%" PRIu64, coll);
-    cli_response d;
-    if (cli_http_request(&h, "GET", path, NULL, NULL, 0, &d) == 0 && d.status == 200) {
+    if (!have_disc && cli_http_request(&h, "GET", path, NULL, NULL, 0, &d) == 0 &&
+        d.status == 200) {
         json_t *parent = json_loads(d.body, 0, NULL);
         const char *kind = json_string_value(json_object_get(parent, "kind"));
         if (kind && strcmp(kind, "multi_attribute") == 0) {
@@ -148,15 +231,16 @@ int cli_query(int argc, char **argv)
         json_decref(parent);
     }
     free(d.body);
-    int n = snprintf(path, sizeof path, "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, coll,
-                     top);
+    int n = have_disc ? snprintf(path, sizeof path, "/v1/discoveries/%" PRIu64, disc)
+                      : snprintf(path, sizeof path,
+                                 "/v1/collections/%" PRIu64 "/histogram?top=%" PRIu64, coll, top);
     if (have_from)
         n += snprintf(path + n, sizeof path - (size_t)n, "&from=%" PRIu64, from);
     if (have_to)
         n += snprintf(path + n, sizeof path - (size_t)n, "&to=%" PRIu64, to);
     if (sig)
         n += snprintf(path + n, sizeof path - (size_t)n, "&significant=%.64s", sig);
-    if (csv)
+    if (csv && !have_disc)
         snprintf(path + n, sizeof path - (size_t)n, "&format=csv");
     cli_response r;
     int rc = cli_http_request(&h, "GET", path, NULL, NULL, 0, &r);
@@ -175,7 +259,10 @@ int cli_query(int argc, char **argv)
         free(r.body);
         return CLI_FAIL;
     }
-    if (csv || json) { /* the server's answer as is (CSV ends with a newline, JSON does not) */
+    if (have_disc && !json) {
+        rc = print_discovery(r.body, stdout, csv);
+    } else if (csv || json) { /* the server's answer as is (CSV ends with a newline, JSON does
+                                 not) */
         fputs(r.body, stdout);
         if (json)
             fputc('\n', stdout);

@@ -35,7 +35,8 @@ static void sim_usage(FILE *f)
         "                 (HPGR: the block space's)\n"
         "  --mechanism M  pgr (default), grr, oue, sue, olh, hr, ss, hpgr, or auto (see 'plan')\n"
         "  --epsilon-permanent E  sue only: RAPPOR's permanent-response epsilon (>= --epsilon;\n"
-        "                         equal means no permanent response)\n");
+        "                         equal means no permanent response)\n"
+        "pinhole simulate --discover ...: discover frequent strings with no dictionary (--help)\n");
 }
 
 /* Users one run simulates at most (about a minute of encoding). */
@@ -48,6 +49,8 @@ int cli_simulate(int argc, char **argv)
     int have_users = 0, have_seed = 0;
     const char *mech = "pgr";
     double eps = 4, eps_perm = 0;
+    if (argc > 1 && strcmp(argv[1], "--discover") == 0)
+        return cli_discover(argc - 1, argv + 1);
     const cli_opt opts[] = {CLI_OPT("counts", CLI_OPT_STRING, &path),
                             CLI_OPT("users", CLI_OPT_U64, &users, .given = &have_users, .min = 1,
                                     .why = "no reports, nothing to estimate"),

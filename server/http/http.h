@@ -1,7 +1,7 @@
 /* The HTTP layer's shared state (not for use outside server/http/): the server, one request, the
  * response helpers (respond.c) and the handlers, one file per resource: collections.c,
- * reports.c, histogram.c, jobs.c, ui.c, metrics.c, auth.c. server.c runs libmicrohttpd and routes
- * requests through the table of routes.c. */
+ * reports.c, histogram.c, jobs.c, discoveries.c, ui.c, metrics.c, auth.c. server.c runs
+ * libmicrohttpd and routes requests through the table of routes.c. */
 #ifndef PINHOLE_SERVER_HTTP_HTTP_H
 #define PINHOLE_SERVER_HTTP_HTTP_H
 
@@ -130,27 +130,31 @@ int pinhole_http_check_role(request *rq, int need, enum MHD_Result *res);
 
 /* ---- handlers ---- */
 
-enum MHD_Result pinhole_http_health(request *rq);            /* metrics.c */
-enum MHD_Result pinhole_http_metrics(request *rq);           /* metrics.c */
-enum MHD_Result pinhole_http_keys(request *rq);              /* collections.c */
-enum MHD_Result pinhole_http_collection_list(request *rq);   /* collections.c */
-enum MHD_Result pinhole_http_collection_create(request *rq); /* collections.c */
-enum MHD_Result pinhole_http_collection_get(request *rq);    /* collections.c */
-enum MHD_Result pinhole_http_collection_delete(request *rq); /* collections.c */
-enum MHD_Result pinhole_http_config(request *rq);            /* collections.c */
-enum MHD_Result pinhole_http_labels(request *rq);            /* collections.c */
-enum MHD_Result pinhole_http_timeline(request *rq);          /* collections.c */
-enum MHD_Result pinhole_http_reports(request *rq);           /* reports.c */
-enum MHD_Result pinhole_http_histogram(request *rq);         /* histogram.c */
-enum MHD_Result pinhole_http_job_create(request *rq);        /* jobs.c */
-enum MHD_Result pinhole_http_job_offline(request *rq);       /* jobs.c */
-enum MHD_Result pinhole_http_job_get(request *rq);           /* jobs.c */
-enum MHD_Result pinhole_http_job_list(request *rq);          /* jobs.c */
-enum MHD_Result pinhole_http_job_cancel(request *rq);        /* jobs.c */
+enum MHD_Result pinhole_http_health(request *rq);                           /* metrics.c */
+enum MHD_Result pinhole_http_metrics(request *rq);                          /* metrics.c */
+enum MHD_Result pinhole_http_keys(request *rq);                             /* collections.c */
+enum MHD_Result pinhole_http_collection_list(request *rq);                  /* collections.c */
+enum MHD_Result pinhole_http_collection_create(request *rq);                /* collections.c */
+enum MHD_Result pinhole_http_collection_get(request *rq);                   /* collections.c */
+enum MHD_Result pinhole_http_collection_delete(request *rq);                /* collections.c */
+enum MHD_Result pinhole_http_config(request *rq);                           /* collections.c */
+enum MHD_Result pinhole_http_labels(request *rq);                           /* collections.c */
+enum MHD_Result pinhole_http_timeline(request *rq);                         /* collections.c */
+enum MHD_Result pinhole_http_reports(request *rq);                          /* reports.c */
+enum MHD_Result pinhole_http_histogram(request *rq);                        /* histogram.c */
+enum MHD_Result pinhole_http_job_create(request *rq);                       /* jobs.c */
+enum MHD_Result pinhole_http_job_offline(request *rq);                      /* jobs.c */
+enum MHD_Result pinhole_http_job_get(request *rq);                          /* jobs.c */
+enum MHD_Result pinhole_http_job_list(request *rq);                         /* jobs.c */
+enum MHD_Result pinhole_http_job_cancel(request *rq);                       /* jobs.c */
+enum MHD_Result pinhole_http_discovery_list(request *rq);                   /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_create(request *rq);                 /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_get(request *rq);                    /* discoveries.c */
+enum MHD_Result pinhole_http_discovery_config(request *rq);                 /* discoveries.c */
 enum MHD_Result pinhole_http_multi_create(request *rq, const json_t *body); /* multi.c */
 enum MHD_Result pinhole_http_multi_get(request *rq);                        /* multi.c */
-enum MHD_Result pinhole_http_root(request *rq);              /* ui.c */
-enum MHD_Result pinhole_http_ui(request *rq);                /* ui.c */
+enum MHD_Result pinhole_http_root(request *rq);                             /* ui.c */
+enum MHD_Result pinhole_http_ui(request *rq);                               /* ui.c */
 
 /* multi.c: the params of the multi_attribute job under parent: the client's (params, may be NULL)
  * with the parent's attributes and pair collections, and from/to (may be NULL). A new reference,

@@ -1,6 +1,7 @@
 /* The reports resource (POST /v1/collections/{id}/reports): a batch is decoded on the pool thread
  * (server/service/ingest.h), handed to the writer with the connection suspended, and answered
- * once its transaction committed. */
+ * once its transaction committed. A collection collecting a discovery round takes reports while
+ * the round is open only. */
 #include "common/error.h"
 #include "server/http/http.h"
 #include "server/service/ingest.h"
@@ -99,7 +100,22 @@ enum MHD_Result pinhole_http_reports(request *rq)
                     ? "the server is shutting down; nothing was stored"
                     : "the transaction failed; nothing was stored, retry");
         }
+        /* a discovery round holding the reports it wants is closed by a job */
+        pinhole_service_discovery_reports_arrived(s->svc, rq->coll->id);
         return batch_reply(rq);
+    }
+    int64_t discovery;
+    uint32_t round;
+    int open;
+    if (pinhole_service_discovery_round_of(s->svc, rq->coll->id, &discovery, &round, &open) ==
+            PINHOLE_OK &&
+        !open) {
+        char d[240];
+        snprintf(d, sizeof d,
+                 "round %u of discovery collection %lld is closed and takes no more reports; a "
+                 "device reports to one round only (the open round: GET /v1/discoveries/%lld)",
+                 (unsigned)round, (long long)discovery, (long long)discovery);
+        return pinhole_http_problem(rq, PROBLEM_ROUND_CLOSED, d);
     }
     int rc = pinhole_ingest_decode(rq->coll, pinhole_service_keys(s->svc), rq->body, rq->len,
                                    s->opt.max_batch_reports, &rq->reports, &rq->n, &rq->arena);

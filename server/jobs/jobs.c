@@ -137,10 +137,18 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
                  rc == PINHOLE_ETOOBIG ? "the range holds too many time buckets for this job "
                                          "(their count vectors would pass 512 MiB); narrow it"
                                        : pinhole_strerror(rc));
-    } else {
+    } else if (type->run) {
         data.workspace = w->ws;
         rc = type->run(pinhole_job_type_per_collection(type->needs_data) ? &data : NULL, params,
                        &ctl, &result, err, sizeof err);
+    } else if (J->opt.host) {
+        data.workspace = w->ws;
+        rc = J->opt.host(J->opt.host_ctx, type->name, job->collection_id,
+                         pinhole_job_type_per_collection(type->needs_data) ? &data : NULL, params,
+                         &ctl, &result, err, sizeof err);
+    } else {
+        rc = PINHOLE_EUNSUPPORTED;
+        snprintf(err, sizeof err, "this job type needs the server");
     }
     char *text = rc == PINHOLE_OK && result ? json_dumps(result, JSON_COMPACT) : NULL;
     if (rc == PINHOLE_OK && !text) {

@@ -62,6 +62,13 @@ int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction);
 typedef int (*pinhole_job_fn)(const pinhole_job_data *data, const json_t *params,
                               pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
 
+/** Supplied by the server: the body of a job type whose run is NULL, one that changes the
+ * server's own state (advancing a discovery collection's round), called as a pinhole_job_fn with
+ * the job's type name and collection first. */
+typedef int (*pinhole_job_host_fn)(void *ctx, const char *type, int64_t collection_id,
+                                   const pinhole_job_data *data, const json_t *params,
+                                   pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
+
 /** Load another collection's counts over [from, to) through the runner's loader, from inside a
  * job (PINHOLE_JOB_NAMED types). Errors: the loader's (PINHOLE_ENOTFOUND, ...). Free *out with
  * pinhole_job_data_free(). */
@@ -84,9 +91,9 @@ static inline int pinhole_job_type_per_collection(int needs_data)
 }
 
 typedef struct pinhole_job_type {
-    const char *name; /* as in the API: "reconstruct", "project", ... */
-    int needs_data;   /* PINHOLE_JOB_NO_DATA, _COUNTS, _BUCKETS or _NAMED */
-    pinhole_job_fn run;
+    const char *name;    /* as in the API: "reconstruct", "project", ... */
+    int needs_data;      /* PINHOLE_JOB_NO_DATA, _COUNTS, _BUCKETS or _NAMED */
+    pinhole_job_fn run;  /* NULL: the host's job (pinhole_jobs_options.host) */
     const char *summary; /* one line for listings */
     const char *params;  /* the members params may have, space-separated ("time_limit" is
                           * every type's) */
@@ -118,6 +125,8 @@ typedef struct pinhole_jobs_options {
     double time_limit_s;       /* default and maximum time limit per job, seconds; 0 = 600 */
     pinhole_job_loader loader; /* how to read a collection's counts */
     void *loader_ctx;
+    pinhole_job_host_fn host; /* the job types with no run of their own; NULL: they fail */
+    void *host_ctx;
 } pinhole_jobs_options;
 
 /** Open the store's job queue (a handle for the API calls and one per worker), settle the jobs a

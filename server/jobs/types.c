@@ -258,6 +258,8 @@ static const pinhole_job_type types[] = {
     {"multi_attribute", PINHOLE_JOB_NAMED, pinhole_job_multi_attribute,
      "marginals, pairwise joints and correlation matrix of a multi-attribute collection",
      "attributes collections from to correlation repair"},
+    {"discovery_round", PINHOLE_JOB_COUNTS, NULL,
+     "close a discovery collection's open round (this collection) and open the next", ""},
     {"sleep", PINHOLE_JOB_ANYWHERE, job_sleep,
      "wait params.seconds, for checking the runner (cancel, time limits)", "seconds"},
 };

@@ -39,7 +39,13 @@ struct pinhole_service {
     reader_slot *readers;
     unsigned nreaders;
     pinhole_jobs *jobs;
+    /* discovery collections (discovery.c); disc_mu guards the array and every entry */
+    pthread_mutex_t disc_mu;
+    struct svc_discovery **disc;
+    size_t ndisc, capdisc;
 };
+
+typedef struct svc_discovery svc_discovery;
 
 /* registry.c: add a collection (owned by the registry from then on). PINHOLE_ENOMEM. */
 int pinhole_service_registry_add(pinhole_service *s, pinhole_server_collection *c);
@@ -78,5 +84,16 @@ void pinhole_service_reader_put(pinhole_service *s, reader_slot *r);
 /* loader.c: the job runner's loader (pinhole_job_loader), ctx the service. */
 int pinhole_service_job_loader(void *ctx, int64_t collection_id, int64_t from, int64_t to,
                                int buckets, pinhole_job_data *out);
+
+/* discovery.c: load the stored discovery collections (PINHOLE_EDB, PINHOLE_ENOMEM), free them. */
+int pinhole_service_discovery_load(pinhole_service *s);
+void pinhole_service_discovery_free(pinhole_service *s);
+
+/* discovery.c: the job runner's host job (pinhole_job_host_fn), ctx the service: the
+ * "discovery_round" job closes the open round collecting into collection_id from data's counts,
+ * stores the new state and opens the next round's collection. */
+int pinhole_service_discovery_job(void *ctx, const char *type, int64_t collection_id,
+                                  const pinhole_job_data *data, const json_t *params,
+                                  pinhole_job_ctl *ctl, json_t **result, char *err, size_t errlen);
 
 #endif

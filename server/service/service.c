@@ -9,6 +9,8 @@
 static void free_service(pinhole_service *s)
 {
     pinhole_service_registry_free(s);
+    pinhole_service_discovery_free(s);
+    pthread_mutex_destroy(&s->disc_mu);
     pinhole_service_multi_free(s);
     for (unsigned i = 0; i < s->nreaders; i++)
         pinhole_store_close(s->readers[i].store);
@@ -61,6 +63,7 @@ int pinhole_service_open(pinhole_service **out, const pinhole_service_options *o
     s->writer.released = 1; /* nothing for pinhole_writer_release() until the writer starts */
     pthread_rwlock_init(&s->coll_lock, NULL);
     pthread_mutex_init(&s->admin_mu, NULL);
+    pthread_mutex_init(&s->disc_mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
     s->nreaders = o->readers ? o->readers : 1;
@@ -79,13 +82,16 @@ int pinhole_service_open(pinhole_service **out, const pinhole_service_options *o
     if ((rc = pinhole_store_open(&s->admin, s->store_url, &s->opt.writer.store)) != PINHOLE_OK ||
         (rc = pinhole_store_server_keys(s->admin, &s->keys)) != PINHOLE_OK ||
         (rc = load_collections(s)) != PINHOLE_OK ||
-        (rc = pinhole_service_multi_load(s)) != PINHOLE_OK)
+        (rc = pinhole_service_multi_load(s)) != PINHOLE_OK ||
+        (rc = pinhole_service_discovery_load(s)) != PINHOLE_OK)
         goto fail;
     const pinhole_jobs_options jo = {.store_url = s->store_url,
                                      .workers = s->opt.job_workers,
                                      .time_limit_s = s->opt.job_time_limit,
                                      .loader = pinhole_service_job_loader,
-                                     .loader_ctx = s};
+                                     .loader_ctx = s,
+                                     .host = pinhole_service_discovery_job,
+                                     .host_ctx = s};
     if ((rc = pinhole_jobs_open(&s->jobs, &jo)) != PINHOLE_OK)
         goto fail;
     *out = s;

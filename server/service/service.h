@@ -9,6 +9,7 @@
 #ifndef PINHOLE_SERVER_SERVICE_H
 #define PINHOLE_SERVER_SERVICE_H
 
+#include "server/analytics/discovery.h"
 #include "server/jobs/jobs.h"
 #include "server/store/store.h"
 #include "server/store/writer.h"
@@ -113,6 +114,48 @@ void pinhole_service_gc_read(pinhole_service *s, pinhole_store_gc_stats *out);
 
 /** Bytes the store occupies on disk (pinhole_store_disk_bytes). */
 uint64_t pinhole_service_disk_bytes(pinhole_service *s);
+
+/* ---- discovery collections (docs/discovery.md) ---- */
+
+/** Start a discovery collection named name with parameters p (pinhole_discovery_start): its
+ * state is stored, and its round 0 collects into a new ordinary collection (the round's oracle,
+ * time precision 1 s) named after it. *id receives its id. Errors: PINHOLE_EINVAL (name too long,
+ * parameters pinhole_discovery_start() refuses), those of pinhole_service_create_collection(),
+ * PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pinhole_service_discovery_create(pinhole_service *s, const char *name,
+                                     const pinhole_discovery_params *p, int64_t *id);
+
+/** Number of discovery collections. */
+size_t pinhole_service_discovery_count(pinhole_service *s);
+
+/** Discovery id as JSON (a new reference): pinhole_discovery_json()'s members (epsilon, devices,
+ * rounds, open_round, done, log, results once done), and id, name, created, round_collections
+ * (the collection of each round opened, in order) and, while a round is open,
+ * open_round_collection, open_round_reports (stored so far) and open_round_wanted. Errors:
+ * PINHOLE_ENOTFOUND, PINHOLE_ENOMEM. */
+int pinhole_service_discovery_json(pinhole_service *s, int64_t id, json_t **out);
+
+/** Every discovery collection as pinhole_service_discovery_json() gives it, by id, in a new
+ * array. Errors: PINHOLE_ENOMEM. */
+int pinhole_service_discovery_list(pinhole_service *s, json_t **out);
+
+/** The open round's config of discovery id, its oracle the round's collection config, signed with
+ * the server's config key (proto/discovery.h): *out (malloc'd) receives *len bytes. Errors:
+ * PINHOLE_ENOTFOUND, PINHOLE_ERANGE (every round is closed: the results are final), PINHOLE_EDB,
+ * PINHOLE_ENOMEM. */
+int pinhole_service_discovery_round_config(pinhole_service *s, int64_t id, uint8_t **out,
+                                           size_t *len);
+
+/** Whether collection collects a discovery round: *id and *round receive the discovery and the
+ * round, *open whether that round is still open (its reports are still taken). Errors:
+ * PINHOLE_ENOTFOUND (an ordinary collection). */
+int pinhole_service_discovery_round_of(pinhole_service *s, int64_t collection, int64_t *id,
+                                       uint32_t *round, int *open);
+
+/** Call after reports of collection were stored: when it collects the open round of a discovery
+ * collection and holds the reports the round wants, queue the "discovery_round" job that closes
+ * it (once). Errors: PINHOLE_EDB, PINHOLE_EINVAL (from pinhole_jobs_submit). */
+int pinhole_service_discovery_reports_arrived(pinhole_service *s, int64_t collection);
 
 /* ---- analytics jobs ---- */
 

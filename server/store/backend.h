@@ -49,6 +49,11 @@ typedef struct pinhole_store_backend {
     int (*job_get)(pinhole_store *s, int64_t id, pinhole_job_record *r);
     int (*job_list)(pinhole_store *s, int64_t collection, uint64_t offset, uint32_t limit,
                     pinhole_job_record **out, size_t *n, uint64_t *total);
+    int (*discovery_create)(pinhole_store *s, const char *name, const uint8_t *state, size_t len,
+                            int64_t first, int64_t created, int64_t *id);
+    int (*discovery_save)(pinhole_store *s, int64_t id, const uint8_t *state, size_t len,
+                          int64_t next);
+    int (*discovery_load)(pinhole_store *s, pinhole_store_discovery **out, size_t *n);
 } pinhole_store_backend;
 
 /* The first member of every backend's handle. */

@@ -240,3 +240,45 @@ int pinhole_store_job_list(pinhole_store *s, int64_t collection, uint64_t offset
     }
     return s->backend->job_list(s, collection, offset, limit, out, n, total);
 }
+
+/* ---- discovery collections ---- */
+
+void pinhole_store_discovery_free(pinhole_store_discovery *d)
+{
+    free(d->state);
+    free(d->round_collection);
+    d->state = NULL;
+    d->round_collection = NULL;
+    d->state_len = 0;
+    d->nrounds = 0;
+}
+
+int pinhole_store_discovery_create(pinhole_store *s, const char *name, const uint8_t *state,
+                                   size_t len, int64_t first, int64_t created, int64_t *id)
+{
+    if (!name || strlen(name) > PINHOLE_COLLECTION_NAME_MAX || !state || len == 0 || first <= 0)
+        return PINHOLE_EINVAL;
+    if (!s->backend->discovery_create) /* a backend that does not keep discovery collections */
+        return PINHOLE_EUNSUPPORTED;
+    return s->backend->discovery_create(s, name, state, len, first, created, id);
+}
+
+int pinhole_store_discovery_save(pinhole_store *s, int64_t id, const uint8_t *state, size_t len,
+                                 int64_t next)
+{
+    if (!state || len == 0)
+        return PINHOLE_EINVAL;
+    if (!s->backend->discovery_save)
+        return PINHOLE_EUNSUPPORTED;
+    return s->backend->discovery_save(s, id, state, len, next);
+}
+
+int pinhole_store_discovery_load(pinhole_store *s, pinhole_store_discovery **out, size_t *n)
+{
+    if (!s->backend->discovery_load) { /* it cannot hold any */
+        *out = NULL;
+        *n = 0;
+        return PINHOLE_OK;
+    }
+    return s->backend->discovery_load(s, out, n);
+}

@@ -1,8 +1,8 @@
 /* The storage interface of the server: one opaque handle, opened by URL, through which the service
  * keeps collections, the server's keys, reports with their per-time-bucket count vectors, and the
- * analytics job queue. What the operations promise is written here; how a backend keeps it is
- * the backend's (server/store/backend.h declares the table of functions a backend supplies;
- * server/store/sqlite/ is the SQLite one).
+ * analytics job queue, and the state of discovery collections' rounds. What the operations promise
+ * is written here; how a backend keeps it is the backend's (server/store/backend.h declares the
+ * table of functions a backend supplies; server/store/sqlite/ is the SQLite one).
  *
  * Promises every backend keeps:
  *   - a report is unique per (collection, report id); ingest tells an identical retry (duplicate)
@@ -299,5 +299,45 @@ int pinhole_store_job_list(pinhole_store *s, int64_t collection, uint64_t offset
 /** The whole job id into *r (free with pinhole_job_record_free). Errors: PINHOLE_ENOTFOUND,
  * PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_store_job_get(pinhole_store *s, int64_t id, pinhole_job_record *r);
+
+/* ---- discovery collections ---- */
+
+/** A discovery collection as stored (docs/discovery.md): its name, the state of its rounds (the
+ * opaque bytes of pinhole_discovery_save(), server/analytics/discovery.h) and, for each round
+ * opened so far in order, the id of the ordinary collection that round's reports go to. */
+typedef struct pinhole_store_discovery {
+    int64_t id;
+    char name[PINHOLE_COLLECTION_NAME_MAX + 1];
+    int64_t created; /* Unix seconds */
+    uint8_t *state;  /* malloc'd, state_len bytes */
+    size_t state_len;
+    int64_t *round_collection; /* malloc'd: [r] = the collection of round r, nrounds entries */
+    uint32_t nrounds;
+} pinhole_store_discovery;
+
+/** Free a record's arrays; safe on a zeroed one. */
+void pinhole_store_discovery_free(pinhole_store_discovery *d);
+
+/** Store a new discovery collection named name (at most PINHOLE_COLLECTION_NAME_MAX bytes) with
+ * its first state state[0..len), its round 0 collecting into collection first (an existing
+ * collection id), created at `created` (Unix seconds), in one transaction; *id receives its id.
+ * Errors: PINHOLE_EINVAL (name NULL or too long, len 0, first <= 0), PINHOLE_EDB,
+ * PINHOLE_EUNSUPPORTED (a backend that does not keep discovery collections; its
+ * pinhole_store_discovery_load() then finds none). */
+int pinhole_store_discovery_create(pinhole_store *s, const char *name, const uint8_t *state,
+                                   size_t len, int64_t first, int64_t created, int64_t *id);
+
+/** Replace discovery id's state with state[0..len) and, when next > 0, record that its next round
+ * (index: the number of rounds recorded so far) collects into collection next, in one
+ * transaction: a crash leaves either the old state and rounds or the new ones. Errors:
+ * PINHOLE_EINVAL (len 0), PINHOLE_ENOTFOUND (no such discovery), PINHOLE_EDB,
+ * PINHOLE_EUNSUPPORTED. */
+int pinhole_store_discovery_save(pinhole_store *s, int64_t id, const uint8_t *state, size_t len,
+                                 int64_t next);
+
+/** Load every discovery collection, ordered by id, with its rounds, into a fresh array *out of *n
+ * records (free each with pinhole_store_discovery_free, then the array with free(); *out is NULL
+ * when *n is 0). Errors: PINHOLE_EDB (including rounds not numbered 0, 1, ...), PINHOLE_ENOMEM. */
+int pinhole_store_discovery_load(pinhole_store *s, pinhole_store_discovery **out, size_t *n);
 
 #endif

@@ -202,6 +202,18 @@ try {
   assert.ok(listed.jobs.some((j) => String(j.id) === jobId), 'the API lists the job');
   await page.waitForFunction((id) => !!document.querySelector('#job-table tr[data-job="' + id + '"]'), jobId, { timeout: 10000 });
 
+  // 10b. discovery collections: the open round as the API holds it
+  const disc = (await api('/v1/discoveries')).discoveries;
+  assert.equal(disc.length, 1, 'one discovery collection');
+  const d0 = await page.evaluate(() => Number(document.getElementById('discoveries').dataset.loaded || 0));
+  await page.click('#discovery-refresh');
+  await page.waitForFunction((t) => Number(document.getElementById('discoveries').dataset.loaded || 0) > t, d0, { timeout: 10000 });
+  assert.equal(await page.$eval('#discovery', (e) => e.value), String(disc[0].id));
+  const dst = await page.$eval('#discovery-status', (e) => e.textContent);
+  assert.ok(dst.includes('round 0 open (collection ' + disc[0].open_round_collection + '): 0 of ' +
+    fmt(disc[0].open_round_wanted) + ' reports'), dst);
+  assert.equal(await page.$$eval('#discovery-table tbody tr', (e) => e.length), 0, 'no results before the final round');
+
   // 11. a failed query never leaves the previous numbers on screen
   await page.fill('#from', await local(0));
   await page.fill('#to', await local(3600));

@@ -37,6 +37,9 @@ day1=1764028800 # 2025-11-25 00:00 UTC
 day2=$((day1 + 86400))
 "$build/server/pinhole" submit --url "$url" --collection 1 --users 60000 --seed 11 --time $((day1 + 3600)) > /dev/null
 "$build/server/pinhole" submit --url "$url" --collection 1 --users 40000 --seed 12 --time $((day2 + 3600)) > /dev/null
+# a discovery collection with its round 0 open (its collection is collection 2)
+curl -sf -X POST -H "Authorization: Bearer $PINHOLE_ADMIN_TOKEN" -H "Content-Type: application/json" \
+  --data '{"name": "new-words", "epsilon": 4, "devices": 100000}' "$url/v1/discoveries" > /dev/null
 
 # A multi-attribute collection (5) of attributes with 2, 2 and 3 categories, made in one request: its
 # pair collections 2, 3, 4 (k = 4, 6, 6), devices drawn from small count files; the dashboard runs

@@ -5,6 +5,7 @@
  * value is in range, the report itself, and the memoization key (tests/ct/ct_check.sh). */
 #include "client/pgr.h"
 #include "client/pinhole.h"
+#include "client/discovery.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +89,61 @@ static int run_client(int memoize)
     return bad;
 }
 
+/* Discovery: the string's bytes (not its length) are secret; the UTF-8 check, the table scan and
+ * the report must not branch or index on them. An extension round of 50 three-byte prefixes and a
+ * final round of 50 strings. */
+static int run_discovery(int final)
+{
+    static uint8_t table[50 * PINHOLE_DISCOVERY_MAXLEN];
+    const uint32_t w = final ? PINHOLE_DISCOVERY_MAXLEN : 3;
+    memset(table, 0, sizeof table);
+    for (uint32_t i = 0; i < 50; i++) {
+        table[i * w] = (uint8_t)('a' + i / 26);
+        table[i * w + 1] = (uint8_t)('a' + i % 26);
+        table[i * w + 2] = 'x';
+    }
+    pinhole_round_config rc = {
+        .domain = {.kind = final ? PINHOLE_ROUND_FINAL : PINHOLE_ROUND_EXTEND,
+                   .prefix_len = final ? 0 : 3,
+                   .ext = final ? 0 : 1,
+                   .ncand = 50,
+                   .table = table}};
+    uint64_t k;
+    if (pinhole_round_domain_size(&rc.domain, &k) != PINHOLE_OK)
+        return 1;
+    pinhole_config_params cp = {.mechanism = PINHOLE_MECH_PGR, .k = k, .epsilon = 2.0};
+    if (pinhole_collection_config_make(&rc.oracle, 9, &cp, 1, 0) != PINHOLE_OK)
+        return 1;
+    pinhole_discovery_round r;
+    if (pinhole_discovery_round_init(&r, &rc) != PINHOLE_OK)
+        return 1;
+    pinhole_client cl;
+    pinhole_client_init(&cl, NULL, NULL);
+    static const char *const strs[] = {"abx",
+                                       "abxq",
+                                       "bcx",
+                                       "zz",
+                                       "\xc3\xa9t\xc3\xa9",
+                                       "abx\xe2\x82\xac",
+                                       "bxx",
+                                       "\xff\xfe",
+                                       "abcdefghijklmnop"};
+    int bad = 0;
+    uint8_t buf[128];
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        uint8_t s[PINHOLE_DISCOVERY_MAXLEN];
+        const size_t len = strlen(strs[i]);
+        memcpy(s, strs[i], len);
+        VALGRIND_MAKE_MEM_UNDEFINED(s, len);
+        size_t n = 0;
+        const int rcode = pinhole_discovery_report(&cl, &r, s, len, 1000, 0, buf, sizeof buf, &n);
+        bad |= rcode != (i == 7 ? PINHOLE_EFORMAT : PINHOLE_OK);
+    }
+    pinhole_discovery_round_clear(&r);
+    pinhole_client_clear(&cl);
+    return bad;
+}
+
 /* The negative control: the table-based point decode and field multiplication of
  * common/projective.c and common/gf.h, which do depend on the value; the check must flag it. */
 static int run_control(void)
@@ -126,6 +182,8 @@ int main(int argc, char **argv)
     bad |= run_pgr(5000, 65521, 2); /* largest prime field */
     bad |= run_client(0);           /* the public API, fresh randomness */
     bad |= run_client(1);           /* the public API, memoized */
+    bad |= run_discovery(0);        /* a string into an extension round */
+    bad |= run_discovery(1);        /* a string into a final round */
     printf("ct_encode: %s\n", bad ? "FAILED" : "ran");
     return bad;
 }

@@ -1,7 +1,9 @@
 /* Reporting allocates nothing: malloc, calloc and realloc are wrapped at link time
  * (-Wl,--wrap=...) and counted around pinhole_client_report() and its sealed form, plain and
- * memoized, and pinhole_client_report_batch(), with a budget; collection set-up, which does
- * allocate, is outside the window. */
+ * memoized, and pinhole_client_report_batch(), with a budget, and around
+ * pinhole_discovery_report(); collection and round set-up, which do allocate, are outside the
+ * window. */
+#include "client/discovery.h"
 #include "client/pinhole.h"
 #include "tests/portable/check.h"
 
@@ -95,5 +97,32 @@ int main(void)
     CHECK(ok, "every report made");
     CHECK_EQ_INT(allocations, 0, "allocations while reporting");
     pinhole_collection_clear(&col);
+
+    /* discovery: a device string reported into an extension round (set-up outside the window) */
+    static const uint8_t table[4] = {'a', 'b', 'c', 'd'};
+    pinhole_round_config rc = {
+        .domain = {
+            .kind = PINHOLE_ROUND_EXTEND, .prefix_len = 2, .ext = 1, .ncand = 2, .table = table}};
+    pinhole_config_params cp = {.mechanism = PINHOLE_MECH_PGR, .k = 2 * 256 + 1, .epsilon = 2.0};
+    CHECK_EQ_INT(pinhole_collection_config_make(&rc.oracle, 5, &cp, 1, 0), PINHOLE_OK,
+                 "round config");
+    pinhole_discovery_round round;
+    CHECK_EQ_INT(pinhole_discovery_round_init(&round, &rc), PINHOLE_OK, "round");
+    static const char *const words[] = {"abc", "cd", "cdxyz", "zz", "ab\xc3\xa9"};
+    allocations = 0;
+    counting = 1;
+    ok = 1;
+    for (uint64_t i = 0; i < 500; i++) {
+        const char *w = words[i % 5];
+        size_t len = 0;
+        while (w[len])
+            len++;
+        ok &= pinhole_discovery_report(&cl, &round, (const uint8_t *)w, len, 1000 + i, 0, buf,
+                                       sizeof buf, &n) == PINHOLE_OK;
+    }
+    counting = 0;
+    CHECK(ok, "every discovery report made");
+    CHECK_EQ_INT(allocations, 0, "allocations while reporting a string");
+    pinhole_discovery_round_clear(&round);
     return check_summary("test_noalloc");
 }

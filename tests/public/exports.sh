@@ -6,8 +6,10 @@ set -eu
 lib="$1" header="$2"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-# a declaration "PINHOLE_API <type> name(" (the type may end in '*')
-sed -n 's/^PINHOLE_API .*[ *]\([a-z_][a-z0-9_]*\)(.*/\1/p' "$header" | sort >"$tmp/declared"
+# a declaration "PINHOLE_API <type> name(" (the type may end in '*'; a long one may put the name
+# at the start of the next line)
+sed -e '/^PINHOLE_API [^(]*$/N;s/\n/ /' "$header" |
+    sed -n 's/^PINHOLE_API .*[ *]\([a-z_][a-z0-9_]*\)(.*/\1/p' | sort >"$tmp/declared"
 case "$lib" in
 *.a) nm -g --defined-only "$lib" | awk 'NF == 3 && $2 ~ /^[TDBRVW]$/ {print $3}' | sort >"$tmp/exported" ;;
 *) nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' | sort >"$tmp/exported" ;;

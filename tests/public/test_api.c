@@ -516,6 +516,29 @@ static void test_outbox(void)
     pinhole_collection_free(col);
 }
 
+/* Discovery through the public header: the string checks, and a round config refused before
+ * anything is built (a full round, signed by a server, is tested end to end in tests/server). */
+static void test_discovery(void)
+{
+    const uint8_t ok[] = "caf\xc3\xa9", bad[] = "a\xc3", nul[] = {'a', 0, 'b'};
+    uint8_t longer[PINHOLE_DISCOVERY_MAXLEN + 1];
+    memset(longer, 'a', sizeof longer);
+    CHECK(pinhole_discovery_check(ok, 5) == PINHOLE_OK, "UTF-8 string");
+    CHECK(pinhole_discovery_check(ok, 0) == PINHOLE_EINVAL, "empty string");
+    CHECK(pinhole_discovery_check(bad, 2) == PINHOLE_EFORMAT, "truncated UTF-8");
+    CHECK(pinhole_discovery_check(nul, 3) == PINHOLE_EFORMAT, "NUL byte");
+    CHECK(pinhole_discovery_check(longer, PINHOLE_DISCOVERY_MAXLEN) == PINHOLE_OK, "longest");
+    CHECK(pinhole_discovery_check(longer, sizeof longer) == PINHOLE_ETOOBIG, "too long");
+    uint8_t pk[32] = {0}, cfg[200] = {0};
+    pinhole_discovery_round *r = (pinhole_discovery_round *)&r; /* must be reset to NULL */
+    CHECK(pinhole_discovery_round_new_signed(&r, cfg, 100, pk) == PINHOLE_ETRUNCATED && !r,
+          "short round config");
+    r = (pinhole_discovery_round *)&r;
+    CHECK(pinhole_discovery_round_new_signed(&r, cfg, sizeof cfg, pk) == PINHOLE_ESIGNATURE && !r,
+          "unsigned round config");
+    pinhole_discovery_round_free(NULL);
+}
+
 /* The multi-attribute device API: pairs and their collections, the report of a tuple through the
  * pair drawn, and the handle made from a signed config (the vector's k = 1024 is 32 x 32). */
 static void test_multi(void)
@@ -614,6 +637,7 @@ int main(void)
     test_report_batch();
     test_outbox();
     test_labels();
+    test_discovery();
     test_multi();
     printf("public_api (%s): %d checks, %d failed\n",
 #ifdef __cplusplus

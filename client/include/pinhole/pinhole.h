@@ -448,6 +448,67 @@ PINHOLE_API void pinhole_outbox_done(pinhole_outbox *ob);
  * are listed in its answer and would be refused again), 400, 401, 403, 404, 413, 415, 422. */
 PINHOLE_API int pinhole_http_should_retry(int status);
 
+/* ---- discovery: frequent strings nobody listed (docs/discovery.md) ---- */
+
+#define PINHOLE_DISCOVERY_MAXLEN 32u /* longest device string of a discovery collection, bytes */
+
+/** A round of a discovery collection, verified: its candidate table and its frequency oracle's
+ * collection. Opaque, read-only once made (share it). */
+typedef struct pinhole_discovery_round pinhole_discovery_round;
+
+/** Verify the server's signed round config in[0..len) (its canonical bytes, then an Ed25519
+ * signature: docs/protocol.md, "Discovery round configs") against the server's config key server_pk
+ * (PINHOLE_CONFIG_PUBLICKEYBYTES, the same key that signs collection configs), then copy its
+ * candidate table and build the round's frequency oracle. *out receives the round; free it with
+ * pinhole_discovery_round_free(). Costs the table's bytes (at most 2 MiB) plus the oracle's tables.
+ * Errors: PINHOLE_ETRUNCATED (shorter than a round config), PINHOLE_ESIGNATURE (the signature does
+ * not verify; nothing is decoded), PINHOLE_EVERSION, PINHOLE_ETOOBIG, PINHOLE_EFORMAT (a malformed
+ * config or table), PINHOLE_EUNSUPPORTED / PINHOLE_EINVAL / PINHOLE_EOVERFLOW (an oracle this
+ * library cannot build), PINHOLE_ENOMEM. On error *out is NULL. */
+PINHOLE_API int pinhole_discovery_round_new_signed(pinhole_discovery_round **out, const uint8_t *in,
+                                                   size_t len, const uint8_t *server_pk);
+
+/** Release a round; NULL is allowed. */
+PINHOLE_API void pinhole_discovery_round_free(pinhole_discovery_round *r);
+
+/** The round's index within its discovery collection (0 for the first round). */
+PINHOLE_API uint32_t pinhole_discovery_round_index(const pinhole_discovery_round *r);
+
+/** The round's collection: the frequency oracle its reports belong to (its own collection id,
+ * epsilon, report size). Use it for pinhole_collection_reportbytes() and an outbox
+ * (pinhole_outbox_new()) whose batches go to POST /v1/collections/{its id}/reports. Owned by the
+ * round: valid until pinhole_discovery_round_free(). */
+PINHOLE_API const pinhole_collection *
+pinhole_discovery_round_collection(const pinhole_discovery_round *r);
+
+/** Check a device string s[0..len) as pinhole_discovery_report() would. Errors: PINHOLE_EINVAL
+ * (len 0: the empty string is refused), PINHOLE_ETOOBIG (len > PINHOLE_DISCOVERY_MAXLEN),
+ * PINHOLE_EFORMAT (not well-formed UTF-8, or a NUL byte). */
+PINHOLE_API int pinhole_discovery_check(const uint8_t *s, size_t len);
+
+/** Report the device's string s[0..len) (UTF-8 bytes, 1..PINHOLE_DISCOVERY_MAXLEN, no NUL) into
+ * the round: the string is mapped, on the device, to the item of the round's domain it falls in
+ * (its candidate prefix and next bytes, or "other"), and that item is reported as
+ * pinhole_client_report() does for the round's collection (privacy policy, budget, flags; charged
+ * the round's epsilon); out receives pinhole_collection_reportbytes(round collection) bytes. A
+ * device takes part in one round of a discovery collection only: its user-level epsilon is then
+ * the round's. Timing depends on len (the bytes are copied into a padded buffer) and on the
+ * round's public table size, not on the bytes (docs/discovery.md, "Timing").
+ * Errors: those of pinhole_discovery_check(), then those of pinhole_client_report(). No
+ * allocation. */
+PINHOLE_API int pinhole_discovery_report(pinhole_client *cl, const pinhole_discovery_round *r,
+                                         const uint8_t *s, size_t len, uint64_t unix_seconds,
+                                         unsigned flags, uint8_t *out, size_t cap, size_t *written);
+
+/** As pinhole_discovery_report(), then sealed to the server's X25519 key as
+ * pinhole_client_report_sealed() does. Errors: those of pinhole_discovery_report(), and
+ * PINHOLE_ESIGNATURE (server_pk is not a usable key). No allocation. */
+PINHOLE_API int pinhole_discovery_report_sealed(pinhole_client *cl,
+                                                const pinhole_discovery_round *r, const uint8_t *s,
+                                                size_t len, uint64_t unix_seconds, unsigned flags,
+                                                const uint8_t *server_pk, uint8_t *out, size_t cap,
+                                                size_t *written);
+
 #ifdef __cplusplus
 }
 #endif

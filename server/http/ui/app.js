@@ -430,6 +430,51 @@ async function submitJob() {
   }
 }
 
+// ---- discovery collections ----
+
+// The rounds of the selected discovery collection and, once its final round closed, the strings it
+// discovered, as GET /v1/discoveries/{id} gives them.
+async function loadDiscoveries() {
+  const sel = $('discovery'), tb = $('discovery-table').querySelector('tbody'), st = $('discovery-status');
+  try {
+    const list = (await api('/v1/discoveries')).discoveries || [];
+    const keep = sel.value;
+    sel.innerHTML = '';
+    for (const d of list) {
+      const o = document.createElement('option');
+      o.value = String(d.id);
+      o.textContent = '#' + d.id + ' ' + d.name;
+      sel.appendChild(o);
+    }
+    if (keep && list.some((d) => String(d.id) === keep)) sel.value = keep;
+    tb.innerHTML = '';
+    const d = list.find((x) => String(x.id) === sel.value);
+    if (!d) {
+      st.textContent = 'No discovery collection.';
+    } else {
+      const closed = (d.log || []).length;
+      st.textContent = 'ε = ' + d.epsilon + ', ' + fmt(d.devices) + ' devices planned, ' + closed + ' round' +
+        (closed === 1 ? '' : 's') + ' closed; ' + (d.done
+        ? 'done: ' + d.results.length + ' strings discovered.'
+        : 'round ' + d.open_round + ' open (collection ' + d.open_round_collection + '): ' +
+          fmt(d.open_round_reports) + ' of ' + fmt(d.open_round_wanted) + ' reports.');
+      (d.results || []).forEach((r, i) => {
+        const tr = document.createElement('tr');
+        const cells = [String(i + 1), r.string, fmt(r.estimate), fmt(r.stderr),
+          '[' + fmt(r.low) + ', ' + fmt(r.high) + ']', r.significant ? 'yes' : 'no'];
+        ['rank', 'label', 'estimate', 'stderr', 'interval', 'significant'].forEach((name, j) => {
+          const td = document.createElement('td'); td.className = name; td.textContent = cells[j]; tr.appendChild(td);
+        });
+        tb.appendChild(tr);
+      });
+    }
+    $('discoveries').dataset.loaded = String(Date.now());
+  } catch (e) {
+    tb.innerHTML = '';
+    st.textContent = 'discovery collections: ' + e.message;
+  }
+}
+
 // ---- start ----
 
 async function init() {
@@ -453,6 +498,8 @@ async function init() {
   $('export-json').addEventListener('click', exportJson);
   $('job-submit').addEventListener('click', submitJob);
   $('job-refresh').addEventListener('click', loadJobs);
+  $('discovery').addEventListener('change', loadDiscoveries);
+  $('discovery-refresh').addEventListener('click', loadDiscoveries);
   await start(hash.get('c'));
 }
 
@@ -461,6 +508,7 @@ async function start(want) {
   try {
     await loadCollections(want);
     await show();
+    await loadDiscoveries();
   } catch (e) {
     setStatus(e.message);
   }

@@ -132,6 +132,12 @@ int pg_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window 
 int pg_create_multi(pinhole_store *s, const char *name, const char *spec, int64_t created,
                     int64_t *id);
 int pg_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
+
+/* discovery.c: discovery collections (pinhole_store_discovery_create, _save, _load) */
+int pg_discovery_create(pinhole_store *s, const char *name, const uint8_t *state, size_t len,
+                        int64_t first, int64_t created, int64_t *id);
+int pg_discovery_save(pinhole_store *s, int64_t id, const uint8_t *state, size_t len, int64_t next);
+int pg_discovery_load(pinhole_store *s, pinhole_store_discovery **out, size_t *n);
 int pg_server_keys(pinhole_store *s, pinhole_server_keys *k);
 int pg_ingest_prepare(pinhole_store *s);
 int pg_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);

@@ -35,7 +35,12 @@ static const char *const schema =
     " t_from INTEGER NOT NULL, t_to INTEGER NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,"
     " progress REAL NOT NULL DEFAULT 0, time_limit REAL NOT NULL, created REAL NOT NULL,"
     " started REAL, finished REAL, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, id);";
+    "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, id);"
+    "CREATE TABLE IF NOT EXISTS discoveries(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " state BLOB NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS discovery_rounds(discovery INTEGER NOT NULL, round INTEGER NOT "
+    "NULL,"
+    " collection INTEGER NOT NULL, PRIMARY KEY(discovery, round)) WITHOUT ROWID;";
 
 /* The schema's version (PRAGMA user_version): 0 is the first schema above, as made by every
  * server before versioning; each step below brings a file one version up, in a transaction. */
@@ -289,4 +294,7 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .job_state = pinhole_sqlite_job_state,
     .job_get = pinhole_sqlite_job_get,
     .job_list = pinhole_sqlite_job_list,
+    .discovery_create = pinhole_sqlite_discovery_create,
+    .discovery_save = pinhole_sqlite_discovery_save,
+    .discovery_load = pinhole_sqlite_discovery_load,
 };

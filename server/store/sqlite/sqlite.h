@@ -149,5 +149,10 @@ int pinhole_sqlite_job_cancel_queued(pinhole_store *s, int64_t id, double now);
 int pinhole_sqlite_job_request_cancel(pinhole_store *s, int64_t id);
 int pinhole_sqlite_job_state(pinhole_store *s, int64_t id, pinhole_job_state *st);
 int pinhole_sqlite_job_get(pinhole_store *s, int64_t id, pinhole_job_record *r);
+int pinhole_sqlite_discovery_create(pinhole_store *s, const char *name, const uint8_t *state,
+                                    size_t len, int64_t first, int64_t created, int64_t *id);
+int pinhole_sqlite_discovery_save(pinhole_store *s, int64_t id, const uint8_t *state, size_t len,
+                                  int64_t next);
+int pinhole_sqlite_discovery_load(pinhole_store *s, pinhole_store_discovery **out, size_t *n);
 
 #endif

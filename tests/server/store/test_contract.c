@@ -361,3 +361,49 @@ Test(contract, job_list_pages)
     cr_assert(total == 0 && n == 0);
     pinhole_store_close(s);
 }
+
+/* Discovery collections: created with round 0's collection, each save replaces the state and
+ * appends a round (or none), and both survive a reopen; a save of an unknown id changes nothing. */
+Test(contract, discovery_state_and_rounds_persist)
+{
+    pinhole_store *s = open_store();
+    pinhole_store_discovery *all = (pinhole_store_discovery *)&all;
+    size_t n = 7;
+    cr_assert_eq(pinhole_store_discovery_load(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 0);
+    cr_assert_null(all);
+    const uint8_t st0[] = "PHDS state 0", st1[] = "PHDS state 1, longer", st2[] = "PHDS done";
+    int64_t a, b;
+    cr_assert_eq(pinhole_store_discovery_create(s, "words", st0, sizeof st0, 11, 1000, &a),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_discovery_create(s, "names", st0, 5, 12, 1001, &b), PINHOLE_OK);
+    cr_assert_gt(b, a);
+    cr_assert_eq(pinhole_store_discovery_create(s, "x", st0, 0, 11, 0, &b), PINHOLE_EINVAL);
+    cr_assert_eq(pinhole_store_discovery_create(s, "x", st0, 5, 0, 0, &b), PINHOLE_EINVAL);
+    cr_assert_eq(pinhole_store_discovery_save(s, a, st1, sizeof st1, 13), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_discovery_save(s, a, st2, sizeof st2, 0), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_discovery_save(s, a + b + 100, st1, sizeof st1, 14),
+                 PINHOLE_ENOTFOUND);
+    pinhole_store_close(s);
+
+    s = open_store();
+    cr_assert_eq(pinhole_store_discovery_load(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(all[0].id, a);
+    cr_assert_str_eq(all[0].name, "words");
+    cr_assert_eq(all[0].created, 1000);
+    cr_assert_eq(all[0].state_len, sizeof st2);
+    cr_assert_eq(memcmp(all[0].state, st2, sizeof st2), 0);
+    cr_assert_eq(all[0].nrounds, 2);
+    cr_assert_eq(all[0].round_collection[0], 11);
+    cr_assert_eq(all[0].round_collection[1], 13);
+    cr_assert_str_eq(all[1].name, "names");
+    cr_assert_eq(all[1].state_len, 5);
+    cr_assert_eq(memcmp(all[1].state, st0, 5), 0);
+    cr_assert_eq(all[1].nrounds, 1);
+    cr_assert_eq(all[1].round_collection[0], 12);
+    for (size_t i = 0; i < n; i++)
+        pinhole_store_discovery_free(&all[i]);
+    free(all);
+    pinhole_store_close(s);
+}
