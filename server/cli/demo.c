@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static void demo_usage(FILE *f)
@@ -71,24 +72,40 @@ static void random_token(char out[49])
 }
 
 /* Start the server; returns its pid or -1. The port is read from dir/port. */
+/* Write a token to path, readable by the owner only. 0 on success. */
+static int write_secret(const char *path, const char *token)
+{
+    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return -1;
+    const size_t len = strlen(token);
+    const int ok = write(fd, token, len) == (ssize_t)len;
+    return close(fd) == 0 && ok ? 0 : -1;
+}
+
 static pid_t start_server(const char *bin, const char *dir, const char *admin, const char *analyst,
                           unsigned *port)
 {
-    char db[PATH_MAX], portfile[PATH_MAX], log[PATH_MAX];
+    char db[PATH_MAX], portfile[PATH_MAX], log[PATH_MAX], admin_file[PATH_MAX],
+        analyst_file[PATH_MAX];
     snprintf(db, sizeof db, "%s/demo.db", dir);
     snprintf(portfile, sizeof portfile, "%s/port", dir);
     snprintf(log, sizeof log, "%s/server.log", dir);
+    snprintf(admin_file, sizeof admin_file, "%s/admin.token", dir);
+    snprintf(analyst_file, sizeof analyst_file, "%s/analyst.token", dir);
+    /* the tokens reach the server in 0600 files (never in its environment or on its log) */
+    if (write_secret(admin_file, admin) != 0 || write_secret(analyst_file, analyst) != 0)
+        return -1;
     fflush(NULL);
     const pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        setenv("PINHOLE_ADMIN_TOKEN", admin, 1);
-        setenv("PINHOLE_ANALYST_TOKEN", analyst, 1);
         if (!freopen(log, "w", stderr))
             _exit(127);
         execl(bin, bin, "--db", db, "--listen", "127.0.0.1", "--port", "0", "--port-file", portfile,
-              "--threads", "2", (char *)NULL);
+              "--threads", "2", "--admin-token-file", admin_file, "--analyst-token-file",
+              analyst_file, (char *)NULL);
         fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
         _exit(127);
     }
@@ -116,17 +133,25 @@ static void show_log(const char *dir)
     char log[PATH_MAX], line[512];
     snprintf(log, sizeof log, "%s/server.log", dir);
     FILE *f = fopen(log, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strstr(line, "token:")) /* never echo the tokens */
+    unsigned long requests = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strstr(line, "\"event\":\"request\"")) /* one line per HTTP request: counted only */
+            requests++;
+        else if (!strstr(line, "token:")) /* never echo the tokens */
             printf("  | %s", line);
+    }
+    if (requests)
+        printf("  | (and %lu request lines, one per HTTP request; --keep keeps server.log)\n",
+               requests);
     if (f)
         fclose(f);
 }
 
 static void remove_dir(const char *dir)
 {
-    static const char *const names[] = {"demo.db", "demo.db-wal", "demo.db-shm", "port",
-                                        "server.log"};
+    static const char *const names[] = {"demo.db",       "demo.db-wal",   "demo.db-shm",
+                                        "port",          "server.log",    "admin.token",
+                                        "analyst.token", "demo.db.tokens"};
     char p[PATH_MAX];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
