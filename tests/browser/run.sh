@@ -41,8 +41,8 @@ day2=$((day1 + 86400))
 curl -sf -X POST -H "Authorization: Bearer $PINHOLE_ADMIN_TOKEN" -H "Content-Type: application/json" \
   --data '{"name": "new-words", "epsilon": 4, "devices": 100000}' "$url/v1/discoveries" > /dev/null
 
-# A multi-attribute collection (5) of attributes with 2, 2 and 3 categories, made in one request: its
-# pair collections 2, 3, 4 (k = 4, 6, 6), devices drawn from small count files; the dashboard runs
+# A multi-attribute collection (6) of attributes with 2, 2 and 3 categories, made in one request: its
+# pair collections 3, 4, 5 (k = 4, 6, 6; collection 2 is the discovery's round 0), devices drawn from small count files; the dashboard runs
 # its analysis.
 curl -sf -X POST -H "Authorization: Bearer $PINHOLE_ADMIN_TOKEN" -H "Content-Type: application/json" \
   --data '{"name": "survey", "epsilon": 2, "min_reports": 0, "attributes": [{"name": "a", "k": 2}, {"name": "b", "k": 2, "labels": ["no", "yes"]}, {"name": "c", "k": 3}]}' \
@@ -50,10 +50,10 @@ curl -sf -X POST -H "Authorization: Bearer $PINHOLE_ADMIN_TOKEN" -H "Content-Typ
 for k in 4 6; do
   python3 -c "import sys; k=int(sys.argv[1]); print('label\tcount'); [print('c%d\t%d' % (i, 10 + 7 * i)) for i in range(k)]" "$k" > "$tmp/k$k.tsv"
 done
-for c in 2 3 4; do
-  k=$([ $c = 2 ] && echo 4 || echo 6)
+for c in 3 4 5; do
+  k=$([ $c = 3 ] && echo 4 || echo 6)
   "$build/server/pinhole" submit --url "$url" --collection $c --users 4000 --seed $((20 + c)) --counts "$tmp/k$k.tsv" \
     --time $((day1 + 3600)) > /dev/null
 done
 
-node "$here/dashboard.mjs" "$url" "$PINHOLE_ANALYST_TOKEN" 1 "$day1" "$day2" "$build/dashboard.png" 5
+node "$here/dashboard.mjs" "$url" "$PINHOLE_ANALYST_TOKEN" 1 "$day1" "$day2" "$build/dashboard.png" 6
