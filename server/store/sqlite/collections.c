@@ -49,15 +49,12 @@ int pinhole_sqlite_load_multis(pinhole_store *base, pinhole_multi_record **out, 
     size_t len = 0, cap = 0;
     int rc = PINHOLE_OK, step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 8;
-            pinhole_multi_record *bigger = realloc(arr, cap * sizeof *arr);
-            if (!bigger) {
-                rc = PINHOLE_ENOMEM;
-                break;
-            }
-            arr = bigger;
+        void *grown = sqlite_reserve(arr, &cap, len, sizeof *arr);
+        if (!grown) {
+            rc = PINHOLE_ENOMEM;
+            break;
         }
+        arr = grown;
         const char *nm = (const char *)sqlite3_column_text(q, 1),
                    *sp = (const char *)sqlite3_column_text(q, 2);
         pinhole_multi_record *r = &arr[len];
@@ -176,15 +173,12 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
     size_t len = 0, cap = 0;
     int rc = PINHOLE_OK, step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 8;
-            pinhole_server_collection *bigger = realloc(arr, cap * sizeof *arr);
-            if (!bigger) {
-                rc = PINHOLE_ENOMEM;
-                break;
-            }
-            arr = bigger;
+        void *grown = sqlite_reserve(arr, &cap, len, sizeof *arr);
+        if (!grown) {
+            rc = PINHOLE_ENOMEM;
+            break;
         }
+        arr = grown;
         const pinhole_mechanism_ops *ops =
             pinhole_mechanism_by_name((const char *)sqlite3_column_text(q, 2));
         const char *name = (const char *)sqlite3_column_text(q, 1);

@@ -116,21 +116,19 @@ static int load_rounds(sqlite_store *s, pinhole_store_discovery *d)
         return PINHOLE_EDB;
     sqlite3_bind_int64(q, 1, d->id);
     int rc = PINHOLE_OK, step;
-    uint32_t cap = 0;
+    size_t cap = 0;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         if (sqlite3_column_int64(q, 0) != (int64_t)d->nrounds) {
             rc = PINHOLE_EDB; /* rounds are appended 0, 1, ...: a gap is a damaged store */
             break;
         }
-        if (d->nrounds == cap) {
-            cap = cap ? 2 * cap : 8;
-            int64_t *bigger = realloc(d->round_collection, cap * sizeof *bigger);
-            if (!bigger) {
-                rc = PINHOLE_ENOMEM;
-                break;
-            }
-            d->round_collection = bigger;
+        void *grown =
+            sqlite_reserve(d->round_collection, &cap, d->nrounds, sizeof *d->round_collection);
+        if (!grown) {
+            rc = PINHOLE_ENOMEM;
+            break;
         }
+        d->round_collection = grown;
         d->round_collection[d->nrounds++] = sqlite3_column_int64(q, 1);
     }
     if (rc == PINHOLE_OK && step != SQLITE_DONE)
@@ -152,15 +150,12 @@ int pinhole_sqlite_discovery_load(pinhole_store *base, pinhole_store_discovery *
     size_t len = 0, cap = 0;
     int rc = PINHOLE_OK, step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 8;
-            pinhole_store_discovery *bigger = realloc(arr, cap * sizeof *arr);
-            if (!bigger) {
-                rc = PINHOLE_ENOMEM;
-                break;
-            }
-            arr = bigger;
+        void *grown = sqlite_reserve(arr, &cap, len, sizeof *arr);
+        if (!grown) {
+            rc = PINHOLE_ENOMEM;
+            break;
         }
+        arr = grown;
         pinhole_store_discovery *d = &arr[len];
         memset(d, 0, sizeof *d);
         const char *name = (const char *)sqlite3_column_text(q, 1);

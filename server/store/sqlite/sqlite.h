@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #define PINHOLE_SQLITE_CHUNK 256u /* count-vector values per stored chunk */
 
@@ -81,6 +82,21 @@ typedef struct sqlite_store {
         _Atomic double pass_since; /* wall-clock start of the pass under way, 0 when none */
     } gc;
 } sqlite_store;
+
+/* Make room for one more element at index len of an array of elem-byte elements with *cap slots,
+ * doubling it (8 at first) when it is full: the load functions' row arrays. Returns the array
+ * (moved when it grew), or NULL when memory ran out (then arr is still valid and *cap unchanged).
+ */
+static inline void *sqlite_reserve(void *arr, size_t *cap, size_t len, size_t elem)
+{
+    if (len < *cap)
+        return arr;
+    const size_t want = *cap ? 2 * *cap : 8;
+    void *bigger = realloc(arr, want * elem);
+    if (bigger)
+        *cap = want;
+    return bigger;
+}
 
 static inline sqlite_store *sqlite_of(pinhole_store *s)
 {
