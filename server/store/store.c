@@ -148,6 +148,7 @@ int pinhole_key_rows_load(pinhole_store *s, const pinhole_key_rows *rows, pinhol
 {
     const pinhole_key_names *sign = pinhole_key_names_of(PINHOLE_KEY_SIGNING);
     const pinhole_key_names *seal = pinhole_key_names_of(PINHOLE_KEY_SEALING);
+    sodium_memzero(k, sizeof *k); /* the unused slots too: equal keys, equal structs */
     int rc = rows->pair(s, sign->name[0], k->sign_pk, sizeof k->sign_pk, k->sign_sk,
                         sizeof k->sign_sk, sign->keypair);
     if (rc == PINHOLE_OK)
