@@ -6,8 +6,9 @@
 # overlap); retire: they are refused, reason `seal`, and nothing of them is stored.
 # usage: sealing_key.sh PINHOLE-SERVER PINHOLE [postgresql]
 # With `postgresql` two replicas share the database PINHOLE_PG_URI names (tests/pg/cluster.sh run
-# sets it): the rotation is made on the database, and each step is checked on the replica that
-# did not serve the previous one.
+# sets it): the rotation is made on the database and the replicas restart one at a time; half-way
+# through the restart after activate, the replica not yet restarted opens reports sealed to the key
+# the restarted one publishes. Steps are checked on the replica that did not serve the last one.
 set -eu
 server=$1 cli=$2
 tmp=$(mktemp -d /tmp/pinhole-sealing-key.XXXXXX)
@@ -17,9 +18,8 @@ if [ "${3:-}" = postgresql ]; then
     db="$PINHOLE_PG_URI"
     replicas="a b"
 fi
-pids=
 cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+    for r in $replicas; do [ -s "$tmp/pid.$r" ] && kill -9 "$(cat "$tmp/pid.$r")" 2>/dev/null; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -28,28 +28,25 @@ echo adm >"$tmp/adm"
 echo ana >"$tmp/ana"
 echo up >"$tmp/up"
 
-start() { # start every replica on the database, one after the other; url_a, url_b
-    pids=
-    for r in $replicas; do
-        rm -f "$tmp/port.$r"
-        "$server" --db "$db" --port 0 --port-file "$tmp/port.$r" --admin-token-file "$tmp/adm" \
-            --analyst-token-file "$tmp/ana" --uploader-token-file "$tmp/up" \
-            2>>"$tmp/log.$r" &
-        pids="$pids $!"
-        i=0
-        while [ ! -s "$tmp/port.$r" ]; do
-            i=$((i + 1)); [ $i -lt 1000 ] || fail "replica $r did not start"; sleep 0.01
-        done
-        eval "url_$r=http://127.0.0.1:$(cat "$tmp/port.$r")"
+start_one() { # start replica $1 on the database; url_$1
+    rm -f "$tmp/port.$1"
+    "$server" --db "$db" --port 0 --port-file "$tmp/port.$1" --admin-token-file "$tmp/adm" \
+        --analyst-token-file "$tmp/ana" --uploader-token-file "$tmp/up" 2>>"$tmp/log.$1" &
+    echo $! >"$tmp/pid.$1"
+    i=0
+    while [ ! -s "$tmp/port.$1" ]; do
+        i=$((i + 1)); [ $i -lt 1000 ] || fail "replica $1 did not start"; sleep 0.01
     done
+    eval "url_$1=http://127.0.0.1:$(cat "$tmp/port.$1")"
     [ "$replicas" = a ] && url_b=$url_a
     return 0
 }
-stop() {
-    for p in $pids; do kill -TERM "$p"; wait "$p" || fail "a replica did not stop cleanly"; done
-    pids=
+stop_one() {
+    kill -TERM "$(cat "$tmp/pid.$1")"
+    wait "$(cat "$tmp/pid.$1")" || fail "replica $1 did not stop cleanly"
+    rm -f "$tmp/pid.$1"
 }
-restart() { stop; start; }
+restart() { for r in $replicas; do stop_one $r; start_one $r; done; } # rolling
 seal_key() { curl -sf "$1/v1/keys" | sed 's/.*"seal_key": *"\([0-9a-f]*\)".*/\1/'; }
 key() { "$server" sealing-key "$1" --db "$db" | sed -n "s/^$2 *//p"; }
 encode() { # encode OUT KEY: 50 reports of collection 1 sealed to KEY
@@ -65,7 +62,7 @@ stored() {
         sed 's/.*"reports": *\([0-9]*\).*/\1/'
 }
 
-start
+for r in $replicas; do start_one $r; done
 curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
     -d '{"name": "sealed", "epsilon": 3, "k": 50, "min_reports": 0}' \
     "$url_a/v1/collections" >/dev/null || fail "cannot create the collection"
@@ -89,7 +86,21 @@ grep -q "50 accepted" "$tmp/out" || fail "prepared key"
 
 # activate: the new key is the one published; reports sealed to the old one still open
 [ "$(key activate previous)" = "$old" ] || fail "activate did not keep the old key as previous"
-restart
+if [ "$replicas" = "a b" ]; then # mid-way through the rolling restart: a restarted, b not yet
+    stop_one a
+    start_one a
+    [ "$(seal_key "$url_a")" = "$next" ] && [ "$(seal_key "$url_b")" = "$old" ] ||
+        fail "mid-restart: a publishes $(seal_key "$url_a"), b $(seal_key "$url_b")"
+    encode "$tmp/next2" "$(seal_key "$url_a")"
+    submit "$url_b" "$tmp/next2" ||
+        fail "a replica not yet restarted refused a report sealed to the key another publishes"
+    stop_one b
+    start_one b
+    expect=190
+else
+    restart
+    expect=140
+fi
 for u in $url_a $url_b; do
     [ "$(seal_key "$u")" = "$next" ] || fail "$u publishes $(seal_key "$u"), not $next"
 done
@@ -98,7 +109,7 @@ grep -q "50 accepted" "$tmp/out" || fail "previous key"
 PINHOLE_TOKEN=up "$cli" submit --url "$url_a" --collection 1 --users 40 --seed 3 --seal \
     --counts "$tmp/counts" >"$tmp/out" 2>&1 || fail "submit --seal"
 grep -q "40 accepted" "$tmp/out" || fail "submit --seal after activate"
-[ "$(stored)" -eq 140 ] || fail "$(stored) reports stored, not 140"
+[ "$(stored)" -eq $expect ] || fail "$(stored) reports stored, not $expect"
 
 # retire: reports sealed to the old key are refused (reason seal) and nothing of them is stored
 [ "$(key retire previous)" = - ] || fail "retire kept the previous key"
@@ -122,7 +133,7 @@ curl -sf "$url_a/metrics" | grep -q "pinhole_reports_rejected_total{reason=\"sea
 PINHOLE_TOKEN=up "$cli" submit --url "$url_b" --collection 1 --users 30 --seed 4 --seal \
     --counts "$tmp/counts" >"$tmp/out" 2>&1 || fail "submit --seal after retire"
 grep -q "30 accepted" "$tmp/out" || fail "submit --seal after retire"
-[ "$(stored)" -eq 170 ] || fail "$(stored) reports stored, not 170"
-stop
+[ "$(stored)" -eq $((expect + 30)) ] || fail "$(stored) reports stored, not $((expect + 30))"
+for r in $replicas; do stop_one $r; done
 echo "ok: sealing key prepared, activated (old reports open), retired (refused, reason seal)" \
     "on $(echo $replicas | wc -w) replica(s)"
