@@ -23,6 +23,8 @@ static void usage(FILE *f)
         "       pinhole-server check [--database FILE|URL]         integrity check and recount\n"
         "       pinhole-server signing-key show|prepare|activate|retire [--database FILE]\n"
         "                                   rotate the config-signing key (docs/operations.md)\n"
+        "       pinhole-server sealing-key show|prepare|activate|retire [--database FILE]\n"
+        "                                   rotate the report-sealing key (docs/operations.md)\n"
         "Keys (defaults in docs/pinhole-server.conf): listen, port, threads, connection_limit,\n"
         "  connection_timeout, connection_memory, max_body_bytes, max_admin_body_bytes,\n"
         "  max_batch_reports, retry_after, job_workers, job_time_limit, database (an SQLite file,\n"
@@ -89,7 +91,8 @@ static int check(int argc, char **argv)
     return 0;
 }
 
-static int signing_key(int argc, char **argv)
+/* `pinhole-server signing-key|sealing-key OP [--database FILE|URL]`: a key rotation step. */
+static int rotate_key(int argc, char **argv, pinhole_key_family family)
 {
     static const char *const ops[] = {"show", "prepare", "activate", "retire"};
     const char *db = "pinhole.db";
@@ -107,27 +110,29 @@ static int signing_key(int argc, char **argv)
     pinhole_store *s;
     if ((!strstr(db, "://") && access(db, W_OK) != 0) ||
         pinhole_store_open(&s, db, NULL) != PINHOLE_OK) {
-        fprintf(stderr, "pinhole-server signing-key: cannot open %s as a Pinhole database\n", db);
+        fprintf(stderr, "pinhole-server %s: cannot open %s as a Pinhole database\n", argv[0], db);
         return 1;
     }
-    uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES];
+    uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES];
     int have[3];
-    const int rc = pinhole_store_signing_key(s, (pinhole_signing_key_op)op, pk, have);
+    const int rc = pinhole_store_rotate_key(s, family, (pinhole_key_op)op, pk, have);
     pinhole_store_close(s);
     if (rc != PINHOLE_OK) {
-        fprintf(stderr, "pinhole-server signing-key %s: %s\n", ops[op],
+        fprintf(stderr, "pinhole-server %s %s: %s\n", argv[0], ops[op],
                 rc == PINHOLE_ENOTFOUND ? "no next key prepared (run prepare first)"
-                                        : pinhole_strerror(rc));
+                : rc == PINHOLE_EPOLICY
+                    ? "a previous key is still kept (run retire first, once its overlap is over)"
+                    : pinhole_strerror(rc));
         return 1;
     }
     static const char *const role[3] = {"current", "next", "previous"};
     for (int i = 0; i < 3; i++) {
-        char hex[2 * PINHOLE_CONFIG_PUBLICKEYBYTES + 1];
+        char hex[2 * PINHOLE_KEY_PUBLICBYTES + 1];
         sodium_bin2hex(hex, sizeof hex, pk[i], sizeof pk[i]);
         printf("%-8s %s\n", role[i], have[i] ? hex : "-");
     }
-    if (op >= 2)
-        printf("restart the server for the change to take effect\n");
+    if (op >= 2 || (op == 1 && family == PINHOLE_KEY_SEALING)) /* a prepared sealing key opens */
+        printf("restart the server (every replica) for the change to take effect\n");
     return 0;
 }
 
@@ -215,7 +220,9 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return check(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "signing-key") == 0)
-        return signing_key(argc - 1, argv + 1);
+        return rotate_key(argc - 1, argv + 1, PINHOLE_KEY_SIGNING);
+    if (argc >= 2 && strcmp(argv[1], "sealing-key") == 0)
+        return rotate_key(argc - 1, argv + 1, PINHOLE_KEY_SEALING);
     pinhole_daemon_config cfg;
     pinhole_daemon_config_default(&cfg);
     char err[512];

@@ -56,12 +56,14 @@ static enum MHD_Result batch_reply(request *rq)
             dup++;
         } else {
             bad++;
-            if (r->status == PINHOLE_REPORT_REPLAY)
-                pinhole_http_reject(rq->srv, RS_REPLAY, 1);
-            else if (r->status == PINHOLE_REPORT_INVALID)
-                pinhole_http_reject(rq->srv, RS_INVALID, 1);
-            json_array_append_new(errors, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
-                                                    "status", status_name(r->status), "error",
+            const enum reason why = r->status == PINHOLE_REPORT_REPLAY    ? RS_REPLAY
+                                    : r->status == PINHOLE_REPORT_INVALID ? RS_INVALID
+                                                                          : reason_of(r->error);
+            if (why == RS_REPLAY || why == RS_INVALID)
+                pinhole_http_reject(rq->srv, why, 1);
+            json_array_append_new(errors, json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t)i,
+                                                    "status", status_name(r->status), "reason",
+                                                    pinhole_http_reason_name[why], "error",
                                                     pinhole_strerror(r->error)));
         }
     }

@@ -36,6 +36,20 @@ static void take_report(const pinhole_server_collection *c, const uint8_t *in, s
     out->status = PINHOLE_REPORT_PENDING;
 }
 
+/* Open a sealed report with the current sealing key, else with the other live ones (previous,
+ * next: a rotation's overlap). A sealed report carries no key id, so the keys are tried in turn:
+ * at most three opens, and one for every report sealed to the current key. ESIGNATURE when none
+ * opens it (a retired key, altered bytes). */
+static int open_sealed(const pinhole_server_keys *keys, const uint8_t *in, size_t len, uint8_t *out,
+                       size_t cap, size_t *written)
+{
+    int rc = pinhole_report_open(in, len, keys->seal_pk, keys->seal_sk, out, cap, written);
+    for (int i = 0; rc == PINHOLE_ESIGNATURE && i < keys->seal_others; i++)
+        rc = pinhole_report_open(in, len, keys->seal_other_pk[i], keys->seal_other_sk[i], out, cap,
+                                 written);
+    return rc;
+}
+
 int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_server_keys *keys,
                           const uint8_t *body, size_t len, size_t max_reports,
                           pinhole_ingest_report **r, size_t *n, uint8_t **arena)
@@ -75,8 +89,7 @@ int pinhole_ingest_decode(const pinhole_server_collection *c, const pinhole_serv
             continue;
         }
         size_t w = 0;
-        rc = pinhole_report_open(item, item_len, keys->seal_pk, keys->seal_sk, plain + used,
-                                 len - used, &w);
+        rc = open_sealed(keys, item, item_len, plain + used, len - used, &w);
         if (rc != PINHOLE_OK) {
             out[i].coll = c;
             out[i].status = PINHOLE_REPORT_REJECTED;

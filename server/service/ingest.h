@@ -14,10 +14,11 @@
 #define PINHOLE_BATCH_MAX_BUCKETS 16
 
 /** Decode a batch body for collection c into r[0..*n) (allocated, free() it); sealed reports are
- * opened with keys into *arena (allocated or NULL, free() it after the reports), which their
- * payloads point into; plain reports' payloads point into body.
- * A report that cannot be used is marked REJECTED with its error: the errors of
- * pinhole_report_open (PINHOLE_ESIGNATURE ...), pinhole_report_decode (PINHOLE_ETRUNCATED,
+ * opened with keys (the current sealing key, else the other live ones) into *arena (allocated or
+ * NULL, free() it after the reports), which their payloads point into; plain reports' payloads
+ * point into body. A report that cannot be used is marked REJECTED with its error: the errors of
+ * pinhole_report_open (PINHOLE_ESIGNATURE: no live key opens it, e.g. one sealed to a retired
+ * key ...), pinhole_report_decode (PINHOLE_ETRUNCATED,
  * PINHOLE_EVERSION, PINHOLE_EFORMAT, PINHOLE_ETOOBIG), pinhole_report_check (PINHOLE_EMISMATCH:
  * other collection, fingerprint or mechanism; PINHOLE_EFORMAT: payload size or padding), and
  * PINHOLE_ERANGE (time at or above 2^62, or a time beyond the batch's first

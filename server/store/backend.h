@@ -8,6 +8,42 @@
 
 #include "server/store/store.h"
 
+/* A rotating key family's rows in server_keys (current, next, previous), the size of its secret
+ * key and its key-pair generator; the same for every backend. */
+typedef struct pinhole_key_names {
+    const char *name[3];
+    size_t sk_bytes;
+    void (*keypair)(uint8_t *pk, uint8_t *sk);
+} pinhole_key_names;
+const pinhole_key_names *pinhole_key_names_of(pinhole_key_family family);
+
+/* A backend's access to its server_keys rows: load row `name` into pk, sk (sk may be NULL; sklen
+ * still checks the stored size): PINHOLE_OK, PINHOLE_ENOTFOUND, PINHOLE_EDB; and load it or make
+ * one with keypair() and store it: PINHOLE_OK, PINHOLE_EDB. */
+typedef struct pinhole_key_rows {
+    int (*get)(pinhole_store *s, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
+               size_t sklen);
+    int (*pair)(pinhole_store *s, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
+                size_t sklen, void (*keypair)(uint8_t *pk, uint8_t *sk));
+} pinhole_key_rows;
+
+/* The backends' server_keys operation over their rows: the current key pairs (made when absent)
+ * and the other live sealing keys (store.h). */
+int pinhole_key_rows_load(pinhole_store *s, const pinhole_key_rows *rows, pinhole_server_keys *k);
+
+/* The public keys of a family's current, next and previous pairs; have[i] says which exist. */
+int pinhole_key_rows_roles(pinhole_store *s, const pinhole_key_rows *rows,
+                           const pinhole_key_names *names, uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES],
+                           int have[3]);
+
+/* The first part of a rotation, inside the backend's transaction: the roles before, whether op may
+ * run (PINHOLE_ENOTFOUND: ACTIVATE without a next key; PINHOLE_EPOLICY: ACTIVATE while a previous
+ * key is kept), and PREPARE's new pair. The backend then renames (ACTIVATE) or zeroes and deletes
+ * (RETIRE) rows, reads the roles again and commits. */
+int pinhole_key_rows_rotate_begin(pinhole_store *s, const pinhole_key_rows *rows,
+                                  const pinhole_key_names *names, pinhole_key_op op,
+                                  uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3]);
+
 typedef struct pinhole_store_backend {
     const char *name;           /* "sqlite", "postgresql" */
     const char *const *schemes; /* URL prefixes served ("postgresql://", ...), NULL-terminated;
@@ -27,8 +63,8 @@ typedef struct pinhole_store_backend {
     int (*load_multis)(pinhole_store *s, pinhole_multi_record **out, size_t *n);
     int (*delete_collection)(pinhole_store *s, int64_t id);
     int (*server_keys)(pinhole_store *s, pinhole_server_keys *k);
-    int (*signing_key)(pinhole_store *s, pinhole_signing_key_op op,
-                       uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]); /* or NULL */
+    int (*rotate_key)(pinhole_store *s, pinhole_key_family family, pinhole_key_op op,
+                      uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3]); /* or NULL */
     int (*ingest_prepare)(pinhole_store *s);
     int (*ingest)(pinhole_store *s, pinhole_ingest_report *r, size_t n);
     int (*counts)(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,

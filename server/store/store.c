@@ -1,8 +1,10 @@
 /* The storage interface: a URL chooses the backend, every operation goes through its table. */
 #include "server/store/store.h"
 #include "common/error.h"
+#include "proto/seal.h"
 #include "server/store/backend.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,11 +124,79 @@ int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k)
     return s->backend->server_keys(s, k);
 }
 
-int pinhole_store_signing_key(pinhole_store *s, pinhole_signing_key_op op,
-                              uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3])
+int pinhole_store_rotate_key(pinhole_store *s, pinhole_key_family family, pinhole_key_op op,
+                             uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3])
 {
-    return s->backend->signing_key ? s->backend->signing_key(s, op, pk, have)
-                                   : PINHOLE_EUNSUPPORTED;
+    return s->backend->rotate_key ? s->backend->rotate_key(s, family, op, pk, have)
+                                  : PINHOLE_EUNSUPPORTED;
+}
+
+const pinhole_key_names *pinhole_key_names_of(pinhole_key_family family)
+{
+    static const pinhole_key_names names[2] = {
+        {{"config-ed25519", "config-ed25519-next", "config-ed25519-previous"},
+         PINHOLE_CONFIG_SECRETKEYBYTES,
+         pinhole_collection_config_keypair},
+        {{"seal-x25519", "seal-x25519-next", "seal-x25519-previous"},
+         PINHOLE_SEAL_SECRETKEYBYTES,
+         pinhole_seal_keypair},
+    };
+    return &names[family == PINHOLE_KEY_SEALING];
+}
+
+int pinhole_key_rows_load(pinhole_store *s, const pinhole_key_rows *rows, pinhole_server_keys *k)
+{
+    const pinhole_key_names *sign = pinhole_key_names_of(PINHOLE_KEY_SIGNING);
+    const pinhole_key_names *seal = pinhole_key_names_of(PINHOLE_KEY_SEALING);
+    sodium_memzero(k, sizeof *k); /* the unused slots too: equal keys, equal structs */
+    int rc = rows->pair(s, sign->name[0], k->sign_pk, sizeof k->sign_pk, k->sign_sk,
+                        sizeof k->sign_sk, sign->keypair);
+    if (rc == PINHOLE_OK)
+        rc = rows->pair(s, seal->name[0], k->seal_pk, sizeof k->seal_pk, k->seal_sk,
+                        sizeof k->seal_sk, seal->keypair);
+    /* the other live sealing keys, in the order they are tried: previous, next */
+    const char *const other[2] = {seal->name[2], seal->name[1]};
+    k->seal_others = 0;
+    for (int i = 0; i < 2 && rc == PINHOLE_OK; i++) {
+        rc = rows->get(s, other[i], k->seal_other_pk[k->seal_others], PINHOLE_SEAL_PUBLICKEYBYTES,
+                       k->seal_other_sk[k->seal_others], PINHOLE_SEAL_SECRETKEYBYTES);
+        if (rc == PINHOLE_OK)
+            k->seal_others++;
+        else if (rc == PINHOLE_ENOTFOUND)
+            rc = PINHOLE_OK;
+    }
+    return rc;
+}
+
+int pinhole_key_rows_roles(pinhole_store *s, const pinhole_key_rows *rows,
+                           const pinhole_key_names *names, uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES],
+                           int have[3])
+{
+    int rc = PINHOLE_OK;
+    for (int i = 0; i < 3 && rc == PINHOLE_OK; i++) {
+        rc = rows->get(s, names->name[i], pk[i], PINHOLE_KEY_PUBLICBYTES, NULL, names->sk_bytes);
+        have[i] = rc == PINHOLE_OK;
+        if (rc == PINHOLE_ENOTFOUND)
+            rc = PINHOLE_OK;
+    }
+    return rc;
+}
+
+int pinhole_key_rows_rotate_begin(pinhole_store *s, const pinhole_key_rows *rows,
+                                  const pinhole_key_names *names, pinhole_key_op op,
+                                  uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3])
+{
+    int rc = pinhole_key_rows_roles(s, rows, names, pk, have);
+    if (rc == PINHOLE_OK && op == PINHOLE_KEY_ACTIVATE && !have[1])
+        rc = PINHOLE_ENOTFOUND;
+    if (rc == PINHOLE_OK && op == PINHOLE_KEY_ACTIVATE && have[2])
+        rc = PINHOLE_EPOLICY;
+    uint8_t spk[PINHOLE_KEY_PUBLICBYTES], ssk[64];
+    for (int i = 0; i < 2 && rc == PINHOLE_OK && op == PINHOLE_KEY_PREPARE; i++)
+        rc = rows->pair(s, names->name[i], spk, sizeof spk, ssk, names->sk_bytes,
+                        names->keypair); /* the current key first */
+    sodium_memzero(ssk, sizeof ssk);
+    return rc;
 }
 
 int pinhole_store_ingest_prepare(pinhole_store *s)

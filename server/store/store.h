@@ -137,29 +137,44 @@ int pinhole_store_delete_collection(pinhole_store *s, int64_t id);
 /* ---- server keys ---- */
 
 /** The server's long-term keys: Ed25519 for signing collection configs, X25519 for opening sealed
- * reports. Kept in the store (so a backup keeps them); made on first use. */
+ * reports. Kept in the store (so a backup keeps them); made on first use. seal_pk/seal_sk is the
+ * current sealing key, the one the server publishes for clients to seal to; seal_other_pk/sk[0 ..
+ * seal_others) are the other live sealing keys during a rotation (the previous one, then the next
+ * one once prepared), tried in that order when the current one does not open a report. */
 typedef struct pinhole_server_keys {
     uint8_t sign_pk[PINHOLE_CONFIG_PUBLICKEYBYTES], sign_sk[PINHOLE_CONFIG_SECRETKEYBYTES];
     uint8_t seal_pk[32], seal_sk[32];
+    uint8_t seal_other_pk[2][32], seal_other_sk[2][32];
+    int seal_others;
 } pinhole_server_keys;
 
-/** Load the server's keys, generating and storing them when absent. Errors: PINHOLE_EDB. */
+/** Load the server's keys, generating and storing the current ones when absent.
+ * Errors: PINHOLE_EDB. */
 int pinhole_store_server_keys(pinhole_store *s, pinhole_server_keys *k);
 
-/** Signing-key rotation with an overlap (docs/operations.md, "Rotating the signing key"). */
-typedef enum pinhole_signing_key_op {
-    PINHOLE_SIGNING_KEY_SHOW,     /* change nothing */
-    PINHOLE_SIGNING_KEY_PREPARE,  /* make the next key (kept if one is prepared already) */
-    PINHOLE_SIGNING_KEY_ACTIVATE, /* next becomes current, current becomes previous */
-    PINHOLE_SIGNING_KEY_RETIRE,   /* forget the previous key */
-} pinhole_signing_key_op;
+/** The key pairs that rotate (docs/operations.md, "Rotating the keys"): the config-signing key
+ * (Ed25519) and the sealing key (X25519). Both have 32-byte public keys. */
+typedef enum pinhole_key_family {
+    PINHOLE_KEY_SIGNING,
+    PINHOLE_KEY_SEALING,
+} pinhole_key_family;
+#define PINHOLE_KEY_PUBLICBYTES 32u
 
-/** The signing public keys after op: pk[0] current, pk[1] next, pk[2] previous; have[i] says
- * which exist. Changes are one transaction and take effect when the server next starts.
- * Errors: PINHOLE_ENOTFOUND (ACTIVATE without a prepared key), PINHOLE_EUNSUPPORTED (a backend
+/** Rotation with an overlap. */
+typedef enum pinhole_key_op {
+    PINHOLE_KEY_SHOW,     /* change nothing */
+    PINHOLE_KEY_PREPARE,  /* make the next key (kept if one is prepared already) */
+    PINHOLE_KEY_ACTIVATE, /* next becomes current, current becomes previous */
+    PINHOLE_KEY_RETIRE,   /* forget the previous key: its secret is overwritten, then deleted */
+} pinhole_key_op;
+
+/** Rotate a family's key: the public keys after op, pk[0] current, pk[1] next, pk[2] previous;
+ * have[i] says which exist. Changes are one transaction and take effect when the server next
+ * starts. Errors: PINHOLE_ENOTFOUND (ACTIVATE without a prepared key), PINHOLE_EPOLICY
+ * (ACTIVATE while a previous key is kept: retire it first), PINHOLE_EUNSUPPORTED (a backend
  * without rotation), PINHOLE_EDB. */
-int pinhole_store_signing_key(pinhole_store *s, pinhole_signing_key_op op,
-                              uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
+int pinhole_store_rotate_key(pinhole_store *s, pinhole_key_family family, pinhole_key_op op,
+                             uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3]);
 
 /* ---- ingest ---- */
 

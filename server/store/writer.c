@@ -22,9 +22,42 @@ static void record_latency(pinhole_writer_stats *st, double seconds)
     atomic_fetch_add_explicit(&st->latency_batches, 1, memory_order_relaxed);
 }
 
+#ifdef PINHOLE_TEST_ACK_BEFORE_COMMIT
+/* A deliberately broken writer, compiled only into the test that shows the power-loss check can
+ * fail (tests/meson.build, crash_ack_before_commit; the server never defines this): it
+ * acknowledges every batch of the group as stored, then commits a copy of its reports. A crash
+ * between the two loses acknowledged reports. Only for callers whose done() frees nothing (the
+ * copy still points into the batches' payloads). */
+static int ack_before_commit(pinhole_writer *w, pinhole_ingest_batch *group, size_t nreports)
+{
+    pinhole_ingest_report *flat = malloc((nreports ? nreports : 1) * sizeof *flat);
+    if (!flat)
+        return PINHOLE_ENOMEM;
+    size_t n = 0;
+    for (pinhole_ingest_batch *j = group, *next; j; j = next) {
+        next = j->next;
+        memcpy(flat + n, j->reports, j->n * sizeof *flat);
+        n += j->n;
+        for (size_t i = 0; i < j->n; i++)
+            j->reports[i].status = PINHOLE_REPORT_ACCEPTED;
+        j->result = PINHOLE_OK;
+        j->next = NULL;
+        j->done(j, j->arg);
+    }
+    const int rc = pinhole_store_ingest(w->store, flat, n);
+    free(flat);
+    return rc;
+}
+#endif
+
 /* Commit one group of batches (linked through next) and complete them. */
 static void commit_group(pinhole_writer *w, pinhole_ingest_batch *group, size_t nreports)
 {
+#ifdef PINHOLE_TEST_ACK_BEFORE_COMMIT
+    atomic_store_explicit(&w->stats.last_result, ack_before_commit(w, group, nreports),
+                          memory_order_relaxed);
+    return;
+#endif
     /* The store takes one flat array; batches keep their own arrays, so copy in and out. Copying a
      * pinhole_ingest_report is cheap beside its B-tree insert. */
     pinhole_ingest_report *flat = NULL;

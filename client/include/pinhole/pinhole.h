@@ -257,7 +257,10 @@ PINHOLE_API int pinhole_client_report(pinhole_client *cl, const pinhole_collecti
 
 /** As pinhole_client_report(), then sealed to the server's X25519 public key (server_pk,
  * PINHOLE_SEAL_PUBLICKEYBYTES; crypto_box_seal): out receives pinhole_collection_sealedbytes()
- * bytes. Errors: those of pinhole_client_report(), and PINHOLE_ESIGNATURE (server_pk is not a
+ * bytes. server_pk is the server's current sealing key (`seal_key` of GET /v1/keys), which the
+ * server rotates: fetch it again rather than pinning it (docs/protocol.md §5). The server opens
+ * reports sealed to its previous key during a rotation's overlap and refuses them after (reason
+ * `seal`). Errors: those of pinhole_client_report(), and PINHOLE_ESIGNATURE (server_pk is not a
  * usable key). */
 PINHOLE_API int pinhole_client_report_sealed(pinhole_client *cl, const pinhole_collection *col,
                                              uint64_t value, uint64_t unix_seconds, unsigned flags,

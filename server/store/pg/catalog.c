@@ -244,42 +244,55 @@ int pg_load_multis(pinhole_store *base, pinhole_multi_record **out, size_t *n)
     return PINHOLE_OK;
 }
 
+/* Load key pair `name` into pk, sk (sk may be NULL): PINHOLE_OK, PINHOLE_ENOTFOUND, PINHOLE_EDB. */
+static int key_get(pinhole_store *base, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
+                   size_t sklen)
+{
+    pg_store *s = pg_of(base);
+    const char *v[1] = {name};
+    PGresult *res =
+        pg_run(s, "SELECT pk, sk FROM server_keys WHERE name = $1", 1, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    uint8_t scratch[64];
+    int rc = PINHOLE_ENOTFOUND;
+    if (PQntuples(res) == 1)
+        rc = pg_bytea(res, 0, 0, pk, pklen) == (long)pklen && sklen <= sizeof scratch &&
+                     pg_bytea(res, 0, 1, sk ? sk : scratch, sklen) == (long)sklen
+                 ? PINHOLE_OK
+                 : PINHOLE_EDB;
+    sodium_memzero(scratch, sizeof scratch);
+    PQclear(res);
+    return rc;
+}
+
 /* Load key pair `name`, or make one with keypair() and store it; a replica that loses the race
  * to store it first loads the winner's. */
-static int key_pair(pg_store *s, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
+static int key_pair(pinhole_store *base, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
                     size_t sklen, void (*keypair)(uint8_t *, uint8_t *))
 {
+    pg_store *s = pg_of(base);
     const char *v[3] = {name, NULL, NULL};
     for (int attempt = 0; attempt < 2; attempt++) {
-        PGresult *res =
-            pg_run(s, "SELECT pk, sk FROM server_keys WHERE name = $1", 1, v, PGRES_TUPLES_OK);
-        if (!res)
-            return PINHOLE_EDB;
-        if (PQntuples(res) == 1) {
-            const int ok = pg_bytea(res, 0, 0, pk, pklen) == (long)pklen &&
-                           pg_bytea(res, 0, 1, sk, sklen) == (long)sklen;
-            PQclear(res);
-            return ok ? PINHOLE_OK : PINHOLE_EDB;
-        }
-        PQclear(res);
+        const int got = key_get(base, name, pk, pklen, sk, sklen);
+        if (got != PINHOLE_ENOTFOUND)
+            return got;
         keypair(pk, sk);
         pg_buf p = {0}, q = {0};
-        pg_buf_str(&p, "\\x");
-        pg_buf_hex(&p, pk, pklen);
-        pg_buf_str(&q, "\\x");
-        pg_buf_hex(&q, sk, sklen);
+        bytea_param(&p, pk, pklen);
+        bytea_param(&q, sk, sklen);
         v[1] = pg_buf_text(&p);
         v[2] = pg_buf_text(&q);
-        res = pg_run(s,
-                     "INSERT INTO server_keys(name, pk, sk) VALUES ($1, $2::bytea, $3::bytea)"
-                     " ON CONFLICT (name) DO NOTHING RETURNING name",
-                     3, v, PGRES_TUPLES_OK);
+        PGresult *res = pg_run(s,
+                               "INSERT INTO server_keys(name, pk, sk) VALUES ($1, $2::bytea, "
+                               "$3::bytea) ON CONFLICT (name) DO NOTHING RETURNING name",
+                               3, v, PGRES_TUPLES_OK);
         sodium_memzero(q.p, q.len);
         pg_buf_free(&p);
         pg_buf_free(&q);
         const int stored = res && PQntuples(res) == 1;
         PQclear(res);
-        if (!res && !stored)
+        if (!res)
             return PINHOLE_EDB;
         if (stored)
             return PINHOLE_OK;
@@ -288,13 +301,42 @@ static int key_pair(pg_store *s, const char *name, uint8_t *pk, size_t pklen, ui
     return PINHOLE_EDB;
 }
 
+static const pinhole_key_rows rows = {key_get, key_pair};
+
 int pg_server_keys(pinhole_store *base, pinhole_server_keys *k)
 {
+    return pinhole_key_rows_load(base, &rows, k);
+}
+
+int pg_rotate_key(pinhole_store *base, pinhole_key_family family, pinhole_key_op op,
+                  uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3])
+{
+    const pinhole_key_names *names = pinhole_key_names_of(family);
     pg_store *s = pg_of(base);
-    int rc = key_pair(s, "config-ed25519", k->sign_pk, sizeof k->sign_pk, k->sign_sk,
-                      sizeof k->sign_sk, pinhole_collection_config_keypair);
+    /* one rotation at a time across replicas; servers starting meanwhile still read the keys */
+    if (pg_exec(s, "BEGIN", 0, NULL) != PINHOLE_OK)
+        return PINHOLE_EDB;
+    int rc = pg_exec(s, "LOCK TABLE server_keys IN EXCLUSIVE MODE", 0, NULL);
     if (rc == PINHOLE_OK)
-        rc = key_pair(s, "seal-x25519", k->seal_pk, sizeof k->seal_pk, k->seal_sk,
-                      sizeof k->seal_sk, pinhole_seal_keypair);
+        rc = pinhole_key_rows_rotate_begin(base, &rows, names, op, pk, have);
+    /* ACTIVATE: current -> previous, next -> current. RETIRE: the previous secret key zeroed,
+     * then its row deleted (VACUUM reclaims the dead row versions: docs/operations.md). */
+    const char *rename[2][2] = {{names->name[2], names->name[0]}, {names->name[0], names->name[1]}};
+    const char *retire[1] = {names->name[2]};
+    for (int i = 0; i < 2 && rc == PINHOLE_OK && op == PINHOLE_KEY_ACTIVATE; i++)
+        rc = pg_exec(s, "UPDATE server_keys SET name = $1 WHERE name = $2", 2, rename[i]);
+    if (rc == PINHOLE_OK && op == PINHOLE_KEY_RETIRE)
+        rc = pg_exec(s,
+                     "UPDATE server_keys SET sk = decode(repeat('00', length(sk)), 'hex')"
+                     " WHERE name = $1",
+                     1, retire);
+    if (rc == PINHOLE_OK && op == PINHOLE_KEY_RETIRE)
+        rc = pg_exec(s, "DELETE FROM server_keys WHERE name = $1", 1, retire);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_key_rows_roles(base, &rows, names, pk, have);
+    if (rc == PINHOLE_OK)
+        rc = pg_exec(s, "COMMIT", 0, NULL);
+    if (rc != PINHOLE_OK)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
     return rc;
 }

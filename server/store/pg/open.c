@@ -652,6 +652,7 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .load_multis = pg_load_multis,
     .delete_collection = pg_delete_collection,
     .server_keys = pg_server_keys,
+    .rotate_key = pg_rotate_key,
     .ingest_prepare = pg_ingest_prepare,
     .ingest = pg_ingest,
     .counts = pg_counts,

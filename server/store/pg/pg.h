@@ -139,6 +139,8 @@ int pg_discovery_create(pinhole_store *s, const char *name, const uint8_t *state
 int pg_discovery_save(pinhole_store *s, int64_t id, const uint8_t *state, size_t len, int64_t next);
 int pg_discovery_load(pinhole_store *s, pinhole_store_discovery **out, size_t *n);
 int pg_server_keys(pinhole_store *s, pinhole_server_keys *k);
+int pg_rotate_key(pinhole_store *s, pinhole_key_family family, pinhole_key_op op,
+                  uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3]);
 int pg_ingest_prepare(pinhole_store *s);
 int pg_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
 int pg_counts(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,

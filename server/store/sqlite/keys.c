@@ -1,15 +1,15 @@
-/* The SQLite backend: the server's key pairs (table server_keys) and signing-key rotation. */
+/* The SQLite backend: the server's key pairs (table server_keys) and their rotation. */
 #include "common/error.h"
 #include "proto/seal.h"
 #include "server/store/sqlite/sqlite.h"
 
-#include <sodium.h>
 #include <string.h>
 
-/* Load key pair `name`, or make one with keypair() and store it. */
-static int key_pair(sqlite_store *s, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
-                    size_t sklen, void (*keypair)(uint8_t *, uint8_t *))
+/* Load key pair `name` into pk, sk (sk may be NULL): PINHOLE_OK, PINHOLE_ENOTFOUND, PINHOLE_EDB. */
+static int key_get(pinhole_store *base, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
+                   size_t sklen)
 {
+    sqlite_store *s = sqlite_of(base);
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "SELECT pk, sk FROM server_keys WHERE name = ?", -1, &q, NULL) !=
         SQLITE_OK)
@@ -17,16 +17,29 @@ static int key_pair(sqlite_store *s, const char *name, uint8_t *pk, size_t pklen
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
     int rc = PINHOLE_EDB;
     const int step = sqlite3_step(q);
-    if (step == SQLITE_ROW && sqlite3_column_bytes(q, 0) == (int)pklen &&
-        sqlite3_column_bytes(q, 1) == (int)sklen) {
+    if (step == SQLITE_DONE)
+        rc = PINHOLE_ENOTFOUND;
+    else if (step == SQLITE_ROW && sqlite3_column_bytes(q, 0) == (int)pklen &&
+             sqlite3_column_bytes(q, 1) == (int)sklen) {
         memcpy(pk, sqlite3_column_blob(q, 0), pklen);
-        memcpy(sk, sqlite3_column_blob(q, 1), sklen);
+        if (sk)
+            memcpy(sk, sqlite3_column_blob(q, 1), sklen);
         rc = PINHOLE_OK;
     }
     sqlite3_finalize(q);
-    if (step != SQLITE_DONE)
+    return rc;
+}
+
+/* Load key pair `name`, or make one with keypair() and store it. */
+static int key_pair(pinhole_store *base, const char *name, uint8_t *pk, size_t pklen, uint8_t *sk,
+                    size_t sklen, void (*keypair)(uint8_t *, uint8_t *))
+{
+    sqlite_store *s = sqlite_of(base);
+    int rc = key_get(base, name, pk, pklen, sk, sklen);
+    if (rc != PINHOLE_ENOTFOUND)
         return rc;
     keypair(pk, sk);
+    sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db, "INSERT INTO server_keys(name, pk, sk) VALUES(?,?,?)", -1, &q,
                            NULL) != SQLITE_OK)
         return PINHOLE_EDB;
@@ -38,71 +51,59 @@ static int key_pair(sqlite_store *s, const char *name, uint8_t *pk, size_t pklen
     return rc;
 }
 
+static const pinhole_key_rows rows = {key_get, key_pair};
+
 int pinhole_sqlite_server_keys(pinhole_store *base, pinhole_server_keys *k)
 {
-    sqlite_store *s = sqlite_of(base);
-    int rc = key_pair(s, "config-ed25519", k->sign_pk, sizeof k->sign_pk, k->sign_sk,
-                      sizeof k->sign_sk, pinhole_collection_config_keypair);
-    if (rc == PINHOLE_OK)
-        rc = key_pair(s, "seal-x25519", k->seal_pk, sizeof k->seal_pk, k->seal_sk,
-                      sizeof k->seal_sk, pinhole_seal_keypair);
-    return rc;
+    return pinhole_key_rows_load(base, &rows, k);
 }
 
-int pinhole_sqlite_signing_key(pinhole_store *base, pinhole_signing_key_op op,
-                               uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3])
+int pinhole_sqlite_rotate_key(pinhole_store *base, pinhole_key_family family, pinhole_key_op op,
+                              uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3])
 {
-    static const char *const name[3] = {"config-ed25519", "config-ed25519-next",
-                                        "config-ed25519-previous"};
+    const pinhole_key_names *names = pinhole_key_names_of(family);
     sqlite_store *s = sqlite_of(base);
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    /* a retired secret key is overwritten with zeros in the file, not only unlinked */
+    if (sqlite3_exec(s->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return PINHOLE_EDB;
-    pinhole_server_keys k;
-    int rc = PINHOLE_OK;
-    for (int i = 0; i < 2 && rc == PINHOLE_OK && op == PINHOLE_SIGNING_KEY_PREPARE; i++)
-        rc = key_pair(s, name[i], k.sign_pk, sizeof k.sign_pk, k.sign_sk, sizeof k.sign_sk,
-                      pinhole_collection_config_keypair); /* the current key first */
-    sodium_memzero(&k, sizeof k);
-    sqlite3_stmt *q = NULL;
-    if (rc == PINHOLE_OK && op == PINHOLE_SIGNING_KEY_ACTIVATE) {
-        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM server_keys WHERE name = ?", -1, &q, NULL) !=
-            SQLITE_OK) {
-            rc = PINHOLE_EDB;
-        } else {
-            sqlite3_bind_text(q, 1, name[1], -1, SQLITE_STATIC);
-            rc = sqlite3_step(q) == SQLITE_ROW ? PINHOLE_OK : PINHOLE_ENOTFOUND;
-            sqlite3_finalize(q);
-        }
+    int rc = pinhole_key_rows_rotate_begin(base, &rows, names, op, pk, have);
+    /* ACTIVATE: current -> previous, next -> current. RETIRE: the previous secret key zeroed,
+     * then its row deleted. */
+    struct {
+        const char *sql, *a, *b;
+    } step[2] = {{NULL, NULL, NULL}, {NULL, NULL, NULL}};
+    if (op == PINHOLE_KEY_ACTIVATE) {
+        step[0].sql = step[1].sql = "UPDATE server_keys SET name = ?1 WHERE name = ?2";
+        step[0].a = names->name[2];
+        step[0].b = step[1].a = names->name[0];
+        step[1].b = names->name[1];
+    } else if (op == PINHOLE_KEY_RETIRE) {
+        step[0].sql = "UPDATE server_keys SET sk = zeroblob(length(sk)) WHERE name = ?1";
+        step[1].sql = "DELETE FROM server_keys WHERE name = ?1";
+        step[0].a = step[1].a = names->name[2];
     }
-    const char *sql = op == PINHOLE_SIGNING_KEY_ACTIVATE
-                          ? "DELETE FROM server_keys WHERE name = 'config-ed25519-previous';"
-                            "UPDATE server_keys SET name = 'config-ed25519-previous'"
-                            " WHERE name = 'config-ed25519';"
-                            "UPDATE server_keys SET name = 'config-ed25519'"
-                            " WHERE name = 'config-ed25519-next';"
-                      : op == PINHOLE_SIGNING_KEY_RETIRE
-                          ? "DELETE FROM server_keys WHERE name = 'config-ed25519-previous';"
-                          : NULL;
-    if (rc == PINHOLE_OK && sql && sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        rc = PINHOLE_EDB;
-    for (int i = 0; i < 3 && rc == PINHOLE_OK; i++) {
-        have[i] = 0;
-        if (sqlite3_prepare_v2(s->db, "SELECT pk FROM server_keys WHERE name = ?", -1, &q, NULL) !=
-            SQLITE_OK) {
+    for (int i = 0; i < 2 && rc == PINHOLE_OK && step[i].sql; i++) {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db, step[i].sql, -1, &q, NULL) != SQLITE_OK) {
             rc = PINHOLE_EDB;
             break;
         }
-        sqlite3_bind_text(q, 1, name[i], -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW &&
-            sqlite3_column_bytes(q, 0) == PINHOLE_CONFIG_PUBLICKEYBYTES) {
-            memcpy(pk[i], sqlite3_column_blob(q, 0), PINHOLE_CONFIG_PUBLICKEYBYTES);
-            have[i] = 1;
-        }
+        sqlite3_bind_text(q, 1, step[i].a, -1, SQLITE_STATIC);
+        if (step[i].b)
+            sqlite3_bind_text(q, 2, step[i].b, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q) == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;
         sqlite3_finalize(q);
     }
+    if (rc == PINHOLE_OK)
+        rc = pinhole_key_rows_roles(base, &rows, names, pk, have);
     if (rc == PINHOLE_OK && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = PINHOLE_EDB;
     if (rc != PINHOLE_OK)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    /* the WAL still holds the pages with the retired key: fold it in and truncate it (best
+     * effort; a reader of the running server may hold it back until the server's checkpoint) */
+    if (rc == PINHOLE_OK && op == PINHOLE_KEY_RETIRE)
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     return rc;
 }

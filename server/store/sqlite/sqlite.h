@@ -143,8 +143,8 @@ int pinhole_sqlite_create_multi(pinhole_store *s, const char *name, const char *
                                 int64_t created, int64_t *id);
 int pinhole_sqlite_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);
 int pinhole_sqlite_server_keys(pinhole_store *s, pinhole_server_keys *k);
-int pinhole_sqlite_signing_key(pinhole_store *s, pinhole_signing_key_op op,
-                               uint8_t pk[3][PINHOLE_CONFIG_PUBLICKEYBYTES], int have[3]);
+int pinhole_sqlite_rotate_key(pinhole_store *s, pinhole_key_family family, pinhole_key_op op,
+                              uint8_t pk[3][PINHOLE_KEY_PUBLICBYTES], int have[3]);
 int pinhole_sqlite_ingest_prepare(pinhole_store *s);
 int pinhole_sqlite_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
 int pinhole_sqlite_counts(pinhole_store *s, const pinhole_server_collection *c, int64_t from_bucket,

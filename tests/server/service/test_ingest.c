@@ -74,6 +74,51 @@ Test(ingest, plain_and_sealed_reports_decode)
     }
 }
 
+/* A sealing-key rotation: reports sealed to the current key, the previous one (the overlap) and
+ * the next one (prepared, not yet published) all open; one sealed to a key the server no longer
+ * holds (retired) is rejected with ESIGNATURE, as are the previous key's once it is retired. */
+Test(ingest, sealed_reports_open_with_every_live_key_and_no_retired_one)
+{
+    pinhole_server_keys k = keys;
+    uint8_t retired_pk[32], retired_sk[32];
+    pinhole_seal_keypair(k.seal_other_pk[0], k.seal_other_sk[0]); /* previous */
+    pinhole_seal_keypair(k.seal_other_pk[1], k.seal_other_sk[1]); /* next */
+    pinhole_seal_keypair(retired_pk, retired_sk);
+    k.seal_others = 2;
+    uint8_t prev_pk[32], next_pk[32];
+    memcpy(prev_pk, k.seal_other_pk[0], 32);
+    memcpy(next_pk, k.seal_other_pk[1], 32);
+    const uint8_t *to[4] = {k.seal_pk, prev_pk, next_pk, retired_pk};
+    for (int round = 0; round < 2; round++) { /* round 1: the previous key retired */
+        for (int key = 0; key < 4; key++) {
+            pinhole_report r = test_wire_report(&coll, (uint8_t)(10 * key + 1), 100, &payload);
+            size_t len;
+            uint8_t *body = test_batch(&r, 1, to[key], &len);
+            decoded d;
+            cr_assert_eq(pinhole_ingest_decode(&coll, &k, body, len, 10, &d.r, &d.n, &d.arena),
+                         PINHOLE_OK);
+            const int opens = key == 0 || (key == 1 && round == 0) || key == 2;
+            cr_assert_eq(d.r[0].status, opens ? PINHOLE_REPORT_PENDING : PINHOLE_REPORT_REJECTED,
+                         "round %d, key %d", round, key);
+            if (opens) {
+                cr_assert_eq(d.r[0].payload[0], payload);
+                cr_assert_eq(d.r[0].id[0], 10 * key + 1);
+            } else {
+                cr_assert_eq(d.r[0].error, PINHOLE_ESIGNATURE);
+            }
+            release(&d);
+            free(body);
+        }
+        /* retire the previous key: the next one moves up, as the store lists them */
+        memcpy(k.seal_other_pk[0], k.seal_other_pk[1], 32);
+        memcpy(k.seal_other_sk[0], k.seal_other_sk[1], 32);
+        sodium_memzero(k.seal_other_sk[1], 32);
+        k.seal_others = 1;
+    }
+    sodium_memzero(&k, sizeof k);
+    sodium_memzero(retired_sk, sizeof retired_sk);
+}
+
 Test(ingest, bad_reports_are_rejected_one_by_one)
 {
     pinhole_report r[6];
