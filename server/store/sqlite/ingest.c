@@ -320,7 +320,7 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
     if (rc != PINHOLE_OK)
         return rc;
     if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
-        return PINHOLE_EDB;
+        return pinhole_sqlite_error(s->db);
     rc = pinhole_sqlite_gc_follow(s); /* under the write lock: the deletions follow a retirement */
     /* Hash every id first, then look each up while the slot of one a few reports ahead is being
      * fetched: the index is larger than the caches, so its lookups are cache misses. */
@@ -355,6 +355,8 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
         rc = PINHOLE_EDB;
     pinhole_sqlite_gc_index_size(s);
     if (rc != PINHOLE_OK) {
+        if (rc == PINHOLE_EDB) /* disk full or another error: before the rollback clears it */
+            rc = pinhole_sqlite_error(s->db);
         if (!sqlite3_get_autocommit(s->db))
             pinhole_sqlite_step_done(s->stmt[SQ_ROLLBACK]);
         /* The index must follow the database: drop it, the next ingest reloads it from the
