@@ -332,8 +332,9 @@ int main(int argc, char **argv)
     if (stat(side, &sb) == 0 && sb.st_size > 0)
         pinhole_log(PINHOLE_LOG_WARN, "stopped", "bclean", 0, "swal", side, "uwal_bytes",
                     (unsigned long long)sb.st_size, "snote",
-                    "the WAL could not be checkpointed: copy or move the database together with "
-                    "its -wal file, never the database file alone",
+                    "the WAL was not checkpointed (disk full?): the database file alone is not a "
+                    "complete copy; back up with sqlite3's .backup, or copy or move the database "
+                    "together with its -wal file",
                     NULL);
     else
         pinhole_log(PINHOLE_LOG_INFO, "stopped", "bclean", 1, NULL);
