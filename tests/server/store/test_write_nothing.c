@@ -88,7 +88,7 @@ Test(write_nothing, reads_what_a_killed_process_committed_then_a_writer_takes_ov
     pinhole_store *a, *b;
     cr_assert_eq(pinhole_store_open(&a, db.path, &ro), PINHOLE_OK);
     cr_assert_eq(pinhole_store_open(&b, db.path, &ro), PINHOLE_OK);
-    uint64_t total, counts[256], again[256];
+    uint64_t total, counts[256] = {0}, again[256] = {0}; /* beyond counts_len: zeros */
     read_back(a, &total, counts);
     cr_assert_eq(total, KILLED_REPORTS);
     uint64_t sum = 0;
