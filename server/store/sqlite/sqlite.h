@@ -67,6 +67,7 @@ typedef struct sqlite_store {
     char path[4096];
     int readonly;
     struct pinhole_idset *ids; /* index of stored report ids, built on first ingest */
+    uint64_t phantom_ids;      /* ids kept in it from transactions that failed on a full disk */
     sqlite_ingest_scratch scratch;
     uint64_t wal_frames; /* WAL frames after this connection's last commit (sqlite3_wal_hook) */
     int64_t ids_horizon; /* ids holds no report of a day <= this; such reports are refused */
