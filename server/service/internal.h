@@ -88,11 +88,11 @@ int pinhole_service_multi_load(pinhole_service *s);
 /* multi.c: free every parent record. */
 void pinhole_service_multi_free(pinhole_service *s);
 
-/* writable.c: go read-only now (the writer stopped and its lock released if it ran; logged).
- * Called before the service is shared. */
+/* writable.c: go read-only now (the writer stopped and its lock released if it ran). Called
+ * before the service is shared. */
 void pinhole_service_go_readonly(pinhole_service *s);
 
-/* writable.c: start the probe thread when read-only. PINHOLE_ENOMEM. */
+/* writable.c: when read-only, log it and start the probe thread. PINHOLE_ENOMEM. */
 int pinhole_service_probe_start(pinhole_service *s);
 
 /* writable.c: stop and join the probe thread (safe when none runs). */

@@ -29,13 +29,7 @@ void pinhole_service_go_readonly(pinhole_service *s)
         pinhole_writer_release(&s->writer);
         s->writer_started = 0;
     }
-    if (atomic_exchange(&s->readonly, 1))
-        return;
-    pinhole_log(PINHOLE_LOG_WARN, "store_read_only", "sreason",
-                "disk full: the store cannot be opened for writing", "snote",
-                "reads are served as last committed; writes (reports, collections, jobs) are "
-                "refused with 503 until space is freed; no job runs",
-                "fretry_seconds", probe_interval(s), NULL);
+    atomic_store(&s->readonly, 1);
 }
 
 /* One attempt to make the service writable; PINHOLE_OK once it is. SQLite shares one
@@ -127,6 +121,11 @@ int pinhole_service_probe_start(pinhole_service *s)
 {
     if (!pinhole_service_readonly(s))
         return PINHOLE_OK;
+    pinhole_log(PINHOLE_LOG_WARN, "store_read_only", "sreason",
+                "disk full: the store cannot be opened for writing", "snote",
+                "reads are served as last committed; writes (reports, collections, jobs) are "
+                "refused with 503 until space is freed; no job runs",
+                "fretry_seconds", probe_interval(s), NULL);
     if (pthread_create(&s->probe, NULL, probe_main, s) != 0)
         return PINHOLE_ENOMEM;
     s->probe_started = 1;
