@@ -29,10 +29,11 @@ typedef struct pinhole_store pinhole_store;
 typedef struct pinhole_store_options {
     int synchronous_normal; /* 0: every commit durable on return (fsync; the default) */
     int readonly;           /* open for reading only (query connections) */
-    int write_nothing;      /* with readonly: write no file at all, not even SQLite's shared WAL
-                               index, so that a store whose disk is full can still be read (SQLite:
-                               a WAL left by a crash is then read into private memory at each read
-                               transaction, slower; PostgreSQL: as readonly) */
+    int write_nothing;      /* with readonly: write no data, not even SQLite's shared WAL index,
+                               so that a store whose disk is full can still be read (SQLite: a WAL
+                               left by a crash is then read into private memory at each read
+                               transaction, slower; an empty -shm file is made when missing;
+                               PostgreSQL: as readonly) */
     int cache_mib;          /* page cache per handle, MiB (default 64) */
     int busy_ms;            /* how long to wait for a lock held by another handle (default 5000) */
 } pinhole_store_options;

@@ -126,7 +126,7 @@ int pinhole_sqlite_error(sqlite3 *db)
                : PINHOLE_EDB;
 }
 
-/* db's URI for a connection that writes no file (store option write_nothing): read-only, and
+/* db's URI for a connection that writes no data (store option write_nothing): read-only, and
  * SQLite's shared WAL index opened read-only too (readonly_shm), so that when no other connection
  * keeps that index SQLite reads the WAL into private memory instead of rebuilding the index on
  * disk. The path is percent-escaped where URI syntax would read it otherwise. */
@@ -199,6 +199,16 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
     char uri[sizeof s->path * 3 + 32];
     if (opt->write_nothing && write_nothing_uri(uri, sizeof uri, path) != PINHOLE_OK)
         goto fail;
+    if (opt->write_nothing) {
+        /* readonly_shm needs the -shm file: an empty one (no data: it takes no space) when a
+         * clean stop removed it; SQLite then reads any WAL into private memory */
+        char shm[sizeof s->path + 8];
+        snprintf(shm, sizeof shm, "%s-shm", path);
+        const int sfd =
+            access(path, F_OK) == 0 ? open(shm, O_RDONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+        if (sfd >= 0)
+            close(sfd);
+    }
     if (sqlite3_open_v2(opt->write_nothing ? uri : path, &s->db,
                         flags | (opt->write_nothing ? SQLITE_OPEN_URI : 0), NULL) != SQLITE_OK)
         goto fail;

@@ -139,3 +139,22 @@ Test(write_nothing, a_missing_database_is_not_created)
     struct stat sb;
     cr_assert_neq(stat(db.path, &sb), 0);
 }
+
+Test(write_nothing, reads_a_database_stopped_cleanly)
+{
+    killed_writer();
+    pinhole_store *w; /* the last handle to close checkpoints the WAL and removes -wal and -shm */
+    cr_assert_eq(pinhole_store_open(&w, db.path, NULL), PINHOLE_OK);
+    pinhole_store_close(w);
+    char side[sizeof db.path + 8];
+    struct stat sb;
+    snprintf(side, sizeof side, "%s-shm", db.path);
+    cr_assert_neq(stat(side, &sb), 0, "the -shm file is still there: the test would test nothing");
+    const pinhole_store_options ro = {.readonly = 1, .write_nothing = 1};
+    pinhole_store *a;
+    cr_assert_eq(pinhole_store_open(&a, db.path, &ro), PINHOLE_OK);
+    uint64_t total, counts[256] = {0};
+    read_back(a, &total, counts);
+    cr_assert_eq(total, KILLED_REPORTS);
+    pinhole_store_close(a);
+}
