@@ -169,6 +169,7 @@ pid=
 tail -n 1 "$tmp/server.log" | grep '"event":"stopped","clean":false' |
     grep -q 'not a complete copy' || fail "the stop on a full disk: $(tail -n 1 "$tmp/server.log")"
 [ -s "$disk/d.db-wal" ] || fail "no WAL left"
+"$server" check --db "$disk/d.db" >/dev/null || fail "check of the database left on the full disk"
 (umask 077; sqlite3 "$disk/d.db" ".backup '$tmp/backup.db'") || fail "the documented backup failed"
 [ "$(stat -c %a "$tmp/backup.db")" = 600 ] || fail "backup mode $(stat -c %a "$tmp/backup.db")"
 sort -u "$tmp"/ack.* >"$tmp/acked"

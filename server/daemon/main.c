@@ -66,7 +66,9 @@ static int check(int argc, char **argv)
         }
     }
     pinhole_store *s;
-    const pinhole_store_options ro = {.readonly = 1}; /* safe beside a running server */
+    /* safe beside a running server; writes nothing, so it also checks a database left with its
+     * WAL on a full disk */
+    const pinhole_store_options ro = {.readonly = 1, .write_nothing = 1};
     /* a path must exist (opening read-only creates nothing); a URL is the backend's to check */
     if ((!strstr(db, "://") && access(db, R_OK) != 0) ||
         pinhole_store_open(&s, db, &ro) != PINHOLE_OK) {
