@@ -47,6 +47,8 @@ const char *pinhole_strerror(int code)
     case PINHOLE_EWINDOW:
         return "report time outside the collection's report window (too old, or ahead of the "
                "server's clock)";
+    case PINHOLE_ENOSPACE:
+        return "storage full (disk full): nothing was written";
     default:
         return "unknown error";
     }

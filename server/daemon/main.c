@@ -68,7 +68,9 @@ static int check(int argc, char **argv)
         }
     }
     pinhole_store *s;
-    const pinhole_store_options ro = {.readonly = 1}; /* safe beside a running server */
+    /* safe beside a running server; writes nothing, so it also checks a database left with its
+     * WAL on a full disk */
+    const pinhole_store_options ro = {.readonly = 1, .write_nothing = 1};
     /* a path must exist (opening read-only creates nothing); a URL is the backend's to check */
     if ((!strstr(db, "://") && access(db, R_OK) != 0) ||
         pinhole_store_open(&s, db, &ro) != PINHOLE_OK) {
@@ -339,8 +341,9 @@ int main(int argc, char **argv)
     if (stat(side, &sb) == 0 && sb.st_size > 0)
         pinhole_log(PINHOLE_LOG_WARN, "stopped", "bclean", 0, "swal", side, "uwal_bytes",
                     (unsigned long long)sb.st_size, "snote",
-                    "the WAL could not be checkpointed: copy or move the database together with "
-                    "its -wal file, never the database file alone",
+                    "the WAL was not checkpointed (disk full?): the database file alone is not a "
+                    "complete copy; back up with sqlite3's .backup, or copy or move the database "
+                    "together with its -wal file",
                     NULL);
     else
         pinhole_log(PINHOLE_LOG_INFO, "stopped", "bclean", 1, NULL);

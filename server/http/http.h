@@ -119,6 +119,10 @@ enum MHD_Result pinhole_http_problem_ext(request *rq, pinhole_problem p, const c
 /* A 503 or 429 problem with Retry-After: the configured delay. */
 enum MHD_Result pinhole_http_problem_retry(request *rq, pinhole_problem p, const char *detail);
 
+/* The answer to a write refused because the store's disk is full (503 disk-full with
+ * Retry-After), into *res. */
+void pinhole_http_disk_full(request *rq, enum MHD_Result *res);
+
 /* Count n reports (or bodies) refused for reason r. */
 void pinhole_http_reject(pinhole_server *s, enum reason r, uint64_t n);
 

@@ -98,6 +98,11 @@ static enum MHD_Result job_create(request *rq, const pinhole_server_collection *
         return pinhole_http_problem(
             rq, PROBLEM_INVALID_JOB,
             "from must be before to, and time_limit a positive number of seconds");
+    if (rc == PINHOLE_ENOSPACE) {
+        enum MHD_Result res;
+        pinhole_http_disk_full(rq, &res);
+        return res;
+    }
     if (rc != PINHOLE_OK)
         return pinhole_http_problem(rq, PROBLEM_STORE_ERROR,
                                     "the job could not be queued; retry later");

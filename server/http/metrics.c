@@ -10,15 +10,29 @@
 #include <stdlib.h>
 
 /* 200 while the latest ingest transaction committed (or none ran yet), else 503: the store is
- * failing (disk full, I/O errors) and batches are being refused. */
+ * failing (disk full, I/O errors) and batches are being refused, or it is read-only (opened with
+ * its disk full: reads are served, writes refused). */
 enum MHD_Result pinhole_http_health(request *rq)
 {
     pinhole_writer_stats *w = pinhole_service_writer_stats(rq->srv->svc);
-    const int rc = atomic_load_explicit(&w->last_result, memory_order_relaxed);
-    json_t *o = json_pack(
-        "{s:s, s:I, s:I}", "status", rc == PINHOLE_OK ? "ok" : "store-failing", "queued_reports",
-        (json_int_t)atomic_load_explicit(&w->queued_reports, memory_order_relaxed), "accepted",
-        (json_int_t)atomic_load_explicit(&w->accepted, memory_order_relaxed));
+    const int readonly = pinhole_service_readonly(rq->srv->svc);
+    const int rc =
+        readonly ? PINHOLE_ENOSPACE : atomic_load_explicit(&w->last_result, memory_order_relaxed);
+    json_t *o =
+        json_pack("{s:s, s:b, s:I, s:I}", "status",
+                  readonly                 ? "read-only"
+                  : rc == PINHOLE_OK       ? "ok"
+                  : rc == PINHOLE_ENOSPACE ? "disk-full"
+                                           : "store-failing",
+                  "writable", !readonly, "queued_reports",
+                  (json_int_t)atomic_load_explicit(&w->queued_reports, memory_order_relaxed),
+                  "accepted", (json_int_t)atomic_load_explicit(&w->accepted, memory_order_relaxed));
+    if (o && rc != PINHOLE_OK)
+        json_object_set_new(o, "detail",
+                            json_string(readonly ? "the disk is full: the store was opened "
+                                                   "read-only; reads are served, writes refused "
+                                                   "until space is freed"
+                                                 : pinhole_strerror(rc)));
     return pinhole_http_send_json(rq, rc == PINHOLE_OK ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
                                   o, NULL, NULL);
 }
@@ -124,6 +138,11 @@ enum MHD_Result pinhole_http_metrics(request *rq)
             "# TYPE pinhole_wal_checkpoints_total counter\npinhole_wal_checkpoints_total %" PRIu64
             "\n",
             ld(&w->transactions), ld(&w->failed_transactions), ld(&w->checkpoints));
+    mprintf(&t,
+            "# HELP pinhole_store_writable 0 while the store is read-only (opened with its disk "
+            "full: writes refused), else 1.\n"
+            "# TYPE pinhole_store_writable gauge\npinhole_store_writable %d\n",
+            !pinhole_service_readonly(s->svc));
     mprintf(&t,
             "# HELP pinhole_db_bytes Size of the database file and its WAL.\n"
             "# TYPE pinhole_db_bytes gauge\npinhole_db_bytes %" PRIu64 "\n"

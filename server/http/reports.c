@@ -94,6 +94,12 @@ enum MHD_Result pinhole_http_reports(request *rq)
             return pinhole_http_problem_retry(
                 rq, PROBLEM_BUSY, "the write queue is full; retry after the given delay");
         }
+        if (rq->submit_error == PINHOLE_ENOSPACE || rq->batch.result == PINHOLE_ENOSPACE) {
+            pinhole_http_reject(s, RS_STORE, rq->n);
+            enum MHD_Result res;
+            pinhole_http_disk_full(rq, &res);
+            return res;
+        }
         if (rq->submit_error != PINHOLE_OK || rq->batch.result != PINHOLE_OK) {
             pinhole_http_reject(s, RS_STORE, rq->n);
             return pinhole_http_problem_retry(

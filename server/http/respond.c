@@ -43,6 +43,7 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
     [PROBLEM_VERSION_NOT_SUPPORTED] = {"http-version-not-supported", "HTTP Version Not Supported",
                                        505},
     [PROBLEM_JOB_PATH] = {"job-path", "Wrong Path For This Job Type", 422},
+    [PROBLEM_DISK_FULL] = {"disk-full", "Disk Full", 503},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)
@@ -133,6 +134,17 @@ enum MHD_Result pinhole_http_problem_retry(request *rq, pinhole_problem p, const
     char ra[16];
     snprintf(ra, sizeof ra, "%u", rq->srv->opt.retry_after);
     return pinhole_http_problem_ext(rq, p, detail, NULL, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+}
+
+void pinhole_http_disk_full(request *rq, enum MHD_Result *res)
+{
+    *res = pinhole_http_problem_retry(
+        rq, PROBLEM_DISK_FULL,
+        pinhole_service_readonly(rq->srv->svc)
+            ? "the server's disk is full and its store is read-only: nothing was written; reads "
+              "are served; writes are accepted again once space is freed"
+            : "the server's disk is full: nothing was written; reads are served; retry after "
+              "the given delay");
 }
 
 void pinhole_http_reject(pinhole_server *s, enum reason r, uint64_t n)

@@ -116,6 +116,11 @@ static int begin_request(request *rq, const char *url, const char *method, const
             return 0;
         }
     }
+    /* every route but GET writes: refused before its body is read while the store is read-only */
+    if (strcmp(route->method, "GET") != 0 && pinhole_service_readonly(s->svc)) {
+        pinhole_http_disk_full(rq, res);
+        return 0;
+    }
     rq->limit = body_limit(s, route->body);
     if (route->body != PINHOLE_BODY_NONE) {
         if (!content_type_is(rq->conn, route->content_type)) {

@@ -38,6 +38,9 @@ struct pinhole_jobs {
     atomic_int stop;
     unsigned nworkers;
     worker *workers;
+    int running; /* the worker threads were started (under mu); 0 while read-only */
+    int paused;  /* between pinhole_jobs_pause() and the resume (db_mu held meanwhile; both are
+                    called by one thread) */
 };
 
 struct pinhole_job_ctl {
@@ -51,6 +54,9 @@ struct pinhole_job_ctl {
 
 /* Job stores: SQLite waits up to 10 s for the writer's transactions. */
 static const pinhole_store_options store_options = {.busy_ms = 10000};
+/* The read-only runner's handle: it writes nothing (not even SQLite's shared WAL index). */
+static const pinhole_store_options readonly_options = {
+    .readonly = 1, .write_nothing = 1, .busy_ms = 10000};
 
 void pinhole_job_data_free(pinhole_job_data *d)
 {
@@ -227,6 +233,38 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Open the writable handles: *api for the API calls, one per worker into J->workers[i].store
+ * (NULL then), after settling the jobs a previous process left running. On error nothing is
+ * left open. PINHOLE_ENOSPACE, PINHOLE_EDB. */
+static int open_writable(pinhole_jobs *J, pinhole_store **api)
+{
+    int rc = pinhole_store_open(api, J->store_url, &store_options);
+    if (rc == PINHOLE_OK)
+        rc = pinhole_store_jobs_recover(*api, pinhole_clock_wall(), PINHOLE_JOB_ATTEMPTS);
+    /* every worker has its own handle; opened here, so that a failure is reported */
+    for (unsigned i = 0; i < J->nworkers && rc == PINHOLE_OK; i++)
+        rc = pinhole_store_open(&J->workers[i].store, J->store_url, &store_options);
+    if (rc == PINHOLE_OK)
+        return PINHOLE_OK;
+    for (unsigned i = 0; i < J->nworkers; i++) {
+        pinhole_store_close(J->workers[i].store);
+        J->workers[i].store = NULL;
+    }
+    pinhole_store_close(*api);
+    *api = NULL;
+    return rc == PINHOLE_ENOSPACE || rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
+}
+
+/* Start the worker threads (J->mu held). */
+static void start_workers(pinhole_jobs *J)
+{
+    for (unsigned i = 0; i < J->nworkers; i++) {
+        J->workers[i].J = J;
+        pthread_create(&J->workers[i].thread, NULL, worker_main, &J->workers[i]);
+    }
+    J->running = 1;
+}
+
 int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt)
 {
     *out = NULL;
@@ -243,32 +281,64 @@ int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt)
     J->opt.store_url = J->store_url;
     J->workers = calloc(J->nworkers, sizeof *J->workers);
     int rc = J->store_url && J->workers ? PINHOLE_OK : PINHOLE_ENOMEM;
-    if (rc == PINHOLE_OK)
-        rc = pinhole_store_open(&J->store, J->store_url, &store_options);
-    if (rc == PINHOLE_OK)
-        rc = pinhole_store_jobs_recover(J->store, pinhole_clock_wall(), PINHOLE_JOB_ATTEMPTS);
-    /* every worker has its own handle; opened here, so that a failure is reported */
-    for (unsigned i = 0; i < J->nworkers && rc == PINHOLE_OK; i++)
-        rc = pinhole_store_open(&J->workers[i].store, J->store_url, &store_options);
+    if (rc == PINHOLE_OK && opt->readonly) {
+        rc = pinhole_store_open(&J->store, J->store_url, &readonly_options);
+        rc = rc == PINHOLE_OK || rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
+    } else if (rc == PINHOLE_OK) {
+        rc = open_writable(J, &J->store);
+    }
     if (rc != PINHOLE_OK) {
-        for (unsigned i = 0; J->workers && i < J->nworkers; i++)
-            pinhole_store_close(J->workers[i].store);
-        pinhole_store_close(J->store);
         free(J->store_url);
         free(J->workers);
         free(J);
-        return rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
+        return rc;
     }
     pthread_mutex_init(&J->mu, NULL);
     pthread_mutex_init(&J->db_mu, NULL);
     pthread_cond_init(&J->work, NULL);
     pthread_cond_init(&J->done, NULL);
-    for (unsigned i = 0; i < J->nworkers; i++) {
-        J->workers[i].J = J;
-        pthread_create(&J->workers[i].thread, NULL, worker_main, &J->workers[i]);
-    }
+    if (!opt->readonly)
+        start_workers(J);
     *out = J;
     return PINHOLE_OK;
+}
+
+void pinhole_jobs_pause(pinhole_jobs *J)
+{
+    pthread_mutex_lock(&J->mu);
+    const int running = J->running;
+    pthread_mutex_unlock(&J->mu);
+    if (running || J->paused)
+        return;
+    pthread_mutex_lock(&J->db_mu); /* held until the resume: the API calls wait */
+    pinhole_store_close(J->store);
+    J->store = NULL;
+    J->paused = 1;
+}
+
+int pinhole_jobs_resume(pinhole_jobs *J, int writable)
+{
+    if (!J->paused)
+        return PINHOLE_OK;
+    int rc;
+    if (writable) {
+        rc = open_writable(J, &J->store);
+        if (rc != PINHOLE_OK)
+            return rc; /* still paused */
+        J->opt.readonly = 0;
+    } else {
+        rc = pinhole_store_open(&J->store, J->store_url, &readonly_options);
+        rc = rc == PINHOLE_OK ? rc : PINHOLE_EDB;
+    }
+    J->paused = 0;
+    pthread_mutex_unlock(&J->db_mu);
+    if (writable) { /* J->mu after db_mu is released: the order elsewhere is mu, then db_mu */
+        pthread_mutex_lock(&J->mu);
+        if (!atomic_load(&J->stop))
+            start_workers(J);
+        pthread_mutex_unlock(&J->mu);
+    }
+    return rc;
 }
 
 void pinhole_jobs_close(pinhole_jobs *J)
@@ -278,9 +348,11 @@ void pinhole_jobs_close(pinhole_jobs *J)
     pthread_mutex_lock(&J->mu);
     atomic_store(&J->stop, 1);
     pthread_cond_broadcast(&J->work);
+    const int running = J->running;
     pthread_mutex_unlock(&J->mu);
     for (unsigned i = 0; i < J->nworkers; i++) {
-        pthread_join(J->workers[i].thread, NULL);
+        if (running)
+            pthread_join(J->workers[i].thread, NULL);
         pinhole_store_close(J->workers[i].store);
     }
     pinhole_store_close(J->store);
@@ -322,7 +394,9 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
                             .created = pinhole_clock_wall()};
     snprintf(r.type, sizeof r.type, "%s", type);
     pthread_mutex_lock(&J->db_mu);
-    int rc = pinhole_store_job_enqueue(J->store, &r, id);
+    int rc = J->opt.readonly ? PINHOLE_ENOSPACE
+             : J->store      ? pinhole_store_job_enqueue(J->store, &r, id)
+                             : PINHOLE_EDB;
     pthread_mutex_unlock(&J->db_mu);
     if (rc == PINHOLE_OK)
         pinhole_log(PINHOLE_LOG_INFO, "job", "ijob", (long long)*id, "icollection",
@@ -330,14 +404,14 @@ int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type
     if (rc == PINHOLE_OK) /* without J->mu: a wake-up missed here is caught by the 1 s timed wait */
         pthread_cond_signal(&J->work);
     free(text);
-    return rc == PINHOLE_OK ? PINHOLE_OK : PINHOLE_EDB;
+    return rc == PINHOLE_OK || rc == PINHOLE_ENOSPACE ? rc : PINHOLE_EDB;
 }
 
 /* State of job id (PINHOLE_OK, PINHOLE_ENOTFOUND or PINHOLE_EDB). Takes db_mu. */
 static int job_state(pinhole_jobs *J, int64_t id, pinhole_job_state *st)
 {
     pthread_mutex_lock(&J->db_mu);
-    const int rc = pinhole_store_job_state(J->store, id, st);
+    const int rc = J->store ? pinhole_store_job_state(J->store, id, st) : PINHOLE_EDB;
     pthread_mutex_unlock(&J->db_mu);
     return rc == PINHOLE_OK || rc == PINHOLE_ENOTFOUND ? rc : PINHOLE_EDB;
 }
@@ -379,7 +453,7 @@ int pinhole_jobs_get(pinhole_jobs *J, int64_t id, json_t **out)
     *out = NULL;
     pinhole_job_record r;
     pthread_mutex_lock(&J->db_mu);
-    int rc = pinhole_store_job_get(J->store, id, &r);
+    int rc = J->store ? pinhole_store_job_get(J->store, id, &r) : PINHOLE_EDB;
     pthread_mutex_unlock(&J->db_mu);
     if (rc != PINHOLE_OK)
         return rc == PINHOLE_ENOTFOUND || rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
@@ -396,7 +470,8 @@ int pinhole_jobs_list(pinhole_jobs *J, int64_t collection, uint64_t offset, uint
     size_t n;
     uint64_t total;
     pthread_mutex_lock(&J->db_mu);
-    int rc = pinhole_store_job_list(J->store, collection, offset, limit, &a, &n, &total);
+    int rc = J->store ? pinhole_store_job_list(J->store, collection, offset, limit, &a, &n, &total)
+                      : PINHOLE_EDB;
     pthread_mutex_unlock(&J->db_mu);
     if (rc != PINHOLE_OK)
         return rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;

@@ -127,13 +127,32 @@ typedef struct pinhole_jobs_options {
     void *loader_ctx;
     pinhole_job_host_fn host; /* the job types with no run of their own; NULL: they fail */
     void *host_ctx;
+    int readonly; /* the store cannot be written (its disk is full): jobs are listed and read,
+                     none runs, submit and cancel fail, until pinhole_jobs_writable() */
 } pinhole_jobs_options;
 
 /** Open the store's job queue (a handle for the API calls and one per worker), settle the jobs a
  * previous process left running (pinhole_store_jobs_recover: queued again, canceled, or failed
- * after 3 starts), and start the workers. Errors: PINHOLE_EINVAL (no store_url or loader),
- * PINHOLE_EDB (the store cannot be opened or read), PINHOLE_ENOMEM. */
+ * after 3 starts), and start the workers; with opt->readonly, only the handle for the API calls,
+ * opened writing nothing (pinhole_store_options.write_nothing). Errors: PINHOLE_EINVAL (no
+ * store_url or loader), PINHOLE_ENOSPACE (the disk is full: settling the jobs could not be
+ * written), PINHOLE_EDB (the store cannot be opened or read), PINHOLE_ENOMEM. */
 int pinhole_jobs_open(pinhole_jobs **out, const pinhole_jobs_options *opt);
+
+/** Pause a read-only runner (opened with opt->readonly): its store handle is closed and every
+ * other call on J waits until pinhole_jobs_resume(). For reopening the store writable: SQLite
+ * shares one shared-memory WAL index per file within a process, so a handle opened for writing
+ * while a write_nothing one is open would share its read-only index. A no-op on a writable
+ * runner. */
+void pinhole_jobs_pause(pinhole_jobs *J);
+
+/** End a pause. With writable, open the writable handles, settle the jobs a previous process left
+ * running and start the workers: PINHOLE_OK, or PINHOLE_ENOSPACE (the disk is still full),
+ * PINHOLE_EDB, PINHOLE_ENOMEM, after which J stays paused (call again with writable 0). Without,
+ * reopen the read-only handle and return PINHOLE_OK (PINHOLE_EDB when it cannot be opened: then
+ * the read calls fail with PINHOLE_EDB until the next pause and resume). A no-op when J is not
+ * paused. */
+int pinhole_jobs_resume(pinhole_jobs *J, int writable);
 
 /** Stop the workers (running jobs are asked to stop and left queued, so they re-run at the next
  * open) and close the store handles. Safe on NULL. */
@@ -143,7 +162,7 @@ void pinhole_jobs_close(pinhole_jobs *J);
  * JSON then has "collection_id": null. params may be NULL (= {}); it may hold "time_limit"
  * (seconds, capped at the runner's maximum). Errors: PINHOLE_EINVAL (unknown type, params not an
  * object or with a member the type does not have (pinhole_job_params_check), bad time limit,
- * from > to), PINHOLE_EDB. *id receives the job id. */
+ * from > to), PINHOLE_ENOSPACE (a read-only runner), PINHOLE_EDB. *id receives the job id. */
 int pinhole_jobs_submit(pinhole_jobs *J, int64_t collection_id, const char *type, int64_t from,
                         int64_t to, const json_t *params, int64_t *id);
 

@@ -11,6 +11,7 @@
 typedef struct reader_slot {
     pinhole_store *store;
     int busy;
+    int write_nothing; /* opened while read-only: reopened once the store is writable */
 } reader_slot;
 
 struct pinhole_service {
@@ -31,6 +32,7 @@ struct pinhole_service {
     /* the admin handle: collection creation, keys, disk size */
     pthread_mutex_t admin_mu;
     pinhole_store *admin;
+    int single_process; /* an SQLite file: no other process adds collections (sync.c) */
     pinhole_server_keys keys;
     double last_sync; /* monotonic time of the latest registry sync (sync.c), under admin_mu */
     /* the reader pool */
@@ -39,6 +41,14 @@ struct pinhole_service {
     reader_slot *readers;
     unsigned nreaders;
     pinhole_jobs *jobs;
+    /* read-only (the store could not be written when opened: its disk is full): writes are
+     * refused, reads served; the probe thread (writable.c) tries to open it for writing every
+     * few seconds and, once it can, starts the writer and clears readonly */
+    _Atomic int readonly;
+    pthread_mutex_t probe_mu;
+    pthread_cond_t probe_cv;
+    pthread_t probe;
+    int probe_started, probe_stop; /* under probe_mu */
     /* discovery collections (discovery.c); disc_mu guards the array and every entry */
     pthread_mutex_t disc_mu;
     struct svc_discovery **disc;
@@ -77,6 +87,16 @@ int pinhole_service_multi_load(pinhole_service *s);
 
 /* multi.c: free every parent record. */
 void pinhole_service_multi_free(pinhole_service *s);
+
+/* writable.c: go read-only now (the writer stopped and its lock released if it ran). Called
+ * before the service is shared. */
+void pinhole_service_go_readonly(pinhole_service *s);
+
+/* writable.c: when read-only, log it and start the probe thread. PINHOLE_ENOMEM. */
+int pinhole_service_probe_start(pinhole_service *s);
+
+/* writable.c: stop and join the probe thread (safe when none runs). */
+void pinhole_service_probe_stop(pinhole_service *s);
 
 /* readers.c: give a handle back. */
 void pinhole_service_reader_put(pinhole_service *s, reader_slot *r);

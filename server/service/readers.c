@@ -11,12 +11,20 @@ reader_slot *pinhole_service_reader_get(pinhole_service *s)
             reader_slot *r = &s->readers[i];
             if (r->busy)
                 continue;
+            /* read-only service (disk full): handles that write nothing, reopened as normal
+             * ones (faster: SQLite's shared WAL index) once the store is writable again */
+            const int write_nothing = pinhole_service_readonly(s);
+            if (r->store && r->write_nothing && !write_nothing) {
+                pinhole_store_close(r->store);
+                r->store = NULL;
+            }
             if (!r->store) {
-                const pinhole_store_options o = {.readonly = 1};
+                const pinhole_store_options o = {.readonly = 1, .write_nothing = write_nothing};
                 if (pinhole_store_open(&r->store, s->store_url, &o) != PINHOLE_OK) {
                     pthread_mutex_unlock(&s->pool_mu);
                     return NULL;
                 }
+                r->write_nothing = write_nothing;
             }
             r->busy = 1;
             pthread_mutex_unlock(&s->pool_mu);
@@ -30,7 +38,7 @@ void pinhole_service_reader_put(pinhole_service *s, reader_slot *r)
 {
     pthread_mutex_lock(&s->pool_mu);
     r->busy = 0;
-    pthread_cond_signal(&s->pool_cv);
+    pthread_cond_broadcast(&s->pool_cv); /* a reader waiting, or the probe (writable.c) */
     pthread_mutex_unlock(&s->pool_mu);
 }
 

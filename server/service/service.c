@@ -22,6 +22,8 @@ static void free_service(pinhole_service *s)
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->pool_cv);
+    pthread_mutex_destroy(&s->probe_mu);
+    pthread_cond_destroy(&s->probe_cv);
     free(s->store_url);
     free(s);
 }
@@ -66,37 +68,58 @@ int pinhole_service_open(pinhole_service **out, const pinhole_service_options *o
     pthread_mutex_init(&s->disc_mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
+    pthread_mutex_init(&s->probe_mu, NULL);
+    pthread_cond_init(&s->probe_cv, NULL);
     s->nreaders = o->readers ? o->readers : 1;
     s->readers = calloc(s->nreaders, sizeof *s->readers);
     if (!s->readers || !s->store_url) {
         free_service(s);
         return PINHOLE_ENOMEM;
     }
-    /* The writer creates the store and its schema first; the other handles open it after. */
+    /* The writer creates the store and its schema first; the other handles open it after. A
+     * store whose disk is full is opened read-only (writable.c). */
     int rc = pinhole_writer_start(&s->writer, s->store_url, &s->opt.writer);
+    if (rc == PINHOLE_OK) {
+        s->writer_started = 1;
+        rc = pinhole_store_open(&s->admin, s->store_url, &s->opt.writer.store);
+    }
+    if (rc == PINHOLE_ENOSPACE) {
+        pinhole_service_go_readonly(s);
+        pinhole_store_options ro = s->opt.writer.store;
+        ro.readonly = ro.write_nothing = 1;
+        rc = pinhole_store_open(&s->admin, s->store_url, &ro);
+    }
     if (rc != PINHOLE_OK) {
+        pinhole_service_stop_writer(s);
         free_service(s);
         return rc;
     }
-    s->writer_started = 1;
-    if ((rc = pinhole_store_open(&s->admin, s->store_url, &s->opt.writer.store)) != PINHOLE_OK ||
-        (rc = pinhole_store_server_keys(s->admin, &s->keys)) != PINHOLE_OK ||
+    s->single_process = strcmp(pinhole_store_backend_name(s->admin), "sqlite") == 0;
+    if ((rc = pinhole_store_server_keys(s->admin, &s->keys)) != PINHOLE_OK ||
         (rc = load_collections(s)) != PINHOLE_OK ||
         (rc = pinhole_service_multi_load(s)) != PINHOLE_OK ||
         (rc = pinhole_service_discovery_load(s)) != PINHOLE_OK)
         goto fail;
-    const pinhole_jobs_options jo = {.store_url = s->store_url,
-                                     .workers = s->opt.job_workers,
-                                     .time_limit_s = s->opt.job_time_limit,
-                                     .loader = pinhole_service_job_loader,
-                                     .loader_ctx = s,
-                                     .host = pinhole_service_discovery_job,
-                                     .host_ctx = s};
-    if ((rc = pinhole_jobs_open(&s->jobs, &jo)) != PINHOLE_OK)
+    pinhole_jobs_options jo = {.store_url = s->store_url,
+                               .workers = s->opt.job_workers,
+                               .time_limit_s = s->opt.job_time_limit,
+                               .loader = pinhole_service_job_loader,
+                               .loader_ctx = s,
+                               .host = pinhole_service_discovery_job,
+                               .host_ctx = s,
+                               .readonly = pinhole_service_readonly(s)};
+    rc = pinhole_jobs_open(&s->jobs, &jo);
+    if (rc == PINHOLE_ENOSPACE) { /* settling the jobs of a crashed process needs a write */
+        pinhole_service_go_readonly(s);
+        jo.readonly = 1;
+        rc = pinhole_jobs_open(&s->jobs, &jo);
+    }
+    if (rc != PINHOLE_OK || (rc = pinhole_service_probe_start(s)) != PINHOLE_OK)
         goto fail;
     *out = s;
     return PINHOLE_OK;
 fail:
+    pinhole_jobs_close(s->jobs);
     pinhole_service_stop_writer(s);
     free_service(s);
     return rc;
@@ -104,6 +127,7 @@ fail:
 
 void pinhole_service_stop_writer(pinhole_service *s)
 {
+    pinhole_service_probe_stop(s); /* it may be starting the writer */
     if (!s->writer_started)
         return;
     pinhole_writer_stop(&s->writer);
@@ -114,6 +138,7 @@ void pinhole_service_close(pinhole_service *s)
 {
     if (!s)
         return;
+    pinhole_service_probe_stop(s); /* before the runner it may be making writable goes */
     pinhole_jobs_close(s->jobs);
     pinhole_service_stop_writer(s);
     free_service(s);
@@ -126,6 +151,9 @@ const pinhole_server_keys *pinhole_service_keys(pinhole_service *s)
 
 int pinhole_service_submit(pinhole_service *s, pinhole_ingest_batch *b)
 {
+    /* while read-only the writer is not running (its lock may not even exist) */
+    if (pinhole_service_readonly(s))
+        return PINHOLE_ENOSPACE;
     return pinhole_writer_submit(&s->writer, b);
 }
 

@@ -18,19 +18,31 @@
 #include <stdint.h>
 
 typedef struct pinhole_service_options {
-    const char *store_url; /* the store (server/store/store.h: a path or a URL) */
-    unsigned readers;      /* read handles, at most this many reads run at once; 0 = 1 */
-    unsigned job_workers;  /* analytics job worker threads; 0 = 1 */
-    double job_time_limit; /* default and maximum seconds per job; 0 = 600 */
+    const char *store_url;          /* the store (server/store/store.h: a path or a URL) */
+    unsigned readers;               /* read handles, at most this many reads run at once; 0 = 1 */
+    unsigned job_workers;           /* analytics job worker threads; 0 = 1 */
+    double job_time_limit;          /* default and maximum seconds per job; 0 = 600 */
+    double writable_probe_interval; /* while read-only (disk full), seconds between attempts to
+                                       open the store for writing again; 0 = 5 */
     pinhole_writer_options writer;
 } pinhole_service_options;
 
 typedef struct pinhole_service pinhole_service;
 
 /** Open the store (creating it), start the writer, load the server's keys and every collection,
- * and start the job runner. Errors: those of pinhole_store_open (PINHOLE_EIO, PINHOLE_EINVAL,
- * PINHOLE_EUNSUPPORTED), PINHOLE_EDB (the store cannot be read), PINHOLE_ENOMEM. */
+ * and start the job runner. When the store cannot be opened for writing because its disk is full
+ * (PINHOLE_ENOSPACE, e.g. a WAL left by a crash cannot be recovered in place), the service opens
+ * read-only instead (pinhole_service_readonly): everything is read as last committed, every write
+ * fails with PINHOLE_ENOSPACE, no job runs, and a thread retries a writable open every
+ * writable_probe_interval seconds, switching to normal service once it succeeds. Errors: those of
+ * pinhole_store_open (PINHOLE_EIO, PINHOLE_EINVAL, PINHOLE_EUNSUPPORTED; PINHOLE_ENOSPACE when
+ * even a read-only open fails), PINHOLE_EDB (the store cannot be read; also a read-only store
+ * without the server's keys), PINHOLE_ENOMEM. */
 int pinhole_service_open(pinhole_service **out, const pinhole_service_options *o);
+
+/** 1 while the service refuses writes because its store's disk is full and it was opened
+ * read-only (pinhole_service_open), else 0. */
+int pinhole_service_readonly(pinhole_service *s);
 
 /** Refuse new batches, commit every queued one (their callbacks run) and stop the writer. Safe to
  * call more than once. */
@@ -103,7 +115,8 @@ int pinhole_service_buckets(pinhole_service *s, int64_t collection, int64_t from
 
 /* ---- writes ---- */
 
-/** Queue a batch for the writer (pinhole_writer_submit: same errors). */
+/** Queue a batch for the writer (pinhole_writer_submit: same errors; PINHOLE_ENOSPACE while
+ * read-only). */
 int pinhole_service_submit(pinhole_service *s, pinhole_ingest_batch *b);
 
 /** The writer's counters. */

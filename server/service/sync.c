@@ -34,7 +34,7 @@ static int insert_sorted(pinhole_service *s, pinhole_server_collection *c)
 int pinhole_service_registry_sync(pinhole_service *s)
 {
     /* an SQLite file is served by one process: nothing can appear behind its back */
-    if (strcmp(pinhole_store_backend_name(s->admin), "sqlite") == 0)
+    if (s->single_process)
         return PINHOLE_OK;
     pthread_mutex_lock(&s->admin_mu);
     const double now = pinhole_clock_mono();

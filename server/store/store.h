@@ -29,14 +29,21 @@ typedef struct pinhole_store pinhole_store;
 typedef struct pinhole_store_options {
     int synchronous_normal; /* 0: every commit durable on return (fsync; the default) */
     int readonly;           /* open for reading only (query connections) */
+    int write_nothing;      /* with readonly: write no data, not even SQLite's shared WAL index,
+                               so that a store whose disk is full can still be read (SQLite: a WAL
+                               left by a crash is then read into private memory at each read
+                               transaction, slower; an empty -shm file is made when missing;
+                               PostgreSQL: as readonly) */
     int cache_mib;          /* page cache per handle, MiB (default 64) */
     int busy_ms;            /* how long to wait for a lock held by another handle (default 5000) */
 } pinhole_store_options;
 
 /** Open the store named by url (creating it and its schema if missing, unless readonly).
- * *out receives the handle. Errors: PINHOLE_EIO (cannot open, not a Pinhole database, schema
- * error), PINHOLE_EINVAL (url too long or malformed), PINHOLE_EUNSUPPORTED (a URL scheme no
- * backend of this build serves), PINHOLE_ENOMEM. On error *out is NULL. */
+ * *out receives the handle. Errors: PINHOLE_ENOSPACE (the disk is full: a read-write open would
+ * have to write, e.g. to recover a WAL left by a crash; a write_nothing open may still work),
+ * PINHOLE_EIO (cannot open, not a Pinhole database, schema error), PINHOLE_EINVAL (url too long
+ * or malformed), PINHOLE_EUNSUPPORTED (a URL scheme no backend of this build serves),
+ * PINHOLE_ENOMEM. On error *out is NULL. */
 int pinhole_store_open(pinhole_store **out, const char *url, const pinhole_store_options *opt);
 
 /** Close the handle and free it; safe on NULL. */
@@ -211,8 +218,8 @@ int pinhole_store_ingest_prepare(pinhole_store *s);
  * the mechanism refuses the payload), and the touched counts and bucket totals are rewritten.
  * Statuses are final only when this returns PINHOLE_OK; on error the transaction is rolled back,
  * nothing is stored and every status is reset to PENDING. Only one handle may ingest into a store
- * at a time (the writer's). Errors: PINHOLE_EDB (database error, disk full, ...), PINHOLE_ENOMEM.
- */
+ * at a time (the writer's). Errors: PINHOLE_ENOSPACE (the disk is full), PINHOLE_EDB (another
+ * database error), PINHOLE_ENOMEM. */
 int pinhole_store_ingest(pinhole_store *s, pinhole_ingest_report *r, size_t n);
 
 /* ---- queries ---- */

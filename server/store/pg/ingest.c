@@ -503,6 +503,8 @@ int pg_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t n)
                 r[i].status = PINHOLE_REPORT_PENDING;
                 r[i].error = PINHOLE_OK;
             }
+        if (rc == PINHOLE_EDB && pg_error(s) == PINHOLE_ENOSPACE)
+            return PINHOLE_ENOSPACE; /* PostgreSQL's disk is full: a retry now would fail too */
         if (rc == PINHOLE_ENOMEM || attempt + 1 >= PG_ATTEMPTS)
             return rc;
         if (PQstatus(s->conn) != CONNECTION_OK) { /* reconnect: the shard lock went with it */

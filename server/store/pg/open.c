@@ -89,6 +89,11 @@ int pg_exec(pg_store *s, const char *sql, int n, const char *const *v)
     return PINHOLE_OK;
 }
 
+int pg_error(const pg_store *s)
+{
+    return strcmp(s->sqlstate, "53100") == 0 ? PINHOLE_ENOSPACE : PINHOLE_EDB;
+}
+
 int pg_retryable(const pg_store *s)
 {
     return strcmp(s->sqlstate, "40001") == 0 || /* serialization_failure */

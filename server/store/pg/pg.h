@@ -81,6 +81,10 @@ PGresult *pg_run(pg_store *s, const char *sql, int n, const char *const *v, Exec
 /* Run a statement, ignoring any rows it returns: PINHOLE_OK or PINHOLE_EDB. */
 int pg_exec(pg_store *s, const char *sql, int n, const char *const *v);
 
+/* The PINHOLE_E* code of the latest failed statement: PINHOLE_ENOSPACE for SQLSTATE 53100
+ * (disk_full: PostgreSQL could not write), else PINHOLE_EDB. */
+int pg_error(const pg_store *s);
+
 /* Is the latest failure one a retry of the whole transaction may cure (serialization failure,
  * deadlock, a missing day partition)? */
 int pg_retryable(const pg_store *s);

@@ -153,6 +153,7 @@ static int load_ids(sqlite_store *s)
         pinhole_idset_free(s->ids);
         free(s->ids);
     }
+    s->phantom_ids = 0;
     s->ids = malloc(sizeof *s->ids);
     if (!s->ids || pinhole_idset_init(s->ids) != PINHOLE_OK) {
         free(s->ids);
@@ -311,6 +312,10 @@ int pinhole_sqlite_ingest_prepare(pinhole_store *base)
     return rc;
 }
 
+/* Ids of transactions that failed on a full disk kept in the index before it is rebuilt (about
+ * 12 MiB). */
+#define PHANTOM_IDS_MAX 262144u
+
 int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t n)
 {
     sqlite_store *s = sqlite_of(base);
@@ -320,7 +325,7 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
     if (rc != PINHOLE_OK)
         return rc;
     if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
-        return PINHOLE_EDB;
+        return pinhole_sqlite_error(s->db);
     rc = pinhole_sqlite_gc_follow(s); /* under the write lock: the deletions follow a retirement */
     /* Hash every id first, then look each up while the slot of one a few reports ahead is being
      * fetched: the index is larger than the caches, so its lookups are cache misses. */
@@ -355,18 +360,29 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
         rc = PINHOLE_EDB;
     pinhole_sqlite_gc_index_size(s);
     if (rc != PINHOLE_OK) {
+        if (rc == PINHOLE_EDB) /* disk full or another error: before the rollback clears it */
+            rc = pinhole_sqlite_error(s->db);
         if (!sqlite3_get_autocommit(s->db))
             pinhole_sqlite_step_done(s->stmt[SQ_ROLLBACK]);
-        /* The index must follow the database: drop it, the next ingest reloads it from the
-         * committed rows (rare: only after an SQLite error). */
-        pinhole_idset_free(s->ids);
-        free(s->ids);
-        s->ids = NULL;
+        uint64_t added = 0;
         for (size_t j = 0; j < n; j++)
             if (r[j].status != PINHOLE_REPORT_REJECTED) {
+                added += r[j].status == PINHOLE_REPORT_ACCEPTED;
                 r[j].status = PINHOLE_REPORT_PENDING;
                 r[j].error = PINHOLE_OK;
             }
+        /* The index must follow the database: drop it, the next ingest reloads it from the
+         * committed rows. On a full disk, where every batch fails until space is freed, a reload
+         * (a scan of every report) per batch would stall the writer: the ids of the rolled-back
+         * transaction stay instead, up to PHANTOM_IDS_MAX of them (find_stored checks every
+         * candidate's row, so they match nothing; they only take memory). */
+        if (rc == PINHOLE_ENOSPACE && s->ids && s->phantom_ids + added <= PHANTOM_IDS_MAX) {
+            s->phantom_ids += added;
+        } else {
+            pinhole_idset_free(s->ids);
+            free(s->ids);
+            s->ids = NULL;
+        }
     }
     return rc;
 }

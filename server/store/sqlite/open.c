@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "server/store/sqlite/sqlite.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,33 @@ static const char *const stmt_sql[SQ_COUNT] = {
     [SQ_RETIRED] = "SELECT retired_day FROM gc_state WHERE id = 1",
 };
 
+int pinhole_sqlite_error(sqlite3 *db)
+{
+    const int ec = sqlite3_extended_errcode(db) & 0xff, sys = sqlite3_system_errno(db);
+    return ec == SQLITE_FULL || (ec == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT))
+               ? PINHOLE_ENOSPACE
+               : PINHOLE_EDB;
+}
+
+/* db's URI for a connection that writes no data (store option write_nothing): read-only, and
+ * SQLite's shared WAL index opened read-only too (readonly_shm), so that when no other connection
+ * keeps that index SQLite reads the WAL into private memory instead of rebuilding the index on
+ * disk. The path is percent-escaped where URI syntax would read it otherwise. */
+static int write_nothing_uri(char *uri, size_t cap, const char *path)
+{
+    size_t n = (size_t)snprintf(uri, cap, "file:%s", path[0] == '/' ? "//" : "");
+    const char *p = path;
+    for (; *p && n + 4 < cap; p++)
+        n += (size_t)(*p == '%' || *p == '?' || *p == '#'
+                          ? snprintf(uri + n, cap - n, "%%%02X", (unsigned char)*p)
+                          : snprintf(uri + n, cap - n, "%c", *p));
+    const char *const query = "?mode=ro&readonly_shm=1";
+    if (*p || n + strlen(query) + 1 > cap)
+        return PINHOLE_EINVAL;
+    strcpy(uri + n, query);
+    return PINHOLE_OK;
+}
+
 int pinhole_sqlite_step_done(sqlite3_stmt *q)
 {
     int rc = sqlite3_step(q);
@@ -155,25 +183,40 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
         return PINHOLE_EINVAL;
     }
     strcpy(s->path, path);
-    s->readonly = opt->readonly;
     s->ids_horizon = INT64_MIN;
     s->gc.checked_day = INT64_MIN;
+    const int ro = opt->readonly || opt->write_nothing;
     int flags = SQLITE_OPEN_NOMUTEX |
-                (opt->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+                (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    s->readonly = ro;
     /* The file holds the server's secret keys: a new one is made 0600 (whatever the umask), and
      * SQLite gives its -wal and -shm files the database file's mode. */
-    const int fd = opt->readonly || strcmp(path, ":memory:") == 0
+    const int fd = ro || strcmp(path, ":memory:") == 0
                        ? -1
                        : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0)
         close(fd);
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
+    char uri[sizeof s->path * 3 + 32];
+    if (opt->write_nothing && write_nothing_uri(uri, sizeof uri, path) != PINHOLE_OK)
+        goto fail;
+    if (opt->write_nothing) {
+        /* readonly_shm needs the -shm file: an empty one (no data: it takes no space) when a
+         * clean stop removed it; SQLite then reads any WAL into private memory */
+        char shm[sizeof s->path + 8];
+        snprintf(shm, sizeof shm, "%s-shm", path);
+        const int sfd =
+            access(path, F_OK) == 0 ? open(shm, O_RDONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+        if (sfd >= 0)
+            close(sfd);
+    }
+    if (sqlite3_open_v2(opt->write_nothing ? uri : path, &s->db,
+                        flags | (opt->write_nothing ? SQLITE_OPEN_URI : 0), NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(s->db, opt->busy_ms > 0 ? opt->busy_ms : 5000);
     sqlite3_extended_result_codes(s->db, 1);
     char sql[512];
     const int cache_kib = (opt->cache_mib > 0 ? opt->cache_mib : 64) * 1024;
-    if (opt->readonly) /* journal_mode cannot change on a read-only connection */
+    if (ro) /* journal_mode cannot change on a read-only connection */
         snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA query_only=1;", cache_kib);
     else
         snprintf(sql, sizeof sql,
@@ -182,7 +225,7 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
                  opt->synchronous_normal ? "NORMAL" : "FULL", cache_kib);
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
-    if (!opt->readonly) {
+    if (!ro) {
         /* A file another program owns (nonzero application_id of its own) is refused. */
         sqlite3_stmt *q;
         int64_t app = -1;
@@ -193,6 +236,10 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
         sqlite3_finalize(q);
         if (app != 0 && app != PINHOLE_APPLICATION_ID)
             goto fail;
+        /* Written at every open, also when the file has it: a handle opened for writing has
+         * shown that it can write (a full disk fails here with PINHOLE_ENOSPACE, and the server
+         * serves reads through write_nothing handles instead, rather than finding out at the
+         * first batch). */
         snprintf(sql, sizeof sql, "PRAGMA application_id=%d;", PINHOLE_APPLICATION_ID);
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
@@ -201,8 +248,7 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
         sqlite3_wal_hook(s->db, wal_hook, s);
     }
     for (int i = 0; i < SQ_COUNT; i++) {
-        if (opt->readonly &&
-            ((i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT) || i == SQ_RETIRED))
+        if (ro && ((i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT) || i == SQ_RETIRED))
             continue; /* writing statements are not prepared on read-only connections */
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK)
@@ -210,9 +256,10 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
     }
     *out = &s->base;
     return PINHOLE_OK;
-fail:
+fail:;
+    const int full = s->db && pinhole_sqlite_error(s->db) == PINHOLE_ENOSPACE;
     sqlite_close(&s->base);
-    return PINHOLE_EIO;
+    return full ? PINHOLE_ENOSPACE : PINHOLE_EIO;
 }
 
 static int sqlite_maintain(pinhole_store *base, pinhole_store_upkeep when, int *did)

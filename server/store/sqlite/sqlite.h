@@ -67,6 +67,7 @@ typedef struct sqlite_store {
     char path[4096];
     int readonly;
     struct pinhole_idset *ids; /* index of stored report ids, built on first ingest */
+    uint64_t phantom_ids;      /* ids kept in it from transactions that failed on a full disk */
     sqlite_ingest_scratch scratch;
     uint64_t wal_frames; /* WAL frames after this connection's last commit (sqlite3_wal_hook) */
     int64_t ids_horizon; /* ids holds no report of a day <= this; such reports are refused */
@@ -102,6 +103,11 @@ static inline sqlite_store *sqlite_of(pinhole_store *s)
 {
     return (sqlite_store *)s;
 }
+
+/* The PINHOLE_E* code of db's latest failure: PINHOLE_ENOSPACE when the disk was full (SQLITE_FULL,
+ * or an I/O error whose system error was ENOSPC or EDQUOT), else PINHOLE_EDB. Call it before
+ * anything else runs on db (a ROLLBACK clears the error). */
+int pinhole_sqlite_error(sqlite3 *db);
 
 /* Step a statement that returns no row, then reset it: PINHOLE_OK or PINHOLE_EDB. */
 int pinhole_sqlite_step_done(sqlite3_stmt *q);
