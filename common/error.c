@@ -47,6 +47,8 @@ const char *pinhole_strerror(int code)
     case PINHOLE_EWINDOW:
         return "report time outside the collection's report window (too old, or ahead of the "
                "server's clock)";
+    case PINHOLE_ECLOSED:
+        return "report time in a closed time bucket of the collection (its estimate is final)";
     default:
         return "unknown error";
     }

@@ -42,6 +42,7 @@ typedef enum pinhole_problem {
     PROBLEM_BAD_REQUEST,
     PROBLEM_VERSION_NOT_SUPPORTED,
     PROBLEM_JOB_PATH,
+    PROBLEM_INVALID_CLOSE,
     PROBLEM_COUNT
 } pinhole_problem;
 

@@ -63,8 +63,9 @@ enum {
     PINHOLE_EDB = -18,         /* the database failed (SQLite error) */
     PINHOLE_ETOOBIG = -19,     /* input longer than declared, or over a size or count limit */
     PINHOLE_EWINDOW = -20,     /* a report's time lies outside its collection's report window */
+    PINHOLE_ECLOSED = -21,     /* a report's time bucket is closed: its estimate is final */
     PINHOLE_ELAST =
-        PINHOLE_EWINDOW, /* the most negative code in use (keep last; tests walk the range) */
+        PINHOLE_ECLOSED, /* the most negative code in use (keep last; tests walk the range) */
 };
 
 /** Human-readable English text for a PINHOLE_* code (0 or negative). Never NULL; unknown codes give
