@@ -3,8 +3,9 @@
  * tests/pg/each_fresh.sh gives each test a fresh PostgreSQL database): a batch that reaches the
  * store after its collection was deleted leaves nothing behind, and thirty simulated days of
  * reports into a seven-day window keep only the window's days of raw reports (PostgreSQL: whole
- * day partitions) while every count stays. The simulated days move the process's clock
- * (pinhole_clock_set_offset), which the garbage collectors of both backends follow. */
+ * day partitions) while every count stays, and closed time buckets take no new report. The
+ * simulated days move the process's clock (pinhole_clock_set_offset), which the garbage
+ * collectors of both backends follow. */
 #include "common/clock.h"
 #include "common/error.h"
 #include "server/store/store.h"
@@ -263,6 +264,67 @@ Test(retention, thirty_days_into_a_seven_day_window_keep_the_window_and_every_co
     cr_assert_eq(late[1].status, PINHOLE_REPORT_REJECTED);
     cr_assert_eq(pinhole_store_report_total(s, a.id, &n), PINHOLE_OK);
     cr_assert_eq(n, DAYS * PER_DAY);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&a);
+    pinhole_server_collection_free(&b);
+}
+
+/* Closing time buckets: from the close on, a new report of a closed bucket is refused (closed),
+ * an identical retry of a stored one is still a duplicate, a report of an open bucket is stored;
+ * the counts of the closed buckets stay as they were; closing never moves back; the mark
+ * survives a restart; an unknown or deleted collection has nothing to close. */
+Test(retention, closed_buckets_take_no_new_report)
+{
+    pinhole_store *s;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
+    pinhole_server_collection a, b;
+    cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_create_collection(s, &b, "b", &p, 3600, 0, NULL), PINHOLE_OK);
+    const uint8_t pay[3] = {1, 2, 3};
+    pinhole_ingest_report r[4];
+    for (int i = 0; i < 3; i++)
+        test_ingest_report(&r[i], &a, (uint8_t)(1 + i), 10 + i, &pay[i]); /* buckets 10, 11, 12 */
+    cr_assert_eq(pinhole_store_ingest(s, r, 3), PINHOLE_OK);
+    int64_t closed = -1;
+    cr_assert_eq(pinhole_store_closed_before(s, a.id, &closed), PINHOLE_OK);
+    cr_assert_eq(closed, 0);
+    cr_assert_eq(pinhole_store_close_buckets(s, a.id, 12, &closed), PINHOLE_OK);
+    cr_assert_eq(closed, 12);
+    cr_assert_eq(pinhole_store_close_buckets(s, a.id, 5, &closed), PINHOLE_OK); /* never back */
+    cr_assert_eq(closed, 12);
+    cr_assert_eq(pinhole_store_close_buckets(s, a.id, -1, NULL), PINHOLE_EINVAL);
+    cr_assert_eq(pinhole_store_close_buckets(s, b.id + 100, 1, NULL), PINHOLE_ENOTFOUND);
+    test_ingest_report(&r[0], &a, 7, 11, &pay[0]); /* new, in a closed bucket */
+    test_ingest_report(&r[1], &a, 1, 10, &pay[0]); /* a retry of a stored one */
+    test_ingest_report(&r[2], &a, 8, 12, &pay[1]); /* new, in the first open bucket */
+    test_ingest_report(&r[3], &b, 9, 11, &pay[2]); /* another collection: nothing closed */
+    cr_assert_eq(pinhole_store_ingest(s, r, 4), PINHOLE_OK);
+    cr_assert_eq(r[0].status, PINHOLE_REPORT_REJECTED);
+    cr_assert_eq(r[0].error, PINHOLE_ECLOSED);
+    cr_assert_eq(r[1].status, PINHOLE_REPORT_DUPLICATE);
+    cr_assert_eq(r[2].status, PINHOLE_REPORT_ACCEPTED);
+    cr_assert_eq(r[3].status, PINHOLE_REPORT_ACCEPTED);
+    uint64_t n, *counts = calloc(a.cfg.counts_len, sizeof *counts);
+    cr_assert_not_null(counts);
+    cr_assert_eq(pinhole_store_counts(s, &a, 0, 11, counts, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2); /* the closed buckets: as before the close */
+    cr_assert_eq(pinhole_store_counts(s, &a, 12, 12, counts, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2);
+    free(counts);
+    pinhole_store_close(s);
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_closed_before(s, a.id, &closed), PINHOLE_OK);
+    cr_assert_eq(closed, 12);
+    cr_assert_eq(pinhole_store_ingest(s, r, 1), PINHOLE_OK);
+    cr_assert_eq(r[0].status, PINHOLE_REPORT_REJECTED);
+    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_close_buckets(s, a.id, 20, NULL), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_store_closed_before(s, a.id, &closed), PINHOLE_ENOTFOUND);
+    uint64_t problems = 1;
+    char msg[256];
+    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
+    cr_assert_eq(problems, 0, "%s", msg);
     pinhole_store_close(s);
     pinhole_server_collection_free(&a);
     pinhole_server_collection_free(&b);
