@@ -29,7 +29,8 @@
  * wait on each other's rows (count vectors are appended as deltas: no row is shared there).
  *
  * Files: open.c (connection, schema, maintenance and the garbage collector), catalog.c
- * (collections, keys), ingest.c, queries.c (counts, buckets, the recount check), jobs.c. */
+ * (collections, keys, closed buckets, the flushes' fence), ingest.c, queries.c (counts, buckets,
+ * the recount check), jobs.c. */
 #ifndef PINHOLE_SERVER_STORE_PG_H
 #define PINHOLE_SERVER_STORE_PG_H
 
