@@ -47,12 +47,12 @@ static const char *const schema =
 #define SQLITE_SCHEMA_VERSION 3
 static const char *const upgrade[SQLITE_SCHEMA_VERSION] = {
     /* 0 -> 1: the report window and retention of each collection (existing ones: none) */
-    "ALTER TABLE collections ADD COLUMN max_report_age INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE collections ADD COLUMN max_clock_skew INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE collections ADD COLUMN keep_reports INTEGER NOT NULL DEFAULT 0;",
+    ("ALTER TABLE collections ADD COLUMN max_report_age INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE collections ADD COLUMN max_clock_skew INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE collections ADD COLUMN keep_reports INTEGER NOT NULL DEFAULT 0;"),
     /* 1 -> 2: the garbage collector's state, collections being deleted */
-    "CREATE TABLE gc_state(id INTEGER PRIMARY KEY CHECK(id = 1), retired_day INTEGER NOT NULL);"
-    "ALTER TABLE collections ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;",
+    ("CREATE TABLE gc_state(id INTEGER PRIMARY KEY CHECK(id = 1), retired_day INTEGER NOT NULL);"
+     "ALTER TABLE collections ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;"),
     /* 2 -> 3: closed time buckets (the first open one) */
     "ALTER TABLE collections ADD COLUMN closed_before INTEGER NOT NULL DEFAULT 0;",
 };

@@ -9,10 +9,12 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "server/store/store.h"
+#include "server/store/writer.h"
 #include "tests/support/reports.h"
 #include "tests/support/tmpdb.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -158,6 +160,59 @@ Test(retention, late_batch_of_a_deleted_collection_leaves_nothing)
     pinhole_store_close(s);
     pinhole_server_collection_free(&a);
     pinhole_server_collection_free(&b);
+}
+
+/* The same through the writer: a batch waits in its queue (flush_ms) while the collection is
+ * deleted on another handle; when its transaction comes, it stores nothing. */
+typedef struct flushed {
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} flushed;
+
+static void on_flushed(pinhole_ingest_batch *b, void *arg)
+{
+    (void)b;
+    flushed *f = arg;
+    pthread_mutex_lock(&f->mu);
+    f->done = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+Test(retention, batch_queued_while_its_collection_is_deleted_stores_nothing)
+{
+    pinhole_store *s;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
+    pinhole_server_collection a;
+    cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
+    pinhole_writer w;
+    const pinhole_writer_options o = {.flush_reports = 1000, .flush_ms = 500};
+    cr_assert_eq(pinhole_writer_start(&w, url, &o), PINHOLE_OK);
+    const uint8_t pay = 2;
+    pinhole_ingest_report r[8];
+    for (int i = 0; i < 8; i++)
+        test_ingest_report(&r[i], &a, (uint8_t)(1 + i), 100 + i % 2, &pay);
+    flushed f = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    pinhole_ingest_batch b = {.reports = r, .n = 8, .done = on_flushed, .arg = &f};
+    cr_assert_eq(pinhole_writer_submit(&w, &b), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_OK); /* while it waits */
+    pthread_mutex_lock(&f.mu);
+    while (!f.done)
+        pthread_cond_wait(&f.cv, &f.mu);
+    pthread_mutex_unlock(&f.mu);
+    cr_assert_eq(b.result, PINHOLE_OK);
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(r[i].status, PINHOLE_REPORT_REJECTED, "report %d", i);
+        cr_assert_eq(r[i].error, PINHOLE_ENOTFOUND);
+    }
+    pinhole_writer_stop(&w);
+    pinhole_writer_release(&w);
+    upkeep(s);
+    cr_assert_eq(rows_of(a.id), 0, "rows left under the deleted collection");
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&a);
 }
 
 /* Thirty simulated days of reports (one-day buckets) into a collection with a 7-day window and
