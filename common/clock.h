@@ -19,6 +19,10 @@ double pinhole_clock_wall(void);
  * never calls it. */
 void pinhole_clock_set_offset(double seconds);
 
+/** The offset set by pinhole_clock_set_offset() (0 unless a test or benchmark set one): for clocks
+ * that are not this process's, such as a database server's, to be moved alike. */
+double pinhole_clock_offset(void);
+
 /** CPU seconds used by the process so far (CLOCK_PROCESS_CPUTIME_ID). Use for benchmarks. */
 double pinhole_clock_cpu(void);
 

@@ -49,6 +49,8 @@ const char *pinhole_strerror(int code)
                "server's clock)";
     case PINHOLE_ENOSPACE:
         return "storage full (disk full): nothing was written";
+    case PINHOLE_ECLOSED:
+        return "report time in a closed time bucket of the collection (its estimate is final)";
     default:
         return "unknown error";
     }

@@ -19,6 +19,7 @@ cleanup() {
 trap cleanup EXIT
 cpids=
 fail() { echo "FAIL: $*"; exit 1; }
+t0=$(($(date +%s) - 86400)) # report times: the past day, inside the default report window
 
 start() { # start the server on the database, wait for its port
     rm -f "$tmp/port"
@@ -36,7 +37,7 @@ clients() { # clients ROUND USERS: four clients, two connections each, seeds ROU
     cpids=
     for c in 1 2 3 4; do
         "$cli" submit --url "$url" --collection 1 --users "$2" --counts "$counts" --seed "$1$c" \
-            --time $((1700000000 + 3600 * c)) --batch 200 --connections 2 --retries 3 \
+            --time $((t0 + 3600 * c)) --batch 200 --connections 2 --retries 3 \
             --ack-log "$tmp/ack.$1$c" >"$tmp/client.$1$c" 2>&1 &
         cpids="$cpids $!"
     done

@@ -66,9 +66,16 @@ static void start(unsigned timeout, size_t max_body, size_t queue, const char *u
     snprintf(base, sizeof base, "http://127.0.0.1:%u", pinhole_server_port(srv));
 }
 
+/* The reports of these tests are of day 20000 (time unit 20000 of one-day buckets): the clock of
+ * the server they run in this process stands at noon of the next day, inside the collections'
+ * default report window (7 days back). */
+#define TEST_DAY 20000
+
 static void setup(void)
 {
     cr_assert(sodium_init() >= 0);
+    pinhole_clock_set_offset((TEST_DAY + 1.5) * 86400 -
+                             (pinhole_clock_wall() - pinhole_clock_offset()));
     cr_assert_eq(cli_http_global_init(), 0);
     strcpy(dir, "/tmp/pinhole-http-test.XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
@@ -80,6 +87,7 @@ static void teardown(void)
 {
     if (srv)
         pinhole_server_stop(srv, 2);
+    pinhole_clock_set_offset(0);
     char p[160];
     const char *suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -152,7 +160,7 @@ static batch make_batch_times(const cli_collection *c, size_t n, uint64_t seed, 
             v++;
         uint8_t rep[256], sl[256];
         pinhole_report header = {.collection_id = c->wire.collection_id,
-                                 .time = 20000 + i % ntimes};
+                                 .time = TEST_DAY + i % ntimes};
         memcpy(header.fingerprint, c->fingerprint, sizeof header.fingerprint);
         size_t len;
         cr_assert_eq(pinhole_device_report(&c->cfg, &header, v, &rng, &rng, rep, sizeof rep, &len),
@@ -964,10 +972,12 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
 Test(http, a_batch_holds_at_most_16_distinct_times)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
+    /* times 20000 .. 20019, twice each: a window of no bound lets the ones ahead in */
+    const uint64_t id = create("{\"epsilon\": 2, \"k\": 12, \"max_report_age\": 0,"
+                               " \"max_clock_skew\": 0}");
     cli_collection c;
     fetch(id, &c);
-    batch b = make_batch_times(&c, 40, 41, 0, 20); /* times 20000 .. 20019, twice each */
+    batch b = make_batch_times(&c, 40, 41, 0, 20);
     json_t *o = post_batch(id, &b, 200);
     cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 32);
     cr_assert_eq(json_integer_value(json_object_get(o, "rejected")), 8);

@@ -557,6 +557,7 @@ Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
            " ALTER TABLE collections DROP COLUMN max_clock_skew;"
            " ALTER TABLE collections DROP COLUMN keep_reports;"
            " ALTER TABLE collections DROP COLUMN deleting; DROP TABLE gc_state;"
+           " ALTER TABLE collections DROP COLUMN closed_before;"
            " PRAGMA user_version = 0;",
            NULL);
     pinhole_store_options ro = {.readonly = 1}; /* read-only: loads it as it is */
@@ -581,7 +582,7 @@ Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
     cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-    cr_assert_eq(sqlite3_column_int(q, 0), 2);
+    cr_assert_eq(sqlite3_column_int(q, 0), 3);
     sqlite3_finalize(q);
     sqlite3_close(db);
     pinhole_server_collection_free(&c);

@@ -95,6 +95,8 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
     UINT_KEY("writer_txn_reports", 1, 1ull << 32, o->writer.max_txn_reports)
     UINT_KEY("flush_reports", 0, 1ull << 32, o->writer.flush_reports)
     UINT_KEY("flush_ms", 0, 10000, o->writer.flush_ms)
+    UINT_KEY("max_report_age", 0, UINT32_MAX, o->max_report_age)
+    UINT_KEY("max_clock_skew", 0, UINT32_MAX, o->max_clock_skew)
 #undef UINT_KEY
     if (strcmp(key, "listen") == 0) {
         if (strlen(v) >= sizeof o->listen)

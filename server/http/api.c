@@ -69,8 +69,9 @@ static int parse_labels(json_t *arr, pinhole_collection_spec *spec, char *err, s
     return PINHOLE_OK;
 }
 
-int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collection_spec *spec,
-                                 char *err, size_t errlen)
+int pinhole_api_parse_collection(const char *body, size_t len,
+                                 const pinhole_collection_window *window_default,
+                                 pinhole_collection_spec *spec, char *err, size_t errlen)
 {
     memset(spec, 0, sizeof *spec);
     strcpy(spec->name, "collection");
@@ -79,6 +80,8 @@ int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collectio
     spec->min_reports = PINHOLE_DEFAULT_MIN_REPORTS;
     spec->window = (pinhole_collection_window){.max_report_age = PINHOLE_DEFAULT_MAX_REPORT_AGE,
                                                .max_clock_skew = PINHOLE_DEFAULT_MAX_CLOCK_SKEW};
+    if (window_default)
+        spec->window = *window_default;
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
@@ -493,7 +496,10 @@ static char *render_json(const pinhole_server_collection *c, const pinhole_histo
     json_object_set_new(o, "consistency", json_string(cons_name[q->consistency]));
     json_object_set_new(o, "topk", json_integer((json_int_t)q->topk));
     if (json_object_set_new(o, "from", q->has_from ? json_integer(q->from) : json_null()) ||
-        json_object_set_new(o, "to", q->has_to ? json_integer(q->to) : json_null()))
+        json_object_set_new(o, "to", q->has_to ? json_integer(q->to) : json_null()) ||
+        json_object_set_new(o, "closed_only", json_boolean(q->closed_only)) ||
+        json_object_set_new(o, "closed_before", json_integer(q->closed_before)) ||
+        json_object_set_new(o, "final", json_boolean(q->final)))
         goto oom;
     if (h->topk_prob &&
         (json_object_set_new(o, "topk_samples", json_integer((json_int_t)h->topk_samples)) ||

@@ -33,14 +33,17 @@ typedef struct pinhole_collection_spec {
  *    "max_report_age": 604800, "max_clock_skew": 3600, "keep_reports": false}
  * epsilon is required; k is required unless labels are given (then k = their number and a k given
  * too must agree); the rest default (name "collection", mechanism "pgr", q = t = 0 for the
- * planner's choice, the time precision and minimum above). Unknown members are refused.
+ * planner's choice, the time precision and minimum above, the report window *window_default, or
+ * PINHOLE_DEFAULT_MAX_REPORT_AGE and PINHOLE_DEFAULT_MAX_CLOCK_SKEW when it is NULL, keep_reports
+ * false). Unknown members are refused.
  * Errors: PINHOLE_EFORMAT (not JSON, not an object, a member of the wrong type or unknown) and
  * PINHOLE_EINVAL (a value out of range: k < 2 or above 2^40, epsilon, label too long or not UTF-8
  * text without NUL, name too long, time precision 0 or above 2^31), each with a one-line reason in
  * err; PINHOLE_ENOMEM. On error nothing needs freeing; else free with pinhole_collection_spec_free.
  */
-int pinhole_api_parse_collection(const char *body, size_t len, pinhole_collection_spec *spec,
-                                 char *err, size_t errlen);
+int pinhole_api_parse_collection(const char *body, size_t len,
+                                 const pinhole_collection_window *window_default,
+                                 pinhole_collection_spec *spec, char *err, size_t errlen);
 
 /** Free a spec's labels; safe on a zeroed spec. */
 void pinhole_collection_spec_free(pinhole_collection_spec *spec);
@@ -64,6 +67,11 @@ typedef struct pinhole_histogram_query {
     pinhole_significance significance; /* ?significant=fdr:A|bonferroni:A (default none) */
     uint32_t n_items;                  /* ?items=V,W,...: only these items, in this order */
     uint64_t items[PINHOLE_API_MAX_ITEMS];
+    int closed_only; /* ?closed=true: only the range's closed time buckets */
+    /* set when the query runs: the start of the collection's first open bucket (Unix seconds),
+     * and whether every bucket summed is closed (the estimate is final) */
+    int64_t closed_before;
+    int final;
 } pinhole_histogram_query;
 
 /** Parse the histogram's selection parameters (each may be NULL when absent) into q, after

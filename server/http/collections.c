@@ -1,6 +1,7 @@
 /* The collections resource: list, create, describe (GET /v1/collections[/{id}]), the signed
  * config clients fetch (.../config) and its label list (.../labels), the reports per time bucket
  * (.../timeline), and the server's public keys (GET /v1/keys). */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/explain.h"
 #include "proto/config_json.h"
@@ -20,16 +21,62 @@ static uint64_t stored_reports(pinhole_server *s, int64_t id)
     return n;
 }
 
+/* The collection's JSON with its stored reports and, in Unix seconds, the start of its first open
+ * time bucket (closed_before: 0 when none is closed). NULL when out of memory. */
+static json_t *collection_json(pinhole_server *s, const pinhole_server_collection *c,
+                               int with_labels)
+{
+    int64_t closed = 0;
+    if (pinhole_service_closed_before(s->svc, c->id, &closed) != PINHOLE_OK)
+        closed = 0;
+    json_t *o = pinhole_api_collection_json(c, stored_reports(s, c->id), with_labels);
+    /* closed * time_precision fits: a bucket past 2^63 seconds cannot be closed (see close) */
+    if (o && json_object_set_new(o, "closed_before",
+                                 json_integer((json_int_t)(closed * c->time_precision))) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 enum MHD_Result pinhole_http_collection_get(request *rq)
 {
     if (rq->multi)
         return pinhole_http_multi_get(rq);
     const char *l = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "labels");
     const int with_labels = l && (strcmp(l, "1") == 0 || strcmp(l, "true") == 0);
-    return pinhole_http_send_json(
-        rq, MHD_HTTP_OK,
-        pinhole_api_collection_json(rq->coll, stored_reports(rq->srv, rq->coll->id), with_labels),
-        NULL, NULL);
+    return pinhole_http_send_json(rq, MHD_HTTP_OK, collection_json(rq->srv, rq->coll, with_labels),
+                                  NULL, NULL);
+}
+
+/* POST /v1/collections/{id}/close (admin), {"before": T}: closes every time bucket that starts
+ * before T (Unix seconds); T may reach at most the end of the bucket holding now. 200 with the
+ * collection. */
+enum MHD_Result pinhole_http_collection_close(request *rq)
+{
+    const pinhole_server_collection *c = rq->coll;
+    json_t *root = json_loadb((const char *)rq->body, rq->len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *before = json_object_get(root, "before");
+    const int shape =
+        json_is_object(root) && json_object_size(root) == 1 && json_is_integer(before);
+    const json_int_t t = shape ? json_integer_value(before) : -1;
+    json_decref(root);
+    if (!shape)
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON,
+                                    "the body must be {\"before\": <Unix seconds>}");
+    const int64_t p = c->time_precision, now = (int64_t)pinhole_clock_wall();
+    const int64_t first_open = t / p + (t % p != 0); /* ceil(t / p): buckets starting before t */
+    if (t < 0 || first_open > now / p + 1)
+        return pinhole_http_problem(rq, PROBLEM_INVALID_CLOSE,
+                                    "before: Unix seconds from 0 to the end of the current time "
+                                    "bucket (a bucket that has not begun cannot be closed)");
+    int64_t closed;
+    const int rc = pinhole_service_close_buckets(rq->srv->svc, c->id, first_open, &closed);
+    if (rc == PINHOLE_ENOTFOUND)
+        return pinhole_http_problem(rq, PROBLEM_UNKNOWN_COLLECTION, NULL);
+    if (rc != PINHOLE_OK)
+        return pinhole_http_problem(rq, PROBLEM_STORE_ERROR, "the buckets could not be closed");
+    return pinhole_http_send_json(rq, MHD_HTTP_OK, collection_json(rq->srv, c, 0), NULL, NULL);
 }
 
 /* DELETE /v1/collections/{id} (admin): gone from the API at once, its rows removed by the garbage
@@ -53,7 +100,7 @@ enum MHD_Result pinhole_http_collection_list(request *rq)
     const size_t n = pinhole_service_collection_count(s->svc);
     for (size_t i = 0; arr && i < n; i++) {
         const pinhole_server_collection *c = pinhole_service_collection_at(s->svc, i);
-        json_array_append_new(arr, pinhole_api_collection_json(c, stored_reports(s, c->id), 0));
+        json_array_append_new(arr, collection_json(s, c, 0));
     }
     json_t *multi = json_array();
     const size_t nm = pinhole_service_multi_count(s->svc);
@@ -80,7 +127,8 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
         return res;
     }
     json_decref(root);
-    int rc = pinhole_api_parse_collection((const char *)rq->body, rq->len, &spec, err, sizeof err);
+    int rc = pinhole_api_parse_collection((const char *)rq->body, rq->len,
+                                          pinhole_service_window(s->svc), &spec, err, sizeof err);
     if (rc == PINHOLE_ENOMEM)
         return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
     if (rc != PINHOLE_OK)
@@ -120,7 +168,7 @@ enum MHD_Result pinhole_http_collection_create(request *rq)
     }
     char loc[64];
     snprintf(loc, sizeof loc, "/v1/collections/%" PRId64, c->id);
-    return pinhole_http_send_json(rq, MHD_HTTP_CREATED, pinhole_api_collection_json(c, 0, 0),
+    return pinhole_http_send_json(rq, MHD_HTTP_CREATED, collection_json(s, c, 0),
                                   MHD_HTTP_HEADER_LOCATION, loc);
 }
 
@@ -205,9 +253,13 @@ enum MHD_Result pinhole_http_timeline(request *rq)
                                              "reports", (json_int_t)n[i]));
     free(bucket);
     free(n);
-    return pinhole_http_send_json(rq, MHD_HTTP_OK,
-                                  json_pack("{s:I, s:I, s:o}", "collection", (json_int_t)c->id,
-                                            "time_precision", (json_int_t)c->time_precision,
-                                            "buckets", arr),
-                                  NULL, NULL);
+    int64_t closed = 0;
+    if (pinhole_service_closed_before(s->svc, c->id, &closed) != PINHOLE_OK)
+        closed = 0;
+    return pinhole_http_send_json(
+        rq, MHD_HTTP_OK,
+        json_pack("{s:I, s:I, s:I, s:o}", "collection", (json_int_t)c->id, "time_precision",
+                  (json_int_t)c->time_precision, "closed_before",
+                  (json_int_t)(closed * (int64_t)c->time_precision), "buckets", arr),
+        NULL, NULL);
 }

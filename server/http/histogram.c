@@ -25,10 +25,17 @@ static enum MHD_Result compute_histogram(request *rq, pinhole_pgr_workspace *ws)
 {
     pinhole_server *s = rq->srv;
     const pinhole_server_collection *c = rq->coll;
-    const pinhole_histogram_query q = rq->query;
+    pinhole_histogram_query q = rq->query;
     char err[256];
-    int64_t first, last;
+    int64_t first, last, closed = 0;
     pinhole_server_collection_bucket_range(c, q.from, q.to, &first, &last);
+    /* the closed buckets: read first, so that a close after it only makes the answer
+     * conservative (a bucket closed meanwhile is summed but said open) */
+    const int closed_rc = pinhole_service_closed_before(s->svc, c->id, &closed);
+    if (q.closed_only && last >= closed)
+        last = closed - 1;
+    q.closed_before = closed * (int64_t)c->time_precision;
+    q.final = last < closed;
     uint64_t *counts = malloc(c->cfg.counts_len * sizeof *counts);
     pinhole_histogram h = {0};
     double until = pinhole_clock_mono() + INLINE_SECONDS;
@@ -44,7 +51,7 @@ static enum MHD_Result compute_histogram(request *rq, pinhole_pgr_workspace *ws)
                                           .significance = q.significance,
                                           .workspace = ws};
     uint64_t n = 0;
-    int rc = counts ? PINHOLE_OK : PINHOLE_ENOMEM;
+    int rc = !counts ? PINHOLE_ENOMEM : closed_rc == PINHOLE_ENOTFOUND ? PINHOLE_OK : closed_rc;
     if (rc == PINHOLE_OK && first <= last) {
         rc = pinhole_service_counts(s->svc, c, first, last, counts, &n);
     }
@@ -133,8 +140,8 @@ static enum MHD_Result unknown_arg(void *cls, enum MHD_ValueKind kind, const cha
 {
     (void)kind;
     (void)value;
-    static const char *const known[] = {"from",        "to",   "top",         "format",
-                                        "consistency", "topk", "significant", "items"};
+    static const char *const known[] = {"from", "to",          "top",   "format", "consistency",
+                                        "topk", "significant", "items", "closed"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(key, known[i]) == 0)
             return MHD_YES;
@@ -161,7 +168,7 @@ enum MHD_Result pinhole_http_histogram(request *rq)
         snprintf(
             err, sizeof err,
             "unknown query parameter '%.64s' (known: from, to, top, format, consistency, topk, "
-            "significant, items)",
+            "significant, items, closed)",
             unknown);
         return pinhole_http_problem(rq, PROBLEM_BAD_QUERY, err);
     }
@@ -178,6 +185,10 @@ enum MHD_Result pinhole_http_histogram(request *rq)
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "items"), &rq->query, err,
             sizeof err) != PINHOLE_OK)
         return pinhole_http_problem(rq, PROBLEM_BAD_QUERY, err);
+    const char *closed = MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "closed");
+    if (closed && strcmp(closed, "true") != 0 && strcmp(closed, "false") != 0)
+        return pinhole_http_problem(rq, PROBLEM_BAD_QUERY, "closed: true or false");
+    rq->query.closed_only = closed && strcmp(closed, "true") == 0;
     pthread_mutex_lock(&s->qmu);
     if (s->qstop || s->qlen >= PINHOLE_QUERY_QUEUE) {
         const int stopping = s->qstop;

@@ -31,6 +31,8 @@ enum reason {
     RS_TOO_LARGE,
     RS_STORE,
     RS_WINDOW,
+    RS_CLOSED,
+    RS_DELETED,
     RS_COUNT
 };
 
@@ -141,6 +143,7 @@ enum MHD_Result pinhole_http_collection_list(request *rq);                  /* c
 enum MHD_Result pinhole_http_collection_create(request *rq);                /* collections.c */
 enum MHD_Result pinhole_http_collection_get(request *rq);                   /* collections.c */
 enum MHD_Result pinhole_http_collection_delete(request *rq);                /* collections.c */
+enum MHD_Result pinhole_http_collection_close(request *rq);                 /* collections.c */
 enum MHD_Result pinhole_http_config(request *rq);                           /* collections.c */
 enum MHD_Result pinhole_http_labels(request *rq);                           /* collections.c */
 enum MHD_Result pinhole_http_timeline(request *rq);                         /* collections.c */

@@ -41,6 +41,9 @@ typedef struct pinhole_server_options {
     char db_path[4096];      /* the store: "pinhole.db" in the working directory (a path or a store
                                URL, server/store/store.h) */
     pinhole_writer_options writer;
+    /* the report window of a collection created without one: seconds back (604800, 7 days) and
+     * ahead (3600) of the server's clock; 0: no bound on that side */
+    uint32_t max_report_age, max_clock_skew;
     uint8_t admin_hash[PINHOLE_TOKEN_HASH_BYTES];
     uint8_t analyst_hash[PINHOLE_TOKEN_HASH_BYTES];
     uint8_t uploader_hash[PINHOLE_TOKEN_HASH_BYTES];

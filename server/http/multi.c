@@ -17,7 +17,9 @@
 static int pair_member(const char *key)
 {
     return !strcmp(key, "name") || !strcmp(key, "epsilon") || !strcmp(key, "mechanism") ||
-           !strcmp(key, "time_precision") || !strcmp(key, "min_reports");
+           !strcmp(key, "time_precision") || !strcmp(key, "min_reports") ||
+           !strcmp(key, "max_report_age") || !strcmp(key, "max_clock_skew") ||
+           !strcmp(key, "keep_reports");
 }
 
 /* The name of attribute j: its "name", else "a<j>". */
@@ -57,7 +59,9 @@ static int create_pair(request *rq, const json_t *body, const json_t *attrs, uin
     json_decref(o);
     pinhole_collection_spec spec;
     char err[256];
-    int rc = text ? pinhole_api_parse_collection(text, strlen(text), &spec, err, sizeof err)
+    int rc = text ? pinhole_api_parse_collection(text, strlen(text),
+                                                 pinhole_service_window(rq->srv->svc), &spec, err,
+                                                 sizeof err)
                   : PINHOLE_ENOMEM;
     free(text);
     if (rc == PINHOLE_OK && spec.params.mechanism != PINHOLE_MECH_PGR) {

@@ -43,6 +43,7 @@ typedef enum pinhole_problem {
     PROBLEM_VERSION_NOT_SUPPORTED,
     PROBLEM_JOB_PATH,
     PROBLEM_DISK_FULL,
+    PROBLEM_INVALID_CLOSE,
     PROBLEM_COUNT
 } pinhole_problem;
 

@@ -26,6 +26,10 @@ static enum reason reason_of(int error)
         return RS_RANGE;
     case PINHOLE_EWINDOW:
         return RS_WINDOW;
+    case PINHOLE_ECLOSED:
+        return RS_CLOSED;
+    case PINHOLE_ENOTFOUND:
+        return RS_DELETED;
     default:
         return RS_FORMAT;
     }
@@ -43,7 +47,8 @@ static const char *status_name(pinhole_report_status st)
     }
 }
 
-/* The reply to a batch once its statuses are final: counts, and the reports not acknowledged. */
+/* The reply to a batch once its statuses are final: counts, and the reports not acknowledged,
+ * each counted under its reason (decoding and the store both refuse reports). */
 static enum MHD_Result batch_reply(request *rq)
 {
     uint64_t acc = 0, dup = 0, bad = 0;
@@ -59,8 +64,7 @@ static enum MHD_Result batch_reply(request *rq)
             const enum reason why = r->status == PINHOLE_REPORT_REPLAY    ? RS_REPLAY
                                     : r->status == PINHOLE_REPORT_INVALID ? RS_INVALID
                                                                           : reason_of(r->error);
-            if (why == RS_REPLAY || why == RS_INVALID)
-                pinhole_http_reject(rq->srv, why, 1);
+            pinhole_http_reject(rq->srv, why, 1);
             json_array_append_new(errors, json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t)i,
                                                     "status", status_name(r->status), "reason",
                                                     pinhole_http_reason_name[why], "error",
@@ -139,12 +143,8 @@ enum MHD_Result pinhole_http_reports(request *rq)
             rq, rc == PINHOLE_ETOOBIG ? PROBLEM_BATCH_TOO_LARGE : PROBLEM_MALFORMED_BATCH, d);
     }
     size_t pending = 0;
-    for (size_t i = 0; i < rq->n; i++) {
-        if (rq->reports[i].status == PINHOLE_REPORT_PENDING)
-            pending++;
-        else
-            pinhole_http_reject(s, reason_of(rq->reports[i].error), 1);
-    }
+    for (size_t i = 0; i < rq->n; i++)
+        pending += rq->reports[i].status == PINHOLE_REPORT_PENDING;
     if (pending == 0)
         return batch_reply(rq);
     rq->batch =

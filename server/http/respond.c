@@ -44,6 +44,7 @@ static const pinhole_problem_type problems[PROBLEM_COUNT] = {
                                        505},
     [PROBLEM_JOB_PATH] = {"job-path", "Wrong Path For This Job Type", 422},
     [PROBLEM_DISK_FULL] = {"disk-full", "Disk Full", 503},
+    [PROBLEM_INVALID_CLOSE] = {"invalid-close", "Invalid Close", 422},
 };
 
 const pinhole_problem_type *pinhole_problem_get(pinhole_problem p)
@@ -61,7 +62,8 @@ const char *const pinhole_http_reason_name[RS_COUNT] = {
     [RS_FORMAT] = "format",        [RS_TRUNCATED] = "truncated", [RS_VERSION] = "version",
     [RS_MISMATCH] = "fingerprint", [RS_RANGE] = "time",          [RS_SEAL] = "seal",
     [RS_INVALID] = "payload",      [RS_REPLAY] = "replay",       [RS_BUSY] = "busy",
-    [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error",   [RS_WINDOW] = "window"};
+    [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error",   [RS_WINDOW] = "window",
+    [RS_CLOSED] = "closed",        [RS_DELETED] = "deleted"};
 
 enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type, char *buf,
                                   size_t len, const char *h1, const char *v1)

@@ -25,6 +25,8 @@ static const pinhole_http_route routes[] = {
      pinhole_http_reports},
     {"/v1/collections/{id}/histogram", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,
      pinhole_http_histogram},
+    {"/v1/collections/{id}/close", "POST", PINHOLE_ROLE_ADMIN, PINHOLE_BODY_ADMIN, JSON, 1,
+     pinhole_http_collection_close},
     {"/v1/collections/{id}/config", "GET", 0, PINHOLE_BODY_NONE, NULL, 1, pinhole_http_config},
     {"/v1/collections/{id}/labels", "GET", 0, PINHOLE_BODY_NONE, NULL, 1, pinhole_http_labels},
     {"/v1/collections/{id}/timeline", "GET", PINHOLE_ROLE_ANALYST, PINHOLE_BODY_NONE, NULL, 1,

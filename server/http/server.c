@@ -40,6 +40,8 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->writer.max_queue_reports = 1000000;
     o->writer.max_txn_reports = 100000;
     o->writer.checkpoint_interval = 5;
+    o->max_report_age = PINHOLE_DEFAULT_MAX_REPORT_AGE;
+    o->max_clock_skew = PINHOLE_DEFAULT_MAX_CLOCK_SKEW;
 }
 
 static int content_type_is(struct MHD_Connection *conn, const char *want)
@@ -340,7 +342,9 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
                                         .readers = s->opt.threads + 1 + s->opt.job_workers,
                                         .job_workers = s->opt.job_workers,
                                         .job_time_limit = s->opt.job_time_limit,
-                                        .writer = s->opt.writer};
+                                        .writer = s->opt.writer,
+                                        .window = {.max_report_age = s->opt.max_report_age,
+                                                   .max_clock_skew = s->opt.max_clock_skew}};
     int rc = pinhole_service_open(&s->svc, &so);
     if (rc != PINHOLE_OK) {
         free_server(s);

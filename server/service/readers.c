@@ -52,6 +52,16 @@ int pinhole_service_report_total(pinhole_service *s, int64_t collection, uint64_
     return rc;
 }
 
+int pinhole_service_closed_before(pinhole_service *s, int64_t id, int64_t *closed)
+{
+    reader_slot *r = pinhole_service_reader_get(s);
+    if (!r)
+        return PINHOLE_EDB;
+    const int rc = pinhole_store_closed_before(r->store, id, closed);
+    pinhole_service_reader_put(s, r);
+    return rc;
+}
+
 int pinhole_service_counts(pinhole_service *s, const pinhole_server_collection *c,
                            int64_t from_bucket, int64_t to_bucket, uint64_t *counts, uint64_t *n)
 {

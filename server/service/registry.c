@@ -131,13 +131,9 @@ int pinhole_service_create_collection(pinhole_service *s, const char *name,
     if (!c)
         return PINHOLE_ENOMEM;
     pthread_mutex_lock(&s->admin_mu);
-    int rc =
-        pinhole_store_create_collection(s->admin, c, name, p, time_precision, min_reports, labels);
+    int rc = pinhole_store_create_collection_window(s->admin, c, name, p, time_precision,
+                                                    min_reports, labels, w ? w : &s->opt.window);
     const int made = rc == PINHOLE_OK;
-    /* a second transaction: if it fails the collection is stored with the default window (and
-     * served with it after a restart) and the request fails */
-    if (made && w && (rc = pinhole_store_set_window(s->admin, c->id, w)) == PINHOLE_OK)
-        c->window = *w;
     if (rc == PINHOLE_OK)
         rc = pinhole_service_registry_add(s, c);
     pthread_mutex_unlock(&s->admin_mu);
@@ -149,4 +145,17 @@ int pinhole_service_create_collection(pinhole_service *s, const char *name,
     }
     *out = c;
     return PINHOLE_OK;
+}
+
+const pinhole_collection_window *pinhole_service_window(pinhole_service *s)
+{
+    return &s->opt.window;
+}
+
+int pinhole_service_close_buckets(pinhole_service *s, int64_t id, int64_t before, int64_t *closed)
+{
+    pthread_mutex_lock(&s->admin_mu);
+    const int rc = pinhole_store_close_buckets(s->admin, id, before, closed);
+    pthread_mutex_unlock(&s->admin_mu);
+    return rc;
 }

@@ -25,6 +25,8 @@ typedef struct pinhole_service_options {
     double writable_probe_interval; /* while read-only (disk full), seconds between attempts to
                                        open the store for writing again; 0 = 5 */
     pinhole_writer_options writer;
+    /* the report window of a new collection whose creator gives none (all zero: no bound) */
+    pinhole_collection_window window;
 } pinhole_service_options;
 
 typedef struct pinhole_service pinhole_service;
@@ -69,8 +71,9 @@ const pinhole_server_collection *pinhole_service_collection_at(pinhole_service *
  * pinhole_service_close(). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_service_delete_collection(pinhole_service *s, int64_t id);
 
-/** Create and store a collection (pinhole_store_create_collection) with the report window w (NULL:
- * the defaults; pinhole_store_set_window) and serve it; *out receives it.
+/** Create and store a collection with the report window w (NULL: the service's default window,
+ * pinhole_service_window()) in one transaction (pinhole_store_create_collection_window) and
+ * serve it; *out receives it.
  * Errors: as pinhole_server_collection_init (PINHOLE_EINVAL, PINHOLE_ETOOBIG, ...), PINHOLE_EDB,
  * PINHOLE_ENOMEM (then it is stored and served after a restart). */
 int pinhole_service_create_collection(pinhole_service *s, const char *name,
@@ -78,6 +81,18 @@ int pinhole_service_create_collection(pinhole_service *s, const char *name,
                                       uint32_t min_reports, const char *const *labels,
                                       const pinhole_collection_window *w,
                                       const pinhole_server_collection **out);
+
+/** Close the time buckets of collection id below bucket `before` (pinhole_store_close_buckets):
+ * from then on ingest refuses their reports (PINHOLE_ECLOSED) and their counts are final; *closed
+ * receives the first open bucket. Errors: PINHOLE_ENOTFOUND, PINHOLE_EINVAL, PINHOLE_EDB. */
+int pinhole_service_close_buckets(pinhole_service *s, int64_t id, int64_t before, int64_t *closed);
+
+/** The first open time bucket of collection id (pinhole_store_closed_before, on a reader).
+ * Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
+int pinhole_service_closed_before(pinhole_service *s, int64_t id, int64_t *closed);
+
+/** The report window a new collection gets unless its creator gives one (the options' window). */
+const pinhole_collection_window *pinhole_service_window(pinhole_service *s);
 
 /* ---- multi-attribute collections (server/service/multi.c) ---- */
 

@@ -55,9 +55,12 @@ typedef struct pinhole_store_backend {
     void (*gc_stats)(pinhole_store *s, pinhole_store_gc_stats *out);
     int (*create_collection)(pinhole_store *s, pinhole_server_collection *c, const char *name,
                              const pinhole_config_params *p, uint32_t time_precision,
-                             uint32_t min_reports, const char *const *labels);
+                             uint32_t min_reports, const char *const *labels,
+                             const pinhole_collection_window *w);
     int (*load_collections)(pinhole_store *s, pinhole_server_collection **out, size_t *n);
     int (*set_window)(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+    int (*close_buckets)(pinhole_store *s, int64_t id, int64_t before, int64_t *closed);
+    int (*closed_before)(pinhole_store *s, int64_t id, int64_t *closed);
     int (*create_multi)(pinhole_store *s, const char *name, const char *spec, int64_t created,
                         int64_t *id);
     int (*load_multis)(pinhole_store *s, pinhole_multi_record **out, size_t *n);

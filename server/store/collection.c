@@ -131,8 +131,6 @@ int pinhole_server_collection_init(pinhole_server_collection *c, int64_t id, con
     c->time_precision = time_precision;
     c->min_reports = min_reports;
     c->created = created;
-    c->window = (pinhole_collection_window){.max_report_age = PINHOLE_DEFAULT_MAX_REPORT_AGE,
-                                            .max_clock_skew = PINHOLE_DEFAULT_MAX_CLOCK_SKEW};
     if (labels) {
         size_t len = 0;
         for (uint64_t v = 0; v < p->k; v++)

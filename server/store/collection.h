@@ -22,13 +22,12 @@
  * (estimates, variances, order), 800 MiB at 2^25. */
 #define PINHOLE_K_SERVER_MAX (UINT64_C(1) << 25)
 
-/* Default report window of a collection: none (every time accepted, as before windows existed;
- * the replay state then grows with the data). Recommended for a service that runs for long:
- * PINHOLE_RECOMMENDED_* (7 days back, 1 hour ahead). */
-#define PINHOLE_DEFAULT_MAX_REPORT_AGE 0u
-#define PINHOLE_DEFAULT_MAX_CLOCK_SKEW 0u
-#define PINHOLE_RECOMMENDED_MAX_REPORT_AGE (7u * 86400u)
-#define PINHOLE_RECOMMENDED_MAX_CLOCK_SKEW 3600u
+/* The report window the server gives a new collection whose creator sets none (the daemon's
+ * max_report_age and max_clock_skew settings override them): 7 days back, 1 hour ahead. A
+ * collection made through the store alone (pinhole_store_create_collection) has no window until
+ * one is set. */
+#define PINHOLE_DEFAULT_MAX_REPORT_AGE (7u * 86400u)
+#define PINHOLE_DEFAULT_MAX_CLOCK_SKEW 3600u
 
 /* A collection's report window and retention. A report is accepted only while some second of its
  * time bucket lies in [now - max_report_age, now + max_clock_skew]; so the replay check needs the
@@ -55,7 +54,7 @@ typedef struct pinhole_server_collection {
                                to, served to clients; NULL when wire is a version 1 config */
     size_t labels_list_len; /* its bytes */
     int64_t created;        /* Unix seconds */
-    pinhole_collection_window window; /* PINHOLE_DEFAULT_* unless set */
+    pinhole_collection_window window; /* none (all zero) unless set */
 } pinhole_server_collection;
 
 /** Is a report of time `time` (in c's precision units) inside c's report window at Unix time

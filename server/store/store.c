@@ -76,12 +76,38 @@ int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection 
                                     uint32_t time_precision, uint32_t min_reports,
                                     const char *const *labels)
 {
-    return s->backend->create_collection(s, c, name, p, time_precision, min_reports, labels);
+    return s->backend->create_collection(s, c, name, p, time_precision, min_reports, labels, NULL);
+}
+
+int pinhole_store_create_collection_window(pinhole_store *s, pinhole_server_collection *c,
+                                           const char *name, const pinhole_config_params *p,
+                                           uint32_t time_precision, uint32_t min_reports,
+                                           const char *const *labels,
+                                           const pinhole_collection_window *w)
+{
+    return s->backend->create_collection(s, c, name, p, time_precision, min_reports, labels, w);
 }
 
 int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n)
 {
     return s->backend->load_collections(s, out, n);
+}
+
+int pinhole_store_close_buckets(pinhole_store *s, int64_t id, int64_t before, int64_t *closed)
+{
+    int64_t got = 0;
+    if (before < 0)
+        return PINHOLE_EINVAL;
+    const int rc = s->backend->close_buckets(s, id, before, &got);
+    if (closed)
+        *closed = got;
+    return rc;
+}
+
+int pinhole_store_closed_before(pinhole_store *s, int64_t id, int64_t *closed)
+{
+    *closed = 0;
+    return s->backend->closed_before(s, id, closed);
 }
 
 int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w)

@@ -94,12 +94,21 @@ uint64_t pinhole_store_disk_bytes(pinhole_store *s);
 
 /** Create a collection: validate, reserve its id (one above every collection and multi-attribute
  * parent id so far), fill *c (fingerprint for that id), store it in
- * one transaction. created is Unix seconds. Errors as pinhole_server_collection_init and
- * PINHOLE_EDB. On error *c needs no freeing. */
+ * one transaction. created is Unix seconds. It has no report window (every time accepted) until
+ * pinhole_store_set_window(); pinhole_store_create_collection_window() stores one with it.
+ * Errors as pinhole_server_collection_init and PINHOLE_EDB. On error *c needs no freeing. */
 int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection *c,
                                     const char *name, const pinhole_config_params *p,
                                     uint32_t time_precision, uint32_t min_reports,
                                     const char *const *labels);
+
+/** pinhole_store_create_collection() with the report window and retention w (NULL: none) stored
+ * in the same transaction (c->window = *w). Same errors. */
+int pinhole_store_create_collection_window(pinhole_store *s, pinhole_server_collection *c,
+                                           const char *name, const pinhole_config_params *p,
+                                           uint32_t time_precision, uint32_t min_reports,
+                                           const char *const *labels,
+                                           const pinhole_collection_window *w);
 
 /** Load every collection, ordered by id, into a fresh array *out of *n entries (each to be freed
  * with pinhole_server_collection_free, then the array with free()). Errors: PINHOLE_EDB
@@ -108,8 +117,21 @@ int pinhole_store_create_collection(pinhole_store *s, pinhole_server_collection 
 int pinhole_store_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 
 /** Store the report window and retention of collection id (loaded into c->window from then on;
- * a new collection has the PINHOLE_DEFAULT_* window). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
+ * a collection created without one has none: all zero). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
 int pinhole_store_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+
+/** Close the time buckets of collection id below bucket `before` (>= 0, in units of its time
+ * precision): once this returns, ingest refuses new reports of those buckets (PINHOLE_ECLOSED; an
+ * identical retry of a stored one is still a DUPLICATE), in the same order as its transactions
+ * (a batch being stored when the close came in is stored first), so their counts are final.
+ * Closing only grows: *closed (may be NULL) receives the collection's first open bucket
+ * afterwards, the larger of before and the one before the call. Errors: PINHOLE_ENOTFOUND (no
+ * such collection, or being deleted), PINHOLE_EINVAL (before < 0), PINHOLE_EDB. */
+int pinhole_store_close_buckets(pinhole_store *s, int64_t id, int64_t before, int64_t *closed);
+
+/** The first open time bucket of collection id (the buckets below it are closed; 0 when none
+ * is). Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
+int pinhole_store_closed_before(pinhole_store *s, int64_t id, int64_t *closed);
 /* ---- multi-attribute collections ---- */
 
 /** A stored multi-attribute collection: a parent record over ordinary pair collections

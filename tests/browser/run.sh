@@ -33,7 +33,8 @@ print(json.dumps({'name': 'subtlex-words', 'mechanism': 'pgr', 'epsilon': 4, 'la
 PY
 curl -sf -X POST -H "Authorization: Bearer $PINHOLE_ADMIN_TOKEN" -H "Content-Type: application/json" \
   --data-binary @"$tmp/collection.json" "$url/v1/collections" > /dev/null
-day1=1764028800 # 2025-11-25 00:00 UTC
+day1=$((($(date +%s) / 86400 - 2) * 86400)) # the day before yesterday, 00:00 UTC: inside the
+# collections' default report window (7 days back)
 day2=$((day1 + 86400))
 "$build/server/pinhole" submit --url "$url" --collection 1 --users 60000 --seed 11 --time $((day1 + 3600)) > /dev/null
 "$build/server/pinhole" submit --url "$url" --collection 1 --users 40000 --seed 12 --time $((day2 + 3600)) > /dev/null

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (which == 0) {
         pinhole_collection_spec spec;
         char err[256];
-        if (pinhole_api_parse_collection(text, size, &spec, err, sizeof err) == PINHOLE_OK) {
+        if (pinhole_api_parse_collection(text, size, NULL, &spec, err, sizeof err) == PINHOLE_OK) {
             if (spec.params.k < 2 || !(spec.params.epsilon > 0))
                 abort();
             pinhole_collection_spec_free(&spec);

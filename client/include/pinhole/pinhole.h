@@ -64,8 +64,9 @@ enum {
     PINHOLE_ETOOBIG = -19,     /* input longer than declared, or over a size or count limit */
     PINHOLE_EWINDOW = -20,     /* a report's time lies outside its collection's report window */
     PINHOLE_ENOSPACE = -21,    /* the server's storage is full (disk full): nothing was written */
+    PINHOLE_ECLOSED = -22,     /* a report's time bucket is closed: its estimate is final */
     PINHOLE_ELAST =
-        PINHOLE_ENOSPACE, /* the most negative code in use (keep last; tests walk the range) */
+        PINHOLE_ECLOSED, /* the most negative code in use (keep last; tests walk the range) */
 };
 
 /** Human-readable English text for a PINHOLE_* code (0 or negative). Never NULL; unknown codes give

@@ -20,15 +20,18 @@ static void bytea_param(pg_buf *b, const void *p, size_t n)
 
 int pg_create_collection(pinhole_store *base, pinhole_server_collection *c, const char *name,
                          const pinhole_config_params *p, uint32_t time_precision,
-                         uint32_t min_reports, const char *const *labels)
+                         uint32_t min_reports, const char *const *labels,
+                         const pinhole_collection_window *w)
 {
     pg_store *s = pg_of(base);
     int rc = pinhole_server_collection_init(c, 0, name, p, time_precision, min_reports, labels,
                                             (int64_t)time(NULL));
     if (rc != PINHOLE_OK)
         return rc;
+    if (w)
+        c->window = *w;
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(p->mechanism);
-    char eps[40], k[24], q[24], t[24], tp[24], mr[24], created[24], id[24];
+    char eps[40], k[24], q[24], t[24], tp[24], mr[24], created[24], id[24], age[24], skew[24];
     snprintf(eps, sizeof eps, "%.17g", c->params.epsilon);
     snprintf(k, sizeof k, "%" PRIu64, c->params.k);
     snprintf(q, sizeof q, "%" PRIu32, c->params.q);
@@ -36,6 +39,8 @@ int pg_create_collection(pinhole_store *base, pinhole_server_collection *c, cons
     snprintf(tp, sizeof tp, "%" PRIu32, c->time_precision);
     snprintf(mr, sizeof mr, "%" PRIu32, c->min_reports);
     snprintf(created, sizeof created, "%" PRId64, c->created);
+    snprintf(age, sizeof age, "%" PRIu32, c->window.max_report_age);
+    snprintf(skew, sizeof skew, "%" PRIu32, c->window.max_clock_skew);
     pg_buf labels_hex = {0}, fp = {0};
     if (c->labels_blob)
         bytea_param(&labels_hex, (const uint8_t *)c->labels_blob,
@@ -48,14 +53,25 @@ int pg_create_collection(pinhole_store *base, pinhole_server_collection *c, cons
     }
     if (pg_exec(s, "BEGIN", 0, NULL) != PINHOLE_OK)
         goto fail;
-    const char *v[10] = {
-        c->name, ops->name, eps, k, q, t, tp, mr, c->labels_blob ? pg_buf_text(&labels_hex) : NULL,
-        created};
+    const char *v[13] = {c->name,
+                         ops->name,
+                         eps,
+                         k,
+                         q,
+                         t,
+                         tp,
+                         mr,
+                         c->labels_blob ? pg_buf_text(&labels_hex) : NULL,
+                         created,
+                         age,
+                         skew,
+                         c->window.keep_reports ? "true" : "false"};
     res = pg_run(s,
                  "INSERT INTO collections(name, mechanism, epsilon, k, q, t, time_precision,"
-                 " min_reports, fingerprint, labels, created) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                 " $8, '\\x', $9::bytea, $10) RETURNING id",
-                 10, v, PGRES_TUPLES_OK);
+                 " min_reports, fingerprint, labels, created, max_report_age, max_clock_skew,"
+                 " keep_reports) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '\\x', $9::bytea, $10,"
+                 " $11, $12, $13) RETURNING id",
+                 13, v, PGRES_TUPLES_OK);
     if (!res)
         goto rollback;
     c->id = pg_int(res, 0, 0);
@@ -339,4 +355,111 @@ int pg_rotate_key(pinhole_store *base, pinhole_key_family family, pinhole_key_op
     if (rc != PINHOLE_OK)
         PQclear(PQexec(s->conn, "ROLLBACK"));
     return rc;
+}
+
+int pg_fence(pg_store *s, const pinhole_ingest_report *r, size_t n, const uint8_t *pending)
+{
+    s->nfenced = 0;
+    pg_buf ids = {0};
+    pg_buf_str(&ids, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (!pending[i])
+            continue;
+        size_t j = 0; /* a flush holds the reports of a few collections: a linear search */
+        while (j < s->nfenced && s->fenced[j].id != r[i].coll->id)
+            j++;
+        if (j < s->nfenced)
+            continue;
+        if (s->nfenced == s->capfenced) {
+            const size_t cap = s->capfenced ? 2 * s->capfenced : 8;
+            struct pg_fenced *f = realloc(s->fenced, cap * sizeof *f);
+            if (!f) {
+                pg_buf_free(&ids);
+                return PINHOLE_ENOMEM;
+            }
+            s->fenced = f;
+            s->capfenced = cap;
+        }
+        s->fenced[s->nfenced++] = (struct pg_fenced){.id = r[i].coll->id};
+        pg_buf_fmt(&ids, s->nfenced > 1 ? ",%" PRId64 : "%" PRId64, r[i].coll->id);
+    }
+    pg_buf_str(&ids, "}");
+    if (ids.failed) {
+        pg_buf_free(&ids);
+        return PINHOLE_ENOMEM;
+    }
+    if (s->nfenced == 0) {
+        pg_buf_free(&ids);
+        return PINHOLE_OK;
+    }
+    const char *v[1] = {pg_buf_text(&ids)};
+    PGresult *res = pg_run(s,
+                           "SELECT id, closed_before FROM collections"
+                           " WHERE id = ANY($1::bigint[]) AND NOT deleting ORDER BY id FOR SHARE",
+                           1, v, PGRES_TUPLES_OK);
+    pg_buf_free(&ids);
+    if (!res)
+        return PINHOLE_EDB;
+    for (int i = 0; i < PQntuples(res); i++)
+        for (size_t j = 0; j < s->nfenced; j++)
+            if (s->fenced[j].id == pg_int(res, i, 0)) {
+                s->fenced[j].live = 1;
+                s->fenced[j].closed_before = pg_int(res, i, 1);
+            }
+    PQclear(res);
+    return PINHOLE_OK;
+}
+
+int pg_live(const pg_store *s, int64_t id)
+{
+    for (size_t j = 0; j < s->nfenced; j++)
+        if (s->fenced[j].id == id)
+            return s->fenced[j].live;
+    return 0;
+}
+
+int pg_closed(const pg_store *s, int64_t id, int64_t bucket)
+{
+    for (size_t j = 0; j < s->nfenced; j++)
+        if (s->fenced[j].id == id)
+            return bucket < s->fenced[j].closed_before;
+    return 0;
+}
+
+int pg_close_buckets(pinhole_store *base, int64_t id, int64_t before, int64_t *closed)
+{
+    char cid[24], b[24];
+    snprintf(cid, sizeof cid, "%" PRId64, id);
+    snprintf(b, sizeof b, "%" PRId64, before);
+    const char *v[2] = {cid, b};
+    /* the row lock waits for the flushes that share-locked the row (pg_fence); the flushes after
+     * it read the new value */
+    PGresult *res = pg_run(pg_of(base),
+                           "UPDATE collections SET closed_before = greatest(closed_before, $2)"
+                           " WHERE id = $1 AND NOT deleting RETURNING closed_before",
+                           2, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    const int found = PQntuples(res) == 1;
+    if (found)
+        *closed = pg_int(res, 0, 0);
+    PQclear(res);
+    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+}
+
+int pg_closed_before(pinhole_store *base, int64_t id, int64_t *closed)
+{
+    char cid[24];
+    snprintf(cid, sizeof cid, "%" PRId64, id);
+    const char *v[1] = {cid};
+    PGresult *res =
+        pg_run(pg_of(base), "SELECT closed_before FROM collections WHERE id = $1 AND NOT deleting",
+               1, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    const int found = PQntuples(res) == 1;
+    if (found)
+        *closed = pg_int(res, 0, 0);
+    PQclear(res);
+    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
 }

@@ -6,7 +6,8 @@
  *      (collection, report id), taken in ascending order (so two flushes never deadlock on them);
  *      a flush on another replica holding one of the same ids waits for it to commit or roll back;
  *   2. read the stored reports with those ids (every day partition: an id may come back with
- *      another time) and the newest retired day;
+ *      another time) and the newest retired day, and share-lock the rows of the batch's
+ *      collections (pg_fence: the reports of a collection being deleted are refused);
  *   3. decide each report in batch order exactly as the SQLite backend does: an id already stored
  *      (or accepted earlier in this batch) is a DUPLICATE when bucket and payload are identical,
  *      else a REPLAY; a report of a retired day is refused (its day's ids are gone); a payload the
@@ -375,6 +376,8 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
     int rc = pg_exec(s, "BEGIN", 0, NULL);
     if (rc == PINHOLE_OK)
         rc = lock_and_read(s, sc, r, n, &found, &retired);
+    if (rc == PINHOLE_OK)
+        rc = pg_fence(s, r, n, sc->was_pending);
     /* index the stored rows by (collection, id) */
     uint8_t(*stored_id)[PINHOLE_REPORT_ID_BYTES] = NULL;
     const int rows = found ? PQntuples(found) : 0;
@@ -398,11 +401,21 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
         pinhole_ingest_report *x = &r[i];
         if (!sc->was_pending[i])
             continue;
+        if (!pg_live(s, x->coll->id)) { /* deleted since the batch was queued */
+            x->status = PINHOLE_REPORT_REJECTED;
+            x->error = PINHOLE_ENOTFOUND;
+            continue;
+        }
         pg_holder *h = holder(sc, x->coll->id, x->id);
         if (h->id) { /* the id is taken: identical retry or replay */
             const int same = same_content(found, h, x);
             x->status = same ? PINHOLE_REPORT_DUPLICATE : PINHOLE_REPORT_REPLAY;
             x->error = same ? PINHOLE_OK : PINHOLE_EMISMATCH;
+            continue;
+        }
+        if (pg_closed(s, x->coll->id, x->bucket)) { /* its counts are final */
+            x->status = PINHOLE_REPORT_REJECTED;
+            x->error = PINHOLE_ECLOSED;
             continue;
         }
         const int64_t day = pg_day_of(x->coll, x->bucket);

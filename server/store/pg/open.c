@@ -62,6 +62,13 @@ static const char *const schema_v1 =
     " collection bigint NOT NULL, PRIMARY KEY(discovery, round));"
     "INSERT INTO schema_version(version) VALUES (1);";
 
+/* The upgrades from version v to v + 1 (index v - 1), each with its version row. */
+static const char *const schema_upgrade[PINHOLE_PG_SCHEMA_VERSION - 1] = {
+    /* 1 -> 2: closed time buckets (the first open one) */
+    "ALTER TABLE collections ADD COLUMN closed_before bigint NOT NULL DEFAULT 0;"
+    "INSERT INTO schema_version(version) VALUES (2);",
+};
+
 /* ---- helpers ---- */
 
 PGresult *pg_run(pg_store *s, const char *sql, int n, const char *const *v, ExecStatusType want)
@@ -261,9 +268,16 @@ static int schema_setup(pg_store *s)
         if (!ok)
             goto out;
     }
-    /* upgrades from older versions go here, one step per version */
     if (version > PINHOLE_PG_SCHEMA_VERSION) /* made by a newer server: refuse to touch it */
         goto out;
+    /* the upgrades, one step per version (a new database was made at version 1) */
+    for (int64_t at = version > 1 ? version : 1; at < PINHOLE_PG_SCHEMA_VERSION; at++) {
+        PGresult *up = PQexec(s->conn, schema_upgrade[at - 1]);
+        const int ok = up && PQresultStatus(up) == PGRES_COMMAND_OK;
+        PQclear(up);
+        if (!ok)
+            goto out;
+    }
     rc = pg_exec(s, "COMMIT", 0, NULL) == PINHOLE_OK ? PINHOLE_OK : PINHOLE_EIO;
 out:
     PQclear(res);
@@ -276,6 +290,7 @@ static void pg_close(pinhole_store *base)
 {
     pg_store *s = pg_of(base);
     pg_ingest_free(s);
+    free(s->fenced);
     if (s->conn)
         PQfinish(s->conn);
     free(s);
@@ -552,7 +567,8 @@ static int drop_collections(pg_store *s, int *did)
 /* The garbage collector's pass, by at most one process at a time (a try-lock): fold the count
  * deltas into the chunks, make the day partitions up to two days ahead, retire the days before
  * every collection's report window (plus one day of margin; nothing while some collection has no
- * lower bound). The clock is the database's, so replicas agree. */
+ * lower bound). The clock is the database's, so replicas agree (moved by the offset of
+ * pinhole_clock_set_offset(), which only tests and benchmarks set). */
 static int collect(pg_store *s, int *did)
 {
     char lock[32];
@@ -573,11 +589,14 @@ static int collect(pg_store *s, int *did)
     rc = PINHOLE_EDB;
     /* the widest window in days; none (NULL) while a collection has no lower bound, or while
      * there is no collection at all: then nothing is retired */
+    char offset[40];
+    snprintf(offset, sizeof offset, "%.3f", pinhole_clock_offset());
+    const char *o[1] = {offset};
     res = pg_run(s,
-                 "SELECT floor(extract(epoch FROM now()) / 86400)::bigint,"
+                 "SELECT floor((extract(epoch FROM now()) + $1::double precision) / 86400)::bigint,"
                  " CASE WHEN count(*) = 0 OR bool_or(max_report_age = 0) THEN NULL"
                  " ELSE ceil(max(max_report_age) / 86400.0)::bigint END FROM collections",
-                 0, NULL, PGRES_TUPLES_OK);
+                 1, o, PGRES_TUPLES_OK);
     if (!res)
         goto out;
     const int64_t today = pg_int(res, 0, 0), window = pg_int(res, 0, 1);
@@ -653,6 +672,8 @@ const pinhole_store_backend pinhole_store_postgresql = {
     .create_collection = pg_create_collection,
     .load_collections = pg_load_collections,
     .set_window = pg_set_window,
+    .close_buckets = pg_close_buckets,
+    .closed_before = pg_closed_before,
     .create_multi = pg_create_multi,
     .load_multis = pg_load_multis,
     .delete_collection = pg_delete_collection,

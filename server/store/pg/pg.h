@@ -4,7 +4,8 @@
  *
  * Tables (schema version PINHOLE_PG_SCHEMA_VERSION, recorded in schema_version):
  *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
- *               labels, created, max_report_age, max_clock_skew, keep_reports, deleting)
+ *               labels, created, max_report_age, max_clock_skew, keep_reports, deleting,
+ *               closed_before)                  closed_before: the first open time bucket
  *   server_keys(name, pk, sk)                       the server's key pairs, shared by every replica
  *   reports(collection, day, report_id, bucket, payload)    report_id: uuid (16 bytes)
  *       partitioned by day (UTC day of the report's bucket start), one partition reports_d<day>
@@ -28,7 +29,8 @@
  * wait on each other's rows (count vectors are appended as deltas: no row is shared there).
  *
  * Files: open.c (connection, schema, maintenance and the garbage collector), catalog.c
- * (collections, keys), ingest.c, queries.c (counts, buckets, the recount check), jobs.c. */
+ * (collections, keys, closed buckets, the flushes' fence), ingest.c, queries.c (counts, buckets,
+ * the recount check), jobs.c. */
 #ifndef PINHOLE_SERVER_STORE_PG_H
 #define PINHOLE_SERVER_STORE_PG_H
 
@@ -39,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PINHOLE_PG_SCHEMA_VERSION 1
+#define PINHOLE_PG_SCHEMA_VERSION 2
 #define PINHOLE_PG_CHUNK 32u /* count-vector values per stored chunk */
 #define PINHOLE_PG_SHARDS 64 /* count shards: at most this many handles ingest at once */
 #define PINHOLE_PG_LEASE_S                                                                         \
@@ -63,6 +65,13 @@ typedef struct pg_store {
     char sqlstate[6]; /* SQLSTATE of the latest failed statement ("" when none) */
     double lease_s;   /* job lease, seconds */
     struct pg_ingest_scratch *scratch;
+    /* the collections of the flush under way as pg_fence() read them (share-locked) */
+    struct pg_fenced {
+        int64_t id;
+        int live;              /* 0: deleted, or being deleted */
+        int64_t closed_before; /* its first open time bucket */
+    } * fenced;
+    size_t nfenced, capfenced;
     /* the garbage collector's counters (read by other threads: pinhole_store_gc_read) */
     _Atomic uint64_t gc_rows, gc_bytes, gc_passes;
     _Atomic double gc_pass_since; /* wall-clock start of the pass under way, 0 when none */
@@ -125,14 +134,31 @@ int64_t pg_day_of(const pinhole_server_collection *c, int64_t bucket);
  */
 int pg_make_partitions(pg_store *s, int64_t from, int64_t to);
 
+/* Inside a flush's transaction, before its reports are decided: share-lock the rows of the
+ * collections of the reports r[i] with pending[i] set and read their state (pg_live). A deletion
+ * (or any change of a collection's row) waits for the flushes that locked it, and a flush that
+ * starts after it sees it: no report is ever stored under a collection marked deleted. Errors:
+ * PINHOLE_EDB, PINHOLE_ENOMEM. */
+int pg_fence(pg_store *s, const pinhole_ingest_report *r, size_t n, const uint8_t *pending);
+
+/* May the flush under way store reports of collection id (read by pg_fence: it exists and is not
+ * being deleted)? */
+int pg_live(const pg_store *s, int64_t id);
+
+/* Is bucket closed in collection id (as pg_fence read it)? */
+int pg_closed(const pg_store *s, int64_t id, int64_t bucket);
+
 /* The operations, by file. */
 void pg_ingest_free(pg_store *s);
 int pg_create_collection(pinhole_store *s, pinhole_server_collection *c, const char *name,
                          const pinhole_config_params *p, uint32_t time_precision,
-                         uint32_t min_reports, const char *const *labels);
+                         uint32_t min_reports, const char *const *labels,
+                         const pinhole_collection_window *w);
 int pg_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 int pg_delete_collection(pinhole_store *s, int64_t id);
 int pg_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+int pg_close_buckets(pinhole_store *s, int64_t id, int64_t before, int64_t *closed);
+int pg_closed_before(pinhole_store *s, int64_t id, int64_t *closed);
 int pg_create_multi(pinhole_store *s, const char *name, const char *spec, int64_t created,
                     int64_t *id);
 int pg_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);

@@ -85,21 +85,24 @@ int pinhole_sqlite_load_multis(pinhole_store *base, pinhole_multi_record **out, 
 int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collection *c,
                                      const char *name, const pinhole_config_params *p,
                                      uint32_t time_precision, uint32_t min_reports,
-                                     const char *const *labels)
+                                     const char *const *labels, const pinhole_collection_window *w)
 {
     sqlite_store *s = sqlite_of(base);
     int rc = pinhole_server_collection_init(c, 0, name, p, time_precision, min_reports, labels,
                                             (int64_t)pinhole_clock_wall());
     if (rc != PINHOLE_OK)
         return rc;
+    if (w)
+        c->window = *w;
     const pinhole_mechanism_ops *ops = pinhole_mechanism_find(p->mechanism);
     sqlite3_stmt *q = NULL;
     if (pinhole_sqlite_step_done(s->stmt[SQ_BEGIN]) != PINHOLE_OK)
         goto fail;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO collections(id, name, mechanism, epsilon, k, q, t, "
-                           "time_precision, min_reports, fingerprint, labels, created) "
-                           "VALUES(" NEXT_ID ",?,?,?,?,?,?,?,?,?,?,?)",
+                           "time_precision, min_reports, fingerprint, labels, created, "
+                           "max_report_age, max_clock_skew, keep_reports) "
+                           "VALUES(" NEXT_ID ",?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &q, NULL) != SQLITE_OK)
         goto rollback;
     sqlite3_bind_text(q, 1, c->name, -1, SQLITE_STATIC);
@@ -117,6 +120,9 @@ int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collect
     else
         sqlite3_bind_null(q, 10);
     sqlite3_bind_int64(q, 11, c->created);
+    sqlite3_bind_int64(q, 12, c->window.max_report_age);
+    sqlite3_bind_int64(q, 13, c->window.max_clock_skew);
+    sqlite3_bind_int(q, 14, c->window.keep_reports != 0);
     if (sqlite3_step(q) != SQLITE_DONE)
         goto rollback;
     sqlite3_finalize(q);
@@ -269,4 +275,43 @@ int pinhole_sqlite_delete_collection(pinhole_store *base, int64_t id)
     if (rc != PINHOLE_OK)
         return rc;
     return sqlite3_changes(s->db) == 1 ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+}
+
+int pinhole_sqlite_close_buckets(pinhole_store *base, int64_t id, int64_t before, int64_t *closed)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q;
+    /* one statement: it takes the write lock, so it falls between two ingest transactions */
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE collections SET closed_before = max(closed_before, ?2)"
+                           " WHERE id = ?1 AND deleting = 0 RETURNING closed_before",
+                           -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, before);
+    int step = sqlite3_step(q), rc = PINHOLE_ENOTFOUND;
+    if (step == SQLITE_ROW) {
+        *closed = sqlite3_column_int64(q, 0);
+        step = sqlite3_step(q);
+        rc = PINHOLE_OK;
+    }
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? rc : PINHOLE_EDB;
+}
+
+int pinhole_sqlite_closed_before(pinhole_store *base, int64_t id, int64_t *closed)
+{
+    sqlite_store *s = sqlite_of(base);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT closed_before FROM collections WHERE id = ? AND deleting = 0",
+                           -1, &q, NULL) != SQLITE_OK)
+        /* a read-only handle on a file from before closing: nothing closed */
+        return sqlite3_errcode(s->db) == SQLITE_ERROR ? PINHOLE_OK : PINHOLE_EDB;
+    sqlite3_bind_int64(q, 1, id);
+    const int step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        *closed = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return step == SQLITE_ROW ? PINHOLE_OK : step == SQLITE_DONE ? PINHOLE_ENOTFOUND : PINHOLE_EDB;
 }

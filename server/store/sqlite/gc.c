@@ -248,7 +248,9 @@ static int drop_step(sqlite_store *s)
         rows = exec3(s, sql, s->gc.dseq, next, id);
         bad = bytes < 0 || rows < 0;
     } else {
-        /* the tail of the log (reports committed while the pass ran), then counts and buckets */
+        /* the tail of the log (reports of it committed after the pass began: none since ingest
+         * refuses a collection marked deleted, but a file of an older server may hold some),
+         * then counts and buckets */
         bytes = exec3(s,
                       "SELECT coalesce(sum(length(payload) + length(report_id)), 0) FROM reports"
                       " WHERE seq > ?1 AND collection = ?2",

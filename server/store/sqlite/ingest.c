@@ -261,11 +261,37 @@ static int find_stored(sqlite_store *s, const pinhole_ingest_report *r, uint64_t
     return 0;
 }
 
+/* Read the state of collection c inside the ingest transaction (the write lock is held: a deletion
+ * cannot commit until it ends), once per run of reports of one collection. PINHOLE_EDB. */
+static int read_state(sqlite_store *s, sqlite_ingest_scratch *sc,
+                      const pinhole_server_collection *c)
+{
+    if (sc->state_of == c->id)
+        return PINHOLE_OK;
+    sqlite3_stmt *q = s->stmt[SQ_STATE];
+    sqlite3_bind_int64(q, 1, c->id);
+    const int step = sqlite3_step(q);
+    sc->live = step == SQLITE_ROW && sqlite3_column_int64(q, 0) == 0;
+    sc->closed_before = step == SQLITE_ROW ? sqlite3_column_int64(q, 1) : 0;
+    sqlite3_reset(q);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return PINHOLE_EDB;
+    sc->state_of = c->id;
+    return PINHOLE_OK;
+}
+
 /* Insert one report; sets its status. PINHOLE_EDB on an SQLite error, PINHOLE_ENOMEM. */
 static int ingest_one(sqlite_store *s, sqlite_ingest_scratch *sc, pinhole_ingest_report *r,
                       uint64_t hash)
 {
     const pinhole_server_collection *c = r->coll;
+    if (read_state(s, sc, c) != PINHOLE_OK)
+        return PINHOLE_EDB;
+    if (!sc->live) { /* deleted since the batch was queued: nothing of it may be stored */
+        r->status = PINHOLE_REPORT_REJECTED;
+        r->error = PINHOLE_ENOTFOUND;
+        return PINHOLE_OK;
+    }
     int same = 0;
     const int found = find_stored(s, r, hash, &same);
     if (found < 0)
@@ -273,6 +299,11 @@ static int ingest_one(sqlite_store *s, sqlite_ingest_scratch *sc, pinhole_ingest
     if (found) { /* the id is taken: identical retry or replay */
         r->status = same ? PINHOLE_REPORT_DUPLICATE : PINHOLE_REPORT_REPLAY;
         r->error = same ? PINHOLE_OK : PINHOLE_EMISMATCH;
+        return PINHOLE_OK;
+    }
+    if (r->bucket < sc->closed_before) { /* its bucket is closed: its counts are final */
+        r->status = PINHOLE_REPORT_REJECTED;
+        r->error = PINHOLE_ECLOSED;
         return PINHOLE_OK;
     }
     const int64_t day = pinhole_sqlite_day_of(c->time_precision, r->bucket);
@@ -321,6 +352,7 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
     sqlite_store *s = sqlite_of(base);
     sqlite_ingest_scratch *sc = &s->scratch;
     sc->ndelta = 0;
+    sc->state_of = 0;
     int rc = s->ids ? PINHOLE_OK : load_ids(s);
     if (rc != PINHOLE_OK)
         return rc;

@@ -45,15 +45,17 @@ static const char *const schema =
 
 /* The schema's version (PRAGMA user_version): 0 is the first schema above, as made by every
  * server before versioning; each step below brings a file one version up, in a transaction. */
-#define SQLITE_SCHEMA_VERSION 2
+#define SQLITE_SCHEMA_VERSION 3
 static const char *const upgrade[SQLITE_SCHEMA_VERSION] = {
     /* 0 -> 1: the report window and retention of each collection (existing ones: none) */
-    "ALTER TABLE collections ADD COLUMN max_report_age INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE collections ADD COLUMN max_clock_skew INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE collections ADD COLUMN keep_reports INTEGER NOT NULL DEFAULT 0;",
+    ("ALTER TABLE collections ADD COLUMN max_report_age INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE collections ADD COLUMN max_clock_skew INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE collections ADD COLUMN keep_reports INTEGER NOT NULL DEFAULT 0;"),
     /* 1 -> 2: the garbage collector's state, collections being deleted */
-    "CREATE TABLE gc_state(id INTEGER PRIMARY KEY CHECK(id = 1), retired_day INTEGER NOT NULL);"
-    "ALTER TABLE collections ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;",
+    ("CREATE TABLE gc_state(id INTEGER PRIMARY KEY CHECK(id = 1), retired_day INTEGER NOT NULL);"
+     "ALTER TABLE collections ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;"),
+    /* 2 -> 3: closed time buckets (the first open one) */
+    "ALTER TABLE collections ADD COLUMN closed_before INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* The file's schema version, or -1. */
@@ -116,6 +118,7 @@ static const char *const stmt_sql[SQ_COUNT] = {
     [SQ_BUCKETS] = "SELECT bucket, n FROM buckets WHERE collection = ? AND bucket BETWEEN ? AND ?"
                    " AND n > 0 ORDER BY bucket",
     [SQ_RETIRED] = "SELECT retired_day FROM gc_state WHERE id = 1",
+    [SQ_STATE] = "SELECT deleting, closed_before FROM collections WHERE id = ?",
 };
 
 int pinhole_sqlite_error(sqlite3 *db)
@@ -248,7 +251,8 @@ static int sqlite_open(pinhole_store **out, const char *path, const pinhole_stor
         sqlite3_wal_hook(s->db, wal_hook, s);
     }
     for (int i = 0; i < SQ_COUNT; i++) {
-        if (ro && ((i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT) || i == SQ_RETIRED))
+        if (ro && ((i <= SQ_ROLLBACK && i != SQ_CHUNK_GET && i != SQ_SELECT) || i == SQ_RETIRED ||
+                   i == SQ_STATE))
             continue; /* writing statements are not prepared on read-only connections */
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK)
@@ -320,6 +324,8 @@ const pinhole_store_backend pinhole_store_sqlite = {
     .create_collection = pinhole_sqlite_create_collection,
     .load_collections = pinhole_sqlite_load_collections,
     .set_window = pinhole_sqlite_set_window,
+    .close_buckets = pinhole_sqlite_close_buckets,
+    .closed_before = pinhole_sqlite_closed_before,
     .create_multi = pinhole_sqlite_create_multi,
     .load_multis = pinhole_sqlite_load_multis,
     .delete_collection = pinhole_sqlite_delete_collection,

@@ -3,8 +3,10 @@
  *
  * Tables, in one database file in WAL mode:
  *   collections(id, name, mechanism, epsilon, k, q, t, time_precision, min_reports, fingerprint,
- *               labels, created, max_report_age, max_clock_skew, keep_reports, deleting)
+ *               labels, created, max_report_age, max_clock_skew, keep_reports, deleting,
+ *               closed_before)
  *       deleting: 0 live, 1 being deleted by the garbage collector, 2 deleted (a tombstone)
+ *       closed_before: the first open time bucket (the ones below are closed)
  *   reports(seq, collection, report_id, bucket, payload)     an append-only log; (collection,
  *       report_id) is unique, enforced by the in-memory index of the ingesting handle (idset.h)
  *   buckets(collection, bucket, n)                            reports per time bucket
@@ -49,6 +51,7 @@ enum {
     SQ_TOTAL,
     SQ_BUCKETS,
     SQ_RETIRED,
+    SQ_STATE,
     SQ_COUNT
 };
 
@@ -58,6 +61,10 @@ typedef struct sqlite_ingest_scratch {
     size_t ndelta, cap;
     uint64_t *hash; /* index hashes of a transaction's reports */
     size_t hcap;
+    /* the state of the collection of the latest report looked at, read inside the transaction */
+    int64_t state_of;      /* its id (0: none read yet in this transaction) */
+    int live;              /* 1: not being deleted */
+    int64_t closed_before; /* its first open time bucket */
 } sqlite_ingest_scratch;
 
 typedef struct sqlite_store {
@@ -141,10 +148,12 @@ void pinhole_sqlite_gc_stats(pinhole_store *s, pinhole_store_gc_stats *st);
 int pinhole_sqlite_create_collection(pinhole_store *s, pinhole_server_collection *c,
                                      const char *name, const pinhole_config_params *p,
                                      uint32_t time_precision, uint32_t min_reports,
-                                     const char *const *labels);
+                                     const char *const *labels, const pinhole_collection_window *w);
 int pinhole_sqlite_load_collections(pinhole_store *s, pinhole_server_collection **out, size_t *n);
 int pinhole_sqlite_delete_collection(pinhole_store *s, int64_t id);
 int pinhole_sqlite_set_window(pinhole_store *s, int64_t id, const pinhole_collection_window *w);
+int pinhole_sqlite_close_buckets(pinhole_store *s, int64_t id, int64_t before, int64_t *closed);
+int pinhole_sqlite_closed_before(pinhole_store *s, int64_t id, int64_t *closed);
 int pinhole_sqlite_create_multi(pinhole_store *s, const char *name, const char *spec,
                                 int64_t created, int64_t *id);
 int pinhole_sqlite_load_multis(pinhole_store *s, pinhole_multi_record **out, size_t *n);

@@ -117,6 +117,8 @@ static const row common_rows[] = {
     {"GET", "/v1/collections/1/histogram?x=1", NULL, NULL, "uu.f.", 400},
     {"GET", "/v1/collections/1/timeline", NULL, NULL, "uu.f.", 200},
     {"POST", "/v1/collections/1/jobs", JSON, "{", "uu.f.", 400},
+    {"POST", "/v1/collections/1/close", JSON, "{", "uuff.", 400},  /* admin only */
+    {"POST", "/v1/collections/3/close", JSON, "{}", "uuff.", 404}, /* a multi parent: no buckets */
     {"GET", "/v1/jobs/77", NULL, NULL, "uu.f.", 404},
     {"DELETE", "/v1/jobs/77", NULL, NULL, "uu.f.", 404},
     {"GET", "/v1/discoveries", NULL, NULL, "uu.f.", 200},

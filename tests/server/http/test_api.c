@@ -8,7 +8,7 @@
 
 static int spec(const char *body, pinhole_collection_spec *s, char *err)
 {
-    return pinhole_api_parse_collection(body, strlen(body), s, err, 256);
+    return pinhole_api_parse_collection(body, strlen(body), NULL, s, err, 256);
 }
 
 Test(api, collection_spec_defaults_and_labels)

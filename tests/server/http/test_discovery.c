@@ -97,14 +97,15 @@ static int64_t report_round(const uint8_t *pk, uint64_t first, uint64_t n, uint8
     cr_assert_eq(pinhole_client_new(&cl, NULL, NULL), PINHOLE_OK);
     pinhole_outbox *ob;
     cr_assert_eq(pinhole_outbox_new(&ob, col, 0, 1 << 20), PINHOLE_OK);
+    const uint64_t now = (uint64_t)time(NULL); /* inside the round collection's report window */
     for (uint64_t i = first; i < first + n; i++) {
         uint8_t rep[PINHOLE_REPORT_MAXBYTES];
         size_t w;
         const char *s = device_string(i);
-        cr_assert_eq(pinhole_discovery_report(cl, round, (const uint8_t *)s, strlen(s), 1000, 0,
-                                              rep, sizeof rep, &w),
+        cr_assert_eq(pinhole_discovery_report(cl, round, (const uint8_t *)s, strlen(s), now, 0, rep,
+                                              sizeof rep, &w),
                      PINHOLE_OK);
-        cr_assert_eq(pinhole_outbox_add(ob, rep, w, 1000), PINHOLE_OK);
+        cr_assert_eq(pinhole_outbox_add(ob, rep, w, now), PINHOLE_OK);
         if (keep && i == first) {
             memcpy(keep, rep, w);
             *keep_len = w;
