@@ -1,14 +1,19 @@
-/* The storage interface's promises, checked on whichever backend the environment names: a fresh
- * SQLite file by default, a fresh PostgreSQL database on the server PINHOLE_PG_URI points to
- * (tests/pg/cluster.sh run sets it). The same suite runs against both: ingest outcomes
- * (accepted, duplicate, replay, invalid), counts against a direct recount, the consistency check
- * noticing tampering, two handles ingesting the same batch at once, the job queue. */
+/* The storage interface's behaviour (server/store/store.h), one suite run against each backend:
+ * a fresh SQLite file per test by default (meson test `store`), a fresh PostgreSQL database per
+ * test on the server PINHOLE_PG_URI names (`store_pg`: tests/pg/cluster.sh run sets it).
+ * Collections, labels and keys; the four ingest outcomes, counts and buckets against a direct
+ * recount; the consistency check noticing tampering; the job queue; the report window, retention
+ * and collection deletion; schema upgrades; the writer's flush policy.
+ * A test that holds for one backend only says why it skips the other. */
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "server/estimate/estimate.h"
-#include "common/clock.h"
+#include "server/store/sqlite/idset.h"
 #include "server/store/store.h"
 #include "server/store/writer.h"
+#include "tests/support/reports.h"
+#include "tests/support/tmpdb.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -19,13 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef PINHOLE_WITH_POSTGRESQL
 #include <libpq-fe.h>
 #endif
 
-static char dir[64], url[512], dbname[64];
+static test_tmpdb tmpdb;
+static char url[512], dbname[64];
 static int on_pg;
 
 #ifdef PINHOLE_WITH_POSTGRESQL
@@ -40,6 +47,19 @@ static void pg_sql(int admin, const char *sql)
     PQclear(r);
     PQfinish(c);
 }
+
+/* The number one query gives, on the test's database. */
+static long long pg_count(const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    const long long n = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
 #endif
 
 static void setup(void)
@@ -48,9 +68,8 @@ static void setup(void)
     const char *pg = getenv("PINHOLE_PG_URI");
     on_pg = pg && *pg;
     if (!on_pg) {
-        strcpy(dir, "/tmp/pinhole-store-test.XXXXXX");
-        cr_assert_not_null(mkdtemp(dir));
-        snprintf(url, sizeof url, "%s/t.db", dir);
+        test_tmpdb_make(&tmpdb);
+        snprintf(url, sizeof url, "%s", tmpdb.path);
         return;
     }
 #ifdef PINHOLE_WITH_POSTGRESQL
@@ -70,13 +89,7 @@ static void setup(void)
 static void teardown(void)
 {
     if (!on_pg) {
-        char p[sizeof url + 8];
-        const char *suffix[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(p, sizeof p, "%s%s", url, suffix[i]);
-            unlink(p);
-        }
-        rmdir(dir);
+        test_tmpdb_remove(&tmpdb);
         return;
     }
 #ifdef PINHOLE_WITH_POSTGRESQL
@@ -86,15 +99,17 @@ static void teardown(void)
 #endif
 }
 
-/* Run one statement behind the store's back: sqlite_sql on SQLite, pg on PostgreSQL. */
+TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Run statements behind the store's back: sqlite_sql on SQLite, pg on PostgreSQL. */
 static void tamper(const char *sqlite_sql, const char *pg)
 {
     if (!on_pg) {
-        sqlite3 *db;
-        cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
-        cr_assert_eq(sqlite3_exec(db, sqlite_sql, NULL, NULL, NULL), SQLITE_OK, "%s",
-                     sqlite3_errmsg(db));
-        sqlite3_close(db);
+        sqlite3 *d;
+        cr_assert_eq(sqlite3_open(url, &d), SQLITE_OK);
+        cr_assert_eq(sqlite3_exec(d, sqlite_sql, NULL, NULL, NULL), SQLITE_OK, "%s",
+                     sqlite3_errmsg(d));
+        sqlite3_close(d);
         return;
     }
 #ifdef PINHOLE_WITH_POSTGRESQL
@@ -104,7 +119,38 @@ static void tamper(const char *sqlite_sql, const char *pg)
 #endif
 }
 
-TestSuite(backends, .init = setup, .fini = teardown, .timeout = 120);
+/* The number one query gives, behind the store's back (the same SQL on either backend). */
+static long long rows_of(const char *sql)
+{
+#ifdef PINHOLE_WITH_POSTGRESQL
+    if (on_pg)
+        return pg_count(sql);
+#endif
+    sqlite3 *d;
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_open(url, &d), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(d, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(d));
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    const long long n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(d);
+    return n;
+}
+
+/* Skip the test unless it runs on the backend named (why: what only that backend promises). */
+static void only_on(const char *backend, const char *why)
+{
+    if (strcmp(backend, on_pg ? "postgresql" : "sqlite") != 0)
+        cr_skip_test("%s", why);
+}
+
+static pinhole_store *open_store(void)
+{
+    pinhole_store *s = NULL;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK, "%s", url);
+    cr_assert_not_null(s);
+    return s;
+}
 
 /* A PGR collection with k = 40, epsilon = 2 (the planner's q and t: K < 256, one payload byte). */
 static void make_collection(pinhole_store *s, pinhole_server_collection *c)
@@ -113,16 +159,7 @@ static void make_collection(pinhole_store *s, pinhole_server_collection *c)
     cr_assert_eq(pinhole_store_create_collection(s, c, "t", &p, 3600, 10, NULL), PINHOLE_OK);
 }
 
-static void report(pinhole_ingest_report *r, const pinhole_server_collection *c, uint8_t idbyte,
-                   int64_t bucket, const uint8_t *payload)
-{
-    memset(r, 0, sizeof *r);
-    r->coll = c;
-    memset(r->id, idbyte, sizeof r->id);
-    r->bucket = bucket;
-    r->payload = payload;
-    r->payload_len = c->cfg.payload_bytes;
-}
+#define report test_ingest_report /* tests/support/reports.h */
 
 static void assert_consistent(pinhole_store *s)
 {
@@ -132,21 +169,171 @@ static void assert_consistent(pinhole_store *s)
     cr_assert_eq(problems, 0, "%s", msg);
 }
 
-Test(backends, backend_is_the_one_named)
+/* ---- opening, collections, keys ---- */
+
+Test(store, urls_choose_the_backend)
 {
-    pinhole_store *s;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    pinhole_store *s = open_store();
     cr_assert_str_eq(pinhole_store_backend_name(s), on_pg ? "postgresql" : "sqlite");
+    pinhole_store_close(s);
+    pinhole_store_close(NULL);
+    cr_assert_eq(pinhole_store_open(&s, "nosuch://x", NULL), PINHOLE_EUNSUPPORTED);
+    cr_assert_null(s);
+    cr_assert_eq(pinhole_store_open(&s, NULL, NULL), PINHOLE_EINVAL);
+}
+
+/* Collections and the server's keys persist across a reopen; the keys are made once and shared by
+ * every handle open at the same time (every replica serves the same keys). */
+Test(store, collections_and_keys_persist)
+{
+    pinhole_store *s = open_store(), *t = open_store();
+    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 3, .epsilon = 1};
+    const char *const labels[] = {"a", "bb", ""};
+    pinhole_server_collection c1, c2;
+    cr_assert_eq(pinhole_store_create_collection(s, &c1, "one", &p, 60, 5, labels), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_create_collection(s, &c2, "two", &p, 3600, 0, NULL), PINHOLE_OK);
+    cr_assert_gt(c2.id, c1.id);
+    pinhole_server_collection bad;
+    const pinhole_config_params zero = {.mechanism = PINHOLE_MECH_PGR, .k = 3, .epsilon = 0};
+    cr_assert_eq(pinhole_store_create_collection(s, &bad, "bad", &zero, 60, 0, NULL),
+                 PINHOLE_EINVAL);
+    pinhole_server_keys k1, k2, kt;
+    cr_assert_eq(pinhole_store_server_keys(s, &k1), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_server_keys(t, &kt), PINHOLE_OK);
+    cr_assert_eq(memcmp(&k1, &kt, sizeof k1), 0);
+    pinhole_store_close(t);
+    pinhole_store_close(s);
+
+    s = open_store();
+    cr_assert_eq(pinhole_store_server_keys(s, &k2), PINHOLE_OK);
+    cr_assert_eq(memcmp(&k1, &k2, sizeof k1), 0); /* made once, then loaded */
+    pinhole_server_collection *all;
+    size_t n;
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(all[0].id, c1.id);
+    cr_assert_str_eq(all[0].name, "one");
+    cr_assert_eq(all[0].min_reports, 5);
+    cr_assert_eq(all[0].time_precision, 60);
+    cr_assert_eq(memcmp(all[0].fingerprint, c1.fingerprint, sizeof c1.fingerprint), 0);
+    cr_assert_str_eq(all[0].label[1], "bb");
+    cr_assert_str_eq(all[0].label[2], "");
+    cr_assert_null(all[1].label);
+    for (size_t i = 0; i < n; i++)
+        pinhole_server_collection_free(&all[i]);
+    free(all);
+    pinhole_server_collection_free(&c1);
+    pinhole_server_collection_free(&c2);
     pinhole_store_close(s);
 }
 
-Test(backends, replay_duplicate_invalid_and_counts)
+/* Multi-attribute parents persist, and share one id space with the collections: a parent's id is
+ * above every collection's so far, and the next collection's above it. */
+Test(store, multi_attribute_parents_share_the_ids)
+{
+    pinhole_store *s = open_store();
+    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 6, .epsilon = 1};
+    pinhole_server_collection c1, c2;
+    cr_assert_eq(pinhole_store_create_collection(s, &c1, "pair", &p, 60, 0, NULL), PINHOLE_OK);
+    int64_t m1, m2;
+    cr_assert_eq(pinhole_store_create_multi(s, "survey", "{\"collections\": [1]}", 1234, &m1),
+                 PINHOLE_OK);
+    cr_assert_gt(m1, c1.id);
+    cr_assert_eq(pinhole_store_create_collection(s, &c2, "next", &p, 60, 0, NULL), PINHOLE_OK);
+    cr_assert_gt(c2.id, m1);
+    cr_assert_eq(pinhole_store_create_multi(s, "other", "{}", 99, &m2), PINHOLE_OK);
+    cr_assert_gt(m2, c2.id);
+    pinhole_store_close(s);
+
+    s = open_store();
+    pinhole_multi_record *all;
+    size_t n;
+    cr_assert_eq(pinhole_store_load_multis(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(all[0].id, m1);
+    cr_assert_str_eq(all[0].name, "survey");
+    cr_assert_str_eq(all[0].spec, "{\"collections\": [1]}");
+    cr_assert_eq(all[0].created, 1234);
+    cr_assert_eq(all[1].id, m2);
+    for (size_t i = 0; i < n; i++)
+        pinhole_multi_record_free(&all[i]);
+    free(all);
+    pinhole_server_collection *cs;
+    cr_assert_eq(pinhole_store_load_collections(s, &cs, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2, "the parents are no collections");
+    for (size_t i = 0; i < n; i++)
+        pinhole_server_collection_free(&cs[i]);
+    free(cs);
+    pinhole_server_collection_free(&c1);
+    pinhole_server_collection_free(&c2);
+    pinhole_store_close(s);
+}
+
+/* A labelled collection's config commits to its labels, across a reopen; one stored before
+ * configs could commit to labels (its stored fingerprint that of the version 1 config) keeps its
+ * version 1 config and fingerprint, so its devices' reports stay valid; any other fingerprint is
+ * refused. */
+Test(store, labels_commitment_and_stores_from_before_it)
 {
     pinhole_store *s;
+    pinhole_server_collection c, *all = NULL;
+    size_t n = 0;
+    static const char *const labels[] = {"north", "south", "east", "west"};
+    pinhole_config_params p = {.mechanism = PINHOLE_MECH_GRR, .k = 4, .epsilon = 1};
+    s = open_store();
+    cr_assert_eq(pinhole_store_create_collection(s, &c, "dirs", &p, 60, 0, labels), PINHOLE_OK);
+    cr_assert(c.wire.has_labels && c.labels_list != NULL);
+    uint8_t v2fp[PINHOLE_FINGERPRINT_BYTES], v1fp[PINHOLE_FINGERPRINT_BYTES];
+    memcpy(v2fp, c.fingerprint, sizeof v2fp);
+    pinhole_collection_config v1 = c.wire;
+    v1.has_labels = 0;
+    cr_assert_eq(pinhole_collection_config_fingerprint(&v1, v1fp), PINHOLE_OK);
+    cr_assert(memcmp(v1fp, v2fp, sizeof v1fp) != 0);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+
+    s = open_store();
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 1);
+    cr_assert(all[0].wire.has_labels && memcmp(all[0].fingerprint, v2fp, sizeof v2fp) == 0);
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    pinhole_store_close(s);
+
+    /* as an older server stored it */
+    char hex[2 * PINHOLE_FINGERPRINT_BYTES + 1], lite[160], pg[160];
+    sodium_bin2hex(hex, sizeof hex, v1fp, sizeof v1fp);
+    snprintf(lite, sizeof lite, "UPDATE collections SET fingerprint = X'%s'", hex);
+    snprintf(pg, sizeof pg, "UPDATE collections SET fingerprint = '\\x%s'::bytea", hex);
+    tamper(lite, pg);
+    s = open_store();
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert(!all[0].wire.has_labels && all[0].labels_list == NULL);
+    cr_assert(memcmp(all[0].fingerprint, v1fp, sizeof v1fp) == 0);
+    cr_assert(all[0].label != NULL, "the labels themselves stay");
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    pinhole_store_close(s);
+
+    /* neither fingerprint: the parameters changed under it */
+    tamper("UPDATE collections SET fingerprint = zeroblob(16)",
+           "UPDATE collections SET fingerprint = decode(repeat('00', 16), 'hex')");
+    s = open_store();
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_EDB);
+    pinhole_store_close(s);
+}
+
+/* ---- ingest, counts, the check ---- */
+
+/* The four outcomes, in one transaction and across transactions and a reopen; counts and buckets
+ * over ranges; report totals; upkeep. */
+Test(store, replay_duplicate_invalid_and_counts)
+{
+    pinhole_store *s = open_store();
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
     make_collection(s, &c);
-    cr_assert_eq(c.cfg.payload_bytes, 1);
+    cr_assert_eq(c.cfg.payload_bytes, 1, "K = %llu", (unsigned long long)c.cfg.counts_len);
+    cr_assert_eq(pinhole_store_ingest_prepare(s), PINHOLE_OK);
     const uint8_t p3 = 3, p5 = 5, bad = (uint8_t)c.cfg.counts_len; /* an index >= K */
     pinhole_ingest_report r[6];
     report(&r[0], &c, 1, 100, &p3);
@@ -164,17 +351,19 @@ Test(backends, replay_duplicate_invalid_and_counts)
     cr_assert_eq(r[4].error, PINHOLE_ERANGE);
     cr_assert_eq(r[5].status, PINHOLE_REPORT_ACCEPTED);
 
-    /* A retry is acknowledged; the same id with another payload, or another time (here a time
-     * 30 days later, another day), is a replay. */
-    pinhole_ingest_report q[3];
+    /* A retry is acknowledged; the same id with another payload, or another time (the next hour,
+     * or 30 days later, another day), is a replay. */
+    pinhole_ingest_report q[4];
     report(&q[0], &c, 2, 100, &p5);
     report(&q[1], &c, 2, 100, &p3);
     report(&q[2], &c, 3, 101 + 30 * 24, &p3);
-    cr_assert_eq(pinhole_store_ingest(s, q, 3), PINHOLE_OK);
+    report(&q[3], &c, 3, 102, &p3);
+    cr_assert_eq(pinhole_store_ingest(s, q, 4), PINHOLE_OK);
     cr_assert_eq(q[0].status, PINHOLE_REPORT_DUPLICATE);
     cr_assert_eq(q[1].status, PINHOLE_REPORT_REPLAY);
     cr_assert_eq(q[1].error, PINHOLE_EMISMATCH);
     cr_assert_eq(q[2].status, PINHOLE_REPORT_REPLAY);
+    cr_assert_eq(q[3].status, PINHOLE_REPORT_REPLAY);
 
     uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts), n = 0;
     cr_assert_eq(pinhole_store_counts(s, &c, 100, 100, counts, &n), PINHOLE_OK);
@@ -186,6 +375,7 @@ Test(backends, replay_duplicate_invalid_and_counts)
     cr_assert_eq(counts[3], 2);
     cr_assert_eq(pinhole_store_counts(s, &c, 102, 100000, counts, &n), PINHOLE_OK);
     cr_assert_eq(n, 0);
+    cr_assert_eq(counts[3], 0); /* zeroed first */
     int64_t *bk;
     uint64_t *bn, total = 0;
     size_t nb;
@@ -194,13 +384,26 @@ Test(backends, replay_duplicate_invalid_and_counts)
     cr_assert(bk[0] == 100 && bn[0] == 3 && bk[1] == 101 && bn[1] == 1);
     free(bk);
     free(bn);
+    cr_assert_eq(pinhole_store_buckets(s, c.id, INT64_MIN, INT64_MAX, &bk, &bn, &nb), PINHOLE_OK);
+    cr_assert(nb == 2 && bk[0] == 100 && bk[1] == 101 && bn[0] == 3);
+    free(bk);
+    free(bn);
+    cr_assert_eq(pinhole_store_buckets(s, c.id, 102, 1000, &bk, &bn, &nb), PINHOLE_OK);
+    cr_assert(nb == 0 && bk == NULL && bn == NULL);
     cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
     cr_assert_eq(total, 4);
     assert_consistent(s);
+    int did = -1;
+    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, &did), PINHOLE_OK);
+    cr_assert(did == 0 || did == 1);
+    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_AFTER_COMMIT, NULL), PINHOLE_OK);
+    if (!on_pg)
+        cr_assert_gt(pinhole_store_disk_bytes(s), 0);
     pinhole_store_close(s);
 
-    /* Reopened: a retry is still recognised, the collection loads with the same fingerprint. */
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    /* Reopened: a retry is still recognised (SQLite rebuilds its id index from the stored
+     * reports), the collection loads with the same fingerprint. */
+    s = open_store();
     report(&q[0], &c, 1, 100, &p3);
     report(&q[1], &c, 9, 100, &p5);
     cr_assert_eq(pinhole_store_ingest(s, q, 2), PINHOLE_OK);
@@ -224,7 +427,7 @@ Test(backends, replay_duplicate_invalid_and_counts)
 /* Many random reports over 40 buckets: the stored vectors equal pinhole_accumulate over the
  * same payloads, bucket by bucket (K > 256: several chunks); the check then notices a count
  * changed behind the store's back and a report stored twice. */
-Test(backends, counts_equal_direct_accumulation_and_check_sees_tampering)
+Test(store, counts_equal_direct_accumulation_and_check_sees_tampering)
 {
     pinhole_store *s;
     pinhole_server_collection c;
@@ -289,7 +492,7 @@ Test(backends, counts_equal_direct_accumulation_and_check_sees_tampering)
     free(payload);
 }
 
-Test(backends, duplicate_rows_are_found_by_check)
+Test(store, duplicate_rows_are_found_by_check)
 {
     pinhole_store *s;
     pinhole_server_collection c;
@@ -337,7 +540,7 @@ static void *race(void *arg)
  * in transactions that overlap: every report is accepted by exactly one and acknowledged as a
  * duplicate by the other; the counts hold each report once. PostgreSQL only: there any number
  * of handles (replicas) ingest at once; SQLite allows one ingesting handle per store. */
-Test(backends, same_batch_through_two_handles_counts_once)
+Test(store, same_batch_through_two_handles_counts_once)
 {
     if (!on_pg) /* promised by PostgreSQL only: SQLite has one ingesting handle per store */
         cr_skip_test("one ingesting handle at a time on SQLite");
@@ -390,69 +593,124 @@ Test(backends, same_batch_through_two_handles_counts_once)
     pinhole_server_collection_free(&c);
 }
 
-/* ---- keys ---- */
-
-Test(backends, server_keys_are_made_once_and_shared)
-{
-    pinhole_store *s, *t;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_open(&t, url, NULL), PINHOLE_OK);
-    pinhole_server_keys k1, k2;
-    cr_assert_eq(pinhole_store_server_keys(s, &k1), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_server_keys(t, &k2), PINHOLE_OK);
-    cr_assert_eq(memcmp(&k1, &k2, sizeof k1), 0);
-    pinhole_store_close(s);
-    pinhole_store_close(t);
-}
-
 /* ---- the job queue ---- */
 
-Test(backends, jobs_enqueue_claim_progress_finish)
+static int64_t enqueue(pinhole_store *s, const char *type, double created)
 {
-    pinhole_store *s;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    pinhole_job_record r = {
-        .collection_id = 3, .from = 10, .to = 20, .time_limit = 60, .created = 1000.5};
-    strcpy(r.type, "histogram");
-    r.params = "{\"a\":1}";
-    int64_t id1, id2;
-    cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id1), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id2), PINHOLE_OK);
-    cr_assert_gt(id2, id1);
-    pinhole_job_record got;
-    cr_assert_eq(pinhole_store_job_claim(s, 2000, &got), PINHOLE_OK);
-    cr_assert_eq(got.id, id1); /* the oldest first */
-    cr_assert_eq(got.state, PINHOLE_JOB_RUNNING);
-    cr_assert_eq(got.collection_id, 3);
-    cr_assert_str_eq(got.type, "histogram");
-    cr_assert_str_eq(got.params, "{\"a\":1}");
-    cr_assert(got.from == 10 && got.to == 20 && got.time_limit == 60 && got.created == 1000.5);
-    cr_assert_eq(got.started, 2000);
-    cr_assert(isnan(got.finished));
-    pinhole_job_record_free(&got);
-    cr_assert_eq(pinhole_store_job_progress(s, id1, 0.25), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(s, id1, &got), PINHOLE_OK);
-    cr_assert_eq(got.progress, 0.25);
-    pinhole_job_record_free(&got);
-    cr_assert_eq(pinhole_store_job_finish(s, id1, PINHOLE_JOB_DONE, 2100, "{\"r\":2}", NULL),
-                 PINHOLE_OK);
+    pinhole_job_record r = {.collection_id = 3,
+                            .from = 10,
+                            .to = 100,
+                            .params = "{\"a\":1}",
+                            .time_limit = 30,
+                            .created = created};
+    strcpy(r.type, type);
+    int64_t id = 0;
+    cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id), PINHOLE_OK);
+    return id;
+}
+
+static pinhole_job_state state(pinhole_store *s, int64_t id)
+{
     pinhole_job_state st;
-    cr_assert_eq(pinhole_store_job_state(s, id1, &st), PINHOLE_OK);
-    cr_assert_eq(st, PINHOLE_JOB_DONE);
-    cr_assert_eq(pinhole_store_job_get(s, id1, &got), PINHOLE_OK);
-    cr_assert_str_eq(got.result, "{\"r\":2}");
-    cr_assert(got.progress == 1 && got.finished == 2100);
-    pinhole_job_record_free(&got);
-    cr_assert_eq(pinhole_store_job_cancel_queued(s, id2, 2200), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_state(s, id2, &st), PINHOLE_OK);
-    cr_assert_eq(st, PINHOLE_JOB_CANCELED);
-    cr_assert_eq(pinhole_store_job_claim(s, 2300, &got), PINHOLE_ENOTFOUND);
-    cr_assert_eq(pinhole_store_job_state(s, id2 + 100, &st), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_store_job_state(s, id, &st), PINHOLE_OK);
+    return st;
+}
+
+Test(store, job_queue)
+{
+    pinhole_store *s = open_store();
+    pinhole_job_record r;
+    cr_assert_eq(pinhole_store_job_claim(s, 1000, &r), PINHOLE_ENOTFOUND);
+    const int64_t a = enqueue(s, "reconstruct", 900.5), b = enqueue(s, "project", 901);
+    cr_assert_gt(b, a);
+    cr_assert_eq(state(s, a), PINHOLE_JOB_QUEUED);
+    pinhole_job_state st;
+    cr_assert_eq(pinhole_store_job_state(s, b + 100, &st), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_store_job_get(s, b + 100, &r), PINHOLE_ENOTFOUND);
+
+    /* the oldest is claimed first, with every field */
+    cr_assert_eq(pinhole_store_job_claim(s, 1000, &r), PINHOLE_OK);
+    cr_assert_eq(r.id, a);
+    cr_assert_str_eq(r.type, "reconstruct");
+    cr_assert_str_eq(r.params, "{\"a\":1}");
+    cr_assert_eq(r.collection_id, 3);
+    cr_assert(r.from == 10 && r.to == 100);
+    cr_assert_eq(r.state, PINHOLE_JOB_RUNNING);
+    cr_assert(r.time_limit == 30 && r.created == 900.5 && r.started == 1000);
+    cr_assert(isnan(r.finished));
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_progress(s, a, 0.25), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(s, a, &r), PINHOLE_OK);
+    cr_assert(r.progress == 0.25);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_finish(s, a, PINHOLE_JOB_DONE, 1010, "{\"x\":2}", NULL),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(s, a, &r), PINHOLE_OK);
+    cr_assert_eq(r.state, PINHOLE_JOB_DONE);
+    cr_assert(r.progress == 1 && r.finished == 1010);
+    cr_assert_str_eq(r.result, "{\"x\":2}");
+    cr_assert_null(r.error);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_finish(s, a, PINHOLE_JOB_RUNNING, 0, NULL, NULL),
+                 PINHOLE_EINVAL);
+
+    /* cancelling a queued job; a finished one is left alone */
+    cr_assert_eq(pinhole_store_job_cancel_queued(s, b, 1020), PINHOLE_OK);
+    cr_assert_eq(state(s, b), PINHOLE_JOB_CANCELED);
+    cr_assert_eq(pinhole_store_job_cancel_queued(s, a, 1020), PINHOLE_OK);
+    cr_assert_eq(state(s, a), PINHOLE_JOB_DONE);
+    cr_assert_eq(pinhole_store_job_claim(s, 1025, &r), PINHOLE_ENOTFOUND); /* nothing queued */
+
+    /* a failure keeps its message; a job put back is queued again */
+    const int64_t c = enqueue(s, "sleep", 902), d = enqueue(s, "sleep", 903);
+    cr_assert_eq(pinhole_store_job_claim(s, 1030, &r), PINHOLE_OK);
+    cr_assert_eq(r.id, c);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_finish(s, c, PINHOLE_JOB_FAILED, 1031, NULL, "boom"),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(s, c, &r), PINHOLE_OK);
+    cr_assert_eq(r.state, PINHOLE_JOB_FAILED);
+    cr_assert_str_eq(r.error, "boom");
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_claim(s, 1040, &r), PINHOLE_OK);
+    cr_assert_eq(r.id, d);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_finish(s, d, PINHOLE_JOB_QUEUED, 1041, NULL, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(s, d, &r), PINHOLE_OK);
+    cr_assert_eq(r.state, PINHOLE_JOB_QUEUED);
+    cr_assert(isnan(r.started));
+    pinhole_job_record_free(&r);
+
+    /* recovery after a crash: d running (claimed a 2nd time), e running with a cancel asked, f
+     * claimed twice before and once now (3 attempts, the maximum) */
+    const int64_t e = enqueue(s, "sleep", 904), f = enqueue(s, "sleep", 905);
+    for (int i = 0; i < 2; i++) { /* f's first two attempts */
+        while (pinhole_store_job_claim(s, 1050, &r) == PINHOLE_OK) {
+            const int64_t id = r.id;
+            pinhole_job_record_free(&r);
+            if (id == f)
+                break;
+        }
+        cr_assert_eq(pinhole_store_job_finish(s, f, PINHOLE_JOB_QUEUED, 0, NULL, NULL), PINHOLE_OK);
+    }
+    while (pinhole_store_job_claim(s, 1060, &r) == PINHOLE_OK)
+        pinhole_job_record_free(&r);
+    cr_assert_eq(state(s, d), PINHOLE_JOB_RUNNING);
+    cr_assert_eq(state(s, e), PINHOLE_JOB_RUNNING);
+    cr_assert_eq(state(s, f), PINHOLE_JOB_RUNNING);
+    cr_assert_eq(pinhole_store_job_request_cancel(s, e), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_jobs_recover(s, 1100, 3), PINHOLE_OK);
+    cr_assert_eq(state(s, e), PINHOLE_JOB_CANCELED);
+    cr_assert_eq(state(s, f), PINHOLE_JOB_FAILED);
+    cr_assert_eq(pinhole_store_job_get(s, f, &r), PINHOLE_OK);
+    cr_assert(strstr(r.error, "3 times") != NULL, "%s", r.error);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(state(s, d), PINHOLE_JOB_QUEUED);
     pinhole_store_close(s);
 }
 
 /* Two handles claiming at once never get the same job. */
-Test(backends, jobs_are_claimed_once)
+Test(store, jobs_are_claimed_once)
 {
     pinhole_store *s, *t;
     cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
@@ -481,10 +739,112 @@ Test(backends, jobs_are_claimed_once)
     pinhole_store_close(t);
 }
 
+/* Job lists: newest first, by collection or all, a page at a time, without results, with the
+ * total that matches. */
+Test(store, job_list_pages)
+{
+    pinhole_store *s = open_store();
+    pinhole_job_record *a;
+    size_t n;
+    uint64_t total;
+    /* collections 901 and 902 hold no jobs of other tests (a store URL may be shared) */
+    cr_assert_eq(pinhole_store_job_list(s, 901, 0, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(n == 0 && total == 0 && a == NULL);
+    int64_t id[5];
+    for (int i = 0; i < 5; i++) {
+        pinhole_job_record r = {.collection_id = i % 2 ? 902 : 901,
+                                .from = 0,
+                                .to = 100,
+                                .params = "{}",
+                                .time_limit = 30,
+                                .created = 900 + i};
+        strcpy(r.type, "project");
+        cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id[i]), PINHOLE_OK);
+    }
+    /* id[0] finishes with a result, which lists leave out */
+    cr_assert_eq(pinhole_store_job_finish(s, id[0], PINHOLE_JOB_DONE, 1001, "{\"x\":1}", NULL),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_list(s, -1, 0, 100, &a, &n, &total), PINHOLE_OK);
+    cr_assert_geq(total, 5);
+    cr_assert_geq(n, 5);
+    for (size_t i = 1; i < n; i++)
+        cr_assert_gt(a[i - 1].id, a[i].id, "newest first");
+    for (size_t i = 0; i < n; i++)
+        pinhole_job_record_free(&a[i]);
+    free(a);
+    cr_assert_eq(pinhole_store_job_list(s, 902, 1, 2, &a, &n, &total), PINHOLE_OK);
+    cr_assert_eq(total, 2);
+    cr_assert_eq(n, 1);
+    cr_assert(a[0].id == id[1], "newest first, after skipping one");
+    for (size_t i = 0; i < n; i++)
+        pinhole_job_record_free(&a[i]);
+    free(a);
+    cr_assert_eq(pinhole_store_job_list(s, 901, 0, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(total == 3 && n == 3);
+    cr_assert(a[0].id == id[4] && a[1].id == id[2] && a[2].id == id[0]);
+    cr_assert_eq(a[2].state, PINHOLE_JOB_DONE);
+    cr_assert_null(a[2].result);
+    cr_assert(a[2].finished == 1001 && a[0].created == 904);
+    for (size_t i = 0; i < n; i++)
+        pinhole_job_record_free(&a[i]);
+    free(a);
+    cr_assert_eq(pinhole_store_job_list(s, 902, 5, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(total == 2 && n == 0 && a == NULL);
+    cr_assert_eq(pinhole_store_job_list(s, 907, 0, 10, &a, &n, &total), PINHOLE_OK);
+    cr_assert(total == 0 && n == 0);
+    pinhole_store_close(s);
+}
+
+/* Discovery collections: created with round 0's collection, each save replaces the state and
+ * appends a round (or none), and both survive a reopen; a save of an unknown id changes nothing. */
+Test(store, discovery_state_and_rounds_persist)
+{
+    pinhole_store *s = open_store();
+    pinhole_store_discovery *all = (pinhole_store_discovery *)&all;
+    size_t n = 7;
+    cr_assert_eq(pinhole_store_discovery_load(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 0);
+    cr_assert_null(all);
+    const uint8_t st0[] = "PHDS state 0", st1[] = "PHDS state 1, longer", st2[] = "PHDS done";
+    int64_t a, b;
+    cr_assert_eq(pinhole_store_discovery_create(s, "words", st0, sizeof st0, 11, 1000, &a),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_discovery_create(s, "names", st0, 5, 12, 1001, &b), PINHOLE_OK);
+    cr_assert_gt(b, a);
+    cr_assert_eq(pinhole_store_discovery_create(s, "x", st0, 0, 11, 0, &b), PINHOLE_EINVAL);
+    cr_assert_eq(pinhole_store_discovery_create(s, "x", st0, 5, 0, 0, &b), PINHOLE_EINVAL);
+    cr_assert_eq(pinhole_store_discovery_save(s, a, st1, sizeof st1, 13), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_discovery_save(s, a, st2, sizeof st2, 0), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_discovery_save(s, a + b + 100, st1, sizeof st1, 14),
+                 PINHOLE_ENOTFOUND);
+    pinhole_store_close(s);
+
+    s = open_store();
+    cr_assert_eq(pinhole_store_discovery_load(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(all[0].id, a);
+    cr_assert_str_eq(all[0].name, "words");
+    cr_assert_eq(all[0].created, 1000);
+    cr_assert_eq(all[0].state_len, sizeof st2);
+    cr_assert_eq(memcmp(all[0].state, st2, sizeof st2), 0);
+    cr_assert_eq(all[0].nrounds, 2);
+    cr_assert_eq(all[0].round_collection[0], 11);
+    cr_assert_eq(all[0].round_collection[1], 13);
+    cr_assert_str_eq(all[1].name, "names");
+    cr_assert_eq(all[1].state_len, 5);
+    cr_assert_eq(memcmp(all[1].state, st0, 5), 0);
+    cr_assert_eq(all[1].nrounds, 1);
+    cr_assert_eq(all[1].round_collection[0], 12);
+    for (size_t i = 0; i < n; i++)
+        pinhole_store_discovery_free(&all[i]);
+    free(all);
+    pinhole_store_close(s);
+}
+
 /* ---- the report window ---- */
 
 /* A collection's window and retention are stored and come back on load; a new one has none. */
-Test(backends, window_is_stored_and_loaded)
+Test(store, window_is_stored_and_loaded)
 {
     pinhole_store *s;
     pinhole_server_collection c;
@@ -512,7 +872,7 @@ Test(backends, window_is_stored_and_loaded)
 
 /* The window's edges, in a collection of hourly buckets: a bucket is in while any second of it
  * is in [now - age, now + skew]; 0 means no bound on that side. */
-Test(backends, window_check_edges)
+Test(store, window_check_edges)
 {
     pinhole_server_collection c;
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
@@ -539,7 +899,7 @@ Test(backends, window_check_edges)
 /* A file made by a server before schema versions (no window columns, user_version 0) is
  * upgraded on open: its collections and reports stay, with no window. SQLite only (PostgreSQL
  * has had versions from its first schema). */
-Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
+Test(store, sqlite_file_of_the_first_schema_is_upgraded)
 {
     if (on_pg)
         cr_skip_test("SQLite's upgrade");
@@ -587,27 +947,12 @@ Test(backends, sqlite_file_of_the_first_schema_is_upgraded)
     pinhole_server_collection_free(&c);
 }
 
-/* ---- retention (PostgreSQL: day partitions) ---- */
-
-#ifdef PINHOLE_WITH_POSTGRESQL
-/* Rows of `sql` (one number) on the test's database. */
-static long long pg_count(const char *sql)
-{
-    PGconn *c = PQconnectdb(url);
-    cr_assert_eq(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    const long long n = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return n;
-}
-#endif
+/* ---- retention ---- */
 
 /* The garbage collector retires the days before every collection's window (plus a day): their
  * partitions are dropped, the reports of a keep_reports collection move to reports_kept, counts
  * stay, a report of a retired day is refused, and the check still passes. */
-Test(backends, old_days_are_retired_whole)
+Test(store, old_days_are_retired_whole)
 {
     if (!on_pg)
         cr_skip_test("day partitions are PostgreSQL's");
@@ -675,27 +1020,13 @@ Test(backends, old_days_are_retired_whole)
 #endif
 }
 
-/* The count of one SQL query on the SQLite file behind the store's back. */
-static int64_t sqlite_count(const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-    const int64_t n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return n;
-}
-
 /* Reports spread over 30 simulated days into a 7-day window (the wall clock moved a day at a
  * time): the replay index and the reports table hold at most the window's days (today - 7 ..
  * today: 8 days, the day of margin retired), counts of every day stay, a retry of a live report
  * is still a duplicate, a report of a retired day is refused, the check passes, and a reopened
  * handle (a restart) loads only the live ids. SQLite: PostgreSQL retires by the database's own
  * clock (old_days_are_retired_whole). */
-Test(backends, thirty_days_into_a_seven_day_window_stay_bounded)
+Test(store, thirty_days_into_a_seven_day_window_stay_bounded)
 {
     if (on_pg)
         cr_skip_test("PostgreSQL's clock is the database's");
@@ -744,8 +1075,8 @@ Test(backends, thirty_days_into_a_seven_day_window_stay_bounded)
     cr_assert_eq(st.index_ids, 8 * (PER_DAY + 1));
     cr_assert_leq(max_ids, 9 * (PER_DAY + 1)); /* a day's ingest before its retirement */
     cr_assert_eq(st.index_bytes, (size_t)(1u << 16) * 16); /* shrunk back to the least table */
-    cr_assert_eq(sqlite_count("SELECT count(*) FROM reports WHERE collection = 1"), 8 * PER_DAY);
-    cr_assert_eq(sqlite_count("SELECT count(*) FROM reports WHERE collection = 2"), DAYS);
+    cr_assert_eq(rows_of("SELECT count(*) FROM reports WHERE collection = 1"), 8 * PER_DAY);
+    cr_assert_eq(rows_of("SELECT count(*) FROM reports WHERE collection = 2"), DAYS);
     cr_assert_eq(st.rows_removed, (DAYS - 8) * PER_DAY);
     cr_assert_eq(st.bytes_removed, (DAYS - 8) * PER_DAY * (16 + 1));
     cr_assert_eq(st.lag_seconds, 0);
@@ -778,21 +1109,11 @@ Test(backends, thirty_days_into_a_seven_day_window_stay_bounded)
     free(r);
 }
 
-/* Rows of one counting query on either backend (the same SQL serves both here). */
-static long long rows_of(const char *sql)
-{
-#ifdef PINHOLE_WITH_POSTGRESQL
-    if (on_pg)
-        return pg_count(sql);
-#endif
-    return (long long)sqlite_count(sql);
-}
-
 /* DELETE of a collection: it disappears at once (no longer loaded, a second delete finds
  * nothing), even when the process dies right after marking it; the garbage collector of the next
  * process removes its reports, counts, buckets and jobs and the collection itself, and leaves the
  * other collection whole. */
-Test(backends, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
+Test(store, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
 {
     pinhole_store *s;
     pinhole_server_collection a, b;
@@ -883,7 +1204,7 @@ static void wait_flushed(flushed *f, int n)
 
 /* With flush_reports = 3 and flush_ms = 400, a lone report waits 400 ms for company and is then
  * committed alone; three reports arriving together go at once, in one transaction. */
-Test(backends, writer_flushes_every_b_reports_or_t_ms)
+Test(store, writer_flushes_every_b_reports_or_t_ms)
 {
     pinhole_store *s;
     pinhole_server_collection c;
@@ -919,4 +1240,150 @@ Test(backends, writer_flushes_every_b_reports_or_t_ms)
     pinhole_writer_release(&w);
     pinhole_store_close(s);
     pinhole_server_collection_free(&c);
+}
+
+/* ---- SQLite's own ---- */
+
+/* A file that is not a database is refused, and left as it is. */
+Test(store, foreign_file_is_refused)
+{
+    only_on("sqlite", "a file that is not a database: SQLite's");
+    FILE *f = fopen(url, "w");
+    cr_assert_not_null(f);
+    fputs("not a database at all, just text that is long enough to look like a header....", f);
+    fclose(f);
+    pinhole_store *s;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_EIO);
+}
+
+Test(store, idset_finds_every_added_id)
+{
+    only_on("sqlite", "SQLite's in-memory index of report ids");
+    pinhole_idset set;
+    cr_assert_eq(pinhole_idset_init(&set), PINHOLE_OK);
+    uint8_t id[16] = {0};
+    for (int64_t i = 0; i < 200000; i++) { /* grows through several doublings */
+        memcpy(id, &i, sizeof i);
+        cr_assert_eq(pinhole_idset_add(&set, pinhole_idset_hash(&set, 1, id), i, 20000 + i % 10),
+                     0);
+    }
+    for (int64_t i = 0; i < 200000; i += 997) {
+        memcpy(id, &i, sizeof i);
+        size_t pos = 0;
+        int64_t row, found = -1;
+        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 1, id), &pos, &row))
+            if (row == i)
+                found = row;
+        cr_assert_eq(found, i);
+        pos = 0; /* the same id in another collection is another key */
+        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 2, id), &pos, &row))
+            cr_assert_neq(row, i);
+    }
+    /* dropping days 20000..20007 leaves the ids of days 20008 and 20009 (a fifth), in a table
+     * shrunk to fit them: 40,000 / 0.7 -> 65,536 slots */
+    const size_t before = pinhole_idset_bytes(&set);
+    cr_assert_eq(pinhole_idset_drop_days(&set, 20007), 160000);
+    cr_assert_eq(set.used, 40000);
+    cr_assert_eq(pinhole_idset_bytes(&set), 65536 * sizeof(pinhole_idset_slot));
+    cr_assert_lt(pinhole_idset_bytes(&set), before);
+    cr_assert_eq(pinhole_idset_drop_days(&set, 20007), 0);
+    for (int64_t i = 0; i < 200000; i += 7) {
+        memcpy(id, &i, sizeof i);
+        size_t pos = 0;
+        int64_t row, found = -1;
+        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 1, id), &pos, &row))
+            if (row == i)
+                found = row;
+        cr_assert_eq(found, i % 10 >= 8 ? i : -1, "id %lld", (long long)i);
+    }
+    pinhole_idset_free(&set);
+}
+
+typedef struct done_flag {
+    int done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} done_flag;
+
+static void on_done(pinhole_ingest_batch *job, void *arg)
+{
+    (void)job;
+    done_flag *d = arg;
+    pthread_mutex_lock(&d->mu);
+    d->done++;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* A full queue refuses with PINHOLE_EOVERFLOW while the database is locked by someone else, and
+ * every accepted job completes, committed, once the lock goes. */
+Test(store, writer_queue_full_then_drains)
+{
+    only_on("sqlite", "a SQLite connection holding the write lock");
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    pinhole_writer w;
+    pinhole_writer_options o = {.max_queue_reports = 1};
+    cr_assert_eq(pinhole_writer_start(&w, url, &o), PINHOLE_OK);
+    sqlite3 *db; /* another connection, holding the write lock */
+    cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    const uint8_t p = 2;
+    pinhole_ingest_report r[3];
+    pinhole_ingest_batch job[3];
+    done_flag d = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    for (int i = 0; i < 3; i++) {
+        report(&r[i], &c, (uint8_t)(10 + i), 1, &p);
+        job[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_done, .arg = &d};
+    }
+    cr_assert_eq(pinhole_writer_submit(&w, &job[0]), PINHOLE_OK);
+    /* wait until the writer has taken job 0 (it then blocks on the lock) */
+    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_batches) > 0; i++)
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    cr_assert_eq(pinhole_writer_submit(&w, &job[1]), PINHOLE_OK);
+    cr_assert_eq(pinhole_writer_submit(&w, &job[2]), PINHOLE_EOVERFLOW);
+    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    pthread_mutex_lock(&d.mu);
+    while (d.done < 2)
+        pthread_cond_wait(&d.cv, &d.mu);
+    pthread_mutex_unlock(&d.mu);
+    cr_assert_eq(job[0].result, PINHOLE_OK);
+    cr_assert_eq(job[1].result, PINHOLE_OK);
+    cr_assert_eq(r[0].status, PINHOLE_REPORT_ACCEPTED);
+    cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
+    pinhole_writer_stop(&w);
+    uint64_t total;
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(total, 2);
+    cr_assert_eq(atomic_load(&w.stats.accepted), 2);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+}
+
+/* The database holds the server's secret keys: it is created 0600 whatever the umask, and so are
+ * its -wal and -shm files. */
+Test(store, files_are_created_private)
+{
+    only_on("sqlite", "SQLite's database files");
+    const mode_t old = umask(022);
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    pinhole_server_keys k;
+    cr_assert_eq(pinhole_store_server_keys(s, &k), PINHOLE_OK);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[sizeof url + 8];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s%s", url, suffix[i]);
+        cr_assert_eq(stat(p, &sb), 0, "%s", p);
+        cr_assert_eq(sb.st_mode & 0777, 0600, "%s is mode %o", p, (unsigned)(sb.st_mode & 0777));
+    }
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+    umask(old);
 }
