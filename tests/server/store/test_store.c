@@ -2,9 +2,9 @@
  * a fresh SQLite file per test by default (meson test `store`), a fresh PostgreSQL database per
  * test on the server PINHOLE_PG_URI names (`store_pg`: tests/pg/cluster.sh run sets it).
  * Collections, labels and keys; the four ingest outcomes, counts and buckets against a direct
- * recount; the consistency check noticing tampering; the job queue; the report window, retention
- * and collection deletion; schema upgrades; the writer's flush policy.
- * A test that holds for one backend only says why it skips the other. */
+ * recount; the consistency check noticing tampering; the job queue and cancels reaching the
+ * job's holder; the report window, retention and collection deletion; schema upgrades; the
+ * writer's flush policy. A test that holds for one backend only says why it skips the other. */
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
@@ -707,6 +707,59 @@ Test(store, job_queue)
     pinhole_job_record_free(&r);
     cr_assert_eq(state(s, d), PINHOLE_JOB_QUEUED);
     pinhole_store_close(s);
+}
+
+/* A cancel asked through one handle reaches the job's holder through another (two replicas, or
+ * the API's handle and a worker's in one process): the holder's next progress report answers
+ * PINHOLE_ECANCELED until it ends the job canceled, lease released; a job no longer running
+ * answers PINHOLE_ENOTFOUND; a cancel asked of a job that is not running is not remembered. On
+ * PostgreSQL the lease is the holder's: another handle's progress on the job is refused, and so is
+ * its ending of the job while the lease lasts. */
+Test(store, job_cancel_reaches_the_holder)
+{
+    pinhole_store *holder = open_store(), *api = open_store();
+    const int64_t a = enqueue(api, "sleep", 900), b = enqueue(api, "sleep", 901);
+    pinhole_job_record r;
+    cr_assert_eq(pinhole_store_job_claim(holder, 1000, &r), PINHOLE_OK);
+    cr_assert_eq(r.id, a);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.1), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_request_cancel(api, a), PINHOLE_OK);
+    cr_assert_eq(state(api, a), PINHOLE_JOB_RUNNING); /* until its holder stops it */
+    if (on_pg) {
+        cr_assert_eq(pinhole_store_job_progress(api, a, 0.5), PINHOLE_ENOTFOUND);
+        cr_assert_eq(pinhole_store_job_finish(api, a, PINHOLE_JOB_CANCELED, 1001, NULL, NULL),
+                     PINHOLE_OK);
+        cr_assert_eq(state(api, a), PINHOLE_JOB_RUNNING, "not over the holder's lease");
+    }
+    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.2), PINHOLE_ECANCELED);
+    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.3), PINHOLE_ECANCELED);
+    cr_assert_eq(pinhole_store_job_finish(holder, a, PINHOLE_JOB_CANCELED, 1002, NULL, NULL),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(api, a, &r), PINHOLE_OK);
+    cr_assert_eq(r.state, PINHOLE_JOB_CANCELED);
+    cr_assert(r.finished == 1002 && r.progress == 0.3);
+    cr_assert_null(r.error);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.4), PINHOLE_ENOTFOUND);
+    if (on_pg)
+        cr_assert_eq(rows_of("SELECT count(*) FROM jobs WHERE lease_owner IS NOT NULL"), 0);
+
+    /* asked while b is queued, and again once it is done: b runs to its end, untouched */
+    cr_assert_eq(pinhole_store_job_request_cancel(api, b), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_claim(holder, 1010, &r), PINHOLE_OK);
+    cr_assert_eq(r.id, b);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_progress(holder, b, 0.5), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_finish(holder, b, PINHOLE_JOB_DONE, 1011, "{}", NULL),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_request_cancel(api, b), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(api, b, &r), PINHOLE_OK);
+    cr_assert_eq(r.state, PINHOLE_JOB_DONE);
+    cr_assert_null(r.error);
+    pinhole_job_record_free(&r);
+    pinhole_store_close(api);
+    pinhole_store_close(holder);
 }
 
 /* Two handles claiming at once never get the same job. */
