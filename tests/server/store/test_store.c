@@ -1000,6 +1000,74 @@ Test(store, sqlite_file_of_the_first_schema_is_upgraded)
     pinhole_server_collection_free(&c);
 }
 
+/* The schema version a store records (SQLite: PRAGMA user_version; PostgreSQL: schema_version). */
+static long long schema_version_of(void)
+{
+    return rows_of(on_pg ? "SELECT max(version) FROM schema_version"
+                         : "SELECT user_version FROM pragma_user_version");
+}
+
+/* A file of schema version 1 (report windows, before the garbage collector's state and deleted
+ * collections) is upgraded on open: its window stays, and a collection can then be deleted and
+ * collected. SQLite only (PostgreSQL's first schema is still its current one). */
+Test(store, sqlite_file_of_schema_1_is_upgraded)
+{
+    only_on("sqlite", "SQLite's upgrade from version 1");
+    pinhole_store *s = open_store();
+    pinhole_server_collection c;
+    make_collection(s, &c);
+    const pinhole_collection_window w = {.max_report_age = 7 * 86400, .keep_reports = 1};
+    cr_assert_eq(pinhole_store_set_window(s, c.id, &w), PINHOLE_OK);
+    const uint8_t p3 = 3;
+    pinhole_ingest_report r;
+    report(&r, &c, 1, 100, &p3);
+    cr_assert_eq(pinhole_store_ingest(s, &r, 1), PINHOLE_OK);
+    pinhole_store_close(s);
+    cr_assert_eq(schema_version_of(), 2);
+    tamper("ALTER TABLE collections DROP COLUMN deleting; DROP TABLE gc_state;"
+           " PRAGMA user_version = 1;",
+           NULL);
+    s = open_store(); /* upgrades */
+    cr_assert_eq(schema_version_of(), 2);
+    pinhole_server_collection *all;
+    size_t n;
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert(n == 1 && all[0].window.max_report_age == 7 * 86400 && all[0].window.keep_reports);
+    pinhole_server_collection_free(&all[0]);
+    free(all);
+    assert_consistent(s);
+    cr_assert_eq(pinhole_store_delete_collection(s, c.id), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
+    cr_assert_eq(rows_of("SELECT count(*) FROM reports"), 0);
+    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
+    cr_assert_eq(n, 0);
+    free(all);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+}
+
+/* A store whose schema a newer server made (its version above this server's) is refused, and left
+ * as it is, on both backends. */
+Test(store, schema_of_a_newer_server_is_refused)
+{
+    pinhole_store *s = open_store();
+    pinhole_server_collection c;
+    make_collection(s, &c);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+    const long long v = schema_version_of();
+    cr_assert_geq(v, 1);
+    char lite[64], pg[96];
+    snprintf(lite, sizeof lite, "PRAGMA user_version = %lld", v + 1);
+    snprintf(pg, sizeof pg, "INSERT INTO schema_version(version) VALUES (%lld)", v + 1);
+    tamper(lite, pg);
+    s = (pinhole_store *)&s;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_EIO);
+    cr_assert_null(s);
+    cr_assert_eq(schema_version_of(), v + 1);
+    cr_assert_eq(rows_of("SELECT count(*) FROM collections"), 1);
+}
+
 /* ---- retention ---- */
 
 /* The garbage collector retires the days before every collection's window (plus a day): their
