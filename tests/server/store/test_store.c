@@ -1363,6 +1363,95 @@ Test(store, writer_flushes_every_b_reports_or_t_ms)
     pinhole_server_collection_free(&c);
 }
 
+/* Another connection holding off the store's writes until unlock_writes(): SQLite's write lock
+ * (BEGIN IMMEDIATE), or on PostgreSQL a lock on the reports table that conflicts with inserts
+ * (for less than the store's 5-second lock_timeout). */
+typedef struct locker {
+    sqlite3 *lite;
+#ifdef PINHOLE_WITH_POSTGRESQL
+    PGconn *pg;
+#endif
+} locker;
+
+static void lock_writes(locker *lk)
+{
+    memset(lk, 0, sizeof *lk);
+    if (!on_pg) {
+        cr_assert_eq(sqlite3_open(url, &lk->lite), SQLITE_OK);
+        cr_assert_eq(sqlite3_exec(lk->lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        return;
+    }
+#ifdef PINHOLE_WITH_POSTGRESQL
+    lk->pg = PQconnectdb(url);
+    cr_assert_eq(PQstatus(lk->pg), CONNECTION_OK);
+    PGresult *r = PQexec(lk->pg, "BEGIN; LOCK TABLE reports IN EXCLUSIVE MODE");
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(lk->pg));
+    PQclear(r);
+#endif
+}
+
+static void unlock_writes(locker *lk)
+{
+    if (lk->lite) {
+        cr_assert_eq(sqlite3_exec(lk->lite, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(lk->lite);
+    }
+#ifdef PINHOLE_WITH_POSTGRESQL
+    if (lk->pg) {
+        PGresult *r = PQexec(lk->pg, "COMMIT");
+        cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(lk->pg));
+        PQclear(r);
+        PQfinish(lk->pg);
+    }
+#endif
+}
+
+/* A full queue refuses with PINHOLE_EOVERFLOW while the database is locked by someone else, and
+ * every accepted batch completes, committed, once the lock goes. */
+Test(store, writer_queue_full_then_drains)
+{
+    pinhole_store *s;
+    pinhole_server_collection c;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    make_collection(s, &c);
+    pinhole_writer w;
+    pinhole_writer_options o = {.max_queue_reports = 1};
+    cr_assert_eq(pinhole_writer_start(&w, url, &o), PINHOLE_OK);
+    locker lk;
+    lock_writes(&lk);
+    const uint8_t p = 2;
+    pinhole_ingest_report r[3];
+    pinhole_ingest_batch job[3];
+    flushed d = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    for (int i = 0; i < 3; i++) {
+        report(&r[i], &c, (uint8_t)(10 + i), 1, &p);
+        job[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_flushed, .arg = &d};
+    }
+    cr_assert_eq(pinhole_writer_submit(&w, &job[0]), PINHOLE_OK);
+    /* wait until the writer has taken job 0 (it then blocks on the lock) */
+    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_batches) > 0; i++)
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    cr_assert_eq(pinhole_writer_submit(&w, &job[1]), PINHOLE_OK);
+    cr_assert_eq(pinhole_writer_submit(&w, &job[2]), PINHOLE_EOVERFLOW);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
+    pthread_mutex_lock(&d.mu);
+    cr_assert_eq(d.done, 0, "a batch committed while another connection held the lock");
+    pthread_mutex_unlock(&d.mu);
+    unlock_writes(&lk);
+    wait_flushed(&d, 2);
+    cr_assert_eq(job[0].result, PINHOLE_OK);
+    cr_assert_eq(job[1].result, PINHOLE_OK);
+    cr_assert_eq(r[0].status, PINHOLE_REPORT_ACCEPTED);
+    cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
+    pinhole_writer_stop(&w);
+    uint64_t total;
+    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
+    cr_assert_eq(total, 2);
+    cr_assert_eq(atomic_load(&w.stats.accepted), 2);
+    pinhole_store_close(s);
+    pinhole_server_collection_free(&c);
+}
+
 /* ---- SQLite's own ---- */
 
 /* A file that is not a database is refused, and left as it is. */
@@ -1418,70 +1507,6 @@ Test(store, idset_finds_every_added_id)
         cr_assert_eq(found, i % 10 >= 8 ? i : -1, "id %lld", (long long)i);
     }
     pinhole_idset_free(&set);
-}
-
-typedef struct done_flag {
-    int done;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} done_flag;
-
-static void on_done(pinhole_ingest_batch *job, void *arg)
-{
-    (void)job;
-    done_flag *d = arg;
-    pthread_mutex_lock(&d->mu);
-    d->done++;
-    pthread_cond_broadcast(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-}
-
-/* A full queue refuses with PINHOLE_EOVERFLOW while the database is locked by someone else, and
- * every accepted job completes, committed, once the lock goes. */
-Test(store, writer_queue_full_then_drains)
-{
-    only_on("sqlite", "a SQLite connection holding the write lock");
-    pinhole_store *s;
-    pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    make_collection(s, &c);
-    pinhole_writer w;
-    pinhole_writer_options o = {.max_queue_reports = 1};
-    cr_assert_eq(pinhole_writer_start(&w, url, &o), PINHOLE_OK);
-    sqlite3 *db; /* another connection, holding the write lock */
-    cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    const uint8_t p = 2;
-    pinhole_ingest_report r[3];
-    pinhole_ingest_batch job[3];
-    done_flag d = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-    for (int i = 0; i < 3; i++) {
-        report(&r[i], &c, (uint8_t)(10 + i), 1, &p);
-        job[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_done, .arg = &d};
-    }
-    cr_assert_eq(pinhole_writer_submit(&w, &job[0]), PINHOLE_OK);
-    /* wait until the writer has taken job 0 (it then blocks on the lock) */
-    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_batches) > 0; i++)
-        nanosleep(&(struct timespec){0, 2000000}, NULL);
-    cr_assert_eq(pinhole_writer_submit(&w, &job[1]), PINHOLE_OK);
-    cr_assert_eq(pinhole_writer_submit(&w, &job[2]), PINHOLE_EOVERFLOW);
-    cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    pthread_mutex_lock(&d.mu);
-    while (d.done < 2)
-        pthread_cond_wait(&d.cv, &d.mu);
-    pthread_mutex_unlock(&d.mu);
-    cr_assert_eq(job[0].result, PINHOLE_OK);
-    cr_assert_eq(job[1].result, PINHOLE_OK);
-    cr_assert_eq(r[0].status, PINHOLE_REPORT_ACCEPTED);
-    cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
-    pinhole_writer_stop(&w);
-    uint64_t total;
-    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
-    cr_assert_eq(total, 2);
-    cr_assert_eq(atomic_load(&w.stats.accepted), 2);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
 }
 
 /* The database holds the server's secret keys: it is created 0600 whatever the umask, and so are
