@@ -169,7 +169,6 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
     }
     const double wall = pinhole_clock_wall();
     if (ctl.lost) { /* settled or run by another replica: its state is theirs to write */
-        state = PINHOLE_JOB_RUNNING;
         snprintf(err, sizeof err, "the job was taken over or settled elsewhere; stopped here");
     } else if (rc == PINHOLE_OK) {
         state = PINHOLE_JOB_DONE;
@@ -190,7 +189,7 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
             snprintf(err, sizeof err, "%s", pinhole_strerror(rc));
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_FAILED, wall, NULL, err);
     }
-    const int failed = state == PINHOLE_JOB_FAILED || ctl.lost;
+    const int failed = state == PINHOLE_JOB_FAILED; /* or lost */
     pinhole_log(failed ? PINHOLE_LOG_WARN : PINHOLE_LOG_INFO, "job", "ijob", (long long)job->id,
                 "icollection", (long long)job->collection_id, "stype", job->type, "sstate",
                 ctl.lost ? "lost" : pinhole_job_state_name(state), "fseconds",

@@ -762,6 +762,40 @@ Test(store, job_cancel_reaches_the_holder)
     pinhole_store_close(holder);
 }
 
+/* A holder whose lease ran out while another replica took the job over is told so at its next
+ * progress report (PINHOLE_ENOTFOUND: stop, write nothing), and its ending of the job is refused;
+ * the new holder runs it to its end. PostgreSQL only: SQLite's jobs have no leases. */
+Test(store, job_taken_over_is_given_up_by_its_old_holder)
+{
+    only_on("postgresql", "leases are PostgreSQL's");
+    setenv("PINHOLE_PG_JOB_LEASE", "1", 1); /* the shortest lease, for the handles opened now */
+    pinhole_store *old = open_store(), *now = open_store();
+    unsetenv("PINHOLE_PG_JOB_LEASE");
+    const int64_t a = enqueue(old, "sleep", 900);
+    pinhole_job_record r;
+    cr_assert_eq(pinhole_store_job_claim(old, 1000, &r), PINHOLE_OK);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_claim(now, 1001, &r), PINHOLE_ENOTFOUND); /* leased */
+    nanosleep(&(struct timespec){1, 200000000}, NULL);                       /* ran out */
+    cr_assert_eq(pinhole_store_job_claim(now, 1002, &r), PINHOLE_OK);
+    cr_assert_eq(r.id, a);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(pinhole_store_job_progress(old, a, 0.9), PINHOLE_ENOTFOUND);
+    cr_assert_eq(pinhole_store_job_finish(old, a, PINHOLE_JOB_DONE, 1003, "{\"old\":1}", NULL),
+                 PINHOLE_OK);
+    cr_assert_eq(state(now, a), PINHOLE_JOB_RUNNING);
+    cr_assert_eq(pinhole_store_job_progress(now, a, 0.5), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_finish(now, a, PINHOLE_JOB_DONE, 1004, "{}", NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_job_get(now, a, &r), PINHOLE_OK);
+    cr_assert_eq(r.state, PINHOLE_JOB_DONE);
+    cr_assert_str_eq(r.result, "{}");
+    cr_assert(r.finished == 1004);
+    pinhole_job_record_free(&r);
+    cr_assert_eq(rows_of("SELECT attempts FROM jobs"), 2);
+    pinhole_store_close(now);
+    pinhole_store_close(old);
+}
+
 /* Two handles claiming at once never get the same job. */
 Test(store, jobs_are_claimed_once)
 {
