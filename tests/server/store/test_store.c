@@ -182,6 +182,38 @@ Test(store, urls_choose_the_backend)
     cr_assert_eq(pinhole_store_open(&s, NULL, NULL), PINHOLE_EINVAL);
 }
 
+/* Someone else's data where the store should be is refused and left as it is: on SQLite a file
+ * that is not a database, on PostgreSQL a database holding another application's table of one of
+ * the store's names (and no schema version). */
+Test(store, foreign_data_is_refused_and_left_alone)
+{
+    static const char text[] =
+        "not a database at all, just text that is long enough to look like a header....";
+    if (!on_pg) {
+        FILE *f = fopen(url, "w");
+        cr_assert_not_null(f);
+        fputs(text, f);
+        fclose(f);
+    } else {
+        tamper(NULL,
+               "CREATE TABLE collections(note text); INSERT INTO collections VALUES ('theirs')");
+    }
+    pinhole_store *s;
+    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_EIO);
+    cr_assert_null(s);
+    if (!on_pg) {
+        char back[sizeof text + 8] = "";
+        FILE *f = fopen(url, "r");
+        cr_assert_not_null(f);
+        cr_assert_eq(fread(back, 1, sizeof back, f), sizeof text - 1);
+        fclose(f);
+        cr_assert_str_eq(back, text);
+    } else {
+        cr_assert_eq(rows_of("SELECT count(*) FROM collections WHERE note = 'theirs'"), 1);
+        cr_assert_eq(rows_of("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), 1);
+    }
+}
+
 /* Collections and the server's keys persist across a reopen; the keys are made once and shared by
  * every handle open at the same time (every replica serves the same keys). */
 Test(store, collections_and_keys_persist)
@@ -1487,18 +1519,6 @@ Test(store, writer_queue_full_then_drains)
 }
 
 /* ---- SQLite's own ---- */
-
-/* A file that is not a database is refused, and left as it is. */
-Test(store, foreign_file_is_refused)
-{
-    only_on("sqlite", "a file that is not a database: SQLite's");
-    FILE *f = fopen(url, "w");
-    cr_assert_not_null(f);
-    fputs("not a database at all, just text that is long enough to look like a header....", f);
-    fclose(f);
-    pinhole_store *s;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_EIO);
-}
 
 Test(store, idset_finds_every_added_id)
 {
