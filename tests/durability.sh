@@ -5,7 +5,7 @@
 # acknowledged before a kill must be stored with its id, time and payload; nothing unsent may be
 # stored; the clients' retries of everything they sent must all be acknowledged (duplicates,
 # never replays); PRAGMA integrity_check must say ok and the count vectors must equal a recount.
-# (Power loss, which SIGKILL does not simulate, is tests/test_crash.c's.)
+# (Power loss, which SIGKILL does not simulate, is tests/server/store/test_crash.c's.)
 # usage: durability.sh PINHOLE-SERVER PINHOLE COUNTS-FILE
 set -eu
 server=$1 cli=$2 counts=$3

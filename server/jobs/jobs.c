@@ -50,6 +50,7 @@ struct pinhole_job_ctl {
     double deadline;   /* monotonic seconds */
     double last_write; /* monotonic seconds */
     int timed_out;
+    int lost; /* the store no longer has the job running under our hand: leave it alone */
 };
 
 /* Job stores: SQLite waits up to 10 s for the writer's transactions. */
@@ -92,7 +93,18 @@ int pinhole_job_progress(pinhole_job_ctl *ctl, double fraction)
         ctl->last_write = t;
         if (!(fraction >= 0))
             fraction = 0;
-        pinhole_store_job_progress(ctl->w->store, ctl->id, fraction > 1 ? 1.0 : fraction);
+        /* the store answers whether to go on: a cancel asked through another replica (or another
+         * handle) reaches the job here, and a job taken over elsewhere is given up */
+        const int rc =
+            pinhole_store_job_progress(ctl->w->store, ctl->id, fraction > 1 ? 1.0 : fraction);
+        if (rc == PINHOLE_ECANCELED) {
+            atomic_store(&ctl->w->cancel, 1);
+            return 1;
+        }
+        if (rc == PINHOLE_ENOTFOUND) {
+            ctl->lost = 1;
+            return 1;
+        }
     }
     return 0;
 }
@@ -162,7 +174,9 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
         snprintf(err, sizeof err, "cannot serialise the result");
     }
     const double wall = pinhole_clock_wall();
-    if (rc == PINHOLE_OK) {
+    if (ctl.lost) { /* settled or run by another replica: its state is theirs to write */
+        snprintf(err, sizeof err, "the job was taken over or settled elsewhere; stopped here");
+    } else if (rc == PINHOLE_OK) {
         state = PINHOLE_JOB_DONE;
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_DONE, wall, text, NULL);
     } else if (atomic_load(&w->cancel)) {
@@ -181,11 +195,11 @@ static void run_one(pinhole_jobs *J, worker *w, const pinhole_job_record *job)
             snprintf(err, sizeof err, "%s", pinhole_strerror(rc));
         pinhole_store_job_finish(w->store, job->id, PINHOLE_JOB_FAILED, wall, NULL, err);
     }
-    const int failed = state == PINHOLE_JOB_FAILED;
+    const int failed = state == PINHOLE_JOB_FAILED; /* or lost */
     pinhole_log(failed ? PINHOLE_LOG_WARN : PINHOLE_LOG_INFO, "job", "ijob", (long long)job->id,
                 "icollection", (long long)job->collection_id, "stype", job->type, "sstate",
-                pinhole_job_state_name(state), "fseconds", pinhole_clock_mono() - started, "serror",
-                failed ? err : NULL, NULL);
+                ctl.lost ? "lost" : pinhole_job_state_name(state), "fseconds",
+                pinhole_clock_mono() - started, "serror", failed ? err : NULL, NULL);
     pthread_mutex_lock(&J->mu);
     w->job = 0;
     atomic_store(&w->cancel, 0);
@@ -517,10 +531,14 @@ int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id)
                 pthread_cond_wait(&J->done, &J->mu);
                 continue;
             }
+            /* remembered in the store: the holder, ours or another replica's, stops at its next
+             * progress report, and a restart before the job stops does not run it again */
             pthread_mutex_lock(&J->db_mu);
-            if (mine) /* remembered, so a restart before the job stops does not run it again */
-                pinhole_store_job_request_cancel(J->store, id);
-            else /* running in no worker of ours (a stale row): settle it here */
+            if (pinhole_store_job_request_cancel(J->store, id) != PINHOLE_OK)
+                rc = PINHOLE_EDB;
+            else if (!mine) /* running in no worker of ours: settled here when nobody holds it
+                             * (a stale row); the store refuses while another replica's lease on
+                             * it lasts, and that replica stops it */
                 pinhole_store_job_finish(J->store, id, PINHOLE_JOB_CANCELED, pinhole_clock_wall(),
                                          NULL, NULL);
             pthread_mutex_unlock(&J->db_mu);

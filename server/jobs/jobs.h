@@ -179,8 +179,10 @@ int pinhole_jobs_list(pinhole_jobs *J, int64_t collection, uint64_t offset, uint
                       json_t **out);
 
 /** Cancel a job: a queued job becomes "canceled" at once, a running one is asked to stop and
- * becomes "canceled" when it does. A finished job is left as it is. Errors: PINHOLE_ENOTFOUND,
- * PINHOLE_EDB. */
+ * becomes "canceled" when it does, wherever it runs: the request is kept in the store, and the
+ * runner holding the job (this one, or another replica's on a shared PostgreSQL) stops it at its
+ * next progress report (at most 0.5 s of the job's progress checks apart). A finished job is left
+ * as it is. Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */
 int pinhole_jobs_cancel(pinhole_jobs *J, int64_t id);
 
 /** Wait until the job is no longer queued or running, at most timeout_s seconds. Returns

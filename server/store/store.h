@@ -312,7 +312,12 @@ int pinhole_store_job_enqueue(pinhole_store *s, const pinhole_job_record *r, int
  * PINHOLE_EDB, PINHOLE_ENOMEM. */
 int pinhole_store_job_claim(pinhole_store *s, double now, pinhole_job_record *r);
 
-/** Record a running job's progress (fraction in [0, 1]). Errors: PINHOLE_EDB. */
+/** Record a running job's progress (fraction in [0, 1]); on PostgreSQL this renews the handle's
+ * lease on it. Tells the job's holder whether to go on: PINHOLE_OK, or PINHOLE_ECANCELED when
+ * cancelling it was asked (pinhole_store_job_request_cancel(), through any handle or replica):
+ * stop and end it CANCELED. Errors: PINHOLE_ENOTFOUND (the job is not running, or on PostgreSQL
+ * not under this handle's lease: another replica took it over or settled it; stop without ending
+ * it), PINHOLE_EDB. */
 int pinhole_store_job_progress(pinhole_store *s, int64_t id, double fraction);
 
 /** End a job in state st at time finished: DONE stores result (JSON text) and progress 1, FAILED
@@ -325,8 +330,10 @@ int pinhole_store_job_finish(pinhole_store *s, int64_t id, pinhole_job_state st,
  * PINHOLE_EDB. */
 int pinhole_store_job_cancel_queued(pinhole_store *s, int64_t id, double now);
 
-/** Remember that cancelling the running job id was asked, so that a restart before it stops
- * cancels it instead of running it again. Errors: PINHOLE_EDB. */
+/** Remember that cancelling the running job id was asked (nothing happens to a job in another
+ * state): its holder, in this process or another replica, learns it at its next
+ * pinhole_store_job_progress(), and a restart before it stops cancels it instead of running it
+ * again. Errors: PINHOLE_EDB. */
 int pinhole_store_job_request_cancel(pinhole_store *s, int64_t id);
 
 /** The state of job id. Errors: PINHOLE_ENOTFOUND, PINHOLE_EDB. */

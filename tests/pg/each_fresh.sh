@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run every test of a Criterion executable on a fresh PostgreSQL database of its own, on the server
 # PINHOLE_PG_URI names (run under tests/pg/cluster.sh run): the executable finds the database's
-# URL in PINHOLE_TEST_STORE_URL (what tests/server/store/test_contract.c reads).
+# URL in PINHOLE_TEST_STORE_URL (what tests/server/store/test_keys.c and test_retention.c read).
 # usage: each_fresh.sh EXECUTABLE
 set -eu
 exe=$1

@@ -188,13 +188,15 @@ int pg_job_progress(pinhole_store *base, int64_t id, double fraction)
                            "UPDATE jobs SET progress = $1::double precision,"
                            " lease_expires = " DB_NOW " + $4::double precision"
                            " WHERE id = $2 AND status = 'running' AND lease_owner = $3"
-                           " RETURNING id",
+                           " RETURNING error IS NOT DISTINCT FROM '" CANCEL_MARK "'",
                            4, v, PGRES_TUPLES_OK);
     if (!res)
         return PINHOLE_EDB;
-    const int held = PQntuples(res) == 1;
+    int rc = PINHOLE_ENOTFOUND; /* no longer ours: settled, or the lease went to another replica */
+    if (PQntuples(res) == 1)    /* cancelling asked through any replica: the holder stops */
+        rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? PINHOLE_ECANCELED : PINHOLE_OK;
     PQclear(res);
-    return held ? PINHOLE_OK : PINHOLE_ECANCELED; /* the lease went to another replica */
+    return rc;
 }
 
 int pg_job_finish(pinhole_store *base, int64_t id, pinhole_job_state st, double finished,
@@ -262,7 +264,9 @@ int pg_job_request_cancel(pinhole_store *base, int64_t id)
     char i[24];
     snprintf(i, sizeof i, "%" PRId64, id);
     const char *v[1] = {i};
-    return pg_exec(pg_of(base), "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = $1", 1, v);
+    return pg_exec(pg_of(base),
+                   "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = $1 AND status = 'running'",
+                   1, v);
 }
 
 int pg_job_state(pinhole_store *base, int64_t id, pinhole_job_state *st)

@@ -162,8 +162,22 @@ int pinhole_sqlite_job_claim(pinhole_store *base, double now, pinhole_job_record
 
 int pinhole_sqlite_job_progress(pinhole_store *base, int64_t id, double fraction)
 {
-    return exec_bind(sqlite_of(base)->db, "UPDATE jobs SET progress = ? WHERE id = ?", "di",
-                     fraction, id);
+    /* the progress of a running job, and whether cancelling it was asked meanwhile */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(sqlite_of(base)->db,
+                           "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'"
+                           " RETURNING error IS '" CANCEL_MARK "'",
+                           -1, &q, NULL) != SQLITE_OK)
+        return PINHOLE_EDB;
+    sqlite3_bind_double(q, 1, fraction);
+    sqlite3_bind_int64(q, 2, id);
+    int step = sqlite3_step(q), rc = PINHOLE_ENOTFOUND;
+    if (step == SQLITE_ROW) {
+        rc = sqlite3_column_int(q, 0) ? PINHOLE_ECANCELED : PINHOLE_OK;
+        step = sqlite3_step(q);
+    }
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? rc : PINHOLE_EDB;
 }
 
 int pinhole_sqlite_job_finish(pinhole_store *base, int64_t id, pinhole_job_state st,
@@ -203,8 +217,9 @@ int pinhole_sqlite_job_cancel_queued(pinhole_store *base, int64_t id, double now
 
 int pinhole_sqlite_job_request_cancel(pinhole_store *base, int64_t id)
 {
-    return exec_bind(sqlite_of(base)->db, "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = ?",
-                     "i", id);
+    return exec_bind(
+        sqlite_of(base)->db,
+        "UPDATE jobs SET error = '" CANCEL_MARK "' WHERE id = ? AND status = 'running'", "i", id);
 }
 
 int pinhole_sqlite_job_state(pinhole_store *base, int64_t id, pinhole_job_state *st)

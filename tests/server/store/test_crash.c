@@ -1,5 +1,5 @@
 /* Power loss: the writer stores batches through a VFS that drops every write not yet fsynced when
- * the "power" goes (tests/crashvfs.h), at many moments: right after the n-th acknowledgement, in
+ * the "power" goes (crashvfs.h), at many moments: right after the n-th acknowledgement, in
  * the middle of the load, idle after every acknowledgement (with WAL checkpoints running). After
  * the crash every acknowledged report must be stored with its id, time bucket and payload, nothing
  * never sent may be stored, the database must pass integrity_check and the recount, and a retry of
@@ -11,7 +11,7 @@
 #include "common/rng.h"
 #include "server/store/store.h"
 #include "server/store/writer.h"
-#include "tests/crashvfs.h"
+#include "tests/server/store/crashvfs.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>

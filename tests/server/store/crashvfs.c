@@ -1,5 +1,5 @@
-/* Power-loss simulation for SQLite: a VFS shim that undoes unsynced writes (tests/crashvfs.h). */
-#include "tests/crashvfs.h"
+/* Power-loss simulation for SQLite: a VFS shim that undoes unsynced writes (crashvfs.h). */
+#include "tests/server/store/crashvfs.h"
 
 #include <fcntl.h>
 #include <pthread.h>

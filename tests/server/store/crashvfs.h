@@ -3,7 +3,7 @@
  * crashvfs_crash() puts every file back as it was at its last fsync (dropping every unsynced
  * write, including extensions and truncations) and fails every later read, write, sync and
  * delete, as a machine that lost power would; this is the "lose everything not fsynced" crash of
- * SQLite's own crash tests. Used by tests/test_crash.c. */
+ * SQLite's own crash tests. Used by test_crash.c beside it. */
 #ifndef PINHOLE_TESTS_CRASHVFS_H
 #define PINHOLE_TESTS_CRASHVFS_H
 
