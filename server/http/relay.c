@@ -38,7 +38,7 @@ typedef struct conn {
     size_t acc_len;
     buffer to_d, to_c; /* bytes the daemon or the client did not take yet */
     int client_eof;    /* 1: the client's end closed; 2: failed, close everything */
-    int daemon_eof, lingering, shut_d;
+    int daemon_eof, lingering, shut_d, dead;
     uint32_t cmask, dmask; /* epoll interests registered */
     double since; /* monotonic seconds: the current head's first byte, or the linger's end */
     struct conn *prev, *next;
@@ -52,6 +52,7 @@ struct pinhole_relay {
     _Atomic int stopping;
     double stop_by;
     conn *list;         /* every connection (the relay's thread alone) */
+    conn *dead;         /* closed, freed after the current batch of events */
     pthread_mutex_t mu; /* the queue: pinhole_relay_add runs on the gate's thread */
     conn *queue;
     uint8_t *in, *out; /* scratch: bytes read, and bytes to forward (SCRATCH + head_max + 256) */
@@ -71,6 +72,8 @@ static uint64_t tag(conn *c, int daemon)
     return (uint64_t)(uintptr_t)c | (uint64_t)daemon;
 }
 
+/* Close both sides; the memory goes once the current batch of events is handled (another event
+ * of the batch may name the connection). */
 static void close_conn(pinhole_relay *r, conn *c)
 {
     if (c->prev)
@@ -83,10 +86,22 @@ static void close_conn(pinhole_relay *r, conn *c)
         close(c->cfd); /* also out of the epoll set */
     if (c->dfd >= 0)
         close(c->dfd);
-    free(c->acc);
-    free(c->to_d.p);
-    free(c->to_c.p);
-    free(c);
+    c->cfd = c->dfd = -1;
+    c->dead = 1;
+    c->next = r->dead;
+    r->dead = c;
+}
+
+static void free_dead(pinhole_relay *r)
+{
+    while (r->dead) {
+        conn *c = r->dead;
+        r->dead = c->next;
+        free(c->acc);
+        free(c->to_d.p);
+        free(c->to_c.p);
+        free(c);
+    }
 }
 
 /* Keep the bytes a side did not take. */
@@ -411,6 +426,8 @@ static void on_event(pinhole_relay *r, uint64_t t, uint32_t events)
 {
     conn *c = (conn *)(uintptr_t)(t & ~(uint64_t)1);
     const int daemon = (int)(t & 1);
+    if (c->dead)
+        return;
     if (daemon) {
         if (c->dfd < 0)
             return;
@@ -495,6 +512,7 @@ static void *relay_main(void *arg)
             sweep(r);
             next_sweep = t + 0.1;
         }
+        free_dead(r);
         if (r->stopping && (r->list == NULL || t >= r->stop_by))
             break;
     }
@@ -568,6 +586,7 @@ void pinhole_relay_stop(pinhole_relay *r, double grace)
     take_queue(r);
     while (r->list)
         close_conn(r, r->list);
+    free_dead(r);
     close(r->ep);
     close(r->wake);
     pthread_mutex_destroy(&r->mu);

@@ -12,7 +12,8 @@ tmp=$(mktemp -d /tmp/pinhole-bench.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill -TERM $pid; wait; rm -rf "$tmp"' EXIT
 PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" --db "$tmp/bench.db" --port 0 \
-    --port-file "$tmp/port" --threads 2 --connection-limit 4096 --cache-mib 1024 2>"$tmp/log" &
+    --port-file "$tmp/port" --threads 2 --connection-limit 4096 --connections-per-address 4096 \
+    --cache-mib 1024 2>"$tmp/log" &
 pid=$!
 while [ ! -s "$tmp/port" ]; do sleep 0.01; done
 url=http://127.0.0.1:$(cat "$tmp/port")
