@@ -1026,6 +1026,25 @@ Test(http, trickling_head_is_cut_at_the_deadline)
     cr_assert_lt(waited, 2.5, "cut after %.2f s with a 1 s head deadline", waited);
 }
 
+static long second_answer(const char *bad, size_t badlen, char *buf, size_t cap);
+
+/* The head deadline holds for every request of a kept-alive connection, not only the first: a
+ * second head trickling in is cut with a 408 problem. */
+Test(http, later_heads_have_a_deadline)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    char buf[2048];
+    const char *slow = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a";
+    const double t0 = pinhole_clock_mono();
+    const long got = second_answer(slow, strlen(slow), buf, sizeof buf);
+    const double waited = pinhole_clock_mono() - t0;
+    cr_assert_gt(got, 0, "no answer to a head left incomplete");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0 && strstr(buf, "application/problem+json"),
+              "%s", buf);
+    cr_assert_lt(waited, 2.5, "cut after %.2f s with a 1 s head deadline", waited);
+}
+
 /* Past the per-address cap a connection is answered at once: 503, Retry-After, problem+json. */
 Test(http, connections_per_address_are_capped)
 {

@@ -31,6 +31,7 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_memory = 32768;
     o->head_timeout = 10;
     o->connections_per_address = 64;
+    o->check_every_request = 1;
     o->body_buffer_bytes = (size_t)512 << 20;
     o->min_body_rate = 512;
     o->body_buffer_bytes_per_address = (size_t)64 << 20;
@@ -346,6 +347,8 @@ static void connection_event(void *cls, struct MHD_Connection *conn, void **sock
 static int admit(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
 {
     pinhole_server *s = ctx;
+    if (!s->relay) /* check_every_request off: the daemon takes the client's socket */
+        return MHD_add_connection(s->d, fd, addr, len) == MHD_YES ? 0 : -1;
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
         close(fd);
@@ -422,19 +425,20 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     const double head_timeout = s->opt.head_timeout < s->opt.connection_timeout
                                     ? s->opt.head_timeout
                                     : s->opt.connection_timeout;
-    if ((rc = pinhole_relay_start(&s->relay, head_max, head_timeout)) != PINHOLE_OK) {
+    if (s->opt.check_every_request &&
+        (rc = pinhole_relay_start(&s->relay, head_max, head_timeout)) != PINHOLE_OK) {
         close(lfd);
         goto fail;
     }
     const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)s->opt.connection_limit + PINHOLE_GATE_SPARE,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opt.connection_timeout,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, 2 * s->opt.connection_memory,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-                            connection_event, s, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opt.connection_limit + PINHOLE_GATE_SPARE,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opt.connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (s->relay ? 2 : 1) * s->opt.connection_memory,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, connection_event,
+        s, MHD_OPTION_END);
     const pinhole_gate_options go = {.listen_fd = lfd,
                                      .head_timeout = head_timeout,
                                      .head_max = head_max,
