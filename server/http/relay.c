@@ -1,4 +1,27 @@
-/* The relay between clients and the HTTP daemon, checking every request head (relay.h). */
+/* The relay between clients and the HTTP daemon, checking every request head (relay.h).
+ *
+ * Why libmicrohttpd (0.9.75) never answers a request it gets from here with one of its own HTML
+ * error pages; each of its error responses, and what the relay lets through:
+ * - 414 / 431 "request too big" when its read buffer cannot grow over a head: the daemon's pool is
+ *   twice the connection memory, its read buffer starts at half of the pool and is reset to that
+ *   after each request, and every head (and trailer section) here is at most a quarter of the
+ *   pool (head_max = connection memory / 2).
+ * - 431 when the pool has no room for a header, argument, cookie or footer record (about 56 bytes
+ *   each) or the cookie copy: at most PINHOLE_HEAD_FIELDS_MAX of them (cookies and query
+ *   parameters counted) and a cookie header under head_max fit in the other half of the pool.
+ * - 400 on a request line, header line or footer line it cannot parse, 505 on an HTTP version:
+ *   the request line here is METHOD SP TARGET SP HTTP/1.0 or HTTP/1.1 (single spaces, a token
+ *   method, a target without spaces), each field line a token, a colon and a value without
+ *   control characters, never folded.
+ * - 400 / 413 on a Content-Length it cannot read: here it is 1 to 19 digits (below 2^64), the same
+ *   in every Content-Length field; never with Transfer-Encoding, which must be chunked alone.
+ * - 400 / 413 on malformed chunked framing: chunk sizes here are 1 to 15 hex digits (an extension
+ *   without control characters after a semicolon), each line and each chunk's data ended by CRLF;
+ *   otherwise the relay closes the connection without an answer.
+ * - 500 when the application leaves upload data unprocessed with a full buffer: the handler always
+ *   takes every byte (server.c).
+ * - 400 on a HTTP/1.1 request without Host is only made in its strict mode (not used): server.c
+ *   answers it as problem+json. */
 #include "server/http/relay.h"
 #include "common/error.h"
 #include "server/http/head.h"
