@@ -27,6 +27,8 @@
 #include "server/http/head.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -553,6 +555,9 @@ int pinhole_relay_add(pinhole_relay *r, int client, int daemon)
     }
     c->cfd = client;
     c->dfd = daemon;
+    /* the daemon's answers go out as they come (libmicrohttpd sets this on the sockets it has) */
+    const int nodelay = 1;
+    (void)setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
     c->state = IN_HEAD;
     c->cmask = EPOLLIN | EPOLLRDHUP;
     c->dmask = EPOLLIN | EPOLLRDHUP;
