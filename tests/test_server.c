@@ -1396,6 +1396,29 @@ Test(http, later_requests_on_a_connection_get_problem_json)
     }
 }
 
+/* Pipelined: a bad head sent right behind good requests is answered after them, in its turn,
+ * and nothing after it is answered. */
+Test(http, a_refused_head_is_answered_in_its_turn)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const char *reqs = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
+                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    const int fd = raw_send(reqs, strlen(reqs));
+    static char buf[16384];
+    cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0, "no answer, or the connection stayed open");
+    close(fd);
+    const char *second = strstr(buf + 12, "HTTP/1.1 ");
+    const char *third = second ? strstr(second + 12, "HTTP/1.1 ") : NULL;
+    cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+    cr_assert(second && strncmp(second, "HTTP/1.1 200", 12) == 0, "%s", buf);
+    cr_assert(third && strncmp(third, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(third, "application/problem+json") && strstr(third, "Connection: close"), "%s",
+              buf);
+    cr_assert_null(strstr(third + 12, "HTTP/1.1 "), "the request after it was answered: %s", buf);
+}
+
 /* The body buffered for a connection: the server's gauge of reserved body bytes. */
 static unsigned long long body_buffer_bytes(void)
 {
