@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The attacks of a client on the same network, against a live pinhole-server on loopback, bounded
-in time and count: slow-header and slow-body clients, almost-complete bodies pinning memory, a
-connection flood, and a catalogue of malformed requests, all from 127.0.0.1, while a normal
+in time and count: slow-header and slow-body clients, almost-complete bodies pinning memory
+(garbage, and batches of well-formed reports), a connection flood, and a catalogue of malformed
+requests, all from 127.0.0.1 (and 127.0.<n>.<m>), while a normal
 client on 127.0.0.2 fetches a collection's signed config. Asserts: the normal client's p99
 latency stays under 100 ms and none of its requests fails; the server's resident memory grows by
 less than MEM_LIMIT_MIB; every refusal the attackers get is application/problem+json (or a plain
@@ -16,7 +17,8 @@ import time
 PORT, PID, TOKEN = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ATTACK_SECONDS = 12
 MEM_LIMIT_MIB = 150
-refusals, bad_refusals, peak_rss = [], [], [0]
+PIN_REPORT_CONNECTIONS = 40
+refusals, bad_refusals, peak_rss, peak_held = [], [], [0], [0]
 
 
 def rss_mib():
@@ -128,6 +130,45 @@ async def pin_bodies(n, length):
     await asyncio.gather(*(one(i) for i in range(n)))
 
 
+def valid_reports(n):
+    """A plain batch of n well-formed reports for collection 1 (PGR, zero payloads), built from
+    its public description: what an attacker who read the config can send. Such a batch is
+    decoded as it arrives, so holding it almost complete pins its reports' records only."""
+    import json
+    import struct
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/v1/collections/1",
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
+    c = json.load(urllib.request.urlopen(req, timeout=5))
+    pb, fp = c["payload_bytes"], bytes.fromhex(c["fingerprint"])
+    t = int(time.time()) // c["time_precision"]
+    items = []
+    for i in range(n):
+        rep = struct.pack("<BBHIQ", 1, 1, 0, pb, 1) + fp + os.urandom(16) + struct.pack("<Q", t)
+        items.append(struct.pack("<I", len(rep) + pb) + rep + bytes(pb))
+    return struct.pack("<BBHI", 1, 0, 0, n) + b"".join(items)
+
+
+async def pin_reports(n, count):
+    body = valid_reports(count)
+    async def one(i):
+        try:
+            r, w = await connect(source(5, i, 4))
+            w.write(b"POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+                    % len(body))
+            w.write(body[:-1])  # all but the last byte, then hold
+            try:
+                await w.drain()
+            except ConnectionError:
+                return
+            judge(await read_answer(r, ATTACK_SECONDS), "pinned reports")
+            w.close()
+        except OSError:
+            pass
+    await asyncio.gather(*(one(i) for i in range(n)))
+
+
 async def flood(n):
     conns = []
     for i in range(n):
@@ -198,10 +239,26 @@ async def normal_client(latencies, failures):
         await asyncio.sleep(0.02)
 
 
+def body_bytes_held():
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith("pinhole_body_buffer_bytes "):
+            return int(line.split()[1])
+    return 0
+
+
 async def memory_watch():
     end = time.monotonic() + ATTACK_SECONDS + 1
+    n = 0
     while time.monotonic() < end:
         peak_rss[0] = max(peak_rss[0], rss_mib())
+        n += 1
+        if n % 5 == 0:  # the request bodies the server holds (the gate's reservations)
+            try:
+                peak_held[0] = max(peak_held[0], await asyncio.to_thread(body_bytes_held))
+            except OSError:
+                pass
         await asyncio.sleep(0.1)
 
 
@@ -209,13 +266,16 @@ async def main():
     base = rss_mib()
     latencies, failures = [], []
     await asyncio.gather(slow_header(300), slow_body(40, 1 << 20), pin_bodies(100, 1 << 20),
+                         pin_reports(PIN_REPORT_CONNECTIONS, 16000),
                          flood(1000), catalogue(), normal_client(latencies, failures),
                          memory_watch())
     latencies.sort()
     p99 = latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("inf")
     print(f"normal client: {len(latencies)} requests, p50 {latencies[len(latencies) // 2] * 1e3:.1f}"
           f" ms, p99 {p99 * 1e3:.1f} ms, {len(failures)} failed; server RSS {base:.0f} -> peak "
-          f"{peak_rss[0]:.0f} MiB; {len(refusals)} refusals, statuses {sorted(set(refusals))}")
+          f"{peak_rss[0]:.0f} MiB; {len(refusals)} refusals, statuses {sorted(set(refusals))}; "
+          f"request bodies held at most {peak_held[0]} bytes, {PIN_REPORT_CONNECTIONS} connections "
+          f"each holding {len(valid_reports(1)) - 8} x 16,000 - 1 bytes of reports")
     ok = True
     if failures:
         print("FAIL: normal requests failed:", failures[:3])

@@ -81,6 +81,7 @@ int pinhole_daemon_config_set(pinhole_daemon_config *c, const char *key_in, cons
     UINT_KEY("connection_memory", 4096, 1u << 30, o->connection_memory)
     UINT_KEY("connections_per_address", 1, 1000000, o->connections_per_address)
     UINT_KEY("log_client_address", 0, 1, o->log_client_address)
+    UINT_KEY("check_every_request", 0, 1, o->check_every_request)
     UINT_KEY("min_body_rate", 0, 1u << 30, o->min_body_rate)
     UINT_KEY("body_buffer_bytes", 1024, 1ull << 40, o->body_buffer_bytes)
     UINT_KEY("body_buffer_bytes_per_address", 1024, 1ull << 40, o->body_buffer_bytes_per_address)

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* accept4 */
 #include "server/http/gate.h"
 #include "common/error.h"
+#include "server/http/head.h"
 #include "server/http/problem.h"
 
 #include <errno.h>
@@ -237,17 +238,6 @@ static void refuse(pinhole_gate *g, unsigned i, pinhole_problem p, const char *d
     s->deadline = now() + CLOSING_SECONDS;
 }
 
-static int head_complete(const char *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (p[i] != '\n')
-            continue;
-        if (p[i + 1] == '\n' || (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n'))
-            return 1;
-    }
-    return 0;
-}
-
 /* GET (or HEAD) /healthz or /metrics, with or without a query. */
 static int is_operations(const char *p, size_t n)
 {
@@ -290,65 +280,6 @@ static void refuse_over(pinhole_gate *g, unsigned i)
     s->deadline = now() + CLOSING_SECONDS;
 }
 
-/* The framing checks libmicrohttpd would otherwise answer with an HTML page, made on the first
- * request's head (n bytes up to and including its blank line): the request line is METHOD SP
- * TARGET SP HTTP/1.0 or HTTP/1.1; every header line has a colon; every Content-Length is
- * digits, and all agree. PROBLEM_COUNT when the head is well-formed; *detail says why not. */
-static pinhole_problem check_head(const char *p, size_t n, const char **detail)
-{
-    const char *end = memchr(p, '\n', n);
-    const char *sp1 = memchr(p, ' ', (size_t)(end - p));
-    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
-    size_t vlen = sp2 ? (size_t)(end - sp2 - 1) : 0;
-    if (vlen && sp2[vlen] == '\r')
-        vlen--;
-    if (!sp1 || !sp2 || sp1 == p || sp2 == sp1 + 1) {
-        *detail = "the request line must be: method, target, HTTP version";
-        return PROBLEM_BAD_REQUEST;
-    }
-    if (!(vlen == 8 &&
-          (memcmp(sp2 + 1, "HTTP/1.1", 8) == 0 || memcmp(sp2 + 1, "HTTP/1.0", 8) == 0))) {
-        *detail = "this server speaks HTTP/1.0 and HTTP/1.1";
-        return PROBLEM_VERSION_NOT_SUPPORTED;
-    }
-    unsigned long long length = 0;
-    int have_length = 0;
-    for (const char *line = end + 1; line < p + n;) {
-        const char *eol = memchr(line, '\n', (size_t)(p + n - line));
-        if (!eol)
-            break;
-        size_t len = (size_t)(eol - line);
-        if (len && line[len - 1] == '\r')
-            len--;
-        if (len == 0)
-            break; /* the blank line: end of the head */
-        const char *colon = memchr(line, ':', len);
-        if (!colon || colon == line) {
-            *detail = "a header line without a name and a colon";
-            return PROBLEM_BAD_REQUEST;
-        }
-        if ((size_t)(colon - line) == 14 && strncasecmp(line, "content-length", 14) == 0) {
-            const char *v = colon + 1, *ve = line + len;
-            while (v < ve && (*v == ' ' || *v == '\t'))
-                v++;
-            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-                ve--;
-            unsigned long long x = 0;
-            int ok = v < ve && ve - v <= 19;
-            for (const char *c = v; ok && c < ve; c++)
-                ok = *c >= '0' && *c <= '9', x = x * 10 + (unsigned)(*c - '0');
-            if (!ok || (have_length && x != length)) {
-                *detail = "Content-Length must be one decimal number";
-                return PROBLEM_BAD_REQUEST;
-            }
-            length = x;
-            have_length = 1;
-        }
-        line = eol + 1;
-    }
-    return PROBLEM_COUNT;
-}
-
 static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
 {
     slot *s = &g->slots[i];
@@ -369,7 +300,7 @@ static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
     if (n < 0)
         return;
     if (s->state == SLOT_OVER) {
-        const int complete = head_complete(g->peek, (size_t)n);
+        const int complete = pinhole_head_end(g->peek, (size_t)n) != 0;
         if (complete && is_operations(g->peek, (size_t)n)) {
             epoll_ctl(g->ep, EPOLL_CTL_DEL, s->fd, NULL);
             count_in(g, (struct sockaddr *)&s->addr); /* past the limits, released as any */
@@ -383,12 +314,14 @@ static void on_readable(pinhole_gate *g, unsigned i, uint32_t events)
         }
         return;
     }
-    const char *why = NULL;
-    pinhole_problem bad = PROBLEM_COUNT;
-    if (head_complete(g->peek, (size_t)n) &&
-        (bad = check_head(g->peek, (size_t)n, &why)) != PROBLEM_COUNT) {
-        refuse(g, i, bad, why);
-    } else if (bad == PROBLEM_COUNT && head_complete(g->peek, (size_t)n)) {
+    /* the framing checks libmicrohttpd would answer with an HTML page (the relay makes them on
+     * every later head of the connection) */
+    const size_t end = pinhole_head_end(g->peek, (size_t)n);
+    pinhole_head_framing framing;
+    const pinhole_head_fault bad = end ? pinhole_head_check(g->peek, end, &framing) : HEAD_OK;
+    if (bad != HEAD_OK) {
+        refuse(g, i, pinhole_head_problem(bad), pinhole_head_detail(bad));
+    } else if (end) {
         epoll_ctl(g->ep, EPOLL_CTL_DEL, s->fd, NULL);
         s->state = SLOT_FREE;
         g->free_slots[g->nfree++] = i;

@@ -5,8 +5,9 @@
  * 408 / 431) and closing rather than leaving clients in the accept queue. Every answer it writes
  * is application/problem+json. One thread, epoll; IPv4 and IPv6 addresses.
  *
- * Keep-alive requests after the first on a connection are the daemon's alone (its inactivity
- * timeout); the per-address cap bounds what one address can hold that way. */
+ * Past its first request head a connection goes through the relay (relay.h), which checks every
+ * later head of a kept-alive connection; the daemon's inactivity timeout and the per-address cap
+ * bound what one address can hold that way. */
 #ifndef PINHOLE_SERVER_HTTP_GATE_H
 #define PINHOLE_SERVER_HTTP_GATE_H
 

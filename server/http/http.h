@@ -43,6 +43,7 @@ struct pinhole_server {
     pinhole_server_options opt;
     struct MHD_Daemon *d;
     struct pinhole_gate *gate;   /* accepts, waits for request heads, hands connections to d */
+    struct pinhole_relay *relay; /* between each client and d, checking every request head */
     pthread_rwlock_t token_lock; /* the token hashes of opt (pinhole_server_set_tokens) */
     uint16_t port;
     pinhole_service *svc;                /* registry, readers, writer, jobs (server/service) */
@@ -71,6 +72,8 @@ typedef struct request {
     uint8_t *body;
     size_t len, cap, limit;
     size_t reserved; /* body buffer bytes reserved at the gate (pinhole_gate_reserve) */
+    struct pinhole_ingest_stream *stream; /* a report batch, decoded as it arrives */
+    int stream_error;                     /* its first whole-batch error, PINHOLE_OK until then */
     struct sockaddr_storage client;
     int too_large;
     int too_many_bodies; /* the body-buffer bounds refused it: answered 429 once it is read */

@@ -1,7 +1,7 @@
 /* The reports resource (POST /v1/collections/{id}/reports): a batch is decoded on the pool thread
- * (server/service/ingest.h), handed to the writer with the connection suspended, and answered
- * once its transaction committed. A collection collecting a discovery round takes reports while
- * the round is open only. */
+ * as its bytes arrive (server/service/ingest.h), handed to the writer with the connection
+ * suspended, and answered once its transaction committed. A collection collecting a discovery round
+ * takes reports while the round is open only. */
 #include "common/error.h"
 #include "server/http/http.h"
 #include "server/service/ingest.h"
@@ -129,8 +129,10 @@ enum MHD_Result pinhole_http_reports(request *rq)
                  (unsigned)round, (long long)discovery, (long long)discovery);
         return pinhole_http_problem(rq, PROBLEM_ROUND_CLOSED, d);
     }
-    int rc = pinhole_ingest_decode(rq->coll, pinhole_service_keys(s->svc), rq->body, rq->len,
-                                   s->opt.max_batch_reports, &rq->reports, &rq->n, &rq->arena);
+    /* decoded as the body arrived (server.c): only the reports' records are held */
+    int rc = rq->stream_error != PINHOLE_OK
+                 ? rq->stream_error
+                 : pinhole_ingest_stream_finish(rq->stream, &rq->reports, &rq->n, &rq->arena);
     if (rc != PINHOLE_OK) {
         if (rc == PINHOLE_ENOMEM)
             return pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);

@@ -4,7 +4,10 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "server/http/gate.h"
+#include "server/http/head.h"
 #include "server/http/http.h"
+#include "server/http/relay.h"
+#include "server/service/ingest.h"
 #include "server/log/log.h"
 
 #include <arpa/inet.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +31,7 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_memory = 32768;
     o->head_timeout = 10;
     o->connections_per_address = 64;
+    o->check_every_request = 1;
     o->body_buffer_bytes = (size_t)512 << 20;
     o->min_body_rate = 512;
     o->body_buffer_bytes_per_address = (size_t)64 << 20;
@@ -73,6 +78,13 @@ static int begin_request(request *rq, const char *url, const char *method, const
                          enum MHD_Result *res)
 {
     pinhole_server *s = rq->srv;
+    /* A head the relay refused, in its place: answered in turn, and the connection closed. */
+    if (strcmp(method, PINHOLE_HEAD_REFUSE_METHOD) == 0) {
+        const pinhole_head_fault f = (pinhole_head_fault)strtol(url + (url[0] == '/'), NULL, 10);
+        *res = pinhole_http_problem_ext(rq, pinhole_head_problem(f), pinhole_head_detail(f), NULL,
+                                        MHD_HTTP_HEADER_CONNECTION, "close");
+        return 0;
+    }
     /* Framing the proxies in front must read the same way (RFC 9112 §3.2, §6.1): HTTP/1.1 needs a
      * Host; a body declared both ways may be read differently upstream (request smuggling), so
      * it is refused and the connection closed. */
@@ -135,7 +147,13 @@ static int begin_request(request *rq, const char *url, const char *method, const
         const char *cl =
             MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         const unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
-        if (declared && declared <= rq->limit) { /* the whole buffer, before any byte arrives */
+        if (route->body == PINHOLE_BODY_REPORTS) { /* decoded as it arrives, not buffered */
+            if (pinhole_ingest_stream_new(&rq->stream, rq->coll, pinhole_service_keys(s->svc),
+                                          s->opt.max_batch_reports) != PINHOLE_OK) {
+                *res = pinhole_http_problem(rq, PROBLEM_OUT_OF_MEMORY, NULL);
+                return 0;
+            }
+        } else if (declared && declared <= rq->limit) { /* the whole buffer, before any byte */
             if (pinhole_gate_reserve(s->gate, (struct sockaddr *)&rq->client, declared) != 0) {
                 *res = pinhole_http_problem_retry(
                     rq, PROBLEM_BUSY,
@@ -159,6 +177,30 @@ static int begin_request(request *rq, const char *url, const char *method, const
         }
     }
     return 1;
+}
+
+/* Report batch bytes: decoded at once; the bytes the decoder holds are reserved at the gate as
+ * they grow. After the batch's first bad byte (or a refused reservation) the rest of the body is
+ * read and dropped, and the final call answers. */
+static enum MHD_Result take_batch_bytes(request *rq, const uint8_t *data, size_t m)
+{
+    rq->len += m;
+    if (rq->stream_error != PINHOLE_OK)
+        return MHD_YES;
+    rq->stream_error = pinhole_ingest_stream_feed(rq->stream, data, m);
+    const size_t held = pinhole_ingest_stream_held(rq->stream);
+    if (held > rq->reserved) { /* the records grow by doubling: a few reservations a batch */
+        pinhole_server *s = rq->srv;
+        if (pinhole_gate_reserve(s->gate, (struct sockaddr *)&rq->client, held - rq->reserved) !=
+            0) {
+            rq->too_many_bodies = 1;
+            pinhole_ingest_stream_free(rq->stream); /* nothing more is kept */
+            rq->stream = NULL;
+            return MHD_YES;
+        }
+        rq->reserved = held;
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -212,6 +254,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
             rq->too_large = 1;
             return MHD_YES;
         }
+        if (rq->stream)
+            return take_batch_bytes(rq, (const uint8_t *)upload_data, m);
         if (rq->len + m > rq->cap) {
             size_t cap = rq->cap ? rq->cap : 16384;
             while (cap < rq->len + m)
@@ -277,6 +321,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 "fms", (pinhole_clock_mono() - rq->t0) * 1e3, "bcomplete",
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, addr[0] ? "sclient" : NULL, addr, NULL);
     free(rq->body);
+    pinhole_ingest_stream_free(rq->stream);
     if (rq->reserved)
         pinhole_gate_unreserve(s->gate, (struct sockaddr *)&rq->client, rq->reserved);
     free(rq->reports);
@@ -303,11 +348,26 @@ static void connection_event(void *cls, struct MHD_Connection *conn, void **sock
     }
 }
 
-/* The gate's hand-over: the daemon takes the socket (and closes it, also on failure). */
+/* The gate's hand-over: the daemon gets one end of a socket pair, with the client's address, and
+ * the relay copies between the client and the other end (relay.h). Both sockets are closed on
+ * failure. */
 static int admit(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
 {
     pinhole_server *s = ctx;
-    return MHD_add_connection(s->d, fd, addr, len) == MHD_YES ? 0 : -1;
+    if (!s->relay) /* check_every_request off: the daemon takes the client's socket */
+        return MHD_add_connection(s->d, fd, addr, len) == MHD_YES ? 0 : -1;
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (MHD_add_connection(s->d, pair[1], addr, len) != MHD_YES) { /* it closed pair[1] */
+        close(pair[0]);
+        close(fd);
+        return -1;
+    }
+    (void)pinhole_relay_add(s->relay, fd, pair[0]); /* on failure the daemon sees its end close */
+    return 0;
 }
 
 /* ---- lifecycle ---- */
@@ -367,20 +427,30 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         goto fail;
     }
     s->port = ntohs(bound.sin_port);
+    /* Heads of at most half the connection memory, checked by the gate and the relay; the
+     * daemon's pool is twice the connection memory, so that a head it is given (with at most
+     * PINHOLE_HEAD_FIELDS_MAX fields) always fits in it: its own 414 and 431 cannot happen. */
+    const size_t head_max = s->opt.connection_memory / 2;
+    const double head_timeout = s->opt.head_timeout < s->opt.connection_timeout
+                                    ? s->opt.head_timeout
+                                    : s->opt.connection_timeout;
+    if (s->opt.check_every_request &&
+        (rc = pinhole_relay_start(&s->relay, head_max, head_timeout)) != PINHOLE_OK) {
+        close(lfd);
+        goto fail;
+    }
     const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)s->opt.connection_limit + PINHOLE_GATE_SPARE,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opt.connection_timeout,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)s->opt.connection_memory,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-                            connection_event, s, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opt.connection_limit + PINHOLE_GATE_SPARE,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opt.connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (s->relay ? 2 : 1) * s->opt.connection_memory,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, connection_event,
+        s, MHD_OPTION_END);
     const pinhole_gate_options go = {.listen_fd = lfd,
-                                     .head_timeout = s->opt.head_timeout < s->opt.connection_timeout
-                                                         ? s->opt.head_timeout
-                                                         : s->opt.connection_timeout,
-                                     .head_max = s->opt.connection_memory / 2,
+                                     .head_timeout = head_timeout,
+                                     .head_max = head_max,
                                      .max_connections = s->opt.connection_limit,
                                      .per_address = s->opt.connections_per_address,
                                      .body_bytes = s->opt.body_buffer_bytes,
@@ -398,6 +468,7 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
     *out = s;
     return PINHOLE_OK;
 fail:
+    pinhole_relay_stop(s->relay, 0);
     pinhole_http_queries_stop(s);
     free_server(s);
     return rc;
@@ -429,6 +500,7 @@ void pinhole_server_stop(pinhole_server *s, double grace)
     /* 4. Close every connection and the daemon's threads; stop the job workers (a running job is
      * queued again for the next start); then the database. */
     MHD_stop_daemon(s->d);
+    pinhole_relay_stop(s->relay, 1.0); /* the last answers reach their clients */
     pinhole_gate_free(s->gate);
     free_server(s);
 }

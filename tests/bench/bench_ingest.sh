@@ -4,6 +4,7 @@
 #  2. batches of 1,000 reports per POST, durable and replay-checked;
 #  3. histogram query latency (k = 74,286) once the collection holds TOTAL reports.
 # usage: tests/bench/bench_ingest.sh BUILD_DIR [SECONDS] [TOTAL]   (e.g. build 10 10000000)
+# SERVER_ARGS: more server options (e.g. SERVER_ARGS='--check-every-request 0')
 set -eu
 build=$1 secs=${2:-10} total=${3:-10000000}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,7 +13,8 @@ tmp=$(mktemp -d /tmp/pinhole-bench.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill -TERM $pid; wait; rm -rf "$tmp"' EXIT
 PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" --db "$tmp/bench.db" --port 0 \
-    --port-file "$tmp/port" --threads 2 --connection-limit 4096 --cache-mib 1024 2>"$tmp/log" &
+    --port-file "$tmp/port" --threads 2 --connection-limit 4096 --connections-per-address 4096 \
+    --cache-mib 1024 ${SERVER_ARGS:-} 2>"$tmp/log" &
 pid=$!
 while [ ! -s "$tmp/port" ]; do sleep 0.01; done
 url=http://127.0.0.1:$(cat "$tmp/port")

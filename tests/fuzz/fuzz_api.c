@@ -1,8 +1,10 @@
 /* libFuzzer harness: the API's parsers of untrusted text. The first byte picks the target: a
  * collection spec (POST /v1/collections body), histogram query parameters (four NUL-separated
- * strings), or an Authorization header value. */
+ * strings), an Authorization header value, or request heads and trailer sections as the gate
+ * and the relay check them (server/http/head.h). */
 #include "common/error.h"
 #include "server/http/api.h"
+#include "server/http/head.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    const uint8_t which = data[0] % 3;
+    const uint8_t which = data[0] % 4;
     data++, size--;
     char *text = malloc(size + 1);
     if (!text)
@@ -41,6 +43,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                               sizeof err) == PINHOLE_OK &&
             !(q.from < q.to))
             abort();
+    } else if (which == 3) {
+        const size_t end = pinhole_head_end(text, size);
+        pinhole_head_framing f;
+        if (end > size)
+            abort();
+        if (end) {
+            const pinhole_head_fault e = pinhole_head_check(text, end, &f);
+            /* a head let through has a request line METHOD SP TARGET SP HTTP/1.x */
+            const char *eol = memchr(text, '\n', end);
+            if (e == HEAD_OK &&
+                (!eol || eol - text < 12 || !memchr(text, ' ', (size_t)(eol - text)) ||
+                 (f.chunked && f.length)))
+                abort();
+            if (e >= HEAD_FAULTS || pinhole_head_problem(e) >= PROBLEM_COUNT ||
+                !pinhole_head_detail(e))
+                abort();
+            (void)pinhole_head_check_trailer(text, end);
+        }
     } else {
         const char *tok;
         size_t len;

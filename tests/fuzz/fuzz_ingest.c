@@ -86,6 +86,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (r || n || arena) {
         abort(); /* nothing may be handed out with a batch error */
     }
+    /* the same bytes streamed in pieces of a size the input picks decode the same */
+    const size_t piece = size ? 1 + data[size - 1] % 97 : 1;
+    pinhole_ingest_stream *st;
+    if (pinhole_ingest_stream_new(&st, &coll, &keys, 1000) != PINHOLE_OK)
+        abort();
+    int src = PINHOLE_OK;
+    for (size_t at = 0; at < size && src == PINHOLE_OK; at += piece)
+        src = pinhole_ingest_stream_feed(st, data + at, size - at < piece ? size - at : piece);
+    pinhole_ingest_report *r2 = NULL;
+    size_t n2 = 0;
+    uint8_t *arena2 = NULL;
+    if (src == PINHOLE_OK)
+        src = pinhole_ingest_stream_finish(st, &r2, &n2, &arena2);
+    pinhole_ingest_stream_free(st);
+    if (src != rc || n2 != n)
+        abort();
+    for (size_t i = 0; rc == PINHOLE_OK && i < n; i++) /* (the store set r's other statuses) */
+        if ((r[i].status == PINHOLE_REPORT_REJECTED) != (r2[i].status == PINHOLE_REPORT_REJECTED) ||
+            (r2[i].status == PINHOLE_REPORT_REJECTED && r2[i].error != r[i].error))
+            abort();
+    free(r2);
+    free(arena2);
     free(r);
     free(arena);
     free(built);

@@ -29,6 +29,7 @@ static void same(const pinhole_daemon_config *a, const pinhole_daemon_config *b)
     cr_assert(x->head_timeout == y->head_timeout);
     cr_assert_eq(x->connections_per_address, y->connections_per_address);
     cr_assert_eq(x->log_client_address, y->log_client_address);
+    cr_assert_eq(x->check_every_request, y->check_every_request);
     cr_assert_eq(x->min_body_rate, y->min_body_rate);
     cr_assert_eq(x->body_buffer_bytes, y->body_buffer_bytes);
     cr_assert_eq(x->body_buffer_bytes_per_address, y->body_buffer_bytes_per_address);

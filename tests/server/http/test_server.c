@@ -1036,6 +1036,25 @@ Test(http, trickling_head_is_cut_at_the_deadline)
     cr_assert_lt(waited, 2.5, "cut after %.2f s with a 1 s head deadline", waited);
 }
 
+static long second_answer(const char *bad, size_t badlen, char *buf, size_t cap);
+
+/* The head deadline holds for every request of a kept-alive connection, not only the first: a
+ * second head trickling in is cut with a 408 problem. */
+Test(http, later_heads_have_a_deadline)
+{
+    head_timeout = 1;
+    start(30, 8u << 20, 1000000, NULL);
+    char buf[2048];
+    const char *slow = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a";
+    const double t0 = pinhole_clock_mono();
+    const long got = second_answer(slow, strlen(slow), buf, sizeof buf);
+    const double waited = pinhole_clock_mono() - t0;
+    cr_assert_gt(got, 0, "no answer to a head left incomplete");
+    cr_assert(strncmp(buf, "HTTP/1.1 408", 12) == 0 && strstr(buf, "application/problem+json"),
+              "%s", buf);
+    cr_assert_lt(waited, 2.5, "cut after %.2f s with a 1 s head deadline", waited);
+}
+
 /* Past the per-address cap a connection is answered at once: 503, Retry-After, problem+json. */
 Test(http, connections_per_address_are_capped)
 {
@@ -1295,42 +1314,188 @@ Test(http, framing_errors_are_400_and_close)
     cli_collection_free(&c);
 }
 
-/* Bodies held almost complete pin memory only up to the per-address bound: past it a request is
- * answered 429 (Retry-After, problem+json) before its body is read, and once the holder goes the
+/* On one kept-alive connection: a good request, its answer read whole, then `bad`; the answer to
+ * `bad` (up to the close, within 5 s) into buf. -1 when the connection stayed open. */
+static long second_answer(const char *bad, size_t badlen, char *buf, size_t cap)
+{
+    const char *good = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    const int fd = raw_send(good, strlen(good));
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t got = 0, need = 0;
+    while (!need || got < need) { /* the first answer: head, then Content-Length bytes */
+        const ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+        cr_assert_gt(n, 0, "the first answer did not come");
+        got += (size_t)n;
+        buf[got] = '\0';
+        const char *end = strstr(buf, "\r\n\r\n"), *cl = strstr(buf, "Content-Length: ");
+        if (end && cl)
+            need = (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10);
+    }
+    cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+    cr_assert_eq(got, need, "more than the first answer came: %s", buf);
+    size_t sent = 0; /* the server may close before taking it all */
+    while (sent < badlen) {
+        const ssize_t n = send(fd, bad + sent, badlen - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    const long r = raw_drain(fd, 5, buf, cap);
+    close(fd);
+    return r;
+}
+
+/* Every framing error in a request after the first of a kept-alive connection (libmicrohttpd
+ * reads those; it answers its own errors with HTML pages) is answered as problem+json and the
+ * connection closed, or (a chunked body's broken framing, past the head) the connection is closed
+ * without an answer. Shown failing against the build that handed the connection to libmicrohttpd
+ * after its first head: 8 of these 16 answers were HTML pages (cases 0, 1, 6, 7, 9, 10, 12, 13),
+ * and a folded header line and 200 header fields were served (200). */
+Test(http, later_requests_on_a_connection_get_problem_json)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    cr_assert_eq(create(spec), 1);
+    char big[40000];
+    const char *post = "POST /v1/collections/1/reports HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Type: application/octet-stream\r\n";
+    static char cases[16][41000];
+    size_t ncases = 0;
+#define CASE(...) snprintf(cases[ncases++], sizeof cases[0], __VA_ARGS__)
+    CASE("%sContent-Length: abc\r\n\r\n", post);
+    CASE("%sContent-Length: 99999999999999999999\r\n\r\n", post);
+    CASE("%sContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", post);
+    CASE("%sContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", post);
+    CASE("%sTransfer-Encoding: gzip\r\n\r\n", post);
+    CASE("%sContent-Length: 99999999\r\n\r\n", post); /* over the body limit */
+    CASE("GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n");
+    CASE("GET /healthz HTTP/1.x\r\nHost: x\r\n\r\n");
+    CASE("GET /healthz HTTP/1.1\r\n\r\n");
+    CASE("GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+    CASE("GET  HTTP/1.1\r\nHost: x\r\n\r\n");
+    CASE("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n");
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CASE("GET /healthz?%s HTTP/1.1\r\nHost: x\r\n\r\n", big);           /* a target too long */
+    CASE("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", big); /* headers too large */
+    char many[200 * 8 + 1] = "";
+    for (int i = 0; i < 200; i++)
+        strcat(many, "X-A: b\r\n");
+    CASE("GET /healthz HTTP/1.1\r\nHost: x\r\n%s\r\n", many);
+    CASE("%sTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", post);
+#undef CASE
+    static char buf[65536];
+    for (size_t i = 0; i < ncases; i++) {
+        const long got = second_answer(cases[i], strlen(cases[i]), buf, sizeof buf);
+        char shown[81];
+        snprintf(shown, sizeof shown, "%s", cases[i]);
+        cr_assert_geq(got, 0, "case %zu (%s): the connection stayed open", i, shown);
+        if (got == 0) { /* closed without an answer: only for a body's broken framing */
+            cr_assert_eq(i, ncases - 1, "case %zu (%s): closed without an answer", i, shown);
+            continue;
+        }
+        cr_assert(strncmp(buf, "HTTP/1.1 4", 10) == 0 || strncmp(buf, "HTTP/1.1 5", 10) == 0,
+                  "case %zu (%s): %s", i, shown, buf);
+        cr_assert(strstr(buf, "Content-Type: application/problem+json"), "case %zu (%s): %s", i,
+                  shown, buf);
+        cr_assert(!strstr(buf, "<html") && !strstr(buf, "<HTML"), "case %zu (%s): %s", i, shown,
+                  buf);
+        const char *end = strstr(buf, "\r\n\r\n"), *cl = strstr(buf, "Content-Length: ");
+        cr_assert(end && cl && end + 4 - buf + strtol(cl + 16, NULL, 10) == got,
+                  "case %zu: not one answer: %s", i, buf);
+    }
+}
+
+/* Pipelined: a bad head sent right behind good requests is answered after them, in its turn,
+ * and nothing after it is answered. */
+Test(http, a_refused_head_is_answered_in_its_turn)
+{
+    start(30, 8u << 20, 1000000, NULL);
+    const char *reqs = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
+                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    const int fd = raw_send(reqs, strlen(reqs));
+    static char buf[16384];
+    cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0, "no answer, or the connection stayed open");
+    close(fd);
+    const char *second = strstr(buf + 12, "HTTP/1.1 ");
+    const char *third = second ? strstr(second + 12, "HTTP/1.1 ") : NULL;
+    cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+    cr_assert(second && strncmp(second, "HTTP/1.1 200", 12) == 0, "%s", buf);
+    cr_assert(third && strncmp(third, "HTTP/1.1 400", 12) == 0, "%s", buf);
+    cr_assert(strstr(third, "application/problem+json") && strstr(third, "Connection: close"), "%s",
+              buf);
+    cr_assert_null(strstr(third + 12, "HTTP/1.1 "), "the request after it was answered: %s", buf);
+}
+
+/* The body buffered for a connection: the server's gauge of reserved body bytes. */
+static unsigned long long body_buffer_bytes(void)
+{
+    char *body;
+    cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
+    static const char name[] = "\npinhole_body_buffer_bytes ";
+    const char *g = strstr(body, name);
+    cr_assert_not_null(g);
+    const unsigned long long v = strtoull(g + sizeof name - 1, NULL, 10);
+    free(body);
+    return v;
+}
+
+/* A report batch is decoded as it arrives: a connection holding an almost complete batch pins
+ * only its reports' records (19 bytes each here, a report being 61 bytes on the wire) and the
+ * bytes of malformed batches not at all. Bodies pin memory only up to the per-address bound:
+ * past it a request is answered 429 (Retry-After, problem+json), and once the holder goes the
  * next is taken. */
 Test(http, buffered_body_bytes_are_bounded)
 {
     body_bytes_per_address = 100000;
     start(30, 8u << 20, 1000000, NULL);
     const uint64_t id = create(spec);
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                     "application/octet-stream\r\nContent-Length: 80000\r\n\r\n0123456789",
-                     (unsigned long long)id);
-    const int holder = raw_send(head, (size_t)n); /* 80,000 bytes reserved, 10 sent */
-    nanosleep(&(struct timespec){0, 100000000}, NULL);
-    n = snprintf(head, sizeof head,
-                 "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                 "application/octet-stream\r\nContent-Length: 30000\r\n\r\n",
-                 (unsigned long long)id);
-    int fd = raw_send(head, (size_t)n);
-    char buf[2048];
-    struct timeval tv = {2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    const ssize_t got = recv(fd, buf, sizeof buf - 1, 0);
-    close(fd);
-    cr_assert_gt(got, 0, "no answer within 2 s");
-    buf[got] = '\0';
-    cr_assert(strncmp(buf, "HTTP/1.1 429", 12) == 0, "%s", buf);
-    cr_assert(strstr(buf, "Retry-After: 1") && strstr(buf, "application/problem+json"), "%s", buf);
-    close(holder);
-    nanosleep(&(struct timespec){0, 200000000}, NULL);
     cli_collection c;
     fetch(id, &c);
-    batch b = make_batch(&c, 50, 3, 0);
+    cr_assert_eq(c.cfg.payload_bytes, 1);
+    char head[256], path[64];
+    snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
+    /* 1 MB of garbage held open: refused at its first byte, nothing kept */
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                     "Content-Length: 1000001\r\n\r\n",
+                     path);
+    const int junk = raw_send(head, (size_t)n);
+    char *zeros = calloc(1000000, 1);
+    cr_assert_eq(send(junk, zeros, 1000000, 0), 1000000);
+    free(zeros);
+    /* 4,000 of a batch of 5,000 reports (244,008 bytes) held open */
+    batch big = make_batch(&c, 5000, 3, 0);
+    n = snprintf(head, sizeof head,
+                 "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                 "Content-Length: %zu\r\n\r\n",
+                 path, big.len);
+    const int holder = raw_send(head, (size_t)n);
+    const size_t sent = PINHOLE_BATCH_HEADERBYTES + 4000 * 61;
+    cr_assert_eq(send(holder, big.buf, sent, 0), (ssize_t)sent);
+    unsigned long long pinned = 0;
+    for (int i = 0; i < 50 && pinned < 4000 * 19; i++) { /* until the server has read it all */
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        pinned = body_buffer_bytes();
+    }
+    cr_log_info("bytes pinned: %llu for %zu sent and %d garbage bytes", pinned, sent, 1000000);
+    cr_assert_leq(pinned, 4096 * 19 + 61, "%llu bytes pinned", pinned); /* records + one report */
+    cr_assert_geq(pinned, 4000 * 19, "%llu bytes pinned", pinned);
+    /* a batch of 2,000 more would take the address past 100,000 bytes: 429 */
+    batch b = make_batch(&c, 2000, 4, 0);
+    char *body;
+    cr_assert_eq(req(NULL, "POST", path, "application/octet-stream", b.buf, b.len, &body), 429);
+    cr_assert(strstr(body, "busy"), "%s", body);
+    free(body);
+    close(holder);
+    close(junk);
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+    cr_assert_eq(body_buffer_bytes(), 0);
     json_decref(post_batch(id, &b, 200)); /* the holder's bytes are given back */
     free_batch(&b);
+    free_batch(&big);
     cli_collection_free(&c);
 }
 

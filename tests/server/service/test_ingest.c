@@ -68,7 +68,7 @@ Test(ingest, plain_and_sealed_reports_decode)
             cr_assert_eq(d.r[i].payload[0], 3);
             cr_assert_eq(d.r[i].id[0], i + 1);
         }
-        cr_assert_eq(d.arena != NULL, sealed); /* sealed payloads live in the arena */
+        cr_assert_not_null(d.arena); /* payloads live in the records, not in the body */
         release(&d);
         free(body);
     }
@@ -212,4 +212,106 @@ Test(ingest, whole_batch_errors)
                  PINHOLE_OK);
     pinhole_batch_writer_finish(&w, &len);
     cr_assert_eq(decode(empty, len, 10, &d), PINHOLE_EFORMAT); /* no report at all */
+}
+
+/* Fed in pieces of every size (one byte at a time included), a batch decodes to the same reports
+ * as fed whole, plain and sealed, with rejected reports among them; the stream holds a record per
+ * report and one report's buffers, never the body. */
+Test(ingest, streamed_in_pieces_decodes_the_same)
+{
+    pinhole_report r[5];
+    for (uint8_t i = 0; i < 5; i++)
+        r[i] = test_wire_report(&coll, (uint8_t)(i + 1), 100 + i % 2, &payload);
+    r[2].fingerprint[0] ^= 1;
+    for (int sealed = 0; sealed < 2; sealed++) {
+        size_t len;
+        uint8_t *body = test_batch(r, 5, sealed ? keys.seal_pk : NULL, &len);
+        decoded whole;
+        cr_assert_eq(decode(body, len, 10, &whole), PINHOLE_OK);
+        for (size_t piece = 1; piece <= len; piece++) {
+            pinhole_ingest_stream *st;
+            cr_assert_eq(pinhole_ingest_stream_new(&st, &coll, &keys, 10), PINHOLE_OK);
+            for (size_t at = 0; at < len; at += piece)
+                cr_assert_eq(
+                    pinhole_ingest_stream_feed(st, body + at, len - at < piece ? len - at : piece),
+                    PINHOLE_OK);
+            const size_t item = PINHOLE_REPORT_HEADERBYTES + 1 + (sealed ? PINHOLE_SEALBYTES : 0);
+            cr_assert_leq(pinhole_ingest_stream_held(st), 5 * (18 + 1) + 2 * item);
+            decoded d;
+            cr_assert_eq(pinhole_ingest_stream_finish(st, &d.r, &d.n, &d.arena), PINHOLE_OK);
+            pinhole_ingest_stream_free(st);
+            cr_assert_eq(d.n, 5);
+            for (size_t i = 0; i < 5; i++) {
+                cr_assert_eq(d.r[i].status, whole.r[i].status, "piece %zu report %zu", piece, i);
+                cr_assert_eq(d.r[i].error, whole.r[i].error);
+                if (d.r[i].status != PINHOLE_REPORT_PENDING)
+                    continue;
+                cr_assert_eq(d.r[i].bucket, 100 + (int64_t)(i % 2));
+                cr_assert_eq(memcmp(d.r[i].id, whole.r[i].id, PINHOLE_REPORT_ID_BYTES), 0);
+                cr_assert_eq(d.r[i].payload_len, 1);
+                cr_assert_eq(d.r[i].payload[0], payload);
+            }
+            cr_assert_eq(d.r[2].error, PINHOLE_EMISMATCH);
+            release(&d);
+        }
+        release(&whole);
+        free(body);
+    }
+}
+
+/* A malformed batch is refused at its first bad byte: the feed that brings it fails, and so does
+ * every later one; an item longer than any report of the collection is rejected unread. */
+Test(ingest, streamed_errors_at_the_first_bad_byte)
+{
+    pinhole_report r[2] = {test_wire_report(&coll, 1, 100, &payload),
+                           test_wire_report(&coll, 2, 100, &payload)};
+    size_t len;
+    uint8_t *body = test_batch(r, 2, NULL, &len);
+    pinhole_ingest_stream *st;
+    cr_assert_eq(pinhole_ingest_stream_new(&st, &coll, &keys, 10), PINHOLE_OK);
+    const uint8_t bad = 2;
+    cr_assert_eq(pinhole_ingest_stream_feed(st, &bad, 1), PINHOLE_EVERSION);
+    cr_assert_eq(pinhole_ingest_stream_feed(st, body, len), PINHOLE_EVERSION);
+    pinhole_ingest_stream_free(st);
+    /* the second item's length is 0: refused when its fourth byte arrives */
+    const size_t second =
+        PINHOLE_BATCH_HEADERBYTES + PINHOLE_BATCH_ITEMHEADERBYTES + PINHOLE_REPORT_HEADERBYTES + 1;
+    uint8_t *zero = malloc(len);
+    memcpy(zero, body, len);
+    memset(zero + second, 0, 4);
+    cr_assert_eq(pinhole_ingest_stream_new(&st, &coll, &keys, 10), PINHOLE_OK);
+    cr_assert_eq(pinhole_ingest_stream_feed(st, zero, second + 3), PINHOLE_OK);
+    cr_assert_eq(pinhole_ingest_stream_feed(st, zero + second + 3, 1), PINHOLE_EFORMAT);
+    pinhole_ingest_stream_free(st);
+    free(zero);
+    /* one byte after the last item */
+    cr_assert_eq(pinhole_ingest_stream_new(&st, &coll, &keys, 10), PINHOLE_OK);
+    cr_assert_eq(pinhole_ingest_stream_feed(st, body, len), PINHOLE_OK);
+    cr_assert_eq(pinhole_ingest_stream_feed(st, &bad, 1), PINHOLE_EFORMAT);
+    pinhole_ingest_stream_free(st);
+    /* the body ends inside the second item */
+    cr_assert_eq(pinhole_ingest_stream_new(&st, &coll, &keys, 10), PINHOLE_OK);
+    cr_assert_eq(pinhole_ingest_stream_feed(st, body, len - 1), PINHOLE_OK);
+    decoded d;
+    cr_assert_eq(pinhole_ingest_stream_finish(st, &d.r, &d.n, &d.arena), PINHOLE_ETRUNCATED);
+    cr_assert(d.r == NULL && d.arena == NULL);
+    pinhole_ingest_stream_free(st);
+    free(body);
+
+    /* an item of 100,000 bytes (a plain report of this collection has 57): rejected, not held */
+    uint8_t head[PINHOLE_BATCH_HEADERBYTES + PINHOLE_BATCH_ITEMHEADERBYTES] = {
+        1, 0, 0, 0, 1, 0, 0, 0, 0xa0, 0x86, 1, 0};
+    uint8_t *junk = calloc(100000, 1);
+    cr_assert_eq(pinhole_ingest_stream_new(&st, &coll, &keys, 10), PINHOLE_OK);
+    cr_assert_eq(pinhole_ingest_stream_feed(st, head, sizeof head), PINHOLE_OK);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(pinhole_ingest_stream_feed(st, junk + 1000 * i, 1000), PINHOLE_OK);
+    cr_assert_lt(pinhole_ingest_stream_held(st), 1000);
+    cr_assert_eq(pinhole_ingest_stream_finish(st, &d.r, &d.n, &d.arena), PINHOLE_OK);
+    cr_assert_eq(d.n, 1);
+    cr_assert_eq(d.r[0].status, PINHOLE_REPORT_REJECTED);
+    cr_assert_eq(d.r[0].error, PINHOLE_ETOOBIG);
+    release(&d);
+    pinhole_ingest_stream_free(st);
+    free(junk);
 }
