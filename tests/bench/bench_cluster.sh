@@ -74,7 +74,7 @@ report() { # report NAME SECONDS SERVER_CPU PG_CPU BYTES RSS
         -v base="${sqlite_rate:-0}" 'BEGIN {
         printf "%-24s %8.0f reports/s (%.2fx SQLite)  server CPU %5.2f us/report  PostgreSQL CPU" \
                " %5.2f us/report  %7.0f reports per CPU-second  %6.1f disk bytes/report  RSS %s\n",
-               name, n / s, base > 0 ? n / s / base : 1, c * 1e6 / n, p * 1e6 / n, n / (c + p),
+               name, n / s, (base > 0 ? n / s / base : 1), c * 1e6 / n, p * 1e6 / n, n / (c + p),
                b / n, rss }'
 }
 
@@ -112,7 +112,7 @@ report "PostgreSQL, 1 replica" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | 
 psql "$uri" -qc "CREATE DATABASE three"
 for r in a b c; do start_server $r "$(db three)" ${PINHOLE_BENCH_PG_FLAGS:-}; done
 collection "$url_a"
-curl -sf "$url_b/v1/collections/1" >/dev/null; curl -sf "$url_c/v1/collections/1" >/dev/null
+curl -sf "$url_b/v1/collections/1/config" >/dev/null; curl -sf "$url_c/v1/collections/1/config" >/dev/null
 c0=0; for r in a b c; do eval "p=\$pid_$r"; c0=$(echo "$c0 + $(cpu_of "$p")" | bc); done
 g0=$(pg_cpu "$pgdir"); t0=$(now)
 submit "$url_a" "$tmp/r.1" & s1=$!

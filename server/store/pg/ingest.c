@@ -67,6 +67,46 @@ typedef struct pg_ingest_scratch {
     size_t pcap;
 } pg_ingest_scratch;
 
+/* The statements of every flush, prepared once per connection (pg_ingest_prepare, with the count
+ * shard): parsed and planned once, not once per flush. */
+enum { ST_LOCK, ST_LOOKUP, ST_DELTAS, ST_BUCKETS, ST_COUNT };
+static const struct {
+    const char *name, *sql;
+    int nparams;
+} stmt[ST_COUNT] = {
+    /* step 1: the id locks in ascending order, and the newest retired day */
+    {"pinhole_ingest_lock",
+     "SELECT count(*), (SELECT coalesce(max(day), -2147483648) FROM retired_days)"
+     " FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[])"
+     " WITH ORDINALITY AS u(k, o) ORDER BY o) AS l",
+     1},
+    /* step 2: the stored reports with the batch's ids, on every day */
+    {"pinhole_ingest_lookup",
+     "SELECT r.collection, r.report_id, r.bucket, r.payload"
+     " FROM (SELECT DISTINCT c, id FROM unnest($1::bigint[], $2::uuid[])"
+     " AS u(c, id)) AS u JOIN reports r ON r.collection = u.c AND r.report_id = u.id",
+     2},
+    /* step 5: the sparse count deltas, and the bucket totals of the handle's shard */
+    {"pinhole_ingest_deltas",
+     "INSERT INTO count_deltas(collection, bucket, idx, n)"
+     " SELECT u.c, u.b, u.i::integer[], u.n::bigint[]"
+     " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"
+     " AS u(c, b, i, n) WHERE u.i <> '{}'",
+     4},
+    {"pinhole_ingest_buckets",
+     "INSERT INTO buckets(collection, bucket, shard, n)"
+     " SELECT u.c, u.b, $3::integer, u.n"
+     " FROM unnest($1::bigint[], $2::bigint[], $4::bigint[]) AS u(c, b, n)"
+     " ON CONFLICT (collection, bucket, shard) DO UPDATE SET n = buckets.n + excluded.n",
+     4},
+};
+
+static PGresult *run(pg_store *s, int st, const char *const *v, ExecStatusType want)
+{
+    return pg_result(s, PQexecPrepared(s->conn, stmt[st].name, stmt[st].nparams, v, NULL, NULL, 0),
+                     want);
+}
+
 void pg_ingest_free(pg_store *s)
 {
     pg_ingest_scratch *sc = s->scratch;
@@ -129,10 +169,18 @@ int pg_ingest_prepare(pinhole_store *base)
             return PINHOLE_EDB;
         const int got = PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
-        if (got) {
-            s->shard = shard;
-            return PINHOLE_OK;
+        if (!got)
+            continue;
+        for (int i = 0; i < ST_COUNT; i++) { /* a new connection: its statements */
+            PGresult *p =
+                pg_result(s, PQprepare(s->conn, stmt[i].name, stmt[i].sql, stmt[i].nparams, NULL),
+                          PGRES_COMMAND_OK);
+            if (!p && strcmp(s->sqlstate, "42P05") != 0) /* prepared already */
+                return PINHOLE_EDB;
+            PQclear(p);
         }
+        s->shard = shard; /* only now: a failure above prepares them again next time */
+        return PINHOLE_OK;
     }
     return PINHOLE_EDB; /* PINHOLE_PG_SHARDS handles ingest already */
 }
@@ -183,22 +231,12 @@ static int flush_deltas(pg_store *s, pg_ingest_scratch *sc)
     int rc =
         bc.failed || bb.failed || bi.failed || bn.failed || tn.failed ? PINHOLE_ENOMEM : PINHOLE_OK;
     const char *vd[4] = {pg_buf_text(&bc), pg_buf_text(&bb), pg_buf_text(&bi), pg_buf_text(&bn)};
-    if (rc == PINHOLE_OK && nd)
-        rc = pg_exec(s,
-                     "INSERT INTO count_deltas(collection, bucket, idx, n)"
-                     " SELECT u.c, u.b, u.i::integer[], u.n::bigint[]"
-                     " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"
-                     " AS u(c, b, i, n) WHERE u.i <> '{}'",
-                     4, vd);
-    const char *vb[4] = {pg_buf_text(&bc), pg_buf_text(&bb), shard, pg_buf_text(&tn)};
-    if (rc == PINHOLE_OK && nd)
-        rc = pg_exec(s,
-                     "INSERT INTO buckets(collection, bucket, shard, n)"
-                     " SELECT u.c, u.b, $3::integer, u.n"
-                     " FROM unnest($1::bigint[], $2::bigint[], $4::bigint[]) AS u(c, b, n)"
-                     " ON CONFLICT (collection, bucket, shard) DO UPDATE SET n = buckets.n + "
-                     "excluded.n",
-                     4, vb);
+    for (int st = ST_DELTAS; st <= ST_BUCKETS && rc == PINHOLE_OK && nd; st++) {
+        const char *vb[4] = {pg_buf_text(&bc), pg_buf_text(&bb), shard, pg_buf_text(&tn)};
+        PGresult *res = run(s, st, st == ST_DELTAS ? vd : vb, PGRES_COMMAND_OK);
+        rc = res ? PINHOLE_OK : PINHOLE_EDB;
+        PQclear(res);
+    }
     for (size_t i = 0; i < nd; i++) /* every vector zero for the next flush */
         memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof(uint64_t));
     pg_buf_free(&bc);
@@ -318,11 +356,7 @@ static int lock_and_read(pg_store *s, pg_ingest_scratch *sc, const pinhole_inges
     PGresult *res = NULL;
     if (rc == PINHOLE_OK) {
         const char *v[1] = {pg_buf_text(&keys)};
-        res = pg_run(s,
-                     "SELECT count(*), (SELECT coalesce(max(day), -2147483648) FROM retired_days)"
-                     " FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[])"
-                     " WITH ORDINALITY AS u(k, o) ORDER BY o) AS l",
-                     1, v, PGRES_TUPLES_OK);
+        res = run(s, ST_LOCK, v, PGRES_TUPLES_OK);
         rc = res ? PINHOLE_OK : PINHOLE_EDB;
         if (res)
             *retired = pg_int(res, 0, 1);
@@ -330,12 +364,7 @@ static int lock_and_read(pg_store *s, pg_ingest_scratch *sc, const pinhole_inges
     }
     if (rc == PINHOLE_OK) {
         const char *v[2] = {pg_buf_text(&colls), pg_buf_text(&ids)};
-        *found = pg_run(s,
-                        "SELECT r.collection, r.report_id, r.bucket, r.payload"
-                        " FROM (SELECT DISTINCT c, id FROM unnest($1::bigint[], $2::uuid[])"
-                        " AS u(c, id)) AS u JOIN reports r ON r.collection = u.c"
-                        " AND r.report_id = u.id",
-                        2, v, PGRES_TUPLES_OK);
+        *found = run(s, ST_LOOKUP, v, PGRES_TUPLES_OK);
         rc = *found ? PINHOLE_OK : PINHOLE_EDB;
     }
     pg_buf_free(&keys);

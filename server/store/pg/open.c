@@ -66,7 +66,11 @@ static const char *const schema_v1 =
 
 PGresult *pg_run(pg_store *s, const char *sql, int n, const char *const *v, ExecStatusType want)
 {
-    PGresult *res = PQexecParams(s->conn, sql, n, NULL, v, NULL, NULL, 0);
+    return pg_result(s, PQexecParams(s->conn, sql, n, NULL, v, NULL, NULL, 0), want);
+}
+
+PGresult *pg_result(pg_store *s, PGresult *res, ExecStatusType want)
+{
     const ExecStatusType got = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (got == want || (want == PGRES_COMMAND_OK && got == PGRES_TUPLES_OK)) {
         s->sqlstate[0] = '\0';
@@ -568,11 +572,14 @@ static int collect(pg_store *s, int *did)
     rc = PINHOLE_EDB;
     /* the widest window in days; none (NULL) while a collection has no lower bound, or while
      * there is no collection at all: then nothing is retired */
+    char offset[32]; /* the test clock's offset (0 in a server) moves the database's clock too */
+    snprintf(offset, sizeof offset, "%.3f", pinhole_clock_offset());
+    const char *vo[1] = {offset};
     res = pg_run(s,
-                 "SELECT floor(extract(epoch FROM now()) / 86400)::bigint,"
+                 "SELECT floor((extract(epoch FROM now()) + $1::float8) / 86400)::bigint,"
                  " CASE WHEN count(*) = 0 OR bool_or(max_report_age = 0) THEN NULL"
                  " ELSE ceil(max(max_report_age) / 86400.0)::bigint END FROM collections",
-                 0, NULL, PGRES_TUPLES_OK);
+                 1, vo, PGRES_TUPLES_OK);
     if (!res)
         goto out;
     const int64_t today = pg_int(res, 0, 0), window = pg_int(res, 0, 1);
