@@ -29,6 +29,11 @@ void pinhole_clock_set_offset(double s)
     atomic_store_explicit(&offset_ns, (int_least64_t)(s * 1e9), memory_order_relaxed);
 }
 
+double pinhole_clock_offset(void)
+{
+    return (double)atomic_load_explicit(&offset_ns, memory_order_relaxed) * 1e-9;
+}
+
 double pinhole_clock_cpu(void)
 {
     return seconds(CLOCK_PROCESS_CPUTIME_ID);

@@ -19,6 +19,11 @@ double pinhole_clock_wall(void);
  * never calls it. */
 void pinhole_clock_set_offset(double seconds);
 
+/** The offset pinhole_clock_set_offset() set, in seconds (0 unless a test or benchmark set one).
+ * Lets code that takes its time from elsewhere (the PostgreSQL backend uses the database's clock,
+ * so that replicas agree) follow the simulated days too. */
+double pinhole_clock_offset(void);
+
 /** CPU seconds used by the process so far (CLOCK_PROCESS_CPUTIME_ID). Use for benchmarks. */
 double pinhole_clock_cpu(void);
 
