@@ -10,7 +10,8 @@
  *
  * replicas >= 1 (a PostgreSQL URL: a cluster): that many child processes ingest a share of each
  * day at once, each through its own handle, as a replica's writer does; the parent runs the
- * periodic upkeep every second meanwhile, as a replica's upkeep thread does. Prints per day each
+ * periodic upkeep every second meanwhile (a server's upkeep thread tries every checkpoint_interval,
+ * 5 s, on each replica: more often than here only with 5 or more replicas). Prints per day each
  * child's RSS, the database's size, the rows the garbage collector removed, its time and the
  * longest pass.
  *
