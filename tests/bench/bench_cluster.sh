@@ -3,8 +3,9 @@
 # (synchronous=FULL), one replica on PostgreSQL, three replicas on PostgreSQL (fsync on, a
 # throwaway server from tests/pg/cluster.sh). The reports are encoded beforehand (PGR,
 # k = 74,286, epsilon = 4) and posted in batches of 1,000 by `pinhole submit` (4 connections per
-# server). Prints, per setup: reports/s (wall), CPU seconds of the servers and of PostgreSQL per
-# report, disk bytes per stored report, and the replicas' RSS.
+# server). Prints, per setup: reports/s (wall) and its ratio to SQLite's, CPU microseconds of the
+# servers and of PostgreSQL per report, reports per CPU-second of both together (what one core
+# ingests), disk bytes per stored report, and the replicas' RSS.
 # usage: bench_cluster.sh BUILD_DIR [REPORTS]   (default 300,000)
 # PINHOLE_BENCH_PG_FLAGS: more flags for the PostgreSQL replicas, e.g. "--flush-reports 4000
 # --flush-ms 50" (the writer's flush policy).
@@ -26,13 +27,12 @@ ticks=$(getconf CLK_TCK)
 cpu_of() { # CPU seconds (user + system) of process $1, children included
     awk -v t="$ticks" '{ printf "%.2f", ($14 + $15 + $16 + $17) / t }' "/proc/$1/stat"
 }
-pg_cpu() { # CPU seconds of every process of the PostgreSQL server in directory $1
-    total=0
-    for p in $(pgrep -f "postgres -D $1/data" || true) $(pgrep -P "$(head -n 1 "$1/data/postmaster.pid")" || true); do
-        [ -r "/proc/$p/stat" ] && total=$(awk -v t="$ticks" -v s="$total" \
-            '{ printf "%.2f", s + ($14 + $15) / t }' "/proc/$p/stat")
-    done
-    echo "$total"
+pg_cpu() { # CPU seconds of the PostgreSQL server in directory $1: postmaster, live children, reaped ones
+    pm=$(head -n 1 "$1/data/postmaster.pid")
+    {
+        awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+        for p in $(pgrep -P "$pm"); do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true; done
+    } | awk -v t="$ticks" '{ s += $1 } END { printf "%.2f", s / t }'
 }
 
 # the reports: 3 files, one per replica (the single servers get all three one after another)
@@ -68,10 +68,13 @@ submit() { # submit URL FILE...
 }
 rss() { awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
+sqlite_rate=
 report() { # report NAME SECONDS SERVER_CPU PG_CPU BYTES RSS
-    awk -v name="$1" -v s="$2" -v c="$3" -v p="$4" -v b="$5" -v n="$n" -v rss="$6" 'BEGIN {
-        printf "%-26s %8.0f reports/s  server CPU %5.2f us/report  PostgreSQL CPU %5.2f us/report" \
-               "  %6.1f disk bytes/report  RSS %s\n", name, n / s, c * 1e6 / n, p * 1e6 / n,
+    awk -v name="$1" -v s="$2" -v c="$3" -v p="$4" -v b="$5" -v n="$n" -v rss="$6" \
+        -v base="${sqlite_rate:-0}" 'BEGIN {
+        printf "%-24s %8.0f reports/s (%.2fx SQLite)  server CPU %5.2f us/report  PostgreSQL CPU" \
+               " %5.2f us/report  %7.0f reports per CPU-second  %6.1f disk bytes/report  RSS %s\n",
+               name, n / s, (base > 0 ? n / s / base : 1), c * 1e6 / n, p * 1e6 / n, n / (c + p),
                b / n, rss }'
 }
 
@@ -85,6 +88,7 @@ t1=$(now); c1=$(cpu_of "$pid_s")
 kill -TERM "$pid_s"; wait "$pid_s" || true
 bytes=$(stat -c %s "$tmp/single.db")
 report "SQLite, 1 server" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | bc)" 0 "$bytes" "-"
+sqlite_rate=$(echo "$n / ($t1 - $t0)" | bc -l)
 
 uri=$(PINHOLE_PG_DURABLE=1 "$here/../pg/cluster.sh" start)
 pgdir=$(echo "$uri" | sed 's/.*host=\([^&]*\).*/\1/')
@@ -108,7 +112,7 @@ report "PostgreSQL, 1 replica" "$(echo "$t1 - $t0" | bc)" "$(echo "$c1 - $c0" | 
 psql "$uri" -qc "CREATE DATABASE three"
 for r in a b c; do start_server $r "$(db three)" ${PINHOLE_BENCH_PG_FLAGS:-}; done
 collection "$url_a"
-curl -sf "$url_b/v1/collections/1" >/dev/null; curl -sf "$url_c/v1/collections/1" >/dev/null
+curl -sf "$url_b/v1/collections/1/config" >/dev/null; curl -sf "$url_c/v1/collections/1/config" >/dev/null
 c0=0; for r in a b c; do eval "p=\$pid_$r"; c0=$(echo "$c0 + $(cpu_of "$p")" | bc); done
 g0=$(pg_cpu "$pgdir"); t0=$(now)
 submit "$url_a" "$tmp/r.1" & s1=$!

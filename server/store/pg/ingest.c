@@ -12,8 +12,10 @@
  *      (or accepted earlier in this batch) is a DUPLICATE when bucket and payload are identical,
  *      else a REPLAY; a report of a retired day is refused (its day's ids are gone); a payload the
  *      mechanism refuses is INVALID; the others are accepted and folded into dense count deltas;
- *   4. INSERT the accepted reports ... ON CONFLICT DO NOTHING RETURNING: every row must come back
- *      (the locks of step 1 make a conflict impossible; if one happened the flush is retried);
+ *   4. send the accepted reports with one binary COPY into reports (PostgreSQL routes them to
+ *      their day partitions and writes them a page at a time; no text to parse, no speculative
+ *      insertion): the locks of step 1 make a unique violation impossible; if one happened, or
+ *      fewer rows were stored, the flush is retried;
  *   5. add the deltas to this handle's count shard (INSERT ... ON CONFLICT DO UPDATE with an
  *      element-wise sum) and to the bucket totals of the shard;
  *   6. COMMIT; the caller acknowledges the reports only after this returns PINHOLE_OK.
@@ -65,6 +67,46 @@ typedef struct pg_ingest_scratch {
     uint8_t *was_pending; /* reports this flush may decide (not REJECTED on entry) */
     size_t pcap;
 } pg_ingest_scratch;
+
+/* The statements of every flush, prepared once per connection (pg_ingest_prepare, with the count
+ * shard): parsed and planned once, not once per flush. */
+enum { ST_LOCK, ST_LOOKUP, ST_DELTAS, ST_BUCKETS, ST_COUNT };
+static const struct {
+    const char *name, *sql;
+    int nparams;
+} stmt[ST_COUNT] = {
+    /* step 1: the id locks in ascending order, and the newest retired day */
+    {"pinhole_ingest_lock",
+     "SELECT count(*), (SELECT coalesce(max(day), -2147483648) FROM retired_days)"
+     " FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[])"
+     " WITH ORDINALITY AS u(k, o) ORDER BY o) AS l",
+     1},
+    /* step 2: the stored reports with the batch's ids, on every day */
+    {"pinhole_ingest_lookup",
+     "SELECT r.collection, r.report_id, r.bucket, r.payload"
+     " FROM (SELECT DISTINCT c, id FROM unnest($1::bigint[], $2::uuid[])"
+     " AS u(c, id)) AS u JOIN reports r ON r.collection = u.c AND r.report_id = u.id",
+     2},
+    /* step 5: the sparse count deltas, and the bucket totals of the handle's shard */
+    {"pinhole_ingest_deltas",
+     "INSERT INTO count_deltas(collection, bucket, idx, n)"
+     " SELECT u.c, u.b, u.i::integer[], u.n::bigint[]"
+     " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"
+     " AS u(c, b, i, n) WHERE u.i <> '{}'",
+     4},
+    {"pinhole_ingest_buckets",
+     "INSERT INTO buckets(collection, bucket, shard, n)"
+     " SELECT u.c, u.b, $3::integer, u.n"
+     " FROM unnest($1::bigint[], $2::bigint[], $4::bigint[]) AS u(c, b, n)"
+     " ON CONFLICT (collection, bucket, shard) DO UPDATE SET n = buckets.n + excluded.n",
+     4},
+};
+
+static PGresult *run(pg_store *s, int st, const char *const *v, ExecStatusType want)
+{
+    return pg_result(s, PQexecPrepared(s->conn, stmt[st].name, stmt[st].nparams, v, NULL, NULL, 0),
+                     want);
+}
 
 void pg_ingest_free(pg_store *s)
 {
@@ -128,10 +170,18 @@ int pg_ingest_prepare(pinhole_store *base)
             return PINHOLE_EDB;
         const int got = PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
-        if (got) {
-            s->shard = shard;
-            return PINHOLE_OK;
+        if (!got)
+            continue;
+        for (int i = 0; i < ST_COUNT; i++) { /* a new connection: its statements */
+            PGresult *p =
+                pg_result(s, PQprepare(s->conn, stmt[i].name, stmt[i].sql, stmt[i].nparams, NULL),
+                          PGRES_COMMAND_OK);
+            if (!p && strcmp(s->sqlstate, "42P05") != 0) /* prepared already */
+                return PINHOLE_EDB;
+            PQclear(p);
         }
+        s->shard = shard; /* only now: a failure above prepares them again next time */
+        return PINHOLE_OK;
     }
     return PINHOLE_EDB; /* PINHOLE_PG_SHARDS handles ingest already */
 }
@@ -182,22 +232,12 @@ static int flush_deltas(pg_store *s, pg_ingest_scratch *sc)
     int rc =
         bc.failed || bb.failed || bi.failed || bn.failed || tn.failed ? PINHOLE_ENOMEM : PINHOLE_OK;
     const char *vd[4] = {pg_buf_text(&bc), pg_buf_text(&bb), pg_buf_text(&bi), pg_buf_text(&bn)};
-    if (rc == PINHOLE_OK && nd)
-        rc = pg_exec(s,
-                     "INSERT INTO count_deltas(collection, bucket, idx, n)"
-                     " SELECT u.c, u.b, u.i::integer[], u.n::bigint[]"
-                     " FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])"
-                     " AS u(c, b, i, n) WHERE u.i <> '{}'",
-                     4, vd);
-    const char *vb[4] = {pg_buf_text(&bc), pg_buf_text(&bb), shard, pg_buf_text(&tn)};
-    if (rc == PINHOLE_OK && nd)
-        rc = pg_exec(s,
-                     "INSERT INTO buckets(collection, bucket, shard, n)"
-                     " SELECT u.c, u.b, $3::integer, u.n"
-                     " FROM unnest($1::bigint[], $2::bigint[], $4::bigint[]) AS u(c, b, n)"
-                     " ON CONFLICT (collection, bucket, shard) DO UPDATE SET n = buckets.n + "
-                     "excluded.n",
-                     4, vb);
+    for (int st = ST_DELTAS; st <= ST_BUCKETS && rc == PINHOLE_OK && nd; st++) {
+        const char *vb[4] = {pg_buf_text(&bc), pg_buf_text(&bb), shard, pg_buf_text(&tn)};
+        PGresult *res = run(s, st, st == ST_DELTAS ? vd : vb, PGRES_COMMAND_OK);
+        rc = res ? PINHOLE_OK : PINHOLE_EDB;
+        PQclear(res);
+    }
     for (size_t i = 0; i < nd; i++) /* every vector zero for the next flush */
         memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof(uint64_t));
     pg_buf_free(&bc);
@@ -317,11 +357,7 @@ static int lock_and_read(pg_store *s, pg_ingest_scratch *sc, const pinhole_inges
     PGresult *res = NULL;
     if (rc == PINHOLE_OK) {
         const char *v[1] = {pg_buf_text(&keys)};
-        res = pg_run(s,
-                     "SELECT count(*), (SELECT coalesce(max(day), -2147483648) FROM retired_days)"
-                     " FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[])"
-                     " WITH ORDINALITY AS u(k, o) ORDER BY o) AS l",
-                     1, v, PGRES_TUPLES_OK);
+        res = run(s, ST_LOCK, v, PGRES_TUPLES_OK);
         rc = res ? PINHOLE_OK : PINHOLE_EDB;
         if (res)
             *retired = pg_int(res, 0, 1);
@@ -329,12 +365,7 @@ static int lock_and_read(pg_store *s, pg_ingest_scratch *sc, const pinhole_inges
     }
     if (rc == PINHOLE_OK) {
         const char *v[2] = {pg_buf_text(&colls), pg_buf_text(&ids)};
-        *found = pg_run(s,
-                        "SELECT r.collection, r.report_id, r.bucket, r.payload"
-                        " FROM (SELECT DISTINCT c, id FROM unnest($1::bigint[], $2::uuid[])"
-                        " AS u(c, id)) AS u JOIN reports r ON r.collection = u.c"
-                        " AND r.report_id = u.id",
-                        2, v, PGRES_TUPLES_OK);
+        *found = run(s, ST_LOOKUP, v, PGRES_TUPLES_OK);
         rc = *found ? PINHOLE_OK : PINHOLE_EDB;
     }
     pg_buf_free(&keys);
@@ -364,12 +395,88 @@ static int same_content(const PGresult *found, const pg_holder *h, const pinhole
     return 1;
 }
 
+/* ---- the insert: one binary COPY ---- */
+
+/* The binary COPY header: signature, flags 0, no header extension (19 bytes). */
+static const char copy_header[] = "PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+static void put_be(pg_buf *b, uint64_t v, int bytes)
+{
+    char t[8];
+    for (int i = 0; i < bytes; i++)
+        t[i] = (char)(v >> (8 * (bytes - 1 - i)));
+    pg_buf_add(b, t, (size_t)bytes);
+}
+
+/* Append report x of day `day` as a tuple of reports(collection, day, report_id, bucket, payload)
+ * in COPY's binary format: a field count, then each field's length and its bytes in network
+ * order (uuid: its 16 bytes; bytea: its bytes). */
+static void copy_row(pg_buf *b, const pinhole_ingest_report *x, int64_t day)
+{
+    put_be(b, 5, 2);
+    put_be(b, 8, 4);
+    put_be(b, (uint64_t)x->coll->id, 8);
+    put_be(b, 4, 4);
+    put_be(b, (uint64_t)(uint32_t)(int32_t)day, 4);
+    put_be(b, PINHOLE_REPORT_ID_BYTES, 4);
+    pg_buf_add(b, (const char *)x->id, PINHOLE_REPORT_ID_BYTES);
+    put_be(b, 8, 4);
+    put_be(b, (uint64_t)x->bucket, 8);
+    put_be(b, x->payload_len, 4);
+    pg_buf_add(b, (const char *)x->payload, x->payload_len);
+}
+
+/* Store the n accepted reports (a binary COPY stream) with one COPY into reports: PostgreSQL
+ * routes them to their day partitions and writes them a page at a time. No ON CONFLICT: under the
+ * id locks an id stored since the lookup is impossible; a unique violation (or a row count other
+ * than n) fails the flush as a serialization failure, and the retry sees the stored row. */
+static int insert_rows(pg_store *s, const pg_buf *rows, size_t n)
+{
+    PGresult *res = PQexec(s->conn, "COPY reports(collection, day, report_id, bucket, payload)"
+                                    " FROM STDIN (FORMAT binary)");
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        const char *e = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        snprintf(s->sqlstate, sizeof s->sqlstate, "%s", e ? e : "08000");
+        PQclear(res);
+        return PINHOLE_EDB;
+    }
+    PQclear(res);
+    int ok = 1;
+    for (size_t off = 0; ok && off < rows->len;) { /* pieces of at most 1 MiB */
+        const size_t piece =
+            rows->len - off < ((size_t)1 << 20) ? rows->len - off : (size_t)1 << 20;
+        ok = PQputCopyData(s->conn, rows->p + off, (int)piece) == 1;
+        off += piece;
+    }
+    if (PQputCopyEnd(s->conn, ok ? NULL : "pinhole: sending the reports failed") != 1)
+        ok = 0;
+    uint64_t stored = 0;
+    char state[6] = "";
+    if (!ok)
+        snprintf(state, sizeof state, "08000");
+    while ((res = PQgetResult(s->conn))) {
+        if (PQresultStatus(res) == PGRES_COMMAND_OK)
+            stored += strtoull(PQcmdTuples(res), NULL, 10);
+        else if (!state[0]) {
+            const char *e = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            snprintf(state, sizeof state, "%s", e && strcmp(e, "23505") != 0 ? e : "40001");
+            if (getenv("PINHOLE_PG_DEBUG"))
+                fprintf(stderr, "pinhole postgresql: COPY: %.300s\n", PQerrorMessage(s->conn));
+        }
+        PQclear(res);
+    }
+    if (!state[0] && stored != n)
+        snprintf(state, sizeof state, "40001");
+    memcpy(s->sqlstate, state, sizeof state);
+    return state[0] ? PINHOLE_EDB : PINHOLE_OK;
+}
+
 static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
 {
     pg_ingest_scratch *sc = s->scratch;
     PGresult *found = NULL;
     int64_t retired = INT64_MIN;
-    pg_buf ic = {0}, iday = {0}, iid = {0}, ib = {0}, ip = {0};
+    pg_buf copy = {0}; /* the accepted reports, a binary COPY stream */
     size_t accepted = 0;
     sc->ndelta = 0;
     memset(sc->slot, 0, sc->nslot * sizeof *sc->slot); /* nothing held from an earlier attempt */
@@ -392,11 +499,7 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
         if (!h->id)
             *h = (pg_holder){.coll = pg_int(found, i, 0), .id = stored_id[i], .row = i};
     }
-    pg_buf_str(&ic, "{");
-    pg_buf_str(&iday, "{");
-    pg_buf_str(&iid, "{");
-    pg_buf_str(&ib, "{");
-    pg_buf_str(&ip, "{");
+    pg_buf_add(&copy, copy_header, sizeof copy_header - 1);
     for (size_t i = 0; i < n && rc == PINHOLE_OK; i++) {
         pinhole_ingest_report *x = &r[i];
         if (!sc->was_pending[i])
@@ -441,40 +544,14 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
                          .bucket = x->bucket,
                          .payload = x->payload,
                          .payload_len = x->payload_len};
-        const char *sep = accepted++ ? "," : "";
-        pg_buf_fmt(&ic, "%s%" PRId64, sep, x->coll->id);
-        pg_buf_fmt(&iday, "%s%" PRId64, sep, day);
-        pg_buf_fmt(&ib, "%s%" PRId64, sep, x->bucket);
-        pg_buf_str(&iid, sep);
-        pg_buf_hex(&iid, x->id, PINHOLE_REPORT_ID_BYTES);
-        pg_buf_fmt(&ip, "%s\"\\\\x", sep);
-        pg_buf_hex(&ip, x->payload, x->payload_len);
-        pg_buf_str(&ip, "\"");
+        accepted++;
+        copy_row(&copy, x, day);
     }
-    pg_buf_str(&ic, "}");
-    pg_buf_str(&iday, "}");
-    pg_buf_str(&iid, "}");
-    pg_buf_str(&ib, "}");
-    pg_buf_str(&ip, "}");
-    if (rc == PINHOLE_OK && (ic.failed || iday.failed || iid.failed || ib.failed || ip.failed))
+    pg_buf_add(&copy, "\xff\xff", 2); /* the trailer: a tuple of -1 fields */
+    if (rc == PINHOLE_OK && copy.failed)
         rc = PINHOLE_ENOMEM;
-    if (rc == PINHOLE_OK && accepted) {
-        const char *v[5] = {pg_buf_text(&ic), pg_buf_text(&iday), pg_buf_text(&iid),
-                            pg_buf_text(&ib), pg_buf_text(&ip)};
-        PGresult *ins =
-            pg_run(s,
-                   "INSERT INTO reports(collection, day, report_id, bucket, payload)"
-                   " SELECT * FROM unnest($1::bigint[], $2::integer[], $3::uuid[], $4::bigint[],"
-                   " $5::bytea[]) ON CONFLICT DO NOTHING RETURNING 1",
-                   5, v, PGRES_TUPLES_OK);
-        if (!ins)
-            rc = PINHOLE_EDB;
-        else if ((size_t)PQntuples(ins) != accepted) { /* cannot happen under the id locks */
-            snprintf(s->sqlstate, sizeof s->sqlstate, "40001");
-            rc = PINHOLE_EDB;
-        }
-        PQclear(ins);
-    }
+    if (rc == PINHOLE_OK && accepted)
+        rc = insert_rows(s, &copy, accepted);
     if (rc == PINHOLE_OK)
         rc = flush_deltas(s, sc);
     else {
@@ -486,11 +563,7 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
         rc = pg_exec(s, "COMMIT", 0, NULL);
     PQclear(found);
     free(stored_id);
-    pg_buf_free(&ic);
-    pg_buf_free(&iday);
-    pg_buf_free(&iid);
-    pg_buf_free(&ib);
-    pg_buf_free(&ip);
+    pg_buf_free(&copy);
     return rc;
 }
 

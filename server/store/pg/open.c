@@ -73,7 +73,11 @@ static const char *const schema_upgrade[PINHOLE_PG_SCHEMA_VERSION - 1] = {
 
 PGresult *pg_run(pg_store *s, const char *sql, int n, const char *const *v, ExecStatusType want)
 {
-    PGresult *res = PQexecParams(s->conn, sql, n, NULL, v, NULL, NULL, 0);
+    return pg_result(s, PQexecParams(s->conn, sql, n, NULL, v, NULL, NULL, 0), want);
+}
+
+PGresult *pg_result(pg_store *s, PGresult *res, ExecStatusType want)
+{
     const ExecStatusType got = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (got == want || (want == PGRES_COMMAND_OK && got == PGRES_TUPLES_OK)) {
         s->sqlstate[0] = '\0';

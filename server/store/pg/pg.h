@@ -87,6 +87,10 @@ static inline pg_store *pg_of(pinhole_store *s)
  * the server's message on stderr when PINHOLE_PG_DEBUG is set). Free with PQclear. */
 PGresult *pg_run(pg_store *s, const char *sql, int n, const char *const *v, ExecStatusType want);
 
+/* pg_run's check of a result of any PQexec* call (res may be NULL): res when its status is want,
+ * else NULL with res freed and s->sqlstate set. */
+PGresult *pg_result(pg_store *s, PGresult *res, ExecStatusType want);
+
 /* Run a statement, ignoring any rows it returns: PINHOLE_OK or PINHOLE_EDB. */
 int pg_exec(pg_store *s, const char *sql, int n, const char *const *v);
 
