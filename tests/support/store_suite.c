@@ -20,9 +20,10 @@
 char store_url[512];
 int on_pg;
 static test_tmpdb tmpdb;
-static char dbname[64];
 
 #ifdef PINHOLE_WITH_POSTGRESQL
+static char dbname[64]; /* the test's database */
+
 /* Run sql on the server of PINHOLE_PG_URI (database `pinhole` when admin, else the test's). */
 static void pg_sql(int admin, const char *sql)
 {
