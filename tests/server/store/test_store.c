@@ -1,19 +1,30 @@
 /* The storage interface's behaviour (server/store/store.h), one suite run against each backend:
  * a fresh SQLite file per test by default (meson test `store`), a fresh PostgreSQL database per
- * test on the server PINHOLE_PG_URI names (`store_pg`: tests/pg/cluster.sh run sets it).
- * Collections, labels and keys; the four ingest outcomes, counts and buckets against a direct
- * recount; the consistency check noticing tampering; the job queue and cancels reaching the
- * job's holder; the report window, retention and collection deletion; schema upgrades; the
- * writer's flush policy. A test that holds for one backend only says why it skips the other. */
+ * test on the server PINHOLE_PG_URI names (`store_pg`: tests/pg/cluster.sh run sets it); the
+ * fixture is tests/support/store_suite.c. The suite is one executable made of files by concept:
+ * this one (opening, collections, labels, keys and their rotation, schema upgrades, SQLite's own
+ * index and files), test_store_ingest.c (the four ingest outcomes, counts against a direct
+ * recount, the check noticing tampering, two handles at once, the writer's flush policy),
+ * test_store_jobs.c (the job queue, cancels reaching the job's holder, discovery state) and
+ * test_store_retention.c (the report window, retention, closed buckets, collection deletion).
+ * A test that holds for one backend only says why it skips the other.
+ *
+ * Key rotation: the sealing key is prepared (opens, not yet current), activated (current; the old
+ * one opens as previous), retired (its reports no longer open; on SQLite its secret bytes are gone
+ * from the database file and its WAL); the signing key goes through the same steps. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
+#include "proto/seal.h"
 #include "server/estimate/estimate.h"
 #include "server/store/sqlite/idset.h"
 #include "server/store/store.h"
 #include "server/store/writer.h"
 #include "tests/support/reports.h"
-#include "tests/support/tmpdb.h"
+#include "tests/support/store_suite.h"
 
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -27,147 +38,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef PINHOLE_WITH_POSTGRESQL
-#include <libpq-fe.h>
-#endif
-
-static test_tmpdb tmpdb;
-static char url[512], dbname[64];
-static int on_pg;
-
-#ifdef PINHOLE_WITH_POSTGRESQL
-/* Run sql on the server of PINHOLE_PG_URI (database `pinhole` when admin, else the test's). */
-static void pg_sql(int admin, const char *sql)
-{
-    PGconn *c = PQconnectdb(admin ? getenv("PINHOLE_PG_URI") : url);
-    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    PGresult *r = PQexec(c, sql);
-    cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
-              "%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-}
-
-/* The number one query gives, on the test's database. */
-static long long pg_count(const char *sql)
-{
-    PGconn *c = PQconnectdb(url);
-    cr_assert_eq(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    const long long n = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    PQfinish(c);
-    return n;
-}
-#endif
-
-static void setup(void)
-{
-    cr_assert(sodium_init() >= 0);
-    const char *pg = getenv("PINHOLE_PG_URI");
-    on_pg = pg && *pg;
-    if (!on_pg) {
-        test_tmpdb_make(&tmpdb);
-        snprintf(url, sizeof url, "%s", tmpdb.path);
-        return;
-    }
-#ifdef PINHOLE_WITH_POSTGRESQL
-    /* a database of its own per test: postgresql:///pinhole?... becomes postgresql:///t_...? */
-    snprintf(dbname, sizeof dbname, "t_%ld_%08" PRIx32, (long)getpid(), randombytes_random());
-    const char *q = strchr(pg, '?');
-    cr_assert_not_null(q, "PINHOLE_PG_URI without parameters: %s", pg);
-    snprintf(url, sizeof url, "postgresql:///%s%s", dbname, q);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
-    pg_sql(1, sql);
-#else
-    cr_skip_test("PostgreSQL backend not built");
-#endif
-}
-
-static void teardown(void)
-{
-    if (!on_pg) {
-        test_tmpdb_remove(&tmpdb);
-        return;
-    }
-#ifdef PINHOLE_WITH_POSTGRESQL
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", dbname);
-    pg_sql(1, sql);
-#endif
-}
-
-TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
-
-/* Run statements behind the store's back: sqlite_sql on SQLite, pg on PostgreSQL. */
-static void tamper(const char *sqlite_sql, const char *pg)
-{
-    if (!on_pg) {
-        sqlite3 *d;
-        cr_assert_eq(sqlite3_open(url, &d), SQLITE_OK);
-        cr_assert_eq(sqlite3_exec(d, sqlite_sql, NULL, NULL, NULL), SQLITE_OK, "%s",
-                     sqlite3_errmsg(d));
-        sqlite3_close(d);
-        return;
-    }
-#ifdef PINHOLE_WITH_POSTGRESQL
-    pg_sql(0, pg);
-#else
-    (void)pg;
-#endif
-}
-
-/* The number one query gives, behind the store's back (the same SQL on either backend). */
-static long long rows_of(const char *sql)
-{
-#ifdef PINHOLE_WITH_POSTGRESQL
-    if (on_pg)
-        return pg_count(sql);
-#endif
-    sqlite3 *d;
-    sqlite3_stmt *q;
-    cr_assert_eq(sqlite3_open(url, &d), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(d, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(d));
-    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-    const long long n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(d);
-    return n;
-}
-
-/* Skip the test unless it runs on the backend named (why: what only that backend promises). */
-static void only_on(const char *backend, const char *why)
-{
-    if (strcmp(backend, on_pg ? "postgresql" : "sqlite") != 0)
-        cr_skip_test("%s", why);
-}
-
-static pinhole_store *open_store(void)
-{
-    pinhole_store *s = NULL;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK, "%s", url);
-    cr_assert_not_null(s);
-    return s;
-}
-
-/* A PGR collection with k = 40, epsilon = 2 (the planner's q and t: K < 256, one payload byte). */
-static void make_collection(pinhole_store *s, pinhole_server_collection *c)
-{
-    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
-    cr_assert_eq(pinhole_store_create_collection(s, c, "t", &p, 3600, 10, NULL), PINHOLE_OK);
-}
 
 #define report test_ingest_report /* tests/support/reports.h */
-
-static void assert_consistent(pinhole_store *s)
-{
-    uint64_t problems = 1;
-    char msg[256];
-    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
-    cr_assert_eq(problems, 0, "%s", msg);
-}
 
 /* ---- opening, collections, keys ---- */
 
@@ -190,7 +62,7 @@ Test(store, foreign_data_is_refused_and_left_alone)
     static const char text[] =
         "not a database at all, just text that is long enough to look like a header....";
     if (!on_pg) {
-        FILE *f = fopen(url, "w");
+        FILE *f = fopen(store_url, "w");
         cr_assert_not_null(f);
         fputs(text, f);
         fclose(f);
@@ -199,11 +71,11 @@ Test(store, foreign_data_is_refused_and_left_alone)
                "CREATE TABLE collections(note text); INSERT INTO collections VALUES ('theirs')");
     }
     pinhole_store *s;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_EIO);
+    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_EIO);
     cr_assert_null(s);
     if (!on_pg) {
         char back[sizeof text + 8] = "";
-        FILE *f = fopen(url, "r");
+        FILE *f = fopen(store_url, "r");
         cr_assert_not_null(f);
         cr_assert_eq(fread(back, 1, sizeof back, f), sizeof text - 1);
         fclose(f);
@@ -355,664 +227,152 @@ Test(store, labels_commitment_and_stores_from_before_it)
     pinhole_store_close(s);
 }
 
-/* ---- ingest, counts, the check ---- */
+/* ---- key rotation: two handles stand for two replicas, a step made through one is what the
+ * other loads ---- */
 
-/* The four outcomes, in one transaction and across transactions and a reopen; counts and buckets
- * over ranges; report totals; upkeep. */
-Test(store, replay_duplicate_invalid_and_counts)
+/* Does any of the keys k loads open a report sealed to pk? */
+static int opens(const pinhole_server_keys *k, const uint8_t pk[32])
 {
-    pinhole_store *s = open_store();
-    pinhole_server_collection c;
-    make_collection(s, &c);
-    cr_assert_eq(c.cfg.payload_bytes, 1, "K = %llu", (unsigned long long)c.cfg.counts_len);
-    cr_assert_eq(pinhole_store_ingest_prepare(s), PINHOLE_OK);
-    const uint8_t p3 = 3, p5 = 5, bad = (uint8_t)c.cfg.counts_len; /* an index >= K */
-    pinhole_ingest_report r[6];
-    report(&r[0], &c, 1, 100, &p3);
-    report(&r[1], &c, 2, 100, &p5);
-    report(&r[2], &c, 3, 101, &p3);
-    report(&r[3], &c, 1, 100, &p3);  /* same id, same content, in the same transaction */
-    report(&r[4], &c, 4, 100, &bad); /* outside the report alphabet */
-    report(&r[5], &c, 4, 100, &p5);  /* the id of an invalid report is still free */
-    cr_assert_eq(pinhole_store_ingest(s, r, 6), PINHOLE_OK);
-    cr_assert_eq(r[0].status, PINHOLE_REPORT_ACCEPTED);
-    cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
-    cr_assert_eq(r[2].status, PINHOLE_REPORT_ACCEPTED);
-    cr_assert_eq(r[3].status, PINHOLE_REPORT_DUPLICATE);
-    cr_assert_eq(r[4].status, PINHOLE_REPORT_INVALID);
-    cr_assert_eq(r[4].error, PINHOLE_ERANGE);
-    cr_assert_eq(r[5].status, PINHOLE_REPORT_ACCEPTED);
-
-    /* A retry is acknowledged; the same id with another payload, or another time (the next hour,
-     * or 30 days later, another day), is a replay. */
-    pinhole_ingest_report q[4];
-    report(&q[0], &c, 2, 100, &p5);
-    report(&q[1], &c, 2, 100, &p3);
-    report(&q[2], &c, 3, 101 + 30 * 24, &p3);
-    report(&q[3], &c, 3, 102, &p3);
-    cr_assert_eq(pinhole_store_ingest(s, q, 4), PINHOLE_OK);
-    cr_assert_eq(q[0].status, PINHOLE_REPORT_DUPLICATE);
-    cr_assert_eq(q[1].status, PINHOLE_REPORT_REPLAY);
-    cr_assert_eq(q[1].error, PINHOLE_EMISMATCH);
-    cr_assert_eq(q[2].status, PINHOLE_REPORT_REPLAY);
-    cr_assert_eq(q[3].status, PINHOLE_REPORT_REPLAY);
-
-    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts), n = 0;
-    cr_assert_eq(pinhole_store_counts(s, &c, 100, 100, counts, &n), PINHOLE_OK);
-    cr_assert_eq(n, 3);
-    cr_assert_eq(counts[3], 1);
-    cr_assert_eq(counts[5], 2);
-    cr_assert_eq(pinhole_store_counts(s, &c, 0, 100000, counts, &n), PINHOLE_OK);
-    cr_assert_eq(n, 4);
-    cr_assert_eq(counts[3], 2);
-    cr_assert_eq(pinhole_store_counts(s, &c, 102, 100000, counts, &n), PINHOLE_OK);
-    cr_assert_eq(n, 0);
-    cr_assert_eq(counts[3], 0); /* zeroed first */
-    int64_t *bk;
-    uint64_t *bn, total = 0;
-    size_t nb;
-    cr_assert_eq(pinhole_store_buckets(s, c.id, 0, 1000, &bk, &bn, &nb), PINHOLE_OK);
-    cr_assert_eq(nb, 2);
-    cr_assert(bk[0] == 100 && bn[0] == 3 && bk[1] == 101 && bn[1] == 1);
-    free(bk);
-    free(bn);
-    cr_assert_eq(pinhole_store_buckets(s, c.id, INT64_MIN, INT64_MAX, &bk, &bn, &nb), PINHOLE_OK);
-    cr_assert(nb == 2 && bk[0] == 100 && bk[1] == 101 && bn[0] == 3);
-    free(bk);
-    free(bn);
-    cr_assert_eq(pinhole_store_buckets(s, c.id, 102, 1000, &bk, &bn, &nb), PINHOLE_OK);
-    cr_assert(nb == 0 && bk == NULL && bn == NULL);
-    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
-    cr_assert_eq(total, 4);
-    assert_consistent(s);
-    int did = -1;
-    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, &did), PINHOLE_OK);
-    cr_assert(did == 0 || did == 1);
-    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_AFTER_COMMIT, NULL), PINHOLE_OK);
-    if (!on_pg)
-        cr_assert_gt(pinhole_store_disk_bytes(s), 0);
-    pinhole_store_close(s);
-
-    /* Reopened: a retry is still recognised (SQLite rebuilds its id index from the stored
-     * reports), the collection loads with the same fingerprint. */
-    s = open_store();
-    report(&q[0], &c, 1, 100, &p3);
-    report(&q[1], &c, 9, 100, &p5);
-    cr_assert_eq(pinhole_store_ingest(s, q, 2), PINHOLE_OK);
-    cr_assert_eq(q[0].status, PINHOLE_REPORT_DUPLICATE);
-    cr_assert_eq(q[1].status, PINHOLE_REPORT_ACCEPTED);
-    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
-    cr_assert_eq(total, 5);
-    pinhole_server_collection *all;
-    size_t nc;
-    cr_assert_eq(pinhole_store_load_collections(s, &all, &nc), PINHOLE_OK);
-    cr_assert_eq(nc, 1);
-    cr_assert_eq(memcmp(all[0].fingerprint, c.fingerprint, sizeof c.fingerprint), 0);
-    cr_assert_eq(all[0].min_reports, 10);
-    pinhole_server_collection_free(&all[0]);
-    free(all);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
-    free(counts);
-}
-
-/* Many random reports over 40 buckets: the stored vectors equal pinhole_accumulate over the
- * same payloads, bucket by bucket (K > 256: several chunks); the check then notices a count
- * changed behind the store's back and a report stored twice. */
-Test(store, counts_equal_direct_accumulation_and_check_sees_tampering)
-{
-    pinhole_store *s;
-    pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 5000, .epsilon = 3};
-    cr_assert_eq(pinhole_store_create_collection(s, &c, "big", &p, 60, 0, NULL), PINHOLE_OK);
-    cr_assert_gt(c.cfg.counts_len, 3 * 256);
-    const size_t N = 4000, pb = c.cfg.payload_bytes;
-    uint8_t *payload = malloc(N * pb);
-    pinhole_ingest_report *r = calloc(N, sizeof *r);
-    enum { B = 40 };
-    uint64_t *expect[B], *got = calloc(c.cfg.counts_len, sizeof *got);
-    for (int b = 0; b < B; b++)
-        expect[b] = calloc(c.cfg.counts_len, sizeof *expect[b]);
-    pinhole_rng rng;
-    pinhole_rng_init_seeded(&rng, 7);
-    for (size_t i = 0; i < N; i++) {
-        const uint64_t h = pinhole_rng_uniform64(&rng, c.cfg.counts_len);
-        for (size_t j = 0; j < pb; j++)
-            payload[i * pb + j] = (uint8_t)(h >> (8 * j));
-        r[i].coll = &c;
-        pinhole_rng_bytes(&rng, r[i].id, 16);
-        r[i].bucket = (int64_t)(i % B) * 1440; /* one bucket a day (60 s units) */
-        r[i].payload = payload + i * pb;
-        r[i].payload_len = (uint32_t)pb;
-        cr_assert_eq(pinhole_accumulate(&c.cfg, payload + i * pb, pb, expect[i % B]), PINHOLE_OK);
-    }
-    for (size_t off = 0; off < N; off += 1000) /* four transactions */
-        cr_assert_eq(pinhole_store_ingest(s, r + off, 1000), PINHOLE_OK);
-    for (int b = 0; b < B; b++) {
-        uint64_t n;
-        cr_assert_eq(pinhole_store_counts(s, &c, b * 1440, b * 1440, got, &n), PINHOLE_OK);
-        cr_assert_eq(n, N / B);
-        cr_assert_eq(memcmp(got, expect[b], c.cfg.counts_len * sizeof *got), 0, "bucket %d", b);
-    }
-    assert_consistent(s);
-
-    /* upkeep (PostgreSQL folds the count deltas into chunks), then the same again */
-    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
-    for (int b = 0; b < B; b++) {
-        uint64_t n;
-        cr_assert_eq(pinhole_store_counts(s, &c, b * 1440, b * 1440, got, &n), PINHOLE_OK);
-        cr_assert_eq(memcmp(got, expect[b], c.cfg.counts_len * sizeof *got), 0, "bucket %d", b);
-    }
-    assert_consistent(s);
-
-    uint64_t problems;
-    char msg[256];
-    tamper("UPDATE counts SET data = zeroblob(length(data)) WHERE bucket = 0 AND chunk ="
-           " (SELECT min(chunk) FROM counts WHERE bucket = 0)",
-           "UPDATE counts SET data = array_fill(0::bigint, ARRAY[array_length(data, 1)])"
-           " WHERE bucket = 0 AND chunk = (SELECT min(chunk) FROM counts WHERE bucket = 0)");
-    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
-    cr_assert_gt(problems, 0);
-    cr_assert(strstr(msg, "bucket 0:") != NULL, "%s", msg);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
-    for (int b = 0; b < B; b++)
-        free(expect[b]);
-    free(got);
-    free(r);
-    free(payload);
-}
-
-Test(store, duplicate_rows_are_found_by_check)
-{
-    pinhole_store *s;
-    pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    make_collection(s, &c);
-    const uint8_t p = 1;
-    pinhole_ingest_report r;
-    report(&r, &c, 7, 5, &p);
-    cr_assert_eq(pinhole_store_ingest(s, &r, 1), PINHOLE_OK);
-    tamper("INSERT INTO reports(collection, report_id, bucket, payload)"
-           " SELECT collection, report_id, bucket, payload FROM reports",
-           "CREATE TABLE reports_d1 PARTITION OF reports FOR VALUES FROM (1) TO (2);"
-           " INSERT INTO reports SELECT collection, 1, report_id, bucket, payload FROM reports");
-    uint64_t problems;
-    char msg[256];
-    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
-    cr_assert_geq(problems, 1);
-    cr_assert(strstr(msg, "stored 2 times") != NULL, "%s", msg);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
-}
-
-/* ---- two handles at once ---- */
-
-typedef struct racer {
-    const char *url;
-    pinhole_ingest_report *r;
+    const uint8_t msg[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t sealed[sizeof msg + PINHOLE_SEALBYTES], out[sizeof msg];
     size_t n;
-    int rc;
-} racer;
-
-static void *race(void *arg)
-{
-    racer *x = arg;
-    pinhole_store *s;
-    x->rc = pinhole_store_open(&s, x->url, NULL);
-    if (x->rc == PINHOLE_OK) {
-        x->rc = pinhole_store_ingest(s, x->r, x->n);
-        pinhole_store_close(s);
-    }
-    return NULL;
+    cr_assert_eq(pinhole_report_seal(msg, sizeof msg, pk, sealed, sizeof sealed, &n), PINHOLE_OK);
+    int ok = pinhole_report_open(sealed, sizeof sealed, k->seal_pk, k->seal_sk, out, sizeof out,
+                                 &n) == PINHOLE_OK;
+    for (int i = 0; i < k->seal_others; i++)
+        ok |= pinhole_report_open(sealed, sizeof sealed, k->seal_other_pk[i], k->seal_other_sk[i],
+                                  out, sizeof out, &n) == PINHOLE_OK;
+    return ok;
 }
 
-/* The same batch sent through two handles at once (two replicas receiving one retried request),
- * in transactions that overlap: every report is accepted by exactly one and acknowledged as a
- * duplicate by the other; the counts hold each report once. PostgreSQL only: there any number
- * of handles (replicas) ingest at once; SQLite allows one ingesting handle per store. */
-Test(store, same_batch_through_two_handles_counts_once)
+/* Whether the bytes needle[0..32) occur in the file path (absent file: no). */
+static int file_holds(const char *path, const uint8_t needle[32])
 {
-    if (!on_pg) /* promised by PostgreSQL only: SQLite has one ingesting handle per store */
-        cr_skip_test("one ingesting handle at a time on SQLite");
-    pinhole_store *s;
-    pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    make_collection(s, &c);
-    enum { N = 2000, ROUNDS = 4 };
-    static uint8_t payload[N];
-    static pinhole_ingest_report a[N], b[N];
-    uint64_t expect[256] = {0};
-    pinhole_rng rng;
-    pinhole_rng_init_seeded(&rng, 11);
-    for (int round = 0; round < ROUNDS; round++) {
-        for (size_t i = 0; i < N; i++) {
-            payload[i] = (uint8_t)pinhole_rng_uniform64(&rng, c.cfg.counts_len);
-            report(&a[i], &c, 0, 24 * round + (int64_t)(i % 3), &payload[i]);
-            pinhole_rng_bytes(&rng, a[i].id, sizeof a[i].id);
-            if (round == 0)
-                expect[payload[i]]++;
-        }
-        memcpy(b, a, sizeof a);
-        racer x = {url, a, N, -1}, y = {url, b, N, -1};
-        pthread_t tx, ty;
-        pthread_create(&tx, NULL, race, &x);
-        pthread_create(&ty, NULL, race, &y);
-        pthread_join(tx, NULL);
-        pthread_join(ty, NULL);
-        cr_assert_eq(x.rc, PINHOLE_OK);
-        cr_assert_eq(y.rc, PINHOLE_OK);
-        for (size_t i = 0; i < N; i++) {
-            const int acc =
-                (a[i].status == PINHOLE_REPORT_ACCEPTED) + (b[i].status == PINHOLE_REPORT_ACCEPTED);
-            const int dup = (a[i].status == PINHOLE_REPORT_DUPLICATE) +
-                            (b[i].status == PINHOLE_REPORT_DUPLICATE);
-            cr_assert(acc == 1 && dup == 1, "report %zu: %d and %d", i, a[i].status, b[i].status);
-        }
-        if (round == 0) {
-            uint64_t got[256], n;
-            cr_assert_eq(pinhole_store_counts(s, &c, 0, 2, got, &n), PINHOLE_OK);
-            cr_assert_eq(n, N);
-            cr_assert_eq(memcmp(got, expect, c.cfg.counts_len * sizeof *got), 0);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            buf = realloc(buf, cap *= 2);
+            cr_assert_not_null(buf);
         }
     }
-    uint64_t total;
-    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
-    cr_assert_eq(total, (uint64_t)N * ROUNDS);
-    assert_consistent(s);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
+    fclose(f);
+    const int found = memmem(buf, len, needle, 32) != NULL;
+    free(buf);
+    return found;
 }
 
-/* ---- the job queue ---- */
-
-static int64_t enqueue(pinhole_store *s, const char *type, double created)
+Test(store, sealing_key_rotates_with_an_overlap_seen_by_another_handle)
 {
-    pinhole_job_record r = {.collection_id = 3,
-                            .from = 10,
-                            .to = 100,
-                            .params = "{\"a\":1}",
-                            .time_limit = 30,
-                            .created = created};
-    strcpy(r.type, type);
-    int64_t id = 0;
-    cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id), PINHOLE_OK);
-    return id;
-}
+    pinhole_store *a = open_store(), *b = open_store();
+    pinhole_server_keys k;
+    cr_assert_eq(pinhole_store_server_keys(a, &k), PINHOLE_OK);
+    cr_assert_eq(k.seal_others, 0);
+    uint8_t old_pk[32], old_sk[32], pk[3][PINHOLE_KEY_PUBLICBYTES];
+    memcpy(old_pk, k.seal_pk, 32);
+    memcpy(old_sk, k.seal_sk, 32);
+    int have[3];
 
-static pinhole_job_state state(pinhole_store *s, int64_t id)
-{
-    pinhole_job_state st;
-    cr_assert_eq(pinhole_store_job_state(s, id, &st), PINHOLE_OK);
-    return st;
-}
-
-Test(store, job_queue)
-{
-    pinhole_store *s = open_store();
-    pinhole_job_record r;
-    cr_assert_eq(pinhole_store_job_claim(s, 1000, &r), PINHOLE_ENOTFOUND);
-    const int64_t a = enqueue(s, "reconstruct", 900.5), b = enqueue(s, "project", 901);
-    cr_assert_gt(b, a);
-    cr_assert_eq(state(s, a), PINHOLE_JOB_QUEUED);
-    pinhole_job_state st;
-    cr_assert_eq(pinhole_store_job_state(s, b + 100, &st), PINHOLE_ENOTFOUND);
-    cr_assert_eq(pinhole_store_job_get(s, b + 100, &r), PINHOLE_ENOTFOUND);
-
-    /* the oldest is claimed first, with every field */
-    cr_assert_eq(pinhole_store_job_claim(s, 1000, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, a);
-    cr_assert_str_eq(r.type, "reconstruct");
-    cr_assert_str_eq(r.params, "{\"a\":1}");
-    cr_assert_eq(r.collection_id, 3);
-    cr_assert(r.from == 10 && r.to == 100);
-    cr_assert_eq(r.state, PINHOLE_JOB_RUNNING);
-    cr_assert(r.time_limit == 30 && r.created == 900.5 && r.started == 1000);
-    cr_assert(isnan(r.finished));
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_progress(s, a, 0.25), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(s, a, &r), PINHOLE_OK);
-    cr_assert(r.progress == 0.25);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_finish(s, a, PINHOLE_JOB_DONE, 1010, "{\"x\":2}", NULL),
+    /* prepare on a: b opens reports sealed to the next key, still publishes the old one */
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SEALING, PINHOLE_KEY_PREPARE, pk, have),
                  PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(s, a, &r), PINHOLE_OK);
-    cr_assert_eq(r.state, PINHOLE_JOB_DONE);
-    cr_assert(r.progress == 1 && r.finished == 1010);
-    cr_assert_str_eq(r.result, "{\"x\":2}");
-    cr_assert_null(r.error);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_finish(s, a, PINHOLE_JOB_RUNNING, 0, NULL, NULL),
-                 PINHOLE_EINVAL);
+    cr_assert(have[0] && have[1] && !have[2]);
+    cr_assert_eq(memcmp(pk[0], old_pk, 32), 0);
+    uint8_t next_pk[32];
+    memcpy(next_pk, pk[1], 32);
+    cr_assert_eq(pinhole_store_server_keys(b, &k), PINHOLE_OK);
+    cr_assert_eq(memcmp(k.seal_pk, old_pk, 32), 0);
+    cr_assert_eq(k.seal_others, 1);
+    cr_assert(opens(&k, next_pk) && opens(&k, old_pk));
 
-    /* cancelling a queued job; a finished one is left alone */
-    cr_assert_eq(pinhole_store_job_cancel_queued(s, b, 1020), PINHOLE_OK);
-    cr_assert_eq(state(s, b), PINHOLE_JOB_CANCELED);
-    cr_assert_eq(pinhole_store_job_cancel_queued(s, a, 1020), PINHOLE_OK);
-    cr_assert_eq(state(s, a), PINHOLE_JOB_DONE);
-    cr_assert_eq(pinhole_store_job_claim(s, 1025, &r), PINHOLE_ENOTFOUND); /* nothing queued */
-
-    /* a failure keeps its message; a job put back is queued again */
-    const int64_t c = enqueue(s, "sleep", 902), d = enqueue(s, "sleep", 903);
-    cr_assert_eq(pinhole_store_job_claim(s, 1030, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, c);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_finish(s, c, PINHOLE_JOB_FAILED, 1031, NULL, "boom"),
+    /* activate on b: a loads the new key as current and the old one as previous */
+    cr_assert_eq(pinhole_store_rotate_key(b, PINHOLE_KEY_SEALING, PINHOLE_KEY_ACTIVATE, pk, have),
                  PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(s, c, &r), PINHOLE_OK);
-    cr_assert_eq(r.state, PINHOLE_JOB_FAILED);
-    cr_assert_str_eq(r.error, "boom");
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_claim(s, 1040, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, d);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_finish(s, d, PINHOLE_JOB_QUEUED, 1041, NULL, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(s, d, &r), PINHOLE_OK);
-    cr_assert_eq(r.state, PINHOLE_JOB_QUEUED);
-    cr_assert(isnan(r.started));
-    pinhole_job_record_free(&r);
+    cr_assert(have[0] && !have[1] && have[2]);
+    cr_assert_eq(memcmp(pk[0], next_pk, 32), 0);
+    cr_assert_eq(memcmp(pk[2], old_pk, 32), 0);
+    cr_assert_eq(pinhole_store_server_keys(a, &k), PINHOLE_OK);
+    cr_assert_eq(memcmp(k.seal_pk, next_pk, 32), 0);
+    cr_assert_eq(k.seal_others, 1);
+    cr_assert_eq(memcmp(k.seal_other_pk[0], old_pk, 32), 0);
+    cr_assert_eq(memcmp(k.seal_other_sk[0], old_sk, 32), 0);
+    cr_assert(opens(&k, old_pk) && opens(&k, next_pk));
 
-    /* recovery after a crash: d running (claimed a 2nd time), e running with a cancel asked, f
-     * claimed twice before and once now (3 attempts, the maximum) */
-    const int64_t e = enqueue(s, "sleep", 904), f = enqueue(s, "sleep", 905);
-    for (int i = 0; i < 2; i++) { /* f's first two attempts */
-        while (pinhole_store_job_claim(s, 1050, &r) == PINHOLE_OK) {
-            const int64_t id = r.id;
-            pinhole_job_record_free(&r);
-            if (id == f)
-                break;
-        }
-        cr_assert_eq(pinhole_store_job_finish(s, f, PINHOLE_JOB_QUEUED, 0, NULL, NULL), PINHOLE_OK);
-    }
-    while (pinhole_store_job_claim(s, 1060, &r) == PINHOLE_OK)
-        pinhole_job_record_free(&r);
-    cr_assert_eq(state(s, d), PINHOLE_JOB_RUNNING);
-    cr_assert_eq(state(s, e), PINHOLE_JOB_RUNNING);
-    cr_assert_eq(state(s, f), PINHOLE_JOB_RUNNING);
-    cr_assert_eq(pinhole_store_job_request_cancel(s, e), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_jobs_recover(s, 1100, 3), PINHOLE_OK);
-    cr_assert_eq(state(s, e), PINHOLE_JOB_CANCELED);
-    cr_assert_eq(state(s, f), PINHOLE_JOB_FAILED);
-    cr_assert_eq(pinhole_store_job_get(s, f, &r), PINHOLE_OK);
-    cr_assert(strstr(r.error, "3 times") != NULL, "%s", r.error);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(state(s, d), PINHOLE_JOB_QUEUED);
-    pinhole_store_close(s);
-}
-
-/* A cancel asked through one handle reaches the job's holder through another (two replicas, or
- * the API's handle and a worker's in one process): the holder's next progress report answers
- * PINHOLE_ECANCELED until it ends the job canceled, lease released; a job no longer running
- * answers PINHOLE_ENOTFOUND; a cancel asked of a job that is not running is not remembered. On
- * PostgreSQL the lease is the holder's: another handle's progress on the job is refused, and so is
- * its ending of the job while the lease lasts. */
-Test(store, job_cancel_reaches_the_holder)
-{
-    pinhole_store *holder = open_store(), *api = open_store();
-    const int64_t a = enqueue(api, "sleep", 900), b = enqueue(api, "sleep", 901);
-    pinhole_job_record r;
-    cr_assert_eq(pinhole_store_job_claim(holder, 1000, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, a);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.1), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_request_cancel(api, a), PINHOLE_OK);
-    cr_assert_eq(state(api, a), PINHOLE_JOB_RUNNING); /* until its holder stops it */
-    if (on_pg) {
-        cr_assert_eq(pinhole_store_job_progress(api, a, 0.5), PINHOLE_ENOTFOUND);
-        cr_assert_eq(pinhole_store_job_finish(api, a, PINHOLE_JOB_CANCELED, 1001, NULL, NULL),
-                     PINHOLE_OK);
-        cr_assert_eq(state(api, a), PINHOLE_JOB_RUNNING, "not over the holder's lease");
-    }
-    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.2), PINHOLE_ECANCELED);
-    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.3), PINHOLE_ECANCELED);
-    cr_assert_eq(pinhole_store_job_finish(holder, a, PINHOLE_JOB_CANCELED, 1002, NULL, NULL),
-                 PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(api, a, &r), PINHOLE_OK);
-    cr_assert_eq(r.state, PINHOLE_JOB_CANCELED);
-    cr_assert(r.finished == 1002 && r.progress == 0.3);
-    cr_assert_null(r.error);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_progress(holder, a, 0.4), PINHOLE_ENOTFOUND);
-    if (on_pg)
-        cr_assert_eq(rows_of("SELECT count(*) FROM jobs WHERE lease_owner IS NOT NULL"), 0);
-
-    /* asked while b is queued, and again once it is done: b runs to its end, untouched */
-    cr_assert_eq(pinhole_store_job_request_cancel(api, b), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_claim(holder, 1010, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, b);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_progress(holder, b, 0.5), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_finish(holder, b, PINHOLE_JOB_DONE, 1011, "{}", NULL),
-                 PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_request_cancel(api, b), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(api, b, &r), PINHOLE_OK);
-    cr_assert_eq(r.state, PINHOLE_JOB_DONE);
-    cr_assert_null(r.error);
-    pinhole_job_record_free(&r);
-    pinhole_store_close(api);
-    pinhole_store_close(holder);
-}
-
-/* A holder whose lease ran out while another replica took the job over is told so at its next
- * progress report (PINHOLE_ENOTFOUND: stop, write nothing), and its ending of the job is refused;
- * the new holder runs it to its end. PostgreSQL only: SQLite's jobs have no leases. */
-Test(store, job_taken_over_is_given_up_by_its_old_holder)
-{
-    only_on("postgresql", "leases are PostgreSQL's");
-    setenv("PINHOLE_PG_JOB_LEASE", "1", 1); /* the shortest lease, for the handles opened now */
-    pinhole_store *old = open_store(), *now = open_store();
-    unsetenv("PINHOLE_PG_JOB_LEASE");
-    const int64_t a = enqueue(old, "sleep", 900);
-    pinhole_job_record r;
-    cr_assert_eq(pinhole_store_job_claim(old, 1000, &r), PINHOLE_OK);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_claim(now, 1001, &r), PINHOLE_ENOTFOUND); /* leased */
-    nanosleep(&(struct timespec){1, 200000000}, NULL);                       /* ran out */
-    cr_assert_eq(pinhole_store_job_claim(now, 1002, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, a);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_progress(old, a, 0.9), PINHOLE_ENOTFOUND);
-    cr_assert_eq(pinhole_store_job_finish(old, a, PINHOLE_JOB_DONE, 1003, "{\"old\":1}", NULL),
-                 PINHOLE_OK);
-    cr_assert_eq(state(now, a), PINHOLE_JOB_RUNNING);
-    cr_assert_eq(pinhole_store_job_progress(now, a, 0.5), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_finish(now, a, PINHOLE_JOB_DONE, 1004, "{}", NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_get(now, a, &r), PINHOLE_OK);
-    cr_assert_eq(r.state, PINHOLE_JOB_DONE);
-    cr_assert_str_eq(r.result, "{}");
-    cr_assert(r.finished == 1004);
-    pinhole_job_record_free(&r);
-    cr_assert_eq(rows_of("SELECT attempts FROM jobs"), 2);
-    pinhole_store_close(now);
-    pinhole_store_close(old);
-}
-
-/* Two handles claiming at once never get the same job. */
-Test(store, jobs_are_claimed_once)
-{
-    pinhole_store *s, *t;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_open(&t, url, NULL), PINHOLE_OK);
-    pinhole_job_record r = {.collection_id = 1, .time_limit = 60, .created = 1};
-    strcpy(r.type, "histogram");
-    enum { J = 20 };
-    int64_t id;
-    for (int i = 0; i < J; i++)
-        cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id), PINHOLE_OK);
-    int seen[J + 1] = {0}, claimed = 0;
-    for (int i = 0; i < J; i++) {
-        pinhole_job_record got;
-        cr_assert_eq(pinhole_store_job_claim(i % 2 ? s : t, 5, &got), PINHOLE_OK);
-        cr_assert(got.id >= id - J + 1 && got.id <= id);
-        seen[got.id - (id - J + 1)]++;
-        claimed++;
-        pinhole_job_record_free(&got);
-    }
-    for (int i = 0; i < J; i++)
-        cr_assert_eq(seen[i], 1);
-    pinhole_job_record got;
-    cr_assert_eq(pinhole_store_job_claim(s, 6, &got), PINHOLE_ENOTFOUND);
-    cr_assert_eq(claimed, J);
-    pinhole_store_close(s);
-    pinhole_store_close(t);
-}
-
-/* Job lists: newest first, by collection or all, a page at a time, without results, with the
- * total that matches. */
-Test(store, job_list_pages)
-{
-    pinhole_store *s = open_store();
-    pinhole_job_record *a;
-    size_t n;
-    uint64_t total;
-    /* collections 901 and 902 hold no jobs of other tests (a store URL may be shared) */
-    cr_assert_eq(pinhole_store_job_list(s, 901, 0, 10, &a, &n, &total), PINHOLE_OK);
-    cr_assert(n == 0 && total == 0 && a == NULL);
-    int64_t id[5];
-    for (int i = 0; i < 5; i++) {
-        pinhole_job_record r = {.collection_id = i % 2 ? 902 : 901,
-                                .from = 0,
-                                .to = 100,
-                                .params = "{}",
-                                .time_limit = 30,
-                                .created = 900 + i};
-        strcpy(r.type, "project");
-        cr_assert_eq(pinhole_store_job_enqueue(s, &r, &id[i]), PINHOLE_OK);
-    }
-    /* id[0] finishes with a result, which lists leave out */
-    cr_assert_eq(pinhole_store_job_finish(s, id[0], PINHOLE_JOB_DONE, 1001, "{\"x\":1}", NULL),
-                 PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_list(s, -1, 0, 100, &a, &n, &total), PINHOLE_OK);
-    cr_assert_geq(total, 5);
-    cr_assert_geq(n, 5);
-    for (size_t i = 1; i < n; i++)
-        cr_assert_gt(a[i - 1].id, a[i].id, "newest first");
-    for (size_t i = 0; i < n; i++)
-        pinhole_job_record_free(&a[i]);
-    free(a);
-    cr_assert_eq(pinhole_store_job_list(s, 902, 1, 2, &a, &n, &total), PINHOLE_OK);
-    cr_assert_eq(total, 2);
-    cr_assert_eq(n, 1);
-    cr_assert(a[0].id == id[1], "newest first, after skipping one");
-    for (size_t i = 0; i < n; i++)
-        pinhole_job_record_free(&a[i]);
-    free(a);
-    cr_assert_eq(pinhole_store_job_list(s, 901, 0, 10, &a, &n, &total), PINHOLE_OK);
-    cr_assert(total == 3 && n == 3);
-    cr_assert(a[0].id == id[4] && a[1].id == id[2] && a[2].id == id[0]);
-    cr_assert_eq(a[2].state, PINHOLE_JOB_DONE);
-    cr_assert_null(a[2].result);
-    cr_assert(a[2].finished == 1001 && a[0].created == 904);
-    for (size_t i = 0; i < n; i++)
-        pinhole_job_record_free(&a[i]);
-    free(a);
-    cr_assert_eq(pinhole_store_job_list(s, 902, 5, 10, &a, &n, &total), PINHOLE_OK);
-    cr_assert(total == 2 && n == 0 && a == NULL);
-    cr_assert_eq(pinhole_store_job_list(s, 907, 0, 10, &a, &n, &total), PINHOLE_OK);
-    cr_assert(total == 0 && n == 0);
-    pinhole_store_close(s);
-}
-
-/* Discovery collections: created with round 0's collection, each save replaces the state and
- * appends a round (or none), and both survive a reopen; a save of an unknown id changes nothing. */
-Test(store, discovery_state_and_rounds_persist)
-{
-    pinhole_store *s = open_store();
-    pinhole_store_discovery *all = (pinhole_store_discovery *)&all;
-    size_t n = 7;
-    cr_assert_eq(pinhole_store_discovery_load(s, &all, &n), PINHOLE_OK);
-    cr_assert_eq(n, 0);
-    cr_assert_null(all);
-    const uint8_t st0[] = "PHDS state 0", st1[] = "PHDS state 1, longer", st2[] = "PHDS done";
-    int64_t a, b;
-    cr_assert_eq(pinhole_store_discovery_create(s, "words", st0, sizeof st0, 11, 1000, &a),
-                 PINHOLE_OK);
-    cr_assert_eq(pinhole_store_discovery_create(s, "names", st0, 5, 12, 1001, &b), PINHOLE_OK);
-    cr_assert_gt(b, a);
-    cr_assert_eq(pinhole_store_discovery_create(s, "x", st0, 0, 11, 0, &b), PINHOLE_EINVAL);
-    cr_assert_eq(pinhole_store_discovery_create(s, "x", st0, 5, 0, 0, &b), PINHOLE_EINVAL);
-    cr_assert_eq(pinhole_store_discovery_save(s, a, st1, sizeof st1, 13), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_discovery_save(s, a, st2, sizeof st2, 0), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_discovery_save(s, a + b + 100, st1, sizeof st1, 14),
+    /* no second activation while the previous key is kept; without a prepared key neither */
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SEALING, PINHOLE_KEY_ACTIVATE, pk, have),
                  PINHOLE_ENOTFOUND);
-    pinhole_store_close(s);
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SEALING, PINHOLE_KEY_PREPARE, pk, have),
+                 PINHOLE_OK);
+    uint8_t third_pk[32];
+    memcpy(third_pk, pk[1], 32);
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SEALING, PINHOLE_KEY_ACTIVATE, pk, have),
+                 PINHOLE_EPOLICY);
 
-    s = open_store();
-    cr_assert_eq(pinhole_store_discovery_load(s, &all, &n), PINHOLE_OK);
-    cr_assert_eq(n, 2);
-    cr_assert_eq(all[0].id, a);
-    cr_assert_str_eq(all[0].name, "words");
-    cr_assert_eq(all[0].created, 1000);
-    cr_assert_eq(all[0].state_len, sizeof st2);
-    cr_assert_eq(memcmp(all[0].state, st2, sizeof st2), 0);
-    cr_assert_eq(all[0].nrounds, 2);
-    cr_assert_eq(all[0].round_collection[0], 11);
-    cr_assert_eq(all[0].round_collection[1], 13);
-    cr_assert_str_eq(all[1].name, "names");
-    cr_assert_eq(all[1].state_len, 5);
-    cr_assert_eq(memcmp(all[1].state, st0, 5), 0);
-    cr_assert_eq(all[1].nrounds, 1);
-    cr_assert_eq(all[1].round_collection[0], 12);
-    for (size_t i = 0; i < n; i++)
-        pinhole_store_discovery_free(&all[i]);
-    free(all);
-    pinhole_store_close(s);
+    /* retire on a: b no longer opens reports sealed to the old key; the others still open */
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SEALING, PINHOLE_KEY_RETIRE, pk, have),
+                 PINHOLE_OK);
+    cr_assert(have[0] && have[1] && !have[2]);
+    cr_assert_eq(pinhole_store_server_keys(b, &k), PINHOLE_OK);
+    cr_assert_eq(memcmp(k.seal_pk, next_pk, 32), 0);
+    cr_assert_eq(k.seal_others, 1);
+    cr_assert(!opens(&k, old_pk));
+    cr_assert(opens(&k, next_pk) && opens(&k, third_pk));
+    cr_assert_eq(pinhole_store_rotate_key(b, PINHOLE_KEY_SEALING, PINHOLE_KEY_RETIRE, pk, have),
+                 PINHOLE_OK); /* nothing to retire: no change */
+    cr_assert(have[0] && have[1] && !have[2]);
+
+    /* SQLite: the retired secret key's bytes are in neither the database file nor its WAL, while
+     * the handles stay open (as a running server's do, so the WAL is not removed at close) */
+    if (!on_pg) {
+        char wal[sizeof store_url + 8];
+        snprintf(wal, sizeof wal, "%s-wal", store_url);
+        cr_assert(!file_holds(store_url, old_sk), "the retired secret key is still in the file");
+        cr_assert(!file_holds(wal, old_sk), "the retired secret key is still in the WAL");
+        cr_assert(file_holds(store_url, k.seal_sk) || file_holds(wal, k.seal_sk),
+                  "the search cannot find a live key either");
+    }
+    pinhole_store_close(a);
+    pinhole_store_close(b);
+    sodium_memzero(old_sk, sizeof old_sk);
+    sodium_memzero(&k, sizeof k);
 }
 
-/* ---- the report window ---- */
-
-/* A collection's window and retention are stored and come back on load; a new one has none. */
-Test(store, window_is_stored_and_loaded)
+Test(store, signing_key_rotates_through_the_same_steps)
 {
-    pinhole_store *s;
-    pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    make_collection(s, &c);
-    cr_assert(c.window.max_report_age == 0 && c.window.max_clock_skew == 0 &&
-              !c.window.keep_reports);
-    const pinhole_collection_window w = {
-        .max_report_age = 7 * 86400, .max_clock_skew = 3600, .keep_reports = 1};
-    cr_assert_eq(pinhole_store_set_window(s, c.id, &w), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_set_window(s, c.id + 1, &w), PINHOLE_ENOTFOUND);
-    pinhole_store_close(s);
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    pinhole_server_collection *all;
-    size_t n;
-    cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
-    cr_assert_eq(n, 1);
-    cr_assert(all[0].window.max_report_age == 7 * 86400 && all[0].window.max_clock_skew == 3600 &&
-              all[0].window.keep_reports);
-    pinhole_server_collection_free(&all[0]);
-    free(all);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
-}
-
-/* The window's edges, in a collection of hourly buckets: a bucket is in while any second of it
- * is in [now - age, now + skew]; 0 means no bound on that side. */
-Test(store, window_check_edges)
-{
-    pinhole_server_collection c;
-    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
-    cr_assert_eq(pinhole_server_collection_init(&c, 1, "w", &p, 3600, 0, NULL, 0), PINHOLE_OK);
-    const int64_t now = 1800000000; /* a multiple of 3600 */
-    const uint64_t h = (uint64_t)now / 3600;
-    cr_assert_eq(pinhole_collection_window_check(&c, 0, now), PINHOLE_OK); /* no window */
-    cr_assert_eq(pinhole_collection_window_check(&c, h + 1000000, now), PINHOLE_OK);
-    c.window = (pinhole_collection_window){.max_report_age = 86400, .max_clock_skew = 3600};
-    cr_assert_eq(pinhole_collection_window_check(&c, h, now), PINHOLE_OK);
-    cr_assert_eq(pinhole_collection_window_check(&c, h - 24, now),
-                 PINHOLE_OK); /* ends at edge+1h */
-    cr_assert_eq(pinhole_collection_window_check(&c, h - 25, now),
-                 PINHOLE_EWINDOW); /* ends at now-age */
-    cr_assert_eq(pinhole_collection_window_check(&c, h + 1, now),
-                 PINHOLE_OK); /* starts at now+skew */
-    cr_assert_eq(pinhole_collection_window_check(&c, h + 2, now), PINHOLE_EWINDOW);
-    c.window.max_report_age = 0; /* no lower bound, the upper one stays */
-    cr_assert_eq(pinhole_collection_window_check(&c, 0, now), PINHOLE_OK);
-    cr_assert_eq(pinhole_collection_window_check(&c, h + 2, now), PINHOLE_EWINDOW);
-    pinhole_server_collection_free(&c);
+    pinhole_store *a = open_store(), *b = open_store();
+    pinhole_server_keys k;
+    cr_assert_eq(pinhole_store_server_keys(a, &k), PINHOLE_OK);
+    uint8_t old_pk[32], seal_pk[32], pk[3][PINHOLE_KEY_PUBLICBYTES];
+    memcpy(old_pk, k.sign_pk, 32);
+    memcpy(seal_pk, k.seal_pk, 32);
+    int have[3];
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SIGNING, PINHOLE_KEY_SHOW, pk, have),
+                 PINHOLE_OK);
+    cr_assert(have[0] && !have[1] && !have[2]);
+    cr_assert_eq(memcmp(pk[0], old_pk, 32), 0);
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SIGNING, PINHOLE_KEY_PREPARE, pk, have),
+                 PINHOLE_OK);
+    uint8_t next_pk[32];
+    memcpy(next_pk, pk[1], 32);
+    cr_assert_eq(pinhole_store_rotate_key(b, PINHOLE_KEY_SIGNING, PINHOLE_KEY_ACTIVATE, pk, have),
+                 PINHOLE_OK);
+    cr_assert_eq(pinhole_store_server_keys(a, &k), PINHOLE_OK);
+    cr_assert_eq(memcmp(k.sign_pk, next_pk, 32), 0);
+    cr_assert_eq(memcmp(k.seal_pk, seal_pk, 32), 0, "the sealing key moved with the signing key");
+    cr_assert_eq(k.seal_others, 0);
+    cr_assert_eq(pinhole_store_rotate_key(a, PINHOLE_KEY_SIGNING, PINHOLE_KEY_RETIRE, pk, have),
+                 PINHOLE_OK);
+    cr_assert(have[0] && !have[1] && !have[2]);
+    cr_assert_eq(memcmp(pk[0], next_pk, 32), 0);
+    sodium_memzero(&k, sizeof k);
+    pinhole_store_close(a);
+    pinhole_store_close(b);
 }
 
 /* A file made by a server before schema versions (no window columns, user_version 0) is
@@ -1024,7 +384,7 @@ Test(store, sqlite_file_of_the_first_schema_is_upgraded)
         cr_skip_test("SQLite's upgrade");
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
     make_collection(s, &c);
     const uint8_t p3 = 3;
     pinhole_ingest_report r;
@@ -1040,7 +400,7 @@ Test(store, sqlite_file_of_the_first_schema_is_upgraded)
            " PRAGMA user_version = 0;",
            NULL);
     pinhole_store_options ro = {.readonly = 1}; /* read-only: loads it as it is */
-    cr_assert_eq(pinhole_store_open(&s, url, &ro), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_open(&s, store_url, &ro), PINHOLE_OK);
     pinhole_server_collection *all;
     size_t n;
     cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
@@ -1048,7 +408,7 @@ Test(store, sqlite_file_of_the_first_schema_is_upgraded)
     pinhole_server_collection_free(&all[0]);
     free(all);
     pinhole_store_close(s);
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK); /* upgrades */
+    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK); /* upgrades */
     const pinhole_collection_window w = {.max_report_age = 60};
     cr_assert_eq(pinhole_store_set_window(s, c.id, &w), PINHOLE_OK);
     uint64_t total;
@@ -1058,7 +418,7 @@ Test(store, sqlite_file_of_the_first_schema_is_upgraded)
     pinhole_store_close(s);
     sqlite3 *db;
     sqlite3_stmt *q;
-    cr_assert_eq(sqlite3_open(url, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_open(store_url, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
     cr_assert_eq(sqlite3_column_int(q, 0), 3);
@@ -1132,394 +492,10 @@ Test(store, schema_of_a_newer_server_is_refused)
     snprintf(pg, sizeof pg, "INSERT INTO schema_version(version) VALUES (%lld)", v + 1);
     tamper(lite, pg);
     s = (pinhole_store *)&s;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_EIO);
+    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_EIO);
     cr_assert_null(s);
     cr_assert_eq(schema_version_of(), v + 1);
     cr_assert_eq(rows_of("SELECT count(*) FROM collections"), 1);
-}
-
-/* ---- retention ---- */
-
-/* The garbage collector retires the days before every collection's window (plus a day): their
- * partitions are dropped, the reports of a keep_reports collection move to reports_kept, counts
- * stay, a report of a retired day is refused, and the check still passes. */
-Test(store, old_days_are_retired_whole)
-{
-    if (!on_pg)
-        cr_skip_test("day partitions are PostgreSQL's");
-#ifdef PINHOLE_WITH_POSTGRESQL
-    pinhole_store *s;
-    pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
-    cr_assert_eq(pinhole_store_create_collection(s, &a, "drop", &p, 86400, 0, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_create_collection(s, &b, "keep", &p, 86400, 0, NULL), PINHOLE_OK);
-    const pinhole_collection_window wa = {.max_report_age = 2 * 86400, .max_clock_skew = 3600},
-                                    wb = {.max_report_age = 86400, .keep_reports = 1};
-    cr_assert_eq(pinhole_store_set_window(s, a.id, &wa), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_set_window(s, b.id, &wb), PINHOLE_OK);
-    const int64_t today = (int64_t)time(NULL) / 86400;
-    const uint8_t pay[4] = {1, 2, 3, 4};
-    pinhole_ingest_report r[8];
-    for (int i = 0; i < 4; i++) { /* days today - 10, - 5, - 1, today in each collection */
-        const int64_t day = today - (int64_t[]){10, 5, 1, 0}[i];
-        report(&r[i], &a, (uint8_t)(10 + i), day, &pay[i]);
-        report(&r[4 + i], &b, (uint8_t)(20 + i), day, &pay[i]);
-    }
-    cr_assert_eq(pinhole_store_ingest(s, r, 8), PINHOLE_OK);
-    for (int i = 0; i < 8; i++)
-        cr_assert_eq(r[i].status, PINHOLE_REPORT_ACCEPTED);
-    int did = 0;
-    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, &did), PINHOLE_OK);
-    cr_assert_eq(did, 1);
-    /* widest window 2 days: days before today - 3 are gone, whole */
-    cr_assert_eq(pg_count("SELECT count(*) FROM retired_days"), 2);
-    cr_assert_eq(pg_count("SELECT count(*) FROM reports"), 4);
-    cr_assert_eq(pg_count("SELECT count(*) FROM reports_kept"), 2);
-    pinhole_store_gc_stats st; /* the reports of "drop" on the two retired days; kept ones moved */
-    pinhole_store_gc_read(s, &st);
-    cr_assert_eq(st.rows_removed, 2);
-    cr_assert_gt(st.bytes_removed, 0);
-    cr_assert_eq(st.passes, 1);
-    cr_assert_eq(st.lag_seconds, 0);
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_class WHERE relname = 'reports_d%lld'",
-             (long long)(today - 10));
-    cr_assert_eq(pg_count(sql), 0);
-    /* counts stay */
-    uint64_t counts[64], n;
-    cr_assert_eq(pinhole_store_counts(s, &a, today - 10, today - 10, counts, &n), PINHOLE_OK);
-    cr_assert_eq(n, 1);
-    cr_assert_eq(pinhole_store_report_total(s, a.id, &n), PINHOLE_OK);
-    cr_assert_eq(n, 4);
-    /* a report of a retired day is refused: its day's ids are gone; a retry of a kept one, too */
-    pinhole_ingest_report late[2];
-    report(&late[0], &a, 99, today - 10, &pay[0]);
-    report(&late[1], &a, 13, today, &pay[3]); /* a retry of a live report: a duplicate */
-    cr_assert_eq(pinhole_store_ingest(s, late, 2), PINHOLE_OK);
-    cr_assert_eq(late[0].status, PINHOLE_REPORT_REJECTED);
-    cr_assert_eq(late[0].error, PINHOLE_ERANGE);
-    cr_assert_eq(late[1].status, PINHOLE_REPORT_DUPLICATE);
-    assert_consistent(s);
-    /* a second pass has nothing left to do */
-    did = 0;
-    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, &did), PINHOLE_OK);
-    cr_assert_eq(did, 0);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&a);
-    pinhole_server_collection_free(&b);
-#endif
-}
-
-/* Reports spread over 30 simulated days into a 7-day window (the wall clock moved a day at a
- * time): the replay index and the reports table hold at most the window's days (today - 7 ..
- * today: 8 days, the day of margin retired), counts of every day stay, a retry of a live report
- * is still a duplicate, a report of a retired day is refused, the check passes, and a reopened
- * handle (a restart) loads only the live ids. SQLite: PostgreSQL retires by the database's own
- * clock (old_days_are_retired_whole). */
-Test(store, thirty_days_into_a_seven_day_window_stay_bounded)
-{
-    if (on_pg)
-        cr_skip_test("PostgreSQL's clock is the database's");
-    enum { DAYS = 30, PER_DAY = 300 };
-    pinhole_store *s;
-    pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
-    cr_assert_eq(pinhole_store_create_collection(s, &a, "drop", &p, 86400, 0, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_create_collection(s, &b, "keep", &p, 86400, 0, NULL), PINHOLE_OK);
-    const pinhole_collection_window w = {.max_report_age = 7 * 86400, .max_clock_skew = 3600},
-                                    wk = {.max_report_age = 86400, .keep_reports = 1};
-    cr_assert_eq(pinhole_store_set_window(s, a.id, &w), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_set_window(s, b.id, &wk), PINHOLE_OK);
-    pinhole_server_collection_free(&a); /* reloaded below, with their windows */
-    pinhole_server_collection_free(&b);
-    pinhole_server_collection *cs;
-    size_t nc;
-    cr_assert_eq(pinhole_store_load_collections(s, &cs, &nc), PINHOLE_OK);
-    cr_assert_eq(nc, 2);
-    const int64_t today = (int64_t)(pinhole_clock_wall() / 86400);
-    const uint8_t pay = 3;
-    pinhole_ingest_report *r = calloc(PER_DAY + 1, sizeof *r);
-    cr_assert_not_null(r);
-    pinhole_store_gc_stats st;
-    uint64_t max_ids = 0;
-    for (int d = 0; d < DAYS; d++) {
-        pinhole_clock_set_offset((double)(d - DAYS + 1) * 86400); /* day today - 29 .. today */
-        const int64_t day = today - DAYS + 1 + d;
-        for (int i = 0; i < PER_DAY; i++) {
-            report(&r[i], &cs[0], 0, day, &pay);
-            memcpy(r[i].id, &(uint32_t[]){(uint32_t)(d * PER_DAY + i)}, 4);
-        }
-        report(&r[PER_DAY], &cs[1], 0, day, &pay);
-        memcpy(r[PER_DAY].id, &(uint32_t[]){(uint32_t)d}, 4);
-        cr_assert_eq(pinhole_store_ingest(s, r, PER_DAY + 1), PINHOLE_OK);
-        for (int i = 0; i <= PER_DAY; i++)
-            cr_assert_eq(r[i].status, PINHOLE_REPORT_ACCEPTED, "day %d report %d", d, i);
-        cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_AFTER_COMMIT, NULL), PINHOLE_OK);
-        cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
-        pinhole_store_gc_read(s, &st);
-        if (st.index_ids > max_ids)
-            max_ids = st.index_ids;
-    }
-    /* days today - 7 .. today live: 8 days of each collection's reports in the index */
-    cr_assert_eq(st.index_ids, 8 * (PER_DAY + 1));
-    cr_assert_leq(max_ids, 9 * (PER_DAY + 1)); /* a day's ingest before its retirement */
-    cr_assert_eq(st.index_bytes, (size_t)(1u << 16) * 16); /* shrunk back to the least table */
-    cr_assert_eq(rows_of("SELECT count(*) FROM reports WHERE collection = 1"), 8 * PER_DAY);
-    cr_assert_eq(rows_of("SELECT count(*) FROM reports WHERE collection = 2"), DAYS);
-    cr_assert_eq(st.rows_removed, (DAYS - 8) * PER_DAY);
-    cr_assert_eq(st.bytes_removed, (DAYS - 8) * PER_DAY * (16 + 1));
-    cr_assert_eq(st.lag_seconds, 0);
-    uint64_t n;
-    cr_assert_eq(pinhole_store_report_total(s, cs[0].id, &n), PINHOLE_OK);
-    cr_assert_eq(n, DAYS * PER_DAY); /* counts stay */
-    assert_consistent(s);
-    /* a retry of a live report: duplicate; a new one of a retired day: refused */
-    pinhole_ingest_report late[2];
-    report(&late[0], &cs[0], 0, today, &pay);
-    memcpy(late[0].id, &(uint32_t[]){(uint32_t)((DAYS - 1) * PER_DAY)}, 4);
-    report(&late[1], &cs[0], 0xee, today - 8, &pay);
-    cr_assert_eq(pinhole_store_ingest(s, late, 2), PINHOLE_OK);
-    cr_assert_eq(late[0].status, PINHOLE_REPORT_DUPLICATE);
-    cr_assert_eq(late[1].status, PINHOLE_REPORT_REJECTED);
-    cr_assert_eq(late[1].error, PINHOLE_ERANGE);
-    pinhole_store_close(s);
-    /* a restart loads the live ids only */
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_ingest_prepare(s), PINHOLE_OK);
-    pinhole_store_gc_read(s, &st);
-    cr_assert_eq(st.index_ids, 8 * (PER_DAY + 1));
-    cr_assert_eq(pinhole_store_ingest(s, late, 1), PINHOLE_OK);
-    cr_assert_eq(late[0].status, PINHOLE_REPORT_DUPLICATE);
-    pinhole_store_close(s);
-    pinhole_clock_set_offset(0);
-    for (size_t i = 0; i < nc; i++)
-        pinhole_server_collection_free(&cs[i]);
-    free(cs);
-    free(r);
-}
-
-/* DELETE of a collection: it disappears at once (no longer loaded, a second delete finds
- * nothing), even when the process dies right after marking it; the garbage collector of the next
- * process removes its reports, counts, buckets and jobs and the collection itself, and leaves the
- * other collection whole. */
-Test(store, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
-{
-    pinhole_store *s;
-    pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    make_collection(s, &b);
-    make_collection(s, &a); /* the newest: its id must not come back */
-    const uint8_t pay = 5;
-    pinhole_ingest_report r[20];
-    for (int i = 0; i < 20; i++)
-        report(&r[i], i < 10 ? &a : &b, (uint8_t)i, 100 + i % 3, &pay);
-    cr_assert_eq(pinhole_store_ingest(s, r, 20), PINHOLE_OK);
-    pinhole_job_record job = {.collection_id = a.id, .time_limit = 10, .created = 1};
-    strcpy(job.type, "histogram");
-    job.params = "{}";
-    int64_t jid;
-    cr_assert_eq(pinhole_store_job_enqueue(s, &job, &jid), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_ENOTFOUND);
-    cr_assert_eq(pinhole_store_delete_collection(s, a.id + 100), PINHOLE_ENOTFOUND);
-    pinhole_store_close(s); /* as if the process died now: nothing removed yet but the mark */
-    char sql[4][160];
-    snprintf(sql[0], sizeof sql[0], "SELECT count(*) FROM reports WHERE collection = %lld",
-             (long long)a.id);
-    snprintf(sql[1], sizeof sql[1], "SELECT count(*) FROM buckets WHERE collection = %lld",
-             (long long)a.id);
-    snprintf(sql[2], sizeof sql[2], "SELECT count(*) FROM counts WHERE collection = %lld",
-             (long long)a.id);
-    snprintf(sql[3], sizeof sql[3], "SELECT count(*) FROM jobs WHERE collection_id = %lld",
-             (long long)a.id);
-    cr_assert_eq(rows_of(sql[0]), 10);
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    pinhole_server_collection *cs;
-    size_t nc;
-    cr_assert_eq(pinhole_store_load_collections(s, &cs, &nc), PINHOLE_OK);
-    cr_assert_eq(nc, 1);
-    cr_assert_eq(cs[0].id, b.id);
-    pinhole_server_collection_free(&cs[0]);
-    free(cs);
-    cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
-    for (int i = 0; i < 4; i++)
-        cr_assert_eq(rows_of(sql[i]), 0, "%s", sql[i]);
-    /* the collection itself: gone (PostgreSQL's identity never gives an id twice), or a tombstone
-     * keeping its id from being given again (SQLite gives max + 1) */
-    snprintf(sql[0], sizeof sql[0], "SELECT count(*) FROM collections WHERE id = %lld%s",
-             (long long)a.id, on_pg ? "" : " AND deleting = 2");
-    cr_assert_eq(rows_of(sql[0]), on_pg ? 0 : 1);
-    pinhole_server_collection c;
-    make_collection(s, &c);
-    cr_assert_gt(c.id, a.id);
-    pinhole_server_collection_free(&c);
-    pinhole_store_gc_stats st;
-    pinhole_store_gc_read(s, &st);
-    cr_assert_eq(st.rows_removed, 10);
-    uint64_t n;
-    cr_assert_eq(pinhole_store_report_total(s, b.id, &n), PINHOLE_OK);
-    cr_assert_eq(n, 10);
-    assert_consistent(s);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&a);
-    pinhole_server_collection_free(&b);
-}
-
-/* ---- the writer's flush policy ---- */
-
-typedef struct flushed {
-    int done;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} flushed;
-
-static void on_flushed(pinhole_ingest_batch *b, void *arg)
-{
-    (void)b;
-    flushed *f = arg;
-    pthread_mutex_lock(&f->mu);
-    f->done++;
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
-}
-
-static void wait_flushed(flushed *f, int n)
-{
-    pthread_mutex_lock(&f->mu);
-    while (f->done < n)
-        pthread_cond_wait(&f->cv, &f->mu);
-    pthread_mutex_unlock(&f->mu);
-}
-
-/* With flush_reports = 3 and flush_ms = 400, a lone report waits 400 ms for company and is then
- * committed alone; three reports arriving together go at once, in one transaction. */
-Test(store, writer_flushes_every_b_reports_or_t_ms)
-{
-    pinhole_store *s;
-    pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    make_collection(s, &c);
-    pinhole_writer w;
-    pinhole_writer_options o = {.flush_reports = 3, .flush_ms = 400};
-    cr_assert_eq(pinhole_writer_start(&w, url, &o), PINHOLE_OK);
-    const uint8_t p = 2;
-    pinhole_ingest_report r[4];
-    pinhole_ingest_batch b[4];
-    flushed f = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-    for (int i = 0; i < 4; i++) {
-        report(&r[i], &c, (uint8_t)(40 + i), 1, &p);
-        b[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_flushed, .arg = &f};
-    }
-    double t0 = pinhole_clock_mono();
-    cr_assert_eq(pinhole_writer_submit(&w, &b[0]), PINHOLE_OK);
-    wait_flushed(&f, 1);
-    const double alone = pinhole_clock_mono() - t0;
-    cr_assert_geq(alone, 0.39, "committed after %.3f s", alone);
-    const uint64_t txn = atomic_load(&w.stats.transactions);
-    t0 = pinhole_clock_mono();
-    for (int i = 1; i < 4; i++)
-        cr_assert_eq(pinhole_writer_submit(&w, &b[i]), PINHOLE_OK);
-    wait_flushed(&f, 4);
-    const double together = pinhole_clock_mono() - t0;
-    cr_assert_lt(together, 0.39, "committed after %.3f s", together);
-    cr_assert_leq(atomic_load(&w.stats.transactions) - txn, 2); /* 1, or 2 if it woke between */
-    for (int i = 0; i < 4; i++)
-        cr_assert_eq(r[i].status, PINHOLE_REPORT_ACCEPTED);
-    pinhole_writer_stop(&w);
-    pinhole_writer_release(&w);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
-}
-
-/* Another connection holding off the store's writes until unlock_writes(): SQLite's write lock
- * (BEGIN IMMEDIATE), or on PostgreSQL a lock on the reports table that conflicts with inserts
- * (for less than the store's 5-second lock_timeout). */
-typedef struct locker {
-    sqlite3 *lite;
-#ifdef PINHOLE_WITH_POSTGRESQL
-    PGconn *pg;
-#endif
-} locker;
-
-static void lock_writes(locker *lk)
-{
-    memset(lk, 0, sizeof *lk);
-    if (!on_pg) {
-        cr_assert_eq(sqlite3_open(url, &lk->lite), SQLITE_OK);
-        cr_assert_eq(sqlite3_exec(lk->lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-        return;
-    }
-#ifdef PINHOLE_WITH_POSTGRESQL
-    lk->pg = PQconnectdb(url);
-    cr_assert_eq(PQstatus(lk->pg), CONNECTION_OK);
-    PGresult *r = PQexec(lk->pg, "BEGIN; LOCK TABLE reports IN EXCLUSIVE MODE");
-    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(lk->pg));
-    PQclear(r);
-#endif
-}
-
-static void unlock_writes(locker *lk)
-{
-    if (lk->lite) {
-        cr_assert_eq(sqlite3_exec(lk->lite, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-        sqlite3_close(lk->lite);
-    }
-#ifdef PINHOLE_WITH_POSTGRESQL
-    if (lk->pg) {
-        PGresult *r = PQexec(lk->pg, "COMMIT");
-        cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(lk->pg));
-        PQclear(r);
-        PQfinish(lk->pg);
-    }
-#endif
-}
-
-/* A full queue refuses with PINHOLE_EOVERFLOW while the database is locked by someone else, and
- * every accepted batch completes, committed, once the lock goes. */
-Test(store, writer_queue_full_then_drains)
-{
-    pinhole_store *s;
-    pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
-    make_collection(s, &c);
-    pinhole_writer w;
-    pinhole_writer_options o = {.max_queue_reports = 1};
-    cr_assert_eq(pinhole_writer_start(&w, url, &o), PINHOLE_OK);
-    locker lk;
-    lock_writes(&lk);
-    const uint8_t p = 2;
-    pinhole_ingest_report r[3];
-    pinhole_ingest_batch job[3];
-    flushed d = {0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-    for (int i = 0; i < 3; i++) {
-        report(&r[i], &c, (uint8_t)(10 + i), 1, &p);
-        job[i] = (pinhole_ingest_batch){.reports = &r[i], .n = 1, .done = on_flushed, .arg = &d};
-    }
-    cr_assert_eq(pinhole_writer_submit(&w, &job[0]), PINHOLE_OK);
-    /* wait until the writer has taken job 0 (it then blocks on the lock) */
-    for (int i = 0; i < 500 && atomic_load(&w.stats.queued_batches) > 0; i++)
-        nanosleep(&(struct timespec){0, 2000000}, NULL);
-    cr_assert_eq(pinhole_writer_submit(&w, &job[1]), PINHOLE_OK);
-    cr_assert_eq(pinhole_writer_submit(&w, &job[2]), PINHOLE_EOVERFLOW);
-    nanosleep(&(struct timespec){0, 100000000}, NULL);
-    pthread_mutex_lock(&d.mu);
-    cr_assert_eq(d.done, 0, "a batch committed while another connection held the lock");
-    pthread_mutex_unlock(&d.mu);
-    unlock_writes(&lk);
-    wait_flushed(&d, 2);
-    cr_assert_eq(job[0].result, PINHOLE_OK);
-    cr_assert_eq(job[1].result, PINHOLE_OK);
-    cr_assert_eq(r[0].status, PINHOLE_REPORT_ACCEPTED);
-    cr_assert_eq(r[1].status, PINHOLE_REPORT_ACCEPTED);
-    pinhole_writer_stop(&w);
-    uint64_t total;
-    cr_assert_eq(pinhole_store_report_total(s, c.id, &total), PINHOLE_OK);
-    cr_assert_eq(total, 2);
-    cr_assert_eq(atomic_load(&w.stats.accepted), 2);
-    pinhole_store_close(s);
-    pinhole_server_collection_free(&c);
 }
 
 /* ---- SQLite's own ---- */
@@ -1575,15 +551,15 @@ Test(store, files_are_created_private)
     const mode_t old = umask(022);
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, url, NULL), PINHOLE_OK);
+    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
     make_collection(s, &c);
     pinhole_server_keys k;
     cr_assert_eq(pinhole_store_server_keys(s, &k), PINHOLE_OK);
     const char *suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
-        char p[sizeof url + 8];
+        char p[sizeof store_url + 8];
         struct stat sb;
-        snprintf(p, sizeof p, "%s%s", url, suffix[i]);
+        snprintf(p, sizeof p, "%s%s", store_url, suffix[i]);
         cr_assert_eq(stat(p, &sb), 0, "%s", p);
         cr_assert_eq(sb.st_mode & 0777, 0600, "%s is mode %o", p, (unsigned)(sb.st_mode & 0777));
     }
