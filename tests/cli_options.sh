@@ -10,7 +10,7 @@ PINHOLE=$1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # unknown options, in every subcommand, with the usage after the message
-for cmd in plan simulate "analyze consistency" encode inspect sign-config keygen submit query demo; do
+for cmd in plan simulate "analyze consistency" encode inspect sign-config keygen submit query close demo; do
   # shellcheck disable=SC2086
   expect 2 "pinhole $cmd: unknown or ambiguous option --bogus" $cmd --bogus 1
   # shellcheck disable=SC2086
@@ -49,9 +49,12 @@ expect 2 "pinhole analyze consistency: --buckets must be at most --users" analyz
 ins=(); for i in $(seq 257); do ins+=(--in /dev/null); done
 expect 2 "pinhole analyze stream: --in may be given at most 256 times" analyze stream "${ins[@]}"
 expect 2 "pinhole submit: --url, --collection and exactly one of --users N or --reports FILE" submit --url http://x
+expect 2 "pinhole close: --url, --collection and --before are required" close --url http://x --collection 1
+expect 2 "pinhole close: --before must be at most 9223372036854775807" close --before 9223372036854775808
+expect 2 "pinhole query: --from, --to, --closed and --significant are for --collection" query --url http://x --discovery 1 --closed
 
 # --help and -h: the usage on standard output, exit 0
-for cmd in plan simulate "analyze topk" "analyze two-layer" encode inspect sign-config keygen submit query demo; do
+for cmd in plan simulate "analyze topk" "analyze two-layer" encode inspect sign-config keygen submit query close demo; do
   for h in --help -h; do
     # shellcheck disable=SC2086
     out=$("$PINHOLE" $cmd $h 2>/dev/null); rc=$?

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The CLI against a running server: pinhole encode -> pinhole submit --reports (plain and sealed),
 # pinhole submit --users (simulated devices), retries acknowledged as duplicates, pinhole query's
-# table, the server's refusals reaching the CLI as errors, labels (encode --labels), and the
-# tables of a multi-attribute collection's analysis.
+# table, the server's refusals reaching the CLI as errors, closing time buckets (pinhole close,
+# query --closed, the final flag in the table and CSV), labels (encode --labels), and the tables
+# of a multi-attribute collection's analysis.
 # usage: cli_server.sh PINHOLE-SERVER PINHOLE COUNTS-FILE [postgresql]
 # With `postgresql` the server stores into the database PINHOLE_PG_URI names (tests/pg/cluster.sh
 # run sets it), else into a temporary SQLite file.
@@ -68,8 +69,10 @@ grep -q "n = 5000 reports" "$tmp/out" || fail "query words: wrong n"
 # --format csv and json: the server's answers as is; the table, CSV and JSON agree
 PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --top 3 --format csv >"$tmp/csv" 2>&1 ||
     fail "query csv"
-head -1 "$tmp/csv" | grep -q '^rank,item,label,estimate,stderr,lower,upper$' || fail "csv header"
+head -1 "$tmp/csv" | grep -q '^rank,item,label,estimate,stderr,lower,upper,final$' ||
+    fail "csv header"
 [ "$(wc -l <"$tmp/csv")" = 4 ] || fail "csv: not 3 rows"
+[ "$(grep -c ',0$' "$tmp/csv")" = 3 ] || fail "csv: rows said final before any close"
 PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 2 --top 3 --format json >"$tmp/json" 2>&1 ||
     fail "query json"
 python3 - "$tmp/json" "$tmp/csv" "$tmp/out" <<'PY' || fail "table, csv and json disagree"
@@ -78,8 +81,10 @@ j = json.load(open(sys.argv[1]))
 rows = list(csv.DictReader(open(sys.argv[2])))
 table = [l.split() for l in open(sys.argv[3]) if l[:5].strip().isdigit()]
 assert j["n"] == 5000 and len(j["items"]) == 3 == len(rows) == len(table)
+assert j["final"] is False and j["closed_before"] == 0
 for it, r, t in zip(j["items"], rows, table):
     assert int(r["item"]) == it["item"] and float(r["estimate"]) == it["estimate"]
+    assert r["final"] == "0"
     assert t[1] == "#%d" % it["item"] and int(t[2]) == round(it["estimate"])
 PY
 # --significant: only the items that pass, and the table says how many did
@@ -97,6 +102,42 @@ grep -q "significant: fdr:ALPHA" "$tmp/out" || fail "the significance refusal do
 PINHOLE_TOKEN=up "$cli" query --url "$url" --collection 1 >"$tmp/out" 2>&1 &&
     fail "the uploader token read a histogram"
 grep -q "HTTP 403" "$tmp/out" || fail "no 403 for the uploader token"
+# closing time buckets: pinhole close (admin), then query --closed is final, in the table, CSV and
+# JSON; the reports (all of now, in today's bucket) are in closed buckets only, so n stays 2000.
+# A close of a bucket not yet begun is refused with the server's reason; analysts may not close.
+now=$(date +%s)
+bucket=$(((now + 86399) / 86400 * 86400)) # the end of today's bucket: today's is closed
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 1 --top 5 >"$tmp/out" 2>&1 || fail "query"
+! grep -q "final" "$tmp/out" || fail "the table speaks of final before any close"
+PINHOLE_TOKEN=ana "$cli" close --url "$url" --collection 1 --before "$now" >"$tmp/out" 2>&1 &&
+    fail "the analyst token closed buckets"
+grep -q "pinhole close: HTTP 403" "$tmp/out" || fail "no 403 for the analyst token"
+PINHOLE_TOKEN=adm "$cli" close --url "$url" --collection 1 --before $((now + 3 * 86400)) \
+    >"$tmp/out" 2>&1 && fail "a close of future buckets succeeded"
+grep -q "pinhole close: HTTP 422: " "$tmp/out" || fail "the future close: $(cat "$tmp/out")"
+PINHOLE_TOKEN=adm "$cli" close --url "$url" --collection 1 --before "$now" >"$tmp/out" 2>&1 ||
+    fail "pinhole close"
+[ "$(cat "$tmp/out")" = "collection 1 (small): closed_before = $bucket (its time buckets that \
+start before it are closed; their counts are final)" ] || fail "close: $(cat "$tmp/out")"
+PINHOLE_TOKEN=adm "$cli" close --url "$url" --collection 1 --before 0 >"$tmp/out" 2>&1 &&
+    grep -q "closed_before = $bucket " "$tmp/out" || fail "closing backwards: $(cat "$tmp/out")"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 1 --top 5 --closed >"$tmp/out" 2>&1 ||
+    fail "query --closed"
+grep -q "n = 2000 reports" "$tmp/out" || fail "query --closed: wrong n"
+grep -q "^final: every time bucket summed is closed (closed_before = $bucket)$" "$tmp/out" ||
+    fail "query --closed: no final line"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 1 --top 5 --closed --format csv \
+    >"$tmp/csv" 2>&1 || fail "query --closed csv"
+[ "$(grep -c ',1$' "$tmp/csv")" = 5 ] || fail "csv --closed: not 5 final rows: $(cat "$tmp/csv")"
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 1 --closed --format json >"$tmp/json" \
+    2>&1 || fail "query --closed json"
+python3 -c 'import json, sys; h = json.load(open(sys.argv[1])); assert h["final"] and h["closed_only"] and h["n"] == 2000 and h["closed_before"] == int(sys.argv[2]), h' \
+    "$tmp/json" "$bucket" || fail "query --closed json: $(cat "$tmp/json")"
+# a range that reaches past closed_before sums an open bucket: not final
+PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection 1 --top 5 --to $((bucket + 86400 * 2)) \
+    >"$tmp/out" 2>&1 || fail "query over an open bucket"
+grep -q "^not final: open time buckets summed, the estimate may change (closed_before = $bucket)$" \
+    "$tmp/out" || fail "query over an open bucket said final"
 # labels: the config commits to them; encode maps label lines to items; unknown labels refused
 [ "$(post adm '{"name": "drinks", "epsilon": 2, "labels": ["tea", "coffee", "water"]}')" = 201 ] ||
     fail "create collection 3"

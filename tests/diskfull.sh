@@ -4,8 +4,10 @@
 # again on the still full disk, read-only: every read route answers what it answered before the
 # kill, every write gets 503 disk-full with Retry-After, /healthz and /metrics say so; once space
 # is freed it takes writes again without a restart, and every acknowledged report is stored
-# exactly once. Last, SIGTERM on a full disk: the log says the WAL was not checkpointed, and the
-# backup that docs/operations.md gives is complete and 0600.
+# exactly once. Then SIGTERM on a full disk: the log says the WAL was not checkpointed, and the
+# backup that docs/operations.md gives is complete and 0600. Last, with no token configured, the
+# tokens the server generates cannot be written on a full disk: it starts all the same, the roles
+# without a written token have none (401), and tokens an earlier run wrote stay in force.
 # Needs root (mount); skipped otherwise, except under CI=true, where it fails.
 # usage: diskfull.sh PINHOLE-SERVER PINHOLE
 set -eu
@@ -31,10 +33,11 @@ if ! mount -t tmpfs -o size=8m,mode=0700 tmpfs "$disk" 2>/dev/null; then
     exit 77
 fi
 
+toks="--admin-token-file $tmp/adm --analyst-token-file $tmp/ana" # none: generated tokens
 start() { # start the server on the database, wait for its port
     rm -f "$tmp/port"
-    "$server" --db "$disk/d.db" --port 0 --port-file "$tmp/port" --threads 2 \
-        --admin-token-file "$tmp/adm" --analyst-token-file "$tmp/ana" \
+    # shellcheck disable=SC2086 # $toks is a list of flags
+    "$server" --db "$disk/d.db" --port 0 --port-file "$tmp/port" --threads 2 $toks \
         --checkpoint-interval 3600 --retry-after 7 2>>"$tmp/server.log" &
     pid=$!
     i=0
@@ -46,7 +49,8 @@ start() { # start the server on the database, wait for its port
 }
 fill() { dd if=/dev/zero of="$disk/fill.$1" bs=4k 2>/dev/null || true; }
 # GET a route as the analyst: status code to stdout, body to $tmp/body
-get() { curl -s -o "$tmp/body" -w '%{http_code}' -H 'Authorization: Bearer ana' "$url$1"; }
+get() { getas ana "$1"; }
+getas() { curl -s -o "$tmp/body" -w '%{http_code}' -H "Authorization: Bearer $1" "$url$2"; }
 # a write: METHOD PATH TOKEN CONTENT-TYPE DATA-FILE; status, then the headers and body in $tmp/w
 write() { # (TOKEN "-": none, as devices post reports when no uploader token is set)
     auth="Authorization: Bearer $3"
@@ -179,5 +183,47 @@ sqlite3 "$tmp/backup.db" "SELECT lower(hex(report_id)) || ' ' || bucket || ' ' |
 cmp -s "$tmp/acked" "$tmp/stored" ||
     fail "the backup holds $(wc -l <"$tmp/stored") reports, not the 9000 acknowledged as sent"
 "$server" check --db "$tmp/backup.db" >/dev/null || fail "the backup's counts differ from a recount"
+
+# 5. No token configured, disk full, no token file from an earlier run: the generated tokens
+# cannot be written; the server starts, says so (never printing a token), and has no admin or
+# analyst token for the run: those routes answer 401, writes are refused anyway.
+toks=
+: >"$tmp/server.log"
+start
+grep '"event":"generated_tokens"' "$tmp/server.log" | grep '"level":"error"' |
+    grep '"error":"No space left on device"' | grep -q '"no_token":"admin,analyst"' ||
+    fail "the log does not say the generated tokens could not be written"
+! grep -Eq '[^0-9a-f][0-9a-f]{48}[^0-9a-f]' "$tmp/server.log" || fail "a token in the log"
+[ ! -e "$disk/d.db.tokens" ] && [ ! -e "$disk/d.db.tokens.tmp" ] || fail "a token file left"
+[ "$(getas ana /v1/collections)" = 401 ] || fail "analyst route without a token: $(cat "$tmp/body")"
+[ "$(getas '' /v1/collections)" = 401 ] || fail "analyst route, no Authorization: $(cat "$tmp/body")"
+[ "$(write POST /v1/collections adm application/json "$tmp/coll.json")" = 401 ] ||
+    fail "admin route without a token: $(cat "$tmp/w")"
+[ "$(curl -s -o "$tmp/body" -w '%{http_code}' "$url/v1/collections/1/config")" = 200 ] ||
+    fail "the device's config: $(cat "$tmp/body")"
+kill -TERM "$pid"; wait "$pid" || true; pid=
+# Space free: the tokens are written (0600); the disk full again, a restart keeps them.
+rm -f "$disk"/fill.*
+start
+[ "$(stat -c %a "$disk/d.db.tokens")" = 600 ] || fail "token file mode $(stat -c %a "$disk/d.db.tokens")"
+cp "$disk/d.db.tokens" "$tmp/tokens"
+ana=$(sed -n 's/^analyst //p' "$tmp/tokens")
+adm=$(sed -n 's/^admin //p' "$tmp/tokens")
+[ ${#ana} -eq 48 ] && [ ${#adm} -eq 48 ] || fail "the token file: $(wc -l <"$tmp/tokens") lines"
+[ "$(getas "$ana" /v1/collections/1)" = 200 ] && grep -q '"reports":9000' "$tmp/body" ||
+    fail "with the generated analyst token: $(cat "$tmp/body")"
+kill -TERM "$pid"; wait "$pid" || fail "the server did not stop cleanly"; pid=
+fill 4
+: >"$tmp/server.log"
+start
+grep '"event":"generated_tokens"' "$tmp/server.log" | grep '"level":"warn"' |
+    grep -q '"reused":2,"no_token":null' || fail "the log does not say the earlier tokens stay"
+cmp -s "$disk/d.db.tokens" "$tmp/tokens" || fail "the token file changed on a full disk"
+[ ! -e "$disk/d.db.tokens.tmp" ] || fail "a partial token file left"
+[ "$(getas "$ana" /v1/collections/1)" = 200 ] && grep -q '"reports":9000' "$tmp/body" ||
+    fail "with the earlier analyst token: $(cat "$tmp/body")"
+refused POST /v1/collections "$adm" application/json "$tmp/coll.json"
+! grep -Fq -e "$ana" -e "$adm" "$tmp/server.log" || fail "a token in the log"
 echo "ok: read-only start on a full disk, reads as before the kill, writes 503 disk-full;" \
-    "writable again once space was freed; 9000 acknowledged reports stored once; backup complete"
+    "writable again once space was freed; 9000 acknowledged reports stored once; backup complete;" \
+    "generated tokens unwritable on a full disk: started, no token (401), earlier tokens kept"

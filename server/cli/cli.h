@@ -47,6 +47,8 @@ int cli_sign_config(int argc, char **argv);
 int cli_submit(int argc, char **argv);
 /** `pinhole query`: print a collection's histogram (server/cli/query.c). CLI_* exit code. */
 int cli_query(int argc, char **argv);
+/** `pinhole close`: close a collection's time buckets (server/cli/close.c). CLI_* exit code. */
+int cli_close(int argc, char **argv);
 /* query_multi.c: pinhole query of a multi-attribute collection (parent: its GET answer): its
  * multi_attribute job under it, printed as tables (or its result as JSON). */
 struct cli_http;

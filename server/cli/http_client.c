@@ -230,3 +230,23 @@ long cli_post_batch(cli_http *h, uint64_t id, const uint8_t *body, size_t len, u
             backoff *= 2;
     }
 }
+
+json_t *cli_http_json(cli_http *h, const char *who, const char *method, const char *path,
+                      const char *body, long want)
+{
+    cli_response r;
+    if (cli_http_request(h, method, path, body ? "application/json" : NULL, body,
+                         body ? strlen(body) : 0, &r) != 0) {
+        fprintf(stderr, "%s: %s\n", who, r.error);
+        return NULL;
+    }
+    json_t *o = json_loads(r.body ? r.body : "", 0, NULL);
+    if (r.status != want) {
+        const char *d = json_string_value(json_object_get(o, "detail"));
+        fprintf(stderr, "%s: HTTP %ld: %s\n", who, r.status, d ? d : r.body ? r.body : "");
+        json_decref(o);
+        o = NULL;
+    }
+    free(r.body);
+    return o;
+}

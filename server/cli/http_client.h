@@ -41,6 +41,13 @@ void cli_http_free(cli_http *h);
 int cli_http_request(cli_http *h, const char *method, const char *path, const char *content_type,
                      const void *body, size_t len, cli_response *resp);
 
+/** A request with a JSON body (or none: body NULL) whose answer is JSON: that answer (json_decref
+ * it) when the status is want, else NULL after a line "WHO: HTTP STATUS: detail" (the problem's
+ * detail) or "WHO: transport error" on stderr. */
+struct json_t;
+struct json_t *cli_http_json(cli_http *h, const char *who, const char *method, const char *path,
+                             const char *body, long want);
+
 /** What a client needs to encode for a collection, from its verified signed config. */
 typedef struct cli_collection {
     pinhole_collection_config wire;

@@ -1,4 +1,5 @@
-/* `pinhole`: plan parameters, simulate users end to end, submit reports, query histograms, demo. */
+/* `pinhole`: plan parameters, simulate users end to end, submit reports, query histograms, close
+ * time buckets, demo. */
 #include "server/cli/cli.h"
 #include "server/cli/cli_options.h"
 
@@ -29,6 +30,8 @@ static void usage(FILE *f)
         "                                    post reports to a server in batches, with retries\n"
         "  query     --url URL --collection ID [--top N]\n"
         "                                    print a collection's estimated histogram\n"
+        "  close     --url URL --collection ID --before T\n"
+        "                                    close time buckets: their estimates become final\n"
         "  demo      [--users N] [--epsilon E] start a server, post simulated devices' reports\n"
         "                                    over HTTP, query and print the top words\n"
         "Run 'pinhole COMMAND --help' for a command's options.\n");
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
                                               {"sign-config", cli_sign_config},
                                               {"submit", cli_submit},
                                               {"query", cli_query},
+                                              {"close", cli_close},
                                               {"demo", cli_demo}};
     const int rc =
         cli_run_subcommand(commands, sizeof commands / sizeof commands[0], argc - 1, argv + 1);

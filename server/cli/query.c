@@ -14,13 +14,16 @@ static void query_usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: pinhole query --url URL --collection ID [--top N] [--from T] [--to T]\n"
+        "usage: pinhole query --url URL --collection ID [--top N] [--from T] [--to T] [--closed]\n"
         "                     [--significant fdr:ALPHA|bonferroni:ALPHA] [--format F]\n"
         "  Prints the top N items (default 20) by estimated count, with standard errors and\n"
-        "  95%% intervals, from reports with times in [from, to) (Unix seconds).\n"
+        "  95%% intervals, from reports with times in [from, to) (Unix seconds), and whether the\n"
+        "  estimate is final (every time bucket summed closed: pinhole close) or may change.\n"
+        "  --closed       only the closed time buckets of that range (a final estimate)\n"
         "  --significant  only the items whose test of count = 0 passes across all k items:\n"
         "                 fdr:ALPHA (Benjamini-Hochberg) or bonferroni:ALPHA (docs/analytics.md)\n"
-        "  --format F     table (default), csv or json (the server's answer as is)\n"
+        "  --format F     table (default), csv (a final column: 1 or 0) or json (the server's\n"
+        "                 answer as is)\n"
         "  Of a multi-attribute collection: its analysis (the multi_attribute job run under it):\n"
         "  marginals, pairwise joints, correlation matrix before and after repair, as tables\n"
         "  or (--format json) the job's result.\n"
@@ -126,6 +129,16 @@ int cli_print_histogram(const char *json, FILE *out, const uint64_t *truth)
             json_integer_value(json_object_get(par, "q")),
             json_integer_value(json_object_get(par, "t")),
             json_integer_value(json_object_get(o, "n")));
+    const json_t *closed = json_object_get(o, "closed_before");
+    if (json_integer_value(closed) > 0 || json_is_true(json_object_get(o, "closed_only")))
+        fprintf(
+            out,
+            json_is_true(json_object_get(o, "final"))
+                ? "final: every time bucket summed is closed (closed_before = %" JSON_INTEGER_FORMAT
+                  ")\n"
+                : "not final: open time buckets summed, the estimate may change (closed_before "
+                  "= %" JSON_INTEGER_FORMAT ")\n",
+            json_integer_value(closed));
     const json_t *sig = json_object_get(o, "significance");
     if (json_is_object(sig))
         fprintf(out,
@@ -166,13 +179,14 @@ int cli_query(int argc, char **argv)
 {
     const char *url = NULL, *sig = NULL, *format = "table";
     uint64_t coll = 0, top = 20, from = 0, to = 0, disc = 0;
-    int have_coll = 0, have_from = 0, have_to = 0, have_disc = 0;
+    int have_coll = 0, have_from = 0, have_to = 0, have_disc = 0, closed = 0;
     const cli_opt opts[] = {CLI_OPT("url", CLI_OPT_STRING, &url),
                             CLI_OPT("collection", CLI_OPT_U64, &coll, .given = &have_coll),
                             CLI_OPT("discovery", CLI_OPT_U64, &disc, .given = &have_disc),
                             CLI_OPT("top", CLI_OPT_U64, &top),
                             CLI_OPT("from", CLI_OPT_U64, &from, .given = &have_from),
                             CLI_OPT("to", CLI_OPT_U64, &to, .given = &have_to),
+                            CLI_OPT("closed", CLI_OPT_FLAG, &closed),
                             CLI_OPT("significant", CLI_OPT_STRING, &sig),
                             CLI_OPT("format", CLI_OPT_STRING, &format),
                             {0}};
@@ -185,8 +199,9 @@ int cli_query(int argc, char **argv)
                 "pinhole query: --url and one of --collection and --discovery are required\n");
         return CLI_USAGE;
     }
-    if (have_disc && (have_from || have_to || sig)) {
-        fprintf(stderr, "pinhole query: --from, --to and --significant are for --collection\n");
+    if (have_disc && (have_from || have_to || sig || closed)) {
+        fprintf(stderr,
+                "pinhole query: --from, --to, --closed and --significant are for --collection\n");
         return CLI_USAGE;
     }
     const int csv = strcmp(format, "csv") == 0, json = strcmp(format, "json") == 0;
@@ -219,9 +234,9 @@ int cli_query(int argc, char **argv)
         if (kind && strcmp(kind, "multi_attribute") == 0) {
             free(d.body);
             int rc = CLI_USAGE;
-            if (csv || sig)
+            if (csv || sig || closed)
                 fprintf(stderr, "pinhole query: a multi-attribute collection is printed as "
-                                "tables or JSON (no --format csv, no --significant)\n");
+                                "tables or JSON (no --format csv, --significant or --closed)\n");
             else
                 rc = cli_query_multi(&h, parent, json, have_from, from, have_to, to);
             json_decref(parent);
@@ -240,6 +255,8 @@ int cli_query(int argc, char **argv)
         n += snprintf(path + n, sizeof path - (size_t)n, "&to=%" PRIu64, to);
     if (sig)
         n += snprintf(path + n, sizeof path - (size_t)n, "&significant=%.64s", sig);
+    if (closed)
+        n += snprintf(path + n, sizeof path - (size_t)n, "&closed=true");
     if (csv && !have_disc)
         snprintf(path + n, sizeof path - (size_t)n, "&format=csv");
     cli_response r;

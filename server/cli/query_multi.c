@@ -10,26 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The JSON answer of a request with status want, or NULL with the reason on stderr. */
-static json_t *call(cli_http *h, const char *method, const char *path, const char *body, long want)
-{
-    cli_response r;
-    if (cli_http_request(h, method, path, body ? "application/json" : NULL, body,
-                         body ? strlen(body) : 0, &r) != 0) {
-        fprintf(stderr, "pinhole query: %s\n", r.error);
-        return NULL;
-    }
-    json_t *o = json_loads(r.body ? r.body : "", 0, NULL);
-    if (r.status != want) {
-        const char *d = json_string_value(json_object_get(o, "detail"));
-        fprintf(stderr, "pinhole query: HTTP %ld: %s\n", r.status, d ? d : r.body);
-        json_decref(o);
-        o = NULL;
-    }
-    free(r.body);
-    return o;
-}
-
 static double num(const json_t *a, size_t i)
 {
     return json_number_value(json_array_get(a, i));
@@ -133,14 +113,14 @@ int cli_query_multi(cli_http *h, const json_t *parent, int json_format, int have
         n += snprintf(body + n, sizeof body - (size_t)n, ", \"to\": %" PRIu64, to);
     snprintf(body + n, sizeof body - (size_t)n, "}");
     snprintf(path, sizeof path, "/v1/collections/%" JSON_INTEGER_FORMAT "/jobs", id);
-    json_t *job = call(h, "POST", path, body, 202);
+    json_t *job = cli_http_json(h, "pinhole query", "POST", path, body, 202);
     if (!job)
         return CLI_FAIL;
     snprintf(path, sizeof path, "/v1/jobs/%" JSON_INTEGER_FORMAT,
              json_integer_value(json_object_get(job, "id")));
     json_decref(job);
     for (;;) { /* the job runs on the server: poll every 100 ms */
-        job = call(h, "GET", path, NULL, 200);
+        job = cli_http_json(h, "pinhole query", "GET", path, NULL, 200);
         const char *st = job ? json_string_value(json_object_get(job, "status")) : NULL;
         if (!st || (strcmp(st, "queued") && strcmp(st, "running")))
             break;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -138,9 +139,80 @@ static int rotate_key(int argc, char **argv, pinhole_key_family family)
     return 0;
 }
 
+/* Write the generated tokens made[i] (empty: none for that role) to path, mode 0600: to path.tmp,
+ * fsynced, then renamed over path, so that a failed write leaves an earlier file as it was.
+ * Returns 0, or -1 with errno set. */
+static int write_tokens(const char *path, const char *const role[2], char made[2][64])
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    FILE *f = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+    int ok = f != NULL;
+    for (size_t i = 0; ok && i < 2; i++)
+        if (made[i][0])
+            ok = fprintf(f, "%s %s\n", role[i], made[i]) > 0;
+    ok = ok && fflush(f) == 0 && fsync(fd) == 0;
+    const int saved = errno;
+    ok = (f ? fclose(f) == 0 : close(fd) == 0) && ok;
+    if (ok && rename(tmp, path) == 0)
+        return 0;
+    const int err = ok ? errno : saved ? saved : EIO;
+    unlink(tmp);
+    errno = err;
+    return -1;
+}
+
+/* Read the tokens a previous run wrote to path (lines "ROLE TOKEN") for the roles with need[i]
+ * set, only from a regular file of this user that nobody else may read; each token found sets
+ * hash[i] and clears need[i]. Returns how many were found. */
+static int reuse_tokens(const char *path, const char *const role[2], int need[2], uint8_t *hash[2])
+{
+    const int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        return 0;
+    FILE *f =
+        fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() && !(sb.st_mode & 077)
+            ? fdopen(fd, "r")
+            : NULL;
+    if (!f) {
+        close(fd);
+        return 0;
+    }
+    char line[256];
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *sp = strchr(line, ' ');
+        if (!sp)
+            continue;
+        *sp = '\0';
+        char *tok = sp + 1;
+        tok[strcspn(tok, "\r\n")] = '\0';
+        for (size_t i = 0; i < 2; i++)
+            if (need[i] && *tok && strcmp(line, role[i]) == 0) {
+                pinhole_token_hash(tok, strlen(tok), hash[i]);
+                need[i] = 0;
+                found++;
+            }
+    }
+    sodium_memzero(line, sizeof line);
+    fclose(f);
+    return found;
+}
+
 /* Tokens from the environment (wiped from this process's memory once hashed, so they no longer
  * show in /proc/PID/environ), or a fresh random one for a role left without any, written to a
- * 0600 file and never to the log. Returns 0, or -1 when the token file cannot be written. */
+ * 0600 file and never to the log. When that file cannot be written because the disk is full
+ * (ENOSPC, EDQUOT), the server still starts (read-only, as it does on a full disk): a token that
+ * an earlier run left in the file stays in force, and a role with none there has no token for
+ * this run (its routes answer 401), never a token that nobody can read. Returns 0, or -1 when the
+ * token file cannot be written for another reason. */
 static int tokens(pinhole_daemon_config *cfg)
 {
     pinhole_server_options *o = &cfg->server;
@@ -178,23 +250,43 @@ static int tokens(pinhole_daemon_config *cfg)
         snprintf(path, sizeof path, "%s", cfg->generated_tokens_file);
     else
         snprintf(path, sizeof path, "%s.tokens", o->db_path);
-    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
-    int ok = f != NULL;
-    for (size_t i = 0; ok && i < 2; i++)
-        if (made[i][0])
-            ok = fprintf(f, "%s %s\n", t[i].role, made[i]) > 0;
-    ok = f ? fclose(f) == 0 && ok : 0;
-    if (!f && fd >= 0)
-        close(fd);
+    const char *const role[2] = {t[0].role, t[1].role};
+    const int rc = write_tokens(path, role, made);
+    const int err = errno;
+    int need[2] = {made[0][0] != 0, made[1][0] != 0};
     sodium_memzero(made, sizeof made);
-    if (!ok) {
-        pinhole_log(PINHOLE_LOG_ERROR, "generated_tokens", "sfile", path, "serror", strerror(errno),
+    if (rc == 0) {
+        pinhole_log(
+            PINHOLE_LOG_WARN, "generated_tokens", "sfile", path, "snote",
+            "no admin or analyst token configured: random ones for this run are in the file", NULL);
+        return 0;
+    }
+    if (err != ENOSPC && err != EDQUOT) {
+        pinhole_log(PINHOLE_LOG_ERROR, "generated_tokens", "sfile", path, "serror", strerror(err),
                     NULL);
         return -1;
     }
-    pinhole_log(PINHOLE_LOG_WARN, "generated_tokens", "sfile", path, "snote",
-                "no admin or analyst token configured: random ones for this run are in the file",
+    uint8_t *hash[2] = {t[0].hash, t[1].hash};
+    const int reused = reuse_tokens(path, role, need, hash);
+    for (size_t i = 0; i < 2; i++)
+        if (need[i]) { /* a token nobody can read would only look like access control */
+            sodium_memzero(t[i].hash, PINHOLE_TOKEN_HASH_BYTES);
+            *t[i].have = 0;
+        }
+    pinhole_log(need[0] || need[1] ? PINHOLE_LOG_ERROR : PINHOLE_LOG_WARN, "generated_tokens",
+                "sfile", path, "serror", strerror(err), "ureused", (unsigned long long)reused,
+                "sno_token",
+                need[0] && need[1] ? "admin,analyst"
+                : need[0]          ? "admin"
+                : need[1]          ? "analyst"
+                                   : NULL,
+                "snote",
+                need[0] || need[1]
+                    ? "disk full: the generated tokens could not be written; a role listed in "
+                      "no_token has no token this run and its routes answer 401: free space and "
+                      "restart, or configure token files"
+                    : "disk full: the new tokens could not be written; the ones in the file, "
+                      "written by an earlier run, stay in force",
                 NULL);
     return 0;
 }

@@ -420,11 +420,11 @@ static uint64_t select_rows(const pinhole_histogram_query *q, const pinhole_hist
     return rows;
 }
 
-static char *render_csv(const pinhole_server_collection *c, const pinhole_histogram *h,
+static char *render_csv(const pinhole_server_collection *c, const pinhole_histogram *h, int final,
                         const uint64_t *item, const uint64_t *rank, uint64_t rows, size_t *len)
 {
     text t = {0};
-    static const char head[] = "rank,item,label,estimate,stderr,lower,upper";
+    static const char head[] = "rank,item,label,estimate,stderr,lower,upper,final";
     text_add(&t, head, sizeof head - 1);
     if (h->consistent)
         text_add(&t, ",consistent", 11);
@@ -449,8 +449,8 @@ static char *render_csv(const pinhole_server_collection *c, const pinhole_histog
             }
             text_add(&t, "\"", 1);
         }
-        m = snprintf(line, sizeof line, ",%.17g,%.17g,%.17g,%.17g", est, se, est - PINHOLE_Z95 * se,
-                     est + PINHOLE_Z95 * se);
+        m = snprintf(line, sizeof line, ",%.17g,%.17g,%.17g,%.17g,%d", est, se,
+                     est - PINHOLE_Z95 * se, est + PINHOLE_Z95 * se, final != 0);
         text_add(&t, line, (size_t)m);
         if (h->consistent) {
             m = snprintf(line, sizeof line, ",%.17g", h->consistent[v]);
@@ -541,7 +541,7 @@ char *pinhole_api_histogram_render(const pinhole_server_collection *c,
     uint64_t *item, *rank;
     const uint64_t rows = select_rows(q, h, &item, &rank);
     char *s = !item    ? NULL
-              : q->csv ? render_csv(c, h, item, rank, rows, len)
+              : q->csv ? render_csv(c, h, q->final, item, rank, rows, len)
                        : render_json(c, q, h, item, rank, rows, len);
     free(item);
     free(rank);

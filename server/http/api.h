@@ -102,11 +102,13 @@ int pinhole_api_parse_histogram_query(const char *from, const char *to, const ch
 /** Render a histogram computed by pinhole_histogram_compute() (h->n reports; estimates and
  * variances in counts and counts^2). JSON: {"collection", "name", "mechanism", "parameters":
  * {epsilon, epsilon_realized, k, q, t, counts_len, time_precision, bits_per_report}, "from", "to",
- * "n", "confidence": 0.95, "consistency", "topk", "items": [{"item", "label", "estimate",
- * "stderr", "lower", "upper", "consistent"?, "topk_probability"?}]} with items by estimate
- * descending (ties by item); CSV: a header line "rank,item,label,estimate,stderr,lower,upper"
- * (plus ",consistent" and ",topk_probability" when computed) then one line per item. Returns a
- * malloc'd NUL-terminated text (length in *len) or NULL when out of memory. */
+ * "closed_only", "closed_before", "final", "n", "confidence": 0.95, "consistency", "topk", "items":
+ * [{"item", "label", "estimate", "stderr", "lower", "upper", "consistent"?, "topk_probability"?}]}
+ * with items by estimate descending (ties by item); CSV: a header line
+ * "rank,item,label,estimate,stderr,lower,upper,final" (plus ",consistent", ",topk_probability" and
+ * ",p_value" when computed) then one line per item, its final column q->final (1: every time bucket
+ * summed is closed, 0: the estimate may change). Returns a malloc'd NUL-terminated text (length in
+ * *len) or NULL when out of memory. */
 char *pinhole_api_histogram_render(const pinhole_server_collection *c,
                                    const pinhole_histogram_query *q, const pinhole_histogram *h,
                                    size_t *len);

@@ -70,6 +70,11 @@ try {
   assert.equal(n, all.n.toLocaleString('en-US'), 'the number of reports');
   const mech = await page.$eval('dd[data-param="Mechanism"]', (e) => e.textContent);
   assert.equal(mech, 'pgr');
+  // the first day's bucket is closed (run.sh): all time sums the open second day, not final
+  assert.equal(all.closed_before, to, 'closed before the second day');
+  assert.equal(all.final, false);
+  assert.equal(await page.$eval('dd[data-param="closed before"]', (e) => e.textContent), new Date(to * 1000).toISOString());
+  assert.equal(await page.$eval('dd[data-param="final"]', (e) => e.textContent), 'no: the estimate may change');
   const bars = await page.$$eval('#timeline rect', (r) => r.length);
   const tl = await api('/v1/collections/' + coll + '/timeline');
   assert.equal(bars, tl.buckets.length, 'one bar per time bucket');
@@ -90,6 +95,8 @@ try {
   const shown = await rows(page);
   expectRows(shown, part);
   assert.equal(await page.$eval('dd[data-param="reports (n)"]', (e) => e.textContent), part.n.toLocaleString('en-US'));
+  assert.equal(part.final, true, 'the first day alone is closed');
+  assert.equal(await page.$eval('dd[data-param="final"]', (e) => e.textContent), 'yes: every time bucket summed is closed');
   const H = '/v1/collections/' + coll + '/histogram?format=json&consistency=project&topk=20';
 
   // 3. the plain explanation and the top-k column: numbers from the API's parameters
@@ -149,13 +156,14 @@ try {
   await waitLoaded(page, t0);
   let [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
   const csv = (await readFile(await dl.path(), 'utf8')).trim().split('\n');
-  assert.equal(csv[0], 'rank,item,label,estimate,stderr,lower,upper,consistent,topk_probability,p_value');
+  assert.equal(csv[0], 'rank,item,label,estimate,stderr,lower,upper,final,consistent,topk_probability,p_value');
   assert.equal(csv.length - 1, sig.items.length, 'one CSV line per shown row');
   sig.items.forEach((it, i) => {
     const f = csv[i + 1].split(',');
     assert.equal(Number(f[1]), it.item);
     assert.equal(Number(f[3]), it.estimate, 'exact estimate in the CSV');
-    assert.equal(Number(f[9]), it.p_value);
+    assert.equal(f[7], sig.final ? '1' : '0');
+    assert.equal(Number(f[10]), it.p_value);
   });
   [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
   const js = JSON.parse(await readFile(await dl.path(), 'utf8'));

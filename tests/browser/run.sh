@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The dashboard in a real browser: start pinhole-server on a free loopback port with a temporary
-# database, create a SUBTLEX-US collection, post simulated reports on two days, then drive headless
+# database, create a SUBTLEX-US collection, post simulated reports on two days, close the first
+# day's time bucket, then drive headless
 # Chromium (tests/browser/dashboard.mjs) and stop the server. usage: run.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -38,6 +39,8 @@ day1=$((($(date +%s) / 86400 - 2) * 86400)) # the day before yesterday, 00:00 UT
 day2=$((day1 + 86400))
 "$build/server/pinhole" submit --url "$url" --collection 1 --users 60000 --seed 11 --time $((day1 + 3600)) > /dev/null
 "$build/server/pinhole" submit --url "$url" --collection 1 --users 40000 --seed 12 --time $((day2 + 3600)) > /dev/null
+# the first day's time bucket closed (final), the second's open
+PINHOLE_TOKEN=$PINHOLE_ADMIN_TOKEN "$build/server/pinhole" close --url "$url" --collection 1 --before "$day2" > /dev/null
 # a discovery collection with its round 0 open (its collection is collection 2)
 curl -sf -X POST -H "Authorization: Bearer $PINHOLE_ADMIN_TOKEN" -H "Content-Type: application/json" \
   --data '{"name": "new-words", "epsilon": 4, "devices": 100000}' "$url/v1/discoveries" > /dev/null

@@ -100,6 +100,9 @@ function showParams(h) {
     ['k (items)', p.k && p.k.toLocaleString('en-US')], ['bits per report', p.bits_per_report],
     ['q, t', p.q + ', ' + p.t], ['reports (n)', h.n.toLocaleString('en-US')],
     ['time unit (s)', p.time_precision],
+    // closed time buckets take no more reports: an answer over closed buckets only is final
+    ['closed before', h.closed_before ? new Date(h.closed_before * 1000).toISOString() : 'none'],
+    ['final', h.final ? 'yes: every time bucket summed is closed' : 'no: the estimate may change'],
   ];
   const dl = $('param-list');
   dl.innerHTML = '';
@@ -345,14 +348,16 @@ function download(name, type, text) {
   a.remove();
 }
 
-const exportColumns = ['rank', 'item', 'label', 'estimate', 'stderr', 'lower', 'upper', 'consistent', 'topk_probability', 'p_value'];
+// the server's CSV columns (final: 1 or 0, the answer's, on every line)
+const exportColumns = ['rank', 'item', 'label', 'estimate', 'stderr', 'lower', 'upper', 'final', 'consistent', 'topk_probability', 'p_value'];
 
 function exportCsv() {
   if (!state.shown) { setStatus('nothing to export'); return; }
   const quote = (s) => '"' + String(s).replace(/"/g, '""') + '"';
   const lines = [exportColumns.join(',')];
   for (const it of state.shown.h.items)
-    lines.push(exportColumns.map((c) => it[c] === undefined ? '' : (c === 'label' ? quote(it[c]) : String(it[c]))).join(','));
+    lines.push(exportColumns.map((c) => c === 'final' ? (state.shown.h.final ? '1' : '0')
+      : it[c] === undefined ? '' : (c === 'label' ? quote(it[c]) : String(it[c]))).join(','));
   download('pinhole-' + state.shown.collection + '.csv', 'text/csv', lines.join('\n') + '\n');
 }
 

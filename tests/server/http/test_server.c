@@ -269,8 +269,9 @@ Test(http, estimates_equal_the_offline_estimator)
     snprintf(path, sizeof path, "/v1/collections/%llu/histogram?format=csv&top=3",
              (unsigned long long)id);
     cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    cr_assert_eq(strncmp(body, "rank,item,label,estimate,stderr,lower,upper\n", 44), 0);
+    cr_assert_eq(strncmp(body, "rank,item,label,estimate,stderr,lower,upper,final\n", 50), 0);
     char *line = strchr(body, '\n') + 1;
+    cr_assert_eq(strncmp(strchr(line, '\n') - 2, ",0\n", 3), 0); /* no bucket closed: not final */
     unsigned rank;
     unsigned long long item;
     cr_assert_eq(sscanf(line, "%u,%llu,", &rank, &item), 2);

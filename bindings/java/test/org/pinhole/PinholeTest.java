@@ -14,18 +14,24 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.Test;
 
 /**
  * The Java binding on this machine's JVM: the signed config of the test vectors
  * (proto/vectors/v1.txt), reports and their sizes, errors as exceptions, the budget through a
- * BudgetStore, memoization, the outbox, and HttpUploader against a local HTTP server that first
- * answers 503 and then 200.
+ * BudgetStore, memoization, the outbox, HttpUploader against a local HTTP server that first
+ * answers 503 and then 200, and every error code of the C header (system property
+ * pinhole.header) as a PinholeException constant of the same name and value.
  */
 public class PinholeTest {
     static final String SIGNING_KEY =
@@ -50,6 +56,34 @@ public class PinholeTest {
     static PinholeCollection vectorCollection() throws PinholeException {
         return PinholeCollection.fromSignedConfig(
                 Pinhole.hexDecode(SIGNED), Pinhole.hexDecode(SIGNING_KEY));
+    }
+
+    /** Every PINHOLE_E* code of the C header, by name, has its constant here with its value. */
+    @Test
+    public void errorCodesMatchTheHeader() throws Exception {
+        String path = System.getProperty("pinhole.header");
+        assertTrue("run with -Dpinhole.header=client/include/pinhole/pinhole.h", path != null);
+        String header = new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile("\\bPINHOLE_(E[A-Z]+) = (-[0-9]+),").matcher(header);
+        Map<String, Integer> c = new HashMap<>();
+        while (m.find())
+            c.put(m.group(1), Integer.parseInt(m.group(2)));
+        assertEquals(22, c.size()); /* -1 .. -22, and each code once */
+        for (int code = -1; code >= -22; code--)
+            assertTrue("no PINHOLE_E* = " + code, c.containsValue(code));
+        assertEquals(Integer.valueOf(-21), c.get("ENOSPACE"));
+        assertEquals(Integer.valueOf(-22), c.get("ECLOSED"));
+        for (Map.Entry<String, Integer> e : c.entrySet())
+            assertEquals("PinholeException." + e.getKey(), (int) e.getValue(),
+                    PinholeException.class.getField(e.getKey()).getInt(null));
+        int fields = 0; /* and no constant here that the header does not have */
+        for (java.lang.reflect.Field f : PinholeException.class.getFields())
+            if (f.getName().startsWith("E")) {
+                assertTrue("PinholeException." + f.getName() + " is not in the header",
+                        c.containsKey(f.getName()));
+                fields++;
+            }
+        assertEquals(c.size(), fields);
     }
 
     @Test
