@@ -114,7 +114,10 @@ close() { curl -s -o "$tmp/close" -w '%{http_code}' -H 'Authorization: Bearer ad
     -H 'Content-Type: application/json' -d "$1" "$url/v1/collections/$d/close"; }
 now=$(date +%s)
 [ "$(close "{\"before\": $((now + 3 * 86400))}")" = 422 ] || fail "a close of future buckets: $(cat "$tmp/close")"
-[ "$(close '{"after": 1}')" = 400 ] || fail "a malformed close: $(cat "$tmp/close")"
+[ "$(close '{"after": 1}')" = 400 ] && grep -q 'unknown member \\"after\\"' "$tmp/close" ||
+    fail "a close with an unknown member: $(cat "$tmp/close")"
+[ "$(close '{"before": "1"}')" = 400 ] && grep -q 'before: Unix seconds, an integer' "$tmp/close" ||
+    fail "a close with a string: $(cat "$tmp/close")"
 [ "$(close "{\"before\": $now}")" = 200 ] || fail "close: $(cat "$tmp/close")"
 closed=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["closed_before"])' <"$tmp/close")
 [ "$closed" = $(((now + 86399) / 86400 * 86400)) ] || fail "closed_before $closed"

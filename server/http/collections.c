@@ -57,13 +57,25 @@ enum MHD_Result pinhole_http_collection_close(request *rq)
     const pinhole_server_collection *c = rq->coll;
     json_t *root = json_loadb((const char *)rq->body, rq->len, JSON_REJECT_DUPLICATES, NULL);
     json_t *before = json_object_get(root, "before");
+    char why[160] = "the body must be {\"before\": <Unix seconds>}";
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        if (strcmp(key, "before") != 0) {
+            snprintf(why, sizeof why,
+                     "unknown member \"%.64s\" (the body is {\"before\": <Unix seconds>})", key);
+            break;
+        }
+    }
     const int shape =
         json_is_object(root) && json_object_size(root) == 1 && json_is_integer(before);
+    if (json_is_object(root) && json_object_size(root) == 1 && before && !shape)
+        snprintf(why, sizeof why, "before: Unix seconds, an integer");
     const json_int_t t = shape ? json_integer_value(before) : -1;
     json_decref(root);
     if (!shape)
-        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON,
-                                    "the body must be {\"before\": <Unix seconds>}");
+        return pinhole_http_problem(rq, PROBLEM_MALFORMED_JSON, why);
     const int64_t p = c->time_precision, now = (int64_t)pinhole_clock_wall();
     const int64_t first_open = t / p + (t % p != 0); /* ceil(t / p): buckets starting before t */
     if (t < 0 || first_open > now / p + 1)

@@ -193,25 +193,31 @@ void pinhole_gate_get_stats(pinhole_gate *g, pinhole_gate_stats *out)
     pthread_mutex_unlock(&g->mu);
 }
 
-/* Write a complete problem+json answer (best effort: the socket is nonblocking). */
-static void answer(int fd, pinhole_problem p, const char *detail, unsigned retry_after)
+size_t pinhole_problem_message(char *msg, size_t cap, pinhole_problem p, const char *detail,
+                               unsigned retry_after)
 {
     const pinhole_problem_type *t = pinhole_problem_get(p);
-    const char *reason = t->title;
-    const unsigned status = t->status;
-    char body[400], msg[700], retry[48] = "";
+    char body[400], retry[48] = "";
     const int blen = snprintf(body, sizeof body,
                               "{\"type\":\"urn:pinhole:problem:%s\",\"title\":\"%s\","
                               "\"status\":%u,\"detail\":\"%s\"}",
-                              t->slug, reason, status, detail);
+                              t->slug, t->title, t->status, detail);
     if (retry_after)
         snprintf(retry, sizeof retry, "Retry-After: %u\r\n", retry_after);
-    const int n = snprintf(msg, sizeof msg,
+    const int n = snprintf(msg, cap,
                            "HTTP/1.1 %u %s\r\nContent-Type: application/problem+json\r\n%s"
                            "Connection: close\r\nContent-Length: %d\r\n\r\n%s",
-                           status, reason, retry, blen, body);
-    if (n > 0 && (size_t)n < sizeof msg)
-        (void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+                           t->status, t->title, retry, blen, body);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* Write a complete problem+json answer (best effort: the socket is nonblocking). */
+static void answer(int fd, pinhole_problem p, const char *detail, unsigned retry_after)
+{
+    char msg[PINHOLE_PROBLEM_MESSAGE_MAX];
+    const size_t n = pinhole_problem_message(msg, sizeof msg, p, detail, retry_after);
+    if (n)
+        (void)!send(fd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 static void free_slot(pinhole_gate *g, unsigned i)

@@ -11,6 +11,8 @@
 #ifndef PINHOLE_SERVER_HTTP_GATE_H
 #define PINHOLE_SERVER_HTTP_GATE_H
 
+#include "server/http/problem.h"
+
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -44,6 +46,16 @@ typedef struct pinhole_gate_stats {
     unsigned long long evicted; /* closed before their head arrived, to make room at the limit */
     size_t body_bytes;          /* reserved now */
 } pinhole_gate_stats;
+
+/* Bytes a problem message of pinhole_problem_message takes at most. */
+#define PINHOLE_PROBLEM_MESSAGE_MAX 700u
+
+/** A whole HTTP/1.1 answer with problem p as application/problem+json (detail: a JSON-safe
+ * line), `Connection: close` and, when retry_after is nonzero, `Retry-After`, written to
+ * msg[0..cap): its length, 0 when it does not fit (cap PINHOLE_PROBLEM_MESSAGE_MAX always does).
+ * Used where the server answers outside libmicrohttpd (the connection gate, the relay). */
+size_t pinhole_problem_message(char *msg, size_t cap, pinhole_problem p, const char *detail,
+                               unsigned retry_after);
 
 /** Start the gate's thread. Errors: PINHOLE_ENOMEM, PINHOLE_EIO (epoll). On error the listening
  * socket is left open. */

@@ -23,6 +23,9 @@ static const struct {
     [HEAD_TOO_MANY] = {PROBLEM_HEADER_TOO_LARGE,
                        "more header fields, query parameters and cookies than the server takes"},
     [HEAD_TIMEOUT] = {PROBLEM_REQUEST_TIMEOUT, "the request head did not arrive in time"},
+    [HEAD_CHUNKS] = {PROBLEM_BAD_REQUEST,
+                     "broken chunked framing: a chunk size is 1 to 15 hex digits, and each "
+                     "chunk-size line, chunk and trailer line ends with CRLF"},
 };
 
 pinhole_problem pinhole_head_problem(pinhole_head_fault f)

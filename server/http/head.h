@@ -32,6 +32,7 @@ typedef enum pinhole_head_fault {
     HEAD_TOO_LARGE,    /* 431: the head is longer than the server accepts */
     HEAD_TOO_MANY,     /* 431: too many header fields, query parameters and cookies */
     HEAD_TIMEOUT,      /* 408: the head did not arrive in time */
+    HEAD_CHUNKS,       /* 400: a chunked body's framing broke (the relay answers it itself) */
     HEAD_FAULTS
 } pinhole_head_fault;
 

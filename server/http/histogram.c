@@ -134,22 +134,6 @@ static void *query_main(void *arg)
 /* Most histogram queries waiting for the query thread; more are answered 503. */
 #define PINHOLE_QUERY_QUEUE 64
 
-/* MHD_get_connection_values iterator: remember the first query parameter not in the list. */
-static enum MHD_Result unknown_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    (void)value;
-    static const char *const known[] = {"from", "to",          "top",   "format", "consistency",
-                                        "topk", "significant", "items", "closed"};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (strcmp(key, known[i]) == 0)
-            return MHD_YES;
-    const char **first = cls;
-    *first = key;
-    return MHD_NO;
-}
-
 enum MHD_Result pinhole_http_histogram(request *rq)
 {
     pinhole_server *s = rq->srv;
@@ -162,16 +146,6 @@ enum MHD_Result pinhole_http_histogram(request *rq)
     }
     struct MHD_Connection *k = rq->conn;
     char err[256];
-    const char *unknown = NULL;
-    MHD_get_connection_values(k, MHD_GET_ARGUMENT_KIND, unknown_arg, &unknown);
-    if (unknown) {
-        snprintf(
-            err, sizeof err,
-            "unknown query parameter '%.64s' (known: from, to, top, format, consistency, topk, "
-            "significant, items, closed)",
-            unknown);
-        return pinhole_http_problem(rq, PROBLEM_BAD_QUERY, err);
-    }
     if (pinhole_api_parse_histogram_query(
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "from"),
             MHD_lookup_connection_value(k, MHD_GET_ARGUMENT_KIND, "to"),

@@ -39,6 +39,11 @@ enum reason {
 /* Their label values. */
 extern const char *const pinhole_http_reason_name[RS_COUNT];
 
+/* Their explanations, the `error` of a refused report in a batch's answer: one sentence per
+ * reason, naming every cause the reason covers (not the text of a library error code, which
+ * several reasons share). */
+extern const char *const pinhole_http_reason_text[RS_COUNT];
+
 struct pinhole_server {
     pinhole_server_options opt;
     struct MHD_Daemon *d;

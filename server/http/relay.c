@@ -17,13 +17,17 @@
  *   in every Content-Length field; never with Transfer-Encoding, which must be chunked alone.
  * - 400 / 413 on malformed chunked framing: chunk sizes here are 1 to 15 hex digits (an extension
  *   without control characters after a semicolon), each line and each chunk's data ended by CRLF;
- *   otherwise the relay closes the connection without an answer.
+ *   otherwise the relay forwards nothing more, ends the daemon's side (which drops the unfinished
+ *   request and closes once its answers to the requests before it are out) and then answers the
+ *   client itself: 400 problem+json, Connection: close.
  * - 500 when the application leaves upload data unprocessed with a full buffer: the handler always
  *   takes every byte (server.c).
  * - 400 on a HTTP/1.1 request without Host is only made in its strict mode (not used): server.c
  *   answers it as problem+json. */
+#define _GNU_SOURCE /* memmem */
 #include "server/http/relay.h"
 #include "common/error.h"
+#include "server/http/gate.h"
 #include "server/http/head.h"
 
 #include <errno.h>
@@ -64,6 +68,8 @@ typedef struct conn {
     buffer to_d, to_c; /* bytes the daemon or the client did not take yet */
     int client_eof;    /* 1: the client's end closed; 2: failed, close everything */
     int daemon_eof, lingering, shut_d, dead;
+    int broken;  /* a chunked body's framing broke: 1 its answer is owed, 2 it is written */
+    int d_close; /* the daemon sent an answer with Connection: close (its last one) */
     uint32_t cmask, dmask; /* epoll interests registered */
     double since; /* monotonic seconds: the current head's first byte, or the linger's end */
     struct conn *prev, *next;
@@ -281,8 +287,17 @@ static int take_chunk_line(conn *c)
     return 0;
 }
 
+/* A chunked body's framing broke: nothing more of the client's is forwarded, and its answer is
+ * owed (settle). -1. */
+static int broken(conn *c)
+{
+    c->broken = 1;
+    c->state = IN_DROP;
+    return -1;
+}
+
 /* The client's bytes p[0..n): forwarded to r->out as far as they check. -1 when a chunked body's
- * framing breaks (the connection is closed without an answer). */
+ * framing breaks (c->broken set; r->out holds the bytes before the break) or memory runs out. */
 static int parse(pinhole_relay *r, conn *c, const uint8_t *p, size_t n)
 {
     size_t i = 0;
@@ -345,28 +360,28 @@ static int parse(pinhole_relay *r, conn *c, const uint8_t *p, size_t n)
                                      ? r->head_max
                                      : CHUNK_LINE_MAX;
             if (c->acc_len + want > limit)
-                return -1;
+                return broken(c);
             gather(c, p + i, want, limit);
             i += want;
             if (!lf)
                 break;
             if (c->state == IN_CHUNK_END) {
                 if (c->acc_len != 2 || c->acc[0] != '\r')
-                    return -1;
+                    return broken(c);
                 out_add(r, c->acc, 2);
                 c->state = IN_CHUNK_LINE;
             } else if (c->state == IN_CHUNK_LINE) {
                 if (take_chunk_line(c) != 0)
-                    return -1;
+                    return broken(c);
                 out_add(r, c->acc, c->acc_len);
             } else { /* field lines, CRLF each, to an empty line */
                 const size_t l = c->acc_len;
                 if (l < 2 || c->acc[l - 2] != '\r')
-                    return -1;
+                    return broken(c);
                 if (l != 2 && (l < 4 || memcmp(c->acc + l - 4, "\r\n\r\n", 4) != 0))
                     continue; /* another field line: keep gathering */
                 if (pinhole_head_check_trailer(c->acc, c->acc_len) != HEAD_OK)
-                    return -1;
+                    return broken(c);
                 out_add(r, c->acc, c->acc_len);
                 c->state = IN_HEAD;
             }
@@ -397,7 +412,7 @@ static void client_readable(pinhole_relay *r, conn *c)
     if (c->lingering || c->dfd < 0)
         return; /* dropped */
     r->out_len = 0;
-    if (parse(r, c, r->in, (size_t)n) != 0) {
+    if (parse(r, c, r->in, (size_t)n) != 0 && !c->broken) {
         c->client_eof = 2;
         return;
     }
@@ -417,6 +432,8 @@ static void daemon_readable(pinhole_relay *r, conn *c)
         c->daemon_eof = 1;
         return;
     }
+    if (memmem(r->in, (size_t)n, "\r\nConnection: close\r\n", 21))
+        c->d_close = 1;
     if (send_or_stash(c->cfd, &c->to_c, r->in, (size_t)n) != 0)
         c->client_eof = 2;
 }
@@ -424,6 +441,25 @@ static void daemon_readable(pinhole_relay *r, conn *c)
 /* After events: close what is finished. Returns 1 when c was freed. */
 static int settle(pinhole_relay *r, conn *c)
 {
+    if (c->broken == 1 && c->client_eof != 2) {
+        /* the daemon gets the end of the stream after the bytes before the break: it answers
+         * the requests before the broken one, drops that one and closes; then the answer */
+        if (!c->shut_d && c->dfd >= 0 && c->to_d.off == c->to_d.len) {
+            shutdown(c->dfd, SHUT_WR);
+            c->shut_d = 1;
+            c->since = now() + LINGER_SECONDS; /* the daemon may not look (sweep) */
+        }
+        if (c->daemon_eof && c->to_c.off == c->to_c.len) {
+            char msg[PINHOLE_PROBLEM_MESSAGE_MAX];
+            const size_t n =
+                pinhole_problem_message(msg, sizeof msg, pinhole_head_problem(HEAD_CHUNKS),
+                                        pinhole_head_detail(HEAD_CHUNKS), 0);
+            c->broken = 2;
+            /* unless the daemon answered the broken request already (before its body) */
+            if (!c->d_close && send_or_stash(c->cfd, &c->to_c, (const uint8_t *)msg, n) != 0)
+                c->client_eof = 2;
+        }
+    }
     if (c->client_eof == 2 || (c->daemon_eof && c->client_eof)) {
         if (c->client_eof == 2 || c->to_c.off == c->to_c.len) {
             close_conn(r, c);
@@ -437,7 +473,8 @@ static int settle(pinhole_relay *r, conn *c)
     if (c->daemon_eof && !c->lingering && c->to_c.off == c->to_c.len) {
         /* the daemon closed and its last answer is out: let the client read it, then close */
         shutdown(c->cfd, SHUT_WR);
-        close(c->dfd);
+        if (c->dfd >= 0)
+            close(c->dfd);
         c->dfd = -1;
         c->lingering = 1;
         c->state = IN_DROP;
@@ -482,6 +519,13 @@ static void sweep(pinhole_relay *r)
         next = c->next;
         if (c->lingering && t >= c->since) {
             close_conn(r, c);
+        } else if (c->broken == 1 && c->shut_d && t >= c->since) {
+            /* libmicrohttpd notices the end of a body it waits for only at its own timeout:
+             * what it answered by now is out, the rest of its side is dropped */
+            close(c->dfd);
+            c->dfd = -1;
+            c->daemon_eof = 1;
+            settle(r, c);
         } else if (!c->lingering && c->state == IN_HEAD && c->since &&
                    t - c->since > r->head_timeout) {
             c->acc_len = 0;

@@ -5,9 +5,12 @@
  * head (head.h): the first and every later one, and a chunked body's framing. A refused head is
  * replaced by a PINHOLE_HEAD_REFUSE_METHOD request, which the daemon answers in its turn (after
  * the requests before it) as application/problem+json with Connection: close; the client's bytes
- * after it are dropped. A chunked body whose framing breaks closes the connection without an
- * answer. A head that takes longer than the head deadline is refused (408). The daemon's bytes go
- * back to the client unchanged. One thread, epoll. */
+ * after it are dropped. When a chunked body's framing breaks, nothing more is forwarded, the
+ * daemon's side is ended (it drops the unfinished request) and, once the daemon's answers to the
+ * requests before it are out, the relay answers 400 problem+json itself with Connection: close
+ * (unless the daemon answered that request early, before its body). A head that takes longer than
+ * the head deadline is refused (408). The daemon's bytes go back to the client unchanged. One
+ * thread, epoll. */
 #ifndef PINHOLE_SERVER_HTTP_RELAY_H
 #define PINHOLE_SERVER_HTTP_RELAY_H
 

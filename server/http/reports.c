@@ -68,7 +68,7 @@ static enum MHD_Result batch_reply(request *rq)
             json_array_append_new(errors, json_pack("{s:I, s:s, s:s, s:s}", "index", (json_int_t)i,
                                                     "status", status_name(r->status), "reason",
                                                     pinhole_http_reason_name[why], "error",
-                                                    pinhole_strerror(r->error)));
+                                                    pinhole_http_reason_text[why]));
         }
     }
     json_t *body = json_pack("{s:I, s:I, s:I, s:o}", "accepted", (json_int_t)acc, "duplicates",

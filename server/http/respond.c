@@ -65,6 +65,27 @@ const char *const pinhole_http_reason_name[RS_COUNT] = {
     [RS_TOO_LARGE] = "too_large",  [RS_STORE] = "store_error",   [RS_WINDOW] = "window",
     [RS_CLOSED] = "closed",        [RS_DELETED] = "deleted"};
 
+const char *const pinhole_http_reason_text[RS_COUNT] = {
+    [RS_FORMAT] = "malformed report",
+    [RS_TRUNCATED] = "report truncated",
+    [RS_VERSION] = "unsupported report version",
+    [RS_MISMATCH] = "report made for other collection parameters (its collection id or "
+                    "fingerprint differs)",
+    [RS_RANGE] = "report time out of range: 2^62 time units or more, a 17th distinct time in one "
+                 "batch (at most 16), or a day whose report ids the server has already retired",
+    [RS_SEAL] = "sealed report that no key of the server opens (sealed to a retired key or to "
+                "another server's, or altered)",
+    [RS_INVALID] = "payload outside the collection's report alphabet",
+    [RS_REPLAY] = "report id already stored with other content (a replay): dropped",
+    [RS_BUSY] = "the server is busy: retry later",
+    [RS_TOO_LARGE] = "too large, or bytes after the report",
+    [RS_STORE] = "the store failed: retry later",
+    [RS_WINDOW] = "report time outside the collection's report window (too old, or ahead of the "
+                  "server's clock)",
+    [RS_CLOSED] = "report time in a closed time bucket of the collection (its estimate is final)",
+    [RS_DELETED] = "the collection was deleted while the batch waited",
+};
+
 enum MHD_Result pinhole_http_send(request *rq, unsigned status, const char *type, char *buf,
                                   size_t len, const char *h1, const char *v1)
 {

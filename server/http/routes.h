@@ -45,6 +45,10 @@ typedef struct pinhole_http_route {
     /* NULL for an alias: a pattern ending in '/' served by the route of the same method without
      * that slash (its role, body and handler: an alias never grants more) */
     pinhole_http_handler handler;
+    /* the query parameters it takes, space-separated ("from to top"); NULL: none; "*": any (the
+     * dashboard's files). Any other parameter is refused (400 bad-query) before the handler runs,
+     * so that a misspelt one is not silently ignored. */
+    const char *params;
 } pinhole_http_route;
 
 /** Every route, in table order (aliases included); *n receives their number. */

@@ -71,6 +71,30 @@ static size_t body_limit(const pinhole_server *s, pinhole_http_body body)
     }
 }
 
+/* The query parameters a route takes (space-separated), and the first other one seen. */
+typedef struct known_params {
+    const char *names;
+    const char *unknown;
+} known_params;
+
+static enum MHD_Result unknown_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    (void)value;
+    known_params *kp = cls;
+    const size_t n = strlen(key);
+    for (const char *p = kp->names; *p;) {
+        const char *e = strchr(p, ' ');
+        const size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && strncmp(p, key, n) == 0)
+            return MHD_YES;
+        p += l + (e != NULL);
+    }
+    kp->unknown = key;
+    return MHD_NO;
+}
+
 /* First callback of a request: the route table decides the handler, the role, whether the path
  * names a collection, and the body's type and limit. Returns 1 to go on receiving, or 0 with *res
  * set when an answer was queued already. */
@@ -116,6 +140,20 @@ static int begin_request(request *rq, const char *url, const char *method, const
     const pinhole_http_route *route = rq->match.route;
     if (route->role && pinhole_http_check_role(rq, route->role, res) != 0)
         return 0;
+    const char *unknown = NULL;
+    if (!route->params || strcmp(route->params, "*") != 0) {
+        known_params kp = {route->params ? route->params : "", NULL};
+        MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, unknown_param, &kp);
+        unknown = kp.unknown;
+    }
+    if (unknown) {
+        char d[256];
+        snprintf(d, sizeof d, "unknown query parameter '%.64s' (%s%.150s)", unknown,
+                 route->params ? "known: " : "this route takes none",
+                 route->params ? route->params : "");
+        *res = pinhole_http_problem(rq, PROBLEM_BAD_QUERY, d);
+        return 0;
+    }
     if (route->collection) {
         rq->coll = pinhole_service_collection(s->svc, rq->match.id);
         if (!rq->coll)

@@ -116,6 +116,17 @@ static const row common_rows[] = {
     /* an unknown query parameter: 400 once past the token (403 would not tell it from a refusal) */
     {"GET", "/v1/collections/1/histogram?x=1", NULL, NULL, "uu.f.", 400},
     {"GET", "/v1/collections/1/timeline", NULL, NULL, "uu.f.", 200},
+    /* every route refuses the query parameters it does not take (they were ignored once) */
+    {"GET", "/v1/collections/1/timeline?from=5", NULL, NULL, "uu.f.", 400},
+    {"GET", "/v1/collections/1?label=1", NULL, NULL, "uu.f.", 400},
+    {"GET", "/v1/collections/1?labels=1", NULL, NULL, "uu.f.", 200},
+    {"GET", "/v1/collections/1/config?format=json", NULL, NULL, ".....", 200},
+    {"GET", "/v1/collections/1/config?fromat=json", NULL, NULL, ".....", 400},
+    {"GET", "/v1/keys?x", NULL, NULL, ".....", 400},
+    {"GET", "/v1/jobs?limit=5&offset=1", NULL, NULL, "uu.f.", 200},
+    {"GET", "/v1/jobs?limt=5", NULL, NULL, "uu.f.", 400},
+    {"DELETE", "/v1/jobs/77?force=1", NULL, NULL, "uu.f.", 400},
+    {"GET", "/ui/?v=2", NULL, NULL, ".....", 200},
     {"POST", "/v1/collections/1/jobs", JSON, "{", "uu.f.", 400},
     {"POST", "/v1/collections/1/close", JSON, "{", "uuff.", 400},  /* admin only */
     {"POST", "/v1/collections/3/close", JSON, "{}", "uuff.", 404}, /* a multi parent: no buckets */
