@@ -31,7 +31,8 @@ typedef struct pinhole_server_options {
     int log_client_address;           /* put the client's address in request log lines, 0 */
     int check_every_request;  /* 1: every request head of a connection is checked by the relay
                                  (server/http/relay.h) before libmicrohttpd reads it; 0: only the
-                                 first (behind a proxy that checks framing itself) */
+                                 first (the default: with 1, libmicrohttpd 0.9.75 at times
+                                 stopped polling connections suspended by the report route) */
     unsigned min_body_rate;   /* bytes/s a body must average once head_timeout has passed, 512 */
     size_t body_buffer_bytes; /* request body bytes buffered at once, all clients, 512 MiB */
     size_t body_buffer_bytes_per_address; /* ... from one client address, 64 MiB */

@@ -31,7 +31,7 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_memory = 32768;
     o->head_timeout = 10;
     o->connections_per_address = 64;
-    o->check_every_request = 1;
+    o->check_every_request = 0;
     o->body_buffer_bytes = (size_t)512 << 20;
     o->min_body_rate = 512;
     o->body_buffer_bytes_per_address = (size_t)64 << 20;

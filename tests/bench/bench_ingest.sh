@@ -4,7 +4,7 @@
 #  2. batches of 1,000 reports per POST, durable and replay-checked;
 #  3. histogram query latency (k = 74,286) once the collection holds TOTAL reports.
 # usage: tests/bench/bench_ingest.sh BUILD_DIR [SECONDS] [TOTAL]   (e.g. build 10 10000000)
-# SERVER_ARGS: more server options (e.g. SERVER_ARGS='--check-every-request 0')
+# SERVER_ARGS: more server options (e.g. SERVER_ARGS='--check-every-request 1')
 set -eu
 build=$1 secs=${2:-10} total=${3:-10000000}
 here=$(cd "$(dirname "$0")" && pwd)

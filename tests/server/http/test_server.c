@@ -41,6 +41,8 @@ static double head_timeout = 10; /* seconds; tests may lower it before start() *
 static unsigned per_address = 64;
 static size_t body_bytes_per_address = (size_t)64 << 20;
 static unsigned connection_limit = 1024;
+static int check_every_request =
+    0; /* the relay (off by default); tests of it set 1 before start() */
 
 static void start(unsigned timeout, size_t max_body, size_t queue, const char *uploader)
 {
@@ -50,6 +52,7 @@ static void start(unsigned timeout, size_t max_body, size_t queue, const char *u
     o.connections_per_address = per_address;
     o.body_buffer_bytes_per_address = body_bytes_per_address;
     o.connection_limit = connection_limit;
+    o.check_every_request = check_every_request;
     o.port = 0;
     o.connection_timeout = timeout;
     o.max_body_bytes = max_body;
@@ -1049,6 +1052,7 @@ static long second_answer(const char *bad, size_t badlen, char *buf, size_t cap)
 Test(http, later_heads_have_a_deadline)
 {
     head_timeout = 1;
+    check_every_request = 1;
     start(30, 8u << 20, 1000000, NULL);
     char buf[2048];
     const char *slow = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a";
@@ -1361,6 +1365,7 @@ static long second_answer(const char *bad, size_t badlen, char *buf, size_t cap)
  * answer on broken chunked framing (case 15). */
 Test(http, later_requests_on_a_connection_get_problem_json)
 {
+    check_every_request = 1;
     start(30, 8u << 20, 1000000, NULL);
     cr_assert_eq(create(spec), 1);
     char big[40000];
@@ -1413,6 +1418,7 @@ Test(http, later_requests_on_a_connection_get_problem_json)
  * and nothing after it is answered. */
 Test(http, a_refused_head_is_answered_in_its_turn)
 {
+    check_every_request = 1;
     start(30, 8u << 20, 1000000, NULL);
     const char *reqs = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
                        "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -1439,6 +1445,7 @@ Test(http, a_refused_head_is_answered_in_its_turn)
  * connection without an answer (no 400 came). */
 Test(http, broken_chunked_framing_is_answered_and_stores_nothing)
 {
+    check_every_request = 1;
     start(30, 8u << 20, 1000000, NULL);
     const uint64_t id = create(spec);
     cli_collection c;
