@@ -15,10 +15,17 @@ server=$1 cli=$2
 tmp=$(mktemp -d /tmp/pinhole-diskfull.XXXXXX)
 disk=$tmp/disk
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    umount "$disk" 2>/dev/null || true
-    rm -rf "$tmp"
+cleanup() { # the server reaped before the unmount (a process still exiting keeps the mount busy)
+    if [ -n "$pid" ]; then
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        mountpoint -q "$disk" || break
+        umount "$disk" 2>/dev/null || sleep 0.2
+    done
+    if mountpoint -q "$disk"; then umount -l "$disk" 2>/dev/null || true; fi
+    rm -rf "$tmp" || true
 }
 trap cleanup EXIT
 fail() {
