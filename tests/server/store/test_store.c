@@ -384,7 +384,7 @@ Test(store, sqlite_file_of_the_first_schema_is_upgraded)
         cr_skip_test("SQLite's upgrade");
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &c);
     const uint8_t p3 = 3;
     pinhole_ingest_report r;
@@ -408,7 +408,7 @@ Test(store, sqlite_file_of_the_first_schema_is_upgraded)
     pinhole_server_collection_free(&all[0]);
     free(all);
     pinhole_store_close(s);
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK); /* upgrades */
+    s = open_store(); /* upgrades */
     const pinhole_collection_window w = {.max_report_age = 60};
     cr_assert_eq(pinhole_store_set_window(s, c.id, &w), PINHOLE_OK);
     uint64_t total;
@@ -551,7 +551,7 @@ Test(store, files_are_created_private)
     const mode_t old = umask(022);
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &c);
     pinhole_server_keys k;
     cr_assert_eq(pinhole_store_server_keys(s, &k), PINHOLE_OK);

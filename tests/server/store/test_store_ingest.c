@@ -138,7 +138,7 @@ Test(store, counts_equal_direct_accumulation_and_check_sees_tampering)
 {
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 5000, .epsilon = 3};
     cr_assert_eq(pinhole_store_create_collection(s, &c, "big", &p, 60, 0, NULL), PINHOLE_OK);
     cr_assert_gt(c.cfg.counts_len, 3 * 256);
@@ -203,7 +203,7 @@ Test(store, duplicate_rows_are_found_by_check)
 {
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &c);
     const uint8_t p = 1;
     pinhole_ingest_report r;
@@ -253,7 +253,7 @@ Test(store, same_batch_through_two_handles_counts_once)
         cr_skip_test("one ingesting handle at a time on SQLite");
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &c);
     enum { N = 2000, ROUNDS = 4 };
     static uint8_t payload[N];
@@ -308,7 +308,7 @@ Test(store, writer_flushes_every_b_reports_or_t_ms)
 {
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &c);
     pinhole_writer w;
     pinhole_writer_options o = {.flush_reports = 3, .flush_ms = 400};
@@ -391,7 +391,7 @@ Test(store, writer_queue_full_then_drains)
 {
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &c);
     pinhole_writer w;
     pinhole_writer_options o = {.max_queue_reports = 1};

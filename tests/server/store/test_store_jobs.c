@@ -234,7 +234,7 @@ Test(store, job_taken_over_is_given_up_by_its_old_holder)
 Test(store, jobs_are_claimed_once)
 {
     pinhole_store *s, *t;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     cr_assert_eq(pinhole_store_open(&t, store_url, NULL), PINHOLE_OK);
     pinhole_job_record r = {.collection_id = 1, .time_limit = 60, .created = 1};
     strcpy(r.type, "histogram");

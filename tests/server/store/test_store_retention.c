@@ -68,7 +68,7 @@ Test(store, window_is_stored_and_loaded)
 {
     pinhole_store *s;
     pinhole_server_collection c;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &c);
     cr_assert(c.window.max_report_age == 0 && c.window.max_clock_skew == 0 &&
               !c.window.keep_reports);
@@ -77,7 +77,7 @@ Test(store, window_is_stored_and_loaded)
     cr_assert_eq(pinhole_store_set_window(s, c.id, &w), PINHOLE_OK);
     cr_assert_eq(pinhole_store_set_window(s, c.id + 1, &w), PINHOLE_ENOTFOUND);
     pinhole_store_close(s);
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     pinhole_server_collection *all;
     size_t n;
     cr_assert_eq(pinhole_store_load_collections(s, &all, &n), PINHOLE_OK);
@@ -128,7 +128,7 @@ Test(store, old_days_are_retired_whole)
 #ifdef PINHOLE_WITH_POSTGRESQL
     pinhole_store *s;
     pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     cr_assert_eq(pinhole_store_create_collection(s, &a, "drop", &p, 86400, 0, NULL), PINHOLE_OK);
     cr_assert_eq(pinhole_store_create_collection(s, &b, "keep", &p, 86400, 0, NULL), PINHOLE_OK);
@@ -204,7 +204,7 @@ Test(store, thirty_days_into_a_seven_day_window_keep_the_window_and_every_count)
     enum { DAYS = 30, PER_DAY = 300 };
     pinhole_store *s;
     pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     const pinhole_collection_window w = {.max_report_age = 7 * 86400, .max_clock_skew = 3600},
                                     wk = {.max_report_age = 86400, .keep_reports = 1};
@@ -301,7 +301,7 @@ Test(store, thirty_days_into_a_seven_day_window_keep_the_window_and_every_count)
     cr_assert_eq(late[1].error, PINHOLE_ERANGE);
     pinhole_store_close(s);
     /* a restart: the same answers; SQLite loads the live ids only */
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     cr_assert_eq(pinhole_store_ingest_prepare(s), PINHOLE_OK);
     if (!on_pg) {
         pinhole_store_gc_read(s, &st);
@@ -328,7 +328,7 @@ Test(store, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
 {
     pinhole_store *s;
     pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     make_collection(s, &b);
     make_collection(s, &a); /* the newest: its id must not come back */
     const uint8_t pay = 5;
@@ -355,7 +355,7 @@ Test(store, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
     snprintf(sql[3], sizeof sql[3], "SELECT count(*) FROM jobs WHERE collection_id = %lld",
              (long long)a.id);
     cr_assert_eq(rows_of(sql[0]), 10);
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     pinhole_server_collection *cs;
     size_t nc;
     cr_assert_eq(pinhole_store_load_collections(s, &cs, &nc), PINHOLE_OK);
@@ -396,8 +396,7 @@ Test(store, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
  * another collection in the same transaction is stored. */
 Test(store, late_batch_of_a_deleted_collection_leaves_nothing)
 {
-    pinhole_store *s;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    pinhole_store *s = open_store();
     const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     pinhole_server_collection a, b;
     cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
@@ -444,8 +443,7 @@ Test(store, late_batch_of_a_deleted_collection_leaves_nothing)
  * deleted on another handle; when its transaction comes, it stores nothing. */
 Test(store, batch_queued_while_its_collection_is_deleted_stores_nothing)
 {
-    pinhole_store *s;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    pinhole_store *s = open_store();
     const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     pinhole_server_collection a;
     cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
@@ -480,8 +478,7 @@ Test(store, batch_queued_while_its_collection_is_deleted_stores_nothing)
  * survives a restart; an unknown or deleted collection has nothing to close. */
 Test(store, closed_buckets_take_no_new_report)
 {
-    pinhole_store *s;
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    pinhole_store *s = open_store();
     const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     pinhole_server_collection a, b;
     cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
@@ -518,7 +515,7 @@ Test(store, closed_buckets_take_no_new_report)
     cr_assert_eq(n, 2);
     free(counts);
     pinhole_store_close(s);
-    cr_assert_eq(pinhole_store_open(&s, store_url, NULL), PINHOLE_OK);
+    s = open_store();
     cr_assert_eq(pinhole_store_closed_before(s, a.id, &closed), PINHOLE_OK);
     cr_assert_eq(closed, 12);
     cr_assert_eq(pinhole_store_ingest(s, r, 1), PINHOLE_OK);
