@@ -148,15 +148,10 @@ int pg_set_window(pinhole_store *base, int64_t id, const pinhole_collection_wind
     snprintf(skew, sizeof skew, "%" PRIu32, w->max_clock_skew);
     snprintf(cid, sizeof cid, "%" PRId64, id);
     const char *v[4] = {age, skew, w->keep_reports ? "true" : "false", cid};
-    PGresult *res = pg_run(pg_of(base),
-                           "UPDATE collections SET max_report_age = $1, max_clock_skew = $2,"
-                           " keep_reports = $3 WHERE id = $4 RETURNING id",
-                           4, v, PGRES_TUPLES_OK);
-    if (!res)
-        return PINHOLE_EDB;
-    const int found = PQntuples(res) == 1;
-    PQclear(res);
-    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+    return pg_one_row(pg_of(base),
+                      "UPDATE collections SET max_report_age = $1, max_clock_skew = $2,"
+                      " keep_reports = $3 WHERE id = $4 RETURNING id",
+                      4, v, NULL);
 }
 
 int pg_delete_collection(pinhole_store *base, int64_t id)
@@ -164,15 +159,10 @@ int pg_delete_collection(pinhole_store *base, int64_t id)
     char cid[24];
     snprintf(cid, sizeof cid, "%" PRId64, id);
     const char *v[1] = {cid};
-    PGresult *res = pg_run(pg_of(base),
-                           "UPDATE collections SET deleting = true WHERE id = $1 AND NOT deleting"
-                           " RETURNING id",
-                           1, v, PGRES_TUPLES_OK);
-    if (!res)
-        return PINHOLE_EDB;
-    const int found = PQntuples(res) == 1;
-    PQclear(res);
-    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+    return pg_one_row(pg_of(base),
+                      "UPDATE collections SET deleting = true WHERE id = $1 AND NOT deleting"
+                      " RETURNING id",
+                      1, v, NULL);
 }
 
 int pg_load_collections(pinhole_store *base, pinhole_server_collection **out, size_t *n)
@@ -434,17 +424,10 @@ int pg_close_buckets(pinhole_store *base, int64_t id, int64_t before, int64_t *c
     const char *v[2] = {cid, b};
     /* the row lock waits for the flushes that share-locked the row (pg_fence); the flushes after
      * it read the new value */
-    PGresult *res = pg_run(pg_of(base),
-                           "UPDATE collections SET closed_before = greatest(closed_before, $2)"
-                           " WHERE id = $1 AND NOT deleting RETURNING closed_before",
-                           2, v, PGRES_TUPLES_OK);
-    if (!res)
-        return PINHOLE_EDB;
-    const int found = PQntuples(res) == 1;
-    if (found)
-        *closed = pg_int(res, 0, 0);
-    PQclear(res);
-    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+    return pg_one_row(pg_of(base),
+                      "UPDATE collections SET closed_before = greatest(closed_before, $2)"
+                      " WHERE id = $1 AND NOT deleting RETURNING closed_before",
+                      2, v, closed);
 }
 
 int pg_closed_before(pinhole_store *base, int64_t id, int64_t *closed)
@@ -452,14 +435,7 @@ int pg_closed_before(pinhole_store *base, int64_t id, int64_t *closed)
     char cid[24];
     snprintf(cid, sizeof cid, "%" PRId64, id);
     const char *v[1] = {cid};
-    PGresult *res =
-        pg_run(pg_of(base), "SELECT closed_before FROM collections WHERE id = $1 AND NOT deleting",
-               1, v, PGRES_TUPLES_OK);
-    if (!res)
-        return PINHOLE_EDB;
-    const int found = PQntuples(res) == 1;
-    if (found)
-        *closed = pg_int(res, 0, 0);
-    PQclear(res);
-    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+    return pg_one_row(pg_of(base),
+                      "SELECT closed_before FROM collections WHERE id = $1 AND NOT deleting", 1, v,
+                      closed);
 }

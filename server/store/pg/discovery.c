@@ -87,16 +87,11 @@ int pg_discovery_save(pinhole_store *base, int64_t id, const uint8_t *state, siz
         pg_buf_free(&hex);
         return PINHOLE_EDB;
     }
-    PGresult *res = pg_run(s, "UPDATE discoveries SET state = $1::bytea WHERE id = $2 RETURNING id",
-                           2, v, PGRES_TUPLES_OK);
-    if (!res)
+    rc = pg_one_row(s, "UPDATE discoveries SET state = $1::bytea WHERE id = $2 RETURNING id", 2, v,
+                    NULL);
+    if (rc != PINHOLE_OK)
         goto rollback;
-    const int found = PQntuples(res) == 1;
-    PQclear(res);
-    if (!found) {
-        rc = PINHOLE_ENOTFOUND;
-        goto rollback;
-    }
+    rc = PINHOLE_EDB;
     if ((next > 0 && add_round(s, idtext, next) != PINHOLE_OK) ||
         pg_exec(s, "COMMIT", 0, NULL) != PINHOLE_OK)
         goto rollback;

@@ -100,6 +100,18 @@ int pg_exec(pg_store *s, const char *sql, int n, const char *const *v)
     return PINHOLE_OK;
 }
 
+int pg_one_row(pg_store *s, const char *sql, int n, const char *const *v, int64_t *first)
+{
+    PGresult *res = pg_run(s, sql, n, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    const int found = PQntuples(res) == 1;
+    if (found && first)
+        *first = pg_int(res, 0, 0);
+    PQclear(res);
+    return found ? PINHOLE_OK : PINHOLE_ENOTFOUND;
+}
+
 int pg_error(const pg_store *s)
 {
     return strcmp(s->sqlstate, "53100") == 0 ? PINHOLE_ENOSPACE : PINHOLE_EDB;

@@ -94,6 +94,11 @@ PGresult *pg_result(pg_store *s, PGresult *res, ExecStatusType want);
 /* Run a statement, ignoring any rows it returns: PINHOLE_OK or PINHOLE_EDB. */
 int pg_exec(pg_store *s, const char *sql, int n, const char *const *v);
 
+/* Run a statement that returns at most one row (a SELECT by key, an UPDATE ... RETURNING):
+ * PINHOLE_OK with the row's first column in *first (when first is not NULL), PINHOLE_ENOTFOUND
+ * when no row came back, PINHOLE_EDB when the statement failed. */
+int pg_one_row(pg_store *s, const char *sql, int n, const char *const *v, int64_t *first);
+
 /* The PINHOLE_E* code of the latest failed statement: PINHOLE_ENOSPACE for SQLSTATE 53100
  * (disk_full: PostgreSQL could not write), else PINHOLE_EDB. */
 int pg_error(const pg_store *s);
