@@ -72,6 +72,11 @@ grep -q "300 reports in 1 batches: 300 accepted, 0 refused" oue.txt || fail "$(c
 # bad input: clear errors, non-zero exit
 echo 16 | "$pinhole" encode $V - >/dev/null 2>err.txt && fail "value 16 accepted for k = 16"
 grep -q "line 1: value 16: value outside the domain" err.txt || fail "$(cat err.txt)"
+# a refused value writes nothing: --out keeps what it held (no truncated or partial file)
+cp plain.bin before.bin
+printf '1\n2\n16\n' | "$pinhole" encode $V --out plain.bin - 2>err.txt && fail "value 16 accepted"
+cmp -s plain.bin before.bin || fail "a failed encode changed --out"
+[ -z "$(ls | grep partial)" ] || fail "a failed encode left $(ls | grep partial)"
 printf '1\nx\n' | "$pinhole" encode --k 10 --epsilon 1 - >/dev/null 2>err.txt && fail "bad line accepted"
 grep -q "line 2" err.txt || fail "$(cat err.txt)"
 head -c 100 plain.bin >cut.bin

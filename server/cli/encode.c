@@ -6,9 +6,11 @@
 
 #include <sodium.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <stdlib.h> /* mkstemp */
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void encode_usage(FILE *f)
 {
@@ -113,6 +115,7 @@ int cli_encode(int argc, char **argv)
     const size_t batch_cap = pinhole_batch_bytes(per_batch, item_max);
     uint8_t *item = malloc(item_max), *batch = batch_cap ? malloc(batch_cap) : NULL;
     FILE *f = NULL;
+    char *tmp = NULL; /* the temporary file beside --out */
     if (!item || !batch) {
         fprintf(stderr, "pinhole encode: out of memory\n");
         goto done;
@@ -132,10 +135,30 @@ int cli_encode(int argc, char **argv)
             goto done;
         }
     }
-    f = out && strcmp(out, "-") != 0 ? fopen(out, "wb") : stdout;
-    if (!f) {
-        perror(out);
-        goto done;
+    /* A file is written whole or not at all: the batches go to a temporary file beside it,
+     * renamed over --out only once every report was made (a refused value or time leaves
+     * whatever --out held before, never a truncated or partial file). */
+    if (out && strcmp(out, "-") != 0) {
+        if (!(tmp = malloc(strlen(out) + sizeof ".partial-XXXXXX"))) {
+            fprintf(stderr, "pinhole encode: out of memory\n");
+            goto done;
+        }
+        sprintf(tmp, "%s.partial-XXXXXX", out);
+        const int fd = mkstemp(tmp);
+        const mode_t mask = umask(0); /* mkstemp's 0600 widened to what fopen would make */
+        umask(mask);
+        if (fd < 0 || fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "wb"))) {
+            perror(tmp);
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp);
+            }
+            free(tmp);
+            tmp = NULL;
+            goto done;
+        }
+    } else {
+        f = stdout;
     }
     char *cursor = (char *)text;
     uint64_t line = 0, v, reports = 0, batches = 0;
@@ -176,6 +199,10 @@ int cli_encode(int argc, char **argv)
         goto done;
     }
     f = NULL;
+    if (tmp && rename(tmp, out) != 0) {
+        perror(out);
+        goto done;
+    }
     fprintf(stderr,
             "pinhole encode: %llu reports in %llu batches for collection %llu (k = %llu, epsilon = "
             "%g, q = %u, t = %u, %u payload bits%s), fingerprint ",
@@ -189,6 +216,11 @@ int cli_encode(int argc, char **argv)
 done:
     if (f && f != stdout)
         fclose(f);
+    if (tmp) {
+        if (status != CLI_OK)
+            unlink(tmp);
+        free(tmp);
+    }
     free(text);
     free(list);
     pinhole_labels_free(lab);
