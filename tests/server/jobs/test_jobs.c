@@ -65,8 +65,13 @@ static int make_data(pinhole_job_data *out, int buckets)
 #define MULTI_BASE 101
 static const uint32_t multi_k[3] = {2, 3, 4};
 
+/* The multi-attribute collection into mc (pinhole_multi_clear it) and the counts of its three pairs
+ * into counts[0..3) (malloc'd, free them) from the simulated devices. */
 static void multi_counts(pinhole_multi *mc, uint64_t **counts)
 {
+    cr_assert_eq(pinhole_multi_init(mc, MULTI_BASE, 3, multi_k, PINHOLE_MECH_PGR, 1.0), PINHOLE_OK);
+    for (int p = 0; p < 3; p++)
+        counts[p] = calloc(mc->pairs[p].mech.counts_len, sizeof **counts);
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 5);
     for (int u = 0; u < 6000; u++) {
@@ -84,11 +89,7 @@ static int multi_data(int64_t coll, pinhole_job_data *out)
 {
     memset(out, 0, sizeof *out);
     pinhole_multi mc;
-    cr_assert_eq(pinhole_multi_init(&mc, MULTI_BASE, 3, multi_k, PINHOLE_MECH_PGR, 1.0),
-                 PINHOLE_OK);
     uint64_t *counts[3];
-    for (int p = 0; p < 3; p++)
-        counts[p] = calloc(mc.pairs[p].mech.counts_len, sizeof **counts);
     multi_counts(&mc, counts);
     const int p = (int)(coll - MULTI_BASE);
     pinhole_config_params par = mc.pairs[p].config.params;
@@ -150,16 +151,64 @@ static const char *status_of(pinhole_jobs *J, int64_t id, json_t **job)
     return json_string_value(json_object_get(*job, "status"));
 }
 
+/* Wait up to seconds for job id to end, check it ended with status want; returns the job (a new
+ * reference). */
+static json_t *ended(pinhole_jobs *J, int64_t id, int seconds, const char *want)
+{
+    cr_assert_eq(pinhole_jobs_wait(J, id, seconds), PINHOLE_OK);
+    json_t *job;
+    const char *st = status_of(J, id, &job);
+    cr_assert_str_eq(st, want, "job %lld: %s", (long long)id,
+                     json_string_value(json_object_get(job, "error")));
+    return job;
+}
+
+/* Submit a job of type on collection coll (0 for the types that read no reports) for the times
+ * [0, to) with params (taken, may be NULL), then as ended(). */
+static json_t *job_ended(pinhole_jobs *J, int64_t coll, const char *type, int64_t to,
+                         json_t *params, int seconds, const char *want)
+{
+    int64_t id;
+    cr_assert_eq(pinhole_jobs_submit(J, coll, type, 0, to, params, &id), PINHOLE_OK, "%s", type);
+    json_decref(params);
+    return ended(J, id, seconds, want);
+}
+
+/* A sleep job with params left 'running' by a process that died, with attempts and error (NULL
+ * for none), written into db behind the runner's back; returns its id. */
+static int64_t left_running(sqlite3 *db, const char *params, int attempts, const char *error)
+{
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "INSERT INTO jobs(collection_id, type, t_from, t_to, params,"
+                                    " status, time_limit, created, attempts, error) VALUES (0,"
+                                    " 'sleep', 0, 0, ?, 'running', 60, 0, ?, ?)",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_text(st, 1, params, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, attempts);
+    if (error)
+        sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    return sqlite3_last_insert_rowid(db);
+}
+
+/* Wait (up to 3 s) until job id is running. */
+static void await_running(pinhole_jobs *J, int64_t id)
+{
+    json_t *job;
+    for (int i = 0; i < 300 && strcmp(status_of(J, id, &job), "running") != 0; i++) {
+        json_decref(job);
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    json_decref(job);
+}
+
 Test(jobs, reconstruct_equals_estimator)
 {
     pinhole_jobs *J = open_runner();
-    int64_t id;
-    json_t *params = json_pack("{s:i}", "top", 0);
-    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 0, 100, params, &id), PINHOLE_OK);
-    json_decref(params);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
-    json_t *job;
-    cr_assert_str_eq(status_of(J, id, &job), "done");
+    json_t *job = job_ended(J, 1, "reconstruct", 100, json_pack("{s:i}", "top", 0), 30, "done");
     const json_t *res = json_object_get(job, "result");
     cr_assert_eq(json_integer_value(json_object_get(res, "n")), 2000);
     const json_t *items = json_object_get(res, "items");
@@ -191,14 +240,7 @@ Test(jobs, reconstruct_equals_estimator)
  * and return its result (a new reference). */
 static json_t *run_job_on(pinhole_jobs *J, int64_t coll, const char *type, json_t *params)
 {
-    int64_t id;
-    cr_assert_eq(pinhole_jobs_submit(J, coll, type, 0, 100, params, &id), PINHOLE_OK);
-    json_decref(params);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 120), PINHOLE_OK);
-    json_t *job;
-    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
-    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "done", "%s: %s", type,
-                     json_string_value(json_object_get(job, "error")));
+    json_t *job = job_ended(J, coll, type, 100, params, 120, "done");
     json_t *res = json_incref(json_object_get(job, "result"));
     json_decref(job);
     return res;
@@ -359,14 +401,8 @@ Test(jobs, optimization_job_types)
     json_decref(res);
 
     /* bad parameters fail with a message, nothing crashes */
-    int64_t id;
-    json_t *job;
-    json_t *bad = json_pack("{s:[[i,i],[i]]}", "weights", 0, 1, 1);
-    cr_assert_eq(pinhole_jobs_submit(J, 0, "maxcut", 0, 0, bad, &id), PINHOLE_OK);
-    json_decref(bad);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
-    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
-    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "failed");
+    json_t *job = job_ended(J, 0, "maxcut", 0, json_pack("{s:[[i,i],[i]]}", "weights", 0, 1, 1), 30,
+                            "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "square"));
     json_decref(job);
     pinhole_jobs_close(J);
@@ -407,20 +443,15 @@ Test(jobs, stopped_before_it_starts_and_budgets)
 {
     pinhole_jobs *J = open_runner();
     /* a time limit already spent when the module starts: failed, not a crash */
-    int64_t id;
-    json_t *job, *p = json_pack("{s:f}", "time_limit", 1e-9);
-    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 0, 100, p, &id), PINHOLE_OK);
-    json_decref(p);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
-    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    json_t *job =
+        job_ended(J, 1, "reconstruct", 100, json_pack("{s:f}", "time_limit", 1e-9), 30, "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "time limit"));
     json_decref(job);
     /* work the time limit could not stop is refused before it starts */
-    p = json_pack("{s:i, s:i, s:i, s:i}", "d", 2000, "L", 2000, "steps", 1, "risk_samples", 10000);
-    cr_assert_eq(pinhole_jobs_submit(J, 0, "single_location", 0, 0, p, &id), PINHOLE_OK);
-    json_decref(p);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
-    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    job = job_ended(
+        J, 0, "single_location", 0,
+        json_pack("{s:i, s:i, s:i, s:i}", "d", 2000, "L", 2000, "steps", 1, "risk_samples", 10000),
+        30, "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "2e10"));
     json_decref(job);
     pinhole_jobs_close(J);
@@ -429,21 +460,9 @@ Test(jobs, stopped_before_it_starts_and_budgets)
      * fails at the next start instead of running again */
     sqlite3 *db;
     cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db,
-                              "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status,"
-                              " time_limit, created, attempts) VALUES (0, 'sleep', 0, 0, '{}',"
-                              " 'running', 60, 0, 3)",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
-    const int64_t doomed = sqlite3_last_insert_rowid(db);
+    const int64_t doomed = left_running(db, "{}", 3, NULL);
     /* ... and one whose cancellation was asked for before the process died is not run again */
-    cr_assert_eq(sqlite3_exec(db,
-                              "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status,"
-                              " time_limit, created, attempts, error) VALUES (0, 'sleep', 0, 0,"
-                              " '{\"seconds\": 30}', 'running', 60, 0, 1, 'cancel requested')",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
-    const int64_t canceled = sqlite3_last_insert_rowid(db);
+    const int64_t canceled = left_running(db, "{\"seconds\": 30}", 1, "cancel requested");
     sqlite3_close(db);
     J = open_runner();
     cr_assert_str_eq(status_of(J, doomed, &job), "failed");
@@ -502,18 +521,12 @@ Test(jobs, errors)
     cr_assert_eq(pinhole_jobs_cancel(J, 12345), PINHOLE_ENOTFOUND);
 
     /* unknown collection: the job fails with a message */
-    cr_assert_eq(pinhole_jobs_submit(J, 2, "reconstruct", 0, 1, NULL, &id), PINHOLE_OK);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
-    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    job = job_ended(J, 2, "reconstruct", 1, NULL, 30, "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "not found"), "error: %s",
               json_string_value(json_object_get(job, "error")));
     json_decref(job);
     /* invalid parameter of the type */
-    json_t *p = json_pack("{s:i}", "top", -3);
-    cr_assert_eq(pinhole_jobs_submit(J, 1, "reconstruct", 0, 1, p, &id), PINHOLE_OK);
-    json_decref(p);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 30), PINHOLE_OK);
-    cr_assert_str_eq(status_of(J, id, &job), "failed");
+    job = job_ended(J, 1, "reconstruct", 1, json_pack("{s:i}", "top", -3), 30, "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "top"));
     json_decref(job);
     pinhole_jobs_close(J);
@@ -528,19 +541,11 @@ Test(jobs, cancel_and_time_limit)
     json_t *tl = json_pack("{s:f, s:f}", "seconds", 30.0, "time_limit", 0.3);
     cr_assert_eq(pinhole_jobs_submit(J, 0, "sleep", 0, 0, tl, &b), PINHOLE_OK);
     json_decref(tl);
-    json_t *job;
     /* wait until a is running, then cancel it */
-    for (int i = 0; i < 300 && strcmp(status_of(J, a, &job), "running") != 0; i++) {
-        json_decref(job);
-        nanosleep(&(struct timespec){0, 10000000}, NULL);
-    }
-    json_decref(job);
+    await_running(J, a);
     cr_assert_eq(pinhole_jobs_cancel(J, a), PINHOLE_OK);
-    cr_assert_eq(pinhole_jobs_wait(J, a, 5), PINHOLE_OK);
-    cr_assert_str_eq(status_of(J, a, &job), "canceled");
-    json_decref(job);
-    cr_assert_eq(pinhole_jobs_wait(J, b, 10), PINHOLE_OK);
-    cr_assert_str_eq(status_of(J, b, &job), "failed");
+    json_decref(ended(J, a, 5, "canceled"));
+    json_t *job = ended(J, b, 10, "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "time limit of 0.3 s"));
     json_decref(job);
     /* a queued job is cancelled at once: keep both workers busy first */
@@ -564,12 +569,7 @@ Test(jobs, rerun_after_crash_and_shutdown)
     json_t *p = json_pack("{s:f}", "seconds", 30.0);
     cr_assert_eq(pinhole_jobs_submit(J, 0, "sleep", 0, 0, p, &id), PINHOLE_OK);
     json_decref(p);
-    json_t *job;
-    for (int i = 0; i < 300 && strcmp(status_of(J, id, &job), "running") != 0; i++) {
-        json_decref(job);
-        nanosleep(&(struct timespec){0, 10000000}, NULL);
-    }
-    json_decref(job);
+    await_running(J, id);
     pinhole_jobs_close(J); /* graceful stop: the running job goes back to the queue */
 
     sqlite3 *db;
@@ -581,20 +581,13 @@ Test(jobs, rerun_after_crash_and_shutdown)
     cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "queued");
     sqlite3_finalize(st);
     /* as if a process died mid-run: a short job marked running with no worker behind it */
-    cr_assert_eq(
-        sqlite3_exec(db,
-                     "UPDATE jobs SET status = 'canceled';"
-                     "INSERT INTO jobs(collection_id, type, t_from, t_to, params, status,"
-                     " time_limit, created) VALUES (0, 'sleep', 0, 0, '{\"seconds\":0.05}',"
-                     " 'running', 60, 0)",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    const int64_t crashed = sqlite3_last_insert_rowid(db);
+    cr_assert_eq(sqlite3_exec(db, "UPDATE jobs SET status = 'canceled'", NULL, NULL, NULL),
+                 SQLITE_OK);
+    const int64_t crashed = left_running(db, "{\"seconds\":0.05}", 0, NULL);
     sqlite3_close(db);
 
     J = open_runner();
-    cr_assert_eq(pinhole_jobs_wait(J, crashed, 10), PINHOLE_OK);
-    cr_assert_str_eq(status_of(J, crashed, &job), "done");
+    json_t *job = ended(J, crashed, 10, "done");
     cr_assert_float_eq(json_real_value(json_object_get(json_object_get(job, "result"), "slept")),
                        0.05, 1e-12);
     json_decref(job);
@@ -612,11 +605,7 @@ Test(jobs, multi_attribute)
 {
     pinhole_jobs *J = open_runner();
     pinhole_multi mc;
-    cr_assert_eq(pinhole_multi_init(&mc, MULTI_BASE, 3, multi_k, PINHOLE_MECH_PGR, 1.0),
-                 PINHOLE_OK);
     uint64_t *counts[3];
-    for (int p = 0; p < 3; p++)
-        counts[p] = calloc(mc.pairs[p].mech.counts_len, sizeof **counts);
     multi_counts(&mc, counts);
     pinhole_multi_est e;
     pinhole_multi_corr c;
@@ -663,14 +652,10 @@ Test(jobs, multi_attribute)
     json_decref(res);
 
     /* collections out of order fail with a message naming the pair */
-    int64_t id;
-    json_t *bad = json_pack("{s:O, s:[i,i,i]}", "attributes", attrs, "collections", 101, 103, 102);
-    cr_assert_eq(pinhole_jobs_submit(J, 0, "multi_attribute", 0, 100, bad, &id), PINHOLE_OK);
-    json_decref(bad);
-    cr_assert_eq(pinhole_jobs_wait(J, id, 60), PINHOLE_OK);
-    json_t *job;
-    cr_assert_eq(pinhole_jobs_get(J, id, &job), PINHOLE_OK);
-    cr_assert_str_eq(json_string_value(json_object_get(job, "status")), "failed");
+    json_t *job =
+        job_ended(J, 0, "multi_attribute", 100,
+                  json_pack("{s:O, s:[i,i,i]}", "attributes", attrs, "collections", 101, 103, 102),
+                  60, "failed");
     cr_assert(strstr(json_string_value(json_object_get(job, "error")), "pair 1"), "%s",
               json_string_value(json_object_get(job, "error")));
     json_decref(job);
