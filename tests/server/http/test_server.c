@@ -118,18 +118,40 @@ static long req(const char *token, const char *method, const char *path, const c
     return r.status;
 }
 
+/* One request answered want with a JSON document: the document (a new reference). */
+static json_t *req_json(const char *token, const char *method, const char *path, const char *ctype,
+                        const void *body, size_t len, long want)
+{
+    char *answer;
+    const long st = req(token, method, path, ctype, body, len, &answer);
+    cr_assert_eq(st, want, "%s %s: HTTP %ld: %s", method, path, st, answer);
+    json_t *o = json_loads(answer, 0, NULL);
+    cr_assert_not_null(o, "%s", answer);
+    free(answer);
+    return o;
+}
+
 /* Create a collection; returns its id. */
 static uint64_t create(const char *json)
 {
-    char *body;
-    long st = req("admin-token", "POST", "/v1/collections", "application/json", json, strlen(json),
-                  &body);
-    cr_assert_eq(st, 201, "%s", body);
-    json_t *o = json_loads(body, 0, NULL);
+    json_t *o = req_json("admin-token", "POST", "/v1/collections", "application/json", json,
+                         strlen(json), 201);
     const uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "id"));
     json_decref(o);
-    free(body);
     return id;
+}
+
+/* The number of reports collection id holds, as GET /v1/collections/{id} says. */
+static json_int_t reports_of(uint64_t id)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
+    json_t *o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
+    const json_t *n = json_object_get(o, "reports");
+    cr_assert(json_is_integer(n));
+    const json_int_t v = json_integer_value(n);
+    json_decref(o);
+    return v;
 }
 
 typedef struct batch {
@@ -197,14 +219,9 @@ static void free_batch(batch *b)
 
 static json_t *post_batch(uint64_t id, const batch *b, long want)
 {
-    char path[64], *body;
+    char path[64];
     snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
-    const long st = req(NULL, "POST", path, "application/octet-stream", b->buf, b->len, &body);
-    cr_assert_eq(st, want, "HTTP %ld: %s", st, body);
-    json_t *o = json_loads(body, 0, NULL);
-    cr_assert_not_null(o, "%s", body);
-    free(body);
-    return o;
+    return req_json(NULL, "POST", path, "application/octet-stream", b->buf, b->len, want);
 }
 
 static void fetch(uint64_t id, cli_collection *c)
@@ -215,17 +232,46 @@ static void fetch(uint64_t id, cli_collection *c)
     cli_http_free(&h);
 }
 
+/* Create a collection from json and fetch it into c (cli_collection_free it); returns its id. */
+static uint64_t create_fetch(const char *json, cli_collection *c)
+{
+    const uint64_t id = create(json);
+    fetch(id, c);
+    return id;
+}
+
 static const char *spec =
     "{\"name\": \"colors\", \"epsilon\": 2, \"k\": 12, \"min_reports\": 100, \"labels\": "
     "[\"red\", \"green\", \"blue\", \"cyan\", \"magenta\", \"yellow\", \"black\", \"white\", "
     "\"grey\", \"orange\", \"pink\", \"say \\\"hi\\\", ok\"]}";
 
+/* The collection spec with n plain reports of seed posted to it: its id; c and the batch b. */
+static uint64_t posted(cli_collection *c, batch *b, size_t n, uint64_t seed)
+{
+    const uint64_t id = create_fetch(spec, c);
+    *b = make_batch(c, n, seed, 0);
+    json_decref(post_batch(id, b, 200));
+    return id;
+}
+
+/* The collection spec with 3000 reports of seed 4 posted to it: its id; c, the batch b and the
+ * offline estimator's est[12] (var[12] when not NULL) on the same reports. */
+static uint64_t posted_and_estimated(cli_collection *c, batch *b, double *est, double *var)
+{
+    const uint64_t id = posted(c, b, 3000, 4);
+    uint64_t *counts = calloc(c->cfg.counts_len, sizeof *counts);
+    for (size_t j = 0; j < b->n; j++)
+        counts[b->payloads[j]]++;
+    cr_assert_eq(pinhole_estimate(&c->cfg, counts, b->n, est, var), PINHOLE_OK);
+    free(counts);
+    return id;
+}
+
 Test(http, estimates_equal_the_offline_estimator)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch(spec, &c);
     cr_assert_eq(c.wire.params.k, 12);
     batch b[3] = {make_batch(&c, 1500, 1, 0), make_batch(&c, 1500, 2, 0),
                   make_batch(&c, 700, 3, 1)};
@@ -243,9 +289,7 @@ Test(http, estimates_equal_the_offline_estimator)
 
     char path[96], *body;
     snprintf(path, sizeof path, "/v1/collections/%llu/histogram", (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
+    json_t *o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_eq(json_integer_value(json_object_get(o, "n")), (json_int_t)n);
     json_t *items = json_object_get(o, "items");
     cr_assert_eq(json_array_size(items), 12);
@@ -289,9 +333,7 @@ Test(http, estimates_equal_the_offline_estimator)
     /* The labels come back with ?labels=true, in item order. */
     snprintf(path, sizeof path, "/v1/collections/%llu?labels=true", (unsigned long long)id);
     cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 401); /* not anonymously */
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    o = json_loads(body, 0, NULL);
-    free(body);
+    o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_eq(json_array_size(json_object_get(o, "labels")), 12);
     cr_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "labels"), 11)),
                      labels[11]);
@@ -318,13 +360,11 @@ Test(http, estimates_equal_the_offline_estimator)
 /* Poll GET /v1/jobs/{job} until it is done (up to 6 s) and return its result (a new reference). */
 static json_t *job_result(json_int_t job)
 {
-    char path[64], *body;
+    char path[64];
     snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)job);
     json_t *res = NULL;
     for (int tries = 0; tries < 300 && !res; tries++) {
-        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-        json_t *o = json_loads(body, 0, NULL);
-        free(body);
+        json_t *o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
         const char *st = json_string_value(json_object_get(o, "status"));
         if (strcmp(st, "done") == 0)
             res = json_incref(json_object_get(o, "result"));
@@ -344,16 +384,10 @@ static json_t *job_result(json_int_t job)
 Test(http, significant_items_and_selection)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
-    batch b = make_batch(&c, 3000, 4, 0);
-    json_decref(post_batch(id, &b, 200));
-    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts);
-    for (size_t j = 0; j < b.n; j++)
-        counts[b.payloads[j]]++;
+    batch b;
     double est[12];
-    cr_assert_eq(pinhole_estimate(&c.cfg, counts, b.n, est, NULL), PINHOLE_OK);
+    const uint64_t id = posted_and_estimated(&c, &b, est, NULL);
     const double sd0 = sqrt(pinhole_config_variance(&c.cfg, (double)b.n, 0));
     const char *tests[2] = {"fdr:0.05", "bonferroni:0.01"};
     for (int t = 0; t < 2; t++) {
@@ -364,12 +398,10 @@ Test(http, significant_items_and_selection)
         cr_assert_eq(pinhole_significance_test(est, NULL, sd0, 12, &sig, pass, &passed, NULL),
                      PINHOLE_OK);
         cr_assert(passed > 0 && passed < 12, "%s: %llu pass", tests[t], (unsigned long long)passed);
-        char path[160], *body;
+        char path[160];
         snprintf(path, sizeof path, "/v1/collections/%llu/histogram?significant=%s",
                  (unsigned long long)id, tests[t]);
-        cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
-        json_t *o = json_loads(body, 0, NULL);
-        free(body);
+        json_t *o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
         const json_t *so = json_object_get(o, "significance");
         cr_assert_str_eq(json_string_value(json_object_get(so, "method")),
                          sig.method == PINHOLE_SIG_FDR ? "fdr" : "bonferroni");
@@ -393,12 +425,10 @@ Test(http, significant_items_and_selection)
         }
         json_decref(o);
     }
-    char path[160], *body;
+    char path[160];
     snprintf(path, sizeof path, "/v1/collections/%llu/histogram?items=11,0,5",
              (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
+    json_t *o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     const json_t *items = json_object_get(o, "items");
     cr_assert_eq(json_array_size(items), 3);
     const uint64_t want[3] = {11, 0, 5};
@@ -426,7 +456,6 @@ Test(http, significant_items_and_selection)
         cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, NULL), 400, "%s", bad[i]);
     }
     free_batch(&b);
-    free(counts);
     cli_collection_free(&c);
 }
 
@@ -507,25 +536,17 @@ Test(http, labels_are_committed_and_served)
 Test(http, modules_timeline_jobs_and_dashboard)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
-    batch b = make_batch(&c, 3000, 4, 0);
-    json_decref(post_batch(id, &b, 200));
-    uint64_t *counts = calloc(c.cfg.counts_len, sizeof *counts);
-    for (size_t j = 0; j < b.n; j++)
-        counts[b.payloads[j]]++;
+    batch b;
     double est[12], var[12], proj[12];
-    cr_assert_eq(pinhole_estimate(&c.cfg, counts, b.n, est, var), PINHOLE_OK);
+    const uint64_t id = posted_and_estimated(&c, &b, est, var);
     cr_assert_eq(pinhole_simplex_project(est, 12, (double)b.n, proj, NULL), PINHOLE_OK);
 
     /* ?consistency=project&topk=3: the projection of the estimates; probabilities summing to 3 */
     char path[160], *body;
     snprintf(path, sizeof path, "/v1/collections/%llu/histogram?consistency=project&topk=3",
              (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
+    json_t *o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_str_eq(json_string_value(json_object_get(o, "consistency")), "project");
     double psum = 0, csum = 0;
     size_t i;
@@ -555,9 +576,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     /* timeline: one bucket holding the 3000 reports */
     snprintf(path, sizeof path, "/v1/collections/%llu/timeline", (unsigned long long)id);
     cr_assert_eq(req(NULL, "GET", path, NULL, NULL, 0, NULL), 401);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    o = json_loads(body, 0, NULL);
-    free(body);
+    o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_eq(json_array_size(json_object_get(o, "buckets")), 1);
     cr_assert_eq(json_integer_value(
                      json_object_get(json_array_get(json_object_get(o, "buckets"), 0), "reports")),
@@ -567,10 +586,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     /* a reconstruct job: 202 with a Location, then the offline estimates */
     snprintf(path, sizeof path, "/v1/collections/%llu/jobs", (unsigned long long)id);
     const char *jb = "{\"type\": \"reconstruct\", \"params\": {\"top\": 0}}";
-    cr_assert_eq(req("analyst-token", "POST", path, "application/json", jb, strlen(jb), &body), 202,
-                 "%s", body);
-    o = json_loads(body, 0, NULL);
-    free(body);
+    o = req_json("analyst-token", "POST", path, "application/json", jb, strlen(jb), 202);
     const json_int_t job = json_integer_value(json_object_get(o, "id"));
     json_decref(o);
     json_t *res = job_result(job);
@@ -617,11 +633,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_eq(
         req("analyst-token", "POST", "/v1/jobs", "application/json", ranged, strlen(ranged), NULL),
         400);
-    cr_assert_eq(
-        req("analyst-token", "POST", "/v1/jobs", "application/json", cut, strlen(cut), &body), 202,
-        "%s", body);
-    o = json_loads(body, 0, NULL);
-    free(body);
+    o = req_json("analyst-token", "POST", "/v1/jobs", "application/json", cut, strlen(cut), 202);
     cr_assert(json_is_null(json_object_get(o, "collection_id")));
     res = job_result(json_integer_value(json_object_get(o, "id")));
     json_decref(o);
@@ -636,9 +648,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     }
     snprintf(path, sizeof path, "/v1/collections/%llu/jobs?limit=2&offset=1",
              (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200, "%s", body);
-    o = json_loads(body, 0, NULL);
-    free(body);
+    o = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_eq(json_integer_value(json_object_get(o, "total")), 3);
     cr_assert_eq(json_integer_value(json_object_get(o, "offset")), 1);
     cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 2);
@@ -650,9 +660,7 @@ Test(http, modules_timeline_jobs_and_dashboard)
     cr_assert_null(json_object_get(json_array_get(jobs, 1), "result"), "no results in lists");
     cr_assert_gt(json_integer_value(json_object_get(json_array_get(jobs, 0), "id")), job);
     json_decref(o);
-    cr_assert_eq(req("analyst-token", "GET", "/v1/jobs", NULL, NULL, 0, &body), 200);
-    o = json_loads(body, 0, NULL);
-    free(body);
+    o = req_json("analyst-token", "GET", "/v1/jobs", NULL, NULL, 0, 200);
     /* all jobs: the collection's three and the offline maxcut */
     cr_assert_eq(json_integer_value(json_object_get(o, "total")), 4);
     cr_assert_eq(json_integer_value(json_object_get(o, "limit")), 20);
@@ -686,18 +694,15 @@ Test(http, modules_timeline_jobs_and_dashboard)
         req("admin-token", "POST", "/v1/collections", "application/json", wide, strlen(wide), NULL),
         422);
     free_batch(&b);
-    free(counts);
     cli_collection_free(&c);
 }
 
 Test(http, retries_are_acknowledged_and_replays_dropped)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
-    batch b = make_batch(&c, 200, 9, 0);
-    json_decref(post_batch(id, &b, 200));
+    batch b;
+    const uint64_t id = posted(&c, &b, 200, 9);
     json_t *o = post_batch(id, &b, 200); /* the client retries the whole batch */
     cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 0);
     cr_assert_eq(json_integer_value(json_object_get(o, "duplicates")), 200);
@@ -720,13 +725,8 @@ Test(http, retries_are_acknowledged_and_replays_dropped)
     cr_assert_str_eq(json_string_value(json_object_get(e0, "error")),
                      "report id already stored with other content (a replay): dropped");
     json_decref(o);
-    char path[96], *body;
-    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    o = json_loads(body, 0, NULL);
-    cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 200);
-    json_decref(o);
-    free(body);
+    cr_assert_eq(reports_of(id), 200);
+    char *body;
     cr_assert_eq(req(NULL, "GET", "/metrics", NULL, NULL, 0, &body), 200);
     cr_assert(strstr(body, "pinhole_reports_duplicate_total 200\n"), "%s", body);
     cr_assert(strstr(body, "pinhole_reports_rejected_total{reason=\"replay\"} 200\n"), "%s", body);
@@ -773,6 +773,33 @@ static long raw_drain(int fd, double timeout, char *buf, size_t cap)
     return (long)got;
 }
 
+/* Send raw bytes on a fresh connection and read the answer until the server closes it (up to
+ * 5 s): the bytes read into buf (NUL-terminated), -1 when the connection stayed open. */
+static long raw_exchange(const char *bytes, size_t len, char *buf, size_t cap)
+{
+    const int fd = raw_send(bytes, len);
+    const long got = raw_drain(fd, 5, buf, cap);
+    close(fd);
+    return got;
+}
+
+/* On a fresh connection, the head of a report batch POST to collection id with framing (its
+ * Content-Length or Transfer-Encoding lines, each ending in CRLF), then body[0..len); returns the
+ * socket. */
+static int raw_post(uint64_t id, const char *framing, const void *body, size_t len)
+{
+    char head[256];
+    const int n = snprintf(head, sizeof head,
+                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/octet-stream\r\n%s\r\n",
+                           (unsigned long long)id, framing);
+    cr_assert(n > 0 && (size_t)n < sizeof head);
+    const int fd = raw_send(head, (size_t)n);
+    if (len)
+        cr_assert_eq(send(fd, body, len, 0), (ssize_t)len);
+    return fd;
+}
+
 /* DELETE /v1/collections/{id}: admin only; the collection is gone from the API at once (404 on
  * every route of it, out of the list), the other one untouched; its 200 reports are removed by
  * the garbage collector within a periodic upkeep (5 s) and show in /metrics. */
@@ -795,9 +822,7 @@ Test(http, deleted_collection_is_gone_at_once_and_collected, .timeout = 60)
     snprintf(sub, sizeof sub, "%s/histogram", path);
     cr_assert_eq(req("analyst-token", "GET", sub, NULL, NULL, 0, NULL), 404);
     json_decref(post_batch(id, &b, 404));
-    cr_assert_eq(req("analyst-token", "GET", "/v1/collections", NULL, NULL, 0, &body), 200);
-    json_t *o = json_loads(body, 0, NULL);
-    free(body);
+    json_t *o = req_json("analyst-token", "GET", "/v1/collections", NULL, NULL, 0, 200);
     json_t *list = json_object_get(o, "collections");
     cr_assert_eq(json_array_size(list), 1);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(list, 0), "id")),
@@ -928,20 +953,10 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     }
 
     /* A body cut off by the client: declared 1000 bytes, 100 sent, then the connection closes. */
-    char head[256];
-    int hl = snprintf(head, sizeof head,
-                      "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                      "Content-Length: 1000\r\n\r\n",
-                      rpath);
-    int fd = raw_send(head, (size_t)hl);
-    cr_assert_eq(send(fd, good.buf, 100, 0), 100);
+    int fd = raw_post(id, "Content-Length: 1000\r\n", good.buf, 100);
     close(fd);
     /* A chunked body (no declared length) over the limit: 413 once it ends. */
-    hl = snprintf(head, sizeof head,
-                  "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                  "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-                  rpath);
-    fd = raw_send(head, (size_t)hl);
+    fd = raw_post(id, "Transfer-Encoding: chunked\r\nConnection: close\r\n", NULL, 0);
     char chunk[4096 + 16];
     memset(chunk, 'A', sizeof chunk);
     for (int i = 0; i < 5; i++) {
@@ -960,13 +975,7 @@ Test(http, bad_input_gets_its_status_and_changes_nothing)
     cr_assert_str_eq(before, after, "the histogram changed");
     free(before);
     free(after);
-    char gpath[64];
-    snprintf(gpath, sizeof gpath, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", gpath, NULL, NULL, 0, &body), 200);
-    o = json_loads(body, 0, NULL);
-    cr_assert_eq(json_integer_value(json_object_get(o, "reports")), 150);
-    json_decref(o);
-    free(body);
+    cr_assert_eq(reports_of(id), 150);
     free_batch(&good);
     free_batch(&wrong);
     free_batch(&fp);
@@ -979,10 +988,10 @@ Test(http, a_batch_holds_at_most_16_distinct_times)
 {
     start(30, 8u << 20, 1000000, NULL);
     /* times 20000 .. 20019, twice each: a window of no bound lets the ones ahead in */
-    const uint64_t id = create("{\"epsilon\": 2, \"k\": 12, \"max_report_age\": 0,"
-                               " \"max_clock_skew\": 0}");
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch("{\"epsilon\": 2, \"k\": 12, \"max_report_age\": 0,"
+                                     " \"max_clock_skew\": 0}",
+                                     &c);
     batch b = make_batch_times(&c, 40, 41, 0, 20);
     json_t *o = post_batch(id, &b, 200);
     cr_assert_eq(json_integer_value(json_object_get(o, "accepted")), 32);
@@ -1075,10 +1084,8 @@ Test(http, connections_per_address_are_capped)
         fd[i] = raw_send("GET /healthz HTTP/1.1\r\n", 23); /* heads left incomplete */
     const double t0 = pinhole_clock_mono();
     const char *keys = "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n";
-    const int extra = raw_send(keys, strlen(keys));
     char buf[1024];
-    const long got = raw_drain(extra, 5, buf, sizeof buf);
-    close(extra);
+    const long got = raw_exchange(keys, strlen(keys), buf, sizeof buf);
     cr_assert_gt(got, 0);
     cr_assert_lt(pinhole_clock_mono() - t0, 1, "the refusal took %.2f s",
                  pinhole_clock_mono() - t0);
@@ -1102,9 +1109,8 @@ Test(http, connections_per_address_are_capped)
 Test(http, uploader_token_when_configured)
 {
     start(30, 8u << 20, 1000000, "upload-token");
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch(spec, &c);
     batch b = make_batch(&c, 10, 11, 0);
     char path[96];
     snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
@@ -1158,9 +1164,8 @@ static void await_metric(const char *line)
 Test(http, full_queue_answers_429_with_retry_after)
 {
     start(30, 8u << 20, 20, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch(spec, &c);
     batch b[3] = {make_batch(&c, 20, 21, 0), make_batch(&c, 20, 22, 0), make_batch(&c, 20, 23, 0)};
     /* Someone else holds the write lock: the writer waits on it (busy timeout 5 s). */
     sqlite3 *db;
@@ -1200,9 +1205,8 @@ Test(http, full_queue_answers_429_with_retry_after)
 Test(http, store_failure_answers_503_and_the_retry_succeeds, .timeout = 60)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch(spec, &c);
     batch b = make_batch(&c, 50, 51, 0);
     sqlite3 *db;
     cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
@@ -1235,11 +1239,9 @@ Test(http, store_failure_answers_503_and_the_retry_succeeds, .timeout = 60)
 Test(http, graceful_stop_keeps_everything_acknowledged)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
-    batch b = make_batch(&c, 500, 31, 0);
-    json_decref(post_batch(id, &b, 200));
+    batch b;
+    const uint64_t id = posted(&c, &b, 500, 31);
     pinhole_server_stop(srv, 2);
     srv = NULL;
     pinhole_store *s;
@@ -1261,9 +1263,8 @@ Test(http, graceful_stop_keeps_everything_acknowledged)
 Test(http, framing_errors_are_400_and_close)
 {
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch(spec, &c);
     batch b = make_batch(&c, 20, 5, 0);
     uint8_t *more = malloc(b.len + 1);
     memcpy(more, b.buf, b.len);
@@ -1277,9 +1278,7 @@ Test(http, framing_errors_are_400_and_close)
     free(more);
 
     char buf[4096];
-    int fd = raw_send("GET /healthz HTTP/1.1\r\n\r\n", 25);
-    cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0);
-    close(fd);
+    cr_assert_gt(raw_exchange("GET /healthz HTTP/1.1\r\n\r\n", 25, buf, sizeof buf), 0);
     cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
     cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
 
@@ -1295,9 +1294,8 @@ Test(http, framing_errors_are_400_and_close)
         {"GET  HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
     };
     for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++) {
-        fd = raw_send(framing[i][0], strlen(framing[i][0]));
-        cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0, "%s", framing[i][0]);
-        close(fd);
+        cr_assert_gt(raw_exchange(framing[i][0], strlen(framing[i][0]), buf, sizeof buf), 0, "%s",
+                     framing[i][0]);
         cr_assert(strncmp(buf, framing[i][1], 12) == 0, "%s -> %s", framing[i][0], buf);
         cr_assert(strstr(buf, "application/problem+json"), "%s -> %s", framing[i][0], buf);
     }
@@ -1308,18 +1306,13 @@ Test(http, framing_errors_are_400_and_close)
                            "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
                            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
                            path);
-    fd = raw_send(smuggle, (size_t)n);
-    const long got = raw_drain(fd, 5, buf, sizeof buf);
-    close(fd);
+    const long got = raw_exchange(smuggle, (size_t)n, buf, sizeof buf);
     cr_assert_gt(got, 0, "no answer, or the connection stayed open");
     cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
     cr_assert(strstr(buf, "application/problem+json"), "%s", buf);
     cr_assert_null(strstr(buf + 12, "HTTP/1.1"), "the request behind it was answered: %s", buf);
 
-    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    cr_assert(strstr(body, "\"reports\":0"), "%s", body);
-    free(body);
+    cr_assert_eq(reports_of(id), 0);
     free_batch(&b);
     cli_collection_free(&c);
 }
@@ -1424,10 +1417,9 @@ Test(http, a_refused_head_is_answered_in_its_turn)
                        "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n"
                        "GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"
                        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-    const int fd = raw_send(reqs, strlen(reqs));
     static char buf[16384];
-    cr_assert_gt(raw_drain(fd, 5, buf, sizeof buf), 0, "no answer, or the connection stayed open");
-    close(fd);
+    cr_assert_gt(raw_exchange(reqs, strlen(reqs), buf, sizeof buf), 0,
+                 "no answer, or the connection stayed open");
     const char *second = strstr(buf + 12, "HTTP/1.1 ");
     const char *third = second ? strstr(second + 12, "HTTP/1.1 ") : NULL;
     cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
@@ -1447,9 +1439,8 @@ Test(http, broken_chunked_framing_is_answered_and_stores_nothing)
 {
     check_every_request = 1;
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch(spec, &c);
     const char *breaks[] = {"\r\nZZ\r\n", "XX0\r\n\r\n", "\r\n0\r\nBad Trailer\r\n\r\n"};
     static char req_bytes[65536], buf[16384];
     for (size_t k = 0; k < 3; k++) {
@@ -1470,9 +1461,7 @@ Test(http, broken_chunked_framing_is_answered_and_stores_nothing)
         n += bad.len;
         n += (size_t)snprintf(req_bytes + n, sizeof req_bytes - n, "%s%s", breaks[k],
                               k == 1 ? "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" : "");
-        const int fd = raw_send(req_bytes, n);
-        const long got = raw_drain(fd, 5, buf, sizeof buf);
-        close(fd);
+        const long got = raw_exchange(req_bytes, n, buf, sizeof buf);
         cr_assert_gt(got, 0, "case %zu: no answer, or the connection stayed open", k);
         cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "case %zu: %s", k, buf);
         const char *second = strstr(buf + 12, "HTTP/1.1 ");
@@ -1485,11 +1474,7 @@ Test(http, broken_chunked_framing_is_answered_and_stores_nothing)
         free_batch(&good);
         free_batch(&bad);
     }
-    char path[64], *body;
-    snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)id);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    cr_assert(strstr(body, "\"reports\":30,"), "only the three good batches: %s", body);
-    free(body);
+    cr_assert_eq(reports_of(id), 30, "only the three good batches");
     cli_collection_free(&c);
 }
 
@@ -1515,30 +1500,21 @@ Test(http, buffered_body_bytes_are_bounded)
 {
     body_bytes_per_address = 100000;
     start(30, 8u << 20, 1000000, NULL);
-    const uint64_t id = create(spec);
     cli_collection c;
-    fetch(id, &c);
+    const uint64_t id = create_fetch(spec, &c);
     cr_assert_eq(c.cfg.payload_bytes, 1);
-    char head[256], path[64];
+    char path[64];
     snprintf(path, sizeof path, "/v1/collections/%llu/reports", (unsigned long long)id);
     /* 1 MB of garbage held open: refused at its first byte, nothing kept */
-    int n = snprintf(head, sizeof head,
-                     "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                     "Content-Length: 1000001\r\n\r\n",
-                     path);
-    const int junk = raw_send(head, (size_t)n);
     char *zeros = calloc(1000000, 1);
-    cr_assert_eq(send(junk, zeros, 1000000, 0), 1000000);
+    const int junk = raw_post(id, "Content-Length: 1000001\r\n", zeros, 1000000);
     free(zeros);
     /* 4,000 of a batch of 5,000 reports (244,008 bytes) held open */
     batch big = make_batch(&c, 5000, 3, 0);
-    n = snprintf(head, sizeof head,
-                 "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                 "Content-Length: %zu\r\n\r\n",
-                 path, big.len);
-    const int holder = raw_send(head, (size_t)n);
+    char length[64];
+    snprintf(length, sizeof length, "Content-Length: %zu\r\n", big.len);
     const size_t sent = PINHOLE_BATCH_HEADERBYTES + 4000 * 61;
-    cr_assert_eq(send(holder, big.buf, sent, 0), (ssize_t)sent);
+    const int holder = raw_post(id, length, big.buf, sent);
     unsigned long long pinned = 0;
     for (int i = 0; i < 50 && pinned < 4000 * 19; i++) { /* until the server has read it all */
         nanosleep(&(struct timespec){0, 100000000}, NULL);
@@ -1585,14 +1561,9 @@ Test(http, limits_evict_idle_heads_and_serve_operations)
         close(idle[i]);
     nanosleep(&(struct timespec){0, 100000000}, NULL);
 
-    char head[256];
-    const int n = snprintf(head, sizeof head,
-                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                           "application/octet-stream\r\nContent-Length: 1000\r\n\r\n01234",
-                           (unsigned long long)id);
     int busy[4];
     for (int i = 0; i < 4; i++) /* past their heads: with the daemon, not evictable */
-        busy[i] = raw_send(head, (size_t)n);
+        busy[i] = raw_post(id, "Content-Length: 1000\r\n", "01234", 5);
     nanosleep(&(struct timespec){0, 100000000}, NULL);
     char *body;
     cr_assert_eq(req(NULL, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
@@ -1613,12 +1584,7 @@ Test(http, slow_body_is_cut)
     head_timeout = 1;
     start(30, 8u << 20, 1000000, NULL);
     const uint64_t id = create(spec);
-    char head[256];
-    const int n = snprintf(head, sizeof head,
-                           "POST /v1/collections/%llu/reports HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                           "application/octet-stream\r\nContent-Length: 100000\r\n\r\n",
-                           (unsigned long long)id);
-    const int fd = raw_send(head, (size_t)n);
+    const int fd = raw_post(id, "Content-Length: 100000\r\n", NULL, 0);
     const double t0 = pinhole_clock_mono();
     int cut = 0;
     for (int i = 0; i < 40 && !cut; i++) { /* 10 bytes every 0.1 s: 100 B/s, for up to 4 s */
@@ -1651,9 +1617,7 @@ Test(http, multi_attribute_collection_end_to_end)
     const uint64_t parent = create(mspec);
     char path[96], *body;
     snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)parent);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    json_t *po = json_loads(body, 0, NULL);
-    free(body);
+    json_t *po = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_str_eq(json_string_value(json_object_get(po, "kind")), "multi_attribute");
     cr_assert_eq(json_integer_value(json_object_get(po, "d")), 3);
     const json_t *pairs = json_object_get(po, "pairs");
@@ -1677,9 +1641,7 @@ Test(http, multi_attribute_collection_end_to_end)
     }
     cr_assert_eq(parent, before + 4);
     /* the server's signing key, then the devices' view of the collection */
-    cr_assert_eq(req(NULL, "GET", "/v1/keys", NULL, NULL, 0, &body), 200);
-    json_t *keys = json_loads(body, 0, NULL);
-    free(body);
+    json_t *keys = req_json(NULL, "GET", "/v1/keys", NULL, NULL, 0, 200);
     uint8_t pk[PINHOLE_CONFIG_PUBLICKEYBYTES];
     cr_assert_eq(sodium_hex2bin(pk, sizeof pk,
                                 json_string_value(json_object_get(keys, "config_signing_key")),
@@ -1733,10 +1695,7 @@ Test(http, multi_attribute_collection_end_to_end)
                  422);
     const char *job = "{\"type\": \"multi_attribute\", \"params\": {\"repair\": {\"method\": "
                       "\"newton\", \"weighted\": false}}}";
-    cr_assert_eq(req("analyst-token", "POST", path, "application/json", job, strlen(job), &body),
-                 202, "%s", body);
-    json_t *jo = json_loads(body, 0, NULL);
-    free(body);
+    json_t *jo = req_json("analyst-token", "POST", path, "application/json", job, strlen(job), 202);
     cr_assert_eq(json_integer_value(json_object_get(jo, "collection_id")), (json_int_t)parent);
     json_t *r1 = job_result(json_integer_value(json_object_get(jo, "id")));
     json_decref(jo);
@@ -1746,12 +1705,9 @@ Test(http, multi_attribute_collection_end_to_end)
                                (json_int_t)pid[2], "repair", "method", "newton", "weighted", 0);
     char *dtext = json_dumps(direct, 0);
     json_decref(direct);
-    cr_assert_eq(
-        req("analyst-token", "POST", "/v1/jobs", "application/json", dtext, strlen(dtext), &body),
-        202);
+    jo = req_json("analyst-token", "POST", "/v1/jobs", "application/json", dtext, strlen(dtext),
+                  202);
     free(dtext);
-    jo = json_loads(body, 0, NULL);
-    free(body);
     json_t *r2 = job_result(json_integer_value(json_object_get(jo, "id")));
     json_decref(jo);
     cr_assert(json_equal(r1, r2), "the parent's job equals the job naming its pairs");
@@ -1759,9 +1715,7 @@ Test(http, multi_attribute_collection_end_to_end)
     cr_assert_not_null(json_object_get(json_object_get(r1, "repaired"), "matrix"));
     json_decref(r1);
     json_decref(r2);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    jo = json_loads(body, 0, NULL);
-    free(body);
+    jo = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_eq(json_integer_value(json_object_get(jo, "total")), 1, "one job under the parent");
     json_decref(jo);
     /* bad attributes are refused, nothing made */
@@ -1778,9 +1732,7 @@ Test(http, multi_attribute_collection_end_to_end)
     srv = NULL;
     start(30, 8u << 20, 1000000, NULL);
     snprintf(path, sizeof path, "/v1/collections/%llu", (unsigned long long)parent);
-    cr_assert_eq(req("analyst-token", "GET", path, NULL, NULL, 0, &body), 200);
-    json_t *again = json_loads(body, 0, NULL);
-    free(body);
+    json_t *again = req_json("analyst-token", "GET", path, NULL, NULL, 0, 200);
     cr_assert_eq(json_integer_value(json_object_get(again, "reports")), N);
     const char *same[] = {"name", "created", "epsilon", "attributes"};
     for (int i = 0; i < 4; i++)
@@ -1793,9 +1745,7 @@ Test(http, multi_attribute_collection_end_to_end)
     json_decref(again);
     json_decref(po);
     cr_assert_eq(create("{\"epsilon\": 1, \"k\": 5}"), parent + 1);
-    cr_assert_eq(req("analyst-token", "GET", "/v1/collections", NULL, NULL, 0, &body), 200);
-    jo = json_loads(body, 0, NULL);
-    free(body);
+    jo = req_json("analyst-token", "GET", "/v1/collections", NULL, NULL, 0, 200);
     const json_t *ml = json_object_get(jo, "multi_attribute_collections");
     cr_assert_eq(json_array_size(ml), 1);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(ml, 0), "id")),
