@@ -9,6 +9,8 @@
 # run sets it), else into a temporary SQLite file.
 set -eu
 server=$1 cli=$2 counts=$3
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/support/server_lib.sh"
 tmp=$(mktemp -d /tmp/pinhole-cli-server.XXXXXX)
 db="$tmp/d.db"
 [ "${4:-}" = postgresql ] && db="$PINHOLE_PG_URI"
@@ -16,12 +18,10 @@ pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; exit 1; }
 
-PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up "$server" \
-    --database "$db" --port 0 --port-file "$tmp/port" 2>"$tmp/log" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ]; do i=$((i + 1)); [ $i -lt 1000 ] || fail "no server"; sleep 0.01; done
-url=http://127.0.0.1:$(cat "$tmp/port")
+start_server s env PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up \
+    "$server" --database "$db"
+# shellcheck disable=SC2154 # set by start_server
+pid=$pid_s url=$url_s
 post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
     -H 'Content-Type: application/json' -d "$2" "$url/v1/collections"; }
 [ "$(post adm '{"name": "small", "epsilon": 3, "k": 50, "min_reports": 100}')" = 201 ] ||

@@ -7,6 +7,8 @@
 # usage: window.sh PINHOLE-SERVER PINHOLE [postgresql]
 set -eu
 server=$1 cli=$2
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/support/server_lib.sh"
 tmp=$(mktemp -d /tmp/pinhole-window.XXXXXX)
 db="$tmp/d.db"
 [ "${3:-}" = postgresql ] && db="$PINHOLE_PG_URI"
@@ -14,12 +16,14 @@ pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; exit 1; }
 
-PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up "$server" \
-    --database "$db" --port 0 --port-file "$tmp/port" 2>"$tmp/log" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ]; do i=$((i + 1)); [ $i -lt 1000 ] || fail "no server"; sleep 0.01; done
-url=http://127.0.0.1:$(cat "$tmp/port")
+# start ARG...: the server on $db with the test's tokens and ARG...; sets pid and url
+start() {
+    start_server s env PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana \
+        PINHOLE_UPLOADER_TOKEN=up "$server" --database "$db" "$@"
+    # shellcheck disable=SC2154 # set by start_server
+    pid=$pid_s url=$url_s
+}
+start
 curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
     -d '{"name": "w", "epsilon": 3, "k": 50, "min_reports": 1, "time_precision": 3600,
          "max_report_age": 86400, "max_clock_skew": 3600}' "$url/v1/collections" >"$tmp/coll" ||
@@ -53,15 +57,6 @@ kill -TERM $pid; wait $pid; pid=
 # route makes it: POST /v1/collections, the pairs of a multi-attribute collection (which may also
 # set their own), the round collections of a discovery collection. A server of its own (SQLite: a
 # new file): the days the 1-day window above retired stay retired for every collection.
-start() {
-    rm -f "$tmp/port"
-    PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up "$server" \
-        --database "$db" --port 0 --port-file "$tmp/port" "$@" 2>"$tmp/log" &
-    pid=$!
-    i=0
-    while [ ! -s "$tmp/port" ]; do i=$((i + 1)); [ $i -lt 1000 ] || fail "no server"; sleep 0.01; done
-    url=http://127.0.0.1:$(cat "$tmp/port")
-}
 [ "${3:-}" = postgresql ] || db="$tmp/defaults.db"
 start
 window_of() { # the "max_report_age max_clock_skew" of collection $1

@@ -7,6 +7,8 @@
 # usage: diskfull_pg.sh PINHOLE-SERVER PINHOLE (under tests/pg/cluster.sh run)
 set -eu
 server=$1 cli=$2
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/../support/server_lib.sh"
 : "${PINHOLE_PG_URI:?run under tests/pg/cluster.sh run}"
 tmp=$(mktemp -d /tmp/pinhole-diskfull-pg.XXXXXX)
 pids=""
@@ -21,16 +23,7 @@ fail() {
     exit 1
 }
 export PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana
-for r in a b; do
-    "$server" --database "$PINHOLE_PG_URI" --port 0 --port-file "$tmp/port.$r" \
-        --retry-after 7 2>"$tmp/log.$r" &
-    pids="$pids $!"
-    i=0
-    while [ ! -s "$tmp/port.$r" ]; do
-        i=$((i + 1)); [ $i -lt 3000 ] || fail "replica $r did not start"; sleep 0.01
-    done
-    eval "url_$r=http://127.0.0.1:$(cat "$tmp/port.$r")"
-done
+for r in a b; do start_server $r "$server" --database "$PINHOLE_PG_URI" --retry-after 7; done
 printf 'item\tcount\n' >"$tmp/counts"
 for i in $(seq 1 10); do printf 'w%d\t%d\n' "$i" "$i" >>"$tmp/counts"; done
 curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \

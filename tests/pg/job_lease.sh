@@ -10,6 +10,8 @@
 # usage: job_lease.sh PINHOLE-SERVER
 set -eu
 server=$1
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/../support/server_lib.sh"
 : "${PINHOLE_PG_URI:?run under tests/pg/cluster.sh run}"
 tmp=$(mktemp -d /tmp/pinhole-job-lease.XXXXXX)
 pids=""
@@ -27,15 +29,7 @@ fail() {
     exit 1
 }
 export PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_PG_JOB_LEASE=2
-for r in a b; do
-    "$server" --database "$PINHOLE_PG_URI" --port 0 --port-file "$tmp/port.$r" 2>"$tmp/log.$r" &
-    pids="$pids $!"
-    i=0
-    while [ ! -s "$tmp/port.$r" ]; do
-        i=$((i + 1)); [ $i -lt 3000 ] || fail "replica $r did not start"; sleep 0.01
-    done
-    eval "url_$r=http://127.0.0.1:$(cat "$tmp/port.$r")"
-done
+for r in a b; do start_server $r "$server" --database "$PINHOLE_PG_URI"; done
 curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
     -d '{"name": "j", "epsilon": 2, "k": 10}' "$url_a/v1/collections" >/dev/null ||
     fail "create the collection"

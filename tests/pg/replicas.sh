@@ -11,6 +11,8 @@
 # usage: replicas.sh PINHOLE-SERVER PINHOLE
 set -eu
 server=$1 cli=$2
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/../support/server_lib.sh"
 : "${PINHOLE_PG_URI:?run under tests/pg/cluster.sh run}"
 tmp=$(mktemp -d /tmp/pinhole-replicas.XXXXXX)
 pids=""
@@ -27,18 +29,7 @@ fail() {
 export PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up
 
 # start NAME DATABASE: a server on a free port; sets pid_NAME and url_NAME
-start() {
-    rm -f "$tmp/port.$1"
-    "$server" --database "$2" --port 0 --port-file "$tmp/port.$1" --threads 2 \
-        2>>"$tmp/log.$1" &
-    eval "pid_$1=$!"
-    pids="$pids $!"
-    i=0
-    while [ ! -s "$tmp/port.$1" ]; do
-        i=$((i + 1)); [ $i -lt 3000 ] || fail "server $1 did not start"; sleep 0.01
-    done
-    eval "url_$1=http://127.0.0.1:$(cat "$tmp/port.$1")"
-}
+start() { start_server "$1" "$server" --database "$2" --threads 2; }
 stop() { # stop NAME: SIGTERM, wait for a clean exit
     eval "p=\$pid_$1"
     kill -TERM "$p"

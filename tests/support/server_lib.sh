@@ -1,0 +1,24 @@
+# Shared by the test scripts that run pinhole-server (sourced, POSIX sh): starting a server on a free
+# loopback port and waiting until it listens. The script sets tmp (its temporary directory) and
+# defines fail MESSAGE (report and exit) before it calls start_server.
+# shellcheck shell=sh disable=SC2154 # tmp is the calling script's
+
+# start_server NAME COMMAND ARG...: run COMMAND ARG... --port 0 --port-file $tmp/port.NAME in the
+# background (COMMAND is the server, or env VAR=VALUE... and the server), its stderr appended to
+# $tmp/log.NAME; wait (up to 30 s) for the port file. Sets pid_NAME and url_NAME
+# (http://127.0.0.1:PORT) and adds the pid to pids.
+start_server() {
+    _name=$1
+    shift
+    rm -f "$tmp/port.$_name"
+    "$@" --port 0 --port-file "$tmp/port.$_name" 2>>"$tmp/log.$_name" &
+    eval "pid_$_name=$!"
+    pids="${pids:-} $!"
+    _i=0
+    while [ ! -s "$tmp/port.$_name" ]; do
+        _i=$((_i + 1))
+        [ $_i -lt 3000 ] || fail "server $_name did not start"
+        sleep 0.01
+    done
+    eval "url_$_name=http://127.0.0.1:$(cat "$tmp/port.$_name")"
+}
