@@ -61,6 +61,32 @@ static void upkeep(pinhole_store *s)
         cr_assert_eq(pinhole_store_maintain(s, PINHOLE_UPKEEP_PERIODIC, NULL), PINHOLE_OK);
 }
 
+/* Collection "a", and "b" when b is not NULL: PGR, k = 40, epsilon = 2, one-hour buckets, no
+ * minimum of reports. */
+static void make_a_and_b(pinhole_store *s, pinhole_server_collection *a,
+                         pinhole_server_collection *b)
+{
+    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
+    cr_assert_eq(pinhole_store_create_collection(s, a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
+    if (b)
+        cr_assert_eq(pinhole_store_create_collection(s, b, "b", &p, 3600, 0, NULL), PINHOLE_OK);
+}
+
+/* The payloads of the three reports a_b_and_three_reports stores. */
+static const uint8_t pay3[3] = {1, 2, 3};
+
+/* make_a_and_b, then three reports of a stored: ids all 1, 2, 3, payloads pay3[0..3), in buckets
+ * bucket[0..3). */
+static void a_b_and_three_reports(pinhole_store *s, pinhole_server_collection *a,
+                                  pinhole_server_collection *b, const int64_t bucket[3])
+{
+    make_a_and_b(s, a, b);
+    pinhole_ingest_report r[3];
+    for (int i = 0; i < 3; i++)
+        report(&r[i], a, (uint8_t)(1 + i), bucket[i], &pay3[i]);
+    cr_assert_eq(pinhole_store_ingest(s, r, 3), PINHOLE_OK);
+}
+
 /* ---- the report window ---- */
 
 /* A collection's window and retention are stored and come back on load; a new one has none. */
@@ -397,22 +423,16 @@ Test(store, deleted_collection_goes_at_once_and_its_rows_after_a_restart)
 Test(store, late_batch_of_a_deleted_collection_leaves_nothing)
 {
     pinhole_store *s = open_store();
-    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_create_collection(s, &b, "b", &p, 3600, 0, NULL), PINHOLE_OK);
-    const uint8_t pay[3] = {1, 2, 3};
+    a_b_and_three_reports(s, &a, &b, (const int64_t[3]){100, 100, 100});
     pinhole_ingest_report r[4];
-    for (int i = 0; i < 3; i++)
-        report(&r[i], &a, (uint8_t)(1 + i), 100, &pay[i]);
-    cr_assert_eq(pinhole_store_ingest(s, r, 3), PINHOLE_OK);
     cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_OK);
     /* two rounds: while a is being deleted (nothing removed yet), and once the collector is done */
     for (int round = 0; round < 2; round++) {
-        report(&r[0], &a, 7, 101, &pay[0]); /* new */
-        report(&r[1], &a, 1, 100, &pay[0]); /* a retry of a stored one */
-        report(&r[2], &b, (uint8_t)(20 + round), 101, &pay[1]);
-        report(&r[3], &a, (uint8_t)(8 + round), 102, &pay[2]);
+        report(&r[0], &a, 7, 101, &pay3[0]); /* new */
+        report(&r[1], &a, 1, 100, &pay3[0]); /* a retry of a stored one */
+        report(&r[2], &b, (uint8_t)(20 + round), 101, &pay3[1]);
+        report(&r[3], &a, (uint8_t)(8 + round), 102, &pay3[2]);
         cr_assert_eq(pinhole_store_ingest(s, r, 4), PINHOLE_OK);
         for (int i = 0; i < 4; i++) {
             if (i == 2) {
@@ -430,10 +450,7 @@ Test(store, late_batch_of_a_deleted_collection_leaves_nothing)
     cr_assert_eq(n, 0);
     cr_assert_eq(pinhole_store_report_total(s, b.id, &n), PINHOLE_OK);
     cr_assert_eq(n, 2);
-    uint64_t problems = 1;
-    char msg[256];
-    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
-    cr_assert_eq(problems, 0, "%s", msg);
+    assert_consistent(s);
     pinhole_store_close(s);
     pinhole_server_collection_free(&a);
     pinhole_server_collection_free(&b);
@@ -444,9 +461,8 @@ Test(store, late_batch_of_a_deleted_collection_leaves_nothing)
 Test(store, batch_queued_while_its_collection_is_deleted_stores_nothing)
 {
     pinhole_store *s = open_store();
-    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     pinhole_server_collection a;
-    cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
+    make_a_and_b(s, &a, NULL);
     pinhole_writer w;
     const pinhole_writer_options o = {.flush_reports = 1000, .flush_ms = 500};
     cr_assert_eq(pinhole_writer_start(&w, store_url, &o), PINHOLE_OK);
@@ -479,15 +495,9 @@ Test(store, batch_queued_while_its_collection_is_deleted_stores_nothing)
 Test(store, closed_buckets_take_no_new_report)
 {
     pinhole_store *s = open_store();
-    const pinhole_config_params p = {.mechanism = PINHOLE_MECH_PGR, .k = 40, .epsilon = 2};
     pinhole_server_collection a, b;
-    cr_assert_eq(pinhole_store_create_collection(s, &a, "a", &p, 3600, 0, NULL), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_create_collection(s, &b, "b", &p, 3600, 0, NULL), PINHOLE_OK);
-    const uint8_t pay[3] = {1, 2, 3};
+    a_b_and_three_reports(s, &a, &b, (const int64_t[3]){10, 11, 12});
     pinhole_ingest_report r[4];
-    for (int i = 0; i < 3; i++)
-        report(&r[i], &a, (uint8_t)(1 + i), 10 + i, &pay[i]); /* buckets 10, 11, 12 */
-    cr_assert_eq(pinhole_store_ingest(s, r, 3), PINHOLE_OK);
     int64_t closed = -1;
     cr_assert_eq(pinhole_store_closed_before(s, a.id, &closed), PINHOLE_OK);
     cr_assert_eq(closed, 0);
@@ -497,10 +507,10 @@ Test(store, closed_buckets_take_no_new_report)
     cr_assert_eq(closed, 12);
     cr_assert_eq(pinhole_store_close_buckets(s, a.id, -1, NULL), PINHOLE_EINVAL);
     cr_assert_eq(pinhole_store_close_buckets(s, b.id + 100, 1, NULL), PINHOLE_ENOTFOUND);
-    report(&r[0], &a, 7, 11, &pay[0]); /* new, in a closed bucket */
-    report(&r[1], &a, 1, 10, &pay[0]); /* a retry of a stored one */
-    report(&r[2], &a, 8, 12, &pay[1]); /* new, in the first open bucket */
-    report(&r[3], &b, 9, 11, &pay[2]); /* another collection: nothing closed */
+    report(&r[0], &a, 7, 11, &pay3[0]); /* new, in a closed bucket */
+    report(&r[1], &a, 1, 10, &pay3[0]); /* a retry of a stored one */
+    report(&r[2], &a, 8, 12, &pay3[1]); /* new, in the first open bucket */
+    report(&r[3], &b, 9, 11, &pay3[2]); /* another collection: nothing closed */
     cr_assert_eq(pinhole_store_ingest(s, r, 4), PINHOLE_OK);
     cr_assert_eq(r[0].status, PINHOLE_REPORT_REJECTED);
     cr_assert_eq(r[0].error, PINHOLE_ECLOSED);
@@ -523,10 +533,7 @@ Test(store, closed_buckets_take_no_new_report)
     cr_assert_eq(pinhole_store_delete_collection(s, a.id), PINHOLE_OK);
     cr_assert_eq(pinhole_store_close_buckets(s, a.id, 20, NULL), PINHOLE_ENOTFOUND);
     cr_assert_eq(pinhole_store_closed_before(s, a.id, &closed), PINHOLE_ENOTFOUND);
-    uint64_t problems = 1;
-    char msg[256];
-    cr_assert_eq(pinhole_store_check(s, &problems, msg, sizeof msg), PINHOLE_OK);
-    cr_assert_eq(problems, 0, "%s", msg);
+    assert_consistent(s);
     pinhole_store_close(s);
     pinhole_server_collection_free(&a);
     pinhole_server_collection_free(&b);
