@@ -500,6 +500,20 @@ Test(store, schema_of_a_newer_server_is_refused)
 
 /* ---- SQLite's own ---- */
 
+/* The row set holds for report id i (its first 8 bytes i, the rest zero) of collection coll, -1
+ * when none of the rows its hash leads to is i. */
+static int64_t row_of(const pinhole_idset *set, int64_t coll, int64_t i)
+{
+    uint8_t id[16] = {0};
+    memcpy(id, &i, sizeof i);
+    size_t pos = 0;
+    int64_t row, found = -1;
+    while (pinhole_idset_next(set, pinhole_idset_hash(set, coll, id), &pos, &row))
+        if (row == i)
+            found = row;
+    return found;
+}
+
 Test(store, idset_finds_every_added_id)
 {
     only_on("sqlite", "SQLite's in-memory index of report ids");
@@ -512,16 +526,8 @@ Test(store, idset_finds_every_added_id)
                      0);
     }
     for (int64_t i = 0; i < 200000; i += 997) {
-        memcpy(id, &i, sizeof i);
-        size_t pos = 0;
-        int64_t row, found = -1;
-        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 1, id), &pos, &row))
-            if (row == i)
-                found = row;
-        cr_assert_eq(found, i);
-        pos = 0; /* the same id in another collection is another key */
-        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 2, id), &pos, &row))
-            cr_assert_neq(row, i);
+        cr_assert_eq(row_of(&set, 1, i), i);
+        cr_assert_eq(row_of(&set, 2, i), -1); /* the same id in another collection: another key */
     }
     /* dropping days 20000..20007 leaves the ids of days 20008 and 20009 (a fifth), in a table
      * shrunk to fit them: 40,000 / 0.7 -> 65,536 slots */
@@ -531,15 +537,8 @@ Test(store, idset_finds_every_added_id)
     cr_assert_eq(pinhole_idset_bytes(&set), 65536 * sizeof(pinhole_idset_slot));
     cr_assert_lt(pinhole_idset_bytes(&set), before);
     cr_assert_eq(pinhole_idset_drop_days(&set, 20007), 0);
-    for (int64_t i = 0; i < 200000; i += 7) {
-        memcpy(id, &i, sizeof i);
-        size_t pos = 0;
-        int64_t row, found = -1;
-        while (pinhole_idset_next(&set, pinhole_idset_hash(&set, 1, id), &pos, &row))
-            if (row == i)
-                found = row;
-        cr_assert_eq(found, i % 10 >= 8 ? i : -1, "id %lld", (long long)i);
-    }
+    for (int64_t i = 0; i < 200000; i += 7)
+        cr_assert_eq(row_of(&set, 1, i), i % 10 >= 8 ? i : -1, "id %lld", (long long)i);
     pinhole_idset_free(&set);
 }
 
