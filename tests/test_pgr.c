@@ -91,6 +91,19 @@ Test(pgr, known_vector_q11_t4)
     pinhole_pgr_free(&g);
 }
 
+/* The channel of g (q = 3, t = 3: K = 13) for value 5: p[y] = P[report = y | v = 5], s_in spread
+ * over the c_set hyperplanes through the point, the rest over the others. */
+static void channel_of_5(const pinhole_pgr *g, double p[13])
+{
+    uint32_t v[3], h[3];
+    pinhole_pspace_vector(&g->S, 5, v);
+    for (uint64_t i = 0; i < 13; i++) {
+        pinhole_pspace_vector(&g->S, i, h);
+        p[i] = pinhole_pspace_dot(&g->F, v, h, 3) == 0 ? g->s_in / (double)g->c_set
+                                                       : (1 - g->s_in) / (double)(g->K - g->c_set);
+    }
+}
+
 Test(pgr, chi_square_fixed_value)
 {
     /* q = 3, t = 3: K = 13 hyperplanes, 4 through each point. 260,000 reports of v = 5; 12 degrees
@@ -99,13 +112,7 @@ Test(pgr, chi_square_fixed_value)
     cr_assert_eq(pinhole_pgr_init(&g, 13, 1.0, 3, 3), PINHOLE_OK);
     uint64_t obs[13] = {0};
     double p[13];
-    uint32_t v[3], h[3];
-    pinhole_pspace_vector(&g.S, 5, v);
-    for (uint64_t i = 0; i < 13; i++) {
-        pinhole_pspace_vector(&g.S, i, h);
-        p[i] = pinhole_pspace_dot(&g.F, v, h, 3) == 0 ? g.s_in / (double)g.c_set
-                                                      : (1 - g.s_in) / (double)(g.K - g.c_set);
-    }
+    channel_of_5(&g, p);
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 5);
     for (int i = 0; i < 260000; i++) {
@@ -167,13 +174,7 @@ Test(pgr, chi_square_batch)
     cr_assert_eq(pinhole_pgr_init(&g, 13, 1.0, 3, 3), PINHOLE_OK);
     uint64_t obs[13] = {0};
     double p[13];
-    uint32_t v[3], h[3];
-    pinhole_pspace_vector(&g.S, 5, v);
-    for (uint64_t i = 0; i < 13; i++) {
-        pinhole_pspace_vector(&g.S, i, h);
-        p[i] = pinhole_pspace_dot(&g.F, v, h, 3) == 0 ? g.s_in / (double)g.c_set
-                                                      : (1 - g.s_in) / (double)(g.K - g.c_set);
-    }
+    channel_of_5(&g, p);
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 6);
     uint64_t values[1000], reps[1000];
