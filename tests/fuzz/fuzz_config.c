@@ -4,6 +4,8 @@
 #include "proto/config.h"
 #include "proto/config_json.h"
 
+#include "fuzz_keys.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t pk[32], sk[64];
-    static int ready;
-    if (!ready) {
-        if (sodium_init() < 0)
-            abort();
-        uint8_t seed[32] = {0};
-        crypto_sign_seed_keypair(pk, sk, seed);
-        ready = 1;
-    }
+    fuzz_keys(pk, sk);
     pinhole_collection_config cfg, again;
     if (pinhole_collection_config_decode(data, size, &cfg) == PINHOLE_OK) {
         uint8_t out[PINHOLE_CONFIG_V2BYTES], fp[PINHOLE_FINGERPRINT_BYTES];
