@@ -5,6 +5,8 @@
 # usage: attack.sh PINHOLE-SERVER ATTACK-PY
 set -eu
 server=$1 attack=$2
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/support/server_lib.sh"
 tmp=$(mktemp -d /tmp/pinhole-attack.XXXXXX)
 pid=
 cleanup() {
@@ -16,20 +18,16 @@ fail() { echo "FAIL: $*"; exit 1; }
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 || true
 echo adm >"$tmp/adm"
 echo ana >"$tmp/ana"
-"$server" --db "$tmp/d.db" --port 0 --port-file "$tmp/port" --admin-token-file "$tmp/adm" \
+start_server s "$server" --db "$tmp/d.db" --admin-token-file "$tmp/adm" \
     --analyst-token-file "$tmp/ana" --head-timeout 2 --connection-limit 1024 \
     --body-buffer-bytes 67108864 --body-buffer-bytes-per-address 16777216 \
-    --max-body-bytes 2097152 --log-level warn 2>"$tmp/log" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ]; do
-    i=$((i + 1)); [ $i -lt 1000 ] || fail "server did not start"; sleep 0.01
-done
-url=http://127.0.0.1:$(cat "$tmp/port")
+    --max-body-bytes 2097152 --log-level warn
+# shellcheck disable=SC2154 # set by start_server
+pid=$pid_s url=$url_s
 curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
     -d '{"name": "attack", "epsilon": 2, "k": 100, "min_reports": 0}' "$url/v1/collections" \
     >/dev/null || fail "cannot create the collection"
-python3 "$attack" "$(cat "$tmp/port")" "$pid" ana || fail "the attacks got through"
+python3 "$attack" "$(cat "$tmp/port.s")" "$pid" ana || fail "the attacks got through"
 reports=$(curl -sf -H 'Authorization: Bearer ana' "$url/v1/collections/1" |
     sed 's/.*"reports":\([0-9]*\).*/\1/')
 [ "$reports" = 0 ] || fail "$reports reports were stored"

@@ -9,6 +9,8 @@
 # usage: durability.sh PINHOLE-SERVER PINHOLE COUNTS-FILE
 set -eu
 server=$1 cli=$2 counts=$3
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/support/server_lib.sh"
 tmp=$(mktemp -d /tmp/pinhole-durability.XXXXXX)
 pid=
 cleanup() {
@@ -22,15 +24,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 t0=$(($(date +%s) - 86400)) # report times: the past day, inside the default report window
 
 start() { # start the server on the database, wait for its port
-    rm -f "$tmp/port"
-    "$server" --db "$tmp/d.db" --port 0 --admin-token-file "$tmp/adm" \
-        --analyst-token-file "$tmp/ana" --port-file "$tmp/port" --threads 2 2>>"$tmp/server.log" &
-    pid=$!
-    i=0
-    while [ ! -s "$tmp/port" ]; do
-        i=$((i + 1)); [ $i -lt 1000 ] || fail "server did not start"; sleep 0.01
-    done
-    url=http://127.0.0.1:$(cat "$tmp/port")
+    start_server s "$server" --db "$tmp/d.db" --admin-token-file "$tmp/adm" \
+        --analyst-token-file "$tmp/ana" --threads 2
+    # shellcheck disable=SC2154 # set by start_server
+    pid=$pid_s url=$url_s
 }
 acks() { cat "$tmp"/ack.* 2>/dev/null | wc -l; }
 clients() { # clients ROUND USERS: four clients, two connections each, seeds ROUND1..ROUND4

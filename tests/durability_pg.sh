@@ -7,6 +7,8 @@
 # run sets it), else into a temporary SQLite file.
 set -eu
 server=$1 cli=$2 counts=$3
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/support/server_lib.sh"
 tmp=$(mktemp -d /tmp/pinhole-durability.XXXXXX)
 db="$tmp/d.db"
 [ "${4:-}" = postgresql ] && db="$PINHOLE_PG_URI"
@@ -19,15 +21,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 start() { # start the server on the database, wait for its port
-    rm -f "$tmp/port"
-    PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" --database "$db" --port 0 \
-        --port-file "$tmp/port" --threads 2 2>>"$tmp/server.log" &
-    pid=$!
-    i=0
-    while [ ! -s "$tmp/port" ]; do
-        i=$((i + 1)); [ $i -lt 1000 ] || fail "server did not start"; sleep 0.01
-    done
-    url=http://127.0.0.1:$(cat "$tmp/port")
+    start_server s env PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" \
+        --database "$db" --threads 2
+    # shellcheck disable=SC2154 # set by start_server
+    pid=$pid_s url=$url_s
 }
 
 start

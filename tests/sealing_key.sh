@@ -11,6 +11,8 @@
 # the restarted one publishes. Steps are checked on the replica that did not serve the last one.
 set -eu
 server=$1 cli=$2
+# shellcheck source=tests/support/server_lib.sh
+. "$(dirname "$0")/support/server_lib.sh"
 tmp=$(mktemp -d /tmp/pinhole-sealing-key.XXXXXX)
 db="$tmp/d.db"
 replicas="a"
@@ -29,15 +31,9 @@ echo ana >"$tmp/ana"
 echo up >"$tmp/up"
 
 start_one() { # start replica $1 on the database; url_$1
-    rm -f "$tmp/port.$1"
-    "$server" --db "$db" --port 0 --port-file "$tmp/port.$1" --admin-token-file "$tmp/adm" \
-        --analyst-token-file "$tmp/ana" --uploader-token-file "$tmp/up" 2>>"$tmp/log.$1" &
-    echo $! >"$tmp/pid.$1"
-    i=0
-    while [ ! -s "$tmp/port.$1" ]; do
-        i=$((i + 1)); [ $i -lt 1000 ] || fail "replica $1 did not start"; sleep 0.01
-    done
-    eval "url_$1=http://127.0.0.1:$(cat "$tmp/port.$1")"
+    start_server "$1" "$server" --db "$db" --admin-token-file "$tmp/adm" \
+        --analyst-token-file "$tmp/ana" --uploader-token-file "$tmp/up"
+    eval "echo \"\$pid_$1\"" >"$tmp/pid.$1"
     [ "$replicas" = a ] && url_b=$url_a
     return 0
 }
