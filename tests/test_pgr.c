@@ -91,10 +91,12 @@ Test(pgr, known_vector_q11_t4)
     pinhole_pgr_free(&g);
 }
 
-/* The channel of g (q = 3, t = 3: K = 13) for value 5: p[y] = P[report = y | v = 5], s_in spread
- * over the c_set hyperplanes through the point, the rest over the others. */
-static void channel_of_5(const pinhole_pgr *g, double p[13])
+/* g set up with k = 13, epsilon = 1, q = 3, t = 3 (K = 13 hyperplanes, 4 through each point), and
+ * its channel for value 5: p[y] = P[report = y | v = 5], s_in spread over the c_set hyperplanes
+ * through the point, the rest over the others. */
+static void channel_of_5(pinhole_pgr *g, double p[13])
 {
+    cr_assert_eq(pinhole_pgr_init(g, 13, 1.0, 3, 3), PINHOLE_OK);
     uint32_t v[3], h[3];
     pinhole_pspace_vector(&g->S, 5, v);
     for (uint64_t i = 0; i < 13; i++) {
@@ -109,10 +111,9 @@ Test(pgr, chi_square_fixed_value)
     /* q = 3, t = 3: K = 13 hyperplanes, 4 through each point. 260,000 reports of v = 5; 12 degrees
      * of freedom, the 0.999 quantile is 32.91 (fixed seed). */
     pinhole_pgr g;
-    cr_assert_eq(pinhole_pgr_init(&g, 13, 1.0, 3, 3), PINHOLE_OK);
-    uint64_t obs[13] = {0};
     double p[13];
     channel_of_5(&g, p);
+    uint64_t obs[13] = {0};
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 5);
     for (int i = 0; i < 260000; i++) {
@@ -171,10 +172,9 @@ Test(pgr, batch_equals_single_path)
 Test(pgr, chi_square_batch)
 {
     pinhole_pgr g;
-    cr_assert_eq(pinhole_pgr_init(&g, 13, 1.0, 3, 3), PINHOLE_OK);
-    uint64_t obs[13] = {0};
     double p[13];
     channel_of_5(&g, p);
+    uint64_t obs[13] = {0};
     pinhole_rng rng;
     pinhole_rng_init_seeded(&rng, 6);
     uint64_t values[1000], reps[1000];
