@@ -10,13 +10,7 @@ server=$1 cli=$2
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/../support/server_lib.sh"
 : "${PINHOLE_PG_URI:?run under tests/pg/cluster.sh run}"
-tmp=$(mktemp -d /tmp/pinhole-diskfull-pg.XXXXXX)
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+server_tmp diskfull-pg
 fail() {
     echo "FAIL: $*"
     tail -n 5 "$tmp"/log.* 2>/dev/null || true

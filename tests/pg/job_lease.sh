@@ -13,13 +13,7 @@ server=$1
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/../support/server_lib.sh"
 : "${PINHOLE_PG_URI:?run under tests/pg/cluster.sh run}"
-tmp=$(mktemp -d /tmp/pinhole-job-lease.XXXXXX)
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+server_tmp job-lease
 fail() {
     {
         echo "FAIL: $*"

@@ -15,9 +15,8 @@ server=$1 cli=$2
 . "$(dirname "$0")/../support/server_lib.sh"
 : "${PINHOLE_PG_URI:?run under tests/pg/cluster.sh run}"
 tmp=$(mktemp -d /tmp/pinhole-replicas.XXXXXX)
-pids=""
 cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+    kill_servers
     [ -n "${PINHOLE_KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT

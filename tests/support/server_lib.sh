@@ -22,3 +22,15 @@ start_server() {
     done
     eval "url_$_name=http://127.0.0.1:$(cat "$tmp/port.$_name")"
 }
+
+# kill_servers: SIGKILL every server start_server started (those still running).
+kill_servers() {
+    for _p in ${pids:-}; do kill -9 "$_p" 2>/dev/null || true; done
+}
+
+# server_tmp NAME: a fresh temporary directory /tmp/pinhole-NAME.XXXXXX into tmp; at exit the
+# servers are killed (kill_servers) and the directory removed.
+server_tmp() {
+    tmp=$(mktemp -d "/tmp/pinhole-$1.XXXXXX")
+    trap 'kill_servers; rm -rf "$tmp"' EXIT
+}
