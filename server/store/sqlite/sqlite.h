@@ -119,6 +119,18 @@ int pinhole_sqlite_error(sqlite3 *db);
 /* Step a statement that returns no row, then reset it: PINHOLE_OK or PINHOLE_EDB. */
 int pinhole_sqlite_step_done(sqlite3_stmt *q);
 
+/* Fills elem (zeroed) from the current row of q: PINHOLE_OK, or an error after releasing whatever
+ * it allocated in elem (elem is then not kept). ctx is pinhole_sqlite_load_rows's. */
+typedef int (*sqlite_row_reader)(sqlite3_stmt *q, void *elem, void *ctx);
+
+/* Read every row of q (prepared and bound) into a new array of elem-byte elements, one a row in
+ * order, each filled by read; q is finalized. On success *out (malloc'd, the caller frees it and
+ * each element; NULL when there is no row) and *n (its length) are set. Errors, with *out NULL and
+ * *n 0, every element read so far released with release: read's error (whatever it returns),
+ * PINHOLE_ENOMEM (the array could not grow), PINHOLE_EDB (a step failed). */
+int pinhole_sqlite_load_rows(sqlite3_stmt *q, size_t elem, sqlite_row_reader read,
+                             void (*release)(void *elem), void *ctx, void **out, size_t *n);
+
 /* Release the ingest state (id index, scratch) of a handle. */
 void pinhole_sqlite_ingest_free(sqlite_store *s);
 
