@@ -24,6 +24,7 @@
 #define PINHOLE_SERVER_STORE_SQLITE_H
 
 #include "server/store/backend.h"
+#include "server/store/delta.h"
 
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -57,9 +58,8 @@ enum {
 
 /* Scratch memory of the ingesting handle, reused across transactions. */
 typedef struct sqlite_ingest_scratch {
-    struct sqlite_delta *delta; /* dense per-(collection, bucket) count deltas */
-    size_t ndelta, cap;
-    uint64_t *hash; /* index hashes of a transaction's reports */
+    pinhole_count_deltas deltas; /* dense per-(collection, bucket) count deltas */
+    uint64_t *hash;              /* index hashes of a transaction's reports */
     size_t hcap;
     /* the state of the collection of the latest report looked at, read inside the transaction */
     int64_t state_of;      /* its id (0: none read yet in this transaction) */
