@@ -49,64 +49,56 @@ void pinhole_countfile_free(pinhole_countfile *cf)
     memset(cf, 0, sizeof *cf);
 }
 
+/* The reading of a count file: the file so far, and its arrays' allocated length. */
+typedef struct count_reader {
+    pinhole_countfile *cf;
+    size_t alloc;
+} count_reader;
+
+/* One line of a count file (a pinhole_line_fn): label TAB count, or a header on line 1. */
+static int count_line(char *line, size_t len, uint64_t lineno, void *ctx)
+{
+    (void)len;
+    count_reader *r = ctx;
+    pinhole_countfile *cf = r->cf;
+    char *tab = strchr(line, '\t');
+    if (!tab || tab == line || strchr(tab + 1, '\t'))
+        return PINHOLE_EFORMAT;
+    *tab = '\0';
+    uint64_t c;
+    if (parse_count(tab + 1, &c) != 0) {
+        if (lineno == 1 && !looks_numeric(tab + 1))
+            return PINHOLE_OK; /* a header: its count field is a word, not a number */
+        return PINHOLE_EFORMAT;
+    }
+    if (cf->total > (UINT64_C(1) << 63) - c)
+        return PINHOLE_EOVERFLOW;
+    if (cf->k == r->alloc) {
+        r->alloc = r->alloc ? 2 * r->alloc : 1024;
+        char **nl = realloc(cf->labels, r->alloc * sizeof *nl);
+        if (nl)
+            cf->labels = nl;
+        uint64_t *nc = realloc(cf->count, r->alloc * sizeof *nc);
+        if (nc)
+            cf->count = nc;
+        if (!nl || !nc)
+            return PINHOLE_ENOMEM;
+    }
+    cf->labels[cf->k] = strdup(line);
+    if (!cf->labels[cf->k])
+        return PINHOLE_ENOMEM;
+    cf->count[cf->k++] = c;
+    cf->total += c;
+    return PINHOLE_OK;
+}
+
 int pinhole_countfile_read(const char *path, pinhole_countfile *cf, uint64_t *err_line)
 {
     memset(cf, 0, sizeof *cf);
-    *err_line = 0;
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return PINHOLE_EIO;
-    char *line = NULL;
-    size_t cap = 0, alloc = 0;
-    ssize_t len;
-    uint64_t lineno = 0;
-    int rc = PINHOLE_OK;
-    while ((len = pinhole_read_line(fp, &line, &cap)) >= 0) {
-        lineno++;
-        char *tab = strchr(line, '\t');
-        if (!tab || tab == line || strchr(tab + 1, '\t')) {
-            rc = PINHOLE_EFORMAT;
-            break;
-        }
-        *tab = '\0';
-        uint64_t c;
-        if (parse_count(tab + 1, &c) != 0) {
-            if (lineno == 1 && !looks_numeric(tab + 1))
-                continue; /* a header: its count field is a word, not a number */
-            rc = PINHOLE_EFORMAT;
-            break;
-        }
-        if (cf->total > (UINT64_C(1) << 63) - c) {
-            rc = PINHOLE_EOVERFLOW;
-            break;
-        }
-        if (cf->k == alloc) {
-            alloc = alloc ? 2 * alloc : 1024;
-            char **nl = realloc(cf->labels, alloc * sizeof *nl);
-            if (nl)
-                cf->labels = nl;
-            uint64_t *nc = realloc(cf->count, alloc * sizeof *nc);
-            if (nc)
-                cf->count = nc;
-            if (!nl || !nc) {
-                rc = PINHOLE_ENOMEM;
-                break;
-            }
-        }
-        cf->labels[cf->k] = strdup(line);
-        if (!cf->labels[cf->k]) {
-            rc = PINHOLE_ENOMEM;
-            break;
-        }
-        cf->count[cf->k++] = c;
-        cf->total += c;
-    }
-    if (rc == PINHOLE_OK && ferror(fp))
-        rc = PINHOLE_EIO;
-    free(line);
-    fclose(fp);
+    count_reader r = {.cf = cf};
+    int rc = pinhole_read_lines(path, count_line, &r, err_line);
     if (rc != PINHOLE_OK) {
-        *err_line = lineno;
+        /* *err_line names the line */
     } else if (cf->k < 2 || cf->total == 0) {
         rc = PINHOLE_EINVAL;
     } else if (!(cf->cum = malloc(cf->k * sizeof *cf->cum))) {

@@ -54,69 +54,59 @@ static int grow(pinhole_estfile *e, size_t *alloc)
     return l && a && b ? PINHOLE_OK : PINHOLE_ENOMEM;
 }
 
+/* The reading of an estimates file: the file so far, its arrays' allocated length, and whether its
+ * rows have a variance (-1: no row yet). */
+typedef struct est_reader {
+    pinhole_estfile *e;
+    size_t alloc;
+    int with_var;
+} est_reader;
+
+/* One line of an estimates file (a pinhole_line_fn): label TAB estimate [TAB variance [TAB ...]],
+ * or a header on line 1. */
+static int est_line(char *line, size_t len, uint64_t lineno, void *ctx)
+{
+    est_reader *r = ctx;
+    pinhole_estfile *e = r->e;
+    char *t1 = strchr(line, '\t');
+    char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
+    double est, var = 0;
+    if (!t1 || t1 == line)
+        return PINHOLE_EFORMAT;
+    if (parse_double(t1 + 1, t2 ? t2 : line + len, &est) != 0)
+        return lineno == 1 ? PINHOLE_OK /* header */ : PINHOLE_EFORMAT;
+    const char *vend = t3 ? t3 : line + len;
+    const int has_var = t2 && vend > t2 + 1;
+    if (has_var && (parse_double(t2 + 1, vend, &var) != 0 || var < 0))
+        return PINHOLE_EFORMAT;
+    if (r->with_var >= 0 && r->with_var != has_var)
+        return PINHOLE_EFORMAT;
+    r->with_var = has_var;
+    int rc;
+    if ((rc = grow(e, &r->alloc)) != PINHOLE_OK)
+        return rc;
+    *t1 = '\0';
+    if (!(e->labels[e->k] = strdup(line)))
+        return PINHOLE_ENOMEM;
+    e->estimate[e->k] = est;
+    e->variance[e->k] = var;
+    e->k++;
+    return PINHOLE_OK;
+}
+
 int pinhole_estfile_read(const char *path, pinhole_estfile *e, uint64_t *err_line)
 {
     memset(e, 0, sizeof *e);
-    *err_line = 0;
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return PINHOLE_EIO;
-    char *line = NULL;
-    size_t cap = 0, alloc = 0;
-    ssize_t len;
-    uint64_t lineno = 0;
-    int rc = PINHOLE_OK, with_var = -1;
-    while ((len = pinhole_read_line(fp, &line, &cap)) >= 0) {
-        lineno++;
-        char *t1 = strchr(line, '\t');
-        char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        char *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
-        double est, var = 0;
-        if (!t1 || t1 == line) {
-            rc = PINHOLE_EFORMAT;
-            break;
-        }
-        if (parse_double(t1 + 1, t2 ? t2 : line + len, &est) != 0) {
-            if (lineno == 1)
-                continue; /* header */
-            rc = PINHOLE_EFORMAT;
-            break;
-        }
-        const char *vend = t3 ? t3 : line + len;
-        const int has_var = t2 && vend > t2 + 1;
-        if (has_var && (parse_double(t2 + 1, vend, &var) != 0 || var < 0)) {
-            rc = PINHOLE_EFORMAT;
-            break;
-        }
-        if (with_var >= 0 && with_var != has_var) {
-            rc = PINHOLE_EFORMAT;
-            break;
-        }
-        with_var = has_var;
-        if ((rc = grow(e, &alloc)) != PINHOLE_OK)
-            break;
-        *t1 = '\0';
-        if (!(e->labels[e->k] = strdup(line))) {
-            rc = PINHOLE_ENOMEM;
-            break;
-        }
-        e->estimate[e->k] = est;
-        e->variance[e->k] = var;
-        e->k++;
-    }
-    if (rc == PINHOLE_OK && ferror(fp))
-        rc = PINHOLE_EIO;
-    free(line);
-    fclose(fp);
-    if (rc != PINHOLE_OK)
-        *err_line = lineno;
-    else if (e->k == 0)
+    est_reader r = {.e = e, .with_var = -1};
+    int rc = pinhole_read_lines(path, est_line, &r, err_line);
+    if (rc == PINHOLE_OK && e->k == 0)
         rc = PINHOLE_EINVAL;
     if (rc != PINHOLE_OK) {
         pinhole_estfile_free(e);
         return rc;
     }
-    if (!with_var) {
+    if (!r.with_var) {
         free(e->variance);
         e->variance = NULL;
     }

@@ -2,19 +2,18 @@
 #ifndef PINHOLE_SERVER_DATA_LINES_H
 #define PINHOLE_SERVER_DATA_LINES_H
 
-#include <stdio.h>
-#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
 
-/** The next line of fp into *line (getline's buffer, *cap its size), without a trailing "\n" or
- * "\r\n". Returns its length, or -1 at end of file or on a read error (see ferror). */
-static inline ssize_t pinhole_read_line(FILE *fp, char **line, size_t *cap)
-{
-    ssize_t len = getline(line, cap, fp);
-    if (len > 0 && (*line)[len - 1] == '\n')
-        (*line)[--len] = '\0';
-    if (len > 0 && (*line)[len - 1] == '\r')
-        (*line)[--len] = '\0';
-    return len;
-}
+/** Takes one line of a file: line (len bytes, NUL-terminated, without its "\n" or "\r\n"; the
+ * function may write into it, it lasts until it returns), lineno its number (from 1), ctx
+ * pinhole_read_lines's. Returns PINHOLE_OK to go on, or an error that stops the reading. */
+typedef int (*pinhole_line_fn)(char *line, size_t len, uint64_t lineno, void *ctx);
+
+/** Pass every line of the file at path, in order, to fn. Returns PINHOLE_OK after the last line
+ * (*err_line 0). Errors: PINHOLE_EIO when the file cannot be opened (*err_line 0) or a read fails
+ * (*err_line the number of the last line read); fn's error, with *err_line the number of the line
+ * it refused. */
+int pinhole_read_lines(const char *path, pinhole_line_fn fn, void *ctx, uint64_t *err_line);
 
 #endif

@@ -29,10 +29,10 @@ typedef struct pinhole_server_options {
     double head_timeout;              /* seconds from accept to a complete request head, 10 */
     unsigned connections_per_address; /* simultaneous connections from one client address, 64 */
     int log_client_address;           /* put the client's address in request log lines, 0 */
-    int check_every_request;  /* 1: every request head of a connection is checked by the relay
-                                 (server/http/relay.h) before libmicrohttpd reads it; 0: only the
-                                 first (the default: with 1, libmicrohttpd 0.9.75 at times
-                                 stopped polling connections suspended by the report route) */
+    int check_every_request;  /* 1 (the default): every request head of a connection is checked
+                                 by the relay (server/http/relay.h) before libmicrohttpd reads it,
+                                 and libmicrohttpd polls instead of using epoll; 0: only the first
+                                 head is checked (by the gate), later ones by libmicrohttpd */
     unsigned min_body_rate;   /* bytes/s a body must average once head_timeout has passed, 512 */
     size_t body_buffer_bytes; /* request body bytes buffered at once, all clients, 512 MiB */
     size_t body_buffer_bytes_per_address; /* ... from one client address, 64 MiB */

@@ -9,8 +9,10 @@
  * daemon's side is ended (it drops the unfinished request) and, once the daemon's answers to the
  * requests before it are out, the relay answers 400 problem+json itself with Connection: close
  * (unless the daemon answered that request early, before its body). A head that takes longer than
- * the head deadline is refused (408). The daemon's bytes go back to the client unchanged. One
- * thread, epoll. */
+ * the head deadline is refused (408). The daemon's bytes go back to the client unchanged; the
+ * relay counts the answers it owes, so that a client that ends its side of the connection gets
+ * every answer owed before the daemon sees that end (libmicrohttpd, polling, drops a request
+ * whose end of stream it reads while answering it). One thread, epoll. */
 #ifndef PINHOLE_SERVER_HTTP_RELAY_H
 #define PINHOLE_SERVER_HTTP_RELAY_H
 

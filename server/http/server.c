@@ -31,7 +31,7 @@ void pinhole_server_options_default(pinhole_server_options *o)
     o->connection_memory = 32768;
     o->head_timeout = 10;
     o->connections_per_address = 64;
-    o->check_every_request = 0;
+    o->check_every_request = 1;
     o->body_buffer_bytes = (size_t)512 << 20;
     o->min_body_rate = 512;
     o->body_buffer_bytes_per_address = (size_t)64 << 20;
@@ -477,8 +477,12 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
         close(lfd);
         goto fail;
     }
-    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                           MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+    /* Behind the relay libmicrohttpd polls (level-triggered): with its edge-triggered epoll,
+     * keep-alive connections resumed after their batch committed were at times never read
+     * again (docs/BENCHMARKS.md, "The relay"). */
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                           (s->relay ? MHD_USE_POLL : MHD_USE_EPOLL) | MHD_ALLOW_SUSPEND_RESUME |
+                           MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opt.connection_limit + PINHOLE_GATE_SPARE,

@@ -25,6 +25,7 @@
  * reports stored: they come back DUPLICATE, still acknowledged, never counted twice. */
 #include "common/error.h"
 #include "server/estimate/estimate.h"
+#include "server/store/delta.h"
 #include "server/store/pg/pg.h"
 
 #include <inttypes.h>
@@ -36,15 +37,6 @@
 
 #define PG_ATTEMPTS 8
 #define PG_SHARD_LOCK_CLASS 0x5048 /* two-int advisory lock space of the count shards */
-
-/* The count delta of one (collection, bucket) within a flush: a dense vector of counts_len. */
-typedef struct pg_delta {
-    const pinhole_server_collection *coll;
-    int64_t bucket;
-    uint64_t n;
-    uint64_t *v;
-    uint64_t len; /* allocated length of v */
-} pg_delta;
 
 /* Who holds a (collection, report id) in a flush: a stored row or an earlier report of the batch.
  */
@@ -58,9 +50,8 @@ typedef struct pg_holder {
 } pg_holder;
 
 typedef struct pg_ingest_scratch {
-    pg_delta *delta;
-    size_t ndelta, cap;
-    pg_holder *slot; /* open addressing over (collection, id), 2^bits slots */
+    pinhole_count_deltas deltas; /* dense per-(collection, bucket) count deltas */
+    pg_holder *slot;             /* open addressing over (collection, id), 2^bits slots */
     size_t nslot;
     int64_t *keys;
     size_t kcap;
@@ -113,9 +104,7 @@ void pg_ingest_free(pg_store *s)
     pg_ingest_scratch *sc = s->scratch;
     if (!sc)
         return;
-    for (size_t i = 0; i < sc->cap; i++)
-        free(sc->delta[i].v);
-    free(sc->delta);
+    pinhole_count_deltas_free(&sc->deltas);
     free(sc->slot);
     free(sc->keys);
     free(sc->was_pending);
@@ -192,16 +181,18 @@ int pg_ingest_prepare(pinhole_store *base)
  * indices holding a nonzero count and their counts; the garbage collector folds them into the
  * chunks of counts later) and add their totals to the bucket rows of the handle's shard; clear
  * them, even after an error. Two statements, whatever the number of deltas. */
-static int flush_deltas(pg_store *s, pg_ingest_scratch *sc)
+static int flush_deltas(void *store)
 {
+    pg_store *s = store;
+    pinhole_count_deltas *ds = &s->scratch->deltas;
     pg_buf bc = {0}, bb = {0}, bi = {0}, bn = {0}, tn = {0};
     pg_buf_str(&bc, "{");
     pg_buf_str(&bb, "{");
     pg_buf_str(&bi, "{");
     pg_buf_str(&bn, "{");
     pg_buf_str(&tn, "{");
-    for (size_t i = 0; i < sc->ndelta; i++) {
-        pg_delta *d = &sc->delta[i];
+    for (size_t i = 0; i < ds->ndelta; i++) {
+        pinhole_count_delta *d = &ds->delta[i];
         const char *sep = i ? "," : "";
         pg_buf_fmt(&bc, "%s%" PRId64, sep, d->coll->id);
         pg_buf_fmt(&bb, "%s%" PRId64, sep, d->bucket);
@@ -225,8 +216,7 @@ static int flush_deltas(pg_store *s, pg_ingest_scratch *sc)
     pg_buf_str(&bi, "}");
     pg_buf_str(&bn, "}");
     pg_buf_str(&tn, "}");
-    const size_t nd = sc->ndelta;
-    sc->ndelta = 0;
+    const size_t nd = ds->ndelta;
     char shard[16];
     snprintf(shard, sizeof shard, "%d", s->shard);
     int rc =
@@ -238,57 +228,13 @@ static int flush_deltas(pg_store *s, pg_ingest_scratch *sc)
         rc = res ? PINHOLE_OK : PINHOLE_EDB;
         PQclear(res);
     }
-    for (size_t i = 0; i < nd; i++) /* every vector zero for the next flush */
-        memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof(uint64_t));
+    pinhole_count_deltas_clear(ds, 0); /* every vector zero for the next flush */
     pg_buf_free(&bc);
     pg_buf_free(&bb);
     pg_buf_free(&bi);
     pg_buf_free(&bn);
     pg_buf_free(&tn);
     return rc;
-}
-
-/* Dense deltas open at once: at most 16 and 64 MiB of them; more flush early, within the same
- * transaction, so memory stays bounded whatever times the reports carry. */
-static size_t delta_limit(const pinhole_server_collection *c)
-{
-    const uint64_t per = c->cfg.counts_len * sizeof(uint64_t), fit = (UINT64_C(64) << 20) / per;
-    return fit < 1 ? 1 : fit > 16 ? 16 : (size_t)fit;
-}
-
-static pg_delta *delta_for(pg_store *s, pg_ingest_scratch *sc, const pinhole_server_collection *c,
-                           int64_t bucket, int *rc)
-{
-    for (size_t i = sc->ndelta; i-- > 0;)
-        if (sc->delta[i].coll == c && sc->delta[i].bucket == bucket)
-            return &sc->delta[i];
-    if (sc->ndelta >= delta_limit(c) && (*rc = flush_deltas(s, sc)) != PINHOLE_OK)
-        return NULL;
-    *rc = PINHOLE_ENOMEM;
-    if (sc->ndelta == sc->cap) {
-        const size_t cap = sc->cap ? 2 * sc->cap : 4;
-        pg_delta *d = realloc(sc->delta, cap * sizeof *d);
-        if (!d)
-            return NULL;
-        memset(d + sc->cap, 0, (cap - sc->cap) * sizeof *d);
-        sc->delta = d;
-        sc->cap = cap;
-    }
-    pg_delta *d = &sc->delta[sc->ndelta];
-    const uint64_t len = c->cfg.counts_len;
-    if (d->len < len) { /* vectors stay zero between uses */
-        free(d->v);
-        d->v = calloc(len, sizeof *d->v);
-        d->len = d->v ? len : 0;
-        if (!d->v)
-            return NULL;
-    }
-    d->coll = c;
-    d->bucket = bucket;
-    d->n = 0;
-    sc->ndelta++;
-    *rc = PINHOLE_OK;
-    return d;
 }
 
 /* ---- one flush ---- */
@@ -478,7 +424,7 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
     int64_t retired = INT64_MIN;
     pg_buf copy = {0}; /* the accepted reports, a binary COPY stream */
     size_t accepted = 0;
-    sc->ndelta = 0;
+    sc->deltas.ndelta = 0;
     memset(sc->slot, 0, sc->nslot * sizeof *sc->slot); /* nothing held from an earlier attempt */
     int rc = pg_exec(s, "BEGIN", 0, NULL);
     if (rc == PINHOLE_OK)
@@ -527,7 +473,8 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
             x->error = PINHOLE_ERANGE;
             continue;
         }
-        pg_delta *d = delta_for(s, sc, x->coll, x->bucket, &rc);
+        pinhole_count_delta *d =
+            pinhole_count_deltas_for(&sc->deltas, x->coll, x->bucket, flush_deltas, s, &rc);
         if (!d)
             break;
         const int acc = pinhole_accumulate(&x->coll->cfg, x->payload, x->payload_len, d->v);
@@ -553,12 +500,9 @@ static int flush_once(pg_store *s, pinhole_ingest_report *r, size_t n)
     if (rc == PINHOLE_OK && accepted)
         rc = insert_rows(s, &copy, accepted);
     if (rc == PINHOLE_OK)
-        rc = flush_deltas(s, sc);
-    else {
-        for (size_t k = 0; k < sc->ndelta; k++)
-            memset(sc->delta[k].v, 0, sc->delta[k].coll->cfg.counts_len * sizeof(uint64_t));
-        sc->ndelta = 0;
-    }
+        rc = flush_deltas(s);
+    else
+        pinhole_count_deltas_clear(&sc->deltas, 0);
     if (rc == PINHOLE_OK)
         rc = pg_exec(s, "COMMIT", 0, NULL);
     PQclear(found);

@@ -76,6 +76,23 @@ static int delta_add(const pinhole_server_collection *c, const char *idx, const 
     return rc;
 }
 
+/* Run sql (3 parameters: v) and add every row it returns into counts: rows of count_deltas (idx,
+ * n) when deltas, else of counts (chunk, data). PINHOLE_EDB when the query fails, else the first
+ * row's error (PINHOLE_EFORMAT, PINHOLE_ENOMEM). */
+static int add_rows(pg_store *s, const char *sql, const char *const *v,
+                    const pinhole_server_collection *c, int deltas, uint64_t *counts)
+{
+    PGresult *res = pg_run(s, sql, 3, v, PGRES_TUPLES_OK);
+    if (!res)
+        return PINHOLE_EDB;
+    int rc = PINHOLE_OK;
+    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++)
+        rc = deltas ? delta_add(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), counts)
+                    : pg_chunk_add(c, pg_int(res, i, 0), PQgetvalue(res, i, 1), counts);
+    PQclear(res);
+    return rc;
+}
+
 /* counts and n of c over [from, to], inside the caller's transaction. */
 static int counts_in(pg_store *s, const pinhole_server_collection *c, int64_t from, int64_t to,
                      uint64_t *counts, uint64_t *n)
@@ -85,34 +102,21 @@ static int counts_in(pg_store *s, const pinhole_server_collection *c, int64_t fr
     snprintf(f, sizeof f, "%" PRId64, from);
     snprintf(t, sizeof t, "%" PRId64, to);
     const char *v[3] = {cs, f, t};
+    int rc = add_rows(s,
+                      "SELECT chunk, data FROM counts WHERE collection = $1"
+                      " AND bucket BETWEEN $2 AND $3",
+                      v, c, 0, counts);
+    if (rc == PINHOLE_OK) /* the deltas not folded into the chunks yet */
+        rc = add_rows(s,
+                      "SELECT idx, n FROM count_deltas WHERE collection = $1"
+                      " AND bucket BETWEEN $2 AND $3",
+                      v, c, 1, counts);
+    if (rc != PINHOLE_OK)
+        return rc;
     PGresult *res = pg_run(s,
-                           "SELECT chunk, data FROM counts WHERE collection = $1"
+                           "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = $1"
                            " AND bucket BETWEEN $2 AND $3",
                            3, v, PGRES_TUPLES_OK);
-    if (!res)
-        return PINHOLE_EDB;
-    int rc = PINHOLE_OK;
-    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++)
-        rc = pg_chunk_add(c, pg_int(res, i, 0), PQgetvalue(res, i, 1), counts);
-    PQclear(res);
-    if (rc != PINHOLE_OK)
-        return rc;
-    /* the deltas not folded into the chunks yet */
-    res = pg_run(s,
-                 "SELECT idx, n FROM count_deltas WHERE collection = $1"
-                 " AND bucket BETWEEN $2 AND $3",
-                 3, v, PGRES_TUPLES_OK);
-    if (!res)
-        return PINHOLE_EDB;
-    for (int i = 0; i < PQntuples(res) && rc == PINHOLE_OK; i++)
-        rc = delta_add(c, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), counts);
-    PQclear(res);
-    if (rc != PINHOLE_OK)
-        return rc;
-    res = pg_run(s,
-                 "SELECT coalesce(sum(n), 0) FROM buckets WHERE collection = $1"
-                 " AND bucket BETWEEN $2 AND $3",
-                 3, v, PGRES_TUPLES_OK);
     if (!res)
         return PINHOLE_EDB;
     *n = (uint64_t)pg_int(res, 0, 0);

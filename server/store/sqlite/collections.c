@@ -34,6 +34,29 @@ int pinhole_sqlite_create_multi(pinhole_store *base, const char *name, const cha
     return PINHOLE_OK;
 }
 
+/* A row of multi_collections (id, name, spec, created) into a pinhole_multi_record. */
+static int read_multi(sqlite3_stmt *q, void *elem, void *ctx)
+{
+    (void)ctx;
+    pinhole_multi_record *r = elem;
+    const char *nm = (const char *)sqlite3_column_text(q, 1),
+               *sp = (const char *)sqlite3_column_text(q, 2);
+    r->id = sqlite3_column_int64(q, 0);
+    r->created = sqlite3_column_int64(q, 3);
+    r->name = nm ? strdup(nm) : NULL;
+    r->spec = sp ? strdup(sp) : NULL;
+    if (!r->name || !r->spec) {
+        pinhole_multi_record_free(r);
+        return PINHOLE_ENOMEM;
+    }
+    return PINHOLE_OK;
+}
+
+static void release_multi(void *elem)
+{
+    pinhole_multi_record_free(elem);
+}
+
 int pinhole_sqlite_load_multis(pinhole_store *base, pinhole_multi_record **out, size_t *n)
 {
     sqlite_store *s = sqlite_of(base);
@@ -45,41 +68,11 @@ int pinhole_sqlite_load_multis(pinhole_store *base, pinhole_multi_record **out, 
                            &q, NULL) != SQLITE_OK)
         /* a read-only handle on a store made before multi-attribute collections has no table */
         return sqlite3_errcode(s->db) == SQLITE_ERROR ? PINHOLE_OK : PINHOLE_EDB;
-    pinhole_multi_record *arr = NULL;
-    size_t len = 0, cap = 0;
-    int rc = PINHOLE_OK, step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        void *grown = sqlite_reserve(arr, &cap, len, sizeof *arr);
-        if (!grown) {
-            rc = PINHOLE_ENOMEM;
-            break;
-        }
-        arr = grown;
-        const char *nm = (const char *)sqlite3_column_text(q, 1),
-                   *sp = (const char *)sqlite3_column_text(q, 2);
-        pinhole_multi_record *r = &arr[len];
-        r->id = sqlite3_column_int64(q, 0);
-        r->created = sqlite3_column_int64(q, 3);
-        r->name = nm ? strdup(nm) : NULL;
-        r->spec = sp ? strdup(sp) : NULL;
-        len++;
-        if (!r->name || !r->spec) {
-            rc = PINHOLE_ENOMEM;
-            break;
-        }
-    }
-    if (rc == PINHOLE_OK && step != SQLITE_DONE)
-        rc = PINHOLE_EDB;
-    sqlite3_finalize(q);
-    if (rc != PINHOLE_OK) {
-        for (size_t i = 0; i < len; i++)
-            pinhole_multi_record_free(&arr[i]);
-        free(arr);
-        return rc;
-    }
+    void *arr;
+    const int rc =
+        pinhole_sqlite_load_rows(q, sizeof **out, read_multi, release_multi, NULL, &arr, n);
     *out = arr;
-    *n = len;
-    return PINHOLE_OK;
+    return rc;
 }
 
 int pinhole_sqlite_create_collection(pinhole_store *base, pinhole_server_collection *c,
@@ -151,6 +144,52 @@ fail:
     return PINHOLE_EDB;
 }
 
+/* A row of collections (the columns pinhole_sqlite_load_collections selects) into a
+ * pinhole_server_collection; ctx points to an int, nonzero when the row has the window columns. */
+static int read_collection(sqlite3_stmt *q, void *elem, void *ctx)
+{
+    pinhole_server_collection *c = elem;
+    const pinhole_mechanism_ops *ops =
+        pinhole_mechanism_by_name((const char *)sqlite3_column_text(q, 2));
+    const char *name = (const char *)sqlite3_column_text(q, 1);
+    if (!ops || !name)
+        return PINHOLE_EDB;
+    pinhole_config_params p = {.mechanism = ops->id,
+                               .k = (uint64_t)sqlite3_column_int64(q, 4),
+                               .epsilon = sqlite3_column_double(q, 3),
+                               .q = (uint32_t)sqlite3_column_int64(q, 5),
+                               .t = (uint32_t)sqlite3_column_int64(q, 6)};
+    if (pinhole_server_collection_init(
+            c, sqlite3_column_int64(q, 0), name, &p, (uint32_t)sqlite3_column_int64(q, 7),
+            (uint64_t)sqlite3_column_int64(q, 8), NULL, sqlite3_column_int64(q, 11)) != PINHOLE_OK)
+        return PINHOLE_EDB;
+    if (*(const int *)ctx)
+        c->window =
+            (pinhole_collection_window){.max_report_age = (uint32_t)sqlite3_column_int64(q, 12),
+                                        .max_clock_skew = (uint32_t)sqlite3_column_int64(q, 13),
+                                        .keep_reports = sqlite3_column_int(q, 14) != 0};
+    int rc = PINHOLE_OK;
+    const int lb = sqlite3_column_bytes(q, 10);
+    if (sqlite3_column_type(q, 10) == SQLITE_BLOB && lb > 0) {
+        rc = pinhole_server_collection_set_labels(c, sqlite3_column_blob(q, 10), (size_t)lb);
+        if (rc != PINHOLE_OK && rc != PINHOLE_ENOMEM)
+            rc = PINHOLE_EDB;
+    }
+    /* the labels first: the config commits to them (or, stored before it could, not) */
+    if (rc == PINHOLE_OK &&
+        (sqlite3_column_bytes(q, 9) != PINHOLE_FINGERPRINT_BYTES ||
+         pinhole_server_collection_match_fingerprint(c, sqlite3_column_blob(q, 9)) != PINHOLE_OK))
+        rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
+    if (rc != PINHOLE_OK)
+        pinhole_server_collection_free(c);
+    return rc;
+}
+
+static void release_collection(void *elem)
+{
+    pinhole_server_collection_free(elem);
+}
+
 int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collection **out, size_t *n)
 {
     sqlite_store *s = sqlite_of(base);
@@ -174,71 +213,12 @@ int pinhole_sqlite_load_collections(pinhole_store *base, pinhole_server_collecti
                            "min_reports, fingerprint, labels, created FROM collections ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         return PINHOLE_EDB;
-    const int windowed = sqlite3_column_count(q) == 15;
-    pinhole_server_collection *arr = NULL;
-    size_t len = 0, cap = 0;
-    int rc = PINHOLE_OK, step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        void *grown = sqlite_reserve(arr, &cap, len, sizeof *arr);
-        if (!grown) {
-            rc = PINHOLE_ENOMEM;
-            break;
-        }
-        arr = grown;
-        const pinhole_mechanism_ops *ops =
-            pinhole_mechanism_by_name((const char *)sqlite3_column_text(q, 2));
-        const char *name = (const char *)sqlite3_column_text(q, 1);
-        if (!ops || !name) {
-            rc = PINHOLE_EDB;
-            break;
-        }
-        pinhole_config_params p = {.mechanism = ops->id,
-                                   .k = (uint64_t)sqlite3_column_int64(q, 4),
-                                   .epsilon = sqlite3_column_double(q, 3),
-                                   .q = (uint32_t)sqlite3_column_int64(q, 5),
-                                   .t = (uint32_t)sqlite3_column_int64(q, 6)};
-        pinhole_server_collection *c = &arr[len];
-        rc = pinhole_server_collection_init(
-            c, sqlite3_column_int64(q, 0), name, &p, (uint32_t)sqlite3_column_int64(q, 7),
-            (uint64_t)sqlite3_column_int64(q, 8), NULL, sqlite3_column_int64(q, 11));
-        if (rc != PINHOLE_OK) {
-            rc = PINHOLE_EDB;
-            break;
-        }
-        len++;
-        if (windowed)
-            c->window =
-                (pinhole_collection_window){.max_report_age = (uint32_t)sqlite3_column_int64(q, 12),
-                                            .max_clock_skew = (uint32_t)sqlite3_column_int64(q, 13),
-                                            .keep_reports = sqlite3_column_int(q, 14) != 0};
-        const int lb = sqlite3_column_bytes(q, 10);
-        if (sqlite3_column_type(q, 10) == SQLITE_BLOB && lb > 0) {
-            rc = pinhole_server_collection_set_labels(c, sqlite3_column_blob(q, 10), (size_t)lb);
-            if (rc != PINHOLE_OK) {
-                rc = rc == PINHOLE_ENOMEM ? rc : PINHOLE_EDB;
-                break;
-            }
-        }
-        /* the labels first: the config commits to them (or, stored before it could, not) */
-        if (sqlite3_column_bytes(q, 9) != PINHOLE_FINGERPRINT_BYTES ||
-            pinhole_server_collection_match_fingerprint(c, sqlite3_column_blob(q, 9)) !=
-                PINHOLE_OK) {
-            rc = PINHOLE_EDB; /* parameters changed under the stored fingerprint */
-            break;
-        }
-    }
-    if (rc == PINHOLE_OK && step != SQLITE_DONE)
-        rc = PINHOLE_EDB;
-    sqlite3_finalize(q);
-    if (rc != PINHOLE_OK) {
-        for (size_t i = 0; i < len; i++)
-            pinhole_server_collection_free(&arr[i]);
-        free(arr);
-        return rc;
-    }
+    int windowed = sqlite3_column_count(q) == 15;
+    void *arr;
+    const int rc = pinhole_sqlite_load_rows(q, sizeof **out, read_collection, release_collection,
+                                            &windowed, &arr, n);
     *out = arr;
-    *n = len;
-    return PINHOLE_OK;
+    return rc;
 }
 
 int pinhole_sqlite_set_window(pinhole_store *base, int64_t id, const pinhole_collection_window *w)

@@ -137,6 +137,34 @@ static int load_rounds(sqlite_store *s, pinhole_store_discovery *d)
     return rc;
 }
 
+/* A row of discoveries (id, name, state, created) with its rounds into a
+ * pinhole_store_discovery; ctx is the sqlite_store. */
+static int read_discovery(sqlite3_stmt *q, void *elem, void *ctx)
+{
+    pinhole_store_discovery *d = elem;
+    const char *name = (const char *)sqlite3_column_text(q, 1);
+    const int sl = sqlite3_column_bytes(q, 2);
+    if (!name || strlen(name) > PINHOLE_COLLECTION_NAME_MAX || sl <= 0)
+        return PINHOLE_EDB;
+    d->id = sqlite3_column_int64(q, 0);
+    memcpy(d->name, name, strlen(name) + 1);
+    d->created = sqlite3_column_int64(q, 3);
+    d->state = malloc((size_t)sl);
+    if (!d->state)
+        return PINHOLE_ENOMEM;
+    memcpy(d->state, sqlite3_column_blob(q, 2), (size_t)sl);
+    d->state_len = (size_t)sl;
+    const int rc = load_rounds(ctx, d);
+    if (rc != PINHOLE_OK)
+        pinhole_store_discovery_free(d);
+    return rc;
+}
+
+static void release_discovery(void *elem)
+{
+    pinhole_store_discovery_free(elem);
+}
+
 int pinhole_sqlite_discovery_load(pinhole_store *base, pinhole_store_discovery **out, size_t *n)
 {
     sqlite_store *s = sqlite_of(base);
@@ -146,50 +174,9 @@ int pinhole_sqlite_discovery_load(pinhole_store *base, pinhole_store_discovery *
     if (sqlite3_prepare_v2(s->db, "SELECT id, name, state, created FROM discoveries ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         return PINHOLE_EDB;
-    pinhole_store_discovery *arr = NULL;
-    size_t len = 0, cap = 0;
-    int rc = PINHOLE_OK, step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        void *grown = sqlite_reserve(arr, &cap, len, sizeof *arr);
-        if (!grown) {
-            rc = PINHOLE_ENOMEM;
-            break;
-        }
-        arr = grown;
-        pinhole_store_discovery *d = &arr[len];
-        memset(d, 0, sizeof *d);
-        const char *name = (const char *)sqlite3_column_text(q, 1);
-        const int sl = sqlite3_column_bytes(q, 2);
-        if (!name || strlen(name) > PINHOLE_COLLECTION_NAME_MAX || sl <= 0) {
-            rc = PINHOLE_EDB;
-            break;
-        }
-        len++;
-        d->id = sqlite3_column_int64(q, 0);
-        memcpy(d->name, name, strlen(name) + 1);
-        d->created = sqlite3_column_int64(q, 3);
-        d->state = malloc((size_t)sl);
-        if (!d->state) {
-            rc = PINHOLE_ENOMEM;
-            break;
-        }
-        memcpy(d->state, sqlite3_column_blob(q, 2), (size_t)sl);
-        d->state_len = (size_t)sl;
-        if ((rc = load_rounds(s, d)) != PINHOLE_OK)
-            break;
-    }
-    if (rc == PINHOLE_OK && step != SQLITE_DONE)
-        rc = PINHOLE_EDB;
-    sqlite3_finalize(q);
-    if (rc != PINHOLE_OK) {
-        for (size_t i = 0; i < len; i++)
-            pinhole_store_discovery_free(&arr[i]);
-        free(arr);
-        return rc;
-    }
-    *out = len ? arr : NULL;
-    if (!len)
-        free(arr);
-    *n = len;
-    return PINHOLE_OK;
+    void *arr;
+    const int rc =
+        pinhole_sqlite_load_rows(q, sizeof **out, read_discovery, release_discovery, s, &arr, n);
+    *out = arr;
+    return rc;
 }

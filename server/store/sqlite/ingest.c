@@ -9,16 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The count delta of one (collection, bucket) within a transaction: a dense vector of counts_len.
- */
-struct sqlite_delta {
-    const pinhole_server_collection *coll;
-    int64_t bucket;
-    uint64_t n;
-    uint64_t *v;
-    uint64_t len; /* allocated length of v */
-};
-
 void pinhole_sqlite_ingest_free(sqlite_store *s)
 {
     if (s->ids) {
@@ -27,15 +17,13 @@ void pinhole_sqlite_ingest_free(sqlite_store *s)
         s->ids = NULL;
     }
     sqlite_ingest_scratch *sc = &s->scratch;
-    for (size_t i = 0; i < sc->cap; i++)
-        free(sc->delta[i].v);
-    free(sc->delta);
+    pinhole_count_deltas_free(&sc->deltas);
     free(sc->hash);
     memset(sc, 0, sizeof *sc);
 }
 
 /* Add a delta's nonzero chunks to the stored ones and its total to the bucket; clears the delta. */
-static int flush_delta(sqlite_store *s, struct sqlite_delta *d)
+static int flush_delta(sqlite_store *s, pinhole_count_delta *d)
 {
     const uint64_t len = d->coll->cfg.counts_len;
     uint8_t blob[PINHOLE_SQLITE_CHUNK * 8];
@@ -84,65 +72,18 @@ static int flush_delta(sqlite_store *s, struct sqlite_delta *d)
     return pinhole_sqlite_step_done(b);
 }
 
-/* Flush every open delta into the stored chunks (inside the open transaction) and clear them all,
- * even after an error. */
-static int flush_all(sqlite_store *s, sqlite_ingest_scratch *sc)
+/* Flush every open delta of store (a sqlite_store) into the stored chunks (inside the open
+ * transaction) and clear them all, even after an error: a pinhole_count_deltas_flush. */
+static int flush_all(void *store)
 {
+    sqlite_store *s = store;
+    pinhole_count_deltas *ds = &s->scratch.deltas;
     int rc = PINHOLE_OK;
     size_t i = 0;
-    for (; i < sc->ndelta && rc == PINHOLE_OK; i++)
-        rc = flush_delta(s, &sc->delta[i]);
-    for (; i < sc->ndelta; i++)
-        memset(sc->delta[i].v, 0, sc->delta[i].coll->cfg.counts_len * sizeof *sc->delta[i].v);
-    sc->ndelta = 0;
+    for (; i < ds->ndelta && rc == PINHOLE_OK; i++)
+        rc = flush_delta(s, &ds->delta[i]);
+    pinhole_count_deltas_clear(ds, i);
     return rc;
-}
-
-/* Dense delta vectors open at once: at most 16 and at most 64 MiB of them. A transaction touching
- * more (collection, bucket) pairs flushes them early, within the same transaction, so memory stays
- * bounded whatever times the reports carry. */
-static size_t delta_limit(const pinhole_server_collection *c)
-{
-    const uint64_t per = c->cfg.counts_len * sizeof(uint64_t), fit = (UINT64_C(64) << 20) / per;
-    return fit < 1 ? 1 : fit > 16 ? 16 : (size_t)fit;
-}
-
-/* The delta of (c, bucket), opening one (after flushing the others when at the limit). NULL with
- * *rc set on error. */
-static struct sqlite_delta *delta_for(sqlite_store *s, sqlite_ingest_scratch *sc,
-                                      const pinhole_server_collection *c, int64_t bucket, int *rc)
-{
-    *rc = PINHOLE_ENOMEM;
-    for (size_t i = sc->ndelta; i-- > 0;)
-        if (sc->delta[i].coll == c && sc->delta[i].bucket == bucket)
-            return &sc->delta[i];
-    if (sc->ndelta >= delta_limit(c) && (*rc = flush_all(s, sc)) != PINHOLE_OK)
-        return NULL;
-    *rc = PINHOLE_ENOMEM;
-    if (sc->ndelta == sc->cap) {
-        const size_t cap = sc->cap ? 2 * sc->cap : 4;
-        struct sqlite_delta *d = realloc(sc->delta, cap * sizeof *d);
-        if (!d)
-            return NULL;
-        memset(d + sc->cap, 0, (cap - sc->cap) * sizeof *d);
-        sc->delta = d;
-        sc->cap = cap;
-    }
-    struct sqlite_delta *d = &sc->delta[sc->ndelta];
-    const uint64_t len = c->cfg.counts_len;
-    if (d->len < len) { /* vectors stay zero between uses: flush_delta clears them */
-        free(d->v);
-        d->v = calloc(len, sizeof *d->v);
-        d->len = d->v ? len : 0;
-        if (!d->v)
-            return NULL;
-    }
-    d->coll = c;
-    d->bucket = bucket;
-    d->n = 0;
-    sc->ndelta++;
-    *rc = PINHOLE_OK;
-    return d;
 }
 
 /* (Re)build the index of stored report ids from the reports table: one scan, 23-46 bytes of
@@ -313,7 +254,7 @@ static int ingest_one(sqlite_store *s, sqlite_ingest_scratch *sc, pinhole_ingest
         return PINHOLE_OK;
     }
     int rc;
-    struct sqlite_delta *d = delta_for(s, sc, c, r->bucket, &rc);
+    pinhole_count_delta *d = pinhole_count_deltas_for(&sc->deltas, c, r->bucket, flush_all, s, &rc);
     if (!d)
         return rc;
     rc = pinhole_accumulate(&c->cfg, r->payload, r->payload_len, d->v);
@@ -351,7 +292,7 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
 {
     sqlite_store *s = sqlite_of(base);
     sqlite_ingest_scratch *sc = &s->scratch;
-    sc->ndelta = 0;
+    sc->deltas.ndelta = 0;
     sc->state_of = 0;
     int rc = s->ids ? PINHOLE_OK : load_ids(s);
     if (rc != PINHOLE_OK)
@@ -382,12 +323,9 @@ int pinhole_sqlite_ingest(pinhole_store *base, pinhole_ingest_report *r, size_t 
             rc = ingest_one(s, sc, &r[i], sc->hash[i]);
     }
     if (rc == PINHOLE_OK)
-        rc = flush_all(s, sc);
-    else {
-        for (size_t k = 0; k < sc->ndelta; k++) /* clear only: the transaction is rolled back */
-            memset(sc->delta[k].v, 0, sc->delta[k].coll->cfg.counts_len * sizeof *sc->delta[k].v);
-        sc->ndelta = 0;
-    }
+        rc = flush_all(s);
+    else /* clear only: the transaction is rolled back */
+        pinhole_count_deltas_clear(&sc->deltas, 0);
     if (rc == PINHOLE_OK && pinhole_sqlite_step_done(s->stmt[SQ_COMMIT]) != PINHOLE_OK)
         rc = PINHOLE_EDB;
     pinhole_sqlite_gc_index_size(s);

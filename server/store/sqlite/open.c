@@ -155,6 +155,40 @@ int pinhole_sqlite_step_done(sqlite3_stmt *q)
     return rc == SQLITE_DONE ? PINHOLE_OK : PINHOLE_EDB;
 }
 
+int pinhole_sqlite_load_rows(sqlite3_stmt *q, size_t elem, sqlite_row_reader read,
+                             void (*release)(void *elem), void *ctx, void **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    unsigned char *arr = NULL;
+    size_t len = 0, cap = 0;
+    int rc = PINHOLE_OK, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        void *grown = sqlite_reserve(arr, &cap, len, elem);
+        if (!grown) {
+            rc = PINHOLE_ENOMEM;
+            break;
+        }
+        arr = grown;
+        memset(arr + len * elem, 0, elem);
+        if ((rc = read(q, arr + len * elem, ctx)) != PINHOLE_OK)
+            break;
+        len++;
+    }
+    if (rc == PINHOLE_OK && step != SQLITE_DONE)
+        rc = PINHOLE_EDB;
+    sqlite3_finalize(q);
+    if (rc != PINHOLE_OK) {
+        for (size_t i = 0; i < len; i++)
+            release(arr + i * elem);
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = len;
+    return PINHOLE_OK;
+}
+
 /* sqlite3_wal_hook: after each commit of this connection, the WAL's size in frames. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {

@@ -24,6 +24,7 @@
 #define PINHOLE_SERVER_STORE_SQLITE_H
 
 #include "server/store/backend.h"
+#include "server/store/delta.h"
 
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -57,9 +58,8 @@ enum {
 
 /* Scratch memory of the ingesting handle, reused across transactions. */
 typedef struct sqlite_ingest_scratch {
-    struct sqlite_delta *delta; /* dense per-(collection, bucket) count deltas */
-    size_t ndelta, cap;
-    uint64_t *hash; /* index hashes of a transaction's reports */
+    pinhole_count_deltas deltas; /* dense per-(collection, bucket) count deltas */
+    uint64_t *hash;              /* index hashes of a transaction's reports */
     size_t hcap;
     /* the state of the collection of the latest report looked at, read inside the transaction */
     int64_t state_of;      /* its id (0: none read yet in this transaction) */
@@ -118,6 +118,18 @@ int pinhole_sqlite_error(sqlite3 *db);
 
 /* Step a statement that returns no row, then reset it: PINHOLE_OK or PINHOLE_EDB. */
 int pinhole_sqlite_step_done(sqlite3_stmt *q);
+
+/* Fills elem (zeroed) from the current row of q: PINHOLE_OK, or an error after releasing whatever
+ * it allocated in elem (elem is then not kept). ctx is pinhole_sqlite_load_rows's. */
+typedef int (*sqlite_row_reader)(sqlite3_stmt *q, void *elem, void *ctx);
+
+/* Read every row of q (prepared and bound) into a new array of elem-byte elements, one a row in
+ * order, each filled by read; q is finalized. On success *out (malloc'd, the caller frees it and
+ * each element; NULL when there is no row) and *n (its length) are set. Errors, with *out NULL and
+ * *n 0, every element read so far released with release: read's error (whatever it returns),
+ * PINHOLE_ENOMEM (the array could not grow), PINHOLE_EDB (a step failed). */
+int pinhole_sqlite_load_rows(sqlite3_stmt *q, size_t elem, sqlite_row_reader read,
+                             void (*release)(void *elem), void *ctx, void **out, size_t *n);
 
 /* Release the ingest state (id index, scratch) of a handle. */
 void pinhole_sqlite_ingest_free(sqlite_store *s);
