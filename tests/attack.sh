@@ -7,13 +7,7 @@ set -eu
 server=$1 attack=$2
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/support/server_lib.sh"
-tmp=$(mktemp -d /tmp/pinhole-attack.XXXXXX)
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+server_tmp attack
 fail() { echo "FAIL: $*"; exit 1; }
 ulimit -n 8192 2>/dev/null || ulimit -n 4096 || true
 echo adm >"$tmp/adm"
@@ -31,8 +25,6 @@ python3 "$attack" "$(cat "$tmp/port.s")" "$pid" ana || fail "the attacks got thr
 reports=$(curl -sf -H 'Authorization: Bearer ana' "$url/v1/collections/1" |
     sed 's/.*"reports":\([0-9]*\).*/\1/')
 [ "$reports" = 0 ] || fail "$reports reports were stored"
-kill -TERM "$pid"
-wait "$pid" || fail "the server did not stop cleanly"
-pid=
+stop_server s
 "$server" check --db "$tmp/d.db" >/dev/null || fail "check"
 echo "ok: attacks refused, nothing stored"

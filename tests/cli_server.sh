@@ -11,17 +11,15 @@ set -eu
 server=$1 cli=$2 counts=$3
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/support/server_lib.sh"
-tmp=$(mktemp -d /tmp/pinhole-cli-server.XXXXXX)
+server_tmp cli-server
 db="$tmp/d.db"
 [ "${4:-}" = postgresql ] && db="$PINHOLE_PG_URI"
-pid=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; exit 1; }
 
 start_server s env PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=up \
     "$server" --database "$db"
 # shellcheck disable=SC2154 # set by start_server
-pid=$pid_s url=$url_s
+url=$url_s
 post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
     -H 'Content-Type: application/json' -d "$2" "$url/v1/collections"; }
 [ "$(post adm '{"name": "small", "epsilon": 3, "k": 50, "min_reports": 100}')" = 201 ] ||
@@ -203,7 +201,5 @@ PINHOLE_TOKEN=ana "$cli" query --url "$url" --collection "$parent" --format json
 grep -q '"reports": *2000' "$tmp/out" || grep -q '"reports":2000' "$tmp/out" ||
     fail "query multi json: reports"
 
-kill -TERM $pid
-wait $pid || fail "server did not stop cleanly"
-pid=
+stop_server s
 echo ok

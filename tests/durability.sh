@@ -12,9 +12,8 @@ server=$1 cli=$2 counts=$3
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/support/server_lib.sh"
 tmp=$(mktemp -d /tmp/pinhole-durability.XXXXXX)
-pid=
 cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    kill_servers
     [ -n "$cpids" ] && kill $cpids 2>/dev/null || true
     rm -rf "$tmp"
 }
@@ -27,7 +26,7 @@ start() { # start the server on the database, wait for its port
     start_server s "$server" --db "$tmp/d.db" --admin-token-file "$tmp/adm" \
         --analyst-token-file "$tmp/ana" --threads 2
     # shellcheck disable=SC2154 # set by start_server
-    pid=$pid_s url=$url_s
+    url=$url_s
 }
 acks() { cat "$tmp"/ack.* 2>/dev/null | wc -l; }
 clients() { # clients ROUND USERS: four clients, two connections each, seeds ROUND1..ROUND4
@@ -44,9 +43,7 @@ kill_after() { # kill -9 once N more reports are acknowledged (mid-load)
     while [ "$(acks)" -lt "$want" ]; do
         i=$((i + 1)); [ $i -lt 3000 ] || fail "clients made no progress"; sleep 0.01
     done
-    kill -9 "$pid"
-    wait "$pid" 2>/dev/null || true
-    pid=
+    kill_server s
     kill $cpids 2>/dev/null || true # their retries would go on for every remaining batch
     wait $cpids 2>/dev/null || true
 }
@@ -67,9 +64,7 @@ start
 clients 3 4000
 for c in $cpids; do wait "$c" || fail "a client of round 3 failed"; done
 sleep 0.2
-kill -9 "$pid" # idle, right after every acknowledgement
-wait "$pid" 2>/dev/null || true
-pid=
+kill_server s # idle, right after every acknowledgement
 acked=$(sort -u "$tmp"/ack.* | wc -l)
 
 start # recovery: the server reopens the database (WAL replay) and serves it
@@ -95,9 +90,7 @@ sqlite3 "$tmp/d.db" "SELECT lower(hex(report_id)) || ' ' || bucket || ' ' || low
 sort -u "$tmp"/ack.* >"$tmp/acked"
 [ "$(wc -l <"$tmp/acked")" -eq 80000 ] || fail "$(wc -l <"$tmp/acked") of 80000 retries acknowledged"
 [ "$(comm -23 "$tmp/acked" "$tmp/stored" | wc -l)" -eq 0 ] || fail "retries differ from the stored"
-kill -TERM "$pid"
-wait "$pid" || fail "the server did not stop cleanly"
-pid=
+stop_server s
 [ ! -s "$tmp/d.db-wal" ] || fail "a WAL is left after a clean stop"
 [ "$(sqlite3 "$tmp/d.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 "$server" check --db "$tmp/d.db" || fail "counts differ from a recount of the stored reports"

@@ -9,22 +9,16 @@ set -eu
 server=$1 cli=$2 counts=$3
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/support/server_lib.sh"
-tmp=$(mktemp -d /tmp/pinhole-durability.XXXXXX)
+server_tmp durability
 db="$tmp/d.db"
 [ "${4:-}" = postgresql ] && db="$PINHOLE_PG_URI"
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 start() { # start the server on the database, wait for its port
     start_server s env PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana "$server" \
         --database "$db" --threads 2
     # shellcheck disable=SC2154 # set by start_server
-    pid=$pid_s url=$url_s
+    url=$url_s
 }
 
 start
@@ -42,18 +36,14 @@ i=0
 while [ "$(cat "$tmp"/ack.* 2>/dev/null | wc -l)" -lt 30000 ]; do
     i=$((i + 1)); [ $i -lt 3000 ] || fail "clients made no progress"; sleep 0.01
 done
-kill -9 "$pid"
-wait "$pid" 2>/dev/null || true
-pid=
+kill_server s
 wait || true # the clients fail once the server is gone
 acked=$(cut -d" " -f1 "$tmp"/ack.* | sort -u | wc -l)
 
 start # recovery: the server reopens the database (WAL replay) and serves it
 curl -sf "$url/healthz" >/dev/null || fail "restarted server does not answer"
 stored=$(curl -sf -H "Authorization: Bearer ana" "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')
-kill -TERM "$pid"
-wait "$pid" || fail "the server did not stop cleanly"
-pid=
+stop_server s
 
 if [ "$db" = "$tmp/d.db" ]; then
     sqlite3 "$db" "SELECT lower(hex(report_id)) FROM reports" | sort >"$tmp/stored"

@@ -13,18 +13,13 @@ set -eu
 server=$1 cli=$2
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/support/server_lib.sh"
-tmp=$(mktemp -d /tmp/pinhole-sealing-key.XXXXXX)
+server_tmp sealing-key
 db="$tmp/d.db"
 replicas="a"
 if [ "${3:-}" = postgresql ]; then
     db="$PINHOLE_PG_URI"
     replicas="a b"
 fi
-cleanup() {
-    for r in $replicas; do [ -s "$tmp/pid.$r" ] && kill -9 "$(cat "$tmp/pid.$r")" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; cat "$tmp"/log.* 2>/dev/null | tail -5; exit 1; }
 echo adm >"$tmp/adm"
 echo ana >"$tmp/ana"
@@ -33,16 +28,10 @@ echo up >"$tmp/up"
 start_one() { # start replica $1 on the database; url_$1
     start_server "$1" "$server" --db "$db" --admin-token-file "$tmp/adm" \
         --analyst-token-file "$tmp/ana" --uploader-token-file "$tmp/up"
-    eval "echo \"\$pid_$1\"" >"$tmp/pid.$1"
     [ "$replicas" = a ] && url_b=$url_a
     return 0
 }
-stop_one() {
-    kill -TERM "$(cat "$tmp/pid.$1")"
-    wait "$(cat "$tmp/pid.$1")" || fail "replica $1 did not stop cleanly"
-    rm -f "$tmp/pid.$1"
-}
-restart() { for r in $replicas; do stop_one $r; start_one $r; done; } # rolling
+restart() { for r in $replicas; do stop_server $r; start_one $r; done; } # rolling
 seal_key() { curl -sf "$1/v1/keys" | sed 's/.*"seal_key": *"\([0-9a-f]*\)".*/\1/'; }
 key() { "$server" sealing-key "$1" --db "$db" | sed -n "s/^$2 *//p"; }
 encode() { # encode OUT KEY: 50 reports of collection 1 sealed to KEY
@@ -83,14 +72,14 @@ grep -q "50 accepted" "$tmp/out" || fail "prepared key"
 # activate: the new key is the one published; reports sealed to the old one still open
 [ "$(key activate previous)" = "$old" ] || fail "activate did not keep the old key as previous"
 if [ "$replicas" = "a b" ]; then # mid-way through the rolling restart: a restarted, b not yet
-    stop_one a
+    stop_server a
     start_one a
     [ "$(seal_key "$url_a")" = "$next" ] && [ "$(seal_key "$url_b")" = "$old" ] ||
         fail "mid-restart: a publishes $(seal_key "$url_a"), b $(seal_key "$url_b")"
     encode "$tmp/next2" "$(seal_key "$url_a")"
     submit "$url_b" "$tmp/next2" ||
         fail "a replica not yet restarted refused a report sealed to the key another publishes"
-    stop_one b
+    stop_server b
     start_one b
     expect=190
 else
@@ -130,6 +119,6 @@ PINHOLE_TOKEN=up "$cli" submit --url "$url_b" --collection 1 --users 30 --seed 4
     --counts "$tmp/counts" >"$tmp/out" 2>&1 || fail "submit --seal after retire"
 grep -q "30 accepted" "$tmp/out" || fail "submit --seal after retire"
 [ "$(stored)" -eq $((expect + 30)) ] || fail "$(stored) reports stored, not $((expect + 30))"
-for r in $replicas; do stop_one $r; done
+for r in $replicas; do stop_server $r; done
 echo "ok: sealing key prepared, activated (old reports open), retired (refused, reason seal)" \
     "on $(echo $replicas | wc -w) replica(s)"

@@ -9,19 +9,17 @@ set -eu
 server=$1 cli=$2
 # shellcheck source=tests/support/server_lib.sh
 . "$(dirname "$0")/support/server_lib.sh"
-tmp=$(mktemp -d /tmp/pinhole-window.XXXXXX)
+server_tmp window
 db="$tmp/d.db"
 [ "${3:-}" = postgresql ] && db="$PINHOLE_PG_URI"
-pid=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; cat "$tmp/out" 2>/dev/null; exit 1; }
 
-# start ARG...: the server on $db with the test's tokens and ARG...; sets pid and url
+# start ARG...: the server on $db with the test's tokens and ARG...; sets url
 start() {
     start_server s env PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana \
         PINHOLE_UPLOADER_TOKEN=up "$server" --database "$db" "$@"
     # shellcheck disable=SC2154 # set by start_server
-    pid=$pid_s url=$url_s
+    url=$url_s
 }
 start
 curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
@@ -51,7 +49,7 @@ curl -sf "$url/metrics" | grep -q 'pinhole_reports_rejected_total{reason="window
     fail "the window refusals are not counted"
 [ "$(curl -sf -H "Authorization: Bearer ana" "$url/v1/collections/1" | sed 's/.*"reports":\([0-9]*\).*/\1/')" = 100 ] ||
     fail "refused reports were stored"
-kill -TERM $pid; wait $pid; pid=
+stop_server s
 
 # Without window members a collection gets the defaults, 7 days back and 1 hour ahead, whatever
 # route makes it: POST /v1/collections, the pairs of a multi-attribute collection (which may also
@@ -133,7 +131,7 @@ curl -sf -H 'Authorization: Bearer ana' "$url/v1/collections/$d/histogram?closed
 curl -sf -H 'Authorization: Bearer ana' "$url/v1/collections/$d/histogram?format=json" |
     python3 -c 'import json, sys; h = json.load(sys.stdin); assert not h["final"], h' ||
     fail "a histogram over open buckets said final"
-kill -TERM $pid; wait $pid; pid=
+stop_server s
 
 # The server-wide default: --max-report-age and --max-clock-skew (also config keys).
 printf 'max_report_age = 172800\n' >"$tmp/conf"
@@ -142,7 +140,7 @@ create '{"name": "e", "epsilon": 3, "k": 50}' v1/collections >"$tmp/e" || fail "
 e=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <"$tmp/e")
 [ "$(window_of "$e")" = "172800 0" ] || fail "server-wide default: $(window_of "$e")"
 [ "$(window_of "$d")" = "604800 3600" ] || fail "a stored collection's window changed"
-kill -TERM $pid; wait $pid; pid=
+stop_server s
 echo "ok: 100 reports of now accepted; 100 three days old and 100 a day ahead refused (window);"
 echo "ok: default window 7 days / 1 hour on every route (collections, multi-attribute pairs,"
 echo "    discovery rounds), and the server-wide default from the config file and flags;"

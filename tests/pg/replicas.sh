@@ -29,11 +29,7 @@ export PINHOLE_ADMIN_TOKEN=adm PINHOLE_ANALYST_TOKEN=ana PINHOLE_UPLOADER_TOKEN=
 
 # start NAME DATABASE: a server on a free port; sets pid_NAME and url_NAME
 start() { start_server "$1" "$server" --database "$2" --threads 2; }
-stop() { # stop NAME: SIGTERM, wait for a clean exit
-    eval "p=\$pid_$1"
-    kill -TERM "$p"
-    wait "$p" || fail "server $1 did not stop cleanly"
-}
+stop() { stop_server "$1"; } # stop NAME: SIGTERM, wait for a clean exit
 collection() { # collection URL: create the test collection
     curl -sf -H 'Authorization: Bearer adm' -H 'Content-Type: application/json' \
         -d '{"name": "words", "epsilon": 3, "k": 300, "min_reports": 10, "time_precision": 3600}' \
@@ -95,8 +91,7 @@ done
 while [ "$(cat "$tmp"/ack.* 2>/dev/null | wc -l)" -lt 8000 ]; do
     i=$((i + 1)); [ $i -lt 6000 ] || fail "no progress"; sleep 0.01
 done
-kill -9 "$pid_b"
-wait "$pid_b" 2>/dev/null || true
+kill_server b
 for p in $clients; do wait "$p" || true; done # clients of b give up once it is gone
 start b "$PINHOLE_PG_URI"
 # every file again, each to a replica other than before: finishes what b left undone; the rest
@@ -135,7 +130,6 @@ for r in a b c; do
 done
 grep -q '"n":48000' "$tmp/h.s" || fail "the histogram does not count 48000 reports"
 for r in a b c s; do stop $r; done
-pids=""
 "$server" check --database "$PINHOLE_PG_URI" >"$tmp/check" 2>&1 || fail "recount: $(cat "$tmp/check")"
 echo "ok: 48000 reports over 3 replicas (one killed mid-load), $(wc -l <"$tmp/acked") acknowledged," \
     "each stored once; histograms equal to single-node SQLite's; recount ok"

@@ -23,7 +23,29 @@ start_server() {
     eval "url_$_name=http://127.0.0.1:$(cat "$tmp/port.$_name")"
 }
 
-# kill_servers: SIGKILL every server start_server started (those still running).
+# stop_server NAME: SIGTERM to server NAME and wait for its clean exit (else fail); it leaves pids.
+stop_server() {
+    eval "_p=\$pid_$1"
+    kill -TERM "$_p"
+    wait "$_p" || fail "server $1 did not stop cleanly"
+    _forget "$_p"
+}
+
+# kill_server NAME: SIGKILL to server NAME (a crash), reaped; it leaves pids.
+kill_server() {
+    eval "_p=\$pid_$1"
+    kill -9 "$_p"
+    wait "$_p" 2>/dev/null || true
+    _forget "$_p"
+}
+
+_forget() {
+    _left=
+    for _q in ${pids:-}; do [ "$_q" = "$1" ] || _left="$_left $_q"; done
+    pids=$_left
+}
+
+# kill_servers: SIGKILL every server in pids (started, not yet stopped or killed).
 kill_servers() {
     for _p in ${pids:-}; do kill -9 "$_p" 2>/dev/null || true; done
 }
