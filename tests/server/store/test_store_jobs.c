@@ -43,6 +43,15 @@ static int64_t enqueue(pinhole_store *s, const char *type, double created)
     return id;
 }
 
+/* s claims a job at time now (the test fails unless it gets one) and the job is want. */
+static void claims(pinhole_store *s, double now, int64_t want)
+{
+    pinhole_job_record r;
+    cr_assert_eq(pinhole_store_job_claim(s, now, &r), PINHOLE_OK);
+    cr_assert_eq(r.id, want);
+    pinhole_job_record_free(&r);
+}
+
 static pinhole_job_state state(pinhole_store *s, int64_t id)
 {
     pinhole_job_state st;
@@ -97,18 +106,14 @@ Test(store, job_queue)
 
     /* a failure keeps its message; a job put back is queued again */
     const int64_t c = enqueue(s, "sleep", 902), d = enqueue(s, "sleep", 903);
-    cr_assert_eq(pinhole_store_job_claim(s, 1030, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, c);
-    pinhole_job_record_free(&r);
+    claims(s, 1030, c);
     cr_assert_eq(pinhole_store_job_finish(s, c, PINHOLE_JOB_FAILED, 1031, NULL, "boom"),
                  PINHOLE_OK);
     cr_assert_eq(pinhole_store_job_get(s, c, &r), PINHOLE_OK);
     cr_assert_eq(r.state, PINHOLE_JOB_FAILED);
     cr_assert_str_eq(r.error, "boom");
     pinhole_job_record_free(&r);
-    cr_assert_eq(pinhole_store_job_claim(s, 1040, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, d);
-    pinhole_job_record_free(&r);
+    claims(s, 1040, d);
     cr_assert_eq(pinhole_store_job_finish(s, d, PINHOLE_JOB_QUEUED, 1041, NULL, NULL), PINHOLE_OK);
     cr_assert_eq(pinhole_store_job_get(s, d, &r), PINHOLE_OK);
     cr_assert_eq(r.state, PINHOLE_JOB_QUEUED);
@@ -154,9 +159,7 @@ Test(store, job_cancel_reaches_the_holder)
     pinhole_store *holder = open_store(), *api = open_store();
     const int64_t a = enqueue(api, "sleep", 900), b = enqueue(api, "sleep", 901);
     pinhole_job_record r;
-    cr_assert_eq(pinhole_store_job_claim(holder, 1000, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, a);
-    pinhole_job_record_free(&r);
+    claims(holder, 1000, a);
     cr_assert_eq(pinhole_store_job_progress(holder, a, 0.1), PINHOLE_OK);
     cr_assert_eq(pinhole_store_job_request_cancel(api, a), PINHOLE_OK);
     cr_assert_eq(state(api, a), PINHOLE_JOB_RUNNING); /* until its holder stops it */
@@ -181,9 +184,7 @@ Test(store, job_cancel_reaches_the_holder)
 
     /* asked while b is queued, and again once it is done: b runs to its end, untouched */
     cr_assert_eq(pinhole_store_job_request_cancel(api, b), PINHOLE_OK);
-    cr_assert_eq(pinhole_store_job_claim(holder, 1010, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, b);
-    pinhole_job_record_free(&r);
+    claims(holder, 1010, b);
     cr_assert_eq(pinhole_store_job_progress(holder, b, 0.5), PINHOLE_OK);
     cr_assert_eq(pinhole_store_job_finish(holder, b, PINHOLE_JOB_DONE, 1011, "{}", NULL),
                  PINHOLE_OK);
@@ -211,9 +212,7 @@ Test(store, job_taken_over_is_given_up_by_its_old_holder)
     pinhole_job_record_free(&r);
     cr_assert_eq(pinhole_store_job_claim(now, 1001, &r), PINHOLE_ENOTFOUND); /* leased */
     nanosleep(&(struct timespec){1, 200000000}, NULL);                       /* ran out */
-    cr_assert_eq(pinhole_store_job_claim(now, 1002, &r), PINHOLE_OK);
-    cr_assert_eq(r.id, a);
-    pinhole_job_record_free(&r);
+    claims(now, 1002, a);
     cr_assert_eq(pinhole_store_job_progress(old, a, 0.9), PINHOLE_ENOTFOUND);
     cr_assert_eq(pinhole_store_job_finish(old, a, PINHOLE_JOB_DONE, 1003, "{\"old\":1}", NULL),
                  PINHOLE_OK);
