@@ -115,6 +115,10 @@ int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data 
 {
     pinhole_job_ctl ctl = {.deadline = pinhole_clock_mono() + seconds};
     *result = NULL;
+    if (!type->run) { /* the host's job: it needs the host (its store, its collections) */
+        snprintf(err, errlen, "job type %s runs only in the server's job runner", type->name);
+        return PINHOLE_EINVAL;
+    }
     return type->run(type->needs_data ? data : NULL, params, &ctl, result, err, errlen);
 }
 

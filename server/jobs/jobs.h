@@ -109,7 +109,8 @@ const pinhole_job_type *pinhole_job_type_find(const char *name);
 
 /** Run a job type on this thread, without a runner or database: the job stops (PINHOLE_ECANCELED)
  * at its first progress check after seconds (0: at the first check, so only the parameters are
- * read and checked). data is used when the type needs it. As pinhole_job_fn otherwise. */
+ * read and checked). data is used when the type needs it. As pinhole_job_fn otherwise; a type
+ * the host runs (run NULL, e.g. a discovery round) gives PINHOLE_EINVAL with err set. */
 int pinhole_job_run_inline(const pinhole_job_type *type, const pinhole_job_data *data,
                            const json_t *params, double seconds, json_t **result, char *err,
                            size_t errlen);
