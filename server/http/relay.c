@@ -50,7 +50,9 @@
 #define CHUNK_LINE_MAX 1024u /* a chunk-size line, extensions included */
 #define WAKE_TAG UINT64_MAX  /* epoll tag of the stop eventfd */
 #define ANSWER_LINE_MAX 64u  /* an answer's status line or Content-Length field, gathered */
-#define OWED_MAX 64u         /* answers owed at most: the client is not read past them */
+#define OWED_MAX                                                                                   \
+    64u /* answers owed at most: the client is not read while that many are owed                   \
+           (more heads in one read than that: the answers are no longer counted) */
 
 /* Where the client's byte stream is: in a request head, a body of known length, a chunked
  * body's size line, chunk data, the CRLF after it, its trailer section; or dropped (after a
@@ -60,6 +62,8 @@ enum { IN_HEAD, IN_BODY, IN_CHUNK_LINE, IN_CHUNK_DATA, IN_CHUNK_END, IN_TRAILER,
 typedef struct buffer {
     uint8_t *p;
     size_t len, off; /* bytes [off, len) wait to be written */
+    double
+        moved; /* monotonic seconds: the last time bytes came in (to an empty buffer) or went out */
 } buffer;
 
 /* Where the daemon's byte stream is: in an answer's head (the current line gathered up to
@@ -101,7 +105,7 @@ typedef struct conn {
 
 struct pinhole_relay {
     size_t head_max;
-    double head_timeout;
+    double head_timeout, idle_timeout;
     int ep, wake;
     pthread_t thread;
     _Atomic int stopping;
@@ -164,6 +168,7 @@ static int stash(buffer *b, const uint8_t *p, size_t n)
 {
     if (b->off == b->len) {
         b->off = b->len = 0;
+        b->moved = now();
     }
     uint8_t *q = realloc(b->p, b->len + n);
     if (!q)
@@ -182,6 +187,7 @@ static int flush(int fd, buffer *b)
         if (s < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : errno == EINTR ? 1 : -1;
         b->off += (size_t)s;
+        b->moved = now();
     }
     free(b->p);
     b->p = NULL;
@@ -214,7 +220,7 @@ static void update_interest(pinhole_relay *r, conn *c)
 {
     uint32_t cm = 0, dm = 0;
     if (c->cfd >= 0) {
-        if (!c->client_eof && c->to_d.off == c->to_d.len)
+        if (!c->client_eof && c->to_d.off == c->to_d.len && c->owed < OWED_MAX)
             cm |= EPOLLIN | EPOLLRDHUP;
         if (c->to_c.off < c->to_c.len)
             cm |= EPOLLOUT;
@@ -553,6 +559,11 @@ static void daemon_readable(pinhole_relay *r, conn *c)
 /* After events: close what is finished. Returns 1 when c was freed. */
 static int settle(pinhole_relay *r, conn *c)
 {
+    if (c->daemon_eof && c->dfd >= 0) { /* its end is closed: nothing more comes, and a closed
+                                           pair would wake the relay at every look (hang-up) */
+        close(c->dfd);
+        c->dfd = -1;
+    }
     if (c->broken == 1 && c->client_eof != 2) {
         /* the daemon gets the end of the stream after the bytes before the break: it answers
          * the requests before the broken one, drops that one and closes; then the answer */
@@ -580,10 +591,11 @@ static int settle(pinhole_relay *r, conn *c)
         }
     }
     /* The client ended its side: the daemon sees the end once every byte before it is written
-     * and, unless the client stopped inside a body (that request cannot complete), once every
-     * answer owed has come back. */
+     * and once every answer owed has come back, but for the request the client stopped inside
+     * the body of (it cannot complete). */
+    const int mid_body = c->state != IN_HEAD && c->state != IN_DROP;
     if (c->client_eof == 1 && !c->shut_d && c->dfd >= 0 && c->to_d.off == c->to_d.len &&
-        (c->owed == 0 || c->ans.lost || (c->state != IN_HEAD && c->state != IN_DROP))) {
+        (c->owed == 0 || c->ans.lost || (mid_body && c->owed <= 1))) {
         shutdown(c->dfd, SHUT_WR);
         c->shut_d = 1;
     }
@@ -628,13 +640,16 @@ static void on_event(pinhole_relay *r, uint64_t t, uint32_t events)
     settle(r, c);
 }
 
-/* Heads past their deadline are refused (408); lingering connections past theirs are closed. */
+/* Heads past their deadline are refused (408); lingering connections past theirs are closed, and
+ * so are connections whose client has taken none of its answer bytes for idle_timeout (a client
+ * that never reads would hold its connection forever). */
 static void sweep(pinhole_relay *r)
 {
     const double t = now();
     for (conn *c = r->list, *next; c; c = next) {
         next = c->next;
-        if (c->lingering && t >= c->since) {
+        if ((c->lingering && t >= c->since) || (r->idle_timeout > 0 && c->to_c.off < c->to_c.len &&
+                                                t - c->to_c.moved > r->idle_timeout)) {
             close_conn(r, c);
         } else if (c->broken == 1 && c->shut_d && t >= c->since) {
             /* libmicrohttpd notices the end of a body it waits for only at its own timeout:
@@ -731,7 +746,8 @@ int pinhole_relay_add(pinhole_relay *r, int client, int daemon)
     return PINHOLE_OK;
 }
 
-int pinhole_relay_start(pinhole_relay **out, size_t head_max, double head_timeout)
+int pinhole_relay_start(pinhole_relay **out, size_t head_max, double head_timeout,
+                        double idle_timeout)
 {
     *out = NULL;
     pinhole_relay *r = calloc(1, sizeof *r);
@@ -739,6 +755,7 @@ int pinhole_relay_start(pinhole_relay **out, size_t head_max, double head_timeou
         return PINHOLE_ENOMEM;
     r->head_max = head_max < 256 ? 256 : head_max;
     r->head_timeout = head_timeout;
+    r->idle_timeout = idle_timeout;
     r->in = malloc(SCRATCH);
     r->out = malloc(SCRATCH + r->head_max + 256);
     r->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -21,8 +21,10 @@
 typedef struct pinhole_relay pinhole_relay;
 
 /** Start the relay's thread: heads of at most head_max bytes, each complete within head_timeout
- * seconds of its first byte. Errors: PINHOLE_ENOMEM, PINHOLE_EIO (epoll). */
-int pinhole_relay_start(pinhole_relay **out, size_t head_max, double head_timeout);
+ * seconds of its first byte; a connection whose client takes none of the answer bytes waiting for
+ * it for idle_timeout seconds is closed. Errors: PINHOLE_ENOMEM, PINHOLE_EIO (epoll). */
+int pinhole_relay_start(pinhole_relay **out, size_t head_max, double head_timeout,
+                        double idle_timeout);
 
 /** Relay between client (a connected socket) and daemon (the relay's end of the daemon's socket
  * pair); both are taken, also on error (closed then). Thread-safe. Errors: PINHOLE_ENOMEM,

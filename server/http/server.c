@@ -473,7 +473,8 @@ int pinhole_server_start(const pinhole_server_options *o, pinhole_server **out)
                                     ? s->opt.head_timeout
                                     : s->opt.connection_timeout;
     if (s->opt.check_every_request &&
-        (rc = pinhole_relay_start(&s->relay, head_max, head_timeout)) != PINHOLE_OK) {
+        (rc = pinhole_relay_start(&s->relay, head_max, head_timeout,
+                                  (double)s->opt.connection_timeout)) != PINHOLE_OK) {
         close(lfd);
         goto fail;
     }

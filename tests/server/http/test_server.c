@@ -1869,3 +1869,57 @@ Test(http, keep_alive_single_reports_keep_flowing, .timeout = 60)
     free_batch(&one);
     cli_collection_free(&c);
 }
+
+/* Sockets open in this process (the test server runs in it). */
+static int open_sockets(void)
+{
+    int n = 0;
+    char path[64], target[64];
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        const ssize_t len = readlink(path, target, sizeof target - 1);
+        n += len > 7 && strncmp(target, "socket:", 7) == 0;
+    }
+    return n;
+}
+
+/* A client that pipelines requests and never reads its answers is closed once it has taken none
+ * of its answer bytes for connection_timeout (here 2 s), like any idle connection: it cannot hold
+ * its connection (and the relay's buffers) forever: 6 s later the server holds none of its
+ * sockets. (The stuck state this guards against, answers left in the relay's buffer with the
+ * daemon's end closed, was shown with a script holding several such connections; on this test's
+ * loopback the kernel's buffers took every answer, so it passes without the deadline too.) */
+Test(http, client_that_never_reads_is_closed, .timeout = 60)
+{
+    start(2, 8u << 20, 1000000, NULL);
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(pinhole_server_port(srv))};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char get[] = "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n";
+    enum { N = 100000 };
+    char *all = malloc(N * (sizeof get - 1));
+    for (int i = 0; i < N; i++)
+        memcpy(all + (size_t)i * (sizeof get - 1), get, sizeof get - 1);
+    size_t sent = 0;
+    const double t0 = pinhole_clock_mono();
+    while (sent < N * (sizeof get - 1) && pinhole_clock_mono() - t0 < 4) {
+        const ssize_t n =
+            send(fd, all + sent, N * (sizeof get - 1) - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+            sent += (size_t)n;
+        else if (errno == EAGAIN)
+            poll(NULL, 0, 50);
+        else
+            break; /* the server may close it meanwhile */
+    }
+    free(all);
+    const int held = open_sockets(); /* the client's, and the server's end and socket pair */
+    sleep(6);
+    const int after = open_sockets();
+    close(fd);
+    cr_assert_geq(held, after + 3, "the server held %d sockets more at first", held - after);
+    cr_assert_eq(open_sockets(), after - 1, "the server still holds the connection after 6 s");
+}
