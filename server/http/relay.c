@@ -50,9 +50,9 @@
 #define CHUNK_LINE_MAX 1024u /* a chunk-size line, extensions included */
 #define WAKE_TAG UINT64_MAX  /* epoll tag of the stop eventfd */
 #define ANSWER_LINE_MAX 64u  /* an answer's status line or Content-Length field, gathered */
-#define OWED_MAX                                                                                   \
-    64u /* answers owed at most: the client is not read while that many are owed                   \
-           (more heads in one read than that: the answers are no longer counted) */
+/* Answers owed at most: the client is not read while that many are owed (more heads than that in
+ * one read: the answers are no longer counted). */
+#define OWED_MAX 64u
 
 /* Where the client's byte stream is: in a request head, a body of known length, a chunked
  * body's size line, chunk data, the CRLF after it, its trailer section; or dropped (after a
@@ -62,8 +62,7 @@ enum { IN_HEAD, IN_BODY, IN_CHUNK_LINE, IN_CHUNK_DATA, IN_CHUNK_END, IN_TRAILER,
 typedef struct buffer {
     uint8_t *p;
     size_t len, off; /* bytes [off, len) wait to be written */
-    double
-        moved; /* monotonic seconds: the last time bytes came in (to an empty buffer) or went out */
+    double moved;    /* monotonic seconds: bytes last came (to it empty) or went out */
 } buffer;
 
 /* Where the daemon's byte stream is: in an answer's head (the current line gathered up to
