@@ -26,6 +26,7 @@
  *   answers it as problem+json. */
 #define _GNU_SOURCE /* memmem */
 #include "server/http/relay.h"
+#include "server/http/answers.h"
 #include "common/error.h"
 #include "server/http/gate.h"
 #include "server/http/head.h"
@@ -38,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -49,10 +49,6 @@
 #define LINGER_SECONDS 1.0   /* how long a closing client may read the daemon's last answer */
 #define CHUNK_LINE_MAX 1024u /* a chunk-size line, extensions included */
 #define WAKE_TAG UINT64_MAX  /* epoll tag of the stop eventfd */
-#define ANSWER_LINE_MAX 64u  /* an answer's status line or Content-Length field, gathered */
-/* Answers owed at most: the client is not read while that many are owed (more heads than that in
- * one read: the answers are no longer counted). */
-#define OWED_MAX 64u
 
 /* Where the client's byte stream is: in a request head, a body of known length, a chunked
  * body's size line, chunk data, the CRLF after it, its trailer section; or dropped (after a
@@ -65,19 +61,6 @@ typedef struct buffer {
     double moved;    /* monotonic seconds: bytes last came (to it empty) or went out */
 } buffer;
 
-/* Where the daemon's byte stream is: in an answer's head (the current line gathered up to
- * ANSWER_LINE_MAX bytes; longer lines are not needed), or in its body (left bytes). lost: an
- * answer without a length the reader can follow (none was seen from libmicrohttpd here: every
- * answer has a Content-Length); from then on the answers are not counted. */
-typedef struct answer_reader {
-    int in_body, status_seen, lost;
-    int status;
-    uint64_t length, left;
-    int has_length;
-    char line[ANSWER_LINE_MAX];
-    size_t line_len;
-} answer_reader;
-
 typedef struct conn {
     int cfd, dfd; /* the client's socket, the relay's end of the daemon's pair (-1: closed) */
     int state;
@@ -89,14 +72,10 @@ typedef struct conn {
     int daemon_eof, lingering, shut_d, dead;
     int broken;  /* a chunked body's framing broke: 1 its answer is owed, 2 it is written */
     int d_close; /* the daemon sent an answer with Connection: close (its last one) */
-    /* The answers owed: requests forwarded (or refused in their place) whose final answer has
-     * not fully come back, oldest first; bit i of head_bits is 1 when the i-th owed answer is to
-     * a HEAD request (no body). A client that ends its side gets every answer owed before the
-     * daemon sees that end (libmicrohttpd drops a request whose end of stream it reads while
-     * the request is still being answered). */
-    unsigned owed;
-    uint64_t head_bits;
-    answer_reader ans;
+    /* The answers owed (answers.h): a client that ends its side gets every answer owed before
+     * the daemon sees that end (libmicrohttpd drops a request whose end of stream it reads
+     * while the request is still being answered). */
+    pinhole_answers ans;
     uint32_t cmask, dmask; /* epoll interests registered */
     double since; /* monotonic seconds: the current head's first byte, or the linger's end */
     struct conn *prev, *next;
@@ -219,7 +198,7 @@ static void update_interest(pinhole_relay *r, conn *c)
 {
     uint32_t cm = 0, dm = 0;
     if (c->cfd >= 0) {
-        if (!c->client_eof && c->to_d.off == c->to_d.len && c->owed < OWED_MAX)
+        if (!c->client_eof && c->to_d.off == c->to_d.len && c->ans.owed < PINHOLE_ANSWERS_OWED_MAX)
             cm |= EPOLLIN | EPOLLRDHUP;
         if (c->to_c.off < c->to_c.len)
             cm |= EPOLLOUT;
@@ -242,91 +221,6 @@ static void update_interest(pinhole_relay *r, conn *c)
     }
 }
 
-/* ---- the answers owed ---- */
-
-/* One more answer owed, to a HEAD request or not. Past OWED_MAX (a client pipelining that many
- * requests in one read) the answers are no longer counted. */
-static void owe(conn *c, int head)
-{
-    if (c->owed >= OWED_MAX) {
-        c->ans.lost = 1;
-        return;
-    }
-    c->head_bits |= (uint64_t)(head != 0) << c->owed;
-    c->owed++;
-}
-
-static void answered(conn *c)
-{
-    if (c->owed) {
-        c->head_bits >>= 1;
-        c->owed--;
-    }
-}
-
-/* The daemon's bytes p[0..n): count the final answers that are complete (RFC 9112 §6.3: no body
- * after a HEAD request or a 1xx, 204 or 304 status; else Content-Length bytes). */
-static void read_answers(conn *c, const uint8_t *p, size_t n)
-{
-    answer_reader *a = &c->ans;
-    size_t i = 0;
-    while (i < n && !a->lost) {
-        if (a->in_body) {
-            const size_t m = a->left < n - i ? (size_t)a->left : n - i;
-            i += m;
-            a->left -= m;
-            if (a->left == 0) {
-                a->in_body = 0;
-                answered(c);
-            }
-            continue;
-        }
-        const uint8_t ch = p[i++];
-        if (ch != '\n') {
-            if (a->line_len < ANSWER_LINE_MAX)
-                a->line[a->line_len++] = (char)ch;
-            continue;
-        }
-        size_t len = a->line_len;
-        a->line_len = 0;
-        if (len && a->line[len - 1] == '\r')
-            len--;
-        if (!a->status_seen) { /* HTTP/1.1 NNN reason */
-            a->status_seen = 1;
-            a->has_length = 0;
-            a->status =
-                len >= 12 && memcmp(a->line, "HTTP/1.", 7) == 0
-                    ? (a->line[9] - '0') * 100 + (a->line[10] - '0') * 10 + (a->line[11] - '0')
-                    : 0;
-            if (a->status < 100 || a->status > 999)
-                a->lost = 1;
-        } else if (len == 0) { /* the end of the head */
-            a->status_seen = 0;
-            if (a->status < 200)
-                continue; /* interim: the final answer follows */
-            if ((c->head_bits & 1) || a->status == 204 || a->status == 304 ||
-                (a->has_length && a->length == 0)) {
-                answered(c);
-            } else if (!a->has_length) {
-                a->lost = 1;
-            } else {
-                a->in_body = 1;
-                a->left = a->length;
-            }
-        } else if (len > 15 && strncasecmp(a->line, "content-length:", 15) == 0) {
-            uint64_t v = 0;
-            size_t k = 15;
-            while (k < len && (a->line[k] == ' ' || a->line[k] == '\t'))
-                k++;
-            const size_t d0 = k;
-            while (k < len && a->line[k] >= '0' && a->line[k] <= '9' && k - d0 < 19)
-                v = v * 10 + (uint64_t)(a->line[k++] - '0');
-            a->has_length = k > d0;
-            a->length = v;
-        }
-    }
-}
-
 /* ---- the client's byte stream ---- */
 
 static void out_add(pinhole_relay *r, const void *p, size_t n)
@@ -343,7 +237,7 @@ static void refuse(pinhole_relay *r, conn *c, pinhole_head_fault f)
     const int n = snprintf(req, sizeof req, "%s /%d HTTP/1.1\r\nHost: relay\r\n\r\n",
                            PINHOLE_HEAD_REFUSE_METHOD, (int)f);
     out_add(r, req, (size_t)n);
-    owe(c, 0);
+    pinhole_answers_owe(&c->ans, 0);
     c->state = IN_DROP;
 }
 
@@ -367,7 +261,7 @@ static void take_head(pinhole_relay *r, conn *c, const char *h, size_t n)
         return;
     }
     out_add(r, h, n);
-    owe(c, n > 5 && memcmp(h, "HEAD ", 5) == 0);
+    pinhole_answers_owe(&c->ans, n > 5 && memcmp(h, "HEAD ", 5) == 0);
     c->left = f.length;
     c->state = f.chunked ? IN_CHUNK_LINE : f.length ? IN_BODY : IN_HEAD;
 }
@@ -550,7 +444,7 @@ static void daemon_readable(pinhole_relay *r, conn *c)
     }
     if (memmem(r->in, (size_t)n, "\r\nConnection: close\r\n", 21))
         c->d_close = 1;
-    read_answers(c, r->in, (size_t)n);
+    pinhole_answers_read(&c->ans, r->in, (size_t)n);
     if (send_or_stash(c->cfd, &c->to_c, r->in, (size_t)n) != 0)
         c->client_eof = 2;
 }
@@ -567,7 +461,7 @@ static int settle(pinhole_relay *r, conn *c)
         /* the daemon gets the end of the stream after the bytes before the break: it answers
          * the requests before the broken one, drops that one and closes; then the answer */
         if (!c->shut_d && c->dfd >= 0 && c->to_d.off == c->to_d.len &&
-            (c->owed <= 1 || c->ans.lost)) { /* the broken request's answer never comes */
+            (c->ans.owed <= 1 || c->ans.lost)) { /* the broken request's answer never comes */
             shutdown(c->dfd, SHUT_WR);
             c->shut_d = 1;
             c->since = now() + LINGER_SECONDS; /* the daemon may not look (sweep) */
@@ -594,7 +488,7 @@ static int settle(pinhole_relay *r, conn *c)
      * the body of (it cannot complete). */
     const int mid_body = c->state != IN_HEAD && c->state != IN_DROP;
     if (c->client_eof == 1 && !c->shut_d && c->dfd >= 0 && c->to_d.off == c->to_d.len &&
-        (c->owed == 0 || c->ans.lost || (mid_body && c->owed <= 1))) {
+        (c->ans.owed == 0 || c->ans.lost || (mid_body && c->ans.owed <= 1))) {
         shutdown(c->dfd, SHUT_WR);
         c->shut_d = 1;
     }
